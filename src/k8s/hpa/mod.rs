@@ -1,0 +1,1 @@
+//! HPA (autoscaling/v2) controller logic.

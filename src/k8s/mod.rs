@@ -1,0 +1,3 @@
+//! Faithful Kubernetes control-plane logic: HPA, scheduling on requests, cluster autoscaler.
+
+pub mod hpa;

@@ -1,0 +1,28 @@
+//! # costsim — a cost-modeling simulator for Kubernetes workloads
+//!
+//! costsim replays recorded traffic against candidate configurations (pod requests and limits,
+//! HPA settings, node pool) on modeled Alibaba Cloud ACK node pools, and ranks the candidates by
+//! cost, by how close their utilization sits to the 60–80 % efficiency band, and by SLA breaches.
+//!
+//! The pipeline flows one way, one module per stage; only [`ingest`], [`model::load`] and
+//! [`output`] touch files, the engine does no IO:
+//!
+//! ```text
+//! ingest ──► model ──► sim (k8s control plane + fluid load) ──► eval ──► search ──► output
+//! ```
+//!
+//! - [`quantity`]: Kubernetes `resource.Quantity`, exact.
+//! - [`k8s`]: faithful control-plane logic (HPA, scheduler, cluster autoscaler, pods).
+//! - [`sim`]: the discrete-event engine and the fluid load model.
+//! - [`eval`]: cost, efficiency and SLA windows of one run.
+//! - [`search`]: candidate-space expansion and ranking.
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod ingest;
+pub mod k8s;
+pub mod model;
+pub mod quantity;
+pub mod time;
+
+pub use error::{Error, Result};

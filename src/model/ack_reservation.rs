@@ -1,0 +1,1 @@
+//! ACK resource reservation.
