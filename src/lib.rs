@@ -19,10 +19,14 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod eval;
 pub mod ingest;
 pub mod k8s;
 pub mod model;
+pub mod output;
 pub mod quantity;
+pub mod search;
+pub mod sim;
 pub mod time;
 
 pub use error::{Error, Result};

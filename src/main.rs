@@ -1,1 +1,247 @@
-fn main() {}
+//! The `costsim` command line: parses arguments, calls the library, maps errors to exit codes
+//! (0 ok, 2 bad input, 1 internal error).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use costsim::error::{Error, Result};
+use costsim::model::build::load_scenario;
+use costsim::model::config::Config;
+use costsim::model::load::{from_yaml_str, Files, DEFAULT_SCENARIO};
+use costsim::model::scenario::Scenario;
+use costsim::model::validate::check_config;
+use costsim::output;
+use costsim::search::{self, rank, space, Evaluated};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "costsim",
+    version,
+    about = "Replays recorded traffic against candidate Kubernetes configs on modeled ACK node pools and ranks them by cost, efficiency and SLA"
+)]
+struct Cli {
+    /// Scenario file (default: models/scenarios/default.yaml in the current directory, else
+    /// the copy embedded in the binary).
+    #[arg(long, global = true)]
+    scenario: Option<PathBuf>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Table, global = true)]
+    format: Format,
+    /// Seed for every random draw (start-up and provisioning delays).
+    #[arg(long, default_value_t = 1, global = true)]
+    seed: u64,
+    /// No progress on stderr.
+    #[arg(long, global = true)]
+    quiet: bool,
+    /// Directory for result files (ranking.json, ranking.csv, timelines).
+    #[arg(long, global = true)]
+    out: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Simulate one configuration (the scenario's baseline unless --config).
+    Simulate {
+        /// Configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Expand the candidate space, simulate every candidate, rank them beside the baseline.
+    Search {
+        /// Rows of the table.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+    },
+    /// Load and check the scenario, its model files and traces; print the normalized values.
+    Validate,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Table,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("costsim: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+fn open_scenario(cli: &Cli) -> Result<Scenario> {
+    match &cli.scenario {
+        Some(p) => {
+            if !p.exists() {
+                return Err(Error::input(
+                    p.display().to_string(),
+                    None,
+                    "no such scenario file",
+                ));
+            }
+            load_scenario(Files::Disk, p)
+        }
+        None if Path::new(DEFAULT_SCENARIO).exists() => {
+            load_scenario(Files::Disk, Path::new(DEFAULT_SCENARIO))
+        }
+        None => load_scenario(Files::Embedded, Path::new(DEFAULT_SCENARIO)),
+    }
+}
+
+fn progress(cli: &Cli, len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if cli.quiet || !std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    } else {
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+    }
+    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({eta} left)") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_string());
+    bar
+}
+
+fn run(cli: &Cli) -> Result<()> {
+    let scenario = open_scenario(cli)?;
+    match &cli.command {
+        Command::Validate => validate(cli, &scenario),
+        Command::Simulate { config } => simulate(cli, &scenario, config.as_deref()),
+        Command::Search { top } => run_search(cli, &scenario, *top),
+    }
+}
+
+fn validate(cli: &Cli, sc: &Scenario) -> Result<()> {
+    let v = serde_json::json!({
+        "scenario": sc.name,
+        "file": sc.file,
+        "horizon_s": sc.horizon / 1000,
+        "step_ms": sc.step,
+        "trace_start_unix_s": sc.trace_start_unix_s,
+        "services": sc.services.iter().map(|s| serde_json::json!({
+            "name": s.name,
+            "profile": s.profile,
+            "scale": s.scale,
+            "downstream_only": s.downstream_only,
+            "trace": s.rate.as_ref().map(|r| serde_json::json!({
+                "source": r.source, "bins": r.counts.len(), "bin_s": r.bin_s,
+                "total_requests": r.total() * s.scale, "peak_hour_rps": r.peak(3600 / r.bin_s.max(1) as usize) * s.scale,
+            })),
+            "classes": s.profile.classes.iter().zip(&s.classes).map(|(c, i)| serde_json::json!({
+                "name": c.name, "arrival_scv": i.arrival_scv,
+                "external_wait_mean_s": if i.external_s.is_empty() { 0.0 } else { i.external_s.iter().sum::<f64>() / i.external_s.len() as f64 },
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "node_pools": sc.catalog.pools.iter().map(|p| serde_json::json!({
+            "name": p.name, "instance_type": p.instance_type, "price_per_hour": p.price_per_hour,
+            "currency": sc.catalog.currency, "allocatable": {
+                "cpu_milli": p.allocatable().cpu_milli, "memory_bytes": p.allocatable().memory_bytes, "pods": p.allocatable().pods },
+            "for_workload_pods": p.capacity_for_pods(),
+        })).collect::<Vec<_>>(),
+        "cluster_fee": sc.catalog.cluster_fee,
+        "sla": sc.sla,
+        "control_plane": sc.control_plane,
+        "baseline": sc.baseline,
+        "space": { "workload": sc.space.workload, "grid_points": space::grid_size(&sc.space), "candidates": space::expand(&sc.space, &sc.baseline).len() },
+        "notes": sc.notes,
+    });
+    match cli.format {
+        Format::Json => print!("{}", output::to_json_string(&v)),
+        Format::Table => print!(
+            "{}",
+            serde_yaml_ng::to_string(&v).map_err(|e| Error::internal(e.to_string()))?
+        ),
+    }
+    Ok(())
+}
+
+fn simulate(cli: &Cli, sc: &Scenario, config: Option<&Path>) -> Result<()> {
+    let config: Config = match config {
+        None => sc.baseline.clone(),
+        Some(p) => {
+            let label = p.display().to_string();
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| Error::input(&label, None, format!("cannot read file: {e}")))?;
+            let c: Config = from_yaml_str(&text, &label)?;
+            check_config(sc, &c, &label)?;
+            c
+        }
+    };
+    let bar = progress(cli, 1, "simulating");
+    let (run, evaluation) = search::run_one(sc, &config, cli.seed);
+    bar.finish_and_clear();
+    let e = Evaluated { config, evaluation };
+    let v = output::candidate_json(0, &e);
+    if let Some(dir) = &cli.out {
+        output::write_atomic(
+            &dir.join("simulation.json"),
+            output::to_json_string(&v).as_bytes(),
+        )?;
+        output::write_atomic(
+            &dir.join("timeline.csv"),
+            output::timeline_csv(sc, &run).as_bytes(),
+        )?;
+    }
+    match cli.format {
+        Format::Json => print!("{}", output::to_json_string(&v)),
+        Format::Table => print!("{}", output::ranking_table(sc, &[], &e, 0)),
+    }
+    Ok(())
+}
+
+fn run_search(cli: &Cli, sc: &Scenario, top: usize) -> Result<()> {
+    let candidates = space::expand(&sc.space, &sc.baseline);
+    if candidates.is_empty() {
+        return Err(Error::input(
+            &sc.space_file,
+            None,
+            "the space expands to no valid candidate",
+        ));
+    }
+    let bar = progress(cli, candidates.len() as u64 + 1, "simulating candidates");
+    let tick = || bar.inc(1);
+    let mut all = search::evaluate_all(sc, candidates, cli.seed, &tick);
+    let baseline = search::evaluate_all(sc, vec![sc.baseline.clone()], cli.seed, &tick)
+        .pop()
+        .ok_or_else(|| Error::internal("baseline evaluation missing"))?;
+    bar.finish_and_clear();
+    all = rank::rank(all);
+    let v = output::ranking_json(sc, cli.seed, &all, &baseline);
+    if let Some(dir) = &cli.out {
+        output::write_atomic(
+            &dir.join("ranking.json"),
+            output::to_json_string(&v).as_bytes(),
+        )?;
+        output::write_atomic(
+            &dir.join("ranking.csv"),
+            output::ranking_csv(&all, &baseline).as_bytes(),
+        )?;
+        if let Some(best) = all.first() {
+            let (run, _) = search::run_one(sc, &best.config, cli.seed);
+            output::write_atomic(
+                &dir.join("timeline_rank1.csv"),
+                output::timeline_csv(sc, &run).as_bytes(),
+            )?;
+        }
+        let (run, _) = search::run_one(sc, &baseline.config, cli.seed);
+        output::write_atomic(
+            &dir.join("timeline_baseline.csv"),
+            output::timeline_csv(sc, &run).as_bytes(),
+        )?;
+    }
+    match cli.format {
+        Format::Json => print!("{}", output::to_json_string(&v)),
+        Format::Table => print!("{}", output::ranking_table(sc, &all, &baseline, top)),
+    }
+    Ok(())
+}

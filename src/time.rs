@@ -64,7 +64,9 @@ pub fn parse_duration(s: &str) -> Result<Millis, String> {
 
 fn seconds_to_millis(secs: f64, s: &str) -> Result<Millis, String> {
     if !secs.is_finite() || secs < 0.0 {
-        return Err(format!("duration `{s}` must be a non-negative number of seconds"));
+        return Err(format!(
+            "duration `{s}` must be a non-negative number of seconds"
+        ));
     }
     Ok((secs * 1000.0).round() as Millis)
 }

@@ -91,5 +91,9 @@ fn upstream_conformance_cases() {
     for f in &failures {
         eprintln!("{f}");
     }
-    assert!(failures.is_empty(), "{} conformance failures", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} conformance failures",
+        failures.len()
+    );
 }

@@ -1,3 +1,7 @@
-//! Faithful Kubernetes control-plane logic: HPA, scheduling on requests, cluster autoscaler.
+//! Faithful Kubernetes control-plane logic: HPA, pods, scheduling on requests, cluster
+//! autoscaler.
 
+pub mod cluster_autoscaler;
 pub mod hpa;
+pub mod pod;
+pub mod scheduler;

@@ -1,0 +1,791 @@
+//! The per-HPA reconcile loop (`reconcileAutoscaler` in `horizontal.go`) and the state the
+//! controller keeps between reconciles.
+
+use super::behavior::{
+    convert_desired_replicas_with_behavior_rate, convert_desired_replicas_with_rules,
+    stabilize_recommendation, stabilize_recommendation_with_behaviors, store_scale_event,
+    BehaviorRateArgs, ScaleEvent, TimestampedRecommendation,
+};
+use super::config::ControllerConfig;
+use super::replica_calculator::{
+    average_value_replicas, object_value_replicas, plain_metric_replicas,
+    resource_utilization_replicas, HpaPod, PodMetrics, Tolerances,
+};
+use super::spec::{
+    Behavior, HpaScalingRules, HpaSpec, MetricSourceType, MetricSpec, MetricTarget, ResourceName,
+};
+use crate::time::Millis;
+
+/// What the metrics APIs returned for one entry of `spec.metrics` in this reconcile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MetricInput {
+    /// Per-pod samples (Resource, ContainerResource and Pods metrics).
+    PerPod(PodMetrics),
+    /// One total (Object metrics; External metrics: the sum of the series, see
+    /// [`super::replica_calculator::sum_external_values`]).
+    Value(i64),
+    /// The metrics API failed; the message ends up in the condition.
+    FetchError(String),
+}
+
+/// The HPA status condition types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConditionType {
+    /// `AbleToScale`: whether the controller can read and update the scale.
+    AbleToScale,
+    /// `ScalingActive`: whether a replica count could be computed from the metrics.
+    ScalingActive,
+    /// `ScalingLimited`: whether the bounds or the rate limits changed the proposal.
+    ScalingLimited,
+}
+
+impl ConditionType {
+    /// The API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConditionType::AbleToScale => "AbleToScale",
+            ConditionType::ScalingActive => "ScalingActive",
+            ConditionType::ScalingLimited => "ScalingLimited",
+        }
+    }
+}
+
+/// One status condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HpaCondition {
+    /// `status`: True or False.
+    pub status: bool,
+    /// Machine-readable reason, e.g. `ScaleUpLimit`, `FailedGetExternalMetric`.
+    pub reason: &'static str,
+    /// Human-readable message.
+    pub message: String,
+}
+
+/// The status conditions of one HPA; a condition stays as last set, like in the API object.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HpaConditions {
+    /// `AbleToScale`.
+    pub able_to_scale: Option<HpaCondition>,
+    /// `ScalingActive`.
+    pub scaling_active: Option<HpaCondition>,
+    /// `ScalingLimited`.
+    pub scaling_limited: Option<HpaCondition>,
+}
+
+impl HpaConditions {
+    /// The condition of the given type, if set.
+    pub fn get(&self, t: ConditionType) -> Option<&HpaCondition> {
+        match t {
+            ConditionType::AbleToScale => self.able_to_scale.as_ref(),
+            ConditionType::ScalingActive => self.scaling_active.as_ref(),
+            ConditionType::ScalingLimited => self.scaling_limited.as_ref(),
+        }
+    }
+
+    fn set(&mut self, t: ConditionType, status: bool, reason: &'static str, message: String) {
+        let c = Some(HpaCondition {
+            status,
+            reason,
+            message,
+        });
+        match t {
+            ConditionType::AbleToScale => self.able_to_scale = c,
+            ConditionType::ScalingActive => self.scaling_active = c,
+            ConditionType::ScalingLimited => self.scaling_limited = c,
+        }
+    }
+}
+
+/// `status.currentMetrics[i]`: what one metric measured (all `None` if it failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricStatus {
+    /// Source type of the metric.
+    pub source: MetricSourceType,
+    /// `current.averageUtilization` (Utilization targets), percent.
+    pub average_utilization: Option<i32>,
+    /// `current.averageValue`, milli-units.
+    pub average_value: Option<i64>,
+    /// `current.value`, milli-units.
+    pub value: Option<i64>,
+}
+
+impl MetricStatus {
+    fn empty(source: MetricSourceType) -> Self {
+        MetricStatus {
+            source,
+            average_utilization: None,
+            average_value: None,
+            value: None,
+        }
+    }
+}
+
+/// The result of one reconcile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconcileOutcome {
+    /// Replica count the scale target should have now (= `spec_replicas` when not rescaled).
+    pub desired_replicas: i32,
+    /// Whether the controller rescaled the target (`desired_replicas != spec_replicas`).
+    pub rescaled: bool,
+    /// The maximum over the valid metric proposals, before stabilization and limits (`None`
+    /// when metrics were not consulted or could not be used).
+    pub proposal: Option<i32>,
+    /// Status conditions after this reconcile.
+    pub conditions: HpaConditions,
+    /// Per-metric statuses, aligned with the effective `spec.metrics`.
+    pub metric_statuses: Vec<MetricStatus>,
+    /// The error upstream's reconcile would return (invalid metrics), if any. A metric error
+    /// that does not block scaling (some metric invalid, scale-up anyway) is reported here too.
+    pub error: Option<String>,
+}
+
+/// State the HPA controller keeps for one HPA between reconciles: the recent unstabilized
+/// recommendations and, when `spec.behavior` is set, the recent scale events.
+///
+/// Both lists stay bounded: an entry older than its window is overwritten rather than a new one
+/// appended, as upstream does.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HpaController {
+    /// `None` until the first reconcile records the initial recommendation.
+    recommendations: Option<Vec<TimestampedRecommendation>>,
+    scale_up_events: Vec<ScaleEvent>,
+    scale_down_events: Vec<ScaleEvent>,
+    conditions: HpaConditions,
+}
+
+impl HpaController {
+    /// A controller that has never seen this HPA: the first reconcile records
+    /// `(spec_replicas, now)` as a recommendation, so there is no scale-down within the first
+    /// stabilization window (`recordInitialRecommendation`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A controller with the given history (possibly empty: then no initial recommendation is
+    /// recorded, like a non-nil empty slice upstream).
+    pub fn with_history(
+        recommendations: Vec<TimestampedRecommendation>,
+        scale_up_events: Vec<ScaleEvent>,
+        scale_down_events: Vec<ScaleEvent>,
+    ) -> Self {
+        HpaController {
+            recommendations: Some(recommendations),
+            scale_up_events,
+            scale_down_events,
+            conditions: HpaConditions::default(),
+        }
+    }
+
+    /// Replaces the scale-event history (e.g. to resume a recorded state).
+    pub fn set_scale_events(&mut self, scale_up: Vec<ScaleEvent>, scale_down: Vec<ScaleEvent>) {
+        self.scale_up_events = scale_up;
+        self.scale_down_events = scale_down;
+    }
+
+    /// Whether the initial recommendation has been recorded (or a history was given).
+    pub fn is_initialized(&self) -> bool {
+        self.recommendations.is_some()
+    }
+
+    /// The stored recommendations.
+    pub fn recommendations(&self) -> &[TimestampedRecommendation] {
+        self.recommendations.as_deref().unwrap_or(&[])
+    }
+
+    /// The stored scale-up events.
+    pub fn scale_up_events(&self) -> &[ScaleEvent] {
+        &self.scale_up_events
+    }
+
+    /// The stored scale-down events.
+    pub fn scale_down_events(&self) -> &[ScaleEvent] {
+        &self.scale_down_events
+    }
+
+    /// The status conditions as last set.
+    pub fn conditions(&self) -> &HpaConditions {
+        &self.conditions
+    }
+
+    /// One reconcile of the HPA at time `now` (`reconcileAutoscaler`).
+    ///
+    /// `spec_replicas` / `status_replicas` are the scale subresource's `spec.replicas` and
+    /// `status.replicas`; `metrics[i]` is what the metrics APIs returned for
+    /// `spec.metrics[i]` (a missing entry counts as a fetch error); `pods` are the pods the
+    /// target's selector matches, aligned with each [`PodMetrics::per_pod`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn reconcile(
+        &mut self,
+        now: Millis,
+        spec: &HpaSpec,
+        spec_replicas: i32,
+        status_replicas: i32,
+        metrics: &[MetricInput],
+        pods: &[HpaPod],
+        cfg: &ControllerConfig,
+    ) -> ReconcileOutcome {
+        use ConditionType::*;
+        self.conditions.set(
+            AbleToScale,
+            true,
+            "SucceededGetScale",
+            "the scale target's current scale was read".into(),
+        );
+        let current = spec_replicas;
+        if self.recommendations.is_none() {
+            self.recommendations = Some(vec![TimestampedRecommendation {
+                replicas: current,
+                timestamp: now,
+            }]);
+        }
+        let min = spec.min_replicas;
+        let max = spec.max_replicas;
+        let mut statuses = Vec::new();
+        let mut proposal = None;
+        let mut error = None;
+        let mut rescale = true;
+        let mut desired;
+
+        if current == 0 && min != 0 {
+            desired = 0;
+            rescale = false;
+            self.conditions.set(
+                ScalingActive,
+                false,
+                "ScalingDisabled",
+                "the target has zero replicas, so autoscaling is off".into(),
+            );
+        } else if current > max {
+            desired = max;
+        } else if current < min {
+            desired = min;
+        } else {
+            let tolerances = tolerances_for(spec.behavior.as_ref(), cfg);
+            let effective = spec.effective_metrics();
+            let computed = compute_replicas_for_metrics(
+                now,
+                &effective,
+                metrics,
+                spec_replicas,
+                status_replicas,
+                pods,
+                tolerances,
+                cfg,
+            );
+            statuses = computed.statuses;
+            match computed.blocking {
+                Some((reason, message)) => {
+                    self.conditions.set(
+                        ScalingActive,
+                        false,
+                        reason,
+                        format!("the replica count could not be computed: {message}"),
+                    );
+                    return ReconcileOutcome {
+                        desired_replicas: current,
+                        rescaled: false,
+                        proposal: None,
+                        conditions: self.conditions.clone(),
+                        metric_statuses: statuses,
+                        error: computed.error,
+                    };
+                }
+                None => {
+                    self.conditions.set(
+                        ScalingActive,
+                        true,
+                        "ValidMetricFound",
+                        format!("a replica count was computed from {}", computed.metric_name),
+                    );
+                }
+            }
+            error = computed.error;
+            proposal = Some(computed.replicas);
+            desired = computed.replicas.max(0);
+            desired = match &spec.behavior {
+                None => self.normalize_legacy(now, current, desired, min, max, cfg),
+                Some(b) => self.normalize_with_behavior(now, b, current, desired, min, max, cfg),
+            };
+            rescale = desired != current;
+        }
+
+        if rescale {
+            self.conditions.set(
+                AbleToScale,
+                true,
+                "SucceededRescale",
+                format!("the target scale was updated to {desired}"),
+            );
+            if let Some(b) = &spec.behavior {
+                if desired > current {
+                    let rules = HpaScalingRules::generate_scale_up(b.scale_up.as_ref());
+                    store_scale_event(
+                        now,
+                        &rules,
+                        &mut self.scale_up_events,
+                        desired.saturating_sub(current),
+                    );
+                } else {
+                    let rules = HpaScalingRules::generate_scale_down(b.scale_down.as_ref());
+                    store_scale_event(
+                        now,
+                        &rules,
+                        &mut self.scale_down_events,
+                        current.saturating_sub(desired),
+                    );
+                }
+            }
+        } else {
+            desired = current;
+        }
+        ReconcileOutcome {
+            desired_replicas: desired,
+            rescaled: rescale,
+            proposal,
+            conditions: self.conditions.clone(),
+            metric_statuses: statuses,
+            error,
+        }
+    }
+
+    fn normalize_legacy(
+        &mut self,
+        now: Millis,
+        current: i32,
+        prenormalized: i32,
+        min: i32,
+        max: i32,
+        cfg: &ControllerConfig,
+    ) -> i32 {
+        let history = self.recommendations.get_or_insert_with(Vec::new);
+        let stabilized = stabilize_recommendation(
+            now,
+            cfg.downscale_stabilization_window,
+            history,
+            prenormalized,
+        );
+        if stabilized != prenormalized {
+            self.conditions.set(
+                ConditionType::AbleToScale,
+                true,
+                "ScaleDownStabilized",
+                "recent higher recommendations hold the scale-down back".into(),
+            );
+        } else {
+            self.conditions.set(
+                ConditionType::AbleToScale,
+                true,
+                "ReadyForNewScale",
+                "the recommendation equals the stabilized size".into(),
+            );
+        }
+        let limited = convert_desired_replicas_with_rules(
+            current,
+            stabilized,
+            min,
+            max,
+            cfg.scale_up_limit_factor,
+            cfg.scale_up_limit_minimum,
+        );
+        self.conditions.set(
+            ConditionType::ScalingLimited,
+            limited.replicas != stabilized,
+            limited.reason,
+            limited.message.into(),
+        );
+        limited.replicas
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn normalize_with_behavior(
+        &mut self,
+        now: Millis,
+        behavior: &Behavior,
+        current: i32,
+        prenormalized: i32,
+        min: i32,
+        max: i32,
+        cfg: &ControllerConfig,
+    ) -> i32 {
+        let up = HpaScalingRules::generate_scale_up(behavior.scale_up.as_ref());
+        let mut down = HpaScalingRules::generate_scale_down(behavior.scale_down.as_ref());
+        if down.stabilization_window_seconds.is_none() {
+            down.stabilization_window_seconds = Some(cfg.downscale_stabilization_window_seconds());
+        }
+        let history = self.recommendations.get_or_insert_with(Vec::new);
+        let stabilized = stabilize_recommendation_with_behaviors(
+            now,
+            history,
+            current,
+            prenormalized,
+            up.stabilization_window_seconds.unwrap_or(0),
+            down.stabilization_window_seconds.unwrap_or(0),
+        );
+        if stabilized.replicas != prenormalized {
+            self.conditions.set(
+                ConditionType::AbleToScale,
+                true,
+                stabilized.reason,
+                stabilized.message.into(),
+            );
+        } else {
+            self.conditions.set(
+                ConditionType::AbleToScale,
+                true,
+                "ReadyForNewScale",
+                "the recommendation equals the stabilized size".into(),
+            );
+        }
+        let limited = convert_desired_replicas_with_behavior_rate(
+            now,
+            &BehaviorRateArgs {
+                current_replicas: current,
+                desired_replicas: stabilized.replicas,
+                min_replicas: min,
+                max_replicas: max,
+                scale_up: &up,
+                scale_down: &down,
+                scale_up_events: &self.scale_up_events,
+                scale_down_events: &self.scale_down_events,
+            },
+        );
+        self.conditions.set(
+            ConditionType::ScalingLimited,
+            limited.replicas != stabilized.replicas,
+            limited.reason,
+            limited.message.into(),
+        );
+        limited.replicas
+    }
+}
+
+/// The tolerances of an HPA: per-direction `behavior.*.tolerance`, else the controller value.
+pub fn tolerances_for(behavior: Option<&Behavior>, cfg: &ControllerConfig) -> Tolerances {
+    let pick = |r: Option<&HpaScalingRules>| r.and_then(|r| r.tolerance).unwrap_or(cfg.tolerance);
+    Tolerances {
+        scale_up: pick(behavior.and_then(|b| b.scale_up.as_ref())),
+        scale_down: pick(behavior.and_then(|b| b.scale_down.as_ref())),
+    }
+}
+
+struct Computed {
+    replicas: i32,
+    metric_name: String,
+    statuses: Vec<MetricStatus>,
+    /// `(reason, message)` of the first invalid metric when the controller must not scale.
+    blocking: Option<(&'static str, String)>,
+    error: Option<String>,
+}
+
+/// `computeReplicasForMetrics`: the largest valid proposal; invalid metrics block a scale-down.
+#[allow(clippy::too_many_arguments)]
+fn compute_replicas_for_metrics(
+    now: Millis,
+    specs: &[MetricSpec],
+    inputs: &[MetricInput],
+    spec_replicas: i32,
+    status_replicas: i32,
+    pods: &[HpaPod],
+    tolerances: Tolerances,
+    cfg: &ControllerConfig,
+) -> Computed {
+    let mut statuses = Vec::with_capacity(specs.len());
+    let mut replicas = 0i32;
+    let mut metric_name = String::new();
+    let mut invalid = 0usize;
+    let mut first_invalid: Option<(&'static str, String)> = None;
+    for (i, spec) in specs.iter().enumerate() {
+        match compute_replicas_for_metric(
+            now,
+            spec,
+            inputs.get(i),
+            spec_replicas,
+            status_replicas,
+            pods,
+            tolerances,
+            cfg,
+        ) {
+            Ok((proposal, status, name)) => {
+                statuses.push(status);
+                if replicas == 0 || proposal > replicas {
+                    replicas = proposal;
+                    metric_name = name;
+                }
+            }
+            Err((reason, message)) => {
+                statuses.push(MetricStatus::empty(spec.source_type()));
+                if first_invalid.is_none() {
+                    first_invalid = Some((reason, message));
+                }
+                invalid += 1;
+            }
+        }
+    }
+    let error = first_invalid.as_ref().map(|(_, m)| {
+        format!(
+            "invalid metrics ({invalid} invalid out of {}), first error is: {m}",
+            specs.len()
+        )
+    });
+    let blocked = invalid >= specs.len() || (invalid > 0 && replicas < spec_replicas);
+    Computed {
+        replicas,
+        metric_name,
+        statuses,
+        blocking: if blocked {
+            Some(first_invalid.unwrap_or((
+                "InvalidMetricSourceType",
+                "no metrics to compute a replica count from".into(),
+            )))
+        } else {
+            None
+        },
+        error,
+    }
+}
+
+type MetricResult = Result<(i32, MetricStatus, String), (&'static str, String)>;
+
+/// `computeReplicasForMetric` for one metric: (proposal, status, description) or
+/// (condition reason, error message).
+#[allow(clippy::too_many_arguments)]
+fn compute_replicas_for_metric(
+    now: Millis,
+    spec: &MetricSpec,
+    input: Option<&MetricInput>,
+    spec_replicas: i32,
+    status_replicas: i32,
+    pods: &[HpaPod],
+    tol: Tolerances,
+    cfg: &ControllerConfig,
+) -> MetricResult {
+    let source = spec.source_type();
+    match spec {
+        MetricSpec::Resource(r) => resource_metric(
+            now,
+            r.name,
+            &r.target,
+            None,
+            input,
+            spec_replicas,
+            pods,
+            tol,
+            cfg,
+        )
+        .map_err(|e| {
+            (
+                "FailedGetResourceMetric",
+                format!("{} resource metric: {e}", r.name),
+            )
+        }),
+        MetricSpec::ContainerResource(r) => resource_metric(
+            now,
+            r.name,
+            &r.target,
+            Some(&r.container),
+            input,
+            spec_replicas,
+            pods,
+            tol,
+            cfg,
+        )
+        .map_err(|e| {
+            (
+                "FailedGetContainerResourceMetric",
+                format!("container {} metric: {e}", r.container),
+            )
+        }),
+        MetricSpec::Pods(p) => {
+            let fail = |e: String| {
+                (
+                    "FailedGetPodsMetric",
+                    format!("pods metric {}: {e}", p.metric.name),
+                )
+            };
+            let MetricTarget::AverageValue(target) = p.target else {
+                return Err(fail("a Pods metric needs an AverageValue target".into()));
+            };
+            let samples = per_pod(input).map_err(fail)?;
+            let r =
+                plain_metric_replicas(spec_replicas, target, None, tol, now, pods, samples, cfg)
+                    .map_err(fail)?;
+            Ok((
+                r.replicas,
+                MetricStatus {
+                    average_value: Some(r.average),
+                    ..MetricStatus::empty(source)
+                },
+                format!("pods metric {}", p.metric.name),
+            ))
+        }
+        MetricSpec::Object(o) => {
+            let fail = |e: String| {
+                (
+                    "FailedGetObjectMetric",
+                    format!("object metric {}: {e}", o.metric.name),
+                )
+            };
+            total_metric(
+                &o.target,
+                input,
+                spec_replicas,
+                status_replicas,
+                pods,
+                tol,
+                source,
+            )
+            .map(|(r, s)| (r, s, format!("object metric {}", o.metric.name)))
+            .map_err(fail)
+        }
+        MetricSpec::External(e) => {
+            let fail = |m: String| {
+                (
+                    "FailedGetExternalMetric",
+                    format!("external metric {}: {m}", e.metric.name),
+                )
+            };
+            total_metric(
+                &e.target,
+                input,
+                spec_replicas,
+                status_replicas,
+                pods,
+                tol,
+                source,
+            )
+            .map(|(r, s)| (r, s, format!("external metric {}", e.metric.name)))
+            .map_err(fail)
+        }
+        MetricSpec::Unknown(t) => Err((
+            "InvalidMetricSourceType",
+            format!("unknown metric source type \"{t}\""),
+        )),
+    }
+}
+
+fn per_pod(input: Option<&MetricInput>) -> Result<&PodMetrics, String> {
+    match input {
+        Some(MetricInput::PerPod(m)) => Ok(m),
+        Some(MetricInput::FetchError(e)) => Err(format!("unable to fetch metrics: {e}")),
+        Some(MetricInput::Value(_)) => Err("expected per-pod samples, got a single value".into()),
+        None => Err("no metric data supplied".into()),
+    }
+}
+
+fn total_value(input: Option<&MetricInput>) -> Result<i64, String> {
+    match input {
+        Some(MetricInput::Value(v)) => Ok(*v),
+        Some(MetricInput::FetchError(e)) => Err(format!("unable to fetch metric: {e}")),
+        Some(MetricInput::PerPod(_)) => Err("expected a single value, got per-pod samples".into()),
+        None => Err("no metric data supplied".into()),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn resource_metric(
+    now: Millis,
+    resource: ResourceName,
+    target: &MetricTarget,
+    container: Option<&str>,
+    input: Option<&MetricInput>,
+    spec_replicas: i32,
+    pods: &[HpaPod],
+    tol: Tolerances,
+    cfg: &ControllerConfig,
+) -> Result<(i32, MetricStatus, String), String> {
+    let source = if container.is_some() {
+        MetricSourceType::ContainerResource
+    } else {
+        MetricSourceType::Resource
+    };
+    let samples = per_pod(input)?;
+    match *target {
+        MetricTarget::AverageValue(avg) => {
+            let r = plain_metric_replicas(
+                spec_replicas,
+                avg,
+                Some(resource),
+                tol,
+                now,
+                pods,
+                samples,
+                cfg,
+            )?;
+            Ok((
+                r.replicas,
+                MetricStatus {
+                    average_value: Some(r.average),
+                    ..MetricStatus::empty(source)
+                },
+                format!("{resource} resource"),
+            ))
+        }
+        MetricTarget::Utilization(pct) => {
+            let r = resource_utilization_replicas(
+                spec_replicas,
+                pct,
+                resource,
+                tol,
+                now,
+                pods,
+                samples,
+                cfg,
+            )?;
+            let what = if container.is_some() {
+                "container resource utilization"
+            } else {
+                "resource utilization"
+            };
+            Ok((
+                r.replicas,
+                MetricStatus {
+                    average_utilization: Some(r.utilization_percent),
+                    average_value: Some(r.raw_average),
+                    ..MetricStatus::empty(source)
+                },
+                format!("{resource} {what} (percent of request)"),
+            ))
+        }
+        MetricTarget::Value(_) => {
+            Err("a resource metric needs a Utilization or AverageValue target, not Value".into())
+        }
+    }
+}
+
+fn total_metric(
+    target: &MetricTarget,
+    input: Option<&MetricInput>,
+    spec_replicas: i32,
+    status_replicas: i32,
+    pods: &[HpaPod],
+    tol: Tolerances,
+    source: MetricSourceType,
+) -> Result<(i32, MetricStatus), String> {
+    match *target {
+        MetricTarget::Value(t) => {
+            let v = total_value(input)?;
+            let r = object_value_replicas(spec_replicas, t, v, tol, pods)?;
+            Ok((
+                r.replicas,
+                MetricStatus {
+                    value: Some(r.value),
+                    ..MetricStatus::empty(source)
+                },
+            ))
+        }
+        MetricTarget::AverageValue(t) => {
+            let v = total_value(input)?;
+            let r = average_value_replicas(status_replicas, t, v, tol);
+            Ok((
+                r.replicas,
+                MetricStatus {
+                    average_value: Some(r.average),
+                    ..MetricStatus::empty(source)
+                },
+            ))
+        }
+        MetricTarget::Utilization(_) => {
+            Err("neither a Value nor an AverageValue target is set".into())
+        }
+    }
+}

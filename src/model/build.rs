@@ -1,0 +1,379 @@
+//! Building a [`Scenario`] from its files: read every referenced file, check it, read the
+//! traces, and derive the simulation step and horizon.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::ingest::traffic::{self, RateCsvOptions, RequestLogOptions};
+use crate::model::config::Config;
+use crate::model::load::{from_yaml_str, resolve, Files};
+use crate::model::node_pool::NodePoolCatalog;
+use crate::model::scenario::{ClassInput, Scenario, ScenarioFile, Service, TrafficSource};
+use crate::model::service::ServiceProfile;
+use crate::model::space::Space;
+use crate::model::validate::check_config;
+use crate::sim::fluid::reduce_atoms;
+use crate::time::{Millis, SECOND};
+
+/// Atoms kept of an external-wait distribution read from a request log.
+const EXTERNAL_ATOMS: usize = 64;
+
+/// Loaded traffic sources by name.
+enum Loaded {
+    Rate(Arc<traffic::RateSeries>),
+    Log(traffic::RequestLog),
+}
+
+/// The series averaged over blocks of `window` (the arrival rate), re-binned to the block
+/// width, and the index of dispersion of the counts inside the blocks (variance / mean: the
+/// arrivals' burstiness, 1 for Poisson). A window of 0 or of one bin keeps the series and
+/// reports Poisson burstiness; a window that is not a whole number of bins keeps the bins.
+pub fn block_average(series: &traffic::RateSeries, window: Millis) -> (traffic::RateSeries, f64) {
+    let bin_ms = Millis::from(series.bin_s) * SECOND;
+    let w = (window / bin_ms.max(1)) as usize;
+    if w <= 1 || window % bin_ms.max(1) != 0 {
+        return (series.clone(), 1.0);
+    }
+    let (mut num, mut den) = (0.0, 0.0);
+    let mut counts = Vec::with_capacity(series.counts.len() / w + 1);
+    for block in series.counts.chunks(w) {
+        let sum = block.iter().sum::<f64>();
+        let mean = sum / block.len() as f64;
+        num += block.iter().map(|x| (x - mean).powi(2)).sum::<f64>();
+        den += sum;
+        counts.push(mean * w as f64);
+    }
+    let idc = if den > 0.0 { num / den } else { 1.0 };
+    let out = traffic::RateSeries {
+        source: series.source.clone(),
+        start_unix_s: series.start_unix_s,
+        bin_s: series.bin_s * w as u32,
+        counts,
+        gaps: series.gaps.clone(),
+    };
+    (out, idc)
+}
+
+fn smoothed(
+    cache: &mut BTreeMap<(String, Millis), (Arc<traffic::RateSeries>, f64)>,
+    name: &str,
+    series: &Arc<traffic::RateSeries>,
+    window: Millis,
+) -> (Arc<traffic::RateSeries>, f64) {
+    cache
+        .entry((name.to_string(), window))
+        .or_insert_with(|| {
+            let (s, idc) = block_average(series, window);
+            (Arc::new(s), idc)
+        })
+        .clone()
+}
+
+fn gcd(a: Millis, b: Millis) -> Millis {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+fn yaml<T: serde::de::DeserializeOwned>(files: Files, path: &Path) -> Result<(T, String)> {
+    let text = files.read(path)?;
+    let label = files.label(path);
+    Ok((from_yaml_str(&text, &label)?, label))
+}
+
+/// Reads the scenario at `path` (through `files`) and everything it references.
+pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
+    let (file, label): (ScenarioFile, String) = yaml(files, path)?;
+    let dir = path.parent().unwrap_or(Path::new(""));
+
+    // Traffic sources.
+    let mut loaded: BTreeMap<String, Loaded> = BTreeMap::new();
+    let mut notes = Vec::new();
+    for (name, src) in &file.traffic {
+        match src {
+            TrafficSource::RateCsv {
+                path: p,
+                timestamp_column,
+                count_column,
+                gaps,
+            } => {
+                let fp = resolve(dir, p);
+                let text = files.read(&fp)?;
+                let opts = RateCsvOptions {
+                    timestamp_column: timestamp_column.clone(),
+                    count_column: count_column.clone(),
+                    gaps: *gaps,
+                };
+                let series = traffic::parse_rate_csv(&text, &files.label(&fp), &opts)?;
+                for g in &series.gaps {
+                    notes.push(format!(
+                        "traffic `{name}`: gap of {} bins after line {} (unix {}) filled with zeros",
+                        g.missing_bins, g.after_line, g.from_unix_s
+                    ));
+                }
+                loaded.insert(name.clone(), Loaded::Rate(Arc::new(series)));
+            }
+            TrafficSource::RequestLog {
+                path: p,
+                timestamp_column,
+                context_tokens_column,
+                generated_tokens_column,
+            } => {
+                let fp = resolve(dir, p);
+                let text = files.read(&fp)?;
+                let opts = RequestLogOptions {
+                    timestamp_column: timestamp_column.clone(),
+                    context_tokens_column: context_tokens_column.clone(),
+                    generated_tokens_column: generated_tokens_column.clone(),
+                };
+                let log = traffic::parse_request_log(&text, &files.label(&fp), &opts)?;
+                loaded.insert(name.clone(), Loaded::Log(log));
+            }
+        }
+    }
+
+    // Services.
+    let mut services = Vec::with_capacity(file.services.len());
+    let mut smoothed_cache: BTreeMap<(String, Millis), (Arc<traffic::RateSeries>, f64)> =
+        BTreeMap::new();
+    for (i, sref) in file.services.iter().enumerate() {
+        let field = |f: &str| format!("services[{i}].{f}");
+        let (profile, plabel): (ServiceProfile, String) =
+            yaml(files, &resolve(dir, &sref.profile))?;
+        profile
+            .validate()
+            .map_err(|(f, m)| Error::at_field(&plabel, f, m))?;
+        if services.iter().any(|s: &Service| s.name == sref.name) {
+            return Err(Error::at_field(
+                &label,
+                field("name"),
+                format!("duplicate service `{}`", sref.name),
+            ));
+        }
+        let t = &sref.traffic;
+        if !(t.scale.is_finite() && t.scale >= 0.0) {
+            return Err(Error::at_field(
+                &label,
+                field("traffic.scale"),
+                "must be a non-negative number",
+            ));
+        }
+        let mut rate_scv = 1.0;
+        let rate = match (&t.source, t.downstream_only) {
+            (Some(s), false) => match loaded.get(s) {
+                Some(Loaded::Rate(r)) => {
+                    let (series, scv) = smoothed(&mut smoothed_cache, s, r, t.smoothing);
+                    rate_scv = scv;
+                    Some(series)
+                }
+                Some(Loaded::Log(log)) => {
+                    let r = Arc::new(log.to_rate_series(1));
+                    let (series, scv) = smoothed(&mut smoothed_cache, s, &r, t.smoothing);
+                    rate_scv = scv;
+                    Some(series)
+                }
+                None => {
+                    return Err(Error::at_field(
+                        &label,
+                        field("traffic.source"),
+                        format!(
+                            "no traffic source named `{s}`; defined: {:?}",
+                            loaded.keys().collect::<Vec<_>>()
+                        ),
+                    ))
+                }
+            },
+            (None, true) => None,
+            (Some(_), true) => {
+                return Err(Error::at_field(
+                    &label,
+                    field("traffic"),
+                    "a downstream-only service takes no `source`",
+                ))
+            }
+            (None, false) => {
+                return Err(Error::at_field(
+                    &label,
+                    field("traffic.source"),
+                    "missing: name a rate_csv traffic source, or set downstream_only: true",
+                ))
+            }
+        };
+        let mut classes = Vec::with_capacity(profile.classes.len());
+        for c in &profile.classes {
+            let mut input = ClassInput {
+                arrival_scv: rate_scv,
+                external_s: Vec::new(),
+            };
+            if let Some(src) = t.class_logs.get(&c.name) {
+                let Some(Loaded::Log(log)) = loaded.get(src) else {
+                    return Err(Error::at_field(
+                        &label,
+                        field(&format!("traffic.class_logs.{}", c.name)),
+                        format!("`{src}` is not a request_log traffic source"),
+                    ));
+                };
+                input.arrival_scv = log.interarrival_scv();
+                if let Some(ext) = &c.external {
+                    let d: Vec<f64> = log
+                        .context_tokens
+                        .iter()
+                        .zip(&log.generated_tokens)
+                        .map(|(&ctx, &gen)| {
+                            ext.first_token as f64 / 1000.0
+                                + f64::from(ctx) * ext.per_context_token_us / 1e6
+                                + f64::from(gen) * ext.per_generated_token_ms / 1000.0
+                        })
+                        .collect();
+                    input.external_s = reduce_atoms(d, EXTERNAL_ATOMS);
+                }
+            } else if let Some(ext) = &c.external {
+                input.external_s = vec![ext.first_token as f64 / 1000.0];
+            }
+            classes.push(input);
+        }
+        for name in t.class_logs.keys() {
+            if !profile.classes.iter().any(|c| &c.name == name) {
+                return Err(Error::at_field(
+                    &label,
+                    field(&format!("traffic.class_logs.{name}")),
+                    format!("service profile `{}` has no class `{name}`", profile.name),
+                ));
+            }
+        }
+        services.push(Service {
+            name: sref.name.clone(),
+            profile,
+            rate,
+            scale: t.scale,
+            downstream_only: t.downstream_only,
+            classes,
+        });
+    }
+    if services.is_empty() {
+        return Err(Error::at_field(
+            &label,
+            "services",
+            "the scenario has no services",
+        ));
+    }
+    // Callers before the servers they call.
+    services.sort_by_key(|s| s.downstream_only);
+
+    let (catalog, clabel): (NodePoolCatalog, String) =
+        yaml(files, &resolve(dir, &file.node_pools))?;
+    catalog
+        .validate()
+        .map_err(|(f, m)| Error::at_field(&clabel, f, m))?;
+
+    for (i, o) in file.sla.objectives.iter().enumerate() {
+        let Some(s) = services.iter().find(|s| s.name == o.service) else {
+            return Err(Error::at_field(
+                &label,
+                format!("sla.objectives[{i}].service"),
+                format!("no service named `{}`", o.service),
+            ));
+        };
+        if !s.profile.classes.iter().any(|c| c.name == o.class) {
+            return Err(Error::at_field(
+                &label,
+                format!("sla.objectives[{i}].class"),
+                format!("service `{}` has no class `{}`", o.service, o.class),
+            ));
+        }
+        if !(0.0..=1.0).contains(&o.max_error_rate) {
+            return Err(Error::at_field(
+                &label,
+                format!("sla.objectives[{i}].max_error_rate"),
+                "must be within [0, 1]",
+            ));
+        }
+    }
+    if !(0.0..=1.0).contains(&file.sla.max_breached_window_fraction) {
+        return Err(Error::at_field(
+            &label,
+            "sla.max_breached_window_fraction",
+            "must be within [0, 1]",
+        ));
+    }
+
+    // Horizon and step.
+    let rates: Vec<&Arc<traffic::RateSeries>> =
+        services.iter().filter_map(|s| s.rate.as_ref()).collect();
+    let Some(first) = rates.first() else {
+        return Err(Error::at_field(
+            &label,
+            "services",
+            "no service has recorded traffic",
+        ));
+    };
+    let trace_ms = rates
+        .iter()
+        .map(|r| r.counts.len() as Millis * Millis::from(r.bin_s) * SECOND)
+        .min()
+        .unwrap_or(0);
+    let horizon = file.horizon.map_or(trace_ms, |h| h.min(trace_ms));
+    if horizon == 0 {
+        return Err(Error::at_field(
+            &label,
+            "horizon",
+            "nothing to simulate: the horizon or the trace is empty",
+        ));
+    }
+    let cp = file.control_plane.clone();
+    for (f, v) in [
+        ("control_plane.metrics_resolution", cp.metrics_resolution),
+        ("control_plane.hpa_sync_period", cp.hpa_sync_period),
+        ("control_plane.autoscaler_interval", cp.autoscaler_interval),
+        ("sla.window", file.sla.window),
+    ] {
+        if v < SECOND || v % SECOND != 0 {
+            return Err(Error::at_field(
+                &label,
+                f,
+                "must be a whole number of seconds, at least 1s",
+            ));
+        }
+    }
+    let mut step = 60 * SECOND;
+    for r in &rates {
+        step = gcd(step, Millis::from(r.bin_s) * SECOND);
+    }
+    for v in [
+        cp.metrics_resolution,
+        cp.hpa_sync_period,
+        cp.autoscaler_interval,
+        file.sla.window,
+    ] {
+        step = gcd(step, v);
+    }
+
+    let (baseline, blabel): (Config, String) = yaml(files, &resolve(dir, &file.baseline))?;
+    let (space, slabel): (Space, String) = yaml(files, &resolve(dir, &file.space))?;
+    let trace_start_unix_s = first.start_unix_s;
+    let scenario = Scenario {
+        name: file.name,
+        description: file.description,
+        file: label,
+        services,
+        catalog,
+        sla: file.sla,
+        control_plane: cp,
+        management_fee: file.management_fee,
+        baseline,
+        baseline_file: blabel.clone(),
+        space,
+        space_file: slabel.clone(),
+        step,
+        horizon,
+        trace_start_unix_s,
+        notes,
+    };
+    check_config(&scenario, &scenario.baseline, &blabel)?;
+    crate::model::validate::check_space(&scenario, &slabel)?;
+    Ok(scenario)
+}

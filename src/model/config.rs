@@ -1,0 +1,170 @@
+//! Configurations: what a candidate sets for each workload (resources, HPA, node pool).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::quantity::{Bytes, MilliCpu, Quantity};
+
+/// CPU and memory amounts of a container (requests or limits); absent means unset.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceList {
+    /// CPU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<MilliCpu>,
+    /// Memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Bytes>,
+}
+
+/// Container resources as in a Kubernetes pod spec.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    /// Requests: what the scheduler reserves and the HPA divides by.
+    #[serde(default)]
+    pub requests: ResourceList,
+    /// Limits: the CFS quota and the OOM threshold.
+    #[serde(default)]
+    pub limits: ResourceList,
+}
+
+impl Resources {
+    /// Effective requests: a request left unset defaults to the limit (Kubernetes defaulting).
+    pub fn effective_requests(&self) -> ResourceList {
+        ResourceList {
+            cpu: self.requests.cpu.or(self.limits.cpu),
+            memory: self.requests.memory.or(self.limits.memory),
+        }
+    }
+}
+
+/// An HPA metric target (`type: Utilization | AverageValue | Value`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MetricTargetConfig {
+    /// `Utilization`, `AverageValue` or `Value`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Percent of the request, for `Utilization`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub average_utilization: Option<i32>,
+    /// Per-pod average, for `AverageValue`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub average_value: Option<Quantity>,
+    /// Total value, for `Value`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Quantity>,
+}
+
+/// A `Resource` metric source (`cpu` or `memory`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceMetricConfig {
+    /// `cpu` or `memory`.
+    pub name: String,
+    /// The target.
+    pub target: MetricTargetConfig,
+}
+
+/// One HPA metric, in the autoscaling/v2 YAML shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricConfig {
+    /// `Resource` (others come with later load models).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The resource metric.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<ResourceMetricConfig>,
+}
+
+/// One scaling policy (`type: Pods | Percent`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ScalingPolicyConfig {
+    /// `Pods` or `Percent`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Pods or percent per period.
+    pub value: i32,
+    /// Period in seconds.
+    pub period_seconds: i32,
+}
+
+/// Scaling rules of one direction.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ScalingRulesConfig {
+    /// Stabilization window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stabilization_window_seconds: Option<i32>,
+    /// `Max`, `Min` or `Disabled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select_policy: Option<String>,
+    /// Policies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policies: Option<Vec<ScalingPolicyConfig>>,
+    /// Per-direction tolerance (KEP-4951), e.g. `0.05`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<Quantity>,
+}
+
+/// HPA `behavior`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BehaviorConfig {
+    /// Scale-up rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_up: Option<ScalingRulesConfig>,
+    /// Scale-down rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_down: Option<ScalingRulesConfig>,
+}
+
+/// An HPA, in the autoscaling/v2 spec shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HpaConfig {
+    /// Fewest replicas (default 1).
+    #[serde(default = "default_min_replicas")]
+    pub min_replicas: i32,
+    /// Most replicas.
+    pub max_replicas: i32,
+    /// Metrics (default: CPU utilization 80 %).
+    #[serde(default)]
+    pub metrics: Vec<MetricConfig>,
+    /// Behavior; absent selects the legacy scaling path, as upstream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behavior: Option<BehaviorConfig>,
+}
+
+fn default_min_replicas() -> i32 {
+    1
+}
+
+/// What a configuration sets for one workload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadConfig {
+    /// Node pool the workload's pods are placed on.
+    pub node_pool: String,
+    /// Replicas at the start (and always, without an HPA).
+    pub replicas: u32,
+    /// App-container resources.
+    pub resources: Resources,
+    /// The HPA, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hpa: Option<HpaConfig>,
+}
+
+/// A configuration of every workload (`models/configs/*.yaml`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Configuration name.
+    pub name: String,
+    /// Per workload, keyed by service name.
+    pub workloads: BTreeMap<String, WorkloadConfig>,
+}

@@ -1,0 +1,160 @@
+//! The node-pool catalog: instance shapes, prices, allocatable and DaemonSet overhead.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::ack_reservation;
+use crate::model::service::DelayRange;
+use crate::quantity::{Bytes, MilliCpu};
+
+/// The cluster management fee (ACK managed Pro: 0.64 CNY per cluster-hour).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterFee {
+    /// Cluster edition the fee belongs to.
+    pub name: String,
+    /// Fee per cluster-hour, in the catalog's currency.
+    pub per_hour: f64,
+}
+
+/// A DaemonSet pod that runs on every node of a pool; its requests shrink what pods can use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonSetOverhead {
+    /// DaemonSet name.
+    pub name: String,
+    /// CPU request per node.
+    pub cpu: MilliCpu,
+    /// Memory request per node.
+    pub memory: Bytes,
+}
+
+/// One node pool: a single instance type, billed per node-second.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodePool {
+    /// Pool name, as configs refer to it (`highmem`, `general`, `light`).
+    pub name: String,
+    /// ECS instance type.
+    pub instance_type: String,
+    /// vCPUs of the instance.
+    pub vcpu: u32,
+    /// Nominal instance memory.
+    pub memory: Bytes,
+    /// Memory the kubelet reports as capacity (below nominal: kernel and firmware keep some).
+    pub kubelet_memory_capacity: Bytes,
+    /// Price per node-hour in the catalog's currency.
+    pub price_per_hour: f64,
+    /// Billing method (`pay-as-you-go`).
+    pub billing: String,
+    /// Maximum pods per node (immutable after pool creation on ACK).
+    pub max_pods: u32,
+    /// Per-node DaemonSet requests.
+    #[serde(default)]
+    pub daemonsets: Vec<DaemonSetOverhead>,
+    /// Fewest nodes the autoscaler keeps.
+    #[serde(default)]
+    pub min_nodes: u32,
+    /// Most nodes the autoscaler may create.
+    pub max_nodes: u32,
+    /// Time from a scale-up decision until the node is Ready, uniform.
+    pub provisioning_delay: DelayRange,
+}
+
+/// What pods can request on one node of a pool: allocatable minus DaemonSet requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct NodeCapacity {
+    /// CPU millicores for workload pods.
+    pub cpu_milli: i64,
+    /// Memory bytes for workload pods.
+    pub memory_bytes: i64,
+    /// Pod slots for workload pods.
+    pub pods: u32,
+}
+
+impl NodePool {
+    /// Allocatable after the ACK reservation policy (kube + system reserved, eviction threshold).
+    pub fn allocatable(&self) -> ack_reservation::Allocatable {
+        ack_reservation::allocatable(
+            i64::from(self.vcpu) * 1000,
+            self.kubelet_memory_capacity.0,
+            self.max_pods,
+        )
+    }
+
+    /// Capacity left for workload pods: allocatable minus the DaemonSets' requests and pods.
+    pub fn capacity_for_pods(&self) -> NodeCapacity {
+        let a = self.allocatable();
+        let ds_cpu: i64 = self.daemonsets.iter().map(|d| d.cpu.0).sum();
+        let ds_mem: i64 = self.daemonsets.iter().map(|d| d.memory.0).sum();
+        NodeCapacity {
+            cpu_milli: (a.cpu_milli - ds_cpu).max(0),
+            memory_bytes: (a.memory_bytes - ds_mem).max(0),
+            pods: a.pods.saturating_sub(self.daemonsets.len() as u32),
+        }
+    }
+}
+
+/// A node-pool catalog file (`models/node-pools/*.yaml`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodePoolCatalog {
+    /// Catalog name.
+    pub catalog: String,
+    /// Cloud region.
+    pub region: String,
+    /// Currency of every price in the catalog.
+    pub currency: String,
+    /// Date of the price list.
+    pub prices_as_of: String,
+    /// Cluster management fee.
+    pub cluster_fee: ClusterFee,
+    /// The pools.
+    pub pools: Vec<NodePool>,
+}
+
+impl NodePoolCatalog {
+    /// The pool named `name`.
+    pub fn pool(&self, name: &str) -> Option<&NodePool> {
+        self.pools.iter().find(|p| p.name == name)
+    }
+
+    /// Index of the pool named `name`.
+    pub fn pool_index(&self, name: &str) -> Option<usize> {
+        self.pools.iter().position(|p| p.name == name)
+    }
+
+    /// Checks prices and bounds; returns the field path and the problem.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        if self.pools.is_empty() {
+            return Err(("pools".into(), "the catalog has no pools".into()));
+        }
+        for (i, p) in self.pools.iter().enumerate() {
+            let f = |n: &str| format!("pools[{i}].{n}");
+            if !(p.price_per_hour.is_finite() && p.price_per_hour >= 0.0) {
+                return Err((f("price_per_hour"), "must be a non-negative number".into()));
+            }
+            if p.min_nodes > p.max_nodes {
+                return Err((
+                    f("min_nodes"),
+                    format!(
+                        "min_nodes ({}) must be <= max_nodes ({})",
+                        p.min_nodes, p.max_nodes
+                    ),
+                ));
+            }
+            if p.provisioning_delay.min > p.provisioning_delay.max {
+                return Err((f("provisioning_delay"), "min must be <= max".into()));
+            }
+            if p.kubelet_memory_capacity.0 > p.memory.0 {
+                return Err((
+                    f("kubelet_memory_capacity"),
+                    "must not exceed the nominal memory".into(),
+                ));
+            }
+            if self.pools[..i].iter().any(|q| q.name == p.name) {
+                return Err((f("name"), format!("duplicate pool name `{}`", p.name)));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,308 @@
+//! The scenario file: traffic, services, node pools, SLA, baseline and candidate space.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::service::duration_serde;
+use crate::time::Millis;
+
+/// A recorded trace the scenario replays.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
+pub enum TrafficSource {
+    /// A request-count series: `timestamp,count` per bin.
+    RateCsv {
+        /// CSV path, relative to the scenario file.
+        path: String,
+        /// Timestamp column (unix seconds or RFC 3339).
+        #[serde(default = "default_ts_column")]
+        timestamp_column: String,
+        /// Count column.
+        #[serde(default = "default_count_column")]
+        count_column: String,
+        /// What to do with gaps: `error` (default) or `fill_zero`.
+        #[serde(default)]
+        gaps: crate::ingest::traffic::GapPolicy,
+    },
+    /// A per-request log with arrival timestamps and token counts (the Azure LLM trace).
+    RequestLog {
+        /// CSV path, relative to the scenario file.
+        path: String,
+        /// Timestamp column.
+        #[serde(default = "default_log_ts_column")]
+        timestamp_column: String,
+        /// Context (prompt) tokens column.
+        #[serde(default)]
+        context_tokens_column: Option<String>,
+        /// Generated tokens column.
+        #[serde(default)]
+        generated_tokens_column: Option<String>,
+    },
+}
+
+fn default_ts_column() -> String {
+    "unix_s".into()
+}
+fn default_count_column() -> String {
+    "requests".into()
+}
+fn default_log_ts_column() -> String {
+    "TIMESTAMP".into()
+}
+
+/// Where a service's arrivals come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceTraffic {
+    /// Name of a `rate_csv` traffic source giving the service's total request rate.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Scale factor `×k` applied to the recorded rate.
+    #[serde(default = "one")]
+    pub scale: f64,
+    /// The recorded counts are averaged over blocks of this length to give the arrival rate;
+    /// their dispersion inside a block gives the arrivals' burstiness (default 60 s; `0s`
+    /// replays the bins as recorded). Scaling a raw per-second series ×k would scale its
+    /// Poisson noise ×k as well (variance ×k² instead of ×k), which is not what k times as
+    /// many users look like.
+    #[serde(with = "duration_serde", default = "default_smoothing")]
+    pub smoothing: Millis,
+    /// The service is a downstream server: its operations come from the services that call it.
+    #[serde(default)]
+    pub downstream_only: bool,
+    /// Per request class, a `request_log` source giving its burstiness and token counts.
+    #[serde(default)]
+    pub class_logs: BTreeMap<String, String>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn default_smoothing() -> Millis {
+    60 * crate::time::SECOND
+}
+
+/// A service of the scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceRef {
+    /// Service name; configs and the SLA refer to it.
+    pub name: String,
+    /// Service profile file, relative to the scenario file.
+    pub profile: String,
+    /// Its traffic.
+    pub traffic: ServiceTraffic,
+}
+
+/// One SLA objective: a latency percentile and an error rate per window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaObjective {
+    /// Service.
+    pub service: String,
+    /// Request class.
+    pub class: String,
+    /// Maximum p99 latency in each window.
+    #[serde(with = "duration_serde")]
+    pub p99: Millis,
+    /// Maximum error rate (failed / arrived) in each window, e.g. `0.001`.
+    pub max_error_rate: f64,
+}
+
+/// The SLA: objectives per window and how many windows may fail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sla {
+    /// Window length (default 5 min).
+    #[serde(with = "duration_serde", default = "default_window")]
+    pub window: Millis,
+    /// A run breaches the SLA when more than this fraction of windows fail.
+    pub max_breached_window_fraction: f64,
+    /// The objectives.
+    pub objectives: Vec<SlaObjective>,
+}
+
+fn default_window() -> Millis {
+    5 * crate::time::MINUTE
+}
+
+/// Control-plane timing; defaults are the upstream ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlPlane {
+    /// metrics-server resolution (default 15 s, as its shipped manifests set).
+    #[serde(with = "duration_serde", default = "default_15s")]
+    pub metrics_resolution: Millis,
+    /// HPA sync period (default 15 s).
+    #[serde(with = "duration_serde", default = "default_15s")]
+    pub hpa_sync_period: Millis,
+    /// Cluster-autoscaler loop (default 10 s).
+    #[serde(with = "duration_serde", default = "default_10s")]
+    pub autoscaler_interval: Millis,
+    /// Scale-down utilization threshold (requested/allocatable; default 0.5).
+    #[serde(default = "default_threshold")]
+    pub scale_down_utilization_threshold: f64,
+    /// Scale-down unneeded time (default 10 min).
+    #[serde(with = "duration_serde", default = "default_10m")]
+    pub scale_down_unneeded_time: Millis,
+    /// Grace period of a deleted pod before its requests leave the node (default 30 s).
+    #[serde(with = "duration_serde", default = "default_30s")]
+    pub termination_grace: Millis,
+}
+
+impl Default for ControlPlane {
+    fn default() -> Self {
+        ControlPlane {
+            metrics_resolution: default_15s(),
+            hpa_sync_period: default_15s(),
+            autoscaler_interval: default_10s(),
+            scale_down_utilization_threshold: default_threshold(),
+            scale_down_unneeded_time: default_10m(),
+            termination_grace: default_30s(),
+        }
+    }
+}
+
+fn default_15s() -> Millis {
+    15 * crate::time::SECOND
+}
+fn default_10s() -> Millis {
+    10 * crate::time::SECOND
+}
+fn default_30s() -> Millis {
+    30 * crate::time::SECOND
+}
+fn default_10m() -> Millis {
+    10 * crate::time::MINUTE
+}
+fn default_threshold() -> f64 {
+    0.5
+}
+
+/// The scenario file (`models/scenarios/*.yaml`), as written; paths unresolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Scenario name.
+    pub name: String,
+    /// What it models.
+    #[serde(default)]
+    pub description: String,
+    /// Named traffic sources.
+    pub traffic: BTreeMap<String, TrafficSource>,
+    /// The services.
+    pub services: Vec<ServiceRef>,
+    /// Node-pool catalog file.
+    pub node_pools: String,
+    /// Whether the cluster pays the catalog's management fee.
+    #[serde(default = "yes")]
+    pub management_fee: bool,
+    /// The SLA.
+    pub sla: Sla,
+    /// Baseline (current) configuration file.
+    pub baseline: String,
+    /// Candidate space file.
+    pub space: String,
+    /// Control-plane timing.
+    #[serde(default)]
+    pub control_plane: ControlPlane,
+    /// Simulate only the first part of the trace (e.g. `1d`); default: all of it.
+    #[serde(with = "opt_duration", default)]
+    pub horizon: Option<Millis>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Serde adapter for an optional duration.
+mod opt_duration {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::time::{format_duration, parse_duration, Millis};
+
+    pub fn serialize<S: Serializer>(v: &Option<Millis>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(ms) => s.serialize_str(&format_duration(*ms)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Millis>, D::Error> {
+        let raw: Option<String> = Option::deserialize(d)?;
+        raw.map(|t| parse_duration(&t).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+/// Traffic inputs of one request class, measured from its request log.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ClassInput {
+    /// Squared coefficient of variation of inter-arrival times (1 = Poisson).
+    pub arrival_scv: f64,
+    /// External-wait durations in seconds, as equally likely sorted atoms (empty: no wait).
+    pub external_s: Vec<f64>,
+}
+
+/// A service ready to simulate: its profile and traffic.
+#[derive(Debug, Clone)]
+pub struct Service {
+    /// Name.
+    pub name: String,
+    /// Profile.
+    pub profile: crate::model::service::ServiceProfile,
+    /// Recorded request-count series (shared, never copied per candidate).
+    pub rate: Option<std::sync::Arc<crate::ingest::traffic::RateSeries>>,
+    /// Scale factor on the series.
+    pub scale: f64,
+    /// Arrivals come only from callers' downstream operations.
+    pub downstream_only: bool,
+    /// Per class of the profile (same order).
+    pub classes: Vec<ClassInput>,
+}
+
+/// A scenario with every file read and checked: what the engine needs.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// The scenario file (or `<embedded default>`).
+    pub file: String,
+    /// Services, callers before the servers they call.
+    pub services: Vec<Service>,
+    /// Node-pool catalog.
+    pub catalog: crate::model::node_pool::NodePoolCatalog,
+    /// SLA.
+    pub sla: Sla,
+    /// Control-plane timing.
+    pub control_plane: ControlPlane,
+    /// Whether the management fee is charged.
+    pub management_fee: bool,
+    /// Baseline configuration.
+    pub baseline: crate::model::config::Config,
+    /// File of the baseline configuration.
+    pub baseline_file: String,
+    /// Candidate space.
+    pub space: crate::model::space::Space,
+    /// File of the space.
+    pub space_file: String,
+    /// Simulation step: the gcd of the trace bin and the control-plane periods.
+    pub step: Millis,
+    /// Simulated span.
+    pub horizon: Millis,
+    /// Unix time (s) of the trace start.
+    pub trace_start_unix_s: i64,
+    /// Notes for the user (gaps filled, traces trimmed).
+    pub notes: Vec<String>,
+}
+
+impl Scenario {
+    /// Index of the service named `name`.
+    pub fn service_index(&self, name: &str) -> Option<usize> {
+        self.services.iter().position(|s| s.name == name)
+    }
+}

@@ -1,0 +1,209 @@
+//! Service profiles: how a workload turns requests into CPU, memory and latency.
+
+use serde::{Deserialize, Serialize};
+
+use crate::quantity::{Bytes, MilliCpu};
+
+/// A uniform delay distribution `[min, max]` (durations as `15s`, `500ms`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DelayRange {
+    /// Shortest delay.
+    #[serde(with = "duration_serde")]
+    pub min: crate::time::Millis,
+    /// Longest delay.
+    #[serde(with = "duration_serde")]
+    pub max: crate::time::Millis,
+}
+
+impl DelayRange {
+    /// The delay at quantile `u` in `[0, 1)`.
+    pub fn at(&self, u: f64) -> crate::time::Millis {
+        let span = self.max.saturating_sub(self.min) as f64;
+        self.min + (span * u.clamp(0.0, 1.0)).floor() as crate::time::Millis
+    }
+}
+
+/// A call a request makes to a downstream server (MongoDB, Redis).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DownstreamCall {
+    /// The server: the name of another service in the scenario (`redis`) or an external one
+    /// (`mongodb`).
+    pub server: String,
+    /// Mean operations per request.
+    pub ops_per_request: f64,
+    /// Mean round trip per operation, client side, including server time (`2ms`).
+    #[serde(with = "duration_serde")]
+    pub round_trip: crate::time::Millis,
+    /// Server CPU per operation, in CPU-microseconds (drives the server's CPU when the server is
+    /// a modeled service).
+    #[serde(default)]
+    pub server_cpu_us: f64,
+}
+
+/// Waiting on an external provider (the LLM API): holds a worker slot and memory, not CPU.
+///
+/// Duration of one request = `first_token + context_tokens × per_context_token +
+/// generated_tokens × per_generated_token`, with token counts drawn from the request log the
+/// scenario names (the Azure LLM inference trace by default).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalWait {
+    /// Time to first token.
+    #[serde(with = "duration_serde")]
+    pub first_token: crate::time::Millis,
+    /// Prefill time per context (prompt) token, in microseconds.
+    pub per_context_token_us: f64,
+    /// Decode time per generated token, in milliseconds.
+    pub per_generated_token_ms: f64,
+}
+
+/// One request class of a service (e.g. `api`, `llm`, `static`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestClass {
+    /// Class name, as the SLA names it.
+    pub name: String,
+    /// Share of the service's arrivals, in `[0, 1]`; the shares of a service sum to 1.
+    pub share: f64,
+    /// Mean CPU time per request on one full core, in milliseconds.
+    pub cpu_ms: f64,
+    /// Squared coefficient of variation of the CPU time (1 = exponential).
+    #[serde(default = "one")]
+    pub cpu_scv: f64,
+    /// Downstream calls per request.
+    #[serde(default)]
+    pub downstream: Vec<DownstreamCall>,
+    /// External wait (LLM provider), if any.
+    #[serde(default)]
+    pub external: Option<ExternalWait>,
+    /// Working-set memory held per in-flight request.
+    #[serde(default)]
+    pub memory_per_request: Bytes,
+    /// Fixed overhead per request outside the pod (ingress, network), milliseconds.
+    #[serde(default)]
+    pub network_ms: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Memory model of one pod.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryProfile {
+    /// Working set of the pod outside its workers (master process, runtime).
+    #[serde(default)]
+    pub base_pod: Bytes,
+    /// Working set of each worker process at rest.
+    pub base_per_worker: Bytes,
+}
+
+/// A service profile (`models/services/*.yaml`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceProfile {
+    /// Service name (`backend`, `frontend`, `redis`).
+    pub name: String,
+    /// One line saying what the service is.
+    #[serde(default)]
+    pub description: String,
+    /// Worker processes per pod (uvicorn/gunicorn workers, nginx workers, 1 for Redis).
+    pub workers: u32,
+    /// Maximum in-flight requests per worker; arrivals beyond it are rejected (HTTP 503).
+    pub concurrency_per_worker: u32,
+    /// CPU a pod uses when idle.
+    #[serde(default)]
+    pub idle_cpu: MilliCpu,
+    /// Memory model.
+    pub memory: MemoryProfile,
+    /// Container start-up time (image pull + process start), uniform.
+    pub startup: DelayRange,
+    /// Readiness delay after start (probe `initialDelaySeconds` + one period).
+    #[serde(with = "duration_serde")]
+    pub readiness_delay: crate::time::Millis,
+    /// Client-side timeout: a request not answered within it fails (ingress/proxy timeout).
+    #[serde(with = "duration_serde")]
+    pub timeout: crate::time::Millis,
+    /// Request classes.
+    pub classes: Vec<RequestClass>,
+}
+
+impl ServiceProfile {
+    /// Checks shares and counts; returns the field and the problem.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        if self.workers == 0 {
+            return Err(("workers".into(), "must be at least 1".into()));
+        }
+        if self.concurrency_per_worker == 0 {
+            return Err(("concurrency_per_worker".into(), "must be at least 1".into()));
+        }
+        if self.startup.min > self.startup.max {
+            return Err(("startup".into(), "min must be <= max".into()));
+        }
+        if self.classes.is_empty() {
+            return Err((
+                "classes".into(),
+                "at least one request class is needed".into(),
+            ));
+        }
+        let mut sum = 0.0;
+        for (i, c) in self.classes.iter().enumerate() {
+            let f = |n: &str| format!("classes[{i}].{n}");
+            if !(0.0..=1.0).contains(&c.share) {
+                return Err((f("share"), format!("{} must be within [0, 1]", c.share)));
+            }
+            if !(c.cpu_ms.is_finite() && c.cpu_ms >= 0.0) {
+                return Err((f("cpu_ms"), "must be a non-negative number".into()));
+            }
+            if !(c.cpu_scv.is_finite() && c.cpu_scv >= 0.0) {
+                return Err((f("cpu_scv"), "must be a non-negative number".into()));
+            }
+            for (j, d) in c.downstream.iter().enumerate() {
+                if !(d.ops_per_request.is_finite() && d.ops_per_request >= 0.0) {
+                    return Err((
+                        f(&format!("downstream[{j}].ops_per_request")),
+                        "must be a non-negative number".into(),
+                    ));
+                }
+            }
+            sum += c.share;
+        }
+        if (sum - 1.0).abs() > 1e-6 {
+            return Err((
+                "classes".into(),
+                format!("class shares sum to {sum}; they must sum to 1"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Serde adapter for durations written as `15s`, `5m`, `300ms` (or seconds as a number).
+pub mod duration_serde {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::time::{format_duration, parse_duration, Millis};
+
+    /// Serializes as a compact duration string.
+    pub fn serialize<S: Serializer>(v: &Millis, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_duration(*v))
+    }
+
+    /// Deserializes from a duration string or a number of seconds.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Millis, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Number(f64),
+        }
+        let text = match Raw::deserialize(d)? {
+            Raw::Text(t) => t,
+            Raw::Number(n) => n.to_string(),
+        };
+        parse_duration(&text).map_err(serde::de::Error::custom)
+    }
+}

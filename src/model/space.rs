@@ -1,0 +1,86 @@
+//! The candidate space: which values of which fields a search tries.
+
+use serde::{Deserialize, Serialize};
+
+use crate::quantity::{Bytes, MilliCpu};
+
+/// A limit setting: none, a multiple of the request (`2x`), or an absolute quantity.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LimitChoice<T> {
+    /// `none`, `2x`, `1.5x` (as text).
+    Rule(LimitRule),
+    /// An absolute quantity (`1000m`, `1Gi`).
+    Absolute(T),
+}
+
+/// `none` or a multiple of the request.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum LimitRule {
+    /// No limit.
+    None,
+    /// Limit = ratio × request.
+    Ratio(f64),
+}
+
+impl TryFrom<String> for LimitRule {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let t = s.trim();
+        if t == "none" {
+            return Ok(LimitRule::None);
+        }
+        if let Some(r) = t.strip_suffix('x') {
+            if let Ok(v) = r.parse::<f64>() {
+                if v.is_finite() && v >= 1.0 {
+                    return Ok(LimitRule::Ratio(v));
+                }
+            }
+        }
+        Err(format!(
+            "`{s}` is not a limit rule; expected `none`, a ratio >= 1 such as `2x`, or a quantity"
+        ))
+    }
+}
+
+impl From<LimitRule> for String {
+    fn from(r: LimitRule) -> String {
+        match r {
+            LimitRule::None => "none".into(),
+            LimitRule::Ratio(v) => format!("{v}x"),
+        }
+    }
+}
+
+/// The grid over one workload's settings. Every list must be non-empty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grid {
+    /// CPU requests.
+    pub cpu_request: Vec<MilliCpu>,
+    /// Memory requests.
+    pub memory_request: Vec<Bytes>,
+    /// CPU limits.
+    pub cpu_limit: Vec<LimitChoice<MilliCpu>>,
+    /// Memory limits.
+    pub memory_limit: Vec<LimitChoice<Bytes>>,
+    /// HPA minReplicas.
+    pub min_replicas: Vec<i32>,
+    /// HPA maxReplicas.
+    pub max_replicas: Vec<i32>,
+    /// HPA CPU utilization targets (percent of request).
+    pub target_cpu_utilization: Vec<i32>,
+    /// Node pools.
+    pub node_pool: Vec<String>,
+}
+
+/// A candidate-space file (`models/spaces/*.yaml`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Space {
+    /// The workload the grid varies; the others keep their baseline settings.
+    pub workload: String,
+    /// The grid.
+    pub grid: Grid,
+}

@@ -1,0 +1,148 @@
+//! Checks of configurations and spaces against their scenario, with errors naming the field.
+
+use crate::error::{Error, Result};
+use crate::model::config::{Config, WorkloadConfig};
+use crate::model::scenario::Scenario;
+
+/// Checks `config` (read from `file`) against `scenario`: every service has a workload, pools
+/// exist, requests do not exceed limits, and the HPA is valid as the API server validates it.
+pub fn check_config(scenario: &Scenario, config: &Config, file: &str) -> Result<()> {
+    for s in &scenario.services {
+        if !config.workloads.contains_key(&s.name) {
+            return Err(Error::at_field(
+                file,
+                format!("workloads.{}", s.name),
+                format!("missing: the scenario has a service `{}`", s.name),
+            ));
+        }
+    }
+    for (name, w) in &config.workloads {
+        if scenario.service_index(name).is_none() {
+            return Err(Error::at_field(
+                file,
+                format!("workloads.{name}"),
+                format!(
+                    "the scenario has no service `{name}`; services: {}",
+                    scenario
+                        .services
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        check_workload(scenario, name, w)
+            .map_err(|(f, m)| Error::at_field(file, format!("workloads.{name}.{f}"), m))?;
+    }
+    Ok(())
+}
+
+/// Checks one workload; returns the field (relative to the workload) and the problem.
+pub fn check_workload(
+    scenario: &Scenario,
+    _name: &str,
+    w: &WorkloadConfig,
+) -> std::result::Result<(), (String, String)> {
+    if scenario.catalog.pool(&w.node_pool).is_none() {
+        return Err((
+            "node_pool".into(),
+            format!(
+                "no pool `{}` in the catalog; pools: {}",
+                w.node_pool,
+                scenario
+                    .catalog
+                    .pools
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    let r = &w.resources;
+    if let (Some(req), Some(lim)) = (r.requests.cpu, r.limits.cpu) {
+        if req > lim {
+            return Err((
+                "resources.requests.cpu".into(),
+                format!("request {req} exceeds the limit {lim}"),
+            ));
+        }
+    }
+    if let (Some(req), Some(lim)) = (r.requests.memory, r.limits.memory) {
+        if req > lim {
+            return Err((
+                "resources.requests.memory".into(),
+                format!("request {req} exceeds the limit {lim}"),
+            ));
+        }
+    }
+    if let Some(h) = &w.hpa {
+        crate::sim::hpa_bridge::to_spec(h).map_err(|(f, m)| (format!("hpa.{f}"), m))?;
+    } else if w.replicas == 0 {
+        return Err((
+            "replicas".into(),
+            "must be at least 1 without an HPA".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the scenario's space (read from `file`): its workload exists and no list is empty.
+pub fn check_space(scenario: &Scenario, file: &str) -> Result<()> {
+    let s = &scenario.space;
+    if scenario.service_index(&s.workload).is_none() {
+        return Err(Error::at_field(
+            file,
+            "workload",
+            format!("no service `{}` in the scenario", s.workload),
+        ));
+    }
+    let g = &s.grid;
+    let lists = [
+        ("grid.cpu_request", g.cpu_request.len()),
+        ("grid.memory_request", g.memory_request.len()),
+        ("grid.cpu_limit", g.cpu_limit.len()),
+        ("grid.memory_limit", g.memory_limit.len()),
+        ("grid.min_replicas", g.min_replicas.len()),
+        ("grid.max_replicas", g.max_replicas.len()),
+        (
+            "grid.target_cpu_utilization",
+            g.target_cpu_utilization.len(),
+        ),
+        ("grid.node_pool", g.node_pool.len()),
+    ];
+    for (f, n) in lists {
+        if n == 0 {
+            return Err(Error::at_field(file, f, "must list at least one value"));
+        }
+    }
+    for (i, p) in g.node_pool.iter().enumerate() {
+        if scenario.catalog.pool(p).is_none() {
+            return Err(Error::at_field(
+                file,
+                format!("grid.node_pool[{i}]"),
+                format!("no pool `{p}` in the catalog"),
+            ));
+        }
+    }
+    for (i, &m) in g.min_replicas.iter().enumerate() {
+        if m < 1 {
+            return Err(Error::at_field(
+                file,
+                format!("grid.min_replicas[{i}]"),
+                "must be at least 1",
+            ));
+        }
+    }
+    for (i, &t) in g.target_cpu_utilization.iter().enumerate() {
+        if t < 1 {
+            return Err(Error::at_field(
+                file,
+                format!("grid.target_cpu_utilization[{i}]"),
+                "must be at least 1 (percent)",
+            ));
+        }
+    }
+    Ok(())
+}

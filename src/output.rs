@@ -1,0 +1,225 @@
+//! Results as people and programs read them: the ranking table, JSON and CSV, and files
+//! written atomically (temp file + rename, never half-written).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::eval::Evaluation;
+use crate::model::scenario::Scenario;
+use crate::search::Evaluated;
+use crate::sim::engine::RunResult;
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, then rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "out".into());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)
+        .map_err(|e| Error::internal(format!("cannot write {}: {e}", tmp.display())))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::internal(format!("cannot move {} into place: {e}", path.display()))
+    })
+}
+
+/// The JSON object of one evaluated candidate (`rank` 0 = the baseline).
+pub fn candidate_json(rank: usize, e: &Evaluated) -> Value {
+    let ev: &Evaluation = &e.evaluation;
+    json!({
+        "rank": rank,
+        "name": e.config.name,
+        "config": e.config,
+        "cost": {
+            "monthly": round(ev.cost.monthly, 2),
+            "horizon": round(ev.cost.horizon, 2),
+            "currency": ev.cost.currency,
+            "nodes": round(ev.cost.nodes, 2),
+            "management_fee": round(ev.cost.management_fee, 2),
+            "idle": round(ev.cost.idle, 2),
+            "pools": ev.cost.pools,
+            "workloads": ev.cost.workloads.iter().map(|(w, c)| json!({"workload": w, "horizon": round(*c, 2)})).collect::<Vec<_>>(),
+        },
+        "efficiency": {
+            "cpu": round(ev.efficiency.cpu, 4),
+            "memory": round(ev.efficiency.memory, 4),
+            "workloads": ev.efficiency.workloads,
+            "pools": ev.efficiency.pools,
+        },
+        "band_distance": round(ev.band_distance, 4),
+        "sla": ev.sla,
+        "feasible": !ev.sla.breached,
+    })
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
+}
+
+/// The whole search result as JSON: scenario facts, the ranked candidates and the baseline.
+pub fn ranking_json(
+    scenario: &Scenario,
+    seed: u64,
+    ranked: &[Evaluated],
+    baseline: &Evaluated,
+) -> Value {
+    json!({
+        "scenario": scenario.name,
+        "seed": seed,
+        "horizon_hours": round(scenario.horizon as f64 / 3.6e6, 3),
+        "currency": scenario.catalog.currency,
+        "prices_as_of": scenario.catalog.prices_as_of,
+        "notes": scenario.notes,
+        "evaluated": ranked.len(),
+        "feasible": ranked.iter().filter(|e| !e.evaluation.sla.breached).count(),
+        "baseline": candidate_json(0, baseline),
+        "candidates": ranked.iter().enumerate().map(|(i, e)| candidate_json(i + 1, e)).collect::<Vec<_>>(),
+    })
+}
+
+/// The ranking as CSV, one row per candidate (the baseline as rank 0).
+pub fn ranking_csv(ranked: &[Evaluated], baseline: &Evaluated) -> String {
+    let mut out = String::from(
+        "rank,name,feasible,monthly_cost,currency,cpu_efficiency,memory_efficiency,band_distance,breached_windows,windows\n",
+    );
+    let row = |out: &mut String, rank: usize, e: &Evaluated| {
+        let ev = &e.evaluation;
+        let _ = writeln!(
+            out,
+            "{rank},\"{}\",{},{:.2},{},{:.4},{:.4},{:.4},{},{}",
+            e.config.name.replace('"', "'"),
+            !ev.sla.breached,
+            ev.cost.monthly,
+            ev.cost.currency,
+            ev.efficiency.cpu,
+            ev.efficiency.memory,
+            ev.band_distance,
+            ev.sla.breached_windows,
+            ev.sla.windows
+        );
+    };
+    row(&mut out, 0, baseline);
+    for (i, e) in ranked.iter().enumerate() {
+        row(&mut out, i + 1, e);
+    }
+    out
+}
+
+/// A run's timeline as CSV: per minute, desired and ready replicas per workload, nodes per pool.
+pub fn timeline_csv(scenario: &Scenario, run: &RunResult) -> String {
+    let mut out = String::from("minute");
+    for s in &scenario.services {
+        let _ = write!(out, ",{0}_desired,{0}_ready,{0}_cpu_utilization", s.name);
+    }
+    for p in &scenario.catalog.pools {
+        let _ = write!(out, ",{}_nodes", p.name);
+    }
+    out.push('\n');
+    for pt in &run.timeline {
+        let _ = write!(out, "{}", pt.at / 60_000);
+        for i in 0..scenario.services.len() {
+            let _ = write!(
+                out,
+                ",{},{},{:.3}",
+                pt.desired[i], pt.ready[i], pt.cpu_utilization[i]
+            );
+        }
+        for n in &pt.nodes {
+            let _ = write!(out, ",{n}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.0}%", x * 100.0)
+}
+
+/// The ranking as a human-readable table: the top `top` candidates and the baseline.
+pub fn ranking_table(
+    scenario: &Scenario,
+    ranked: &[Evaluated],
+    baseline: &Evaluated,
+    top: usize,
+) -> String {
+    let mut out = String::new();
+    let cur = &scenario.catalog.currency;
+    let _ = writeln!(
+        out,
+        "scenario {} — {:.1} h of traffic, {} candidates, {} feasible (SLA: ≤ {:.1}% of {} windows failing)",
+        scenario.name,
+        scenario.horizon as f64 / 3.6e6,
+        ranked.len(),
+        ranked.iter().filter(|e| !e.evaluation.sla.breached).count(),
+        scenario.sla.max_breached_window_fraction * 100.0,
+        crate::time::format_duration(scenario.sla.window),
+    );
+    let _ = writeln!(
+        out,
+        "{:>4}  {:>8}  {:>12}  {:>5}  {:>5}  {:>5}  {:>8}  config",
+        "rank",
+        "feasible",
+        format!("{cur}/month"),
+        "cpu",
+        "mem",
+        "band",
+        "breached"
+    );
+    let line = |out: &mut String, rank: &str, e: &Evaluated| {
+        let ev = &e.evaluation;
+        let _ = writeln!(
+            out,
+            "{:>4}  {:>8}  {:>12.2}  {:>5}  {:>5}  {:>5.2}  {:>8}  {}",
+            rank,
+            if ev.sla.breached { "no" } else { "yes" },
+            ev.cost.monthly,
+            pct(ev.efficiency.cpu),
+            pct(ev.efficiency.memory),
+            ev.band_distance,
+            format!("{}/{}", ev.sla.breached_windows, ev.sla.windows),
+            e.config.name
+        );
+    };
+    for (i, e) in ranked.iter().take(top).enumerate() {
+        line(&mut out, &(i + 1).to_string(), e);
+    }
+    line(&mut out, "base", baseline);
+    if let Some(best) = ranked.first() {
+        let (b, w) = (
+            baseline.evaluation.cost.monthly,
+            best.evaluation.cost.monthly,
+        );
+        if b > 0.0 {
+            let _ = writeln!(
+                out,
+                "rank 1 vs baseline: {:+.2} {cur}/month ({:+.1}%)",
+                w - b,
+                (w - b) / b * 100.0
+            );
+        }
+    }
+    for n in &scenario.notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    out
+}
+
+/// Serializes `v` as pretty JSON with a trailing newline.
+pub fn to_json_string<T: Serialize>(v: &T) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into());
+    s.push('\n');
+    s
+}

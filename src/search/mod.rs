@@ -1,0 +1,46 @@
+//! The search: expand the candidate space, simulate every candidate in parallel, rank.
+
+pub mod rank;
+pub mod space;
+
+use rayon::prelude::*;
+
+use crate::eval::{evaluate, Evaluation};
+use crate::model::config::Config;
+use crate::model::scenario::Scenario;
+use crate::sim::engine::{simulate, RunResult};
+
+/// One simulated and evaluated configuration.
+#[derive(Debug, Clone)]
+pub struct Evaluated {
+    /// The configuration.
+    pub config: Config,
+    /// Its evaluation.
+    pub evaluation: Evaluation,
+}
+
+/// Simulates and evaluates one configuration.
+pub fn run_one(scenario: &Scenario, config: &Config, seed: u64) -> (RunResult, Evaluation) {
+    let run = simulate(scenario, config, seed);
+    let evaluation = evaluate(scenario, &run);
+    (run, evaluation)
+}
+
+/// Simulates every configuration in parallel (rayon); results keep the input order, so the
+/// output does not depend on the thread count. `progress` is called once per finished
+/// candidate.
+pub fn evaluate_all(
+    scenario: &Scenario,
+    configs: Vec<Config>,
+    seed: u64,
+    progress: &(dyn Fn() + Sync),
+) -> Vec<Evaluated> {
+    configs
+        .into_par_iter()
+        .map(|config| {
+            let (_, evaluation) = run_one(scenario, &config, seed);
+            progress();
+            Evaluated { config, evaluation }
+        })
+        .collect()
+}

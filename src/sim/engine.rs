@@ -1,0 +1,960 @@
+//! The discrete-event engine: an integer-millisecond clock, a one-off event queue (pod start,
+//! readiness, termination, node ready), periodic control loops (metrics scrape, HPA sync,
+//! cluster autoscaler, SLA windows) and the fluid load step. No IO.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use rand_chacha::ChaCha8Rng;
+
+use crate::k8s::cluster_autoscaler::{plan_scale_up, pods_fit_elsewhere};
+use crate::k8s::pod::{deletion_rank, Pod, PodRequests, PodStatus};
+use crate::k8s::scheduler::{pick_node, Node};
+use crate::model::config::Config;
+use crate::model::scenario::Scenario;
+use crate::sim::fluid::ServiceModel;
+use crate::sim::hpa_bridge::WorkloadHpa;
+use crate::sim::latency::{self, Histogram};
+use crate::sim::rng::{self, Purpose};
+use crate::time::{Millis, MINUTE};
+
+/// CA waits this long after a scale-up before any scale-down (`--scale-down-delay-after-add`,
+/// default 10 min, cluster-autoscaler FAQ).
+const SCALE_DOWN_DELAY_AFTER_ADD: Millis = 10 * MINUTE;
+/// Timeline resolution.
+const TIMELINE_EVERY: Millis = MINUTE;
+
+/// One SLA window's figures for one objective.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ObjectiveWindow {
+    /// Requests that arrived.
+    pub arrivals: f64,
+    /// Requests that failed (rejected, no ready pod, timed out).
+    pub errors: f64,
+    /// Median latency of served requests, seconds (0 when none).
+    pub p50_s: f64,
+    /// 95th percentile, seconds.
+    pub p95_s: f64,
+    /// 99th percentile, seconds.
+    pub p99_s: f64,
+}
+
+/// One SLA window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowRun {
+    /// Window start.
+    pub start: Millis,
+    /// Per objective of the scenario's SLA (same order).
+    pub objectives: Vec<ObjectiveWindow>,
+}
+
+/// What one workload did during the run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WorkloadRun {
+    /// Workload (service) name.
+    pub name: String,
+    /// Node pool index its pods run on.
+    pub pool: usize,
+    /// CPU used, core-seconds.
+    pub cpu_usage_core_s: f64,
+    /// CPU requested by bound pods, core-seconds.
+    pub cpu_request_core_s: f64,
+    /// Memory used, byte-seconds.
+    pub memory_usage_byte_s: f64,
+    /// Memory requested by bound pods, byte-seconds.
+    pub memory_request_byte_s: f64,
+    /// Pod-seconds of bound pods.
+    pub pod_seconds: f64,
+    /// Pod-seconds spent Pending (unschedulable or waiting for a node).
+    pub pending_pod_seconds: f64,
+    /// Fewest ready pods seen.
+    pub ready_min: u32,
+    /// Most ready pods seen.
+    pub ready_max: u32,
+    /// HPA scale-ups.
+    pub scale_ups: u32,
+    /// HPA scale-downs.
+    pub scale_downs: u32,
+    /// Pods evicted by node scale-down.
+    pub evictions: u32,
+    /// Requests that arrived.
+    pub arrivals: f64,
+    /// Requests rejected (no ready pod, no worker slot, backlog shed).
+    pub rejected: f64,
+    /// Requests that timed out.
+    pub timed_out: f64,
+    /// Most pods that could fit no node of their pool at once.
+    pub unfittable_pods: u32,
+}
+
+/// What one node pool did during the run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PoolRun {
+    /// Billed node-seconds (from the instance request to its removal).
+    pub node_seconds: f64,
+    /// Most nodes at once.
+    pub peak_nodes: u32,
+    /// Σ over Ready nodes of requested CPU (DaemonSets included) × time, millicore-seconds.
+    pub requested_cpu_milli_s: f64,
+    /// Σ over Ready nodes of allocatable CPU × time, millicore-seconds.
+    pub allocatable_cpu_milli_s: f64,
+    /// Σ over Ready nodes of requested memory × time, byte-seconds.
+    pub requested_memory_byte_s: f64,
+    /// Σ over Ready nodes of allocatable memory × time, byte-seconds.
+    pub allocatable_memory_byte_s: f64,
+    /// CPU actually used by workload pods on the pool, core-seconds.
+    pub used_cpu_core_s: f64,
+    /// Memory actually used by workload pods on the pool, byte-seconds.
+    pub used_memory_byte_s: f64,
+}
+
+/// One timeline sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelinePoint {
+    /// Time.
+    pub at: Millis,
+    /// Per workload: desired replicas.
+    pub desired: Vec<u32>,
+    /// Per workload: ready pods.
+    pub ready: Vec<u32>,
+    /// Per pool: existing nodes.
+    pub nodes: Vec<u32>,
+    /// Per workload: mean CPU use of a ready pod over its request (0 when none).
+    pub cpu_utilization: Vec<f64>,
+}
+
+/// The outcome of one simulated run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunResult {
+    /// Simulated span.
+    pub horizon: Millis,
+    /// Per pool (catalog order).
+    pub pools: Vec<PoolRun>,
+    /// Per workload (scenario service order).
+    pub workloads: Vec<WorkloadRun>,
+    /// SLA windows.
+    pub windows: Vec<WindowRun>,
+    /// Timeline, one point per minute.
+    pub timeline: Vec<TimelinePoint>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum EventKind {
+    NodeReady,
+    PodRunning,
+    PodReady,
+    PodGone,
+}
+
+/// Per-workload state during the run.
+struct Workload {
+    service: usize,
+    pool: usize,
+    requests: PodRequests,
+    hpa: Option<WorkloadHpa>,
+    desired: u32,
+    model: ServiceModel,
+    backlog_core_s: f64,
+    pods: Vec<usize>,
+    serving: u32,
+    run: WorkloadRun,
+}
+
+/// An SLA objective's window accumulator.
+struct ObjectiveAcc {
+    service: usize,
+    class: usize,
+    weights: Vec<f64>,
+    touched: Vec<u32>,
+    arrivals: f64,
+    errors: f64,
+}
+
+/// The simulation of one configuration.
+struct Sim<'a> {
+    sc: &'a Scenario,
+    now: Millis,
+    seq: u64,
+    events: BinaryHeap<Reverse<(Millis, u64, EventKind, usize)>>,
+    pods: Vec<Pod>,
+    nodes: Vec<Node>,
+    workloads: Vec<Workload>,
+    objectives: Vec<ObjectiveAcc>,
+    objective_of: Vec<Vec<Option<usize>>>,
+    startup_rng: ChaCha8Rng,
+    provisioning_rng: ChaCha8Rng,
+    last_scale_up: Option<Millis>,
+    need_schedule: bool,
+    downstream: Vec<f64>,
+    calls: Vec<Vec<(usize, f64)>>,
+    hist: Histogram,
+    windows: Vec<WindowRun>,
+    timeline: Vec<TimelinePoint>,
+    pools: Vec<PoolRun>,
+}
+
+/// Simulates `config` on `scenario` with `seed`. The config must have been checked with
+/// [`crate::model::validate::check_config`].
+pub fn simulate(scenario: &Scenario, config: &Config, seed: u64) -> RunResult {
+    let mut sim = Sim::new(scenario, config, seed);
+    sim.run();
+    sim.finish()
+}
+
+impl<'a> Sim<'a> {
+    fn new(sc: &'a Scenario, config: &Config, seed: u64) -> Sim<'a> {
+        let mut workloads = Vec::with_capacity(sc.services.len());
+        for (si, svc) in sc.services.iter().enumerate() {
+            let wc = &config.workloads[&svc.name];
+            let req = wc.resources.effective_requests();
+            let requests = PodRequests {
+                cpu_milli: req.cpu.map(|q| q.0),
+                memory_bytes: req.memory.map(|q| q.0),
+            };
+            let pool = sc.catalog.pool_index(&wc.node_pool).unwrap_or(0);
+            let hpa = wc
+                .hpa
+                .as_ref()
+                .map(|h| WorkloadHpa::new(h, sc.control_plane.hpa_sync_period));
+            let mut desired = wc.replicas;
+            if let Some(h) = &hpa {
+                desired = h.clamp_initial(desired);
+            }
+            workloads.push(Workload {
+                service: si,
+                pool,
+                requests,
+                hpa,
+                desired,
+                model: ServiceModel::new(svc, wc.resources.limits.cpu.map(|q| q.0)),
+                backlog_core_s: 0.0,
+                pods: Vec::new(),
+                serving: 0,
+                run: WorkloadRun {
+                    name: svc.name.clone(),
+                    pool,
+                    ready_min: u32::MAX,
+                    ..WorkloadRun::default()
+                },
+            });
+        }
+        let mut objectives = Vec::new();
+        let mut objective_of: Vec<Vec<Option<usize>>> = sc
+            .services
+            .iter()
+            .map(|s| vec![None; s.profile.classes.len()])
+            .collect();
+        for (oi, o) in sc.sla.objectives.iter().enumerate() {
+            let s = sc.service_index(&o.service).unwrap_or(0);
+            let c = sc.services[s]
+                .profile
+                .classes
+                .iter()
+                .position(|c| c.name == o.class)
+                .unwrap_or(0);
+            objective_of[s][c] = Some(oi);
+            objectives.push(ObjectiveAcc {
+                service: s,
+                class: c,
+                weights: Vec::new(),
+                touched: Vec::new(),
+                arrivals: 0.0,
+                errors: 0.0,
+            });
+        }
+        // Downstream calls to modeled services: (server index, ops per request) per class.
+        let calls = sc
+            .services
+            .iter()
+            .flat_map(|s| s.profile.classes.iter())
+            .map(|c| {
+                c.downstream
+                    .iter()
+                    .filter_map(|d| sc.service_index(&d.server).map(|i| (i, d.ops_per_request)))
+                    .collect()
+            })
+            .collect();
+        Sim {
+            sc,
+            now: 0,
+            seq: 0,
+            events: BinaryHeap::new(),
+            pods: Vec::new(),
+            nodes: Vec::new(),
+            workloads,
+            objectives,
+            objective_of,
+            startup_rng: rng::stream(seed, 0, Purpose::PodStartup),
+            provisioning_rng: rng::stream(seed, 0, Purpose::NodeProvisioning),
+            last_scale_up: None,
+            need_schedule: false,
+            downstream: vec![0.0; sc.services.len()],
+            calls,
+            hist: Histogram::default(),
+            windows: Vec::new(),
+            timeline: Vec::new(),
+            pools: vec![PoolRun::default(); sc.catalog.pools.len()],
+        }
+    }
+
+    /// The pool's `min_nodes` when some workload of the config uses it; 0 otherwise (a pool no
+    /// workload uses would be deleted, not kept warm).
+    fn min_nodes(&self, pool: usize) -> u32 {
+        if self.workloads.iter().any(|w| w.pool == pool) {
+            self.sc.catalog.pools[pool].min_nodes
+        } else {
+            0
+        }
+    }
+
+    fn push(&mut self, at: Millis, kind: EventKind, id: usize) {
+        self.seq += 1;
+        self.events.push(Reverse((at, self.seq, kind, id)));
+    }
+
+    fn new_node(&mut self, pool: usize, ready_at: Millis) -> usize {
+        let p = &self.sc.catalog.pools[pool];
+        let alloc = p.allocatable();
+        let cap = p.capacity_for_pods();
+        self.nodes.push(Node {
+            pool,
+            capacity: cap,
+            allocatable_cpu_milli: alloc.cpu_milli,
+            allocatable_memory_bytes: alloc.memory_bytes,
+            daemonset_cpu_milli: p.daemonsets.iter().map(|d| d.cpu.0).sum(),
+            daemonset_memory_bytes: p.daemonsets.iter().map(|d| d.memory.0).sum(),
+            created_at: self.now,
+            ready_at,
+            removed_at: None,
+            cpu_requested: 0,
+            memory_requested: 0,
+            pods: 0,
+            unneeded_since: None,
+        });
+        let id = self.nodes.len() - 1;
+        if ready_at > self.now {
+            self.push(ready_at, EventKind::NodeReady, id);
+        }
+        id
+    }
+
+    /// Warm start: the initial replicas already run on enough Ready nodes.
+    fn warm_start(&mut self) {
+        for w in 0..self.workloads.len() {
+            for _ in 0..self.workloads[w].desired {
+                let p = Pod::new(w, self.workloads[w].requests, 0);
+                self.pods.push(p);
+                let id = self.pods.len() - 1;
+                self.workloads[w].pods.push(id);
+            }
+        }
+        for pool in 0..self.sc.catalog.pools.len() {
+            let min = self.min_nodes(pool);
+            let pending: Vec<PodRequests> = self
+                .pods
+                .iter()
+                .filter(|p| self.workloads[p.workload].pool == pool)
+                .map(|p| p.requests)
+                .collect();
+            let cap = self.sc.catalog.pools[pool].capacity_for_pods();
+            let max = self.sc.catalog.pools[pool].max_nodes;
+            let plan = plan_scale_up(&[], 0, &pending, cap, max);
+            for _ in 0..plan.new_nodes.max(min) {
+                self.new_node(pool, 0);
+            }
+        }
+        for id in 0..self.pods.len() {
+            let pool = self.workloads[self.pods[id].workload].pool;
+            let req = self.pods[id].requests;
+            if let Some(n) = pick_node(&self.nodes, pool, &req, 0) {
+                self.nodes[n].bind(&req);
+                let p = &mut self.pods[id];
+                p.node = Some(n);
+                p.status = PodStatus::Running;
+                p.start_time = Some(0);
+                p.running_at = Some(0);
+                p.ready = true;
+                p.ready_transition = Some(0);
+                let w = p.workload;
+                self.workloads[w].serving += 1;
+            }
+        }
+        self.need_schedule = true;
+    }
+
+    fn run(&mut self) {
+        self.warm_start();
+        let step = self.sc.step.max(1);
+        let cp = self.sc.control_plane.clone();
+        let window = self.sc.sla.window.max(step);
+        let horizon = self.sc.horizon;
+        let mut t = 0;
+        while t < horizon {
+            self.now = t;
+            self.process_events(t);
+            if t > 0 && t % window == 0 {
+                self.close_window(t - window);
+            }
+            if t % cp.metrics_resolution == 0 {
+                self.scrape(t);
+            }
+            if t >= cp.metrics_resolution && t % cp.hpa_sync_period == 0 {
+                self.hpa_sync(t);
+            }
+            if t % cp.autoscaler_interval == 0 {
+                self.autoscale(t);
+            }
+            if self.need_schedule {
+                self.schedule_pending(t);
+            }
+            if t % TIMELINE_EVERY == 0 {
+                self.sample_timeline(t);
+            }
+            let dt = step.min(horizon - t);
+            self.fluid_step(t, dt);
+            t += dt;
+        }
+        self.now = horizon;
+        let last = horizon - (horizon % window);
+        let start = if last == horizon {
+            horizon.saturating_sub(window)
+        } else {
+            last
+        };
+        if horizon > 0 && start < horizon {
+            self.close_window(start);
+        }
+    }
+
+    fn process_events(&mut self, t: Millis) {
+        while let Some(Reverse((at, _, _, _))) = self.events.peek() {
+            if *at > t {
+                break;
+            }
+            let Some(Reverse((at, _, kind, id))) = self.events.pop() else {
+                break;
+            };
+            self.now = at;
+            match kind {
+                EventKind::NodeReady => self.need_schedule = true,
+                EventKind::PodRunning => self.on_pod_running(id, at),
+                EventKind::PodReady => self.on_pod_ready(id, at),
+                EventKind::PodGone => self.on_pod_gone(id),
+            }
+        }
+        self.now = t;
+    }
+
+    fn on_pod_running(&mut self, id: usize, at: Millis) {
+        let p = &mut self.pods[id];
+        if p.status != PodStatus::Starting {
+            return;
+        }
+        p.status = PodStatus::Running;
+        p.running_at = Some(at);
+        p.cpu_at_scrape = (p.cpu_used_core_ms, at);
+        let delay = self.sc.services[self.workloads[p.workload].service]
+            .profile
+            .readiness_delay;
+        self.push(at + delay, EventKind::PodReady, id);
+    }
+
+    fn on_pod_ready(&mut self, id: usize, at: Millis) {
+        let p = &mut self.pods[id];
+        if p.status != PodStatus::Running || p.ready {
+            return;
+        }
+        p.ready = true;
+        p.ready_transition = Some(at);
+        self.workloads[p.workload].serving += 1;
+    }
+
+    fn on_pod_gone(&mut self, id: usize) {
+        let p = &self.pods[id];
+        if let Some(n) = p.node {
+            let req = p.requests;
+            self.nodes[n].release(&req);
+        }
+        let w = p.workload;
+        self.workloads[w].pods.retain(|&q| q != id);
+        self.need_schedule = true;
+    }
+
+    fn schedule_pending(&mut self, t: Millis) {
+        self.need_schedule = false;
+        for w in 0..self.workloads.len() {
+            let pool = self.workloads[w].pool;
+            let startup = self.sc.services[self.workloads[w].service].profile.startup;
+            for k in 0..self.workloads[w].pods.len() {
+                let id = self.workloads[w].pods[k];
+                if self.pods[id].status != PodStatus::Unscheduled {
+                    continue;
+                }
+                let req = self.pods[id].requests;
+                let Some(n) = pick_node(&self.nodes, pool, &req, t) else {
+                    continue;
+                };
+                self.nodes[n].bind(&req);
+                let p = &mut self.pods[id];
+                p.node = Some(n);
+                p.status = PodStatus::Starting;
+                p.start_time = Some(t);
+                let delay = startup.at(rng::unit(&mut self.startup_rng));
+                self.push(t + delay, EventKind::PodRunning, id);
+            }
+        }
+    }
+
+    /// Deployment/ReplicaSet controller: create or delete pods to match `desired`.
+    fn sync_deployment(&mut self, w: usize, t: Millis) {
+        let active: Vec<usize> = self.workloads[w]
+            .pods
+            .iter()
+            .copied()
+            .filter(|&id| self.pods[id].is_active())
+            .collect();
+        let desired = self.workloads[w].desired as usize;
+        if active.len() < desired {
+            for _ in active.len()..desired {
+                let p = Pod::new(w, self.workloads[w].requests, t);
+                self.pods.push(p);
+                let id = self.pods.len() - 1;
+                self.workloads[w].pods.push(id);
+            }
+            self.need_schedule = true;
+        } else if active.len() > desired {
+            let mut victims = active;
+            victims.sort_by_key(|&id| deletion_rank(&self.pods[id]));
+            for &id in victims.iter().take(victims.len() - desired) {
+                self.delete_pod(id, t);
+            }
+        }
+    }
+
+    fn delete_pod(&mut self, id: usize, t: Millis) {
+        let grace = self.sc.control_plane.termination_grace;
+        let p = &mut self.pods[id];
+        if p.is_serving() {
+            self.workloads[p.workload].serving -= 1;
+        }
+        let unbound = p.node.is_none();
+        p.ready = false;
+        p.status = PodStatus::Terminating;
+        p.deleted_at = Some(t);
+        if unbound {
+            self.on_pod_gone(id);
+        } else {
+            self.push(t + grace, EventKind::PodGone, id);
+        }
+    }
+
+    fn scrape(&mut self, t: Millis) {
+        let resolution = self.sc.control_plane.metrics_resolution;
+        for p in &mut self.pods {
+            if p.status != PodStatus::Running {
+                continue;
+            }
+            let (used0, at0) = p.cpu_at_scrape;
+            let Some(running_at) = p.running_at else {
+                continue;
+            };
+            if t < running_at + resolution || t <= at0 {
+                continue;
+            }
+            let window = t - at0;
+            p.sample = Some(crate::k8s::pod::PodSample {
+                cpu_milli: ((p.cpu_used_core_ms - used0) / window as f64 * 1000.0).round() as i64,
+                memory_bytes: p.memory_bytes.round() as i64,
+                at: t,
+                window,
+            });
+            p.cpu_at_scrape = (p.cpu_used_core_ms, t);
+        }
+    }
+
+    fn hpa_sync(&mut self, t: Millis) {
+        for w in 0..self.workloads.len() {
+            let Some(mut hpa) = self.workloads[w].hpa.take() else {
+                continue;
+            };
+            let pods: Vec<&Pod> = self.workloads[w]
+                .pods
+                .iter()
+                .map(|&id| &self.pods[id])
+                .collect();
+            let current = self.workloads[w].desired;
+            let desired = hpa.sync(t, current, &pods);
+            self.workloads[w].hpa = Some(hpa);
+            if desired != current {
+                if desired > current {
+                    self.workloads[w].run.scale_ups += 1;
+                } else {
+                    self.workloads[w].run.scale_downs += 1;
+                }
+                self.workloads[w].desired = desired;
+                self.sync_deployment(w, t);
+            }
+        }
+    }
+
+    fn autoscale(&mut self, t: Millis) {
+        let cp = self.sc.control_plane.clone();
+        // Scale-up for pods that found no node.
+        for pool in 0..self.sc.catalog.pools.len() {
+            let pending: Vec<PodRequests> = self
+                .workloads
+                .iter()
+                .filter(|w| w.pool == pool)
+                .flat_map(|w| w.pods.iter())
+                .filter(|&&id| self.pods[id].status == PodStatus::Unscheduled)
+                .map(|&id| self.pods[id].requests)
+                .collect();
+            if pending.is_empty() {
+                continue;
+            }
+            let provisioning: Vec<&Node> = self
+                .nodes
+                .iter()
+                .filter(|n| n.pool == pool && n.exists() && n.ready_at > t)
+                .collect();
+            let existing = self
+                .nodes
+                .iter()
+                .filter(|n| n.pool == pool && n.exists())
+                .count() as u32;
+            let p = &self.sc.catalog.pools[pool];
+            let plan = plan_scale_up(
+                &provisioning,
+                existing,
+                &pending,
+                p.capacity_for_pods(),
+                p.max_nodes,
+            );
+            for w in self.workloads.iter_mut().filter(|w| w.pool == pool) {
+                w.run.unfittable_pods = w.run.unfittable_pods.max(plan.unfittable);
+            }
+            let delay = p.provisioning_delay;
+            for _ in 0..plan.new_nodes {
+                let d = delay.at(rng::unit(&mut self.provisioning_rng));
+                self.new_node(pool, t + d);
+                self.last_scale_up = Some(t);
+            }
+        }
+        // Scale-down of nodes unneeded for long enough.
+        let threshold = cp.scale_down_utilization_threshold;
+        for n in self.nodes.iter_mut().filter(|n| n.is_ready(t)) {
+            if n.utilization() < threshold {
+                n.unneeded_since.get_or_insert(t);
+            } else {
+                n.unneeded_since = None;
+            }
+        }
+        if self
+            .last_scale_up
+            .is_some_and(|s| t < s + SCALE_DOWN_DELAY_AFTER_ADD)
+        {
+            return;
+        }
+        let mut drained_one = false;
+        for i in 0..self.nodes.len() {
+            let n = &self.nodes[i];
+            let due = n.is_ready(t)
+                && n.unneeded_since
+                    .is_some_and(|s| t >= s + cp.scale_down_unneeded_time);
+            if !due {
+                continue;
+            }
+            let pool = n.pool;
+            let in_pool = self
+                .nodes
+                .iter()
+                .filter(|m| m.pool == pool && m.exists())
+                .count() as u32;
+            if in_pool <= self.min_nodes(pool) {
+                continue;
+            }
+            let on_node: Vec<usize> = self
+                .workloads
+                .iter()
+                .flat_map(|w| w.pods.iter().copied())
+                .filter(|&id| self.pods[id].node == Some(i) && self.pods[id].is_active())
+                .collect();
+            if !on_node.is_empty() {
+                if drained_one {
+                    continue;
+                }
+                let reqs: Vec<PodRequests> =
+                    on_node.iter().map(|&id| self.pods[id].requests).collect();
+                let others: Vec<&Node> = self
+                    .nodes
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, m)| *j != i && m.pool == pool && m.is_ready(t))
+                    .map(|(_, m)| m)
+                    .collect();
+                if !pods_fit_elsewhere(&others, &reqs) {
+                    continue;
+                }
+                drained_one = true;
+            }
+            self.nodes[i].removed_at = Some(t);
+            for id in on_node {
+                let w = self.pods[id].workload;
+                self.workloads[w].run.evictions += 1;
+                self.delete_pod(id, t);
+                self.sync_deployment(w, t);
+            }
+        }
+    }
+
+    fn fluid_step(&mut self, t: Millis, dt_ms: Millis) {
+        let dt = dt_ms as f64 / 1000.0;
+        self.downstream.iter_mut().for_each(|d| *d = 0.0);
+        let mut class_base = 0;
+        for w in 0..self.workloads.len() {
+            let si = self.workloads[w].service;
+            let svc = &self.sc.services[si];
+            let lambda = if svc.downstream_only {
+                self.downstream[si]
+            } else {
+                svc.rate.as_ref().map_or(0.0, |r| {
+                    let bin_ms = Millis::from(r.bin_s) * 1000;
+                    let idx = (t / bin_ms.max(1)) as usize;
+                    r.counts.get(idx).copied().unwrap_or(0.0) * svc.scale / f64::from(r.bin_s)
+                })
+            };
+            let n_classes = svc.profile.classes.len();
+            let wl = &mut self.workloads[w];
+            let ready = wl.serving;
+            wl.run.ready_min = wl.run.ready_min.min(ready);
+            wl.run.ready_max = wl.run.ready_max.max(ready);
+            let arrivals = lambda * dt;
+            wl.run.arrivals += arrivals;
+            let (cpu_ready_cores, mem_ready) = if ready == 0 || lambda <= 0.0 {
+                wl.backlog_core_s = 0.0;
+                if arrivals > 0.0 {
+                    wl.run.rejected += arrivals;
+                    for c in 0..n_classes {
+                        if let Some(o) = self.objective_of[si][c] {
+                            let share = svc.profile.classes[c].share;
+                            self.objectives[o].arrivals += arrivals * share;
+                            self.objectives[o].errors += arrivals * share;
+                        }
+                    }
+                }
+                (wl.model.idle_cores, wl.model.base_memory)
+            } else {
+                let m = &mut wl.model;
+                let lambda_pod = lambda / f64::from(ready);
+                let work = lambda_pod * m.mean_cpu_s;
+                let cap = m.capacity_cores;
+                let b0 = wl.backlog_core_s;
+                let mut b1 = (b0 + (work - cap) * dt).max(0.0);
+                let max_backlog = m.timeout_s * cap;
+                let mut shed = 0.0;
+                if b1 > max_backlog {
+                    shed = (b1 - max_backlog) / m.mean_cpu_s.max(1e-9) * f64::from(ready);
+                    b1 = max_backlog;
+                }
+                wl.backlog_core_s = b1;
+                let busy = if b1 > 0.0 {
+                    cap
+                } else {
+                    (work + b0 / dt).min(cap)
+                };
+                let wait_s = (b0 + b1) / 2.0 / cap;
+                let wait_bin = if wait_s > latency::FIRST_EDGE_S {
+                    latency::bin_of(wait_s) as u16
+                } else {
+                    0
+                };
+                let si_state = m.state(lambda_pod, wait_bin) as usize;
+                let st = &m.states[si_state];
+                let shed_frac = if arrivals > 0.0 {
+                    (shed / arrivals).min(1.0)
+                } else {
+                    0.0
+                };
+                let mut mem = m.base_memory;
+                for c in 0..n_classes {
+                    let cm = &m.classes[c];
+                    let a = arrivals * cm.share;
+                    let rejected = a * (st.rejected + shed_frac).min(1.0);
+                    let served = a - rejected;
+                    let timed_out = served * st.timed_out[c];
+                    wl.run.rejected += rejected;
+                    wl.run.timed_out += timed_out;
+                    mem += lambda_pod * cm.share * st.mean_latency[c] * cm.memory_per_request;
+                    if let Some(o) = self.objective_of[si][c] {
+                        let acc = &mut self.objectives[o];
+                        let law = st.law[c] as usize;
+                        if acc.weights.len() <= law {
+                            acc.weights.resize(law + 1, 0.0);
+                        }
+                        if acc.weights[law] == 0.0 && served > 0.0 {
+                            acc.touched.push(law as u32);
+                        }
+                        acc.weights[law] += served;
+                        acc.arrivals += a;
+                        acc.errors += rejected + timed_out;
+                    }
+                    for &(server, ops) in &self.calls[class_base + c] {
+                        self.downstream[server] += served / dt * ops;
+                    }
+                }
+                (m.idle_cores + busy, mem)
+            };
+            class_base += n_classes;
+            // Per-pod usage and the efficiency integrals.
+            let wl = &mut self.workloads[w];
+            let idle = wl.model.idle_cores;
+            let base_mem = wl.model.base_memory;
+            let pool = wl.pool;
+            let (mut cpu_used, mut mem_used, mut cpu_req, mut mem_req) = (0.0, 0.0, 0.0, 0.0);
+            let mut bound = 0u32;
+            let mut pending = 0u32;
+            for &id in &wl.pods {
+                let p = &mut self.pods[id];
+                match p.status {
+                    PodStatus::Unscheduled => pending += 1,
+                    PodStatus::Starting => {
+                        bound += 1;
+                        pending += 1;
+                    }
+                    PodStatus::Running => {
+                        bound += 1;
+                        let (c, m) = if p.ready {
+                            (cpu_ready_cores, mem_ready)
+                        } else {
+                            (idle, base_mem)
+                        };
+                        p.cpu_used_core_ms += c * dt_ms as f64;
+                        p.memory_bytes = m;
+                        cpu_used += c;
+                        mem_used += m;
+                    }
+                    PodStatus::Terminating => {
+                        if p.node.is_some() {
+                            bound += 1;
+                        }
+                    }
+                }
+                if p.node.is_some() {
+                    cpu_req += p.requests.sched_cpu() as f64 / 1000.0;
+                    mem_req += p.requests.sched_memory() as f64;
+                }
+            }
+            wl.run.cpu_usage_core_s += cpu_used * dt;
+            wl.run.memory_usage_byte_s += mem_used * dt;
+            wl.run.cpu_request_core_s += cpu_req * dt;
+            wl.run.memory_request_byte_s += mem_req * dt;
+            wl.run.pod_seconds += f64::from(bound) * dt;
+            wl.run.pending_pod_seconds += f64::from(pending) * dt;
+            let pr = &mut self.pools[pool];
+            pr.used_cpu_core_s += cpu_used * dt;
+            pr.used_memory_byte_s += mem_used * dt;
+        }
+        let mut count = vec![0u32; self.pools.len()];
+        for n in &self.nodes {
+            if !n.exists() {
+                continue;
+            }
+            count[n.pool] += 1;
+            if !n.is_ready(t) {
+                continue;
+            }
+            let pr = &mut self.pools[n.pool];
+            pr.requested_cpu_milli_s += (n.cpu_requested + n.daemonset_cpu_milli) as f64 * dt;
+            pr.allocatable_cpu_milli_s += n.allocatable_cpu_milli as f64 * dt;
+            pr.requested_memory_byte_s +=
+                (n.memory_requested + n.daemonset_memory_bytes) as f64 * dt;
+            pr.allocatable_memory_byte_s += n.allocatable_memory_bytes as f64 * dt;
+        }
+        for (pr, c) in self.pools.iter_mut().zip(count) {
+            pr.peak_nodes = pr.peak_nodes.max(c);
+        }
+    }
+
+    fn close_window(&mut self, start: Millis) {
+        let mut figures = Vec::with_capacity(self.objectives.len());
+        for o in &mut self.objectives {
+            self.hist.clear();
+            let laws = &self.workloads[o.service].model.laws;
+            for &law in &o.touched {
+                let w = o.weights[law as usize];
+                self.hist.add_scaled(&laws[law as usize], w);
+                o.weights[law as usize] = 0.0;
+            }
+            o.touched.clear();
+            let q = |p: f64| self.hist.quantile(p).unwrap_or(0.0);
+            figures.push(ObjectiveWindow {
+                arrivals: o.arrivals,
+                errors: o.errors,
+                p50_s: q(0.50),
+                p95_s: q(0.95),
+                p99_s: q(0.99),
+            });
+            o.arrivals = 0.0;
+            o.errors = 0.0;
+            let _ = o.class;
+        }
+        self.windows.push(WindowRun {
+            start,
+            objectives: figures,
+        });
+    }
+
+    fn sample_timeline(&mut self, t: Millis) {
+        let mut nodes = vec![0u32; self.pools.len()];
+        for n in self.nodes.iter().filter(|n| n.exists()) {
+            nodes[n.pool] += 1;
+        }
+        let mut util = Vec::with_capacity(self.workloads.len());
+        for w in &self.workloads {
+            let mut sum = 0.0;
+            let mut k = 0.0;
+            for &id in &w.pods {
+                let p = &self.pods[id];
+                if let (true, Some(s), Some(r)) = (p.is_serving(), p.sample, p.requests.cpu_milli) {
+                    if r > 0 {
+                        sum += s.cpu_milli as f64 / r as f64;
+                        k += 1.0;
+                    }
+                }
+            }
+            util.push(if k > 0.0 { sum / k } else { 0.0 });
+        }
+        self.timeline.push(TimelinePoint {
+            at: t,
+            desired: self.workloads.iter().map(|w| w.desired).collect(),
+            ready: self.workloads.iter().map(|w| w.serving).collect(),
+            nodes,
+            cpu_utilization: util,
+        });
+    }
+
+    fn finish(mut self) -> RunResult {
+        let horizon = self.sc.horizon;
+        for n in &self.nodes {
+            let end = n.removed_at.unwrap_or(horizon).min(horizon);
+            self.pools[n.pool].node_seconds += end.saturating_sub(n.created_at) as f64 / 1000.0;
+        }
+        let workloads = self
+            .workloads
+            .into_iter()
+            .map(|mut w| {
+                if w.run.ready_min == u32::MAX {
+                    w.run.ready_min = 0;
+                }
+                w.run
+            })
+            .collect();
+        RunResult {
+            horizon,
+            pools: self.pools,
+            workloads,
+            windows: self.windows,
+            timeline: self.timeline,
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! The fluid load model of one service: per step, arrivals split evenly over ready pods; per pod
+//! an M/M/c queue (workers as servers, CPU time as service, Allen–Cunneen for burstiness), a
+//! fluid backlog when demand exceeds capacity, concurrency rejections and client timeouts.
+//!
+//! Per-step laws are memoized by (quantized per-pod rate, backlog bin): a recorded trace visits
+//! few distinct states, so the queueing formulas run once per state, not once per step.
+
+use std::collections::HashMap;
+
+use crate::model::scenario::Service;
+use crate::sim::latency::{self, BINS};
+use crate::sim::queueing::{wait_law, WaitLaw};
+
+/// Number of equally likely atoms describing a class's base latency (service + downstream +
+/// external wait).
+pub const BASE_ATOMS: usize = 32;
+
+/// Highest utilization used in the queueing formulas; above it the fluid backlog takes over.
+const MAX_RHO: f64 = 0.98;
+
+/// Per-pod arrival rates below this (req/s) count as idle.
+pub const RATE_GRID_FLOOR: f64 = 1e-3;
+/// Ratio between consecutive quantized per-pod rates.
+pub const RATE_GRID_RATIO: f64 = 1.02;
+
+/// One request class, compiled for a candidate's pod shape.
+#[derive(Debug, Clone)]
+pub struct ClassModel {
+    /// Share of the service's arrivals.
+    pub share: f64,
+    /// CPU seconds per request on one full core.
+    pub cpu_s: f64,
+    /// Memory per in-flight request, bytes.
+    pub memory_per_request: f64,
+    /// Base latency atoms (seconds), sorted.
+    pub base_atoms: Vec<f64>,
+    /// Mean of the base latency.
+    pub base_mean: f64,
+}
+
+/// The per-step outcome of one memoized state.
+#[derive(Debug, Clone)]
+pub struct StateLaw {
+    /// Fraction of arrivals rejected (no worker slot).
+    pub rejected: f64,
+    /// Per class: fraction of served requests that exceed the client timeout.
+    pub timed_out: Vec<f64>,
+    /// Per class: mean latency (s).
+    pub mean_latency: Vec<f64>,
+    /// In-flight requests per pod.
+    pub in_flight_per_pod: f64,
+    /// Per class law index into [`ServiceModel::laws`].
+    pub law: Vec<u32>,
+}
+
+/// A service compiled for one candidate: pod shape, classes and the memo of per-state laws.
+#[derive(Debug, Clone)]
+pub struct ServiceModel {
+    /// Worker processes per pod.
+    pub workers: u32,
+    /// CPU cores a pod can use for requests (min of workers and the CPU limit, less idle).
+    pub capacity_cores: f64,
+    /// Idle CPU per pod, cores.
+    pub idle_cores: f64,
+    /// In-flight limit per pod.
+    pub max_in_flight: f64,
+    /// Mean CPU seconds per request over the class mix.
+    pub mean_cpu_s: f64,
+    /// Squared coefficient of variation of arrivals over the mix.
+    pub arrival_scv: f64,
+    /// Squared coefficient of variation of CPU service over the mix.
+    pub service_scv: f64,
+    /// Client timeout, seconds.
+    pub timeout_s: f64,
+    /// Resting memory of a pod, bytes.
+    pub base_memory: f64,
+    /// Classes.
+    pub classes: Vec<ClassModel>,
+    /// Per-state outcome, by key.
+    memo: HashMap<u64, u32, BuildFastHash>,
+    /// Memoized states.
+    pub states: Vec<StateLaw>,
+    /// Memoized laws (`[f32; BINS]` per class per state).
+    pub laws: Vec<[f32; BINS]>,
+}
+
+/// Standard-gamma quantile atoms with mean 1 and squared coefficient of variation `scv`
+/// (`scv = 0`: deterministic), at the midpoints `(i + 0.5)/n`.
+pub fn unit_gamma_atoms(scv: f64, n: usize) -> Vec<f64> {
+    use statrs::distribution::{ContinuousCDF, Gamma};
+    if scv <= 1e-9 {
+        return vec![1.0; n];
+    }
+    let shape = 1.0 / scv;
+    let Ok(g) = Gamma::new(shape, shape) else {
+        return vec![1.0; n];
+    };
+    let mut atoms: Vec<f64> = (0..n)
+        .map(|i| g.inverse_cdf((i as f64 + 0.5) / n as f64))
+        .collect();
+    // Midpoint quantiles understate the mean of skewed laws: rescale to mean 1 exactly.
+    let mean = atoms.iter().sum::<f64>() / n as f64;
+    if mean > 0.0 {
+        for a in &mut atoms {
+            *a /= mean;
+        }
+    }
+    atoms
+}
+
+/// Equally likely atoms of the sum of two independent laws given by atoms, reduced to `n`.
+pub fn sum_atoms(a: &[f64], b: &[f64], n: usize) -> Vec<f64> {
+    if b.is_empty() {
+        return reduce_atoms(a.to_vec(), n);
+    }
+    if a.is_empty() {
+        return reduce_atoms(b.to_vec(), n);
+    }
+    let mut all = Vec::with_capacity(a.len() * b.len());
+    for x in a {
+        for y in b {
+            all.push(x + y);
+        }
+    }
+    reduce_atoms(all, n)
+}
+
+/// Reduces sorted-or-not atoms to `n` equally likely atoms (means of equal-mass groups).
+pub fn reduce_atoms(mut v: Vec<f64>, n: usize) -> Vec<f64> {
+    v.sort_by(f64::total_cmp);
+    if v.len() <= n {
+        return v;
+    }
+    let m = v.len();
+    (0..n)
+        .map(|i| {
+            let (lo, hi) = (i * m / n, ((i + 1) * m / n).max(i * m / n + 1));
+            v[lo..hi].iter().sum::<f64>() / (hi - lo) as f64
+        })
+        .collect()
+}
+
+impl ServiceModel {
+    /// Compiles `service` for pods with `cpu_limit_milli` (None = unlimited).
+    pub fn new(service: &Service, cpu_limit_milli: Option<i64>) -> ServiceModel {
+        let p = &service.profile;
+        let workers = p.workers.max(1);
+        let limit_cores = cpu_limit_milli.map_or(f64::INFINITY, |m| m as f64 / 1000.0);
+        let idle_cores = p.idle_cpu.0 as f64 / 1000.0;
+        let raw_cap = f64::from(workers).min(limit_cores);
+        let capacity_cores = (raw_cap - idle_cores).max(raw_cap * 0.05).max(1e-3);
+        let speed = capacity_cores / f64::from(workers); // cores per worker
+        let mut classes = Vec::with_capacity(p.classes.len());
+        let (mut mean_cpu, mut second_moment, mut ca2) = (0.0, 0.0, 0.0);
+        for (c, input) in p.classes.iter().zip(service.classes.iter()) {
+            let service_s = c.cpu_ms / 1000.0 / speed;
+            let cpu_atoms: Vec<f64> = unit_gamma_atoms(c.cpu_scv, BASE_ATOMS)
+                .into_iter()
+                .map(|u| u * service_s)
+                .collect();
+            let fixed = c.network_ms / 1000.0
+                + c.downstream
+                    .iter()
+                    .map(|d| d.ops_per_request * d.round_trip as f64 / 1000.0)
+                    .sum::<f64>();
+            let mut atoms = sum_atoms(&cpu_atoms, &input.external_s, BASE_ATOMS);
+            for a in &mut atoms {
+                *a += fixed;
+            }
+            let base_mean = atoms.iter().sum::<f64>() / atoms.len().max(1) as f64;
+            mean_cpu += c.share * c.cpu_ms / 1000.0;
+            second_moment += c.share * (c.cpu_ms / 1000.0).powi(2) * (1.0 + c.cpu_scv);
+            ca2 += c.share * input.arrival_scv;
+            classes.push(ClassModel {
+                share: c.share,
+                cpu_s: c.cpu_ms / 1000.0,
+                memory_per_request: c.memory_per_request.0 as f64,
+                base_atoms: atoms,
+                base_mean,
+            });
+        }
+        let service_scv = if mean_cpu > 0.0 {
+            (second_moment / (mean_cpu * mean_cpu) - 1.0).max(0.0)
+        } else {
+            1.0
+        };
+        ServiceModel {
+            workers,
+            capacity_cores,
+            idle_cores,
+            max_in_flight: f64::from(workers) * f64::from(p.concurrency_per_worker),
+            mean_cpu_s: mean_cpu,
+            arrival_scv: ca2,
+            service_scv,
+            timeout_s: p.timeout as f64 / 1000.0,
+            base_memory: p.memory.base_pod.0 as f64
+                + f64::from(workers) * p.memory.base_per_worker.0 as f64,
+            classes,
+            memo: HashMap::with_hasher(BuildFastHash),
+            states: Vec::new(),
+            laws: Vec::new(),
+        }
+    }
+
+    /// The memoized state for a pod receiving `lambda_pod` requests per second with a backlog
+    /// wait in latency bin `wait_bin` (0 = none); computed on first use.
+    ///
+    /// The rate is quantized on a logarithmic grid ([`RATE_GRID_RATIO`] apart), so a week of
+    /// traffic needs a few hundred distinct states, not one per step; the quantization moves a
+    /// state's rate by at most ±1 % (latency only; arrival counts stay exact).
+    pub fn state(&mut self, lambda_pod: f64, wait_bin: u16) -> u32 {
+        let level = if lambda_pod <= RATE_GRID_FLOOR {
+            0u32
+        } else {
+            ((lambda_pod / RATE_GRID_FLOOR).ln() / RATE_GRID_RATIO.ln()).round() as u32 + 1
+        };
+        let key = (u64::from(level) << 16) | u64::from(wait_bin);
+        if let Some(&i) = self.memo.get(&key) {
+            return i;
+        }
+        let lambda_pod = if level == 0 {
+            0.0
+        } else {
+            RATE_GRID_FLOOR * RATE_GRID_RATIO.powi(level as i32 - 1)
+        };
+        let shift = if wait_bin == 0 {
+            0.0
+        } else {
+            latency::lower_edge(wait_bin as usize)
+        };
+        let wait = self.wait_law(lambda_pod);
+        let mut st = StateLaw {
+            rejected: 0.0,
+            timed_out: Vec::with_capacity(self.classes.len()),
+            mean_latency: Vec::with_capacity(self.classes.len()),
+            in_flight_per_pod: 0.0,
+            law: Vec::with_capacity(self.classes.len()),
+        };
+        for c in &self.classes {
+            let mean = c.base_mean + shift + wait.mean();
+            st.in_flight_per_pod += lambda_pod * c.share * mean;
+            st.mean_latency.push(mean);
+            st.timed_out.push(latency::tail_beyond(
+                &c.base_atoms,
+                shift,
+                wait,
+                self.timeout_s,
+            ));
+            st.law.push(self.laws.len() as u32);
+            self.laws
+                .push(latency::law_with_wait(&c.base_atoms, shift, wait));
+        }
+        if st.in_flight_per_pod > self.max_in_flight {
+            st.rejected = 1.0 - self.max_in_flight / st.in_flight_per_pod;
+        }
+        let idx = self.states.len() as u32;
+        self.states.push(st);
+        self.memo.insert(key, idx);
+        idx
+    }
+
+    /// The waiting law of one pod receiving `lambda_pod` requests per second.
+    pub fn wait_law(&self, lambda_pod: f64) -> WaitLaw {
+        let service_s = self.mean_cpu_s * f64::from(self.workers) / self.capacity_cores;
+        let rho = lambda_pod * service_s / f64::from(self.workers);
+        let lambda_eff = if rho > MAX_RHO {
+            MAX_RHO * f64::from(self.workers) / service_s
+        } else {
+            lambda_pod
+        };
+        wait_law(
+            self.workers,
+            lambda_eff,
+            service_s,
+            self.arrival_scv,
+            self.service_scv,
+        )
+    }
+}
+
+/// A fast, deterministic hasher for the memo's integer keys (SplitMix64 finalizer).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BuildFastHash;
+
+impl std::hash::BuildHasher for BuildFastHash {
+    type Hasher = FastHasher;
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(0)
+    }
+}
+
+/// Hasher of [`BuildFastHash`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        let mut z = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = i;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    #[test]
+    fn gamma_atoms_have_the_requested_moments() {
+        let a = unit_gamma_atoms(1.0, 200);
+        let mean = a.iter().sum::<f64>() / 200.0;
+        let var = a.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 200.0;
+        assert_relative_eq!(mean, 1.0, epsilon = 1e-9);
+        assert!((var - 1.0).abs() < 0.1, "variance {var}");
+        assert_eq!(unit_gamma_atoms(0.0, 4), vec![1.0; 4]);
+    }
+
+    #[test]
+    fn reduce_keeps_the_mean() {
+        let v: Vec<f64> = (0..1000).map(|i| f64::from(i) * 0.01).collect();
+        let r = reduce_atoms(v.clone(), 32);
+        assert_eq!(r.len(), 32);
+        let m1 = v.iter().sum::<f64>() / 1000.0;
+        let m2 = r.iter().sum::<f64>() / 32.0;
+        assert!((m1 - m2).abs() < 0.01);
+    }
+}

@@ -1,0 +1,205 @@
+//! Latency distributions on a fixed logarithmic grid: per-step laws, window mixtures and
+//! percentiles.
+//!
+//! Bin 0 holds `[0, FIRST_EDGE_S)`; bin `j ≥ 1` holds `[e_{j−1}, e_j)` with
+//! `e_j = FIRST_EDGE_S · RATIO^j`; the last bin is open. Percentiles interpolate geometrically
+//! inside a bin, so they are exact to within the bin ratio (5 %).
+
+use crate::sim::queueing::WaitLaw;
+
+/// Number of bins.
+pub const BINS: usize = 160;
+/// Upper edge of bin 0, seconds (0.5 ms).
+pub const FIRST_EDGE_S: f64 = 0.0005;
+/// Ratio between consecutive edges.
+pub const RATIO: f64 = 1.1;
+
+/// Upper edge of bin `j` in seconds (`f64::INFINITY` for the last bin).
+pub fn upper_edge(j: usize) -> f64 {
+    if j + 1 >= BINS {
+        f64::INFINITY
+    } else {
+        FIRST_EDGE_S * RATIO.powi(j as i32)
+    }
+}
+
+/// Lower edge of bin `j` in seconds.
+pub fn lower_edge(j: usize) -> f64 {
+    if j == 0 {
+        0.0
+    } else {
+        FIRST_EDGE_S * RATIO.powi(j as i32 - 1)
+    }
+}
+
+/// The bin holding `t` seconds.
+pub fn bin_of(t: f64) -> usize {
+    if t < FIRST_EDGE_S || t.is_nan() {
+        return 0;
+    }
+    let j = ((t / FIRST_EDGE_S).ln() / RATIO.ln()).floor() as usize + 1;
+    j.min(BINS - 1)
+}
+
+/// A latency histogram: mass per bin (counts of requests, or probabilities).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Histogram {
+    /// Mass per bin.
+    pub mass: [f64; BINS],
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram { mass: [0.0; BINS] }
+    }
+}
+
+impl Histogram {
+    /// Total mass.
+    pub fn total(&self) -> f64 {
+        self.mass.iter().sum()
+    }
+
+    /// Adds `weight × other` (a normalized law) to this histogram.
+    pub fn add_scaled(&mut self, other: &[f32; BINS], weight: f64) {
+        for (m, o) in self.mass.iter_mut().zip(other.iter()) {
+            *m += weight * f64::from(*o);
+        }
+    }
+
+    /// Clears all mass.
+    pub fn clear(&mut self) {
+        self.mass = [0.0; BINS];
+    }
+
+    /// The `q`-quantile in seconds (`q` in (0, 1)); `None` when empty.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        let total = self.total();
+        if total <= 0.0 {
+            return None;
+        }
+        let target = q.clamp(0.0, 1.0) * total;
+        let mut cum = 0.0;
+        for (j, &m) in self.mass.iter().enumerate() {
+            if m <= 0.0 {
+                continue;
+            }
+            if cum + m >= target {
+                let frac = ((target - cum) / m).clamp(0.0, 1.0);
+                let (lo, hi) = (lower_edge(j), upper_edge(j));
+                return Some(if j == 0 {
+                    hi * frac
+                } else if hi.is_infinite() {
+                    lo
+                } else {
+                    lo * (hi / lo).powf(frac)
+                });
+            }
+            cum += m;
+        }
+        Some(lower_edge(BINS - 1))
+    }
+}
+
+/// The law of `base + wait`: `base` given by equally likely atoms (seconds), `wait` a point mass
+/// at `shift_s` with probability `1 − p_wait` and `shift_s + Exp(rate)` otherwise. Returns the
+/// probability mass per bin.
+pub fn law_with_wait(base_atoms: &[f64], shift_s: f64, wait: WaitLaw) -> [f32; BINS] {
+    let mut cdf = [0.0f64; BINS];
+    let k = base_atoms.len().max(1) as f64;
+    for &b in base_atoms {
+        let start = b + shift_s;
+        let first = bin_of(start);
+        let no_wait = 1.0 - wait.p_wait;
+        for (j, c) in cdf.iter_mut().enumerate().skip(first) {
+            let e = upper_edge(j);
+            if e.is_infinite() {
+                *c += 1.0;
+                continue;
+            }
+            let mut f = if e > start { no_wait } else { 0.0 };
+            if wait.p_wait > 0.0 && e > start {
+                f += wait.p_wait * (1.0 - (-wait.rate * (e - start)).exp());
+            }
+            *c += f;
+        }
+    }
+    let mut law = [0.0f32; BINS];
+    let mut prev = 0.0;
+    for j in 0..BINS {
+        let c = cdf[j] / k;
+        law[j] = (c - prev).max(0.0) as f32;
+        prev = c;
+    }
+    law
+}
+
+/// Probability that `base + wait` exceeds `limit_s`.
+pub fn tail_beyond(base_atoms: &[f64], shift_s: f64, wait: WaitLaw, limit_s: f64) -> f64 {
+    let k = base_atoms.len().max(1) as f64;
+    base_atoms
+        .iter()
+        .map(|&b| {
+            let slack = limit_s - b - shift_s;
+            if slack < 0.0 {
+                1.0
+            } else {
+                wait.tail(slack)
+            }
+        })
+        .sum::<f64>()
+        / k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    #[test]
+    fn bins_cover_their_edges() {
+        assert_eq!(bin_of(0.0), 0);
+        assert_eq!(bin_of(0.0004), 0);
+        for j in 1..BINS - 1 {
+            let mid = (lower_edge(j) * upper_edge(j)).sqrt();
+            assert_eq!(bin_of(mid), j, "bin {j}");
+        }
+        assert_eq!(bin_of(1e9), BINS - 1);
+    }
+
+    #[test]
+    fn exponential_quantiles_within_bin_resolution() {
+        // W ~ Exp(rate 10/s): q99 = ln(100)/10 = 0.4605 s, median = ln 2 / 10.
+        let w = WaitLaw {
+            p_wait: 1.0,
+            rate: 10.0,
+        };
+        let law = law_with_wait(&[0.0], 0.0, w);
+        let mut h = Histogram::default();
+        h.add_scaled(&law, 1000.0);
+        assert_relative_eq!(h.total(), 1000.0, epsilon = 1e-2);
+        let q99 = h.quantile(0.99).unwrap();
+        assert!((q99 / (100f64.ln() / 10.0) - 1.0).abs() < 0.05, "q99 {q99}");
+        let q50 = h.quantile(0.5).unwrap();
+        assert!((q50 / (2f64.ln() / 10.0) - 1.0).abs() < 0.05, "q50 {q50}");
+    }
+
+    #[test]
+    fn erlang_c_mass_at_zero_shows_in_low_quantiles() {
+        // 70 % never wait: the median is the base time (10 ms).
+        let w = WaitLaw {
+            p_wait: 0.3,
+            rate: 5.0,
+        };
+        let law = law_with_wait(&[0.010], 0.0, w);
+        let mut h = Histogram::default();
+        h.add_scaled(&law, 1.0);
+        let q50 = h.quantile(0.5).unwrap();
+        assert!((q50 / 0.010 - 1.0).abs() < 0.1, "q50 {q50}");
+        // P(L > 0.010 + t) = 0.3 e^{-5t}: q99 at t = ln(30)/5.
+        let q99 = h.quantile(0.99).unwrap();
+        let expect = 0.010 + 30f64.ln() / 5.0;
+        assert!((q99 / expect - 1.0).abs() < 0.05, "q99 {q99} vs {expect}");
+        assert_relative_eq!(tail_beyond(&[0.010], 0.0, w, expect), 0.01, epsilon = 1e-9);
+    }
+}

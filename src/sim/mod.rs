@@ -1,0 +1,9 @@
+//! The simulation engine: clock and events ([`engine`]), the fluid load model ([`fluid`]),
+//! queueing formulas, latency laws, random streams, and the bridge to the HPA controller.
+
+pub mod engine;
+pub mod fluid;
+pub mod hpa_bridge;
+pub mod latency;
+pub mod queueing;
+pub mod rng;
