@@ -191,6 +191,7 @@ struct Sim<'a> {
     windows: Vec<WindowRun>,
     timeline: Vec<TimelinePoint>,
     pools: Vec<PoolRun>,
+    node_count: Vec<u32>,
 }
 
 /// Simulates `config` on `scenario` with `seed`. The config must have been checked with
@@ -294,6 +295,7 @@ impl<'a> Sim<'a> {
             windows: Vec::new(),
             timeline: Vec::new(),
             pools: vec![PoolRun::default(); sc.catalog.pools.len()],
+            node_count: vec![0; sc.catalog.pools.len()],
         }
     }
 
@@ -600,7 +602,14 @@ impl<'a> Sim<'a> {
     fn autoscale(&mut self, t: Millis) {
         let cp = self.sc.control_plane.clone();
         // Scale-up for pods that found no node.
+        let any_pending = self
+            .workloads
+            .iter()
+            .any(|w| w.pods.iter().any(|&id| self.pods[id].status == PodStatus::Unscheduled));
         for pool in 0..self.sc.catalog.pools.len() {
+            if !any_pending {
+                break;
+            }
             let pending: Vec<PodRequests> = self
                 .workloads
                 .iter()
@@ -854,7 +863,8 @@ impl<'a> Sim<'a> {
             pr.used_cpu_core_s += cpu_used * dt;
             pr.used_memory_byte_s += mem_used * dt;
         }
-        let mut count = vec![0u32; self.pools.len()];
+        let count = &mut self.node_count;
+        count.iter_mut().for_each(|c| *c = 0);
         for n in &self.nodes {
             if !n.exists() {
                 continue;
@@ -870,7 +880,7 @@ impl<'a> Sim<'a> {
                 (n.memory_requested + n.daemonset_memory_bytes) as f64 * dt;
             pr.allocatable_memory_byte_s += n.allocatable_memory_bytes as f64 * dt;
         }
-        for (pr, c) in self.pools.iter_mut().zip(count) {
+        for (pr, &c) in self.pools.iter_mut().zip(count.iter()) {
             pr.peak_nodes = pr.peak_nodes.max(c);
         }
     }

@@ -82,6 +82,8 @@ pub struct ServiceModel {
     pub states: Vec<StateLaw>,
     /// Memoized laws (`[f32; BINS]` per class per state).
     pub laws: Vec<[f32; BINS]>,
+    /// The last state asked for: consecutive steps usually repeat it.
+    last: Option<(f64, u16, u32)>,
 }
 
 /// Standard-gamma quantile atoms with mean 1 and squared coefficient of variation `scv`
@@ -199,6 +201,7 @@ impl ServiceModel {
             memo: HashMap::with_hasher(BuildFastHash),
             states: Vec::new(),
             laws: Vec::new(),
+            last: None,
         }
     }
 
@@ -209,6 +212,17 @@ impl ServiceModel {
     /// traffic needs a few hundred distinct states, not one per step; the quantization moves a
     /// state's rate by at most ±1 % (latency only; arrival counts stay exact).
     pub fn state(&mut self, lambda_pod: f64, wait_bin: u16) -> u32 {
+        if let Some((l, w, i)) = self.last {
+            if l == lambda_pod && w == wait_bin {
+                return i;
+            }
+        }
+        let i = self.lookup(lambda_pod, wait_bin);
+        self.last = Some((lambda_pod, wait_bin, i));
+        i
+    }
+
+    fn lookup(&mut self, lambda_pod: f64, wait_bin: u16) -> u32 {
         let level = if lambda_pod <= RATE_GRID_FLOOR {
             0u32
         } else {

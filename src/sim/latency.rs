@@ -14,13 +14,22 @@ pub const FIRST_EDGE_S: f64 = 0.0005;
 /// Ratio between consecutive edges.
 pub const RATIO: f64 = 1.1;
 
+/// Upper edges of the bins, computed once.
+static UPPER_EDGES: std::sync::LazyLock<[f64; BINS]> = std::sync::LazyLock::new(|| {
+    let mut e = [0.0; BINS];
+    for (j, x) in e.iter_mut().enumerate() {
+        *x = if j + 1 >= BINS {
+            f64::INFINITY
+        } else {
+            FIRST_EDGE_S * RATIO.powi(j as i32)
+        };
+    }
+    e
+});
+
 /// Upper edge of bin `j` in seconds (`f64::INFINITY` for the last bin).
 pub fn upper_edge(j: usize) -> f64 {
-    if j + 1 >= BINS {
-        f64::INFINITY
-    } else {
-        FIRST_EDGE_S * RATIO.powi(j as i32)
-    }
+    UPPER_EDGES[j.min(BINS - 1)]
 }
 
 /// Lower edge of bin `j` in seconds.
@@ -28,7 +37,7 @@ pub fn lower_edge(j: usize) -> f64 {
     if j == 0 {
         0.0
     } else {
-        FIRST_EDGE_S * RATIO.powi(j as i32 - 1)
+        UPPER_EDGES[(j - 1).min(BINS - 1)]
     }
 }
 
@@ -111,15 +120,17 @@ pub fn law_with_wait(base_atoms: &[f64], shift_s: f64, wait: WaitLaw) -> [f32; B
         let start = b + shift_s;
         let first = bin_of(start);
         let no_wait = 1.0 - wait.p_wait;
-        for (j, c) in cdf.iter_mut().enumerate().skip(first) {
-            let e = upper_edge(j);
+        let edges = &*UPPER_EDGES;
+        for (c, &e) in cdf.iter_mut().zip(edges.iter()).skip(first) {
             if e.is_infinite() {
                 *c += 1.0;
                 continue;
             }
             let mut f = if e > start { no_wait } else { 0.0 };
             if wait.p_wait > 0.0 && e > start {
-                f += wait.p_wait * (1.0 - (-wait.rate * (e - start)).exp());
+                let x = wait.rate * (e - start);
+                // e^{-x} is below f64 resolution of 1 past x = 40: skip the exp.
+                f += wait.p_wait * if x > 40.0 { 1.0 } else { 1.0 - (-x).exp() };
             }
             *c += f;
         }
