@@ -403,11 +403,16 @@ impl<'a> Sim<'a> {
             if t >= cp.metrics_resolution && t % cp.hpa_sync_period == 0 {
                 self.hpa_sync(t);
             }
-            if t % cp.autoscaler_interval == 0 {
-                self.autoscale(t);
-            }
+            // The scheduler tries pending pods before the autoscaler looks: it only acts on
+            // pods the scheduler found unschedulable.
             if self.need_schedule {
                 self.schedule_pending(t);
+            }
+            if t % cp.autoscaler_interval == 0 {
+                self.autoscale(t);
+                if self.need_schedule {
+                    self.schedule_pending(t);
+                }
             }
             if t % TIMELINE_EVERY == 0 {
                 self.sample_timeline(t);
@@ -602,10 +607,11 @@ impl<'a> Sim<'a> {
     fn autoscale(&mut self, t: Millis) {
         let cp = self.sc.control_plane.clone();
         // Scale-up for pods that found no node.
-        let any_pending = self
-            .workloads
-            .iter()
-            .any(|w| w.pods.iter().any(|&id| self.pods[id].status == PodStatus::Unscheduled));
+        let any_pending = self.workloads.iter().any(|w| {
+            w.pods
+                .iter()
+                .any(|&id| self.pods[id].status == PodStatus::Unscheduled)
+        });
         for pool in 0..self.sc.catalog.pools.len() {
             if !any_pending {
                 break;

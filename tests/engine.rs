@@ -1,0 +1,275 @@
+//! Hand-computed and analytic checks of whole simulations on small scenarios written to a
+//! temporary directory: exact costs, max-pods deciding the node count, M/M/1 latency, HPA and
+//! cluster-autoscaler reactions to a load step.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use costsim::model::build::load_scenario;
+use costsim::model::load::Files;
+use costsim::search::run_one;
+
+/// Knobs of the generated scenario.
+struct Params {
+    /// Requests per second, one entry per minute of trace.
+    rate_per_minute: Vec<u32>,
+    workers: u32,
+    cpu_ms: f64,
+    /// `replicas` and optional `(min, max, target%)` HPA of the workload.
+    replicas: u32,
+    hpa: Option<(i32, i32, i32)>,
+    cpu_request: &'static str,
+    cpu_limit: Option<&'static str>,
+    max_pods: u32,
+    daemonsets: u32,
+    min_nodes: u32,
+    management_fee: bool,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            rate_per_minute: vec![8; 120],
+            workers: 1,
+            cpu_ms: 100.0,
+            replicas: 1,
+            hpa: None,
+            cpu_request: "500m",
+            cpu_limit: None,
+            max_pods: 110,
+            daemonsets: 0,
+            min_nodes: 1,
+            management_fee: true,
+        }
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let p = dir.join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+fn scenario(p: &Params) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut trace = String::from("unix_s,requests\n");
+    let mut t = 1_000_000_000i64;
+    for &r in &p.rate_per_minute {
+        for _ in 0..60 {
+            let _ = writeln!(trace, "{t},{r}");
+            t += 1;
+        }
+    }
+    write(d, "trace.csv", &trace);
+    write(
+        d,
+        "svc.yaml",
+        &format!(
+            "name: app\nworkers: {}\nconcurrency_per_worker: 100000\nidle_cpu: 0\n\
+             memory: {{ base_per_worker: 100Mi }}\nstartup: {{ min: 10s, max: 10s }}\n\
+             readiness_delay: 5s\ntimeout: 600s\n\
+             classes:\n  - {{ name: api, share: 1.0, cpu_ms: {}, cpu_scv: 1.0 }}\n",
+            p.workers, p.cpu_ms
+        ),
+    );
+    let ds = (0..p.daemonsets)
+        .map(|i| format!("{{ name: ds{i}, cpu: 10m, memory: 10Mi }}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    write(
+        d,
+        "pools.yaml",
+        &format!(
+            "catalog: test\nregion: test\ncurrency: CNY\nprices_as_of: \"2024-10-09\"\n\
+             cluster_fee: {{ name: pro, per_hour: 0.64 }}\npools:\n  - name: p\n    \
+             instance_type: ecs.g7.large\n    vcpu: 2\n    memory: 8Gi\n    \
+             kubelet_memory_capacity: 7925980Ki\n    price_per_hour: 0.5\n    \
+             billing: pay-as-you-go\n    max_pods: {}\n    daemonsets: [{}]\n    \
+             min_nodes: {}\n    max_nodes: 10\n    provisioning_delay: {{ min: 60s, max: 60s }}\n",
+            p.max_pods, ds, p.min_nodes
+        ),
+    );
+    let hpa = match p.hpa {
+        None => String::new(),
+        Some((min, max, target)) => format!(
+            "\n    hpa:\n      minReplicas: {min}\n      maxReplicas: {max}\n      metrics:\n        \
+             - type: Resource\n          resource: {{ name: cpu, target: {{ type: Utilization, averageUtilization: {target} }} }}"
+        ),
+    };
+    let limit = p
+        .cpu_limit
+        .map_or(String::new(), |l| format!("\n      limits: {{ cpu: {l} }}"));
+    write(
+        d,
+        "config.yaml",
+        &format!(
+            "name: base\nworkloads:\n  app:\n    node_pool: p\n    replicas: {}\n    resources:\n      \
+             requests: {{ cpu: {}, memory: 128Mi }}{limit}{hpa}\n",
+            p.replicas, p.cpu_request
+        ),
+    );
+    write(
+        d,
+        "space.yaml",
+        "workload: app\ngrid:\n  cpu_request: [500m]\n  memory_request: [128Mi]\n  cpu_limit: [none]\n  \
+         memory_limit: [none]\n  min_replicas: [1]\n  max_replicas: [4]\n  target_cpu_utilization: [70]\n  node_pool: [p]\n",
+    );
+    write(
+        d,
+        "scenario.yaml",
+        &format!(
+            "name: test\ntraffic:\n  t: {{ kind: rate_csv, path: trace.csv }}\nservices:\n  - name: app\n    \
+             profile: svc.yaml\n    traffic: {{ source: t, scale: 1, smoothing: 0s }}\nnode_pools: pools.yaml\n\
+             management_fee: {}\nsla:\n  window: 5m\n  max_breached_window_fraction: 0.0\n  objectives:\n    \
+             - {{ service: app, class: api, p99: 10s, max_error_rate: 0.01 }}\nbaseline: config.yaml\nspace: space.yaml\n",
+            p.management_fee
+        ),
+    );
+    let path = d.join("scenario.yaml");
+    (dir, path)
+}
+
+#[test]
+fn cost_is_node_hours_times_price_plus_the_management_fee() {
+    // One 500m pod on one node for 2 h: 2 node-hours × 0.5 + 2 h × 0.64 fee = 2.28 CNY.
+    let (_d, path) = scenario(&Params::default());
+    let sc = load_scenario(Files::Disk, &path).unwrap();
+    let (run, ev) = run_one(&sc, &sc.baseline, 1);
+    assert_eq!(run.horizon, 2 * 3_600_000);
+    assert!((run.pools[0].node_seconds - 7200.0).abs() < 1e-9);
+    assert!((ev.cost.horizon - 2.28).abs() < 1e-9, "{}", ev.cost.horizon);
+    assert!((ev.cost.monthly - 2.28 * 730.0 / 2.0).abs() < 1e-6);
+    assert_eq!(ev.cost.currency, "CNY");
+}
+
+#[test]
+fn max_pods_decides_the_node_count() {
+    // max-pods 5 with 3 DaemonSet pods leaves 2 slots per node: 5 tiny replicas need 3 nodes.
+    let (_d, path) = scenario(&Params {
+        replicas: 5,
+        cpu_request: "10m",
+        max_pods: 5,
+        daemonsets: 3,
+        rate_per_minute: vec![1; 30],
+        ..Params::default()
+    });
+    let sc = load_scenario(Files::Disk, &path).unwrap();
+    assert_eq!(sc.catalog.pools[0].capacity_for_pods().pods, 2);
+    let (run, _) = run_one(&sc, &sc.baseline, 1);
+    assert_eq!(run.pools[0].peak_nodes, 3);
+    assert!((run.pools[0].node_seconds - 3.0 * 1800.0).abs() < 1e-9);
+}
+
+#[test]
+fn mm1_latency_percentile_matches_the_exponential_sojourn_time() {
+    // M/M/1: λ = 8/s, service 100 ms on one full core (μ = 10/s). The sojourn time is
+    // Exp(μ − λ = 2/s): p99 = ln(100)/2 = 2.303 s, median = ln(2)/2 = 0.347 s.
+    let (_d, path) = scenario(&Params::default());
+    let sc = load_scenario(Files::Disk, &path).unwrap();
+    let (run, ev) = run_one(&sc, &sc.baseline, 1);
+    let mid = &run.windows[run.windows.len() / 2].objectives[0];
+    let p99 = 100f64.ln() / 2.0;
+    let p50 = 2f64.ln() / 2.0;
+    assert!(
+        (mid.p99_s / p99 - 1.0).abs() < 0.06,
+        "p99 {} vs {p99}",
+        mid.p99_s
+    );
+    assert!(
+        (mid.p50_s / p50 - 1.0).abs() < 0.10,
+        "p50 {} vs {p50}",
+        mid.p50_s
+    );
+    assert!((mid.arrivals - 8.0 * 300.0).abs() < 1e-6);
+    // CPU: 0.8 cores busy of a 500m request → 160 % efficiency.
+    assert!(
+        (ev.efficiency.cpu - 1.6).abs() < 0.02,
+        "{}",
+        ev.efficiency.cpu
+    );
+}
+
+#[test]
+fn a_cpu_limit_below_demand_builds_a_backlog_and_breaks_the_sla() {
+    // Demand 0.8 core against a 500m limit: the queue grows without bound; requests wait
+    // longer and longer until the 600 s timeout sheds them.
+    let (_d, path) = scenario(&Params {
+        cpu_limit: Some("500m"),
+        ..Params::default()
+    });
+    let sc = load_scenario(Files::Disk, &path).unwrap();
+    let (_, ev) = run_one(&sc, &sc.baseline, 1);
+    assert!(ev.sla.breached);
+    assert!(
+        ev.sla.objectives[0].worst_p99_s > 60.0,
+        "{:?}",
+        ev.sla.objectives[0]
+    );
+}
+
+#[test]
+fn hpa_and_cluster_autoscaler_follow_a_load_step() {
+    // 30 min at 1 req/s, then 90 min at 12 req/s on 100 ms requests: 1.2 cores. With 500m
+    // requests, 1 worker and a 50 % target the HPA wants ceil(1.2/0.25) = 5 pods; a 2-vCPU node
+    // fits 3 such pods (allocatable 1930m), so the autoscaler adds a node.
+    let mut rate = vec![1; 30];
+    rate.extend(vec![12; 90]);
+    let (_d, path) = scenario(&Params {
+        rate_per_minute: rate,
+        replicas: 1,
+        hpa: Some((1, 8, 50)),
+        workers: 1,
+        ..Params::default()
+    });
+    let sc = load_scenario(Files::Disk, &path).unwrap();
+    let (run, _) = run_one(&sc, &sc.baseline, 1);
+    let w = &run.workloads[0];
+    assert!(w.scale_ups >= 1);
+    assert!(w.ready_max >= 5, "ready max {}", w.ready_max);
+    assert_eq!(run.pools[0].peak_nodes, 2);
+    assert!(w.pending_pod_seconds > 60.0, "pods waited for the new node");
+    let end = run.timeline.last().unwrap();
+    assert!(
+        end.desired[0] >= 5 && end.desired[0] <= 8,
+        "{:?}",
+        end.desired
+    );
+}
+
+#[test]
+fn nodes_scale_down_after_the_load_is_gone() {
+    // 20 min busy (5 pods, 2 nodes), then 100 min idle: the HPA scales in after its 5-min
+    // window, and the emptied node goes after 10 min unneeded (plus the 10-min delay after add).
+    let mut rate = vec![12; 20];
+    rate.extend(vec![0; 100]);
+    let (_d, path) = scenario(&Params {
+        rate_per_minute: rate,
+        replicas: 5,
+        hpa: Some((1, 8, 50)),
+        ..Params::default()
+    });
+    let sc = load_scenario(Files::Disk, &path).unwrap();
+    let (run, _) = run_one(&sc, &sc.baseline, 1);
+    assert_eq!(run.pools[0].peak_nodes, 2);
+    let end = run.timeline.last().unwrap();
+    assert_eq!(end.nodes[0], 1, "back to one node");
+    assert_eq!(end.desired[0], 1);
+    assert!(run.pools[0].node_seconds < 2.0 * 7200.0);
+}
+
+#[test]
+fn same_seed_same_run() {
+    let mut rate = vec![1; 30];
+    rate.extend(vec![12; 30]);
+    let p = Params {
+        rate_per_minute: rate,
+        hpa: Some((1, 8, 50)),
+        ..Params::default()
+    };
+    let (_d, path) = scenario(&p);
+    let sc = load_scenario(Files::Disk, &path).unwrap();
+    let a = run_one(&sc, &sc.baseline, 9).0;
+    let b = run_one(&sc, &sc.baseline, 9).0;
+    assert_eq!(a, b);
+}
