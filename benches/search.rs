@@ -1,1 +1,95 @@
-fn main() {}
+//! Benchmarks of the hot paths: the default search (every candidate of the default space on the
+//! full week), one candidate's full-week simulation, the fluid state computation and one HPA
+//! reconcile. Run with `cargo bench --bench search`; the search figure is what the README and
+//! the issue notes quote (candidates per second, and seconds for the whole default search).
+
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+
+use costsim::k8s::hpa::{
+    ControllerConfig, HpaController, HpaPod, HpaSpec, MetricInput, MetricSpec, PodMetricPoint,
+    PodMetrics, ResourceName, Sample,
+};
+use costsim::model::build::load_scenario;
+use costsim::model::load::{Files, DEFAULT_SCENARIO};
+use costsim::search::{evaluate_all, run_one, space};
+use costsim::sim::fluid::ServiceModel;
+
+fn scenario() -> costsim::model::scenario::Scenario {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    load_scenario(Files::Disk, &root.join(DEFAULT_SCENARIO)).expect("default scenario loads")
+}
+
+fn default_search(c: &mut Criterion) {
+    let sc = scenario();
+    let configs = space::expand(&sc.space, &sc.baseline);
+    let n = configs.len();
+    let mut g = c.benchmark_group("search");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function(format!("default_space_{n}_candidates_full_week"), |b| {
+        b.iter_batched(
+            || configs.clone(),
+            |cs| evaluate_all(&sc, cs, 1, &|| {}),
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+fn one_candidate_week(c: &mut Criterion) {
+    let sc = scenario();
+    let mut g = c.benchmark_group("simulate");
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(sc.horizon / sc.step));
+    g.bench_function("baseline_full_week_steps", |b| b.iter(|| run_one(&sc, &sc.baseline, 1)));
+    g.finish();
+}
+
+fn fluid_state(c: &mut Criterion) {
+    let sc = scenario();
+    let backend = &sc.services[0];
+    c.bench_function("fluid_state_new_rate", |b| {
+        b.iter_batched(
+            || ServiceModel::new(backend, Some(500)),
+            |mut m| {
+                for i in 0..32 {
+                    m.state(1.0 + f64::from(i) * 0.5, 0);
+                }
+                m
+            },
+            BatchSize::SmallInput,
+        )
+    });
+}
+
+fn hpa_reconcile(c: &mut Criterion) {
+    let spec = HpaSpec::new(2, 10, vec![MetricSpec::resource_utilization(ResourceName::Cpu, 70)]);
+    let cfg = ControllerConfig::default();
+    let pods: Vec<HpaPod> = (0..6).map(|_| HpaPod::running_ready(0)).collect();
+    let metrics = vec![MetricInput::PerPod(PodMetrics {
+        per_pod: (0..6)
+            .map(|i| PodMetricPoint {
+                request: Some(250),
+                sample: Some(Sample {
+                    value: 150 + i * 10,
+                    timestamp: 3_600_000,
+                    window: 15_000,
+                }),
+            })
+            .collect(),
+        unknown_pods: Vec::new(),
+    })];
+    c.bench_function("hpa_reconcile_6_pods", |b| {
+        let mut ctl = HpaController::new();
+        let mut now = 3_600_000;
+        b.iter(|| {
+            now += 15_000;
+            ctl.reconcile(now, &spec, 6, 6, &metrics, &pods, &cfg)
+        })
+    });
+}
+
+criterion_group!(benches, hpa_reconcile, fluid_state, one_candidate_week, default_search);
+criterion_main!(benches);

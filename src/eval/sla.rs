@@ -54,6 +54,11 @@ pub fn window_fails(
     p99_s > p99_target_s || errors / arrivals > max_error_rate
 }
 
+/// Rounds to 12 decimals: queueing tails give rates like 1e-111 that mean "none".
+fn clean(x: f64) -> f64 {
+    (x * 1e12).round() / 1e12
+}
+
 /// Scores `run` against the scenario's SLA.
 pub fn sla_outcome(scenario: &Scenario, run: &RunResult) -> SlaOutcome {
     let sla = &scenario.sla;
