@@ -43,7 +43,9 @@ fn one_candidate_week(c: &mut Criterion) {
     let mut g = c.benchmark_group("simulate");
     g.sample_size(20);
     g.throughput(Throughput::Elements(sc.horizon / sc.step));
-    g.bench_function("baseline_full_week_steps", |b| b.iter(|| run_one(&sc, &sc.baseline, 1)));
+    g.bench_function("baseline_full_week_steps", |b| {
+        b.iter(|| run_one(&sc, &sc.baseline, 1))
+    });
     g.finish();
 }
 
@@ -65,7 +67,11 @@ fn fluid_state(c: &mut Criterion) {
 }
 
 fn hpa_reconcile(c: &mut Criterion) {
-    let spec = HpaSpec::new(2, 10, vec![MetricSpec::resource_utilization(ResourceName::Cpu, 70)]);
+    let spec = HpaSpec::new(
+        2,
+        10,
+        vec![MetricSpec::resource_utilization(ResourceName::Cpu, 70)],
+    );
     let cfg = ControllerConfig::default();
     let pods: Vec<HpaPod> = (0..6).map(|_| HpaPod::running_ready(0)).collect();
     let metrics = vec![MetricInput::PerPod(PodMetrics {
@@ -91,5 +97,11 @@ fn hpa_reconcile(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, hpa_reconcile, fluid_state, one_candidate_week, default_search);
+criterion_group!(
+    benches,
+    hpa_reconcile,
+    fluid_state,
+    one_candidate_week,
+    default_search
+);
 criterion_main!(benches);

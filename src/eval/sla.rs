@@ -104,12 +104,12 @@ pub fn sla_outcome(scenario: &Scenario, run: &RunResult) -> SlaOutcome {
                 class: o.class.clone(),
                 breached_windows: b,
                 worst_p99_s: worst,
-                worst_error_rate: worst_err,
-                error_rate: if arrivals > 0.0 {
+                worst_error_rate: clean(worst_err),
+                error_rate: clean(if arrivals > 0.0 {
                     errors / arrivals
                 } else {
                     0.0
-                },
+                }),
                 median_p99_s: p99s.get(p99s.len() / 2).copied().unwrap_or(0.0),
             }
         })

@@ -584,13 +584,8 @@ impl<'a> Sim<'a> {
             let Some(mut hpa) = self.workloads[w].hpa.take() else {
                 continue;
             };
-            let pods: Vec<&Pod> = self.workloads[w]
-                .pods
-                .iter()
-                .map(|&id| &self.pods[id])
-                .collect();
             let current = self.workloads[w].desired;
-            let desired = hpa.sync(t, current, &pods);
+            let desired = hpa.sync(t, current, &self.pods, &self.workloads[w].pods);
             self.workloads[w].hpa = Some(hpa);
             if desired != current {
                 if desired > current {

@@ -183,10 +183,12 @@ impl WorkloadHpa {
         replicas.clamp(lo.min(hi), hi)
     }
 
-    /// One HPA sync at `now`: what the controller sees of `pods`, and the replicas it wants.
-    pub fn sync(&mut self, now: Millis, spec_replicas: u32, pods: &[&Pod]) -> u32 {
+    /// One HPA sync at `now`: what the controller sees of the workload's pods (`ids` into
+    /// `pods`), and the replicas it wants. Reuses its buffers: no allocation once warm.
+    pub fn sync(&mut self, now: Millis, spec_replicas: u32, pods: &[Pod], ids: &[usize]) -> u32 {
         self.pods.clear();
-        for p in pods {
+        for &id in ids {
+            let p = &pods[id];
             self.pods.push(HpaPod {
                 phase: match p.status {
                     PodStatus::Unscheduled | PodStatus::Starting => PodPhase::Pending,
@@ -198,42 +200,45 @@ impl WorkloadHpa {
                 ready_transition_time: p.ready_transition.or(p.start_time),
             });
         }
-        self.inputs.clear();
-        for m in &self.spec.metrics {
+        self.inputs.resize_with(self.spec.metrics.len(), || {
+            MetricInput::PerPod(PodMetrics::default())
+        });
+        for (m, input) in self.spec.metrics.iter().zip(self.inputs.iter_mut()) {
             let name = match m {
                 MetricSpec::Resource(r) => r.name,
                 _ => ResourceName::Cpu,
             };
-            let per_pod = pods
-                .iter()
-                .map(|p| {
-                    let (request, sample) = match name {
-                        ResourceName::Cpu => (
-                            p.requests.cpu_milli,
-                            p.sample.map(|s| Sample {
-                                value: s.cpu_milli,
-                                timestamp: s.at,
-                                window: s.window,
-                            }),
-                        ),
-                        ResourceName::Memory => (
-                            p.requests.memory_bytes.map(|b| b.saturating_mul(1000)),
-                            p.sample.map(|s| Sample {
-                                value: s.memory_bytes.saturating_mul(1000),
-                                timestamp: s.at,
-                                window: s.window,
-                            }),
-                        ),
-                    };
-                    PodMetricPoint { request, sample }
-                })
-                .collect();
-            self.inputs.push(MetricInput::PerPod(PodMetrics {
-                per_pod,
-                unknown_pods: Vec::new(),
+            if !matches!(input, MetricInput::PerPod(_)) {
+                *input = MetricInput::PerPod(PodMetrics::default());
+            }
+            let MetricInput::PerPod(metrics) = input else {
+                continue;
+            };
+            metrics.per_pod.clear();
+            metrics.per_pod.extend(ids.iter().map(|&id| {
+                let p = &pods[id];
+                let (request, sample) = match name {
+                    ResourceName::Cpu => (
+                        p.requests.cpu_milli,
+                        p.sample.map(|s| Sample {
+                            value: s.cpu_milli,
+                            timestamp: s.at,
+                            window: s.window,
+                        }),
+                    ),
+                    ResourceName::Memory => (
+                        p.requests.memory_bytes.map(|b| b.saturating_mul(1000)),
+                        p.sample.map(|s| Sample {
+                            value: s.memory_bytes.saturating_mul(1000),
+                            timestamp: s.at,
+                            window: s.window,
+                        }),
+                    ),
+                };
+                PodMetricPoint { request, sample }
             }));
         }
-        let status_replicas = pods.iter().filter(|p| p.is_active()).count() as i32;
+        let status_replicas = ids.iter().filter(|&&id| pods[id].is_active()).count() as i32;
         let out = self.controller.reconcile(
             now,
             &self.spec,
