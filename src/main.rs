@@ -194,7 +194,7 @@ fn simulate(cli: &Cli, sc: &Scenario, config: Option<&Path>) -> Result<()> {
     }
     match cli.format {
         Format::Json => print!("{}", output::to_json_string(&v)),
-        Format::Table => print!("{}", output::ranking_table(sc, &[], &e, 0)),
+        Format::Table => print!("{}", output::simulation_table(sc, &e)),
     }
     Ok(())
 }

@@ -59,6 +59,7 @@ pub fn candidate_json(rank: usize, e: &Evaluated) -> Value {
         },
         "band_distance": round(ev.band_distance, 4),
         "sla": ev.sla,
+        "activity": ev.activity,
         "feasible": !ev.sla.breached,
     })
 }
@@ -210,6 +211,104 @@ pub fn ranking_table(
                 (w - b) / b * 100.0
             );
         }
+    }
+    for n in &scenario.notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    out
+}
+
+/// One simulated configuration as a human-readable report: cost per pool, efficiency per
+/// workload (usage/request) and per pool (requested/allocatable), SLA per objective, and what
+/// the control plane did.
+pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
+    let ev = &e.evaluation;
+    let cur = &ev.cost.currency;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "config {} on scenario {} ({:.1} h of traffic)",
+        e.config.name,
+        scenario.name,
+        scenario.horizon as f64 / 3.6e6
+    );
+    let _ = writeln!(
+        out,
+        "cost: {:.2} {cur}/month ({:.2} over the horizon: nodes {:.2}, management fee {:.2}; idle {:.2})",
+        ev.cost.monthly, ev.cost.horizon, ev.cost.nodes, ev.cost.management_fee, ev.cost.idle
+    );
+    for p in ev.cost.pools.iter().filter(|p| p.node_hours > 0.0) {
+        let _ = writeln!(
+            out,
+            "  pool {:<8} {:>7.1} node-hours, peak {} nodes, {:.2} {cur}",
+            p.pool, p.node_hours, p.peak_nodes, p.horizon
+        );
+    }
+    let opt = |x: Option<f64>| x.map_or("-".to_string(), pct);
+    let _ = writeln!(out, "efficiency (usage / request; target band 60–80 %):");
+    for w in &ev.efficiency.workloads {
+        let _ = writeln!(
+            out,
+            "  {:<10} cpu {:>5}  memory {:>5}",
+            w.workload,
+            opt(w.cpu),
+            opt(w.memory)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "pool requests (requested / allocatable, what the autoscaler acts on):"
+    );
+    for p in &ev.efficiency.pools {
+        let _ = writeln!(
+            out,
+            "  {:<10} cpu {:>5}  memory {:>5}   (used: cpu {}, memory {})",
+            p.pool,
+            opt(p.cpu_requested),
+            opt(p.memory_requested),
+            opt(p.cpu_used),
+            opt(p.memory_used)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "SLA: {} of {} windows failed ({}), allowed {:.1} %",
+        ev.sla.breached_windows,
+        ev.sla.windows,
+        if ev.sla.breached { "BREACHED" } else { "met" },
+        scenario.sla.max_breached_window_fraction * 100.0
+    );
+    for (o, spec) in ev.sla.objectives.iter().zip(&scenario.sla.objectives) {
+        let _ = writeln!(
+            out,
+            "  {}/{:<7} p99 target {:>7}: median window p99 {:.3} s, worst {:.3} s; error rate {:.4} % (worst window {:.4} %); {} windows failed",
+            o.service,
+            o.class,
+            crate::time::format_duration(spec.p99),
+            o.median_p99_s,
+            o.worst_p99_s,
+            o.error_rate * 100.0,
+            o.worst_error_rate * 100.0,
+            o.breached_windows
+        );
+    }
+    let _ = writeln!(out, "control plane:");
+    for a in &ev.activity {
+        let _ = writeln!(
+            out,
+            "  {:<10} ready pods {}–{} (mean {:.2}), {} scale-ups, {} scale-downs, {} evictions, {:.0} pending pod-s, {} unfittable, {:.0} rejected, {:.0} timed out",
+            a.workload,
+            a.ready_min,
+            a.ready_max,
+            a.mean_pods,
+            a.scale_ups,
+            a.scale_downs,
+            a.evictions,
+            a.pending_pod_seconds,
+            a.unfittable_pods,
+            a.rejected,
+            a.timed_out
+        );
     }
     for n in &scenario.notes {
         let _ = writeln!(out, "note: {n}");

@@ -20,6 +20,35 @@ pub struct Evaluation {
     pub band_distance: f64,
     /// SLA windows.
     pub sla: sla::SlaOutcome,
+    /// What each workload's control plane did (the "why" behind the SLA and the cost).
+    pub activity: Vec<WorkloadActivity>,
+}
+
+/// Replicas, scaling and failures of one workload during the run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkloadActivity {
+    /// Workload.
+    pub workload: String,
+    /// Fewest ready pods.
+    pub ready_min: u32,
+    /// Most ready pods.
+    pub ready_max: u32,
+    /// Mean pods bound to nodes over the run.
+    pub mean_pods: f64,
+    /// HPA scale-ups.
+    pub scale_ups: u32,
+    /// HPA scale-downs.
+    pub scale_downs: u32,
+    /// Pods evicted by node scale-down.
+    pub evictions: u32,
+    /// Pod-seconds spent Pending or starting.
+    pub pending_pod_seconds: f64,
+    /// Pods that fit no node of their pool, at most at once.
+    pub unfittable_pods: u32,
+    /// Requests rejected (no ready pod, no worker slot, backlog shed).
+    pub rejected: f64,
+    /// Requests that timed out.
+    pub timed_out: f64,
 }
 
 /// Evaluates `run` of `scenario`.
@@ -29,10 +58,33 @@ pub fn evaluate(scenario: &Scenario, run: &RunResult) -> Evaluation {
     let band_distance = (efficiency::band_distance(efficiency.cpu)
         + efficiency::band_distance(efficiency.memory))
         / 2.0;
+    let horizon_s = run.horizon as f64 / 1000.0;
+    let activity = run
+        .workloads
+        .iter()
+        .map(|w| WorkloadActivity {
+            workload: w.name.clone(),
+            ready_min: w.ready_min,
+            ready_max: w.ready_max,
+            mean_pods: if horizon_s > 0.0 {
+                (w.pod_seconds / horizon_s * 100.0).round() / 100.0
+            } else {
+                0.0
+            },
+            scale_ups: w.scale_ups,
+            scale_downs: w.scale_downs,
+            evictions: w.evictions,
+            pending_pod_seconds: w.pending_pod_seconds,
+            unfittable_pods: w.unfittable_pods,
+            rejected: w.rejected.round(),
+            timed_out: w.timed_out.round(),
+        })
+        .collect();
     Evaluation {
         cost,
         efficiency,
         band_distance,
         sla: sla::sla_outcome(scenario, run),
+        activity,
     }
 }

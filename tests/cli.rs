@@ -1,0 +1,1387 @@
+//! End-to-end tests of the `costsim` binary against the CLI contract:
+//!
+//! - bad input gets a clear error naming the file, the line or field, and what was expected,
+//!   and exit code 2; internal errors exit 1; never a panic;
+//! - `--out DIR` never leaves a partially written file or a stray temp file;
+//! - runs are deterministic (same seed → same bytes, whatever the thread count).
+//!
+//! Every test builds its own copy of the default scenario in a temp dir — the NASA trace trimmed
+//! to its first 2 hours and `horizon: 2h`, so a `simulate` takes a few tens of milliseconds — and
+//! corrupts one thing. Tests marked `#[ignore = "defect: ..."]` pin down defects that are still
+//! open; run them with `cargo test --test cli -- --ignored`.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const SCENARIO: &str = "models/scenarios/default.yaml";
+const BASELINE: &str = "models/configs/baseline.yaml";
+const SPACE: &str = "models/spaces/default.yaml";
+const POOLS: &str = "models/node-pools/ack-cn-shanghai.yaml";
+const BACKEND: &str = "models/services/backend.yaml";
+const NASA: &str = "data/traffic/nasa_ksc_http_1995-07-01_to_07-07_requests_per_second.csv";
+const AZURE: &str = "data/traffic/azure_llm_inference_2023-11-16_conv.csv";
+/// The header and 7200 one-second rows: the first 2 hours of the NASA trace. Line `n` (1-based,
+/// header = line 1) holds unix second `804571199 + n`.
+const NASA_LINES: usize = 7201;
+/// Longest a single costsim run may take before the test calls it a hang.
+const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_costsim")
+}
+
+/// The first [`NASA_LINES`] lines of the NASA per-second trace, line ends kept (CRLF).
+fn trimmed_nasa() -> &'static [u8] {
+    static TEXT: OnceLock<Vec<u8>> = OnceLock::new();
+    TEXT.get_or_init(|| {
+        let file = fs::File::open(repo().join(NASA)).expect("open the NASA trace");
+        let mut reader = BufReader::new(file);
+        let mut out = Vec::new();
+        for _ in 0..NASA_LINES {
+            if reader
+                .read_until(b'\n', &mut out)
+                .expect("read the NASA trace")
+                == 0
+            {
+                break;
+            }
+        }
+        out
+    })
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// What one costsim run produced.
+#[derive(Debug)]
+struct Out {
+    code: Option<i32>,
+    stdout: Vec<u8>,
+    stderr: String,
+}
+
+impl Out {
+    fn stdout(&self) -> String {
+        String::from_utf8(self.stdout.clone()).expect("stdout is UTF-8")
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout(),
+                self.stderr
+            )
+        })
+    }
+}
+
+/// Runs costsim in `dir` with `args`, failing the test if it runs longer than [`RUN_TIMEOUT`].
+fn run_in(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Out {
+    let mut child = Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_BACKTRACE", "1")
+        .envs(envs.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn costsim");
+    let mut so = child.stdout.take().unwrap();
+    let mut se = child.stderr.take().unwrap();
+    let t_out = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        so.read_to_end(&mut b).map(|_| b)
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        se.read_to_end(&mut b).map(|_| b)
+    });
+    let deadline = Instant::now() + RUN_TIMEOUT;
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait for costsim") {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("costsim {args:?} did not finish within {RUN_TIMEOUT:?} (hang?)");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Out {
+        code: status.code(),
+        stdout: t_out.join().unwrap().expect("read stdout"),
+        stderr: String::from_utf8_lossy(&t_err.join().unwrap().expect("read stderr")).into_owned(),
+    }
+}
+
+/// A private copy of the default scenario and everything it references.
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for sub in ["scenarios", "services", "node-pools", "configs", "spaces"] {
+            copy_dir(
+                &repo().join("models").join(sub),
+                &dir.path().join("models").join(sub),
+            );
+        }
+        fs::create_dir_all(dir.path().join("data/traffic")).unwrap();
+        fs::write(dir.path().join(NASA), trimmed_nasa()).unwrap();
+        fs::copy(repo().join(AZURE), dir.path().join(AZURE)).unwrap();
+        let f = Fixture { dir };
+        let mut lines: Vec<String> = f
+            .read(SCENARIO)
+            .lines()
+            .filter(|l| !l.starts_with("horizon:"))
+            .map(String::from)
+            .collect();
+        lines.push("horizon: 2h".into());
+        f.write(SCENARIO, &(lines.join("\n") + "\n"));
+        f
+    }
+
+    /// A fixture whose candidate space is the two-candidate `tests/fixtures/cli/space_tiny.yaml`.
+    fn with_tiny_space() -> Self {
+        let f = Fixture::new();
+        fs::copy(
+            repo().join("tests/fixtures/cli/space_tiny.yaml"),
+            f.path(SPACE),
+        )
+        .unwrap();
+        f
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.root().join(rel)
+    }
+
+    fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.path(rel)).unwrap()
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let p = self.path(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text).unwrap();
+    }
+
+    /// Replaces the first occurrence of `from` in `rel` by `to`; `from` must occur (so that a
+    /// change of the model files makes the test fail loudly instead of testing nothing).
+    fn replace(&self, rel: &str, from: &str, to: &str) {
+        let text = self.read(rel);
+        assert!(
+            text.contains(from),
+            "fixture {rel} no longer contains {from:?}; update the test"
+        );
+        self.write(rel, &text.replacen(from, to, 1));
+    }
+
+    /// `rel` as bytes split into lines, each keeping its terminator.
+    fn lines(&self, rel: &str) -> Vec<Vec<u8>> {
+        fs::read(self.path(rel))
+            .unwrap()
+            .split_inclusive(|&b| b == b'\n')
+            .map(<[u8]>::to_vec)
+            .collect()
+    }
+
+    fn write_lines(&self, rel: &str, lines: &[Vec<u8>]) {
+        fs::write(self.path(rel), lines.concat()).unwrap();
+    }
+
+    /// Replaces line `n` (1-based) of `rel` by `text`, keeping the line's terminator.
+    fn set_line(&self, rel: &str, n: usize, text: &[u8]) {
+        let mut lines = self.lines(rel);
+        let old = &lines[n - 1];
+        let ending: &[u8] = if old.ends_with(b"\r\n") {
+            b"\r\n"
+        } else if old.ends_with(b"\n") {
+            b"\n"
+        } else {
+            b""
+        };
+        lines[n - 1] = [text, ending].concat();
+        self.write_lines(rel, &lines);
+    }
+
+    fn delete_line(&self, rel: &str, n: usize) {
+        let mut lines = self.lines(rel);
+        lines.remove(n - 1);
+        self.write_lines(rel, &lines);
+    }
+
+    /// The 1-based line of `rel` holding `needle` (the first one).
+    fn line_of(&self, rel: &str, needle: &str) -> usize {
+        self.read(rel)
+            .lines()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{rel} has no line containing {needle:?}"))
+            + 1
+    }
+
+    /// Runs `costsim ARGS --quiet --scenario models/scenarios/default.yaml` in the fixture.
+    fn run(&self, args: &[&str]) -> Out {
+        self.run_env(args, &[])
+    }
+
+    fn run_env(&self, args: &[&str], envs: &[(&str, &str)]) -> Out {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--quiet", "--scenario", SCENARIO]);
+        run_in(self.root(), &all, envs)
+    }
+
+    /// File names in `rel` (a directory) that look like temp files of an atomic write.
+    fn temp_files_in(&self, rel: &str) -> Vec<String> {
+        fs::read_dir(self.path(rel))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp") || n.starts_with('.'))
+            .collect()
+    }
+}
+
+/// Whether `text` contains `needle` not followed by a digit (`line 10` must not match `line 101`).
+fn mentions(text: &str, needle: &str) -> bool {
+    text.match_indices(needle).any(|(i, _)| {
+        !text[i + needle.len()..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit())
+    })
+}
+
+#[track_caller]
+fn assert_no_panic(out: &Out) {
+    assert!(
+        !out.stderr.contains("panicked") && out.code != Some(101),
+        "costsim panicked (exit {:?}):\n{}",
+        out.code,
+        out.stderr
+    );
+}
+
+/// Exit code 2, one `costsim: ` message naming `file`, `location` (a line as `line N` or a field
+/// path) and every fragment of `expected`.
+#[track_caller]
+fn assert_input_error(out: &Out, file: &str, location: &str, expected: &[&str]) {
+    assert_no_panic(out);
+    assert_eq!(
+        out.code,
+        Some(2),
+        "expected exit code 2 for bad input; stderr:\n{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.starts_with("costsim: "),
+        "message should start with `costsim: `:\n{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(file),
+        "message should name the file `{file}`:\n{}",
+        out.stderr
+    );
+    assert!(
+        mentions(&out.stderr, location),
+        "message should name the location `{location}`:\n{}",
+        out.stderr
+    );
+    for e in expected {
+        assert!(
+            out.stderr.contains(e),
+            "message should say {e:?}:\n{}",
+            out.stderr
+        );
+    }
+}
+
+#[track_caller]
+fn assert_ok(out: &Out) {
+    assert_no_panic(out);
+    assert_eq!(
+        out.code,
+        Some(0),
+        "expected success; stderr:\n{}",
+        out.stderr
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fixture itself.
+
+#[test]
+fn fixture_scenario_is_valid_and_short() {
+    let f = Fixture::new();
+    let out = f.run(&["validate", "--format", "json"]);
+    assert_ok(&out);
+    let v = out.json();
+    assert_eq!(v["horizon_s"], 7200, "{v}");
+    let out = f.run(&["simulate"]);
+    assert_ok(&out);
+    assert!(out.stdout().contains("baseline"), "{}", out.stdout());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Malformed traces: each message names the trace and the line.
+
+#[test]
+fn trace_non_numeric_count_names_the_line() {
+    let f = Fixture::new();
+    f.set_line(NASA, 101, b"804571300,abc");
+    for cmd in ["validate", "simulate"] {
+        let out = f.run(&[cmd]);
+        assert_input_error(
+            &out,
+            NASA,
+            "line 101",
+            &["`requests`", "abc", "non-negative number"],
+        );
+    }
+}
+
+#[test]
+fn trace_negative_count_names_the_line() {
+    let f = Fixture::new();
+    f.set_line(NASA, 3000, b"804574199,-1");
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, NASA, "line 3000", &["-1", "negative"]);
+}
+
+#[test]
+fn trace_non_monotonic_timestamp_names_both_lines() {
+    let f = Fixture::new();
+    f.set_line(NASA, 101, b"804571250,1");
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        NASA,
+        "line 101",
+        &["`unix_s`", "804571250", "line 100", "increasing"],
+    );
+}
+
+#[test]
+fn trace_duplicate_timestamp_is_rejected() {
+    let f = Fixture::new();
+    f.set_line(NASA, 101, b"804571299,1");
+    let out = f.run(&["simulate"]);
+    assert_input_error(&out, NASA, "line 101", &["804571299", "line 100"]);
+}
+
+#[test]
+fn trace_empty_file_is_rejected() {
+    let f = Fixture::new();
+    f.write(NASA, "");
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, NASA, "line 1", &["empty", "header"]);
+}
+
+#[test]
+fn trace_header_only_is_rejected() {
+    let f = Fixture::new();
+    f.write(NASA, "unix_s,requests\r\n");
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, NASA, "line 1", &["no data rows", "`unix_s`"]);
+}
+
+#[test]
+fn trace_single_row_is_rejected() {
+    let f = Fixture::new();
+    f.write(NASA, "unix_s,requests\r\n804571201,1\r\n");
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, NASA, "line 2", &["only one data row"]);
+}
+
+#[test]
+fn trace_gap_with_gaps_error_names_the_line_and_the_fix() {
+    let f = Fixture::new();
+    assert!(f.read(SCENARIO).contains("gaps: error"));
+    f.delete_line(NASA, 101); // unix 804571300 is missing; line 101 is now 804571301
+    let out = f.run(&["simulate"]);
+    assert_input_error(
+        &out,
+        NASA,
+        "line 101",
+        &["gap", "line 100", "804571300", "fill_zero"],
+    );
+}
+
+#[test]
+fn trace_gap_with_fill_zero_is_accepted_and_reported() {
+    let f = Fixture::new();
+    f.replace(SCENARIO, "gaps: error", "gaps: fill_zero");
+    f.delete_line(NASA, 101);
+    let out = f.run(&["validate", "--format", "json"]);
+    assert_ok(&out);
+    let notes = out.json()["notes"].to_string();
+    assert!(
+        notes.contains("gap") && notes.contains("line 100"),
+        "{notes}"
+    );
+}
+
+#[test]
+fn trace_wrong_field_count_names_the_line() {
+    let f = Fixture::new();
+    f.set_line(NASA, 250, b"804571449,1,2");
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, NASA, "line 250", &["expected 2 fields", "found 3"]);
+}
+
+#[test]
+fn trace_bad_timestamp_names_the_line() {
+    let f = Fixture::new();
+    f.set_line(NASA, 77, b"yesterday,1");
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, NASA, "line 77", &["yesterday", "unix seconds"]);
+}
+
+#[test]
+fn trace_missing_count_column_lists_the_header() {
+    let f = Fixture::new();
+    f.set_line(NASA, 1, b"unix_s,hits");
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, NASA, "line 1", &["`requests`", "`hits`"]);
+}
+
+#[test]
+fn request_log_bad_token_count_names_the_line() {
+    let f = Fixture::new();
+    f.set_line(AZURE, 50, b"2023-11-16 18:20:00.0,-1,44");
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, AZURE, "line 50", &["`ContextTokens`", "-1"]);
+}
+
+#[test]
+#[ignore = "defect: a trace that is not UTF-8 is reported without a line (`cannot read file: stream did not contain valid UTF-8`)"]
+fn trace_not_utf8_names_the_line() {
+    let f = Fixture::new();
+    f.set_line(NASA, 103, b"804571302,\xe9");
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, NASA, "line 103", &["UTF-8"]);
+}
+
+#[test]
+#[ignore = "defect: a request log with a single row is accepted; its burstiness is NaN (null in `validate --format json`)"]
+fn request_log_single_row_is_rejected() {
+    let f = Fixture::new();
+    let lines = f.lines(AZURE);
+    f.write_lines(AZURE, &lines[..2]);
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, AZURE, "line", &[]);
+}
+
+#[test]
+#[ignore = "defect: a count of 1e308 is accepted and the run reports null/NaN/inf costs and efficiencies with exit 0"]
+fn trace_count_that_overflows_is_rejected() {
+    let f = Fixture::new();
+    f.set_line(NASA, 101, b"804571300,1e308");
+    let out = f.run(&["simulate", "--format", "json"]);
+    assert_input_error(&out, NASA, "line 101", &[]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Bad quantities: each message names the field path and the line.
+
+/// The baseline with the backend's memory request set to `value` (YAML text), written to
+/// `bad.yaml`; returns the line of the request.
+fn bad_memory_config(f: &Fixture, value: &str) -> usize {
+    let anchor = "requests: { cpu: 250m, memory: 512Mi }";
+    let text = f.read(BASELINE);
+    assert!(text.contains(anchor), "baseline changed; update the test");
+    f.write(
+        "bad.yaml",
+        &text.replacen(
+            anchor,
+            &format!("requests: {{ cpu: 250m, memory: {value} }}"),
+            1,
+        ),
+    );
+    f.line_of("bad.yaml", "requests: { cpu: 250m, memory:")
+}
+
+#[test]
+fn bad_memory_quantities_name_field_and_line() {
+    let cases: &[(&str, &[&str])] = &[
+        ("512MB", &["512MB", "quantity", "512Mi"]),
+        ("400Mib", &["400Mib", "quantity", "400Mi"]),
+        ("1.5.5", &["1.5.5", "quantity", "decimal point"]),
+        ("\"-\"", &["\"-\"", "quantity", "no digits"]),
+        ("\"\"", &["quantity", "empty"]),
+        ("-1Gi", &["-1Gi", "negative"]),
+        ("500m", &["500m", "500M or 500Mi"]),
+    ];
+    let f = Fixture::new();
+    for (value, expected) in cases {
+        let line = bad_memory_config(&f, value);
+        let out = f.run(&["simulate", "--config", "bad.yaml"]);
+        assert_input_error(
+            &out,
+            "bad.yaml",
+            "workloads.backend.resources.requests.memory",
+            expected,
+        );
+        assert!(
+            mentions(&out.stderr, &format!("line {line}")),
+            "{value}: message should name line {line}:\n{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn bad_cpu_quantity_names_field_and_line() {
+    let f = Fixture::new();
+    f.replace(
+        BASELINE,
+        "cpu: 250m, memory: 512Mi",
+        "cpu: 1.5.5, memory: 512Mi",
+    );
+    let line = f.line_of(BASELINE, "cpu: 1.5.5");
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        BASELINE,
+        "workloads.backend.resources.requests.cpu",
+        &["1.5.5", "quantity"],
+    );
+    assert!(
+        mentions(&out.stderr, &format!("line {line}")),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn quantity_of_the_wrong_type_names_field_and_line() {
+    let f = Fixture::new();
+    let line = bad_memory_config(&f, "[1]");
+    let out = f.run(&["simulate", "--config", "bad.yaml"]);
+    assert_input_error(
+        &out,
+        "bad.yaml",
+        &format!("line {line}"),
+        &["workloads.backend.resources.requests.memory", "quantity"],
+    );
+}
+
+#[test]
+fn request_above_limit_names_the_field() {
+    let f = Fixture::new();
+    bad_memory_config(&f, "2Gi");
+    let out = f.run(&["simulate", "--config", "bad.yaml"]);
+    assert_input_error(
+        &out,
+        "bad.yaml",
+        "workloads.backend.resources.requests.memory",
+        &["exceeds the limit"],
+    );
+}
+
+#[test]
+#[ignore = "defect: errors raised while parsing a value (quantities, durations, duplicate keys) give the line of the enclosing mapping's first key, not the value's line"]
+fn quantity_error_points_at_the_line_of_the_value() {
+    let f = Fixture::new();
+    f.replace(
+        BASELINE,
+        "      requests: { cpu: 250m, memory: 512Mi }\n",
+        "      requests:\n        cpu: 250m\n        memory: 512MB\n",
+    );
+    let line = f.line_of(BASELINE, "memory: 512MB");
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        BASELINE,
+        &format!("line {line}"),
+        &["workloads.backend.resources.requests.memory", "512MB"],
+    );
+}
+
+#[test]
+#[ignore = "defect: value errors repeat a truncated field path inside the message (`field `...requests.memory`: workloads.backend.resources.requests: invalid quantity`)"]
+fn quantity_error_names_the_field_path_once() {
+    let f = Fixture::new();
+    bad_memory_config(&f, "512MB");
+    let out = f.run(&["simulate", "--config", "bad.yaml"]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert_eq!(
+        out.stderr
+            .matches("workloads.backend.resources.requests")
+            .count(),
+        1,
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+#[ignore = "defect: an unquoted `-` as a quantity gives a bare YAML parser message that does not say a quantity was expected"]
+fn unquoted_dash_quantity_says_a_quantity_was_expected() {
+    let f = Fixture::new();
+    let line = bad_memory_config(&f, "-");
+    let out = f.run(&["simulate", "--config", "bad.yaml"]);
+    assert_input_error(
+        &out,
+        "bad.yaml",
+        &format!("line {line}"),
+        &["workloads.backend.resources.requests.memory", "quantity"],
+    );
+}
+
+#[test]
+#[ignore = "defect: a bad CPU quantity is answered with memory examples (`expected e.g. 512Mi or 500M`)"]
+fn bad_cpu_quantity_suggests_cpu_examples() {
+    let f = Fixture::new();
+    f.replace(
+        BASELINE,
+        "cpu: 250m, memory: 512Mi",
+        "cpu: 1.5.5, memory: 512Mi",
+    );
+    let out = f.run(&["validate"]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(!out.stderr.contains("512Mi"), "{}", out.stderr);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. HPA bounds.
+
+#[test]
+fn min_replicas_above_max_replicas_in_simulate_config() {
+    let f = Fixture::new();
+    let text = f.read(BASELINE);
+    assert!(text.contains("minReplicas: 3") && text.contains("maxReplicas: 10"));
+    f.write(
+        "bad.yaml",
+        &text.replacen("minReplicas: 3", "minReplicas: 12", 1),
+    );
+    let out = f.run(&["simulate", "--config", "bad.yaml"]);
+    assert_input_error(
+        &out,
+        "bad.yaml",
+        "workloads.backend.hpa",
+        &["minReplicas (12)", "maxReplicas (10)", "<="],
+    );
+}
+
+#[test]
+fn min_replicas_above_max_replicas_in_the_baseline() {
+    let f = Fixture::new();
+    f.replace(BASELINE, "minReplicas: 3", "minReplicas: 12");
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        BASELINE,
+        "workloads.backend.hpa",
+        &["minReplicas", "maxReplicas"],
+    );
+}
+
+#[test]
+fn non_integer_replicas_names_field_and_line() {
+    let f = Fixture::new();
+    f.replace(BASELINE, "minReplicas: 3", "minReplicas: 3.5");
+    let line = f.line_of(BASELINE, "minReplicas: 3.5");
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        BASELINE,
+        &format!("line {line}"),
+        &["workloads.backend.hpa.minReplicas", "expected i32"],
+    );
+}
+
+#[test]
+#[ignore = "defect: HPA spec errors get an empty field (`workloads.backend.hpa.: minReplicas (12) must be <= ...`) and no line"]
+fn hpa_error_names_the_exact_field() {
+    let f = Fixture::new();
+    let text = f.read(BASELINE);
+    f.write(
+        "bad.yaml",
+        &text.replacen("minReplicas: 3", "minReplicas: 12", 1),
+    );
+    let out = f.run(&["simulate", "--config", "bad.yaml"]);
+    assert_input_error(&out, "bad.yaml", "workloads.backend.hpa.minReplicas", &[]);
+    assert!(!out.stderr.contains("hpa.:"), "{}", out.stderr);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Scenario structure: typos, unknown names, missing files, malformed YAML.
+
+#[test]
+fn unknown_top_level_field_in_scenario() {
+    let f = Fixture::new();
+    f.replace(SCENARIO, "management_fee: true", "managment_fee: true");
+    let line = f.line_of(SCENARIO, "managment_fee");
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        SCENARIO,
+        &format!("line {line}"),
+        &["managment_fee", "expected one of", "`management_fee`"],
+    );
+}
+
+#[test]
+fn unknown_nested_field_in_scenario() {
+    let f = Fixture::new();
+    f.replace(SCENARIO, "      scale: 40", "      scael: 40");
+    let line = f.line_of(SCENARIO, "scael");
+    let out = f.run(&["simulate"]);
+    assert_input_error(
+        &out,
+        SCENARIO,
+        "services[0].traffic.scael",
+        &[&format!("line {line}"), "`scale`"],
+    );
+}
+
+#[test]
+fn unknown_field_in_config() {
+    let f = Fixture::new();
+    let text = f.read(BASELINE);
+    f.write(
+        "bad.yaml",
+        &text.replacen("    replicas: 3", "    replica: 3", 1),
+    );
+    let line = f.line_of("bad.yaml", "replica: 3");
+    let out = f.run(&["simulate", "--config", "bad.yaml"]);
+    assert_input_error(
+        &out,
+        "bad.yaml",
+        "workloads.backend.replica",
+        &[&format!("line {line}"), "`replicas`"],
+    );
+}
+
+#[test]
+fn unknown_node_pool_in_config_lists_the_pools() {
+    let f = Fixture::new();
+    f.replace(BASELINE, "node_pool: highmem", "node_pool: highmen");
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        BASELINE,
+        "workloads.backend.node_pool",
+        &["highmen", "highmem"],
+    );
+}
+
+#[test]
+fn unknown_node_pool_in_space() {
+    let f = Fixture::new();
+    f.replace(
+        SPACE,
+        "node_pool: [highmem, general, light]",
+        "node_pool: [highmem, generl]",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, SPACE, "grid.node_pool[1]", &["generl"]);
+}
+
+#[test]
+fn unknown_service_in_config() {
+    let f = Fixture::new();
+    let text = f.read(BASELINE);
+    f.write(
+        "bad.yaml",
+        &format!("{text}  worker:\n    node_pool: light\n    replicas: 1\n    resources: {{}}\n"),
+    );
+    let out = f.run(&["simulate", "--config", "bad.yaml"]);
+    assert_input_error(&out, "bad.yaml", "workloads.worker", &["backend"]);
+}
+
+#[test]
+fn sla_objective_with_unknown_class() {
+    let f = Fixture::new();
+    f.replace(SCENARIO, "class: llm,", "class: lm,");
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        SCENARIO,
+        "sla.objectives[1].class",
+        &["`lm`", "backend"],
+    );
+}
+
+#[test]
+fn sla_objective_with_unknown_service() {
+    let f = Fixture::new();
+    f.replace(SCENARIO, "service: frontend,", "service: frontnd,");
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, SCENARIO, "sla.objectives[2].service", &["frontnd"]);
+}
+
+#[test]
+#[ignore = "defect: unknown SLA classes/services and unknown space pools do not list the valid names (config pools do)"]
+fn unknown_names_list_the_valid_ones() {
+    let f = Fixture::new();
+    f.replace(SCENARIO, "class: llm,", "class: lm,");
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, SCENARIO, "sla.objectives[1].class", &["api", "llm"]);
+
+    let f = Fixture::new();
+    f.replace(
+        SPACE,
+        "node_pool: [highmem, general, light]",
+        "node_pool: [highmem, generl]",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, SPACE, "grid.node_pool[1]", &["general", "light"]);
+}
+
+#[test]
+fn missing_service_profile() {
+    let f = Fixture::new();
+    f.replace(
+        SCENARIO,
+        "../services/frontend.yaml",
+        "../services/frontend2.yaml",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        "models/services/frontend2.yaml",
+        "frontend2.yaml",
+        &["cannot read"],
+    );
+}
+
+#[test]
+fn missing_trace_file() {
+    let f = Fixture::new();
+    fs::remove_file(f.path(NASA)).unwrap();
+    let out = f.run(&["simulate"]);
+    assert_input_error(&out, NASA, NASA, &["cannot read"]);
+}
+
+#[test]
+fn missing_baseline_file() {
+    let f = Fixture::new();
+    fs::remove_file(f.path(BASELINE)).unwrap();
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, BASELINE, BASELINE, &["cannot read"]);
+}
+
+#[test]
+fn missing_config_file_for_simulate() {
+    let f = Fixture::new();
+    let out = f.run(&["simulate", "--config", "nope.yaml"]);
+    assert_input_error(&out, "nope.yaml", "nope.yaml", &["cannot read"]);
+}
+
+#[test]
+fn missing_scenario_file() {
+    let f = Fixture::new();
+    let out = run_in(
+        f.root(),
+        &["validate", "--quiet", "--scenario", "nope.yaml"],
+        &[],
+    );
+    assert_input_error(&out, "nope.yaml", "nope.yaml", &["no such scenario file"]);
+}
+
+#[test]
+#[ignore = "defect: a missing referenced file is reported without the scenario file and field that reference it (`services[1].profile`)"]
+fn missing_referenced_file_names_the_referencing_field() {
+    let f = Fixture::new();
+    f.replace(
+        SCENARIO,
+        "../services/frontend.yaml",
+        "../services/frontend2.yaml",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, SCENARIO, "services[1].profile", &["frontend2.yaml"]);
+}
+
+#[test]
+fn malformed_yaml_bad_indentation_names_the_line() {
+    let f = Fixture::new();
+    f.replace(
+        SCENARIO,
+        "space: ../spaces/default.yaml\n",
+        "space: ../spaces/default.yaml\n  bad: indent\n",
+    );
+    let line = f.line_of(SCENARIO, "bad: indent");
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, SCENARIO, &format!("line {line}"), &[]);
+}
+
+#[test]
+fn malformed_yaml_unclosed_flow_mapping_names_the_line() {
+    let f = Fixture::new();
+    f.replace(
+        SCENARIO,
+        "traffic: { source: nasa_week, scale: 40 }",
+        "traffic: { source: nasa_week, scale: 40",
+    );
+    let line = f.line_of(SCENARIO, "traffic: { source: nasa_week, scale: 40");
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, SCENARIO, &format!("line {line}"), &["expected"]);
+}
+
+#[test]
+fn empty_scenario_file() {
+    let f = Fixture::new();
+    f.write(SCENARIO, "");
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, SCENARIO, SCENARIO, &["empty", "YAML mapping"]);
+}
+
+#[test]
+fn scenario_that_is_not_a_mapping() {
+    let f = Fixture::new();
+    f.write(SCENARIO, "- just\n- a list\n");
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, SCENARIO, "line 1", &["sequence"]);
+}
+
+#[test]
+fn bad_duration_names_the_field() {
+    let f = Fixture::new();
+    f.replace(SCENARIO, "horizon: 2h", "horizon: 2 hours");
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        SCENARIO,
+        "horizon",
+        &["2 hours", "expected ms, s, m, h or d"],
+    );
+}
+
+#[test]
+fn bad_limit_rule_in_space_names_field_and_line() {
+    let f = Fixture::new();
+    f.replace(SPACE, "cpu_limit: [none, 2x]", "cpu_limit: [0.5x]");
+    let line = f.line_of(SPACE, "cpu_limit:");
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, SPACE, "grid.cpu_limit[0]", &[&format!("line {line}")]);
+}
+
+#[test]
+fn space_without_valid_candidates_is_rejected_by_search() {
+    let f = Fixture::new();
+    f.replace(SPACE, "min_replicas: [1, 2, 3]", "min_replicas: [20]");
+    let out = f.run(&["search"]);
+    assert_input_error(&out, SPACE, SPACE, &["no valid candidate"]);
+}
+
+#[test]
+#[ignore = "defect: a bad limit rule says `data did not match any variant of untagged enum LimitChoice` instead of what is expected"]
+fn bad_limit_rule_says_what_is_expected() {
+    let f = Fixture::new();
+    f.replace(SPACE, "cpu_limit: [none, 2x]", "cpu_limit: [0.5x]");
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, SPACE, "grid.cpu_limit[0]", &["none", "2x"]);
+    assert!(!out.stderr.contains("untagged enum"), "{}", out.stderr);
+}
+
+#[test]
+#[ignore = "defect: `validate` accepts a space that expands to no candidate; `search` then rejects it without naming a field"]
+fn space_without_valid_candidates_names_the_fields() {
+    let f = Fixture::new();
+    f.replace(SPACE, "min_replicas: [1, 2, 3]", "min_replicas: [20]");
+    for cmd in ["validate", "search"] {
+        let out = f.run(&[cmd]);
+        assert_input_error(&out, SPACE, "grid.min_replicas", &["max_replicas"]);
+    }
+}
+
+#[test]
+#[ignore = "defect: value errors give the line of the enclosing mapping's first key (`horizon: 2x` on the last line is reported at line 3)"]
+fn duration_error_points_at_the_line_of_the_value() {
+    let f = Fixture::new();
+    f.replace(SCENARIO, "horizon: 2h", "horizon: 2x");
+    let line = f.line_of(SCENARIO, "horizon: 2x");
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, SCENARIO, &format!("line {line}"), &["horizon"]);
+
+    let f = Fixture::new();
+    f.replace(SCENARIO, "termination_grace: 30s", "termination_grace: 3x");
+    let line = f.line_of(SCENARIO, "termination_grace: 3x");
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        SCENARIO,
+        &format!("line {line}"),
+        &["control_plane.termination_grace"],
+    );
+}
+
+#[test]
+#[ignore = "defect: a duplicate field is reported at the line of the enclosing mapping, not at the duplicate"]
+fn duplicate_field_points_at_the_duplicate() {
+    let f = Fixture::new();
+    f.replace(
+        BASELINE,
+        "    replicas: 3\n",
+        "    replicas: 3\n    replicas: 4\n",
+    );
+    let line = f.line_of(BASELINE, "replicas: 4");
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        BASELINE,
+        &format!("line {line}"),
+        &["duplicate", "replicas"],
+    );
+}
+
+#[test]
+#[ignore = "defect: a duplicate key in a map (`workloads`, `traffic`) is accepted silently; the last entry wins"]
+fn duplicate_workload_is_rejected() {
+    let f = Fixture::new();
+    let text = f.read(BASELINE);
+    f.write(
+        BASELINE,
+        &format!(
+            "{text}  frontend:\n    node_pool: highmem\n    replicas: 7\n    resources: {{}}\n"
+        ),
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, BASELINE, "frontend", &["duplicate"]);
+}
+
+#[test]
+#[ignore = "defect: malformed YAML is reported with the field path `?`"]
+fn malformed_yaml_has_no_placeholder_field() {
+    let f = Fixture::new();
+    f.replace(
+        SCENARIO,
+        "space: ../spaces/default.yaml\n",
+        "space: ../spaces/default.yaml\n  bad: indent\n",
+    );
+    let out = f.run(&["validate"]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(!out.stderr.contains("field `?`"), "{}", out.stderr);
+}
+
+#[test]
+#[ignore = "defect: the catalog's cluster_fee.per_hour is not validated (negative lowers the cost, .nan prints a NaN monthly cost), exit 0"]
+fn bad_cluster_fee_is_rejected() {
+    for bad in ["-0.64", ".nan"] {
+        let f = Fixture::new();
+        f.replace(POOLS, "per_hour: 0.64", &format!("per_hour: {bad}"));
+        let out = f.run(&["simulate"]);
+        assert_input_error(&out, POOLS, "cluster_fee.per_hour", &[]);
+    }
+}
+
+#[test]
+#[ignore = "defect: a node pool with 0 vCPU (or 0 max_pods / 0 kubelet memory) is accepted; its pods never schedule, exit 0"]
+fn node_pool_without_capacity_is_rejected() {
+    let f = Fixture::new();
+    f.replace(POOLS, "vcpu: 2 ", "vcpu: 0 ");
+    let out = f.run(&["simulate"]);
+    assert_input_error(&out, POOLS, "pools[0].vcpu", &[]);
+}
+
+#[test]
+#[ignore = "defect: negative server_cpu_us / network_ms / per_generated_token_ms in a service profile are accepted, exit 0"]
+fn negative_profile_numbers_are_rejected() {
+    for (from, to, field) in [
+        ("server_cpu_us: 15", "server_cpu_us: -15", "server_cpu_us"),
+        ("network_ms: 2", "network_ms: -50", "network_ms"),
+        (
+            "per_generated_token_ms: 25",
+            "per_generated_token_ms: -25",
+            "per_generated_token_ms",
+        ),
+    ] {
+        let f = Fixture::new();
+        f.replace(BACKEND, from, to);
+        let out = f.run(&["validate"]);
+        assert_input_error(&out, BACKEND, field, &[]);
+    }
+}
+
+#[test]
+#[ignore = "defect: control_plane.scale_down_utilization_threshold is not range-checked (5 is accepted)"]
+fn scale_down_threshold_out_of_range_is_rejected() {
+    let f = Fixture::new();
+    f.replace(
+        SCENARIO,
+        "scale_down_utilization_threshold: 0.5",
+        "scale_down_utilization_threshold: 5",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        SCENARIO,
+        "control_plane.scale_down_utilization_threshold",
+        &[],
+    );
+}
+
+#[cfg(unix)]
+#[test]
+#[ignore = "defect: `..` in scenario paths is resolved lexically, so a scenario reached through a symlinked directory looks for its files in the wrong place"]
+fn scenario_paths_resolve_through_symlinks() {
+    let f = Fixture::new();
+    let link_parent = f.path("elsewhere/a");
+    fs::create_dir_all(&link_parent).unwrap();
+    std::os::unix::fs::symlink(f.path("models/scenarios"), link_parent.join("scen")).unwrap();
+    let out = run_in(
+        f.root(),
+        &[
+            "validate",
+            "--quiet",
+            "--scenario",
+            "elsewhere/a/scen/default.yaml",
+        ],
+        &[],
+    );
+    assert_ok(&out);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. `--out`.
+
+#[test]
+fn simulate_out_writes_complete_json_and_csv() {
+    let f = Fixture::new();
+    let out = f.run(&["simulate", "--format", "json", "--out", "results"]);
+    assert_ok(&out);
+    let json_text = fs::read(f.path("results/simulation.json")).unwrap();
+    let json: Value = serde_json::from_slice(&json_text).expect("simulation.json parses");
+    assert_eq!(json_text, out.stdout, "the file holds what stdout printed");
+    for key in ["name", "config", "cost", "efficiency", "sla", "feasible"] {
+        assert!(json.get(key).is_some(), "simulation.json lacks `{key}`");
+    }
+    let csv = fs::read_to_string(f.path("results/timeline.csv")).unwrap();
+    assert!(csv.ends_with('\n'), "timeline.csv ends with a newline");
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(header[0], "minute");
+    assert!(header.contains(&"backend_desired"), "{header:?}");
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 120, "one row per minute of the 2-h horizon");
+    for (i, row) in rows.iter().enumerate() {
+        let fields: Vec<&str> = row.split(',').collect();
+        assert_eq!(fields.len(), header.len(), "row {i}: {row}");
+        assert_eq!(fields[0], i.to_string(), "row {i}: {row}");
+    }
+    assert!(f.temp_files_in("results").is_empty());
+}
+
+#[test]
+fn search_out_writes_complete_files() {
+    let f = Fixture::with_tiny_space();
+    let out = f.run(&["search", "--format", "json", "--out", "results"]);
+    assert_ok(&out);
+    let json: Value =
+        serde_json::from_slice(&fs::read(f.path("results/ranking.json")).unwrap()).unwrap();
+    assert_eq!(json["evaluated"], 2, "{json}");
+    assert_eq!(json["candidates"].as_array().unwrap().len(), 2);
+    let csv = fs::read_to_string(f.path("results/ranking.csv")).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        4,
+        "header, baseline and 2 candidates:\n{csv}"
+    );
+    for t in ["timeline_rank1.csv", "timeline_baseline.csv"] {
+        let text = fs::read_to_string(f.path(&format!("results/{t}"))).unwrap();
+        assert_eq!(text.lines().count(), 121, "{t}");
+    }
+    assert!(f.temp_files_in("results").is_empty());
+}
+
+#[test]
+fn out_pointing_at_a_file_fails_without_leftovers() {
+    let f = Fixture::new();
+    f.write("afile", "keep me\n");
+    for target in ["afile", "afile/sub"] {
+        let out = f.run(&["simulate", "--out", target]);
+        assert_no_panic(&out);
+        assert_ne!(out.code, Some(0), "--out {target} must fail");
+        assert!(out.stderr.contains("afile"), "{}", out.stderr);
+        assert_eq!(f.read("afile"), "keep me\n");
+        assert!(
+            f.temp_files_in(".").is_empty(),
+            "{:?}",
+            f.temp_files_in(".")
+        );
+    }
+}
+
+#[test]
+fn out_whose_target_is_a_directory_leaves_no_temp_file() {
+    let f = Fixture::new();
+    fs::create_dir_all(f.path("results/timeline.csv")).unwrap();
+    let out = f.run(&["simulate", "--out", "results"]);
+    assert_no_panic(&out);
+    assert_ne!(out.code, Some(0));
+    assert!(out.stderr.contains("timeline.csv"), "{}", out.stderr);
+    assert!(
+        f.temp_files_in("results").is_empty(),
+        "{:?}",
+        f.temp_files_in("results")
+    );
+    // Whatever was written is whole.
+    if let Ok(bytes) = fs::read(f.path("results/simulation.json")) {
+        serde_json::from_slice::<Value>(&bytes).expect("simulation.json is complete");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Determinism.
+
+#[test]
+fn simulate_same_seed_gives_identical_output() {
+    let f = Fixture::new();
+    let a = f.run(&["simulate", "--format", "json", "--seed", "7"]);
+    let b = f.run(&["simulate", "--format", "json", "--seed", "7"]);
+    assert_ok(&a);
+    assert_ok(&b);
+    assert!(!a.stdout.is_empty());
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn simulate_does_not_depend_on_the_thread_count() {
+    let f = Fixture::new();
+    let args = ["simulate", "--format", "json", "--seed", "7"];
+    let one = f.run_env(&args, &[("RAYON_NUM_THREADS", "1")]);
+    let two = f.run_env(&args, &[("RAYON_NUM_THREADS", "2")]);
+    assert_ok(&one);
+    assert_ok(&two);
+    assert_eq!(one.stdout, two.stdout);
+}
+
+#[test]
+fn search_does_not_depend_on_the_thread_count() {
+    let f = Fixture::with_tiny_space();
+    let args = ["search", "--format", "json", "--seed", "3"];
+    let one = f.run_env(&args, &[("RAYON_NUM_THREADS", "1")]);
+    let two = f.run_env(&args, &[("RAYON_NUM_THREADS", "2")]);
+    assert_ok(&one);
+    assert_ok(&two);
+    assert_eq!(one.stdout, two.stdout);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. `validate --format json` on the default scenario.
+
+#[track_caller]
+fn assert_validate_json(out: &Out) {
+    assert_ok(out);
+    let v = out.json();
+    let services = v["services"].as_array().expect("services array");
+    assert!(!services.is_empty(), "{v}");
+    let names: Vec<&str> = services.iter().filter_map(|s| s["name"].as_str()).collect();
+    assert!(names.contains(&"backend"), "{names:?}");
+    let pools = v["node_pools"].as_array().expect("node_pools array");
+    assert!(!pools.is_empty(), "{v}");
+    for p in pools {
+        assert!(p["name"].is_string(), "{p}");
+        assert!(p["price_per_hour"].is_number(), "{p}");
+        assert!(p["allocatable"]["cpu_milli"].is_number(), "{p}");
+    }
+    assert!(v["baseline"]["workloads"].is_object(), "{v}");
+}
+
+#[test]
+fn validate_json_on_the_embedded_default_scenario() {
+    // No models/ in the working directory: the embedded copy is used.
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_in(
+        dir.path(),
+        &["validate", "--format", "json", "--quiet"],
+        &[],
+    );
+    assert_validate_json(&out);
+    assert!(out.json()["file"].as_str().unwrap().contains("embedded"));
+}
+
+#[test]
+fn validate_json_on_the_default_scenario_from_the_repository() {
+    let out = run_in(repo(), &["validate", "--format", "json", "--quiet"], &[]);
+    assert_validate_json(&out);
+    assert_eq!(out.json()["file"], SCENARIO);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Never a panic.
+
+#[cfg(target_os = "linux")]
+#[test]
+#[ignore = "defect: a failing stdout write (ENOSPC here) panics in print! (exit 101) instead of an internal error (exit 1)"]
+fn stdout_write_error_is_not_a_panic() {
+    let f = Fixture::new();
+    let full = fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = Command::new(bin())
+        .args([
+            "validate",
+            "--format",
+            "json",
+            "--quiet",
+            "--scenario",
+            SCENARIO,
+        ])
+        .current_dir(f.root())
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+}
+
+#[test]
+#[ignore = "defect: a closed stdout (`costsim validate | true`) panics with `failed printing to stdout: Broken pipe` (exit 101)"]
+fn closed_stdout_is_not_a_panic() {
+    let f = Fixture::new();
+    let mut child = Command::new(bin())
+        .args([
+            "validate",
+            "--format",
+            "json",
+            "--quiet",
+            "--scenario",
+            SCENARIO,
+        ])
+        .current_dir(f.root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(out.status.code(), Some(101), "{stderr}");
+}
