@@ -79,6 +79,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes `text` to stdout; a closed pipe or a full disk is an error (exit 1), not a panic.
+fn emit(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::internal(format!("cannot write to stdout: {e}")))
+}
+
 fn open_scenario(cli: &Cli) -> Result<Scenario> {
     match &cli.scenario {
         Some(p) => {
@@ -156,22 +165,19 @@ fn validate(cli: &Cli, sc: &Scenario) -> Result<()> {
         "notes": sc.notes,
     });
     match cli.format {
-        Format::Json => print!("{}", output::to_json_string(&v)),
-        Format::Table => print!(
-            "{}",
-            serde_yaml_ng::to_string(&v).map_err(|e| Error::internal(e.to_string()))?
-        ),
+        Format::Json => emit(&output::to_json_string(&v)),
+        Format::Table => {
+            emit(&serde_yaml_ng::to_string(&v).map_err(|e| Error::internal(e.to_string()))?)
+        }
     }
-    Ok(())
 }
 
 fn simulate(cli: &Cli, sc: &Scenario, config: Option<&Path>) -> Result<()> {
     let config: Config = match config {
         None => sc.baseline.clone(),
         Some(p) => {
-            let label = p.display().to_string();
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| Error::input(&label, None, format!("cannot read file: {e}")))?;
+            let label = Files::Disk.label(p);
+            let text = Files::Disk.read(p)?;
             let c: Config = from_yaml_str(&text, &label)?;
             check_config(sc, &c, &label)?;
             c
@@ -193,10 +199,9 @@ fn simulate(cli: &Cli, sc: &Scenario, config: Option<&Path>) -> Result<()> {
         )?;
     }
     match cli.format {
-        Format::Json => print!("{}", output::to_json_string(&v)),
-        Format::Table => print!("{}", output::simulation_table(sc, &e)),
+        Format::Json => emit(&output::to_json_string(&v)),
+        Format::Table => emit(&output::simulation_table(sc, &e)),
     }
-    Ok(())
 }
 
 fn run_search(cli: &Cli, sc: &Scenario, top: usize) -> Result<()> {
@@ -240,8 +245,7 @@ fn run_search(cli: &Cli, sc: &Scenario, top: usize) -> Result<()> {
         )?;
     }
     match cli.format {
-        Format::Json => print!("{}", output::to_json_string(&v)),
-        Format::Table => print!("{}", output::ranking_table(sc, &all, &baseline, top)),
+        Format::Json => emit(&output::to_json_string(&v)),
+        Format::Table => emit(&output::ranking_table(sc, &all, &baseline, top)),
     }
-    Ok(())
 }

@@ -721,7 +721,11 @@ pub struct MilliCpu(pub i64);
 impl MilliCpu {
     /// Parses a CPU amount such as `250m`, `0.5` or `2`.
     pub fn parse(s: &str) -> Result<Self, QuantityError> {
-        Self::from_quantity_text(&Quantity::parse(s)?, s)
+        let q = Quantity::parse(s).map_err(|mut e| {
+            e.reason = e.reason.replace(EXAMPLES, "expected e.g. 250m, 0.5 or 2");
+            e
+        })?;
+        Self::from_quantity_text(&q, s)
     }
 
     /// The CPU amount of a quantity; errors name its canonical form.

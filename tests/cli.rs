@@ -497,7 +497,6 @@ fn request_log_bad_token_count_names_the_line() {
 }
 
 #[test]
-#[ignore = "defect: a trace that is not UTF-8 is reported without a line (`cannot read file: stream did not contain valid UTF-8`)"]
 fn trace_not_utf8_names_the_line() {
     let f = Fixture::new();
     f.set_line(NASA, 103, b"804571302,\xe9");
@@ -506,7 +505,6 @@ fn trace_not_utf8_names_the_line() {
 }
 
 #[test]
-#[ignore = "defect: a request log with a single row is accepted; its burstiness is NaN (null in `validate --format json`)"]
 fn request_log_single_row_is_rejected() {
     let f = Fixture::new();
     let lines = f.lines(AZURE);
@@ -516,7 +514,6 @@ fn request_log_single_row_is_rejected() {
 }
 
 #[test]
-#[ignore = "defect: a count of 1e308 is accepted and the run reports null/NaN/inf costs and efficiencies with exit 0"]
 fn trace_count_that_overflows_is_rejected() {
     let f = Fixture::new();
     f.set_line(NASA, 101, b"804571300,1e308");
@@ -623,7 +620,6 @@ fn request_above_limit_names_the_field() {
 }
 
 #[test]
-#[ignore = "defect: errors raised while parsing a value (quantities, durations, duplicate keys) give the line of the enclosing mapping's first key, not the value's line"]
 fn quantity_error_points_at_the_line_of_the_value() {
     let f = Fixture::new();
     f.replace(
@@ -642,7 +638,6 @@ fn quantity_error_points_at_the_line_of_the_value() {
 }
 
 #[test]
-#[ignore = "defect: value errors repeat a truncated field path inside the message (`field `...requests.memory`: workloads.backend.resources.requests: invalid quantity`)"]
 fn quantity_error_names_the_field_path_once() {
     let f = Fixture::new();
     bad_memory_config(&f, "512MB");
@@ -659,7 +654,6 @@ fn quantity_error_names_the_field_path_once() {
 }
 
 #[test]
-#[ignore = "defect: an unquoted `-` as a quantity gives a bare YAML parser message that does not say a quantity was expected"]
 fn unquoted_dash_quantity_says_a_quantity_was_expected() {
     let f = Fixture::new();
     let line = bad_memory_config(&f, "-");
@@ -673,7 +667,6 @@ fn unquoted_dash_quantity_says_a_quantity_was_expected() {
 }
 
 #[test]
-#[ignore = "defect: a bad CPU quantity is answered with memory examples (`expected e.g. 512Mi or 500M`)"]
 fn bad_cpu_quantity_suggests_cpu_examples() {
     let f = Fixture::new();
     f.replace(
@@ -735,7 +728,6 @@ fn non_integer_replicas_names_field_and_line() {
 }
 
 #[test]
-#[ignore = "defect: HPA spec errors get an empty field (`workloads.backend.hpa.: minReplicas (12) must be <= ...`) and no line"]
 fn hpa_error_names_the_exact_field() {
     let f = Fixture::new();
     let text = f.read(BASELINE);
@@ -852,7 +844,6 @@ fn sla_objective_with_unknown_service() {
 }
 
 #[test]
-#[ignore = "defect: unknown SLA classes/services and unknown space pools do not list the valid names (config pools do)"]
 fn unknown_names_list_the_valid_ones() {
     let f = Fixture::new();
     f.replace(SCENARIO, "class: llm,", "class: lm,");
@@ -917,7 +908,6 @@ fn missing_scenario_file() {
 }
 
 #[test]
-#[ignore = "defect: a missing referenced file is reported without the scenario file and field that reference it (`services[1].profile`)"]
 fn missing_referenced_file_names_the_referencing_field() {
     let f = Fixture::new();
     f.replace(
@@ -1002,7 +992,6 @@ fn space_without_valid_candidates_is_rejected_by_search() {
 }
 
 #[test]
-#[ignore = "defect: a bad limit rule says `data did not match any variant of untagged enum LimitChoice` instead of what is expected"]
 fn bad_limit_rule_says_what_is_expected() {
     let f = Fixture::new();
     f.replace_line_starting(SPACE, "  cpu_limit:", "  cpu_limit: [0.5x]");
@@ -1012,7 +1001,6 @@ fn bad_limit_rule_says_what_is_expected() {
 }
 
 #[test]
-#[ignore = "defect: `validate` accepts a space that expands to no candidate; `search` then rejects it without naming a field"]
 fn space_without_valid_candidates_names_the_fields() {
     let f = Fixture::new();
     f.replace_line_starting(SPACE, "  min_replicas:", "  min_replicas: [20]");
@@ -1023,7 +1011,6 @@ fn space_without_valid_candidates_names_the_fields() {
 }
 
 #[test]
-#[ignore = "defect: value errors give the line of the enclosing mapping's first key (`horizon: 2x` on the last line is reported at line 3)"]
 fn duration_error_points_at_the_line_of_the_value() {
     let f = Fixture::new();
     f.replace(SCENARIO, "horizon: 2h", "horizon: 2x");
@@ -1044,7 +1031,6 @@ fn duration_error_points_at_the_line_of_the_value() {
 }
 
 #[test]
-#[ignore = "defect: a duplicate field is reported at the line of the enclosing mapping, not at the duplicate"]
 fn duplicate_field_points_at_the_duplicate() {
     let f = Fixture::new();
     f.replace(
@@ -1063,7 +1049,6 @@ fn duplicate_field_points_at_the_duplicate() {
 }
 
 #[test]
-#[ignore = "defect: a duplicate key in a map (`workloads`, `traffic`) is accepted silently; the last entry wins"]
 fn duplicate_workload_is_rejected() {
     let f = Fixture::new();
     let text = f.read(BASELINE);
@@ -1078,7 +1063,6 @@ fn duplicate_workload_is_rejected() {
 }
 
 #[test]
-#[ignore = "defect: malformed YAML is reported with the field path `?`"]
 fn malformed_yaml_has_no_placeholder_field() {
     let f = Fixture::new();
     f.replace(
@@ -1092,7 +1076,6 @@ fn malformed_yaml_has_no_placeholder_field() {
 }
 
 #[test]
-#[ignore = "defect: the catalog's cluster_fee.per_hour is not validated (negative lowers the cost, .nan prints a NaN monthly cost), exit 0"]
 fn bad_cluster_fee_is_rejected() {
     for bad in ["-0.64", ".nan"] {
         let f = Fixture::new();
@@ -1103,7 +1086,6 @@ fn bad_cluster_fee_is_rejected() {
 }
 
 #[test]
-#[ignore = "defect: a node pool with 0 vCPU (or 0 max_pods / 0 kubelet memory) is accepted; its pods never schedule, exit 0"]
 fn node_pool_without_capacity_is_rejected() {
     let f = Fixture::new();
     f.replace(POOLS, "vcpu: 2 ", "vcpu: 0 ");
@@ -1112,7 +1094,6 @@ fn node_pool_without_capacity_is_rejected() {
 }
 
 #[test]
-#[ignore = "defect: negative server_cpu_us / network_ms / per_generated_token_ms in a service profile are accepted, exit 0"]
 fn negative_profile_numbers_are_rejected() {
     for (from, to, field) in [
         ("server_cpu_us: 15", "server_cpu_us: -15", "server_cpu_us"),
@@ -1131,7 +1112,6 @@ fn negative_profile_numbers_are_rejected() {
 }
 
 #[test]
-#[ignore = "defect: control_plane.scale_down_utilization_threshold is not range-checked (5 is accepted)"]
 fn scale_down_threshold_out_of_range_is_rejected() {
     let f = Fixture::new();
     f.replace(
@@ -1150,7 +1130,6 @@ fn scale_down_threshold_out_of_range_is_rejected() {
 
 #[cfg(unix)]
 #[test]
-#[ignore = "defect: `..` in scenario paths is resolved lexically, so a scenario reached through a symlinked directory looks for its files in the wrong place"]
 fn scenario_paths_resolve_through_symlinks() {
     let f = Fixture::new();
     let link_parent = f.path("elsewhere/a");
@@ -1340,7 +1319,6 @@ fn validate_json_on_the_default_scenario_from_the_repository() {
 
 #[cfg(target_os = "linux")]
 #[test]
-#[ignore = "defect: a failing stdout write (ENOSPC here) panics in print! (exit 101) instead of an internal error (exit 1)"]
 fn stdout_write_error_is_not_a_panic() {
     let f = Fixture::new();
     let full = fs::OpenOptions::new()
@@ -1367,7 +1345,6 @@ fn stdout_write_error_is_not_a_panic() {
 }
 
 #[test]
-#[ignore = "defect: a closed stdout (`costsim validate | true`) panics with `failed printing to stdout: Broken pipe` (exit 101)"]
 fn closed_stdout_is_not_a_panic() {
     let f = Fixture::new();
     let mut child = Command::new(bin())

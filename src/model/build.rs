@@ -13,7 +13,7 @@ use crate::model::node_pool::NodePoolCatalog;
 use crate::model::scenario::{ClassInput, Scenario, ScenarioFile, Service, TrafficSource};
 use crate::model::service::ServiceProfile;
 use crate::model::space::Space;
-use crate::model::validate::check_config;
+use crate::model::validate::{check_config, name_list};
 use crate::sim::fluid::reduce_atoms;
 use crate::time::{Millis, SECOND};
 
@@ -85,6 +85,33 @@ fn yaml<T: serde::de::DeserializeOwned>(files: Files, path: &Path) -> Result<(T,
     Ok((from_yaml_str(&text, &label)?, label))
 }
 
+/// Reads a file the scenario references; a file that cannot be read is reported at the
+/// scenario's field that names it, with the path tried.
+fn read_ref(files: Files, path: &Path, scenario: &str, field: &str) -> Result<String> {
+    files.read(path).map_err(|e| match e {
+        Error::Input {
+            location: None,
+            message,
+            file,
+        } if message.starts_with("cannot read") || message.starts_with("not part of") => {
+            Error::at_field(scenario, field, format!("{file}: {message}"))
+        }
+        other => other,
+    })
+}
+
+/// Like [`yaml`], for a file the scenario references at `field`.
+fn yaml_ref<T: serde::de::DeserializeOwned>(
+    files: Files,
+    path: &Path,
+    scenario: &str,
+    field: &str,
+) -> Result<(T, String)> {
+    let text = read_ref(files, path, scenario, field)?;
+    let label = files.label(path);
+    Ok((from_yaml_str(&text, &label)?, label))
+}
+
 /// Reads the scenario at `path` (through `files`) and everything it references.
 pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
     let (file, label): (ScenarioFile, String) = yaml(files, path)?;
@@ -102,7 +129,7 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
                 gaps,
             } => {
                 let fp = resolve(dir, p);
-                let text = files.read(&fp)?;
+                let text = read_ref(files, &fp, &label, &format!("traffic.{name}.path"))?;
                 let opts = RateCsvOptions {
                     timestamp_column: timestamp_column.clone(),
                     count_column: count_column.clone(),
@@ -124,13 +151,20 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
                 generated_tokens_column,
             } => {
                 let fp = resolve(dir, p);
-                let text = files.read(&fp)?;
+                let text = read_ref(files, &fp, &label, &format!("traffic.{name}.path"))?;
                 let opts = RequestLogOptions {
                     timestamp_column: timestamp_column.clone(),
                     context_tokens_column: context_tokens_column.clone(),
                     generated_tokens_column: generated_tokens_column.clone(),
                 };
                 let log = traffic::parse_request_log(&text, &files.label(&fp), &opts)?;
+                if log.arrival_offsets_ms.len() < 2 || !log.interarrival_scv().is_finite() {
+                    return Err(Error::at_line(
+                        files.label(&fp),
+                        log.arrival_offsets_ms.len() as u64 + 1,
+                        "a request log needs at least two requests at distinct times to measure its burstiness",
+                    ));
+                }
                 loaded.insert(name.clone(), Loaded::Log(log));
             }
         }
@@ -142,8 +176,12 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
         BTreeMap::new();
     for (i, sref) in file.services.iter().enumerate() {
         let field = |f: &str| format!("services[{i}].{f}");
-        let (profile, plabel): (ServiceProfile, String) =
-            yaml(files, &resolve(dir, &sref.profile))?;
+        let (profile, plabel): (ServiceProfile, String) = yaml_ref(
+            files,
+            &resolve(dir, &sref.profile),
+            &label,
+            &field("profile"),
+        )?;
         profile
             .validate()
             .map_err(|(f, m)| Error::at_field(&plabel, f, m))?;
@@ -265,7 +303,7 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
     services.sort_by_key(|s| s.downstream_only);
 
     let (catalog, clabel): (NodePoolCatalog, String) =
-        yaml(files, &resolve(dir, &file.node_pools))?;
+        yaml_ref(files, &resolve(dir, &file.node_pools), &label, "node_pools")?;
     catalog
         .validate()
         .map_err(|(f, m)| Error::at_field(&clabel, f, m))?;
@@ -275,14 +313,23 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
             return Err(Error::at_field(
                 &label,
                 format!("sla.objectives[{i}].service"),
-                format!("no service named `{}`", o.service),
+                format!(
+                    "no service named `{}`; services: {}",
+                    o.service,
+                    name_list(services.iter().map(|s| s.name.as_str()))
+                ),
             ));
         };
         if !s.profile.classes.iter().any(|c| c.name == o.class) {
             return Err(Error::at_field(
                 &label,
                 format!("sla.objectives[{i}].class"),
-                format!("service `{}` has no class `{}`", o.service, o.class),
+                format!(
+                    "service `{}` has no class `{}`; classes: {}",
+                    o.service,
+                    o.class,
+                    name_list(s.profile.classes.iter().map(|c| c.name.as_str()))
+                ),
             ));
         }
         if !(0.0..=1.0).contains(&o.max_error_rate) {
@@ -352,8 +399,28 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
         step = gcd(step, v);
     }
 
-    let (baseline, blabel): (Config, String) = yaml(files, &resolve(dir, &file.baseline))?;
-    let (space, slabel): (Space, String) = yaml(files, &resolve(dir, &file.space))?;
+    let (baseline, blabel): (Config, String) =
+        yaml_ref(files, &resolve(dir, &file.baseline), &label, "baseline")?;
+    let (space, slabel): (Space, String) =
+        yaml_ref(files, &resolve(dir, &file.space), &label, "space")?;
+    if let Some(h) = file.horizon {
+        if h > trace_ms {
+            notes.push(format!(
+                "horizon {} is longer than the trace ({}); simulating the trace's {}",
+                crate::time::format_duration(h),
+                crate::time::format_duration(trace_ms),
+                crate::time::format_duration(horizon)
+            ));
+        }
+    }
+    let t = cp.scale_down_utilization_threshold;
+    if !(t.is_finite() && t > 0.0 && t <= 1.0) {
+        return Err(Error::at_field(
+            &label,
+            "control_plane.scale_down_utilization_threshold",
+            format!("{t} must be within (0, 1] (a fraction of allocatable; default 0.5)"),
+        ));
+    }
     let trace_start_unix_s = first.start_unix_s;
     let scenario = Scenario {
         name: file.name,

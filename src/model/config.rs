@@ -166,5 +166,6 @@ pub struct Config {
     /// Configuration name.
     pub name: String,
     /// Per workload, keyed by service name.
+    #[serde(deserialize_with = "crate::model::load::unique_keys::deserialize")]
     pub workloads: BTreeMap<String, WorkloadConfig>,
 }

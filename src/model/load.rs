@@ -23,15 +23,33 @@ pub fn from_yaml_str<T: DeserializeOwned>(text: &str, file: &str) -> Result<T> {
     let de = serde_yaml_ng::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
+        let path = if path == "." || path == "?" {
+            String::new()
+        } else {
+            path
+        };
         let inner = e.into_inner();
-        let line = inner.location().map(|l| l.line());
+        let reported = inner.location().map(|l| l.line());
         let mut message = inner.to_string();
         if let Some(i) = message.find(" at line ") {
             message.truncate(i);
         }
+        // serde_yaml prefixes custom errors with the path of the enclosing mapping.
+        if let Some((prefix, rest)) = message.split_once(": ") {
+            if !prefix.is_empty() && !prefix.contains(' ') && path.starts_with(prefix) {
+                message = rest.to_string();
+            }
+        }
+        if is_syntax_error(&message) && ends_with_quantity_field(&path) {
+            message.push_str(
+                "; expected a quantity such as 250m or 512Mi (quote a value that starts with `-` \
+                 or another YAML indicator)",
+            );
+        }
+        let line = reported.map(|l| value_line(text, l, &path, &message));
         let location = match (path.as_str(), line) {
-            ("." | "", Some(l)) => Some(format!("line {l}")),
-            ("." | "", None) => None,
+            ("", Some(l)) => Some(format!("line {l}")),
+            ("", None) => None,
             (p, Some(l)) => Some(format!("line {l}, field `{p}`")),
             (p, None) => Some(format!("field `{p}`")),
         };
@@ -39,16 +57,72 @@ pub fn from_yaml_str<T: DeserializeOwned>(text: &str, file: &str) -> Result<T> {
     })
 }
 
-/// Reads and deserializes the YAML file at `path`.
-pub fn read_yaml<T: DeserializeOwned>(path: &Path) -> Result<T> {
-    let name = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::input(&name, None, format!("cannot read file: {e}")))?;
-    from_yaml_str(&text, &name)
+fn is_syntax_error(message: &str) -> bool {
+    [
+        "did not find expected",
+        "block sequence entries are not allowed",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
 }
 
-/// Resolves `rel` against the directory of the file that names it (paths in a model file are
-/// relative to the repository root when they start with `models/` or `data/`, else to the file).
+fn ends_with_quantity_field(path: &str) -> bool {
+    let last = path.rsplit('.').next().unwrap_or("");
+    matches!(
+        last,
+        "cpu" | "memory" | "averageValue" | "value" | "memory_request" | "cpu_request"
+    )
+}
+
+/// The line of the value an error is about. serde_yaml reports the line where the enclosing
+/// mapping starts; the key of the failing field (or, for a duplicate, its second occurrence)
+/// is found by scanning forward from there.
+fn value_line(text: &str, reported: usize, path: &str, message: &str) -> usize {
+    let (key, nth) = match message
+        .strip_prefix("duplicate field `")
+        .and_then(|r| r.split('`').next())
+    {
+        Some(dup) => (dup.to_string(), 2),
+        None => {
+            let last = path.rsplit('.').next().unwrap_or("");
+            let key = last.split('[').next().unwrap_or("");
+            (key.to_string(), 1)
+        }
+    };
+    if key.is_empty() {
+        return reported;
+    }
+    let mut seen = 0;
+    for (i, line) in text.lines().enumerate().skip(reported.saturating_sub(1)) {
+        if has_key(line, &key) {
+            seen += 1;
+            if seen == nth {
+                return i + 1;
+            }
+        }
+    }
+    reported
+}
+
+/// Whether `line` holds `key:` as a mapping key (block or flow style).
+fn has_key(line: &str, key: &str) -> bool {
+    let code = line.split(" #").next().unwrap_or(line);
+    let mut from = 0;
+    while let Some(pos) = code[from..].find(key) {
+        let at = from + pos;
+        let before = code[..at].chars().next_back();
+        let after = code[at + key.len()..].trim_start();
+        let starts = before.is_none_or(|c| c == ' ' || c == '{' || c == ',' || c == '-');
+        if starts && after.starts_with(':') {
+            return true;
+        }
+        from = at + key.len();
+    }
+    false
+}
+
+/// Resolves `rel` against the directory of the file that names it: every path in a model file
+/// is relative to that file (absolute paths stay as they are).
 pub fn resolve(base_dir: &Path, rel: &str) -> PathBuf {
     let p = Path::new(rel);
     if p.is_absolute() {
@@ -132,15 +206,26 @@ pub fn normalize(path: &Path) -> PathBuf {
 }
 
 impl Files {
-    /// Reads the text of `path`.
+    /// Reads the text of `path`. On disk the path goes to the OS as written (so `..` follows
+    /// symlinks as the shell does); text that is not UTF-8 is an error naming the line.
     pub fn read(&self, path: &Path) -> Result<String> {
-        let norm = normalize(path);
-        let name = norm.display().to_string();
+        let name = self.label(path);
         match self {
-            Files::Disk => std::fs::read_to_string(&norm)
-                .map_err(|e| Error::input(&name, None, format!("cannot read file: {e}"))),
+            Files::Disk => {
+                let bytes = std::fs::read(path)
+                    .map_err(|e| Error::input(&name, None, format!("cannot read file: {e}")))?;
+                String::from_utf8(bytes).map_err(|e| {
+                    let bad = e.utf8_error().valid_up_to();
+                    let line = e.as_bytes()[..bad].iter().filter(|&&b| b == b'\n').count() + 1;
+                    Error::at_line(
+                        &name,
+                        line as u64,
+                        "not valid UTF-8 text; expected a UTF-8 (or ASCII) file",
+                    )
+                })
+            }
             Files::Embedded => {
-                let key = name.replace('\\', "/");
+                let key = normalize(path).display().to_string().replace('\\', "/");
                 EMBEDDED
                     .iter()
                     .find(|(k, _)| *k == key)
@@ -163,5 +248,43 @@ impl Files {
             Files::Disk => normalize(path).display().to_string(),
             Files::Embedded => format!("<embedded> {}", normalize(path).display()),
         }
+    }
+}
+
+/// Serde adapter for maps that must not repeat a key: YAML parsers keep the last of two equal
+/// keys, which silently drops a workload or a traffic source.
+pub mod unique_keys {
+    use std::collections::BTreeMap;
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::de::{Deserialize, Deserializer, Error, MapAccess, Visitor};
+
+    /// Deserializes a map, failing on a repeated key.
+    pub fn deserialize<'de, D, V>(d: D) -> Result<BTreeMap<String, V>, D::Error>
+    where
+        D: Deserializer<'de>,
+        V: Deserialize<'de>,
+    {
+        struct Unique<V>(PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for Unique<V> {
+            type Value = BTreeMap<String, V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping with distinct keys")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((k, v)) = map.next_entry::<String, V>()? {
+                    if out.contains_key(&k) {
+                        return Err(A::Error::custom(format!(
+                            "duplicate key `{k}`: each name may appear once"
+                        )));
+                    }
+                    out.insert(k, v);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(Unique(PhantomData))
     }
 }

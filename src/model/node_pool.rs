@@ -128,10 +128,43 @@ impl NodePoolCatalog {
         if self.pools.is_empty() {
             return Err(("pools".into(), "the catalog has no pools".into()));
         }
+        let fee = self.cluster_fee.per_hour;
+        if !(fee.is_finite() && fee >= 0.0) {
+            return Err((
+                "cluster_fee.per_hour".into(),
+                format!("{fee} must be a non-negative number (currency per cluster-hour)"),
+            ));
+        }
         for (i, p) in self.pools.iter().enumerate() {
             let f = |n: &str| format!("pools[{i}].{n}");
             if !(p.price_per_hour.is_finite() && p.price_per_hour >= 0.0) {
                 return Err((f("price_per_hour"), "must be a non-negative number".into()));
+            }
+            if p.vcpu == 0 {
+                return Err((f("vcpu"), "must be at least 1".into()));
+            }
+            if p.max_nodes == 0 {
+                return Err((f("max_nodes"), "must be at least 1".into()));
+            }
+            let cap = p.capacity_for_pods();
+            if cap.pods == 0 {
+                return Err((
+                    f("max_pods"),
+                    format!(
+                        "max_pods {} leaves no pod slot after {} DaemonSet pods",
+                        p.max_pods,
+                        p.daemonsets.len()
+                    ),
+                ));
+            }
+            if cap.cpu_milli <= 0 || cap.memory_bytes <= 0 {
+                return Err((
+                    f("kubelet_memory_capacity"),
+                    format!(
+                        "nothing is left for pods after reservations and DaemonSets (cpu {}m, memory {} bytes)",
+                        cap.cpu_milli, cap.memory_bytes
+                    ),
+                ));
             }
             if p.min_nodes > p.max_nodes {
                 return Err((

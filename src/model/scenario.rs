@@ -72,7 +72,10 @@ pub struct ServiceTraffic {
     #[serde(default)]
     pub downstream_only: bool,
     /// Per request class, a `request_log` source giving its burstiness and token counts.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::model::load::unique_keys::deserialize"
+    )]
     pub class_logs: BTreeMap<String, String>,
 }
 
@@ -191,6 +194,7 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub description: String,
     /// Named traffic sources.
+    #[serde(deserialize_with = "crate::model::load::unique_keys::deserialize")]
     pub traffic: BTreeMap<String, TrafficSource>,
     /// The services.
     pub services: Vec<ServiceRef>,

@@ -155,18 +155,38 @@ impl ServiceProfile {
             if !(0.0..=1.0).contains(&c.share) {
                 return Err((f("share"), format!("{} must be within [0, 1]", c.share)));
             }
-            if !(c.cpu_ms.is_finite() && c.cpu_ms >= 0.0) {
-                return Err((f("cpu_ms"), "must be a non-negative number".into()));
-            }
-            if !(c.cpu_scv.is_finite() && c.cpu_scv >= 0.0) {
-                return Err((f("cpu_scv"), "must be a non-negative number".into()));
-            }
+            let mut numbers = vec![
+                ("cpu_ms".to_string(), c.cpu_ms, 1e6),
+                ("cpu_scv".to_string(), c.cpu_scv, 1e3),
+                ("network_ms".to_string(), c.network_ms, 1e6),
+            ];
             for (j, d) in c.downstream.iter().enumerate() {
-                if !(d.ops_per_request.is_finite() && d.ops_per_request >= 0.0) {
-                    return Err((
-                        f(&format!("downstream[{j}].ops_per_request")),
-                        "must be a non-negative number".into(),
-                    ));
+                numbers.push((
+                    format!("downstream[{j}].ops_per_request"),
+                    d.ops_per_request,
+                    1e4,
+                ));
+                numbers.push((
+                    format!("downstream[{j}].server_cpu_us"),
+                    d.server_cpu_us,
+                    1e9,
+                ));
+            }
+            if let Some(e) = &c.external {
+                numbers.push((
+                    "external.per_context_token_us".into(),
+                    e.per_context_token_us,
+                    1e9,
+                ));
+                numbers.push((
+                    "external.per_generated_token_ms".into(),
+                    e.per_generated_token_ms,
+                    1e6,
+                ));
+            }
+            for (name, v, max) in numbers {
+                if !(v.is_finite() && (0.0..=max).contains(&v)) {
+                    return Err((f(&name), format!("{v} must be a number in [0, {max}]")));
                 }
             }
             sum += c.share;

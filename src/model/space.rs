@@ -5,13 +5,42 @@ use serde::{Deserialize, Serialize};
 use crate::quantity::{Bytes, MilliCpu};
 
 /// A limit setting: none, a multiple of the request (`2x`), or an absolute quantity.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum LimitChoice<T> {
     /// `none`, `2x`, `1.5x` (as text).
     Rule(LimitRule),
     /// An absolute quantity (`1000m`, `1Gi`).
     Absolute(T),
+}
+
+impl<'de, T: std::str::FromStr<Err = crate::quantity::QuantityError>> Deserialize<'de>
+    for LimitChoice<T>
+{
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Number(f64),
+        }
+        let text = match Raw::deserialize(d)? {
+            Raw::Text(t) => t,
+            Raw::Number(n) => n.to_string(),
+        };
+        let t = text.trim();
+        if t == "none" || t.ends_with('x') {
+            return LimitRule::try_from(text.clone())
+                .map(LimitChoice::Rule)
+                .map_err(serde::de::Error::custom);
+        }
+        t.parse::<T>().map(LimitChoice::Absolute).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a limit: expected `none`, a ratio >= 1 such as `2x`, or a quantity ({})",
+                e.reason
+            ))
+        })
+    }
 }
 
 /// `none` or a multiple of the request.
@@ -39,7 +68,7 @@ impl TryFrom<String> for LimitRule {
             }
         }
         Err(format!(
-            "`{s}` is not a limit rule; expected `none`, a ratio >= 1 such as `2x`, or a quantity"
+            "`{s}` is not a limit: expected `none`, a ratio >= 1 such as `2x`, or a quantity"
         ))
     }
 }

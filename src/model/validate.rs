@@ -23,12 +23,7 @@ pub fn check_config(scenario: &Scenario, config: &Config, file: &str) -> Result<
                 format!("workloads.{name}"),
                 format!(
                     "the scenario has no service `{name}`; services: {}",
-                    scenario
-                        .services
-                        .iter()
-                        .map(|s| s.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    name_list(scenario.services.iter().map(|s| s.name.as_str()))
                 ),
             ));
         }
@@ -50,13 +45,7 @@ pub fn check_workload(
             format!(
                 "no pool `{}` in the catalog; pools: {}",
                 w.node_pool,
-                scenario
-                    .catalog
-                    .pools
-                    .iter()
-                    .map(|p| p.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                name_list(scenario.catalog.pools.iter().map(|p| p.name.as_str()))
             ),
         ));
     }
@@ -78,7 +67,41 @@ pub fn check_workload(
         }
     }
     if let Some(h) = &w.hpa {
-        crate::sim::hpa_bridge::to_spec(h).map_err(|(f, m)| (format!("hpa.{f}"), m))?;
+        let spec = crate::sim::hpa_bridge::to_spec(h).map_err(|(f, m)| {
+            if f.is_empty() {
+                // The API validation message starts with the field it is about.
+                match m.split([' ', ':']).next().filter(|w| {
+                    w.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                        && w.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "._[]".contains(c))
+                }) {
+                    Some(field) => (format!("hpa.{field}"), m),
+                    None => ("hpa".to_string(), m),
+                }
+            } else {
+                (format!("hpa.{f}"), m)
+            }
+        })?;
+        let req = r.effective_requests();
+        for (i, m) in spec.metrics.iter().enumerate() {
+            if let crate::k8s::hpa::MetricSpec::Resource(res) = m {
+                let utilization =
+                    matches!(res.target, crate::k8s::hpa::MetricTarget::Utilization(_));
+                let missing = match res.name {
+                    crate::k8s::hpa::ResourceName::Cpu => req.cpu.is_none(),
+                    crate::k8s::hpa::ResourceName::Memory => req.memory.is_none(),
+                };
+                if utilization && missing {
+                    return Err((
+                        format!("hpa.metrics[{i}]"),
+                        format!(
+                            "a {} Utilization target needs a {} request (the HPA reports `missing request for {}` and never scales); set resources.requests.{}",
+                            res.name, res.name, res.name, res.name
+                        ),
+                    ));
+                }
+            }
+        }
     } else if w.replicas == 0 {
         return Err((
             "replicas".into(),
@@ -122,9 +145,22 @@ pub fn check_space(scenario: &Scenario, file: &str) -> Result<()> {
             return Err(Error::at_field(
                 file,
                 format!("grid.node_pool[{i}]"),
-                format!("no pool `{p}` in the catalog"),
+                format!(
+                    "no pool `{p}` in the catalog; pools: {}",
+                    name_list(scenario.catalog.pools.iter().map(|p| p.name.as_str()))
+                ),
             ));
         }
+    }
+    let largest_max = g.max_replicas.iter().copied().max().unwrap_or(0);
+    if g.min_replicas.iter().all(|&m| m > largest_max) {
+        return Err(Error::at_field(
+            file,
+            "grid.min_replicas",
+            format!(
+                "every min_replicas exceeds every max_replicas (largest {largest_max}): the space has no valid candidate"
+            ),
+        ));
     }
     for (i, &m) in g.min_replicas.iter().enumerate() {
         if m < 1 {
@@ -144,5 +180,21 @@ pub fn check_space(scenario: &Scenario, file: &str) -> Result<()> {
             ));
         }
     }
+    if crate::search::space::expand(s, &scenario.baseline).is_empty() {
+        return Err(Error::at_field(
+            file,
+            "grid",
+            "the space has no valid candidate: every combination sets a limit below its request \
+             (check grid.cpu_limit / grid.memory_limit against grid.cpu_request / grid.memory_request)",
+        ));
+    }
     Ok(())
+}
+
+/// Names for an error message: `` `a`, `b`, `c` ``.
+pub fn name_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    names
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
