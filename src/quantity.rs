@@ -700,7 +700,9 @@ impl Visitor<'_> for QuantityText {
     }
 }
 
-fn deserialize_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+/// Reads a YAML/JSON scalar written as text or as a number into its text (`2` → `"2"`,
+/// `0.5` → `"0.5"`); model fields that accept both (quantities, durations, limit rules) share it.
+pub fn deserialize_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     deserializer.deserialize_any(QuantityText)
 }
 

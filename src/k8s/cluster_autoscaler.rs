@@ -16,6 +16,50 @@ pub struct ScaleUp {
     pub over_max: u32,
 }
 
+/// Room left on one node for more pods: CPU millicores, memory bytes, pod slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Room {
+    cpu: i64,
+    memory: i64,
+    pods: u32,
+}
+
+impl Room {
+    fn of(n: &Node) -> Room {
+        Room {
+            cpu: n.capacity.cpu_milli - n.cpu_requested,
+            memory: n.capacity.memory_bytes - n.memory_requested,
+            pods: n.capacity.pods.saturating_sub(n.pods),
+        }
+    }
+
+    fn empty(c: NodeCapacity) -> Room {
+        Room {
+            cpu: c.cpu_milli,
+            memory: c.memory_bytes,
+            pods: c.pods,
+        }
+    }
+
+    /// Takes `req` out of the room if it fits.
+    fn take(&mut self, req: &PodRequests) -> bool {
+        let (c, m) = (req.sched_cpu(), req.sched_memory());
+        if self.cpu >= c && self.memory >= m && self.pods > 0 {
+            self.cpu -= c;
+            self.memory -= m;
+            self.pods -= 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Places `req` first-fit into `rooms`; false when none has room.
+fn first_fit(rooms: &mut [Room], req: &PodRequests) -> bool {
+    rooms.iter_mut().any(|r| r.take(req))
+}
+
 /// Plans a scale-up of one pool, as the binpacking estimator does: pending pods go first-fit
 /// onto the free room of nodes still provisioning, then onto new empty nodes, up to
 /// `max_nodes` nodes in the pool.
@@ -27,27 +71,13 @@ pub fn plan_scale_up(
     max_nodes: u32,
 ) -> ScaleUp {
     let mut plan = ScaleUp::default();
-    let mut bins: Vec<(i64, i64, u32)> = provisioning
-        .iter()
-        .map(|n| {
-            (
-                n.capacity.cpu_milli - n.cpu_requested,
-                n.capacity.memory_bytes - n.memory_requested,
-                n.capacity.pods.saturating_sub(n.pods),
-            )
-        })
-        .collect();
-    let fresh_from = bins.len();
+    let mut rooms: Vec<Room> = provisioning.iter().map(|n| Room::of(n)).collect();
     for req in pending {
-        let (c, m) = (req.sched_cpu(), req.sched_memory());
-        if c > empty.cpu_milli || m > empty.memory_bytes || empty.pods == 0 {
+        if !Room::empty(empty).take(req) {
             plan.unfittable += 1;
             continue;
         }
-        if let Some(b) = bins.iter_mut().find(|b| b.0 >= c && b.1 >= m && b.2 > 0) {
-            b.0 -= c;
-            b.1 -= m;
-            b.2 -= 1;
+        if first_fit(&mut rooms, req) {
             continue;
         }
         if existing_nodes + plan.new_nodes >= max_nodes {
@@ -55,37 +85,18 @@ pub fn plan_scale_up(
             continue;
         }
         plan.new_nodes += 1;
-        bins.push((empty.cpu_milli - c, empty.memory_bytes - m, empty.pods - 1));
+        let mut fresh = Room::empty(empty);
+        fresh.take(req);
+        rooms.push(fresh);
     }
-    debug_assert!(bins.len() - fresh_from == plan.new_nodes as usize);
     plan
 }
 
 /// Whether all `pods` (requests) of a node being drained fit on the other Ready nodes of the
 /// same pool (first-fit on their free room), as the scale-down simulation checks.
 pub fn pods_fit_elsewhere(others: &[&Node], pods: &[PodRequests]) -> bool {
-    let mut room: Vec<(i64, i64, u32)> = others
-        .iter()
-        .map(|n| {
-            (
-                n.capacity.cpu_milli - n.cpu_requested,
-                n.capacity.memory_bytes - n.memory_requested,
-                n.capacity.pods.saturating_sub(n.pods),
-            )
-        })
-        .collect();
-    pods.iter().all(|req| {
-        let (c, m) = (req.sched_cpu(), req.sched_memory());
-        match room.iter_mut().find(|r| r.0 >= c && r.1 >= m && r.2 > 0) {
-            Some(r) => {
-                r.0 -= c;
-                r.1 -= m;
-                r.2 -= 1;
-                true
-            }
-            None => false,
-        }
-    })
+    let mut rooms: Vec<Room> = others.iter().map(|n| Room::of(n)).collect();
+    pods.iter().all(|req| first_fit(&mut rooms, req))
 }
 
 #[cfg(test)]

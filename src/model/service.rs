@@ -203,7 +203,7 @@ impl ServiceProfile {
 
 /// Serde adapter for durations written as `15s`, `5m`, `300ms` (or seconds as a number).
 pub mod duration_serde {
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserializer, Serializer};
 
     use crate::time::{format_duration, parse_duration, Millis};
 
@@ -214,16 +214,7 @@ pub mod duration_serde {
 
     /// Deserializes from a duration string or a number of seconds.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Millis, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Text(String),
-            Number(f64),
-        }
-        let text = match Raw::deserialize(d)? {
-            Raw::Text(t) => t,
-            Raw::Number(n) => n.to_string(),
-        };
+        let text = crate::quantity::deserialize_text(d)?;
         parse_duration(&text).map_err(serde::de::Error::custom)
     }
 }

@@ -18,16 +18,7 @@ impl<'de, T: std::str::FromStr<Err = crate::quantity::QuantityError>> Deserializ
     for LimitChoice<T>
 {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Text(String),
-            Number(f64),
-        }
-        let text = match Raw::deserialize(d)? {
-            Raw::Text(t) => t,
-            Raw::Number(n) => n.to_string(),
-        };
+        let text = crate::quantity::deserialize_text(d)?;
         let t = text.trim();
         if t == "none" || t.ends_with('x') {
             return LimitRule::try_from(text.clone())
