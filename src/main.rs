@@ -213,7 +213,11 @@ fn run_search(cli: &Cli, sc: &Scenario, top: usize) -> Result<()> {
             "the space expands to no valid candidate",
         ));
     }
-    let bar = progress(cli, candidates.len() as u64 + 1, "simulating candidates");
+    let bar = progress(
+        cli,
+        candidates.len() as u64 + 1,
+        &format!("simulating {} candidates + baseline", candidates.len()),
+    );
     let tick = || bar.inc(1);
     let mut all = search::evaluate_all(sc, candidates, cli.seed, &tick);
     let baseline = search::evaluate_all(sc, vec![sc.baseline.clone()], cli.seed, &tick)

@@ -48,7 +48,12 @@ pub fn candidate_json(rank: usize, e: &Evaluated) -> Value {
             "nodes": round(ev.cost.nodes, 2),
             "management_fee": round(ev.cost.management_fee, 2),
             "idle": round(ev.cost.idle, 2),
-            "pools": ev.cost.pools,
+            "pools": ev.cost.pools.iter().map(|p| json!({
+                "pool": p.pool,
+                "node_hours": round(p.node_hours, 3),
+                "horizon": round(p.horizon, 2),
+                "peak_nodes": p.peak_nodes,
+            })).collect::<Vec<_>>(),
             "workloads": ev.cost.workloads.iter().map(|(w, c)| json!({"workload": w, "horizon": round(*c, 2)})).collect::<Vec<_>>(),
         },
         "efficiency": {
@@ -309,6 +314,11 @@ pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
             a.rejected,
             a.timed_out
         );
+    }
+    for a in &ev.activity {
+        for w in &a.warnings {
+            let _ = writeln!(out, "warning: {}: {w}", a.workload);
+        }
     }
     for n in &scenario.notes {
         let _ = writeln!(out, "note: {n}");

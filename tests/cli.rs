@@ -1367,3 +1367,64 @@ fn closed_stdout_is_not_a_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_ne!(out.status.code(), Some(101), "{stderr}");
 }
+
+#[test]
+fn cpu_utilization_hpa_without_a_cpu_request_is_rejected() {
+    let f = Fixture::new();
+    f.replace(
+        BASELINE,
+        "cpu: 250m, memory: 512Mi",
+        "cpu: 0, memory: 512Mi",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        BASELINE,
+        "workloads.backend.hpa.metrics[0]",
+        &["non-zero cpu request"],
+    );
+}
+
+#[test]
+fn a_pod_larger_than_any_node_of_its_pool_is_rejected() {
+    let f = Fixture::new();
+    f.replace(
+        BASELINE,
+        "cpu: 250m, memory: 512Mi",
+        "cpu: 3, memory: 512Mi",
+    );
+    f.replace(
+        BASELINE,
+        "limits: { cpu: 500m, memory: 1Gi }",
+        "limits: { cpu: 3, memory: 1Gi }",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        BASELINE,
+        "workloads.backend.resources.requests",
+        &["never fits a node of pool `highmem`"],
+    );
+}
+
+#[test]
+fn memory_above_the_limit_is_flagged() {
+    let f = Fixture::new();
+    f.replace(
+        BASELINE,
+        "cpu: 250m, memory: 512Mi",
+        "cpu: 250m, memory: 256Mi",
+    );
+    f.replace(
+        BASELINE,
+        "limits: { cpu: 500m, memory: 1Gi }",
+        "limits: { cpu: 500m, memory: 300Mi }",
+    );
+    let out = f.run(&["simulate"]);
+    assert_ok(&out);
+    assert!(
+        out.stdout().contains("exceeds the memory limit 300Mi"),
+        "{}",
+        out.stdout()
+    );
+}

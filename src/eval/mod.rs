@@ -6,6 +6,7 @@ pub mod sla;
 
 use serde::Serialize;
 
+use crate::model::config::Config;
 use crate::model::scenario::Scenario;
 use crate::sim::engine::RunResult;
 
@@ -49,10 +50,39 @@ pub struct WorkloadActivity {
     pub rejected: f64,
     /// Requests that timed out.
     pub timed_out: f64,
+    /// Highest working set of one pod, bytes.
+    pub peak_pod_memory_bytes: f64,
+    /// Warnings about what this run cannot show yet (e.g. memory above the limit: OOM kills
+    /// are not modeled in this release).
+    pub warnings: Vec<String>,
 }
 
-/// Evaluates `run` of `scenario`.
-pub fn evaluate(scenario: &Scenario, run: &RunResult) -> Evaluation {
+fn warnings(w: &crate::sim::engine::WorkloadRun, config: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    let limit = config
+        .workloads
+        .get(&w.name)
+        .and_then(|c| c.resources.limits.memory);
+    if let Some(l) = limit {
+        if w.peak_pod_memory_bytes > l.0 as f64 {
+            out.push(format!(
+                "peak working set {:.0}Mi exceeds the memory limit {}: real pods would be OOM-killed (OOM kills are not modeled in this release)",
+                w.peak_pod_memory_bytes / 1_048_576.0,
+                l
+            ));
+        }
+    }
+    if w.unfittable_pods > 0 {
+        out.push(format!(
+            "{} pod(s) fit no node of the pool even when it is empty: they stay Pending",
+            w.unfittable_pods
+        ));
+    }
+    out
+}
+
+/// Evaluates `run` of `config` on `scenario`.
+pub fn evaluate(scenario: &Scenario, config: &Config, run: &RunResult) -> Evaluation {
     let cost = cost::cost(scenario, run);
     let efficiency = efficiency::efficiency(scenario, run);
     let band_distance = (efficiency::band_distance(efficiency.cpu)
@@ -78,6 +108,8 @@ pub fn evaluate(scenario: &Scenario, run: &RunResult) -> Evaluation {
             unfittable_pods: w.unfittable_pods,
             rejected: w.rejected.round(),
             timed_out: w.timed_out.round(),
+            peak_pod_memory_bytes: w.peak_pod_memory_bytes.round(),
+            warnings: warnings(w, config),
         })
         .collect();
     Evaluation {

@@ -50,6 +50,20 @@ pub fn check_workload(
         ));
     }
     let r = &w.resources;
+    if let Some(pool) = scenario.catalog.pool(&w.node_pool) {
+        let cap = pool.capacity_for_pods();
+        let req = r.effective_requests();
+        let (cpu, mem) = (req.cpu.map_or(0, |c| c.0), req.memory.map_or(0, |m| m.0));
+        if cpu > cap.cpu_milli || mem > cap.memory_bytes {
+            return Err((
+                "resources.requests".into(),
+                format!(
+                    "a pod requesting cpu {cpu}m / memory {mem} bytes never fits a node of pool `{}` (room for pods: cpu {}m, memory {} bytes after reservations and DaemonSets); it would stay Pending",
+                    pool.name, cap.cpu_milli, cap.memory_bytes
+                ),
+            ));
+        }
+    }
     if let (Some(req), Some(lim)) = (r.requests.cpu, r.limits.cpu) {
         if req > lim {
             return Err((
@@ -88,14 +102,14 @@ pub fn check_workload(
                 let utilization =
                     matches!(res.target, crate::k8s::hpa::MetricTarget::Utilization(_));
                 let missing = match res.name {
-                    crate::k8s::hpa::ResourceName::Cpu => req.cpu.is_none(),
-                    crate::k8s::hpa::ResourceName::Memory => req.memory.is_none(),
+                    crate::k8s::hpa::ResourceName::Cpu => req.cpu.is_none_or(|c| c.0 == 0),
+                    crate::k8s::hpa::ResourceName::Memory => req.memory.is_none_or(|m| m.0 == 0),
                 };
                 if utilization && missing {
                     return Err((
                         format!("hpa.metrics[{i}]"),
                         format!(
-                            "a {} Utilization target needs a {} request (the HPA reports `missing request for {}` and never scales); set resources.requests.{}",
+                            "a {} Utilization target needs a non-zero {} request (utilization is usage / request; without one the HPA reports `missing request for {}` and never scales); set resources.requests.{}",
                             res.name, res.name, res.name, res.name
                         ),
                     ));

@@ -22,7 +22,7 @@ pub struct Evaluated {
 /// Simulates and evaluates one configuration.
 pub fn run_one(scenario: &Scenario, config: &Config, seed: u64) -> (RunResult, Evaluation) {
     let run = simulate(scenario, config, seed);
-    let evaluation = evaluate(scenario, &run);
+    let evaluation = evaluate(scenario, config, &run);
     (run, evaluation)
 }
 

@@ -116,7 +116,7 @@ pub fn expand(space: &Space, baseline: &Config) -> Vec<Config> {
 /// A short, unique name for a workload setting, e.g.
 /// `backend cpu=250m/500m mem=512Mi/1Gi hpa=2-10@70% pool=highmem`.
 pub fn describe(workload: &str, w: &crate::model::config::WorkloadConfig) -> String {
-    let q = |c: Option<MilliCpu>| c.map_or("none".to_string(), |c| c.to_string());
+    let q = |c: Option<MilliCpu>| c.map_or("none".to_string(), |c| format!("{}m", c.0));
     let b = |m: Option<Bytes>| m.map_or("none".to_string(), |m| m.to_string());
     let hpa = w.hpa.as_ref().map_or("none".to_string(), |h| {
         let t = h

@@ -85,6 +85,8 @@ pub struct WorkloadRun {
     pub timed_out: f64,
     /// Most pods that could fit no node of their pool at once.
     pub unfittable_pods: u32,
+    /// Highest working set of one ready pod, bytes.
+    pub peak_pod_memory_bytes: f64,
 }
 
 /// What one node pool did during the run.
@@ -853,6 +855,9 @@ impl<'a> Sim<'a> {
                     cpu_req += p.requests.sched_cpu() as f64 / 1000.0;
                     mem_req += p.requests.sched_memory() as f64;
                 }
+            }
+            if wl.serving > 0 {
+                wl.run.peak_pod_memory_bytes = wl.run.peak_pod_memory_bytes.max(mem_ready);
             }
             wl.run.cpu_usage_core_s += cpu_used * dt;
             wl.run.memory_usage_byte_s += mem_used * dt;
