@@ -332,6 +332,19 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
                 ),
             ));
         }
+        if file.sla.objectives[..i]
+            .iter()
+            .any(|p| p.service == o.service && p.class == o.class)
+        {
+            return Err(Error::at_field(
+                &label,
+                format!("sla.objectives[{i}]"),
+                format!(
+                    "a second objective for {}/{}; give each service and class one objective",
+                    o.service, o.class
+                ),
+            ));
+        }
         if !(0.0..=1.0).contains(&o.max_error_rate) {
             return Err(Error::at_field(
                 &label,

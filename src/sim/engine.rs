@@ -165,7 +165,6 @@ struct Workload {
 /// An SLA objective's window accumulator.
 struct ObjectiveAcc {
     service: usize,
-    class: usize,
     weights: Vec<f64>,
     touched: Vec<u32>,
     arrivals: f64,
@@ -258,7 +257,6 @@ impl<'a> Sim<'a> {
             objective_of[s][c] = Some(oi);
             objectives.push(ObjectiveAcc {
                 service: s,
-                class: c,
                 weights: Vec::new(),
                 touched: Vec::new(),
                 arrivals: 0.0,
@@ -912,7 +910,6 @@ impl<'a> Sim<'a> {
             });
             o.arrivals = 0.0;
             o.errors = 0.0;
-            let _ = o.class;
         }
         self.windows.push(WindowRun {
             start,
