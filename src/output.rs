@@ -301,7 +301,7 @@ pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
     for a in &ev.activity {
         let _ = writeln!(
             out,
-            "  {:<10} ready pods {}–{} (mean {:.2}), {} scale-ups, {} scale-downs, {} evictions, {:.0} pending pod-s, {} unfittable, {:.0} rejected, {:.0} timed out",
+            "  {:<10} ready pods {}–{} (mean {:.2}), {} scale-ups, {} scale-downs, {} evictions, {:.0} pending pod-s, {} unfittable, {:.0} rejected, {:.0} timed out, {} OOM kills, {} restarts",
             a.workload,
             a.ready_min,
             a.ready_max,
@@ -312,7 +312,9 @@ pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
             a.pending_pod_seconds,
             a.unfittable_pods,
             a.rejected,
-            a.timed_out
+            a.timed_out,
+            a.oom_kills,
+            a.restarts
         );
     }
     for a in &ev.activity {

@@ -1408,7 +1408,7 @@ fn a_pod_larger_than_any_node_of_its_pool_is_rejected() {
 }
 
 #[test]
-fn memory_above_the_limit_is_flagged() {
+fn memory_above_the_limit_is_oom_killed_and_flagged() {
     let f = Fixture::new();
     f.replace(
         BASELINE,
@@ -1423,7 +1423,7 @@ fn memory_above_the_limit_is_flagged() {
     let out = f.run(&["simulate"]);
     assert_ok(&out);
     assert!(
-        out.stdout().contains("exceeds the memory limit 300Mi"),
+        out.stdout().contains("OOM kills") && out.stdout().contains("memory limit 300Mi"),
         "{}",
         out.stdout()
     );

@@ -22,6 +22,8 @@ struct Params {
     cpu_limit: Option<&'static str>,
     max_pods: u32,
     daemonsets: u32,
+    memory_per_request: &'static str,
+    memory_limit: Option<&'static str>,
     min_nodes: u32,
     management_fee: bool,
 }
@@ -38,6 +40,8 @@ impl Default for Params {
             cpu_limit: None,
             max_pods: 110,
             daemonsets: 0,
+            memory_per_request: "0",
+            memory_limit: None,
             min_nodes: 1,
             management_fee: true,
         }
@@ -69,8 +73,8 @@ fn scenario(p: &Params) -> (tempfile::TempDir, PathBuf) {
             "name: app\nworkers: {}\nconcurrency_per_worker: 100000\nidle_cpu: 0\n\
              memory: {{ base_per_worker: 100Mi }}\nstartup: {{ min: 10s, max: 10s }}\n\
              readiness_delay: 5s\ntimeout: 600s\n\
-             classes:\n  - {{ name: api, share: 1.0, cpu_ms: {}, cpu_scv: 1.0 }}\n",
-            p.workers, p.cpu_ms
+             classes:\n  - {{ name: api, share: 1.0, cpu_ms: {}, cpu_scv: 1.0, memory_per_request: {} }}\n",
+            p.workers, p.cpu_ms, p.memory_per_request
         ),
     );
     let ds = (0..p.daemonsets)
@@ -97,15 +101,21 @@ fn scenario(p: &Params) -> (tempfile::TempDir, PathBuf) {
              - type: Resource\n          resource: {{ name: cpu, target: {{ type: Utilization, averageUtilization: {target} }} }}"
         ),
     };
-    let limit = p
-        .cpu_limit
-        .map_or(String::new(), |l| format!("\n      limits: {{ cpu: {l} }}"));
+    let limit = match (p.cpu_limit, p.memory_limit) {
+        (None, None) => String::new(),
+        (c, m) => format!(
+            "\n      limits: {{ {}{}{} }}",
+            c.map_or(String::new(), |c| format!("cpu: {c}")),
+            if c.is_some() && m.is_some() { ", " } else { "" },
+            m.map_or(String::new(), |m| format!("memory: {m}"))
+        ),
+    };
     write(
         d,
         "config.yaml",
         &format!(
             "name: base\nworkloads:\n  app:\n    node_pool: p\n    replicas: {}\n    resources:\n      \
-             requests: {{ cpu: {}, memory: 128Mi }}{limit}{hpa}\n",
+             requests: {{ cpu: {}, memory: 64Mi }}{limit}{hpa}\n",
             p.replicas, p.cpu_request
         ),
     );
@@ -272,4 +282,51 @@ fn same_seed_same_run() {
     let a = run_one(&sc, &sc.baseline, 9).0;
     let b = run_one(&sc, &sc.baseline, 9).0;
     assert_eq!(a, b);
+}
+
+#[test]
+fn a_memory_limit_below_the_peak_working_set_oom_kills_and_breaks_windows() {
+    // One pod, 1 worker, 50 ms requests (μ = 20/s), 100Mi at rest + 10Mi per in-flight request.
+    // 30 min at 2 req/s (in flight 0.11 → 101Mi), 30 min at 16 req/s (M/M/1 ρ = 0.8: in flight
+    // ρ/(1−ρ) = 4 → 140Mi), 30 min at 2 req/s again.
+    let mut rate = vec![2; 30];
+    rate.extend(vec![16; 30]);
+    rate.extend(vec![2; 30]);
+    let params = |limit| Params {
+        rate_per_minute: rate.clone(),
+        cpu_ms: 50.0,
+        memory_per_request: "10Mi",
+        memory_limit: Some(limit),
+        ..Params::default()
+    };
+    let (_d, path) = scenario(&params("120Mi"));
+    let sc = load_scenario(Files::Disk, &path).unwrap();
+    let (run, ev) = run_one(&sc, &sc.baseline, 1);
+    let w = &run.workloads[0];
+    assert!(w.oom_kills >= 3, "OOM kills {}", w.oom_kills);
+    assert_eq!(w.restarts, w.oom_kills);
+    assert!(
+        w.crash_loop_restarts >= 1,
+        "the back-off grows while the load stays"
+    );
+    assert!(w.killed_requests > 0.0);
+    // The first six windows (low load) are clean; the load phase fails; the end recovers.
+    let errors = |i: usize| run.windows[i].objectives[0].errors;
+    assert!((0..6).all(|i| errors(i) == 0.0));
+    assert!((6..12).filter(|&i| errors(i) > 0.0).count() >= 5);
+    assert_eq!(
+        errors(run.windows.len() - 1),
+        0.0,
+        "recovered after the load"
+    );
+    assert!(ev.sla.objectives[0].breached_windows >= 5);
+    assert!(ev.activity[0].warnings[0].contains("OOM kills"));
+
+    // Raising the limit above the peak removes them.
+    let (_d, path) = scenario(&params("200Mi"));
+    let sc = load_scenario(Files::Disk, &path).unwrap();
+    let (run, ev) = run_one(&sc, &sc.baseline, 1);
+    assert_eq!(run.workloads[0].oom_kills, 0);
+    assert!(!ev.sla.breached);
+    assert!((run.workloads[0].peak_pod_memory_bytes / 1_048_576.0 - 140.0).abs() < 3.0);
 }

@@ -52,8 +52,15 @@ pub struct WorkloadActivity {
     pub timed_out: f64,
     /// Highest working set of one pod, bytes.
     pub peak_pod_memory_bytes: f64,
-    /// Warnings about what this run cannot show yet (e.g. memory above the limit: OOM kills
-    /// are not modeled in this release).
+    /// Containers OOM-killed.
+    pub oom_kills: u32,
+    /// Container restarts.
+    pub restarts: u32,
+    /// Restarts that waited longer than the first back-off (CrashLoopBackOff).
+    pub crash_loop_restarts: u32,
+    /// In-flight requests lost to kills.
+    pub killed_requests: f64,
+    /// Warnings an operator should read before trusting the figures.
     pub warnings: Vec<String>,
 }
 
@@ -63,14 +70,15 @@ fn warnings(w: &crate::sim::engine::WorkloadRun, config: &Config) -> Vec<String>
         .workloads
         .get(&w.name)
         .and_then(|c| c.resources.limits.memory);
-    if let Some(l) = limit {
-        if w.peak_pod_memory_bytes > l.0 as f64 {
-            out.push(format!(
-                "peak working set {:.0}Mi exceeds the memory limit {}: real pods would be OOM-killed (OOM kills are not modeled in this release)",
-                w.peak_pod_memory_bytes / 1_048_576.0,
-                l
-            ));
-        }
+    if let (Some(l), true) = (limit, w.oom_kills > 0) {
+        out.push(format!(
+            "{} OOM kills ({} restarts, {} in CrashLoopBackOff): the working set reaches the memory limit {} (peak {:.0}Mi); raise the limit or lower the load per pod",
+            w.oom_kills,
+            w.restarts,
+            w.crash_loop_restarts,
+            l,
+            w.peak_pod_memory_bytes / 1_048_576.0
+        ));
     }
     if w.unfittable_pods > 0 {
         out.push(format!(
@@ -109,6 +117,10 @@ pub fn evaluate(scenario: &Scenario, config: &Config, run: &RunResult) -> Evalua
             rejected: w.rejected.round(),
             timed_out: w.timed_out.round(),
             peak_pod_memory_bytes: w.peak_pod_memory_bytes.round(),
+            oom_kills: w.oom_kills,
+            restarts: w.restarts,
+            crash_loop_restarts: w.crash_loop_restarts,
+            killed_requests: w.killed_requests.round(),
             warnings: warnings(w, config),
         })
         .collect();

@@ -11,6 +11,9 @@ pub enum PodStatus {
     Starting,
     /// Containers running (phase Running); `Pod::ready` says whether it serves traffic.
     Running,
+    /// The container was killed (OOM) and waits for its restart back-off (phase Running,
+    /// Ready=False, no metrics).
+    BackOff,
     /// Deleted: no traffic, requests held on the node until the grace period ends.
     Terminating,
 }
@@ -80,6 +83,30 @@ pub struct Pod {
     pub memory_bytes: f64,
     /// Latest metrics sample.
     pub sample: Option<PodSample>,
+    /// Container restarts so far.
+    pub restarts: u32,
+    /// The back-off the next crash waits before its restart.
+    pub next_backoff: Millis,
+}
+
+/// First restart back-off after a crash (kubelet `backOffPeriod`, 10 s).
+pub const INITIAL_BACKOFF: Millis = 10_000;
+/// Longest restart back-off (kubelet `MaxContainerBackOff`, 300 s).
+pub const MAX_BACKOFF: Millis = 300_000;
+/// A container that ran this long before crashing restarts with the initial back-off again
+/// (the kubelet resets the back-off after 2 × the maximum, 10 min).
+pub const BACKOFF_RESET_AFTER: Millis = 2 * MAX_BACKOFF;
+
+/// The back-off before the restart of a container that crashed at `now` after running since
+/// `running_at`, with `current` the back-off its next crash was due; returns (this back-off,
+/// the next one): 10 s doubling to 5 min, reset after 10 min of running.
+pub fn restart_backoff(current: Millis, running_at: Millis, now: Millis) -> (Millis, Millis) {
+    let this = if now.saturating_sub(running_at) >= BACKOFF_RESET_AFTER || current == 0 {
+        INITIAL_BACKOFF
+    } else {
+        current
+    };
+    (this, (this * 2).min(MAX_BACKOFF))
 }
 
 impl Pod {
@@ -100,6 +127,8 @@ impl Pod {
             cpu_at_scrape: (0.0, now),
             memory_bytes: 0.0,
             sample: None,
+            restarts: 0,
+            next_backoff: INITIAL_BACKOFF,
         }
     }
 
@@ -129,7 +158,7 @@ pub fn deletion_rank(
     let assigned = u8::from(p.node.is_some());
     let phase = match p.status {
         PodStatus::Unscheduled | PodStatus::Starting => 0,
-        PodStatus::Running => 1,
+        PodStatus::BackOff | PodStatus::Running => 1,
         PodStatus::Terminating => 2,
     };
     let ready = u8::from(p.ready);
@@ -164,6 +193,25 @@ mod tests {
         p.ready = ready;
         p.ready_transition = Some(since);
         p
+    }
+
+    #[test]
+    fn backoff_doubles_to_five_minutes_and_resets_after_ten() {
+        let mut b = INITIAL_BACKOFF;
+        let mut seen = Vec::new();
+        let mut t = 1_000_000;
+        for _ in 0..7 {
+            let (this, next) = restart_backoff(b, t - 30_000, t);
+            seen.push(this / 1000);
+            b = next;
+            t += this + 30_000;
+        }
+        assert_eq!(seen, vec![10, 20, 40, 80, 160, 300, 300]);
+        // Ten minutes of running before the crash: back to 10 s.
+        assert_eq!(
+            restart_backoff(MAX_BACKOFF, 0, BACKOFF_RESET_AFTER).0,
+            INITIAL_BACKOFF
+        );
     }
 
     #[test]

@@ -90,6 +90,10 @@ fn one() -> f64 {
     1.0
 }
 
+fn default_restart_delay() -> crate::time::Millis {
+    3 * crate::time::SECOND
+}
+
 /// Memory model of one pod.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -121,6 +125,10 @@ pub struct ServiceProfile {
     pub memory: MemoryProfile,
     /// Container start-up time (image pull + process start), uniform.
     pub startup: DelayRange,
+    /// Time to start the container again after a crash (image already on the node; default
+    /// 3 s).
+    #[serde(with = "duration_serde", default = "default_restart_delay")]
+    pub restart_delay: crate::time::Millis,
     /// Readiness delay after start (probe `initialDelaySeconds` + one period).
     #[serde(with = "duration_serde")]
     pub readiness_delay: crate::time::Millis,

@@ -87,6 +87,14 @@ pub struct WorkloadRun {
     pub unfittable_pods: u32,
     /// Highest working set of one ready pod, bytes.
     pub peak_pod_memory_bytes: f64,
+    /// Containers killed for exceeding their memory limit.
+    pub oom_kills: u32,
+    /// Container restarts (after OOM kills).
+    pub restarts: u32,
+    /// Restarts that waited longer than the first back-off (CrashLoopBackOff).
+    pub crash_loop_restarts: u32,
+    /// In-flight requests lost when their container was killed.
+    pub killed_requests: f64,
 }
 
 /// What one node pool did during the run.
@@ -153,6 +161,7 @@ struct Workload {
     service: usize,
     pool: usize,
     requests: PodRequests,
+    memory_limit: Option<f64>,
     hpa: Option<WorkloadHpa>,
     desired: u32,
     model: ServiceModel,
@@ -193,6 +202,10 @@ struct Sim<'a> {
     timeline: Vec<TimelinePoint>,
     pools: Vec<PoolRun>,
     node_count: Vec<u32>,
+    /// Pods to OOM-kill after this step (reused buffer).
+    oom: Vec<usize>,
+    /// In-flight requests per class of one ready pod in this step (reused buffer).
+    in_flight: Vec<f64>,
 }
 
 /// Simulates `config` on `scenario` with `seed`. The config must have been checked with
@@ -226,6 +239,7 @@ impl<'a> Sim<'a> {
                 service: si,
                 pool,
                 requests,
+                memory_limit: wc.resources.limits.memory.map(|m| m.0 as f64),
                 hpa,
                 desired,
                 model: ServiceModel::new(svc, wc.resources.limits.cpu.map(|q| q.0)),
@@ -296,6 +310,8 @@ impl<'a> Sim<'a> {
             timeline: Vec::new(),
             pools: vec![PoolRun::default(); sc.catalog.pools.len()],
             node_count: vec![0; sc.catalog.pools.len()],
+            oom: Vec::new(),
+            in_flight: Vec::new(),
         }
     }
 
@@ -454,7 +470,7 @@ impl<'a> Sim<'a> {
 
     fn on_pod_running(&mut self, id: usize, at: Millis) {
         let p = &mut self.pods[id];
-        if p.status != PodStatus::Starting {
+        if p.status != PodStatus::Starting && p.status != PodStatus::BackOff {
             return;
         }
         p.status = PodStatus::Running;
@@ -752,6 +768,7 @@ impl<'a> Sim<'a> {
                         }
                     }
                 }
+                self.in_flight.clear();
                 (wl.model.idle_cores, wl.model.base_memory)
             } else {
                 let m = &mut wl.model;
@@ -786,6 +803,7 @@ impl<'a> Sim<'a> {
                     0.0
                 };
                 let mut mem = m.base_memory;
+                self.in_flight.clear();
                 for c in 0..n_classes {
                     let cm = &m.classes[c];
                     let a = arrivals * cm.share;
@@ -794,7 +812,9 @@ impl<'a> Sim<'a> {
                     let timed_out = served * st.timed_out[c];
                     wl.run.rejected += rejected;
                     wl.run.timed_out += timed_out;
-                    mem += lambda_pod * cm.share * st.mean_latency[c] * cm.memory_per_request;
+                    let in_flight = lambda_pod * cm.share * st.mean_latency[c];
+                    self.in_flight.push(in_flight);
+                    mem += in_flight * cm.memory_per_request;
                     if let Some(o) = self.objective_of[si][c] {
                         let acc = &mut self.objectives[o];
                         let law = st.law[c] as usize;
@@ -838,11 +858,15 @@ impl<'a> Sim<'a> {
                         } else {
                             (idle, base_mem)
                         };
+                        if wl.memory_limit.is_some_and(|l| m > l) {
+                            self.oom.push(id);
+                        }
                         p.cpu_used_core_ms += c * dt_ms as f64;
                         p.memory_bytes = m;
                         cpu_used += c;
                         mem_used += m;
                     }
+                    PodStatus::BackOff => bound += 1,
                     PodStatus::Terminating => {
                         if p.node.is_some() {
                             bound += 1;
@@ -866,6 +890,9 @@ impl<'a> Sim<'a> {
             let pr = &mut self.pools[pool];
             pr.used_cpu_core_s += cpu_used * dt;
             pr.used_memory_byte_s += mem_used * dt;
+            if !self.oom.is_empty() {
+                self.oom_kill(w, t + dt_ms);
+            }
         }
         let count = &mut self.node_count;
         count.iter_mut().for_each(|c| *c = 0);
@@ -887,6 +914,44 @@ impl<'a> Sim<'a> {
         for (pr, &c) in self.pools.iter_mut().zip(count.iter()) {
             pr.peak_nodes = pr.peak_nodes.max(c);
         }
+    }
+
+    /// Kills the containers in `self.oom` (working set above the memory limit at the end of
+    /// the step): their in-flight requests fail, they leave the endpoints, and they restart
+    /// after the kubelet's back-off (10 s doubling to 5 min, reset after 10 min of running).
+    fn oom_kill(&mut self, w: usize, t: Millis) {
+        let si = self.workloads[w].service;
+        let restart_delay = self.sc.services[si].profile.restart_delay;
+        let victims = std::mem::take(&mut self.oom);
+        for &id in &victims {
+            let p = &mut self.pods[id];
+            if p.ready {
+                self.workloads[w].serving -= 1;
+                for (c, &lost) in self.in_flight.iter().enumerate() {
+                    self.workloads[w].run.killed_requests += lost;
+                    if let Some(o) = self.objective_of[si][c] {
+                        self.objectives[o].errors += lost;
+                    }
+                }
+            }
+            p.ready = false;
+            p.ready_transition = Some(t);
+            p.status = PodStatus::BackOff;
+            p.sample = None;
+            p.restarts += 1;
+            let (backoff, next) =
+                crate::k8s::pod::restart_backoff(p.next_backoff, p.running_at.unwrap_or(0), t);
+            p.next_backoff = next;
+            let run = &mut self.workloads[w].run;
+            run.oom_kills += 1;
+            run.restarts += 1;
+            if backoff > crate::k8s::pod::INITIAL_BACKOFF {
+                run.crash_loop_restarts += 1;
+            }
+            self.push(t + backoff + restart_delay, EventKind::PodRunning, id);
+        }
+        self.oom = victims;
+        self.oom.clear();
     }
 
     fn close_window(&mut self, start: Millis) {

@@ -192,7 +192,9 @@ impl WorkloadHpa {
             self.pods.push(HpaPod {
                 phase: match p.status {
                     PodStatus::Unscheduled | PodStatus::Starting => PodPhase::Pending,
-                    PodStatus::Running | PodStatus::Terminating => PodPhase::Running,
+                    PodStatus::Running | PodStatus::BackOff | PodStatus::Terminating => {
+                        PodPhase::Running
+                    }
                 },
                 deleting: p.status == PodStatus::Terminating,
                 ready: p.ready,
