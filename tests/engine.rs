@@ -330,3 +330,60 @@ fn a_memory_limit_below_the_peak_working_set_oom_kills_and_breaks_windows() {
     assert!(!ev.sla.breached);
     assert!((run.workloads[0].peak_pod_memory_bytes / 1_048_576.0 - 140.0).abs() < 3.0);
 }
+
+/// Field case "sidecar given the app's memory" (mitodl/ol-infrastructure#3448): a sidecar that
+/// requests as much memory as the app dilutes pod-level utilization, so a memory HPA never
+/// fires while the app container is OOM-killed at its own limit. A right-sized sidecar lets the
+/// HPA scale out first.
+#[test]
+fn sidecar_requests_dilute_pod_utilization_hpa_never_fires_app_ooms() {
+    // 10 min at 8 req/s then 50 min at 16 req/s on one-worker pods (50 ms CPU: μ = 20/s);
+    // the app holds 1400Mi + 60Mi per in-flight request: 1440Mi at ρ = 0.4, 1640Mi at ρ = 0.8.
+    let mut rate = vec![8; 10];
+    rate.extend(vec![16; 50]);
+    let (_d, path) = scenario(&Params {
+        rate_per_minute: rate,
+        ..Params::default()
+    });
+    let dir = path.parent().unwrap().to_path_buf();
+    let svc = "name: app\nworkers: 1\nconcurrency_per_worker: 100000\n\
+               memory: { base_per_worker: 1400Mi }\nstartup: { min: 10s, max: 10s }\n\
+               readiness_delay: 5s\ntimeout: 600s\n\
+               classes:\n  - { name: api, share: 1.0, cpu_ms: 50, memory_per_request: 60Mi }\n\
+               sidecars:\n  - { name: nginx, cpu: 2m, memory: 9Mi }\n";
+    std::fs::write(dir.join("svc.yaml"), svc).unwrap();
+    let config = |sidecar_memory: &str| {
+        format!(
+            "name: c\nworkloads:\n  app:\n    node_pool: p\n    replicas: 1\n    resources:\n      \
+             requests: {{ cpu: 500m, memory: 1600Mi }}\n      limits: {{ memory: 1600Mi }}\n    \
+             sidecars:\n      - name: nginx\n        resources: {{ requests: {{ cpu: 10m, memory: {sidecar_memory} }}, \
+             limits: {{ memory: {sidecar_memory} }} }}\n    hpa:\n      minReplicas: 1\n      maxReplicas: 4\n      \
+             metrics:\n        - type: Resource\n          resource: {{ name: memory, target: {{ type: Utilization, averageUtilization: 60 }} }}\n"
+        )
+    };
+    // The case: the sidecar requests 1600Mi like the app. (1440 + 9)/3200 = 45 % < 60 %.
+    std::fs::write(dir.join("config.yaml"), config("1600Mi")).unwrap();
+    let sc = load_scenario(Files::Disk, &path).unwrap();
+    let (run, ev) = run_one(&sc, &sc.baseline, 1);
+    let w = &run.workloads[0];
+    assert_eq!(
+        w.scale_ups, 0,
+        "pod-level memory utilization stays under 60 %"
+    );
+    assert!(
+        w.oom_kills > 0,
+        "the app container hits its own 1600Mi limit"
+    );
+    assert!(ev.sla.breached);
+    assert_eq!(format!("{:?}", ev.activity[0].qos_class), "Burstable");
+
+    // Right-sized sidecar (32Mi): (1440 + 9)/1632 = 89 % > 60 % at 8 req/s, the HPA adds a
+    // pod before the load doubles, and each pod stays at 1440Mi.
+    std::fs::write(dir.join("config.yaml"), config("32Mi")).unwrap();
+    let sc = load_scenario(Files::Disk, &path).unwrap();
+    let (run, ev) = run_one(&sc, &sc.baseline, 1);
+    let w = &run.workloads[0];
+    assert!(w.ready_max >= 2, "ready max {}", w.ready_max);
+    assert_eq!(w.oom_kills, 0);
+    assert!(!ev.sla.breached);
+}

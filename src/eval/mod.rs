@@ -30,6 +30,8 @@ pub struct Evaluation {
 pub struct WorkloadActivity {
     /// Workload.
     pub workload: String,
+    /// QoS class of its pods.
+    pub qos_class: crate::k8s::pod::QosClass,
     /// Fewest ready pods.
     pub ready_min: u32,
     /// Most ready pods.
@@ -102,6 +104,10 @@ pub fn evaluate(scenario: &Scenario, config: &Config, run: &RunResult) -> Evalua
         .iter()
         .map(|w| WorkloadActivity {
             workload: w.name.clone(),
+            qos_class: config
+                .workloads
+                .get(&w.name)
+                .map_or(crate::k8s::pod::QosClass::BestEffort, |c| c.qos_class()),
             ready_min: w.ready_min,
             ready_max: w.ready_max,
             mean_pods: if horizon_s > 0.0 {

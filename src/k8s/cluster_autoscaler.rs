@@ -112,10 +112,7 @@ mod tests {
     }
 
     fn req(cpu: i64, mem: i64) -> PodRequests {
-        PodRequests {
-            cpu_milli: Some(cpu),
-            memory_bytes: Some(mem),
-        }
+        PodRequests::new(Some(cpu), Some(mem))
     }
 
     #[test]

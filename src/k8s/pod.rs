@@ -18,24 +18,83 @@ pub enum PodStatus {
     Terminating,
 }
 
-/// What one pod requests (sum over its containers), as the scheduler and the HPA see it.
+/// One container's (CPU millicores, memory bytes) requests; `None` = not set.
+pub type ContainerRequests = (Option<i64>, Option<i64>);
+
+/// What one pod requests, summed over its app containers and sidecars, in the two views
+/// Kubernetes has of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PodRequests {
-    /// CPU request in millicores (`None` = the container sets none).
+    /// CPU request in millicores as the HPA sees it: `None` when any container sets none
+    /// (upstream: "missing request for cpu").
     pub cpu_milli: Option<i64>,
-    /// Memory request in bytes (`None` = the container sets none).
+    /// Memory request in bytes as the HPA sees it (`None` when any container sets none).
     pub memory_bytes: Option<i64>,
+    /// CPU the scheduler reserves: the sum of the requests that are set.
+    pub scheduled_cpu_milli: i64,
+    /// Memory the scheduler reserves.
+    pub scheduled_memory_bytes: i64,
 }
 
 impl PodRequests {
-    /// CPU the scheduler reserves (0 when unset).
-    pub fn sched_cpu(&self) -> i64 {
-        self.cpu_milli.unwrap_or(0)
+    /// Requests of a single-container pod.
+    pub fn new(cpu_milli: Option<i64>, memory_bytes: Option<i64>) -> Self {
+        PodRequests {
+            cpu_milli,
+            memory_bytes,
+            scheduled_cpu_milli: cpu_milli.unwrap_or(0),
+            scheduled_memory_bytes: memory_bytes.unwrap_or(0),
+        }
     }
 
-    /// Memory the scheduler reserves (0 when unset).
+    /// Pod-level requests of several containers' (cpu, memory) requests.
+    pub fn sum(containers: &[ContainerRequests]) -> Self {
+        PodRequests {
+            cpu_milli: containers.iter().map(|c| c.0).sum(),
+            memory_bytes: containers.iter().map(|c| c.1).sum(),
+            scheduled_cpu_milli: containers.iter().filter_map(|c| c.0).sum(),
+            scheduled_memory_bytes: containers.iter().filter_map(|c| c.1).sum(),
+        }
+    }
+
+    /// CPU the scheduler reserves.
+    pub fn sched_cpu(&self) -> i64 {
+        self.scheduled_cpu_milli
+    }
+
+    /// Memory the scheduler reserves.
     pub fn sched_memory(&self) -> i64 {
-        self.memory_bytes.unwrap_or(0)
+        self.scheduled_memory_bytes
+    }
+}
+
+/// Kubernetes QoS class of a pod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum QosClass {
+    /// Every container has CPU and memory limits equal to its requests.
+    Guaranteed,
+    /// Anything between.
+    Burstable,
+    /// No container sets any CPU or memory request or limit.
+    BestEffort,
+}
+
+/// The QoS class of a pod whose containers have these (request, limit) pairs for CPU and
+/// memory (requests already defaulted to limits).
+pub fn qos_class(containers: &[[(Option<i64>, Option<i64>); 2]]) -> QosClass {
+    let none = containers
+        .iter()
+        .all(|c| c.iter().all(|(r, l)| r.is_none() && l.is_none()));
+    if none {
+        return QosClass::BestEffort;
+    }
+    let guaranteed = containers
+        .iter()
+        .all(|c| c.iter().all(|(r, l)| l.is_some() && r == l));
+    if guaranteed {
+        QosClass::Guaranteed
+    } else {
+        QosClass::Burstable
     }
 }
 
@@ -193,6 +252,25 @@ mod tests {
         p.ready = ready;
         p.ready_transition = Some(since);
         p
+    }
+
+    #[test]
+    fn pod_requests_sum_containers_and_a_missing_one_hides_the_pod_request() {
+        let p = PodRequests::sum(&[(Some(200), Some(100)), (Some(10), None)]);
+        assert_eq!(p.cpu_milli, Some(210));
+        assert_eq!(p.memory_bytes, None, "the HPA reports a missing request");
+        assert_eq!((p.sched_cpu(), p.sched_memory()), (210, 100));
+    }
+
+    #[test]
+    fn qos_classes_follow_requests_and_limits() {
+        let g = [(Some(500), Some(500)), (Some(1 << 30), Some(1 << 30))];
+        let b = [(Some(250), Some(500)), (Some(1 << 29), Some(1 << 30))];
+        let e = [(None, None), (None, None)];
+        assert_eq!(qos_class(&[g, g]), QosClass::Guaranteed);
+        assert_eq!(qos_class(&[g, b]), QosClass::Burstable);
+        assert_eq!(qos_class(&[e]), QosClass::BestEffort);
+        assert_eq!(qos_class(&[e, g]), QosClass::Burstable);
     }
 
     #[test]

@@ -156,17 +156,11 @@ mod tests {
     #[test]
     fn fit_uses_requests_and_max_pods() {
         let mut n = node(1900, 1 << 30, 2);
-        let req = PodRequests {
-            cpu_milli: Some(1000),
-            memory_bytes: Some(256 << 20),
-        };
+        let req = PodRequests::new(Some(1000), Some(256 << 20));
         assert!(n.fits(&req));
         n.bind(&req);
         assert!(!n.fits(&req), "second 1000m pod exceeds 1900m");
-        let tiny = PodRequests {
-            cpu_milli: Some(10),
-            memory_bytes: Some(1),
-        };
+        let tiny = PodRequests::new(Some(10), Some(1));
         assert!(n.fits(&tiny));
         n.bind(&tiny);
         assert!(!n.fits(&tiny), "max-pods 2 reached");
@@ -176,10 +170,7 @@ mod tests {
     fn least_allocated_spreads() {
         let mut a = node(2000, 1 << 30, 10);
         let b = node(2000, 1 << 30, 10);
-        let req = PodRequests {
-            cpu_milli: Some(500),
-            memory_bytes: Some(1 << 20),
-        };
+        let req = PodRequests::new(Some(500), Some(1 << 20));
         a.bind(&req);
         assert_eq!(pick_node(&[a, b], 0, &req, 0), Some(1));
     }

@@ -144,6 +144,17 @@ fn default_min_replicas() -> i32 {
     1
 }
 
+/// A sidecar container of a workload's pods.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SidecarConfig {
+    /// Container name; its usage comes from the service profile's sidecar of that name.
+    pub name: String,
+    /// Its resources.
+    #[serde(default)]
+    pub resources: Resources,
+}
+
 /// What a configuration sets for one workload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -154,6 +165,10 @@ pub struct WorkloadConfig {
     pub replicas: u32,
     /// App-container resources.
     pub resources: Resources,
+    /// Sidecars (and restartable init containers): their requests add to the pod's, as the
+    /// scheduler and the HPA count them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sidecars: Vec<SidecarConfig>,
     /// The HPA, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hpa: Option<HpaConfig>,
@@ -168,4 +183,38 @@ pub struct Config {
     /// Per workload, keyed by service name.
     #[serde(deserialize_with = "crate::model::load::unique_keys::deserialize")]
     pub workloads: BTreeMap<String, WorkloadConfig>,
+}
+
+impl WorkloadConfig {
+    /// Every container's resources: the app first, then the sidecars.
+    pub fn containers(&self) -> impl Iterator<Item = &Resources> {
+        std::iter::once(&self.resources).chain(self.sidecars.iter().map(|s| &s.resources))
+    }
+
+    /// The pod's requests, summed over its containers (requests defaulted to limits).
+    pub fn pod_requests(&self) -> crate::k8s::pod::PodRequests {
+        let each: Vec<(Option<i64>, Option<i64>)> = self
+            .containers()
+            .map(|r| {
+                let e = r.effective_requests();
+                (e.cpu.map(|c| c.0), e.memory.map(|m| m.0))
+            })
+            .collect();
+        crate::k8s::pod::PodRequests::sum(&each)
+    }
+
+    /// The pod's QoS class.
+    pub fn qos_class(&self) -> crate::k8s::pod::QosClass {
+        let each: Vec<[(Option<i64>, Option<i64>); 2]> = self
+            .containers()
+            .map(|r| {
+                let e = r.effective_requests();
+                [
+                    (e.cpu.map(|c| c.0), r.limits.cpu.map(|c| c.0)),
+                    (e.memory.map(|m| m.0), r.limits.memory.map(|m| m.0)),
+                ]
+            })
+            .collect();
+        crate::k8s::pod::qos_class(&each)
+    }
 }

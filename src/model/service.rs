@@ -137,6 +137,23 @@ pub struct ServiceProfile {
     pub timeout: crate::time::Millis,
     /// Request classes.
     pub classes: Vec<RequestClass>,
+    /// Sidecars the pods run beside the app, with what they use (constant).
+    #[serde(default)]
+    pub sidecars: Vec<SidecarUsage>,
+}
+
+/// What a sidecar container uses, per pod.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SidecarUsage {
+    /// Container name, as configs refer to it.
+    pub name: String,
+    /// CPU it uses.
+    #[serde(default)]
+    pub cpu: MilliCpu,
+    /// Working set it holds.
+    #[serde(default)]
+    pub memory: Bytes,
 }
 
 impl ServiceProfile {

@@ -36,7 +36,7 @@ pub fn check_config(scenario: &Scenario, config: &Config, file: &str) -> Result<
 /// Checks one workload; returns the field (relative to the workload) and the problem.
 pub fn check_workload(
     scenario: &Scenario,
-    _name: &str,
+    name: &str,
     w: &WorkloadConfig,
 ) -> std::result::Result<(), (String, String)> {
     if scenario.catalog.pool(&w.node_pool).is_none() {
@@ -50,10 +50,28 @@ pub fn check_workload(
         ));
     }
     let r = &w.resources;
+    let service = scenario.services.iter().find(|s| s.name == name);
+    for (i, sc) in w.sidecars.iter().enumerate() {
+        if let Some(svc) = service {
+            if !svc.profile.sidecars.iter().any(|u| u.name == sc.name) {
+                return Err((
+                    format!("sidecars[{i}].name"),
+                    format!(
+                        "the profile of `{}` has no sidecar `{}`; sidecars: {}",
+                        svc.name,
+                        sc.name,
+                        name_list(svc.profile.sidecars.iter().map(|u| u.name.as_str()))
+                    ),
+                ));
+            }
+        }
+        check_request_within_limit(&sc.resources)
+            .map_err(|(f, m)| (format!("sidecars[{i}].{f}"), m))?;
+    }
     if let Some(pool) = scenario.catalog.pool(&w.node_pool) {
         let cap = pool.capacity_for_pods();
-        let req = r.effective_requests();
-        let (cpu, mem) = (req.cpu.map_or(0, |c| c.0), req.memory.map_or(0, |m| m.0));
+        let req = w.pod_requests();
+        let (cpu, mem) = (req.sched_cpu(), req.sched_memory());
         if cpu > cap.cpu_milli || mem > cap.memory_bytes {
             return Err((
                 "resources.requests".into(),
@@ -64,22 +82,7 @@ pub fn check_workload(
             ));
         }
     }
-    if let (Some(req), Some(lim)) = (r.requests.cpu, r.limits.cpu) {
-        if req > lim {
-            return Err((
-                "resources.requests.cpu".into(),
-                format!("request {req} exceeds the limit {lim}"),
-            ));
-        }
-    }
-    if let (Some(req), Some(lim)) = (r.requests.memory, r.limits.memory) {
-        if req > lim {
-            return Err((
-                "resources.requests.memory".into(),
-                format!("request {req} exceeds the limit {lim}"),
-            ));
-        }
-    }
+    check_request_within_limit(r)?;
     if let Some(h) = &w.hpa {
         let spec = crate::sim::hpa_bridge::to_spec(h).map_err(|(f, m)| {
             if f.is_empty() {
@@ -96,20 +99,22 @@ pub fn check_workload(
                 (format!("hpa.{f}"), m)
             }
         })?;
-        let req = r.effective_requests();
+        let pod = w.pod_requests();
         for (i, m) in spec.metrics.iter().enumerate() {
             if let crate::k8s::hpa::MetricSpec::Resource(res) = m {
                 let utilization =
                     matches!(res.target, crate::k8s::hpa::MetricTarget::Utilization(_));
                 let missing = match res.name {
-                    crate::k8s::hpa::ResourceName::Cpu => req.cpu.is_none_or(|c| c.0 == 0),
-                    crate::k8s::hpa::ResourceName::Memory => req.memory.is_none_or(|m| m.0 == 0),
+                    crate::k8s::hpa::ResourceName::Cpu => pod.cpu_milli.is_none_or(|c| c == 0),
+                    crate::k8s::hpa::ResourceName::Memory => {
+                        pod.memory_bytes.is_none_or(|m| m == 0)
+                    }
                 };
                 if utilization && missing {
                     return Err((
                         format!("hpa.metrics[{i}]"),
                         format!(
-                            "a {} Utilization target needs a non-zero {} request (utilization is usage / request; without one the HPA reports `missing request for {}` and never scales); set resources.requests.{}",
+                            "a {} Utilization target needs a non-zero {} request in every container (utilization is usage / request; without one the HPA reports `missing request for {}` and never scales); set resources.requests.{}",
                             res.name, res.name, res.name, res.name
                         ),
                     ));
@@ -121,6 +126,29 @@ pub fn check_workload(
             "replicas".into(),
             "must be at least 1 without an HPA".into(),
         ));
+    }
+    Ok(())
+}
+
+/// A request above its limit, as the API server refuses it.
+fn check_request_within_limit(
+    r: &crate::model::config::Resources,
+) -> std::result::Result<(), (String, String)> {
+    if let (Some(req), Some(lim)) = (r.requests.cpu, r.limits.cpu) {
+        if req > lim {
+            return Err((
+                "resources.requests.cpu".into(),
+                format!("request {req} exceeds the limit {lim}"),
+            ));
+        }
+    }
+    if let (Some(req), Some(lim)) = (r.requests.memory, r.limits.memory) {
+        if req > lim {
+            return Err((
+                "resources.requests.memory".into(),
+                format!("request {req} exceeds the limit {lim}"),
+            ));
+        }
     }
     Ok(())
 }

@@ -161,7 +161,13 @@ struct Workload {
     service: usize,
     pool: usize,
     requests: PodRequests,
+    /// The app container's memory limit.
     memory_limit: Option<f64>,
+    /// CPU (cores) and memory (bytes) the sidecars of one pod use.
+    sidecar_cpu_cores: f64,
+    sidecar_memory: f64,
+    /// Some sidecar uses more memory than its limit: it is OOM-killed on every start.
+    sidecar_oom: bool,
     hpa: Option<WorkloadHpa>,
     desired: u32,
     model: ServiceModel,
@@ -208,6 +214,23 @@ struct Sim<'a> {
     in_flight: Vec<f64>,
 }
 
+/// CPU cores and memory bytes one pod's sidecars use (from the service profile), and whether
+/// any of them exceeds its own memory limit.
+fn sidecar_usage(
+    svc: &crate::model::scenario::Service,
+    wc: &crate::model::config::WorkloadConfig,
+) -> (f64, f64, bool) {
+    let (mut cpu, mut mem, mut oom) = (0.0, 0.0, false);
+    for sc in &wc.sidecars {
+        if let Some(u) = svc.profile.sidecars.iter().find(|u| u.name == sc.name) {
+            cpu += u.cpu.0 as f64 / 1000.0;
+            mem += u.memory.0 as f64;
+            oom |= sc.resources.limits.memory.is_some_and(|l| u.memory.0 > l.0);
+        }
+    }
+    (cpu, mem, oom)
+}
+
 /// Simulates `config` on `scenario` with `seed`. The config must have been checked with
 /// [`crate::model::validate::check_config`].
 pub fn simulate(scenario: &Scenario, config: &Config, seed: u64) -> RunResult {
@@ -221,11 +244,7 @@ impl<'a> Sim<'a> {
         let mut workloads = Vec::with_capacity(sc.services.len());
         for (si, svc) in sc.services.iter().enumerate() {
             let wc = &config.workloads[&svc.name];
-            let req = wc.resources.effective_requests();
-            let requests = PodRequests {
-                cpu_milli: req.cpu.map(|q| q.0),
-                memory_bytes: req.memory.map(|q| q.0),
-            };
+            let requests = wc.pod_requests();
             let pool = sc.catalog.pool_index(&wc.node_pool).unwrap_or(0);
             let hpa = wc
                 .hpa
@@ -240,6 +259,9 @@ impl<'a> Sim<'a> {
                 pool,
                 requests,
                 memory_limit: wc.resources.limits.memory.map(|m| m.0 as f64),
+                sidecar_cpu_cores: sidecar_usage(svc, wc).0,
+                sidecar_memory: sidecar_usage(svc, wc).1,
+                sidecar_oom: sidecar_usage(svc, wc).2,
                 hpa,
                 desired,
                 model: ServiceModel::new(svc, wc.resources.limits.cpu.map(|q| q.0)),
@@ -858,9 +880,11 @@ impl<'a> Sim<'a> {
                         } else {
                             (idle, base_mem)
                         };
-                        if wl.memory_limit.is_some_and(|l| m > l) {
+                        if wl.sidecar_oom || wl.memory_limit.is_some_and(|l| m > l) {
                             self.oom.push(id);
                         }
+                        // Metrics and usage are the pod's: app plus sidecars.
+                        let (c, m) = (c + wl.sidecar_cpu_cores, m + wl.sidecar_memory);
                         p.cpu_used_core_ms += c * dt_ms as f64;
                         p.memory_bytes = m;
                         cpu_used += c;
