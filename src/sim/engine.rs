@@ -245,6 +245,7 @@ impl<'a> Sim<'a> {
         for (si, svc) in sc.services.iter().enumerate() {
             let wc = &config.workloads[&svc.name];
             let requests = wc.pod_requests();
+            let (sidecar_cpu_cores, sidecar_memory, sidecar_oom) = sidecar_usage(svc, wc);
             let pool = sc.catalog.pool_index(&wc.node_pool).unwrap_or(0);
             let hpa = wc
                 .hpa
@@ -259,9 +260,9 @@ impl<'a> Sim<'a> {
                 pool,
                 requests,
                 memory_limit: wc.resources.limits.memory.map(|m| m.0 as f64),
-                sidecar_cpu_cores: sidecar_usage(svc, wc).0,
-                sidecar_memory: sidecar_usage(svc, wc).1,
-                sidecar_oom: sidecar_usage(svc, wc).2,
+                sidecar_cpu_cores,
+                sidecar_memory,
+                sidecar_oom,
                 hpa,
                 desired,
                 model: ServiceModel::new(svc, wc.resources.limits.cpu.map(|q| q.0)),
