@@ -301,7 +301,7 @@ pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
     for a in &ev.activity {
         let _ = writeln!(
             out,
-            "  {:<10} ready pods {}–{} (mean {:.2}), {} scale-ups, {} scale-downs, {} evictions, {:.0} pending pod-s, {} unfittable, {:.0} rejected, {:.0} timed out, {} OOM kills, {} restarts",
+            "  {:<10} ready pods {}–{} (mean {:.2}), {} scale-ups, {} scale-downs, {} evictions, {:.0} pending pod-s, {} unfittable, {:.0} rejected, {:.0} timed out, {} OOM kills, {} restarts, {:.1} % of CFS periods throttled",
             a.workload,
             a.ready_min,
             a.ready_max,
@@ -314,7 +314,8 @@ pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
             a.rejected,
             a.timed_out,
             a.oom_kills,
-            a.restarts
+            a.restarts,
+            a.throttled_period_ratio * 100.0
         );
     }
     for a in &ev.activity {

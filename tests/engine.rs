@@ -256,3 +256,47 @@ fn sidecar_requests_dilute_pod_utilization_hpa_never_fires_app_ooms() {
     assert_eq!(w.oom_kills, 0);
     assert!(!ev.sla.breached);
 }
+
+/// Field case "CFS quota throttling under bursts": a CPU limit below the burst demand throttles
+/// periods and raises p99 while the average use stays under the limit.
+#[test]
+fn cfs_throttling_raises_p99_while_average_use_stays_under_the_limit() {
+    // 10 req/s of 20 ms on 2 workers: 0.2 cores on average. A 300m limit gives 30 ms of CPU per
+    // 100 ms period; two or more requests in one period exhaust it.
+    let params = |limit| Params {
+        rate_per_minute: vec![10; 60],
+        workers: 2,
+        cpu_ms: 20.0,
+        cpu_request: "200m",
+        cpu_limit: limit,
+        ..Params::default()
+    };
+    let run_with = |limit| {
+        let (_d, path) = scenario(&params(limit));
+        let sc = load_scenario(Files::Disk, &path).unwrap();
+        run_one(&sc, &sc.baseline, 1)
+    };
+    let (free, free_ev) = run_with(None);
+    let (limited, limited_ev) = run_with(Some("300m"));
+    let mid =
+        |r: &costsim::sim::engine::RunResult| r.windows[r.windows.len() / 2].objectives[0].p99_s;
+    let average_cores = limited.workloads[0].cpu_usage_core_s / 3600.0;
+    assert!(
+        average_cores < 0.3 * 0.8,
+        "average use {average_cores} cores is under the limit"
+    );
+    assert_eq!(free_ev.activity[0].throttled_period_ratio, 0.0);
+    let ratio = limited_ev.activity[0].throttled_period_ratio;
+    assert!(ratio > 0.05, "throttled-period ratio {ratio}");
+    eprintln!(
+        "throttled ratio {ratio:.3}, p99 {:.4} s vs {:.4} s, average {average_cores:.3} cores",
+        mid(&limited),
+        mid(&free)
+    );
+    assert!(
+        mid(&limited) > 1.5 * mid(&free),
+        "p99 {} vs {}",
+        mid(&limited),
+        mid(&free)
+    );
+}

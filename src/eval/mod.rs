@@ -62,6 +62,8 @@ pub struct WorkloadActivity {
     pub crash_loop_restarts: u32,
     /// In-flight requests lost to kills.
     pub killed_requests: f64,
+    /// Mean CFS throttled-period ratio (`nr_throttled / nr_periods`) of its ready pods.
+    pub throttled_period_ratio: f64,
     /// Warnings an operator should read before trusting the figures.
     pub warnings: Vec<String>,
 }
@@ -127,6 +129,11 @@ pub fn evaluate(scenario: &Scenario, config: &Config, run: &RunResult) -> Evalua
             restarts: w.restarts,
             crash_loop_restarts: w.crash_loop_restarts,
             killed_requests: w.killed_requests.round(),
+            throttled_period_ratio: if w.ready_pod_seconds > 0.0 {
+                (w.throttled_pod_seconds / w.ready_pod_seconds * 1e4).round() / 1e4
+            } else {
+                0.0
+            },
             warnings: warnings(w, config),
         })
         .collect();

@@ -452,6 +452,7 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
         horizon,
         trace_start_unix_s,
         notes,
+        cfs_cache: crate::k8s::cfs::ReplayCache::default(),
     };
     check_config(&scenario, &scenario.baseline, &blabel)?;
     crate::model::validate::check_space(&scenario, &slabel)?;

@@ -302,6 +302,8 @@ pub struct Scenario {
     pub trace_start_unix_s: i64,
     /// Notes for the user (gaps filled, traces trimmed).
     pub notes: Vec<String>,
+    /// CFS replays shared by the candidates (a cache: it changes no result).
+    pub cfs_cache: crate::k8s::cfs::ReplayCache,
 }
 
 impl Scenario {

@@ -95,6 +95,11 @@ pub struct WorkloadRun {
     pub crash_loop_restarts: u32,
     /// In-flight requests lost when their container was killed.
     pub killed_requests: f64,
+    /// Σ over ready pod-seconds of the CFS throttled-period ratio (divide by
+    /// `ready_pod_seconds`).
+    pub throttled_pod_seconds: f64,
+    /// Ready pod-seconds.
+    pub ready_pod_seconds: f64,
 }
 
 /// What one node pool did during the run.
@@ -265,7 +270,8 @@ impl<'a> Sim<'a> {
                 sidecar_oom,
                 hpa,
                 desired,
-                model: ServiceModel::new(svc, wc.resources.limits.cpu.map(|q| q.0)),
+                model: ServiceModel::new(svc, wc.resources.limits.cpu.map(|q| q.0))
+                    .with_cache(sc.cfs_cache.clone(), si),
                 backlog_core_s: 0.0,
                 pods: Vec::new(),
                 serving: 0,
@@ -820,6 +826,9 @@ impl<'a> Sim<'a> {
                 };
                 let si_state = m.state(lambda_pod, wait_bin) as usize;
                 let st = &m.states[si_state];
+                let pod_s = f64::from(ready) * dt;
+                wl.run.ready_pod_seconds += pod_s;
+                wl.run.throttled_pod_seconds += st.throttled_ratio * pod_s;
                 let shed_frac = if arrivals > 0.0 {
                     (shed / arrivals).min(1.0)
                 } else {

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use crate::k8s::cfs;
 use crate::model::scenario::Service;
 use crate::sim::latency::{self, BINS};
 use crate::sim::queueing::{wait_law, WaitLaw};
@@ -17,6 +18,12 @@ pub const BASE_ATOMS: usize = 32;
 
 /// Highest utilization used in the queueing formulas; above it the fluid backlog takes over.
 const MAX_RHO: f64 = 0.98;
+
+/// Atoms kept of a CFS replay's sojourn times: enough to resolve the p99 tail.
+pub const CFS_ATOMS: usize = 256;
+
+/// Requests replayed through the CFS model per state (the first tenth is warm-up).
+pub const CFS_REPLAY_REQUESTS: usize = 4000;
 
 /// Per-pod arrival rates below this (req/s) count as idle.
 pub const RATE_GRID_FLOOR: f64 = 1e-3;
@@ -34,6 +41,11 @@ pub struct ClassModel {
     pub memory_per_request: f64,
     /// Base latency atoms (seconds), sorted.
     pub base_atoms: Vec<f64>,
+    /// The part of the base latency spent off the pod's CPU (network, downstream, external
+    /// wait), as atoms in seconds.
+    pub off_cpu_atoms: Vec<f64>,
+    /// CPU time per request relative to its mean (gamma atoms, mean 1).
+    pub cpu_unit_atoms: Vec<f64>,
     /// Mean of the base latency.
     pub base_mean: f64,
 }
@@ -51,6 +63,8 @@ pub struct StateLaw {
     pub in_flight_per_pod: f64,
     /// Per class law index into [`ServiceModel::laws`].
     pub law: Vec<u32>,
+    /// Fraction of CFS periods with work in which the pod ran out of quota.
+    pub throttled_ratio: f64,
 }
 
 /// A service compiled for one candidate: pod shape, classes and the memo of per-state laws.
@@ -76,6 +90,10 @@ pub struct ServiceModel {
     pub base_memory: f64,
     /// Classes.
     pub classes: Vec<ClassModel>,
+    /// CPU quota per 100 ms period left for requests, when the CPU limit binds (CFS).
+    pub cfs_quota_ms: Option<f64>,
+    /// The scenario's shared replay cache and this service's index in the scenario.
+    cache_key: (Option<cfs::ReplayCache>, usize),
     /// Per-state outcome, by key.
     memo: HashMap<u64, u32, BuildFastHash>,
     /// Memoized states.
@@ -151,15 +169,23 @@ impl ServiceModel {
         let idle_cores = p.idle_cpu.0 as f64 / 1000.0;
         let raw_cap = f64::from(workers).min(limit_cores);
         let capacity_cores = (raw_cap - idle_cores).max(raw_cap * 0.05).max(1e-3);
-        let speed = capacity_cores / f64::from(workers); // cores per worker
+        // A limit below the worker count binds per 100 ms period (CFS): workers run at full
+        // speed until the quota (less what idle work uses) is gone, then wait for the next
+        // period. Without a binding limit each worker gets a full core.
+        let cfs_quota_ms = cpu_limit_milli
+            .filter(|&m| (m as f64) < f64::from(workers) * 1000.0)
+            .map(|m| (cfs::quota_ms(m) - idle_cores * cfs::PERIOD_MS).max(cfs::MIN_QUOTA_MS));
+        let speed = if cfs_quota_ms.is_some() {
+            1.0
+        } else {
+            capacity_cores / f64::from(workers)
+        };
         let mut classes = Vec::with_capacity(p.classes.len());
         let (mut mean_cpu, mut second_moment, mut ca2) = (0.0, 0.0, 0.0);
         for (c, input) in p.classes.iter().zip(service.classes.iter()) {
             let service_s = c.cpu_ms / 1000.0 / speed;
-            let cpu_atoms: Vec<f64> = unit_gamma_atoms(c.cpu_scv, BASE_ATOMS)
-                .into_iter()
-                .map(|u| u * service_s)
-                .collect();
+            let cpu_unit_atoms = unit_gamma_atoms(c.cpu_scv, BASE_ATOMS);
+            let cpu_atoms: Vec<f64> = cpu_unit_atoms.iter().map(|u| u * service_s).collect();
             let fixed = c.network_ms / 1000.0
                 + c.downstream
                     .iter()
@@ -167,6 +193,14 @@ impl ServiceModel {
                     .sum::<f64>();
             let mut atoms = sum_atoms(&cpu_atoms, &input.external_s, BASE_ATOMS);
             for a in &mut atoms {
+                *a += fixed;
+            }
+            let mut off_cpu_atoms = if input.external_s.is_empty() {
+                vec![0.0]
+            } else {
+                input.external_s.clone()
+            };
+            for a in &mut off_cpu_atoms {
                 *a += fixed;
             }
             let base_mean = atoms.iter().sum::<f64>() / atoms.len().max(1) as f64;
@@ -178,6 +212,8 @@ impl ServiceModel {
                 cpu_s: c.cpu_ms / 1000.0,
                 memory_per_request: c.memory_per_request.0 as f64,
                 base_atoms: atoms,
+                off_cpu_atoms,
+                cpu_unit_atoms,
                 base_mean,
             });
         }
@@ -198,11 +234,19 @@ impl ServiceModel {
             base_memory: p.memory.base_pod.0 as f64
                 + f64::from(workers) * p.memory.base_per_worker.0 as f64,
             classes,
+            cfs_quota_ms,
+            cache_key: (None, 0),
             memo: HashMap::with_hasher(BuildFastHash),
             states: Vec::new(),
             laws: Vec::new(),
             last: None,
         }
+    }
+
+    /// Shares CFS replays through `cache` (the scenario's), this service being `index`.
+    pub fn with_cache(mut self, cache: cfs::ReplayCache, index: usize) -> ServiceModel {
+        self.cache_key = (Some(cache), index);
+        self
     }
 
     /// The memoized state for a pod receiving `lambda_pod` requests per second with a backlog
@@ -242,27 +286,53 @@ impl ServiceModel {
         } else {
             latency::lower_edge(wait_bin as usize)
         };
-        let wait = self.wait_law(lambda_pod);
         let mut st = StateLaw {
             rejected: 0.0,
             timed_out: Vec::with_capacity(self.classes.len()),
             mean_latency: Vec::with_capacity(self.classes.len()),
             in_flight_per_pod: 0.0,
             law: Vec::with_capacity(self.classes.len()),
+            throttled_ratio: 0.0,
         };
-        for c in &self.classes {
-            let mean = c.base_mean + shift + wait.mean();
+        // Per class: the atoms of its latency before the backlog shift, and its waiting law.
+        let per_class: Vec<(Vec<f64>, WaitLaw)> = match self.cfs_quota_ms {
+            None => {
+                let wait = self.wait_law(lambda_pod);
+                self.classes
+                    .iter()
+                    .map(|c| (c.base_atoms.clone(), wait))
+                    .collect()
+            }
+            Some(quota) => {
+                let key = (
+                    self.cache_key.1,
+                    self.workers,
+                    (quota * 1000.0).round() as u64,
+                    level,
+                );
+                let replay = match &self.cache_key.0 {
+                    Some(cache) => {
+                        cache.get_or_compute(key, || self.cfs_sojourn(lambda_pod, quota, level))
+                    }
+                    None => std::sync::Arc::new(self.cfs_sojourn(lambda_pod, quota, level)),
+                };
+                st.throttled_ratio = replay.1;
+                self.classes
+                    .iter()
+                    .zip(replay.0.iter())
+                    .map(|(c, s)| (sum_atoms(s, &c.off_cpu_atoms, CFS_ATOMS), WaitLaw::NONE))
+                    .collect()
+            }
+        };
+        for (c, (atoms, wait)) in self.classes.iter().zip(&per_class) {
+            let base_mean = atoms.iter().sum::<f64>() / atoms.len().max(1) as f64;
+            let mean = base_mean + shift + wait.mean();
             st.in_flight_per_pod += lambda_pod * c.share * mean;
             st.mean_latency.push(mean);
-            st.timed_out.push(latency::tail_beyond(
-                &c.base_atoms,
-                shift,
-                wait,
-                self.timeout_s,
-            ));
+            st.timed_out
+                .push(latency::tail_beyond(atoms, shift, *wait, self.timeout_s));
             st.law.push(self.laws.len() as u32);
-            self.laws
-                .push(latency::law_with_wait(&c.base_atoms, shift, wait));
+            self.laws.push(latency::law_with_wait(atoms, shift, *wait));
         }
         if st.in_flight_per_pod > self.max_in_flight {
             st.rejected = 1.0 - self.max_in_flight / st.in_flight_per_pod;
@@ -271,6 +341,68 @@ impl ServiceModel {
         self.states.push(st);
         self.memo.insert(key, idx);
         idx
+    }
+
+    /// Sojourn atoms (seconds) per class of one pod under a CFS quota, from an exact replay of
+    /// [`CFS_REPLAY_REQUESTS`] Poisson arrivals at `lambda_pod` (capped below the pod's
+    /// capacity; the fluid backlog handles overload), and the throttled-period ratio. The
+    /// replay's random stream is fixed per rate level, so the law is the same in every run.
+    fn cfs_sojourn(&self, lambda_pod: f64, quota_ms: f64, level: u32) -> (Vec<Vec<f64>>, f64) {
+        use rand::{Rng, SeedableRng};
+        let n_classes = self.classes.len();
+        if lambda_pod <= 0.0 || self.mean_cpu_s <= 0.0 {
+            let idle: Vec<Vec<f64>> = self
+                .classes
+                .iter()
+                .map(|c| c.cpu_unit_atoms.iter().map(|u| u * c.cpu_s).collect())
+                .collect();
+            return (idle, 0.0);
+        }
+        let max_rate = MAX_RHO * self.capacity_cores / self.mean_cpu_s;
+        let rate_ms = lambda_pod.min(max_rate) / 1000.0;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0xCF5_0000 + u64::from(level));
+        let mut jobs = Vec::with_capacity(CFS_REPLAY_REQUESTS);
+        let mut class_of = Vec::with_capacity(CFS_REPLAY_REQUESTS);
+        let mut t = 0.0;
+        for _ in 0..CFS_REPLAY_REQUESTS {
+            t += -(1.0 - rng.random::<f64>()).ln() / rate_ms;
+            let mut u = rng.random::<f64>();
+            let mut k = n_classes - 1;
+            for (i, c) in self.classes.iter().enumerate() {
+                if u < c.share {
+                    k = i;
+                    break;
+                }
+                u -= c.share;
+            }
+            let c = &self.classes[k];
+            let atom = c.cpu_unit_atoms[rng.random_range(0..c.cpu_unit_atoms.len())];
+            jobs.push(cfs::Job {
+                arrival_ms: t,
+                work_ms: c.cpu_s * 1000.0 * atom,
+            });
+            class_of.push(k);
+        }
+        let out = cfs::run(&jobs, self.workers, Some(quota_ms));
+        let mut per_class = vec![Vec::new(); n_classes];
+        // Skip the first tenth: the replay starts empty.
+        for (i, (&k, &s)) in class_of.iter().zip(&out.sojourn_ms).enumerate() {
+            if i >= CFS_REPLAY_REQUESTS / 10 {
+                per_class[k].push(s / 1000.0);
+            }
+        }
+        let atoms = per_class
+            .into_iter()
+            .zip(&self.classes)
+            .map(|(v, c)| {
+                if v.is_empty() {
+                    c.cpu_unit_atoms.iter().map(|u| u * c.cpu_s).collect()
+                } else {
+                    reduce_atoms(v, CFS_ATOMS)
+                }
+            })
+            .collect();
+        (atoms, out.throttled_ratio())
     }
 
     /// The waiting law of one pod receiving `lambda_pod` requests per second.
