@@ -1,6 +1,6 @@
 //! Benchmarks of the hot paths: the default search (every candidate of the default space on the
-//! full week), one candidate's full-week simulation, the fluid state computation and one HPA
-//! reconcile. Run with `cargo bench --bench search`; the search figure is what the README and
+//! full week), one candidate's full-week simulation, the fluid state computation, a CFS quota
+//! replay and one HPA reconcile. Run with `cargo bench --bench search`; the search figure is what the README and
 //! the issue notes quote (candidates per second, and seconds for the whole default search).
 
 use std::path::Path;

@@ -317,10 +317,10 @@ impl ServiceModel {
                     None => std::sync::Arc::new(self.cfs_sojourn(lambda_pod, quota, level)),
                 };
                 st.throttled_ratio = replay.1;
-                self.classes
+                replay
+                    .0
                     .iter()
-                    .zip(replay.0.iter())
-                    .map(|(c, s)| (sum_atoms(s, &c.off_cpu_atoms, CFS_ATOMS), WaitLaw::NONE))
+                    .map(|a| (a.clone(), WaitLaw::NONE))
                     .collect()
             }
         };
@@ -343,7 +343,8 @@ impl ServiceModel {
         idx
     }
 
-    /// Sojourn atoms (seconds) per class of one pod under a CFS quota, from an exact replay of
+    /// Latency atoms (seconds: sojourn on the pod plus the off-CPU part) per class of one pod
+    /// under a CFS quota, from an exact replay of
     /// [`CFS_REPLAY_REQUESTS`] Poisson arrivals at `lambda_pod` (capped below the pod's
     /// capacity; the fluid backlog handles overload), and the throttled-period ratio. The
     /// replay's random stream is fixed per rate level, so the law is the same in every run.
@@ -354,7 +355,10 @@ impl ServiceModel {
             let idle: Vec<Vec<f64>> = self
                 .classes
                 .iter()
-                .map(|c| c.cpu_unit_atoms.iter().map(|u| u * c.cpu_s).collect())
+                .map(|c| {
+                    let cpu: Vec<f64> = c.cpu_unit_atoms.iter().map(|u| u * c.cpu_s).collect();
+                    sum_atoms(&cpu, &c.off_cpu_atoms, CFS_ATOMS)
+                })
                 .collect();
             return (idle, 0.0);
         }
@@ -395,11 +399,12 @@ impl ServiceModel {
             .into_iter()
             .zip(&self.classes)
             .map(|(v, c)| {
-                if v.is_empty() {
+                let sojourn = if v.is_empty() {
                     c.cpu_unit_atoms.iter().map(|u| u * c.cpu_s).collect()
                 } else {
                     reduce_atoms(v, CFS_ATOMS)
-                }
+                };
+                sum_atoms(&sojourn, &c.off_cpu_atoms, CFS_ATOMS)
             })
             .collect();
         (atoms, out.throttled_ratio())
