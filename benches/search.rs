@@ -97,9 +97,27 @@ fn hpa_reconcile(c: &mut Criterion) {
     });
 }
 
+fn cfs_replay(c: &mut Criterion) {
+    use costsim::k8s::cfs::{quota_ms, run, Job};
+    // 4,000 requests of 15 ms at 20 req/s on 2 workers under a 500m limit (one fluid state).
+    let jobs: Vec<Job> = (0..4000)
+        .map(|i| Job {
+            arrival_ms: f64::from(i) * 50.0 + f64::from(i % 7) * 3.0,
+            work_ms: 15.0,
+        })
+        .collect();
+    let mut g = c.benchmark_group("cfs");
+    g.throughput(Throughput::Elements(jobs.len() as u64));
+    g.bench_function("replay_4000_requests", |b| {
+        b.iter(|| run(&jobs, 2, Some(quota_ms(500))))
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     hpa_reconcile,
+    cfs_replay,
     fluid_state,
     one_candidate_week,
     default_search

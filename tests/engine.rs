@@ -300,3 +300,150 @@ fn cfs_throttling_raises_p99_while_average_use_stays_under_the_limit() {
         mid(&free)
     );
 }
+
+/// Rewrites the generated scenario's service profile and config (for cases the generator's
+/// knobs do not cover) and loads it.
+fn load_with(
+    p: &Params,
+    svc: Option<&str>,
+    config: &str,
+) -> (tempfile::TempDir, costsim::model::scenario::Scenario) {
+    let (d, path) = scenario(p);
+    let dir = path.parent().unwrap().to_path_buf();
+    if let Some(svc) = svc {
+        std::fs::write(dir.join("svc.yaml"), svc).unwrap();
+    }
+    std::fs::write(dir.join("config.yaml"), config).unwrap();
+    let sc = load_scenario(Files::Disk, &path).unwrap();
+    (d, sc)
+}
+
+/// Distinct consecutive values of a workload's desired replicas over the timeline.
+fn desired_steps(run: &costsim::sim::engine::RunResult) -> Vec<u32> {
+    let mut v: Vec<u32> = Vec::new();
+    for t in &run.timeline {
+        if v.last() != Some(&t.desired[0]) {
+            v.push(t.desired[0]);
+        }
+    }
+    v
+}
+
+const QUIET_SVC: &str = "name: app\nworkers: 1\nconcurrency_per_worker: 100000\n\
+    memory: { base_per_worker: BASE }\nstartup: { min: 10s, max: 10s }\nreadiness_delay: 5s\n\
+    timeout: 600s\nclasses:\n  - { name: api, share: 1.0, cpu_ms: 20 }\n";
+
+/// Field case "memory AverageValue target: scaled up, never scales back down"
+/// (kubernetes#95762): 3 replicas at ≈300Mi against a 400Mi average target give
+/// ceil(3 × 300/400) = 3; going to 2 needs an average ≤ 266Mi.
+#[test]
+fn memory_average_value_target_does_not_scale_down_above_the_ratio() {
+    let config = "name: c\nworkloads:\n  app:\n    node_pool: p\n    replicas: 3\n    resources:\n      \
+        requests: { cpu: 500m, memory: 512Mi }\n    hpa:\n      minReplicas: 1\n      maxReplicas: 4\n      \
+        metrics:\n        - type: Resource\n          resource: { name: memory, target: { type: AverageValue, averageValue: 400Mi } }\n";
+    let p = Params {
+        rate_per_minute: vec![2; 120],
+        ..Params::default()
+    };
+    let (_d, sc) = load_with(&p, Some(&QUIET_SVC.replace("BASE", "300Mi")), config);
+    let (run, _) = run_one(&sc, &sc.baseline, 1);
+    assert_eq!(desired_steps(&run), vec![3], "stays at 3 for two hours");
+    assert_eq!(run.workloads[0].scale_downs, 0);
+
+    let (_d, sc) = load_with(&p, Some(&QUIET_SVC.replace("BASE", "260Mi")), config);
+    let (run, _) = run_one(&sc, &sc.baseline, 1);
+    assert_eq!(
+        desired_steps(&run),
+        vec![3, 2],
+        "≤ 266Mi: ceil(3 × 0.65) = 2, then stays"
+    );
+}
+
+/// Field case "traffic-driven HPA: undersized request pins at max" (mitodl#5303): after a
+/// spike to 30 replicas, a 10 % per 25 min Percent scale-down policy steps down by
+/// floor(start × 0.9): 30→27→24→21→18→16→14→12→10→9→8→7→6→5→4.
+#[test]
+fn traffic_driven_hpa_percent_scale_down_steps_exactly() {
+    let config = "name: c\nworkloads:\n  app:\n    node_pool: p\n    replicas: 4\n    resources:\n      \
+        requests: { cpu: 500m, memory: 64Mi }\n    hpa:\n      minReplicas: 4\n      maxReplicas: 30\n      \
+        metrics:\n        - type: Resource\n          resource: { name: cpu, target: { type: Utilization, averageUtilization: 60 } }\n      \
+        behavior:\n        scaleDown:\n          policies: [ { type: Percent, value: 10, periodSeconds: 1500 } ]\n";
+    let mut rate = vec![400; 30];
+    rate.extend(vec![0; 420]);
+    let p = Params {
+        rate_per_minute: rate,
+        ..Params::default()
+    };
+    let (_d, sc) = load_with(&p, Some(&QUIET_SVC.replace("BASE", "64Mi")), config);
+    let (run, _) = run_one(&sc, &sc.baseline, 1);
+    let steps = desired_steps(&run);
+    let top = steps.iter().position(|&r| r == 30).expect("reaches max 30");
+    assert_eq!(
+        steps[top..].to_vec(),
+        vec![30, 27, 24, 21, 18, 16, 14, 12, 10, 9, 8, 7, 6, 5, 4]
+    );
+}
+
+/// Field case "hair-trigger HPA: CPU request far below bursts" (mitodl#5241): a 100m request
+/// turns one-minute bursts into 400 % utilization and the HPA jumps to max at every burst; a
+/// request sized to the burst keeps it well below max.
+#[test]
+fn hair_trigger_hpa_flaps_to_max_with_an_undersized_request() {
+    // Every 15 min: 1 min at 40 req/s (0.8 cores over 2 pods), 14 min at 1 req/s.
+    let mut rate = Vec::new();
+    for _ in 0..8 {
+        rate.push(40);
+        rate.extend(vec![1; 14]);
+    }
+    let config = |request: &str| {
+        format!(
+            "name: c\nworkloads:\n  app:\n    node_pool: p\n    replicas: 2\n    resources:\n      \
+             requests: {{ cpu: {request}, memory: 64Mi }}\n    hpa:\n      minReplicas: 2\n      maxReplicas: 10\n      \
+             metrics:\n        - type: Resource\n          resource: {{ name: cpu, target: {{ type: Utilization, averageUtilization: 50 }} }}\n"
+        )
+    };
+    let p = Params {
+        rate_per_minute: rate,
+        max_pods: 110,
+        ..Params::default()
+    };
+    let svc = QUIET_SVC.replace("BASE", "64Mi");
+    let to_max = |run: &costsim::sim::engine::RunResult| {
+        desired_steps(run)
+            .windows(2)
+            .filter(|w| w[1] == 10 && w[0] < 10)
+            .count()
+    };
+    let (_d, sc) = load_with(&p, Some(&svc), &config("100m"));
+    let (run, _) = run_one(&sc, &sc.baseline, 1);
+    assert!(
+        to_max(&run) >= 6,
+        "scale-to-max events {}: {:?}",
+        to_max(&run),
+        desired_steps(&run)
+    );
+    let (_d, sc) = load_with(&p, Some(&svc), &config("400m"));
+    let (run, _) = run_one(&sc, &sc.baseline, 1);
+    assert_eq!(to_max(&run), 0, "{:?}", desired_steps(&run));
+}
+
+/// Field case "DaemonSet overhead makes a big pod never fit" (karpenter-provider-aws#6015): a
+/// pod that fits the node's allocatable does not fit once the DaemonSets' requests are taken.
+#[test]
+fn daemonset_overhead_makes_a_big_pod_never_fit() {
+    // Allocatable of a 2-vCPU node: 1930m. A 1900m pod fits; with four 10m DaemonSets the room
+    // for pods is 1890m and it never fits.
+    let fits = Params {
+        cpu_request: "1900m",
+        ..Params::default()
+    };
+    let (_d, path) = scenario(&fits);
+    assert!(load_scenario(Files::Disk, &path).is_ok());
+    let (_d, path) = scenario(&Params {
+        daemonsets: 4,
+        ..fits
+    });
+    let err = load_scenario(Files::Disk, &path).unwrap_err().to_string();
+    assert!(err.contains("never fits a node of pool `p`"), "{err}");
+    assert!(err.contains("cpu 1890m"), "{err}");
+}
