@@ -447,3 +447,41 @@ fn daemonset_overhead_makes_a_big_pod_never_fit() {
     assert!(err.contains("never fits a node of pool `p`"), "{err}");
     assert!(err.contains("cpu 1890m"), "{err}");
 }
+
+/// Field case "Python/gunicorn: per-worker memory growth" (courtlistener#2640, gunicorn#2215):
+/// worker RSS ratchets up with every request; without `--max-requests` the pod reaches its
+/// limit and is OOM-killed every ~49 min; recycling workers every 1,000 requests bounds it.
+#[test]
+fn python_worker_memory_growth_ooms_without_max_requests() {
+    // 3 workers × 150Mi at rest + 40Ki per request served, 5 req/s on one pod, 1Gi limit:
+    // growth 200 KiB/s, 450Mi → 1024Mi in 574 MiB / 0.195 MiB/s = 2939 s.
+    let svc = |max_requests: &str| {
+        format!(
+            "name: app\nworkers: 3\nconcurrency_per_worker: 100000\n\
+             memory: {{ base_per_worker: 150Mi, growth_per_request: 40Ki{max_requests} }}\n\
+             startup: {{ min: 10s, max: 10s }}\nreadiness_delay: 5s\ntimeout: 600s\n\
+             classes:\n  - {{ name: api, share: 1.0, cpu_ms: 20 }}\n"
+        )
+    };
+    let config =
+        "name: c\nworkloads:\n  app:\n    node_pool: p\n    replicas: 1\n    resources:\n      \
+        requests: { cpu: 500m, memory: 512Mi }\n      limits: { memory: 1Gi }\n";
+    let p = Params {
+        rate_per_minute: vec![5; 120],
+        ..Params::default()
+    };
+    let (_d, sc) = load_with(&p, Some(&svc("")), config);
+    let (run, ev) = run_one(&sc, &sc.baseline, 1);
+    assert_eq!(run.workloads[0].oom_kills, 2, "kills at ~49 and ~98 min");
+    assert!(ev.activity[0].warnings[0].contains("OOM kills"));
+
+    // Recycled every 1,000 requests per worker: at most 1,000 × 40Ki = 39Mi per worker.
+    let (_d, sc) = load_with(&p, Some(&svc(", max_requests: 1000")), config);
+    let (run, _) = run_one(&sc, &sc.baseline, 1);
+    assert_eq!(run.workloads[0].oom_kills, 0);
+    let peak_mi = run.workloads[0].peak_pod_memory_bytes / 1_048_576.0;
+    assert!(
+        (peak_mi - (450.0 + 3.0 * 1000.0 * 40.0 / 1024.0)).abs() < 2.0,
+        "peak {peak_mi}Mi"
+    );
+}

@@ -142,6 +142,8 @@ pub struct Pod {
     pub memory_bytes: f64,
     /// Latest metrics sample.
     pub sample: Option<PodSample>,
+    /// Requests served since the container started (drives memory growth).
+    pub served: f64,
     /// Container restarts so far.
     pub restarts: u32,
     /// The back-off the next crash waits before its restart.
@@ -186,6 +188,7 @@ impl Pod {
             cpu_at_scrape: (0.0, now),
             memory_bytes: 0.0,
             sample: None,
+            served: 0.0,
             restarts: 0,
             next_backoff: INITIAL_BACKOFF,
         }

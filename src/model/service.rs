@@ -103,6 +103,29 @@ pub struct MemoryProfile {
     pub base_pod: Bytes,
     /// Working set of each worker process at rest.
     pub base_per_worker: Bytes,
+    /// Growth of a worker's working set per request it has served (Python/JVM heaps that
+    /// ratchet up; default 0).
+    #[serde(default)]
+    pub growth_per_request: Bytes,
+    /// Requests after which a worker is recycled back to its resting size (gunicorn
+    /// `--max-requests`); absent: never.
+    #[serde(default)]
+    pub max_requests: Option<u64>,
+}
+
+impl MemoryProfile {
+    /// Growth of the pod's working set after it has served `served` requests spread over
+    /// `workers` workers: each worker grows by `growth_per_request` per request until it is
+    /// recycled at `max_requests`; recycled workers (with gunicorn's jitter) average half of it.
+    pub fn growth_bytes(&self, served: f64, workers: u32) -> f64 {
+        let w = f64::from(workers.max(1));
+        let per_worker = served / w;
+        let counted = match self.max_requests {
+            Some(r) if per_worker >= r as f64 => r as f64 / 2.0,
+            _ => per_worker,
+        };
+        w * counted * self.growth_per_request.0 as f64
+    }
 }
 
 /// A service profile (`models/services/*.yaml`).

@@ -785,6 +785,7 @@ impl<'a> Sim<'a> {
             wl.run.ready_max = wl.run.ready_max.max(ready);
             let arrivals = lambda * dt;
             wl.run.arrivals += arrivals;
+            let mut served_per_ready_pod = 0.0;
             let (cpu_ready_cores, mem_ready) = if ready == 0 || lambda <= 0.0 {
                 wl.backlog_core_s = 0.0;
                 if arrivals > 0.0 {
@@ -829,6 +830,7 @@ impl<'a> Sim<'a> {
                 let pod_s = f64::from(ready) * dt;
                 wl.run.ready_pod_seconds += pod_s;
                 wl.run.throttled_pod_seconds += st.throttled_ratio * pod_s;
+                served_per_ready_pod = lambda_pod * dt * (1.0 - st.rejected).max(0.0);
                 let shed_frac = if arrivals > 0.0 {
                     (shed / arrivals).min(1.0)
                 } else {
@@ -871,6 +873,8 @@ impl<'a> Sim<'a> {
             let wl = &mut self.workloads[w];
             let idle = wl.model.idle_cores;
             let base_mem = wl.model.base_memory;
+            let memory = &self.sc.services[si].profile.memory;
+            let workers = wl.model.workers;
             let pool = wl.pool;
             let (mut cpu_used, mut mem_used, mut cpu_req, mut mem_req) = (0.0, 0.0, 0.0, 0.0);
             let mut bound = 0u32;
@@ -885,11 +889,16 @@ impl<'a> Sim<'a> {
                     }
                     PodStatus::Running => {
                         bound += 1;
-                        let (c, m) = if p.ready {
+                        let (c, mut m) = if p.ready {
+                            p.served += served_per_ready_pod;
                             (cpu_ready_cores, mem_ready)
                         } else {
                             (idle, base_mem)
                         };
+                        m += memory.growth_bytes(p.served, workers);
+                        if p.ready {
+                            wl.run.peak_pod_memory_bytes = wl.run.peak_pod_memory_bytes.max(m);
+                        }
                         if wl.sidecar_oom || wl.memory_limit.is_some_and(|l| m > l) {
                             self.oom.push(id);
                         }
@@ -911,9 +920,6 @@ impl<'a> Sim<'a> {
                     cpu_req += p.requests.sched_cpu() as f64 / 1000.0;
                     mem_req += p.requests.sched_memory() as f64;
                 }
-            }
-            if wl.serving > 0 {
-                wl.run.peak_pod_memory_bytes = wl.run.peak_pod_memory_bytes.max(mem_ready);
             }
             wl.run.cpu_usage_core_s += cpu_used * dt;
             wl.run.memory_usage_byte_s += mem_used * dt;
@@ -973,6 +979,7 @@ impl<'a> Sim<'a> {
             p.status = PodStatus::BackOff;
             p.sample = None;
             p.restarts += 1;
+            p.served = 0.0;
             let (backoff, next) =
                 crate::k8s::pod::restart_backoff(p.next_backoff, p.running_at.unwrap_or(0), t);
             p.next_backoff = next;
