@@ -485,3 +485,65 @@ fn python_worker_memory_growth_ooms_without_max_requests() {
         "peak {peak_mi}Mi"
     );
 }
+
+/// Field case "per-node fees flip the cheapest node shape" (karpenter#1664): 16 small nodes at
+/// $0.04/h beat one large node at $0.65/h on price alone, but a $0.03/node-hour agent fee makes
+/// the large node cheaper by $0.44/h (≈ $321 a month).
+#[test]
+fn per_node_fees_flip_the_cheapest_node_shape() {
+    let pools = |fee: f64| {
+        format!(
+            "catalog: t\nregion: t\ncurrency: USD\nprices_as_of: \"2024-10-09\"\n\
+             cluster_fee: {{ name: none, per_hour: 0 }}\npools:\n\
+             - {{ name: large, instance_type: large, vcpu: 2, memory: 8Gi, kubelet_memory_capacity: 7925980Ki, \
+             price_per_hour: 0.04, per_node_fee_per_hour: {fee}, billing: pay-as-you-go, max_pods: 110, \
+             min_nodes: 0, max_nodes: 20, provisioning_delay: {{ min: 60s, max: 60s }} }}\n\
+             - {{ name: xl, instance_type: 8xlarge, vcpu: 32, memory: 128Gi, kubelet_memory_capacity: 126Gi, \
+             price_per_hour: 0.65, per_node_fee_per_hour: {fee}, billing: pay-as-you-go, max_pods: 110, \
+             min_nodes: 0, max_nodes: 20, provisioning_delay: {{ min: 60s, max: 60s }} }}\n"
+        )
+    };
+    let config = |pool: &str| {
+        format!(
+            "name: {pool}\nworkloads:\n  app:\n    node_pool: {pool}\n    replicas: 16\n    resources:\n      \
+             requests: {{ cpu: 1500m, memory: 1Gi }}\n"
+        )
+    };
+    let p = Params {
+        rate_per_minute: vec![1; 60],
+        management_fee: false,
+        ..Params::default()
+    };
+    let hourly = |fee: f64, pool: &str| {
+        let (d, path) = scenario(&p);
+        let dir = path.parent().unwrap().to_path_buf();
+        std::fs::write(dir.join("pools.yaml"), pools(fee)).unwrap();
+        std::fs::write(dir.join("config.yaml"), config(pool)).unwrap();
+        std::fs::write(dir.join("space.yaml"), "workload: app\ngrid:\n  cpu_request: [1500m]\n  memory_request: [1Gi]\n  cpu_limit: [none]\n  memory_limit: [none]\n  min_replicas: [1]\n  max_replicas: [16]\n  target_cpu_utilization: [70]\n  node_pool: [large, xl]\n").unwrap();
+        let sc = load_scenario(Files::Disk, &path).unwrap();
+        let (run, ev) = run_one(&sc, &sc.baseline, 1);
+        drop(d);
+        (
+            ev.cost.horizon,
+            run.pools.iter().map(|p| p.peak_nodes).sum::<u32>(),
+        )
+    };
+    let (large, n_large) = hourly(0.0, "large");
+    let (xl, n_xl) = hourly(0.0, "xl");
+    assert_eq!(
+        (n_large, n_xl),
+        (16, 1),
+        "one 1500m pod per 2-vCPU node; all 16 on one 32-vCPU node"
+    );
+    assert!(
+        (large - 0.64).abs() < 1e-9 && (xl - 0.65).abs() < 1e-9,
+        "{large} {xl}"
+    );
+    let (large, _) = hourly(0.03, "large");
+    let (xl, _) = hourly(0.03, "xl");
+    assert!(
+        (large - 1.12).abs() < 1e-9 && (xl - 0.68).abs() < 1e-9,
+        "{large} {xl}"
+    );
+    assert!(((large - xl) * 730.0 - 321.2).abs() < 1e-6);
+}

@@ -50,7 +50,7 @@ pub fn cost(scenario: &Scenario, run: &RunResult) -> Cost {
     let mut nodes = 0.0;
     for (p, r) in cat.pools.iter().zip(&run.pools) {
         let node_hours = r.node_seconds / 3600.0;
-        let c = node_hours * p.price_per_hour;
+        let c = node_hours * p.node_cost_per_hour();
         nodes += c;
         pools.push(PoolCost {
             pool: p.name.clone(),
@@ -102,7 +102,7 @@ fn allocate(scenario: &Scenario, run: &RunResult) -> Vec<(String, f64)> {
         .map(|w| {
             let p = &cat.pools[w.pool];
             let (cpu_rate, ram_rate) = unit_rates(
-                p.price_per_hour,
+                p.node_cost_per_hour(),
                 f64::from(p.vcpu),
                 p.memory.0 as f64 / (1u64 << 30) as f64,
             );

@@ -44,6 +44,10 @@ pub struct NodePool {
     pub kubelet_memory_capacity: Bytes,
     /// Price per node-hour in the catalog's currency.
     pub price_per_hour: f64,
+    /// Fixed cost per node-hour on top of the instance price (per-node agent licences,
+    /// monitoring, security tooling; default 0): it can flip which shape is cheapest.
+    #[serde(default)]
+    pub per_node_fee_per_hour: f64,
     /// Billing method (`pay-as-you-go`).
     pub billing: String,
     /// Maximum pods per node (immutable after pool creation on ACK).
@@ -72,6 +76,11 @@ pub struct NodeCapacity {
 }
 
 impl NodePool {
+    /// What one node costs per hour: instance price plus the per-node fee.
+    pub fn node_cost_per_hour(&self) -> f64 {
+        self.price_per_hour + self.per_node_fee_per_hour
+    }
+
     /// Allocatable after the ACK reservation policy (kube + system reserved, eviction threshold).
     pub fn allocatable(&self) -> ack_reservation::Allocatable {
         ack_reservation::allocatable(
@@ -139,6 +148,12 @@ impl NodePoolCatalog {
             let f = |n: &str| format!("pools[{i}].{n}");
             if !(p.price_per_hour.is_finite() && p.price_per_hour >= 0.0) {
                 return Err((f("price_per_hour"), "must be a non-negative number".into()));
+            }
+            if !(p.per_node_fee_per_hour.is_finite() && p.per_node_fee_per_hour >= 0.0) {
+                return Err((
+                    f("per_node_fee_per_hour"),
+                    "must be a non-negative number".into(),
+                ));
             }
             if p.vcpu == 0 {
                 return Err((f("vcpu"), "must be at least 1".into()));
