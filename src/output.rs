@@ -301,7 +301,7 @@ pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
     for a in &ev.activity {
         let _ = writeln!(
             out,
-            "  {:<10} ready pods {}–{} (mean {:.2}), {} scale-ups, {} scale-downs, {} evictions, {:.0} pending pod-s, {} unfittable, {:.0} rejected, {:.0} timed out, {} OOM kills, {} restarts, {:.1} % of CFS periods throttled",
+            "  {:<10} ready pods {}–{} (mean {:.2}), {} scale-ups, {} scale-downs, {} evictions, {:.0} pending pod-s, {} unfittable, {:.0} rejected, {:.0} timed out, {} OOM kills, {} restarts, {} pressure evictions, {:.1} % of CFS periods throttled",
             a.workload,
             a.ready_min,
             a.ready_max,
@@ -315,6 +315,7 @@ pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
             a.timed_out,
             a.oom_kills,
             a.restarts,
+            a.pressure_evictions,
             a.throttled_period_ratio * 100.0
         );
     }

@@ -547,3 +547,38 @@ fn per_node_fees_flip_the_cheapest_node_shape() {
     );
     assert!(((large - xl) * 730.0 - 321.2).abs() < 1e-6);
 }
+
+/// Node memory pressure: pods that use far more memory than they request overcommit the node;
+/// the kubelet evicts the one exceeding its request the most, and the replacement lands on the
+/// same node again. Requests sized to the working set spread the pods instead.
+#[test]
+fn memory_pressure_evicts_pods_that_exceed_their_requests() {
+    let svc = QUIET_SVC.replace("BASE", "2500Mi");
+    let config = |memory: &str| {
+        format!(
+            "name: c\nworkloads:\n  app:\n    node_pool: p\n    replicas: 3\n    resources:\n      \
+             requests: {{ cpu: 500m, memory: {memory} }}\n"
+        )
+    };
+    let p = Params {
+        rate_per_minute: vec![2; 60],
+        ..Params::default()
+    };
+    // 3 × 2500Mi of working set on one 8 GiB node (≈ 5975Mi for pods): pressure.
+    let (_d, sc) = load_with(&p, Some(&svc), &config("64Mi"));
+    let (run, ev) = run_one(&sc, &sc.baseline, 1);
+    assert!(
+        run.workloads[0].pressure_evictions >= 2,
+        "{}",
+        run.workloads[0].pressure_evictions
+    );
+    assert!(ev.activity[0]
+        .warnings
+        .iter()
+        .any(|w| w.contains("memory pressure")));
+    // Requests at the working set: two pods per node, a second node, no pressure.
+    let (_d, sc) = load_with(&p, Some(&svc), &config("2500Mi"));
+    let (run, _) = run_one(&sc, &sc.baseline, 1);
+    assert_eq!(run.workloads[0].pressure_evictions, 0);
+    assert_eq!(run.pools[0].peak_nodes, 2);
+}

@@ -54,6 +54,8 @@ pub struct WorkloadActivity {
     pub timed_out: f64,
     /// Highest working set of one pod, bytes.
     pub peak_pod_memory_bytes: f64,
+    /// Pods evicted under node memory pressure.
+    pub pressure_evictions: u32,
     /// Containers OOM-killed.
     pub oom_kills: u32,
     /// Container restarts.
@@ -82,6 +84,12 @@ fn warnings(w: &crate::sim::engine::WorkloadRun, config: &Config) -> Vec<String>
             w.crash_loop_restarts,
             l,
             w.peak_pod_memory_bytes / 1_048_576.0
+        ));
+    }
+    if w.pressure_evictions > 0 {
+        out.push(format!(
+            "{} pods evicted under node memory pressure: they use more memory than they request; raise the memory request toward the working set",
+            w.pressure_evictions
         ));
     }
     if w.unfittable_pods > 0 {
@@ -125,6 +133,7 @@ pub fn evaluate(scenario: &Scenario, config: &Config, run: &RunResult) -> Evalua
             rejected: w.rejected.round(),
             timed_out: w.timed_out.round(),
             peak_pod_memory_bytes: w.peak_pod_memory_bytes.round(),
+            pressure_evictions: w.pressure_evictions,
             oom_kills: w.oom_kills,
             restarts: w.restarts,
             crash_loop_restarts: w.crash_loop_restarts,

@@ -87,6 +87,8 @@ pub struct WorkloadRun {
     pub unfittable_pods: u32,
     /// Highest working set of one ready pod, bytes.
     pub peak_pod_memory_bytes: f64,
+    /// Pods the kubelet evicted under node memory pressure.
+    pub pressure_evictions: u32,
     /// Containers killed for exceeding their memory limit.
     pub oom_kills: u32,
     /// Container restarts (after OOM kills).
@@ -215,6 +217,8 @@ struct Sim<'a> {
     node_count: Vec<u32>,
     /// Pods to OOM-kill after this step (reused buffer).
     oom: Vec<usize>,
+    /// Working set per node (reused buffer).
+    node_memory: Vec<f64>,
     /// In-flight requests per class of one ready pod in this step (reused buffer).
     in_flight: Vec<f64>,
 }
@@ -340,6 +344,7 @@ impl<'a> Sim<'a> {
             pools: vec![PoolRun::default(); sc.catalog.pools.len()],
             node_count: vec![0; sc.catalog.pools.len()],
             oom: Vec::new(),
+            node_memory: Vec::new(),
             in_flight: Vec::new(),
         }
     }
@@ -954,6 +959,67 @@ impl<'a> Sim<'a> {
         for (pr, &c) in self.pools.iter_mut().zip(count.iter()) {
             pr.peak_nodes = pr.peak_nodes.max(c);
         }
+        self.relieve_memory_pressure(t + dt_ms);
+    }
+
+    /// Kubelet eviction under node memory pressure: while the working sets of a node's pods
+    /// exceed what the node offers them (allocatable, which already holds back the eviction
+    /// threshold, less DaemonSet requests), evict the pod that exceeds its memory request the
+    /// most (BestEffort pods, with no request, first), as `rankMemoryPressure` orders them. The
+    /// ReplicaSet replaces evicted pods.
+    fn relieve_memory_pressure(&mut self, t: Millis) {
+        self.node_memory.clear();
+        self.node_memory.resize(self.nodes.len(), 0.0);
+        let mut pressure = false;
+        for w in &self.workloads {
+            for &id in &w.pods {
+                let p = &self.pods[id];
+                if let (Some(n), PodStatus::Running) = (p.node, p.status) {
+                    self.node_memory[n] += p.memory_bytes;
+                    pressure |= self.node_memory[n] > self.nodes[n].capacity.memory_bytes as f64;
+                }
+            }
+        }
+        if !pressure {
+            return;
+        }
+        for n in 0..self.nodes.len() {
+            while self.node_memory[n] > self.nodes[n].capacity.memory_bytes as f64 {
+                let victim = self
+                    .workloads
+                    .iter()
+                    .flat_map(|w| w.pods.iter().copied())
+                    .filter(|&id| {
+                        let p = &self.pods[id];
+                        p.node == Some(n) && p.status == PodStatus::Running
+                    })
+                    .max_by(|&a, &b| {
+                        let excess = |id: usize| {
+                            let p = &self.pods[id];
+                            p.memory_bytes - p.requests.sched_memory() as f64
+                        };
+                        excess(a).total_cmp(&excess(b)).then(b.cmp(&a))
+                    });
+                let Some(id) = victim else {
+                    break;
+                };
+                self.node_memory[n] -= self.pods[id].memory_bytes;
+                let w = self.pods[id].workload;
+                self.workloads[w].run.pressure_evictions += 1;
+                self.delete_pod(id, t);
+                self.on_pod_gone_now(id);
+                self.sync_deployment(w, t);
+            }
+        }
+    }
+
+    /// An evicted pod's resources leave the node at once (the kubelet killed it).
+    fn on_pod_gone_now(&mut self, id: usize) {
+        if let Some(n) = self.pods[id].node.take() {
+            let req = self.pods[id].requests;
+            self.nodes[n].release(&req);
+        }
+        self.need_schedule = true;
     }
 
     /// Kills the containers in `self.oom` (working set above the memory limit at the end of
