@@ -205,7 +205,11 @@ fn simulate(cli: &Cli, sc: &Scenario, config: Option<&Path>) -> Result<()> {
 }
 
 fn run_search(cli: &Cli, sc: &Scenario, top: usize) -> Result<()> {
-    let candidates = space::expand(&sc.space, &sc.baseline);
+    let (candidates, skipped) = search::admissible(sc, space::expand(&sc.space, &sc.baseline));
+    if skipped > 0 {
+        // A warning about the result, not progress: shown under --quiet too.
+        eprintln!("costsim: {skipped} candidates left out: their pool breaks a placement rule");
+    }
     if candidates.is_empty() {
         return Err(Error::input(
             &sc.space_file,

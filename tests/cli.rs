@@ -1428,3 +1428,46 @@ fn memory_above_the_limit_is_oom_killed_and_flagged() {
         out.stdout()
     );
 }
+
+#[test]
+fn a_pool_against_the_placement_rules_is_rejected() {
+    // The default scenario sends pods requesting >= 2Gi to the high-memory pool.
+    let f = Fixture::new();
+    f.replace(
+        BASELINE,
+        "cpu: 250m, memory: 512Mi",
+        "cpu: 250m, memory: 3Gi",
+    );
+    f.replace(
+        BASELINE,
+        "limits: { cpu: 500m, memory: 1Gi }",
+        "limits: { cpu: 500m, memory: 4Gi }",
+    );
+    f.replace(BASELINE, "node_pool: highmem", "node_pool: general");
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        BASELINE,
+        "workloads.backend.node_pool",
+        &["must run on pool `highmem`", "placement rule 0"],
+    );
+}
+
+#[test]
+fn search_leaves_out_candidates_that_break_a_placement_rule() {
+    let f = Fixture::with_tiny_space();
+    f.replace_line_starting(SPACE, "  memory_request:", "  memory_request: [3Gi]");
+    f.replace_line_starting(SPACE, "  node_pool:", "  node_pool: [highmem, light]");
+    let out = f.run(&["search", "--format", "json"]);
+    assert_ok(&out);
+    assert!(
+        out.stderr.contains("2 candidates left out"),
+        "{}",
+        out.stderr
+    );
+    let v = out.json();
+    assert_eq!(v["evaluated"], 2);
+    for c in v["candidates"].as_array().unwrap() {
+        assert_eq!(c["config"]["workloads"]["backend"]["node_pool"], "highmem");
+    }
+}

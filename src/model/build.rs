@@ -412,6 +412,19 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
         step = gcd(step, v);
     }
 
+    for (i, r) in file.placement.iter().enumerate() {
+        if catalog.pool(&r.pool).is_none() {
+            return Err(Error::at_field(
+                &label,
+                format!("placement[{i}].pool"),
+                format!(
+                    "no pool `{}` in the catalog; pools: {}",
+                    r.pool,
+                    name_list(catalog.pools.iter().map(|p| p.name.as_str()))
+                ),
+            ));
+        }
+    }
     let (baseline, blabel): (Config, String) =
         yaml_ref(files, &resolve(dir, &file.baseline), &label, "baseline")?;
     let (space, slabel): (Space, String) =
@@ -444,6 +457,7 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
         sla: file.sla,
         control_plane: cp,
         management_fee: file.management_fee,
+        placement: file.placement,
         baseline,
         baseline_file: blabel.clone(),
         space,

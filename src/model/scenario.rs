@@ -184,6 +184,29 @@ fn default_threshold() -> f64 {
     0.5
 }
 
+/// A node-pool selection rule: pods whose memory request falls in the range must run on
+/// `pool` (as a nodeAffinity a platform team injects by policy).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlacementRule {
+    /// Applies to pods requesting at least this much memory.
+    #[serde(default)]
+    pub min_memory_request: Option<crate::quantity::Bytes>,
+    /// Applies to pods requesting less than this much memory.
+    #[serde(default)]
+    pub max_memory_request: Option<crate::quantity::Bytes>,
+    /// The pool they must run on.
+    pub pool: String,
+}
+
+impl PlacementRule {
+    /// Whether a pod requesting `memory_bytes` falls under the rule.
+    pub fn matches(&self, memory_bytes: i64) -> bool {
+        self.min_memory_request.is_none_or(|m| memory_bytes >= m.0)
+            && self.max_memory_request.is_none_or(|m| memory_bytes < m.0)
+    }
+}
+
 /// The scenario file (`models/scenarios/*.yaml`), as written; paths unresolved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -203,6 +226,9 @@ pub struct ScenarioFile {
     /// Whether the cluster pays the catalog's management fee.
     #[serde(default = "yes")]
     pub management_fee: bool,
+    /// Node-pool selection rules; the first that matches a pod decides its pool.
+    #[serde(default)]
+    pub placement: Vec<PlacementRule>,
     /// The SLA.
     pub sla: Sla,
     /// Baseline (current) configuration file.
@@ -286,6 +312,8 @@ pub struct Scenario {
     pub control_plane: ControlPlane,
     /// Whether the management fee is charged.
     pub management_fee: bool,
+    /// Node-pool selection rules.
+    pub placement: Vec<PlacementRule>,
     /// Baseline configuration.
     pub baseline: crate::model::config::Config,
     /// File of the baseline configuration.

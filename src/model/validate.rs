@@ -49,6 +49,7 @@ pub fn check_workload(
             ),
         ));
     }
+    check_placement(scenario, w)?;
     let r = &w.resources;
     let service = scenario.services.iter().find(|s| s.name == name);
     for (i, sc) in w.sidecars.iter().enumerate() {
@@ -126,6 +127,34 @@ pub fn check_workload(
             "replicas".into(),
             "must be at least 1 without an HPA".into(),
         ));
+    }
+    Ok(())
+}
+
+/// Whether the workload's pool agrees with the scenario's placement rules (the first rule that
+/// matches its pod memory request decides).
+pub fn check_placement(
+    scenario: &Scenario,
+    w: &WorkloadConfig,
+) -> std::result::Result<(), (String, String)> {
+    let memory = w.pod_requests().sched_memory();
+    if let Some((i, rule)) = scenario
+        .placement
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.matches(memory))
+    {
+        if rule.pool != w.node_pool {
+            return Err((
+                "node_pool".into(),
+                format!(
+                    "pods requesting {} of memory must run on pool `{}` (scenario placement rule {i}), not `{}`",
+                    crate::quantity::Bytes(memory),
+                    rule.pool,
+                    w.node_pool
+                ),
+            ));
+        }
     }
     Ok(())
 }

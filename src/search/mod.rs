@@ -19,6 +19,22 @@ pub struct Evaluated {
     pub evaluation: Evaluation,
 }
 
+/// The configurations the scenario's placement rules admit (the searched workload on the pool
+/// its memory request requires), and how many were left out.
+pub fn admissible(scenario: &Scenario, configs: Vec<Config>) -> (Vec<Config>, usize) {
+    let before = configs.len();
+    let kept: Vec<Config> = configs
+        .into_iter()
+        .filter(|c| {
+            c.workloads
+                .values()
+                .all(|w| crate::model::validate::check_placement(scenario, w).is_ok())
+        })
+        .collect();
+    let skipped = before - kept.len();
+    (kept, skipped)
+}
+
 /// Simulates and evaluates one configuration.
 pub fn run_one(scenario: &Scenario, config: &Config, seed: u64) -> (RunResult, Evaluation) {
     let run = simulate(scenario, config, seed);
