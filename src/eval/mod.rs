@@ -25,49 +25,23 @@ pub struct Evaluation {
     pub activity: Vec<WorkloadActivity>,
 }
 
-/// Replicas, scaling and failures of one workload during the run.
+/// Replicas, scaling and failures of one workload during the run (the "why" behind its SLA
+/// and cost): the run's own record, plus what is derived from it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WorkloadActivity {
     /// Workload.
     pub workload: String,
     /// QoS class of its pods.
     pub qos_class: crate::k8s::pod::QosClass,
-    /// Fewest ready pods.
-    pub ready_min: u32,
-    /// Most ready pods.
-    pub ready_max: u32,
     /// Mean pods bound to nodes over the run.
     pub mean_pods: f64,
-    /// HPA scale-ups.
-    pub scale_ups: u32,
-    /// HPA scale-downs.
-    pub scale_downs: u32,
-    /// Pods evicted by node scale-down.
-    pub evictions: u32,
-    /// Pod-seconds spent Pending or starting.
-    pub pending_pod_seconds: f64,
-    /// Pods that fit no node of their pool, at most at once.
-    pub unfittable_pods: u32,
-    /// Requests rejected (no ready pod, no worker slot, backlog shed).
-    pub rejected: f64,
-    /// Requests that timed out.
-    pub timed_out: f64,
-    /// Highest working set of one pod, bytes.
-    pub peak_pod_memory_bytes: f64,
-    /// Pods evicted under node memory pressure.
-    pub pressure_evictions: u32,
-    /// Containers OOM-killed.
-    pub oom_kills: u32,
-    /// Container restarts.
-    pub restarts: u32,
-    /// Restarts that waited longer than the first back-off (CrashLoopBackOff).
-    pub crash_loop_restarts: u32,
-    /// In-flight requests lost to kills.
-    pub killed_requests: f64,
     /// Mean CFS throttled-period ratio (`nr_throttled / nr_periods`) of its ready pods.
     pub throttled_period_ratio: f64,
     /// Warnings an operator should read before trusting the figures.
     pub warnings: Vec<String>,
+    /// What the engine recorded.
+    #[serde(flatten)]
+    pub run: crate::sim::engine::WorkloadRun,
 }
 
 fn warnings(w: &crate::sim::engine::WorkloadRun, config: &Config) -> Vec<String> {
@@ -118,32 +92,18 @@ pub fn evaluate(scenario: &Scenario, config: &Config, run: &RunResult) -> Evalua
                 .workloads
                 .get(&w.name)
                 .map_or(crate::k8s::pod::QosClass::BestEffort, |c| c.qos_class()),
-            ready_min: w.ready_min,
-            ready_max: w.ready_max,
             mean_pods: if horizon_s > 0.0 {
                 (w.pod_seconds / horizon_s * 100.0).round() / 100.0
             } else {
                 0.0
             },
-            scale_ups: w.scale_ups,
-            scale_downs: w.scale_downs,
-            evictions: w.evictions,
-            pending_pod_seconds: w.pending_pod_seconds,
-            unfittable_pods: w.unfittable_pods,
-            rejected: w.rejected.round(),
-            timed_out: w.timed_out.round(),
-            peak_pod_memory_bytes: w.peak_pod_memory_bytes.round(),
-            pressure_evictions: w.pressure_evictions,
-            oom_kills: w.oom_kills,
-            restarts: w.restarts,
-            crash_loop_restarts: w.crash_loop_restarts,
-            killed_requests: w.killed_requests.round(),
             throttled_period_ratio: if w.ready_pod_seconds > 0.0 {
                 (w.throttled_pod_seconds / w.ready_pod_seconds * 1e4).round() / 1e4
             } else {
                 0.0
             },
             warnings: warnings(w, config),
+            run: w.clone(),
         })
         .collect();
     Evaluation {

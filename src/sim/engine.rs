@@ -49,11 +49,13 @@ pub struct WindowRun {
 }
 
 /// What one workload did during the run.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct WorkloadRun {
     /// Workload (service) name.
+    #[serde(skip)]
     pub name: String,
     /// Node pool index its pods run on.
+    #[serde(skip)]
     pub pool: usize,
     /// CPU used, core-seconds.
     pub cpu_usage_core_s: f64,
