@@ -182,6 +182,22 @@ enum Group {
     Ready,
 }
 
+/// The sample values of the ready pods (`None` for every other group), aligned with the pods.
+fn ready_values(groups: &[Group], metrics: &PodMetrics) -> Vec<Option<i64>> {
+    groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| match g {
+            Group::Ready => metrics
+                .per_pod
+                .get(i)
+                .and_then(|p| p.sample)
+                .map(|s| s.value),
+            _ => None,
+        })
+        .collect()
+}
+
 fn group_pods(
     pods: &[HpaPod],
     metrics: &PodMetrics,
@@ -315,18 +331,7 @@ pub fn resource_utilization_replicas(
         return Err(ERR_NO_TARGETED_METRICS.to_string());
     }
     let requests = pod_requests(pods, metrics, resource)?;
-    let mut values: Vec<Option<i64>> = groups
-        .iter()
-        .enumerate()
-        .map(|(i, g)| match g {
-            Group::Ready => metrics
-                .per_pod
-                .get(i)
-                .and_then(|p| p.sample)
-                .map(|s| s.value),
-            _ => None,
-        })
-        .collect();
+    let mut values = ready_values(&groups, metrics);
     let (ratio, utilization_percent, raw_average) =
         utilization_ratio(&values, &requests, target_utilization)?;
     let out = |replicas| UtilizationProposal {
@@ -415,18 +420,7 @@ pub fn plain_metric_replicas(
     if kept == 0 {
         return Err(ERR_NO_TARGETED_METRICS.to_string());
     }
-    let mut values: Vec<Option<i64>> = groups
-        .iter()
-        .enumerate()
-        .map(|(i, g)| match g {
-            Group::Ready => metrics
-                .per_pod
-                .get(i)
-                .and_then(|p| p.sample)
-                .map(|s| s.value),
-            _ => None,
-        })
-        .collect();
+    let mut values = ready_values(&groups, metrics);
     let (ratio, average) = usage_ratio(&values, &metrics.unknown_pods, target_average);
     let out = |replicas| AverageProposal { replicas, average };
 
