@@ -713,6 +713,38 @@ impl<'de> Deserialize<'de> for Quantity {
     }
 }
 
+/// Display (canonical quantity), FromStr, Serialize (canonical string) and Deserialize (text or
+/// number through `parse`) for a newtype with `parse` and `to_quantity`.
+macro_rules! quantity_newtype_traits {
+    ($t:ident) => {
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.to_quantity().canonical())
+            }
+        }
+
+        impl FromStr for $t {
+            type Err = QuantityError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $t::parse(s)
+            }
+        }
+
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.to_string())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = deserialize_text(deserializer)?;
+                $t::parse(&text).map_err(de::Error::custom)
+            }
+        }
+    };
+}
+
 /// CPU in millicores, read through Quantity (`250m`, `0.5`, `2`). Rejects negative values.
 ///
 /// Finer values round up to the next millicore (`0.0001` is `1m`), like upstream
@@ -757,31 +789,7 @@ impl MilliCpu {
     }
 }
 
-impl fmt::Display for MilliCpu {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_quantity().canonical())
-    }
-}
-
-impl FromStr for MilliCpu {
-    type Err = QuantityError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        MilliCpu::parse(s)
-    }
-}
-
-impl Serialize for MilliCpu {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.to_string())
-    }
-}
-
-impl<'de> Deserialize<'de> for MilliCpu {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = deserialize_text(deserializer)?;
-        MilliCpu::parse(&text).map_err(de::Error::custom)
-    }
-}
+quantity_newtype_traits!(MilliCpu);
 
 /// Memory in bytes, read through Quantity (`512Mi`, `1G`), value() = ceil. Rejects negative values.
 ///
@@ -848,31 +856,7 @@ impl Bytes {
     }
 }
 
-impl fmt::Display for Bytes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_quantity().canonical())
-    }
-}
-
-impl FromStr for Bytes {
-    type Err = QuantityError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Bytes::parse(s)
-    }
-}
-
-impl Serialize for Bytes {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.to_string())
-    }
-}
-
-impl<'de> Deserialize<'de> for Bytes {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = deserialize_text(deserializer)?;
-        Bytes::parse(&text).map_err(de::Error::custom)
-    }
-}
+quantity_newtype_traits!(Bytes);
 
 #[cfg(test)]
 mod tests {
