@@ -582,3 +582,61 @@ fn memory_pressure_evicts_pods_that_exceed_their_requests() {
     assert_eq!(run.workloads[0].pressure_evictions, 0);
     assert_eq!(run.pools[0].peak_nodes, 2);
 }
+
+/// Runs the load-step scenario (2 → up to 8 pods of 500m under a 50 % CPU target), plain and
+/// with one init container of this `cpu` request and run time.
+fn load_step_with_init(cpu: &str, duration: &str) -> [costsim::sim::engine::RunResult; 2] {
+    let mut rate = vec![1; 30];
+    rate.extend(vec![12; 90]);
+    let p = Params {
+        rate_per_minute: rate,
+        replicas: 2,
+        hpa: Some((2, 8, 50)),
+        workers: 1,
+        ..Params::default()
+    };
+    let (_d, path) = scenario(&p);
+    let sc = load_scenario(Files::Disk, &path).unwrap();
+    let (plain, _) = run_one(&sc, &sc.baseline, 1);
+    let config = path.parent().unwrap().join("config.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let init = format!(
+        "    init_containers:\n      - name: migrate\n        duration: {duration}\n        \
+         resources: {{ requests: {{ cpu: {cpu}, memory: 64Mi }} }}\n"
+    );
+    std::fs::write(&config, format!("{text}{init}")).unwrap();
+    let sc = load_scenario(Files::Disk, &path).unwrap();
+    let (run, _) = run_one(&sc, &sc.baseline, 1);
+    [plain, run]
+}
+
+/// Init containers: a one-shot init container larger than the app decides what the scheduler
+/// reserves (max rule), so two 500m pods that share a 1930m node need a node each once their
+/// 1200m migration init container is counted; the efficiency figures still divide by the
+/// running containers' 500m.
+#[test]
+fn init_container_requests_decide_the_fit_by_the_max_rule() {
+    let [plain, run] = load_step_with_init("1200m", "0s");
+    let nodes_at_start = |r: &costsim::sim::engine::RunResult| r.timeline[0].nodes[0];
+    assert_eq!((nodes_at_start(&plain), nodes_at_start(&run)), (1, 2));
+    let w = &run.workloads[0];
+    let mean_request = w.cpu_request_core_s / w.pod_seconds;
+    assert!((mean_request - 0.5).abs() < 1e-9, "{mean_request}");
+}
+
+/// Init containers run before the app starts: a 100 s init container (small enough not to
+/// change the fit) makes the first scale-up pod ready 100 s later (seen on the 60 s timeline:
+/// within one sample of it).
+#[test]
+fn init_container_run_time_delays_new_pods() {
+    let [plain, run] = load_step_with_init("10m", "100s");
+    let third_ready = |r: &costsim::sim::engine::RunResult| {
+        r.timeline
+            .iter()
+            .find(|t| t.ready[0] > 2)
+            .map(|t| t.at)
+            .unwrap()
+    };
+    let delay = third_ready(&run) as i64 - third_ready(&plain) as i64;
+    assert!((40_000..=160_000).contains(&delay), "{delay} ms");
+}

@@ -155,6 +155,32 @@ pub struct SidecarConfig {
     pub resources: Resources,
 }
 
+/// A one-shot init container (`restartPolicy` unset): it runs to completion before the app
+/// starts, so its requests count for scheduling only through the max rule of upstream
+/// `PodRequests` (the larger of: the largest init container plus the sidecars started before
+/// it; the app containers plus the sidecars), never for the HPA. Sidecars are taken to be
+/// declared before it (the common layout), the conservative reading of that rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitContainerConfig {
+    /// Container name.
+    pub name: String,
+    /// Its resources.
+    #[serde(default)]
+    pub resources: Resources,
+    /// How long it runs; added to the pod's start-up time.
+    #[serde(
+        with = "crate::model::service::duration_serde",
+        default,
+        skip_serializing_if = "is_zero"
+    )]
+    pub duration: crate::time::Millis,
+}
+
+fn is_zero(ms: &crate::time::Millis) -> bool {
+    *ms == 0
+}
+
 /// What a configuration sets for one workload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -169,6 +195,9 @@ pub struct WorkloadConfig {
     /// scheduler and the HPA count them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sidecars: Vec<SidecarConfig>,
+    /// One-shot init containers, run in order before the app starts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub init_containers: Vec<InitContainerConfig>,
     /// The HPA, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hpa: Option<HpaConfig>,
@@ -186,27 +215,42 @@ pub struct Config {
 }
 
 impl WorkloadConfig {
-    /// Every container's resources: the app first, then the sidecars.
+    /// The running containers' resources: the app first, then the sidecars.
     pub fn containers(&self) -> impl Iterator<Item = &Resources> {
         std::iter::once(&self.resources).chain(self.sidecars.iter().map(|s| &s.resources))
     }
 
-    /// The pod's requests, summed over its containers (requests defaulted to limits).
+    /// The pod's requests (requests defaulted to limits): the running containers' sum for the
+    /// HPA, and the init-container max rule on top for the scheduler.
     pub fn pod_requests(&self) -> crate::k8s::pod::PodRequests {
-        let each: Vec<(Option<i64>, Option<i64>)> = self
-            .containers()
-            .map(|r| {
-                let e = r.effective_requests();
-                (e.cpu.map(|c| c.0), e.memory.map(|m| m.0))
-            })
+        let requests = |r: &Resources| {
+            let e = r.effective_requests();
+            (e.cpu.map(|c| c.0), e.memory.map(|m| m.0))
+        };
+        let running: Vec<_> = self.containers().map(requests).collect();
+        let sidecars: Vec<_> = self
+            .sidecars
+            .iter()
+            .map(|s| requests(&s.resources))
             .collect();
-        crate::k8s::pod::PodRequests::sum(&each)
+        let inits: Vec<_> = self
+            .init_containers
+            .iter()
+            .map(|i| requests(&i.resources))
+            .collect();
+        crate::k8s::pod::PodRequests::sum(&running).with_init_containers(&sidecars, &inits)
     }
 
-    /// The pod's QoS class.
+    /// Start-up time the init containers add.
+    pub fn init_duration(&self) -> crate::time::Millis {
+        self.init_containers.iter().map(|i| i.duration).sum()
+    }
+
+    /// The pod's QoS class (init containers count, as upstream `GetPodQOS` counts them).
     pub fn qos_class(&self) -> crate::k8s::pod::QosClass {
         let each: Vec<[(Option<i64>, Option<i64>); 2]> = self
             .containers()
+            .chain(self.init_containers.iter().map(|i| &i.resources))
             .map(|r| {
                 let e = r.effective_requests();
                 [

@@ -69,6 +69,10 @@ pub fn check_workload(
         check_request_within_limit(&sc.resources)
             .map_err(|(f, m)| (format!("sidecars[{i}].{f}"), m))?;
     }
+    for (i, ic) in w.init_containers.iter().enumerate() {
+        check_request_within_limit(&ic.resources)
+            .map_err(|(f, m)| (format!("init_containers[{i}].{f}"), m))?;
+    }
     if let Some(pool) = scenario.catalog.pool(&w.node_pool) {
         let cap = pool.capacity_for_pods();
         let req = w.pod_requests();

@@ -177,6 +177,8 @@ struct Workload {
     sidecar_memory: f64,
     /// Some sidecar uses more memory than its limit: it is OOM-killed on every start.
     sidecar_oom: bool,
+    /// Start-up time the init containers add to every (first) start.
+    init_delay: Millis,
     hpa: Option<WorkloadHpa>,
     desired: u32,
     model: ServiceModel,
@@ -274,6 +276,7 @@ impl<'a> Sim<'a> {
                 sidecar_cpu_cores,
                 sidecar_memory,
                 sidecar_oom,
+                init_delay: wc.init_duration(),
                 hpa,
                 desired,
                 model: ServiceModel::new(svc, wc.resources.limits.cpu.map(|q| q.0))
@@ -544,6 +547,7 @@ impl<'a> Sim<'a> {
         for w in 0..self.workloads.len() {
             let pool = self.workloads[w].pool;
             let startup = self.sc.services[self.workloads[w].service].profile.startup;
+            let init_delay = self.workloads[w].init_delay;
             for k in 0..self.workloads[w].pods.len() {
                 let id = self.workloads[w].pods[k];
                 if self.pods[id].status != PodStatus::Unscheduled {
@@ -558,7 +562,7 @@ impl<'a> Sim<'a> {
                 p.node = Some(n);
                 p.status = PodStatus::Starting;
                 p.start_time = Some(t);
-                let delay = startup.at(rng::unit(&mut self.startup_rng));
+                let delay = startup.at(rng::unit(&mut self.startup_rng)) + init_delay;
                 self.push(t + delay, EventKind::PodRunning, id);
             }
         }
@@ -924,8 +928,10 @@ impl<'a> Sim<'a> {
                     }
                 }
                 if p.node.is_some() {
-                    cpu_req += p.requests.sched_cpu() as f64 / 1000.0;
-                    mem_req += p.requests.sched_memory() as f64;
+                    // Allocation and efficiency count the running containers' requests
+                    // (an init container's are reserved only while the pod is placed).
+                    cpu_req += p.requests.scheduled_cpu_milli as f64 / 1000.0;
+                    mem_req += p.requests.scheduled_memory_bytes as f64;
                 }
             }
             wl.run.cpu_usage_core_s += cpu_used * dt;
