@@ -640,3 +640,78 @@ fn init_container_run_time_delays_new_pods() {
     let delay = third_ready(&run) as i64 - third_ready(&plain) as i64;
     assert!((40_000..=160_000).contains(&delay), "{delay} ms");
 }
+
+/// Field case "unready pods: metric above target, no scale-up" (kubernetes#84095,
+/// #130130), whole run: a readiness probe answered by the app's single worker times out once
+/// 36 req/s of 100 ms requests (3.6 cores) hit 3 one-core pods, so all three turn unready
+/// together (ready count 0) and the window breaks. Each metric type then follows its own rule:
+/// CPU at 60 % settles at 3.6 / 0.6 = 6 pods; an External AverageValue of 6 req/s per pod
+/// proposes exactly ceil(36 / 6) = 6; an External Value of 18 req/s multiplies the ready
+/// pods by 36 / 18 = 2 at every sync (3 → 6 → 12 = max), since the metric does not fall as
+/// pods are added. (The controller-level rules, 1 of 3 ready and 0 ready, are unit tests of
+/// `sim::hpa_bridge`.)
+#[test]
+fn unready_pods_follow_the_rule_of_each_metric_type() {
+    let mut rate = vec![12; 10];
+    rate.extend(vec![36; 50]);
+    let p = Params {
+        rate_per_minute: rate,
+        replicas: 3,
+        workers: 1,
+        cpu_ms: 100.0,
+        ..Params::default()
+    };
+    let svc = "name: app\nworkers: 1\nconcurrency_per_worker: 100000\nidle_cpu: 0\n\
+               memory: { base_per_worker: 100Mi }\nstartup: { min: 10s, max: 10s }\n\
+               readiness_delay: 5s\ntimeout: 600s\n\
+               readiness_probe: { period: 10s, timeout: 1s, failure_threshold: 3 }\n\
+               classes:\n  - { name: api, share: 1.0, cpu_ms: 100, cpu_scv: 1.0 }\n";
+    let config = |metric: &str| {
+        format!(
+            "name: base\nworkloads:\n  app:\n    node_pool: p\n    replicas: 3\n    resources:\n      \
+             requests: {{ cpu: 1000m, memory: 64Mi }}\n    hpa:\n      minReplicas: 3\n      \
+             maxReplicas: 12\n      metrics:\n{metric}"
+        )
+    };
+    let cpu = "        - type: Resource\n          resource: { name: cpu, target: { type: Utilization, averageUtilization: 60 } }\n";
+    let external = |target: &str| {
+        format!(
+            "        - type: External\n          external:\n            metric: {{ name: requests_per_second }}\n            \
+             target: {target}\n"
+        )
+    };
+    let cases = [
+        (cpu.to_string(), 6),
+        (external("{ type: AverageValue, averageValue: '6' }"), 6),
+        (external("{ type: Value, value: '18' }"), 12),
+    ];
+    for (metric, settles_at) in cases {
+        let (_d, sc) = load_with(&p, Some(svc), &config(&metric));
+        let (run, ev) = run_one(&sc, &sc.baseline, 1);
+        let w = &run.workloads[0];
+        let steps = desired_steps(&run);
+        assert_eq!(w.ready_min, 0, "{metric}");
+        assert!(w.probe_unready_transitions >= 3, "{metric}");
+        assert!(ev.sla.breached_windows >= 1, "{metric}");
+        assert_eq!(steps.last(), Some(&settles_at), "{metric}: {steps:?}");
+        let warned = ev.activity[0]
+            .warnings
+            .iter()
+            .any(|m| m.contains("readiness probe"));
+        assert!(warned, "{:?}", ev.activity[0].warnings);
+    }
+    // Without the probe the pods stay ready through the overload.
+    let quiet = svc.replace(
+        "readiness_probe: { period: 10s, timeout: 1s, failure_threshold: 3 }\n",
+        "",
+    );
+    let (_d, sc) = load_with(&p, Some(&quiet), &config(cpu));
+    let (run, _) = run_one(&sc, &sc.baseline, 1);
+    assert_eq!(
+        (
+            run.workloads[0].ready_min,
+            run.workloads[0].probe_unready_transitions
+        ),
+        (3, 0)
+    );
+}

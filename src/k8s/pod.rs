@@ -133,6 +133,9 @@ pub struct PodSample {
     pub at: Millis,
     /// The window the CPU average covers.
     pub window: Millis,
+    /// Requests the pod served per second over the window, milli-units (the `Pods` metric
+    /// `requests_per_second`).
+    pub served_per_s_milli: i64,
 }
 
 /// One pod of a workload.
@@ -156,6 +159,8 @@ pub struct Pod {
     pub ready: bool,
     /// Last transition of the Ready condition.
     pub ready_transition: Option<Millis>,
+    /// Unready because its readiness probe failed (not because it is still starting).
+    pub probe_failing: bool,
     /// Deletion time, when terminating.
     pub deleted_at: Option<Millis>,
     /// CPU used since start, core-milliseconds.
@@ -168,6 +173,8 @@ pub struct Pod {
     pub sample: Option<PodSample>,
     /// Requests served since the container started (drives memory growth).
     pub served: f64,
+    /// Requests served since the pod was created, and that count at the last scrape.
+    pub served_total: (f64, f64),
     /// Container restarts so far.
     pub restarts: u32,
     /// The back-off the next crash waits before its restart.
@@ -207,12 +214,14 @@ impl Pod {
             running_at: None,
             ready: false,
             ready_transition: None,
+            probe_failing: false,
             deleted_at: None,
             cpu_used_core_ms: 0.0,
             cpu_at_scrape: (0.0, now),
             memory_bytes: 0.0,
             sample: None,
             served: 0.0,
+            served_total: (0.0, 0.0),
             restarts: 0,
             next_backoff: INITIAL_BACKOFF,
         }

@@ -68,16 +68,61 @@ pub struct ResourceMetricConfig {
     pub target: MetricTargetConfig,
 }
 
-/// One HPA metric, in the autoscaling/v2 YAML shape.
+/// The name of a custom or external metric (`metric: {name: ...}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricNameConfig {
+    /// The simulator computes `requests_per_second` (the service's arrivals for `Object` and
+    /// `External`, each pod's served requests for `Pods`).
+    pub name: String,
+}
+
+/// The object an `Object` metric describes (kept for the manifests; the simulator reads the
+/// metric of the workload's own service).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DescribedObjectConfig {
+    /// API version, e.g. `networking.k8s.io/v1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// Kind, e.g. `Ingress`.
+    pub kind: String,
+    /// Name.
+    pub name: String,
+}
+
+/// A `Pods`, `Object` or `External` metric source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CustomMetricConfig {
+    /// The metric.
+    pub metric: MetricNameConfig,
+    /// The object described (`Object` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub described_object: Option<DescribedObjectConfig>,
+    /// The target.
+    pub target: MetricTargetConfig,
+}
+
+/// One HPA metric, in the autoscaling/v2 YAML shape.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricConfig {
-    /// `Resource` (others come with later load models).
+    /// `Resource`, `Pods`, `Object` or `External`.
     #[serde(rename = "type")]
     pub kind: String,
     /// The resource metric.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<ResourceMetricConfig>,
+    /// The per-pod metric.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pods: Option<CustomMetricConfig>,
+    /// The object metric.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<CustomMetricConfig>,
+    /// The external metric.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<CustomMetricConfig>,
 }
 
 /// One scaling policy (`type: Pods | Percent`).

@@ -104,6 +104,8 @@ pub struct WorkloadRun {
     pub throttled_pod_seconds: f64,
     /// Ready pod-seconds.
     pub ready_pod_seconds: f64,
+    /// Times a pod turned unready because its readiness probe timed out behind busy workers.
+    pub probe_unready_transitions: u32,
 }
 
 /// What one node pool did during the run.
@@ -179,6 +181,14 @@ struct Workload {
     sidecar_oom: bool,
     /// Start-up time the init containers add to every (first) start.
     init_delay: Millis,
+    /// Arrivals counted at the last scrape and when; the arrival rate over that window
+    /// (milli-requests/s), what an Object or External metric reports.
+    arrivals_at_scrape: (f64, Millis),
+    arrival_rate_milli: Option<i64>,
+    /// Queueing delay of the last step, seconds (what a probe on the workers waits).
+    queue_wait_s: f64,
+    /// Consecutive readiness-probe failures.
+    probe_failures: u32,
     hpa: Option<WorkloadHpa>,
     desired: u32,
     model: ServiceModel,
@@ -277,6 +287,10 @@ impl<'a> Sim<'a> {
                 sidecar_memory,
                 sidecar_oom,
                 init_delay: wc.init_duration(),
+                arrivals_at_scrape: (0.0, 0),
+                arrival_rate_milli: None,
+                queue_wait_s: 0.0,
+                probe_failures: 0,
                 hpa,
                 desired,
                 model: ServiceModel::new(svc, wc.resources.limits.cpu.map(|q| q.0))
@@ -472,6 +486,7 @@ impl<'a> Sim<'a> {
             if t % TIMELINE_EVERY == 0 {
                 self.sample_timeline(t);
             }
+            self.probe_readiness(t);
             let dt = step.min(horizon - t);
             self.fluid_step(t, dt);
             t += dt;
@@ -529,6 +544,43 @@ impl<'a> Sim<'a> {
         p.ready = true;
         p.ready_transition = Some(at);
         self.workloads[p.workload].serving += 1;
+    }
+
+    /// Readiness probes answered by saturated workers: `failure_threshold` timeouts in a row
+    /// make the serving pods unready; one answered probe makes them ready again. The fluid
+    /// model loads every ready pod alike, so they fail together.
+    fn probe_readiness(&mut self, t: Millis) {
+        for w in 0..self.workloads.len() {
+            let si = self.workloads[w].service;
+            let Some(probe) = self.sc.services[si].profile.readiness_probe else {
+                continue;
+            };
+            if t % probe.period.max(1) != 0 {
+                continue;
+            }
+            let wl = &mut self.workloads[w];
+            let failing = wl.queue_wait_s * 1000.0 > probe.timeout as f64;
+            wl.probe_failures = if failing { wl.probe_failures + 1 } else { 0 };
+            let unready = wl.probe_failures >= probe.failure_threshold;
+            for &id in &wl.pods {
+                let p = &mut self.pods[id];
+                if p.status != PodStatus::Running {
+                    continue;
+                }
+                if unready && p.ready {
+                    p.ready = false;
+                    p.probe_failing = true;
+                    p.ready_transition = Some(t);
+                    wl.serving -= 1;
+                    wl.run.probe_unready_transitions += 1;
+                } else if !failing && p.probe_failing {
+                    p.ready = true;
+                    p.probe_failing = false;
+                    p.ready_transition = Some(t);
+                    wl.serving += 1;
+                }
+            }
+        }
     }
 
     fn on_pod_gone(&mut self, id: usize) {
@@ -613,6 +665,14 @@ impl<'a> Sim<'a> {
 
     fn scrape(&mut self, t: Millis) {
         let resolution = self.sc.control_plane.metrics_resolution;
+        for wl in &mut self.workloads {
+            let (a0, at0) = wl.arrivals_at_scrape;
+            if t > at0 {
+                let rate = (wl.run.arrivals - a0) / (t - at0) as f64 * 1e6;
+                wl.arrival_rate_milli = Some(rate.round() as i64);
+                wl.arrivals_at_scrape = (wl.run.arrivals, t);
+            }
+        }
         for p in &mut self.pods {
             if p.status != PodStatus::Running {
                 continue;
@@ -630,8 +690,11 @@ impl<'a> Sim<'a> {
                 memory_bytes: p.memory_bytes.round() as i64,
                 at: t,
                 window,
+                served_per_s_milli: ((p.served_total.0 - p.served_total.1) / window as f64 * 1e6)
+                    .round() as i64,
             });
             p.cpu_at_scrape = (p.cpu_used_core_ms, t);
+            p.served_total.1 = p.served_total.0;
         }
     }
 
@@ -641,7 +704,8 @@ impl<'a> Sim<'a> {
                 continue;
             };
             let current = self.workloads[w].desired;
-            let desired = hpa.sync(t, current, &self.pods, &self.workloads[w].pods);
+            let wl = &self.workloads[w];
+            let desired = hpa.sync(t, current, &self.pods, &wl.pods, wl.arrival_rate_milli);
             self.workloads[w].hpa = Some(hpa);
             if desired != current {
                 if desired > current {
@@ -799,6 +863,7 @@ impl<'a> Sim<'a> {
             let mut served_per_ready_pod = 0.0;
             let (cpu_ready_cores, mem_ready) = if ready == 0 || lambda <= 0.0 {
                 wl.backlog_core_s = 0.0;
+                wl.queue_wait_s = 0.0;
                 if arrivals > 0.0 {
                     wl.run.rejected += arrivals;
                     for c in 0..n_classes {
@@ -831,6 +896,7 @@ impl<'a> Sim<'a> {
                     (work + b0 / dt).min(cap)
                 };
                 let wait_s = (b0 + b1) / 2.0 / cap;
+                wl.queue_wait_s = wait_s;
                 let wait_bin = if wait_s > latency::FIRST_EDGE_S {
                     latency::bin_of(wait_s) as u16
                 } else {
@@ -902,6 +968,7 @@ impl<'a> Sim<'a> {
                         bound += 1;
                         let (c, mut m) = if p.ready {
                             p.served += served_per_ready_pod;
+                            p.served_total.0 += served_per_ready_pod;
                             (cpu_ready_cores, mem_ready)
                         } else {
                             (idle, base_mem)
@@ -1049,6 +1116,7 @@ impl<'a> Sim<'a> {
                 }
             }
             p.ready = false;
+            p.probe_failing = false;
             p.ready_transition = Some(t);
             p.status = PodStatus::BackOff;
             p.sample = None;
