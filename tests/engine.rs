@@ -715,3 +715,47 @@ fn unready_pods_follow_the_rule_of_each_metric_type() {
         (3, 0)
     );
 }
+
+/// Runs 10 pods of 500m at 80 % of their request (40 req/s of 100 ms) under a CPU HPA
+/// (target 100 %, min 10, max 40), with or without a rollout at 30 min.
+fn rollout_run(rollout: bool) -> costsim::sim::engine::RunResult {
+    let p = Params {
+        rate_per_minute: vec![40; 90],
+        replicas: 10,
+        hpa: Some((10, 40, 100)),
+        workers: 1,
+        cpu_ms: 100.0,
+        ..Params::default()
+    };
+    let (_d, path) = scenario(&p);
+    if rollout {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let extra = "rollouts:\n  - { service: app, at: 30m }\n";
+        std::fs::write(&path, format!("{text}{extra}")).unwrap();
+    }
+    let sc = load_scenario(Files::Disk, &path).unwrap();
+    run_one(&sc, &sc.baseline, 1).0
+}
+
+/// Field case "rolling update ratchets the HPA up (surge pods counted)" (kubernetes#72775,
+/// #84142), whole run: a rollout with the default 25 % surge runs ceil(10 × 0.25) = 3 pods
+/// above the desired 10 and replaces every pod; the HPA keeps desired at 10 throughout while
+/// the surge pods' time is charged. (The pre-1.19 ratchet itself is a unit test of
+/// `sim::hpa_bridge`, with the `hpa_pre_surge_fix` switch.)
+#[test]
+fn rolling_update_surge_is_charged_and_does_not_ratchet_the_hpa() {
+    let plain = rollout_run(false);
+    let rolled = rollout_run(true);
+    let w = &rolled.workloads[0];
+    assert_eq!(w.rollouts, 1);
+    assert_eq!(desired_steps(&rolled), vec![10], "the HPA holds");
+    assert_eq!(plain.workloads[0].peak_pods, 10);
+    assert_eq!(w.peak_pods, 13, "10 + 25 % surge, rounded up");
+    assert!(w.pod_seconds > plain.workloads[0].pod_seconds + 60.0);
+    assert!(
+        w.ready_min >= 8,
+        "maxUnavailable 25 % of 10 = 2: {}",
+        w.ready_min
+    );
+    assert_eq!(rolled.timeline.last().unwrap().ready[0], 10);
+}

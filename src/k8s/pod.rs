@@ -161,6 +161,8 @@ pub struct Pod {
     pub ready_transition: Option<Millis>,
     /// Unready because its readiness probe failed (not because it is still starting).
     pub probe_failing: bool,
+    /// Revision of the pod template it was created from (a rollout makes a new one).
+    pub revision: u32,
     /// Deletion time, when terminating.
     pub deleted_at: Option<Millis>,
     /// CPU used since start, core-milliseconds.
@@ -215,6 +217,7 @@ impl Pod {
             ready: false,
             ready_transition: None,
             probe_failing: false,
+            revision: 0,
             deleted_at: None,
             cpu_used_core_ms: 0.0,
             cpu_at_scrape: (0.0, now),

@@ -226,6 +226,101 @@ fn is_zero(ms: &crate::time::Millis) -> bool {
     *ms == 0
 }
 
+/// An `IntOrString` of the Deployment API: a pod count or a percent of the replicas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "IntOrText", into = "IntOrText")]
+pub enum IntOrPercent {
+    /// A pod count.
+    Count(u32),
+    /// A percent of the desired replicas.
+    Percent(u32),
+}
+
+/// The YAML shape of [`IntOrPercent`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum IntOrText {
+    Int(u32),
+    Text(String),
+}
+
+impl TryFrom<IntOrText> for IntOrPercent {
+    type Error = String;
+    fn try_from(v: IntOrText) -> Result<Self, String> {
+        match v {
+            IntOrText::Int(n) => Ok(IntOrPercent::Count(n)),
+            IntOrText::Text(t) => t
+                .strip_suffix('%')
+                .and_then(|n| n.parse().ok())
+                .map(IntOrPercent::Percent)
+                .ok_or_else(|| format!("`{t}` is neither a pod count nor a percent like `25%`")),
+        }
+    }
+}
+
+impl From<IntOrPercent> for IntOrText {
+    fn from(v: IntOrPercent) -> Self {
+        match v {
+            IntOrPercent::Count(n) => IntOrText::Int(n),
+            IntOrPercent::Percent(p) => IntOrText::Text(format!("{p}%")),
+        }
+    }
+}
+
+impl IntOrPercent {
+    /// The pod count for `replicas`, a percent rounded up (`maxSurge`) or down
+    /// (`maxUnavailable`), as the Deployment controller resolves it.
+    pub fn resolve(self, replicas: u32, round_up: bool) -> u32 {
+        match self {
+            IntOrPercent::Count(n) => n,
+            IntOrPercent::Percent(p) => {
+                let x = u64::from(replicas) * u64::from(p);
+                let q = if round_up { x.div_ceil(100) } else { x / 100 };
+                u32::try_from(q).unwrap_or(u32::MAX)
+            }
+        }
+    }
+}
+
+/// The Deployment's `strategy.rollingUpdate` (defaults 25 % / 25 %, as the API's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RollingUpdateConfig {
+    /// Pods above the desired count during a rollout.
+    #[serde(default = "quarter")]
+    pub max_surge: IntOrPercent,
+    /// Pods below the desired count that may be unavailable during a rollout.
+    #[serde(default = "quarter")]
+    pub max_unavailable: IntOrPercent,
+}
+
+fn quarter() -> IntOrPercent {
+    IntOrPercent::Percent(25)
+}
+
+impl Default for RollingUpdateConfig {
+    fn default() -> Self {
+        RollingUpdateConfig {
+            max_surge: quarter(),
+            max_unavailable: quarter(),
+        }
+    }
+}
+
+impl RollingUpdateConfig {
+    /// (max surge, max unavailable) in pods for `replicas`; when both resolve to 0 one pod
+    /// may be unavailable, as the Deployment controller does.
+    pub fn resolve(&self, replicas: u32) -> (u32, u32) {
+        let surge = self.max_surge.resolve(replicas, true);
+        let unavailable = self.max_unavailable.resolve(replicas, false);
+        if surge == 0 && unavailable == 0 {
+            (0, 1)
+        } else {
+            (surge, unavailable)
+        }
+    }
+}
+
 /// What a configuration sets for one workload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -246,6 +341,9 @@ pub struct WorkloadConfig {
     /// The HPA, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hpa: Option<HpaConfig>,
+    /// Rolling-update strategy of its Deployment (absent: 25 % / 25 %).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolling_update: Option<RollingUpdateConfig>,
 }
 
 /// A configuration of every workload (`models/configs/*.yaml`).

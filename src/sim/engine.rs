@@ -106,6 +106,11 @@ pub struct WorkloadRun {
     pub ready_pod_seconds: f64,
     /// Times a pod turned unready because its readiness probe timed out behind busy workers.
     pub probe_unready_transitions: u32,
+    /// Rollouts started.
+    pub rollouts: u32,
+    /// Most pods of the workload at once, surge included, terminating ones not (they are in
+    /// `pod_seconds` until their grace period ends).
+    pub peak_pods: u32,
 }
 
 /// What one node pool did during the run.
@@ -161,6 +166,8 @@ pub struct RunResult {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum EventKind {
+    /// A workload's Deployment gets a new pod template (the id is the workload).
+    Rollout,
     NodeReady,
     PodRunning,
     PodReady,
@@ -189,6 +196,11 @@ struct Workload {
     queue_wait_s: f64,
     /// Consecutive readiness-probe failures.
     probe_failures: u32,
+    /// Current pod-template revision, and whether pods of older ones remain.
+    revision: u32,
+    rolling: bool,
+    /// Rolling-update strategy.
+    strategy: crate::model::config::RollingUpdateConfig,
     hpa: Option<WorkloadHpa>,
     desired: u32,
     model: ServiceModel,
@@ -273,7 +285,7 @@ impl<'a> Sim<'a> {
             let hpa = wc
                 .hpa
                 .as_ref()
-                .map(|h| WorkloadHpa::new(h, sc.control_plane.hpa_sync_period));
+                .map(|h| WorkloadHpa::new(h, &sc.control_plane));
             let mut desired = wc.replicas;
             if let Some(h) = &hpa {
                 desired = h.clamp_initial(desired);
@@ -291,6 +303,9 @@ impl<'a> Sim<'a> {
                 arrival_rate_milli: None,
                 queue_wait_s: 0.0,
                 probe_failures: 0,
+                revision: 0,
+                rolling: false,
+                strategy: wc.rolling_update.unwrap_or_default(),
                 hpa,
                 desired,
                 model: ServiceModel::new(svc, wc.resources.limits.cpu.map(|q| q.0))
@@ -455,6 +470,11 @@ impl<'a> Sim<'a> {
 
     fn run(&mut self) {
         self.warm_start();
+        for &(w, at) in &self.sc.rollouts {
+            if at < self.sc.horizon {
+                self.push(at, EventKind::Rollout, w);
+            }
+        }
         let step = self.sc.step.max(1);
         let cp = self.sc.control_plane.clone();
         let window = self.sc.sla.window.max(step);
@@ -487,6 +507,11 @@ impl<'a> Sim<'a> {
                 self.sample_timeline(t);
             }
             self.probe_readiness(t);
+            for w in 0..self.workloads.len() {
+                if self.workloads[w].rolling {
+                    self.sync_deployment(w, t);
+                }
+            }
             let dt = step.min(horizon - t);
             self.fluid_step(t, dt);
             t += dt;
@@ -513,6 +538,13 @@ impl<'a> Sim<'a> {
             };
             self.now = at;
             match kind {
+                EventKind::Rollout => {
+                    let wl = &mut self.workloads[id];
+                    wl.revision += 1;
+                    wl.rolling = true;
+                    wl.run.rollouts += 1;
+                    self.sync_deployment(id, at);
+                }
                 EventKind::NodeReady => self.need_schedule = true,
                 EventKind::PodRunning => self.on_pod_running(id, at),
                 EventKind::PodReady => self.on_pod_ready(id, at),
@@ -620,8 +652,12 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// Deployment/ReplicaSet controller: create or delete pods to match `desired`.
+    /// Deployment/ReplicaSet controller: create or delete pods to match `desired`; during a
+    /// rollout, the rolling update instead.
     fn sync_deployment(&mut self, w: usize, t: Millis) {
+        if self.workloads[w].rolling && self.roll(w, t) {
+            return;
+        }
         let active: Vec<usize> = self.workloads[w]
             .pods
             .iter()
@@ -631,12 +667,8 @@ impl<'a> Sim<'a> {
         let desired = self.workloads[w].desired as usize;
         if active.len() < desired {
             for _ in active.len()..desired {
-                let p = Pod::new(w, self.workloads[w].requests, t);
-                self.pods.push(p);
-                let id = self.pods.len() - 1;
-                self.workloads[w].pods.push(id);
+                self.create_pod(w, t);
             }
-            self.need_schedule = true;
         } else if active.len() > desired {
             let mut victims = active;
             victims.sort_by_key(|&id| deletion_rank(&self.pods[id]));
@@ -644,6 +676,82 @@ impl<'a> Sim<'a> {
                 self.delete_pod(id, t);
             }
         }
+    }
+
+    fn create_pod(&mut self, w: usize, t: Millis) {
+        let mut p = Pod::new(w, self.workloads[w].requests, t);
+        p.revision = self.workloads[w].revision;
+        self.pods.push(p);
+        let id = self.pods.len() - 1;
+        self.workloads[w].pods.push(id);
+        self.need_schedule = true;
+    }
+
+    /// One pass of the Deployment controller's rolling update (`reconcileNewReplicaSet`,
+    /// `reconcileOldReplicaSets`): grow the new revision while all pods stay within
+    /// `desired + maxSurge`, then remove old pods — unready ones first — while the ready pods
+    /// stay at least `desired − maxUnavailable` (new pods not yet ready count against it).
+    /// Returns false once no old pod is left (the rollout is complete).
+    fn roll(&mut self, w: usize, t: Millis) -> bool {
+        let revision = self.workloads[w].revision;
+        let desired = self.workloads[w].desired;
+        let (surge, unavailable) = self.workloads[w].strategy.resolve(desired);
+        let (mut new, mut new_ready, mut old) = (Vec::new(), 0u32, Vec::new());
+        for &id in &self.workloads[w].pods {
+            let p = &self.pods[id];
+            if !p.is_active() {
+                continue;
+            }
+            if p.revision == revision {
+                new.push(id);
+                new_ready += u32::from(p.is_serving());
+            } else {
+                old.push(id);
+            }
+        }
+        if old.is_empty() {
+            self.workloads[w].rolling = false;
+            return false;
+        }
+        let count = |v: &Vec<usize>| v.len() as u32;
+        let total = count(&new) + count(&old);
+        // Scale the new ReplicaSet up within the surge (or down if the HPA lowered desired).
+        let room = (desired + surge).saturating_sub(total);
+        let grow = room.min(desired.saturating_sub(count(&new)));
+        for _ in 0..grow {
+            self.create_pod(w, t);
+        }
+        if count(&new) > desired {
+            new.sort_by_key(|&id| deletion_rank(&self.pods[id]));
+            for &id in &new[..(count(&new) - desired) as usize] {
+                self.delete_pod(id, t);
+            }
+        }
+        // Scale the old ones down within the availability budget.
+        let total = total + grow;
+        let min_available = desired.saturating_sub(unavailable);
+        let new_unavailable = (count(&new) + grow).min(desired).saturating_sub(new_ready);
+        let mut cleanup = total.saturating_sub(min_available + new_unavailable);
+        if cleanup == 0 {
+            return true;
+        }
+        old.sort_by_key(|&id| deletion_rank(&self.pods[id]));
+        let old_ready = old.iter().filter(|&&id| self.pods[id].is_serving()).count() as u32;
+        let mut spare_ready = (new_ready + old_ready).saturating_sub(min_available);
+        for &id in &old {
+            if self.pods[id].is_serving() {
+                if spare_ready == 0 {
+                    break;
+                }
+                spare_ready -= 1;
+            } else if cleanup == 0 {
+                continue;
+            } else {
+                cleanup -= 1;
+            }
+            self.delete_pod(id, t);
+        }
+        true
     }
 
     fn delete_pod(&mut self, id: usize, t: Millis) {
@@ -956,6 +1064,12 @@ impl<'a> Sim<'a> {
             let (mut cpu_used, mut mem_used, mut cpu_req, mut mem_req) = (0.0, 0.0, 0.0, 0.0);
             let mut bound = 0u32;
             let mut pending = 0u32;
+            let active = wl
+                .pods
+                .iter()
+                .filter(|&&id| self.pods[id].is_active())
+                .count();
+            wl.run.peak_pods = wl.run.peak_pods.max(active as u32);
             for &id in &wl.pods {
                 let p = &mut self.pods[id];
                 match p.status {

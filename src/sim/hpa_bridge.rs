@@ -216,15 +216,16 @@ pub struct WorkloadHpa {
 
 impl WorkloadHpa {
     /// A fresh controller for `h` (already validated by [`to_spec`]), with production defaults
-    /// and the scenario's sync period.
-    pub fn new(h: &HpaConfig, sync_period: Millis) -> WorkloadHpa {
+    /// and the scenario's sync period (and pre-1.19 mode, if asked).
+    pub fn new(h: &HpaConfig, cp: &crate::model::scenario::ControlPlane) -> WorkloadHpa {
         let spec = to_spec(h)
             .unwrap_or_else(|_| HpaSpec::new(1, 1, crate::k8s::hpa::spec::default_metrics()));
         WorkloadHpa {
             spec,
             controller: HpaController::new(),
             config: ControllerConfig {
-                sync_period,
+                sync_period: cp.hpa_sync_period,
+                pre_surge_fix: cp.hpa_pre_surge_fix,
                 ..ControllerConfig::default()
             },
             pods: Vec::new(),
@@ -337,7 +338,7 @@ mod tests {
     fn hpa(metric: &str) -> WorkloadHpa {
         let text = format!("minReplicas: 3\nmaxReplicas: 100\nmetrics:\n{metric}");
         let config: HpaConfig = crate::model::load::from_yaml_str(&text, "hpa.yaml").unwrap();
-        WorkloadHpa::new(&config, 15_000)
+        WorkloadHpa::new(&config, &crate::model::scenario::ControlPlane::default())
     }
 
     /// A running pod started at `start`, using 900m of its 1000m request, ready or turned
@@ -405,6 +406,40 @@ mod tests {
             pod(young, false, young),
         ];
         assert_eq!(hpa(cpu).sync(NOW, 3, &early, &ids, None), 3);
+    }
+
+    /// Field case "rolling update ratchets the HPA up" (kubernetes#72775, fixed by PR
+    /// #85027): mid-rollout, 10 old pods at 80 % of a 100 % target and 3 ready surge pods
+    /// without metrics yet. The missing pods are filled in at 100 %: (10 × 0.8 + 3) / 13 =
+    /// 0.846, and ceil(0.846 × 13) = 11 pods. Upstream keeps the current 10 (the proposal may
+    /// not rise while the ratio is below 1); the pre-fix mode takes 11, and each surge on top
+    /// of it ratchets further.
+    #[test]
+    fn rolling_update_surge_ratchets_only_before_the_fix() {
+        let cpu = "  - type: Resource\n    resource: { name: cpu, target: { type: Utilization, averageUtilization: 100 } }\n";
+        let text = format!("minReplicas: 10\nmaxReplicas: 40\nmetrics:\n{cpu}");
+        let config: HpaConfig = crate::model::load::from_yaml_str(&text, "hpa.yaml").unwrap();
+        let mut pods: Vec<Pod> = (0..13).map(|_| pod(0, true, 0)).collect();
+        for p in &mut pods[..10] {
+            p.sample.as_mut().unwrap().cpu_milli = 800;
+        }
+        for p in &mut pods[10..] {
+            p.sample = None;
+            p.start_time = Some(NOW - 20_000);
+            p.running_at = Some(NOW - 10_000);
+            p.ready_transition = Some(NOW - 5_000);
+        }
+        let ids: Vec<usize> = (0..13).collect();
+        let mut cp = crate::model::scenario::ControlPlane::default();
+        assert_eq!(
+            WorkloadHpa::new(&config, &cp).sync(NOW, 10, &pods, &ids, None),
+            10
+        );
+        cp.hpa_pre_surge_fix = true;
+        assert_eq!(
+            WorkloadHpa::new(&config, &cp).sync(NOW, 10, &pods, &ids, None),
+            11
+        );
     }
 
     #[test]
