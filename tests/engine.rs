@@ -759,3 +759,56 @@ fn rolling_update_surge_is_charged_and_does_not_ratchet_the_hpa() {
     );
     assert_eq!(rolled.timeline.last().unwrap().ready[0], 10);
 }
+
+/// Runs a load step (1 → 7 pods of 1000m) for a workload on pool `p` (2 vCPU, 0.5/h: one such
+/// pod per node) that may also run on `q` (8 vCPU, 4.0/h: seven per node), with `expander`.
+fn expander_run(expander: &str) -> costsim::sim::engine::RunResult {
+    let mut rate = vec![1; 20];
+    rate.extend(vec![30; 40]);
+    let p = Params {
+        rate_per_minute: rate,
+        replicas: 1,
+        hpa: Some((1, 7, 50)),
+        workers: 4,
+        ..Params::default()
+    };
+    let (_d, path) = scenario(&p);
+    let dir = path.parent().unwrap().to_path_buf();
+    let pools = std::fs::read_to_string(dir.join("pools.yaml")).unwrap();
+    let q = "  - name: q\n    instance_type: ecs.g7.2xlarge\n    vcpu: 8\n    memory: 32Gi\n    \
+             kubelet_memory_capacity: 32000000Ki\n    price_per_hour: 4.0\n    billing: pay-as-you-go\n    max_pods: 64\n    \
+             max_nodes: 10\n    provisioning_delay: { min: 60s, max: 60s }\n";
+    std::fs::write(dir.join("pools.yaml"), format!("{pools}{q}")).unwrap();
+    let config = std::fs::read_to_string(dir.join("config.yaml")).unwrap();
+    let config = config
+        .replace("cpu: 500m", "cpu: 1000m")
+        .replace("node_pool: p\n", "node_pool: p\n    also_on: [q]\n");
+    let jump = "      behavior:\n        scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: Pods, value: 10, periodSeconds: 15 }] }\n";
+    std::fs::write(dir.join("config.yaml"), format!("{config}{jump}")).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let cp = format!("control_plane: {{ expander: {expander} }}\n");
+    std::fs::write(&path, format!("{text}{cp}")).unwrap();
+    let sc = load_scenario(Files::Disk, &path).unwrap();
+    run_one(&sc, &sc.baseline, 1).0
+}
+
+/// Cluster-autoscaler expanders: six pending 1000m pods can take six `p` nodes (each left
+/// with 930m of 1930m idle) or one `q` node (about 1.8 of 7.8 cores idle). least-waste picks
+/// `q`; price picks `p` (0.5 per pod-node against 4.0 / 6 = 0.67 per pod).
+#[test]
+fn expander_picks_the_pool_least_waste_or_price() {
+    let waste = expander_run("least-waste");
+    assert_eq!(
+        (waste.pools[0].peak_nodes, waste.pools[1].peak_nodes),
+        (1, 1)
+    );
+    let price = expander_run("price");
+    assert_eq!(price.pools[1].peak_nodes, 0);
+    assert!(
+        price.pools[0].peak_nodes >= 6,
+        "{}",
+        price.pools[0].peak_nodes
+    );
+    assert!(price.timeline.last().unwrap().ready[0] >= 6);
+    assert!(waste.timeline.last().unwrap().ready[0] >= 6);
+}

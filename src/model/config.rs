@@ -325,8 +325,12 @@ impl RollingUpdateConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadConfig {
-    /// Node pool the workload's pods are placed on.
+    /// Node pool the workload's pods are placed on (and start on).
     pub node_pool: String,
+    /// Further pools its pods may run on (a nodeAffinity with several pools): the scheduler
+    /// uses nodes of any, and the cluster autoscaler's expander picks which pool grows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_on: Vec<String>,
     /// Replicas at the start (and always, without an HPA).
     pub replicas: u32,
     /// App-container resources.
@@ -358,6 +362,17 @@ pub struct Config {
 }
 
 impl WorkloadConfig {
+    /// Every pool its pods may run on: `node_pool` first, then `also_on` (no repeats).
+    pub fn pools(&self) -> Vec<&str> {
+        let mut out = vec![self.node_pool.as_str()];
+        for p in &self.also_on {
+            if !out.contains(&p.as_str()) {
+                out.push(p);
+            }
+        }
+        out
+    }
+
     /// The running containers' resources: the app first, then the sidecars.
     pub fn containers(&self) -> impl Iterator<Item = &Resources> {
         std::iter::once(&self.resources).chain(self.sidecars.iter().map(|s| &s.resources))

@@ -158,6 +158,21 @@ pub struct ControlPlane {
     /// usage is below target (the surge ratchet of kubernetes#72775). Default off: upstream.
     #[serde(default)]
     pub hpa_pre_surge_fix: bool,
+    /// How the cluster autoscaler picks a pool when pending pods could go to several.
+    #[serde(default)]
+    pub expander: Expander,
+}
+
+/// Cluster-autoscaler expander (`--expander`). `random`, upstream's default, is left out: a
+/// simulation must be reproducible.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Expander {
+    /// The option that leaves the least CPU and memory idle on the new nodes (ACK's default).
+    #[default]
+    LeastWaste,
+    /// The option whose new nodes cost least per pending pod they take.
+    Price,
 }
 
 impl Default for ControlPlane {
@@ -170,6 +185,7 @@ impl Default for ControlPlane {
             scale_down_unneeded_time: default_10m(),
             termination_grace: default_30s(),
             hpa_pre_surge_fix: false,
+            expander: Expander::default(),
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::k8s::cluster_autoscaler::{plan_scale_up, pods_fit_elsewhere};
 use crate::k8s::pod::{deletion_rank, Pod, PodRequests, PodStatus};
 use crate::k8s::scheduler::{pick_node, Node};
 use crate::model::config::Config;
-use crate::model::scenario::Scenario;
+use crate::model::scenario::{Expander, Scenario};
 use crate::sim::fluid::ServiceModel;
 use crate::sim::hpa_bridge::WorkloadHpa;
 use crate::sim::latency::{self, Histogram};
@@ -177,7 +177,9 @@ enum EventKind {
 /// Per-workload state during the run.
 struct Workload {
     service: usize,
+    /// Its first pool (where it starts), and every pool its pods may run on.
     pool: usize,
+    pools: Vec<usize>,
     requests: PodRequests,
     /// The app container's memory limit.
     memory_limit: Option<f64>,
@@ -290,9 +292,15 @@ impl<'a> Sim<'a> {
             if let Some(h) = &hpa {
                 desired = h.clamp_initial(desired);
             }
+            let pools = wc
+                .pools()
+                .iter()
+                .filter_map(|p| sc.catalog.pool_index(p))
+                .collect();
             workloads.push(Workload {
                 service: si,
                 pool,
+                pools,
                 requests,
                 memory_limit: wc.resources.limits.memory.map(|m| m.0 as f64),
                 sidecar_cpu_cores,
@@ -386,7 +394,7 @@ impl<'a> Sim<'a> {
     /// The pool's `min_nodes` when some workload of the config uses it; 0 otherwise (a pool no
     /// workload uses would be deleted, not kept warm).
     fn min_nodes(&self, pool: usize) -> u32 {
-        if self.workloads.iter().any(|w| w.pool == pool) {
+        if self.workloads.iter().any(|w| w.pools.contains(&pool)) {
             self.sc.catalog.pools[pool].min_nodes
         } else {
             0
@@ -452,7 +460,7 @@ impl<'a> Sim<'a> {
         for id in 0..self.pods.len() {
             let pool = self.workloads[self.pods[id].workload].pool;
             let req = self.pods[id].requests;
-            if let Some(n) = pick_node(&self.nodes, pool, &req, 0) {
+            if let Some(n) = pick_node(&self.nodes, &[pool], &req, 0) {
                 self.nodes[n].bind(&req);
                 let p = &mut self.pods[id];
                 p.node = Some(n);
@@ -629,7 +637,7 @@ impl<'a> Sim<'a> {
     fn schedule_pending(&mut self, t: Millis) {
         self.need_schedule = false;
         for w in 0..self.workloads.len() {
-            let pool = self.workloads[w].pool;
+            let pools = std::mem::take(&mut self.workloads[w].pools);
             let startup = self.sc.services[self.workloads[w].service].profile.startup;
             let init_delay = self.workloads[w].init_delay;
             for k in 0..self.workloads[w].pods.len() {
@@ -638,7 +646,7 @@ impl<'a> Sim<'a> {
                     continue;
                 }
                 let req = self.pods[id].requests;
-                let Some(n) = pick_node(&self.nodes, pool, &req, t) else {
+                let Some(n) = pick_node(&self.nodes, &pools, &req, t) else {
                     continue;
                 };
                 self.nodes[n].bind(&req);
@@ -649,6 +657,7 @@ impl<'a> Sim<'a> {
                 let delay = startup.at(rng::unit(&mut self.startup_rng)) + init_delay;
                 self.push(t + delay, EventKind::PodRunning, id);
             }
+            self.workloads[w].pools = pools;
         }
     }
 
@@ -827,6 +836,117 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// Cluster-autoscaler scale-up: each pool is an option for the pending pods that may run on
+    /// it (binpacked onto its provisioning nodes, then new ones); the expander picks the best
+    /// option, its pods are taken, and the rest are offered again until no option helps. Node
+    /// requests go out in pool order. Pods that fit no empty node of any of their pools are
+    /// counted as unfittable.
+    fn scale_up(&mut self, t: Millis) {
+        let n_pools = self.sc.catalog.pools.len();
+        // (pod id, its workload) of every Unscheduled pod, in workload order.
+        let mut pending: Vec<(usize, usize)> = Vec::new();
+        for (w, wl) in self.workloads.iter().enumerate() {
+            for &id in &wl.pods {
+                if self.pods[id].status == PodStatus::Unscheduled {
+                    pending.push((id, w));
+                }
+            }
+        }
+        let mut new_nodes = vec![0u32; n_pools];
+        loop {
+            let mut best: Option<(usize, u32, Vec<usize>, f64)> = None;
+            for (pool, &planned) in new_nodes.iter().enumerate() {
+                let takers: Vec<usize> = pending
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &(_, w))| self.workloads[w].pools.contains(&pool))
+                    .map(|(k, _)| k)
+                    .collect();
+                if takers.is_empty() {
+                    continue;
+                }
+                let reqs: Vec<PodRequests> = takers
+                    .iter()
+                    .map(|&k| self.pods[pending[k].0].requests)
+                    .collect();
+                let provisioning: Vec<&Node> = self
+                    .nodes
+                    .iter()
+                    .filter(|n| n.pool == pool && n.exists() && n.ready_at > t)
+                    .collect();
+                let existing = self
+                    .nodes
+                    .iter()
+                    .filter(|n| n.pool == pool && n.exists())
+                    .count() as u32
+                    + planned;
+                let p = &self.sc.catalog.pools[pool];
+                let cap = p.capacity_for_pods();
+                let plan = plan_scale_up(&provisioning, existing, &reqs, cap, p.max_nodes);
+                if plan.placed.is_empty() {
+                    continue;
+                }
+                let helped: Vec<usize> = plan.placed.iter().map(|&i| takers[i]).collect();
+                let score = match self.sc.control_plane.expander {
+                    Expander::LeastWaste => {
+                        let (cpu, mem) = helped.iter().fold((0.0, 0.0), |(c, m), &k| {
+                            let r = self.pods[pending[k].0].requests;
+                            (c + r.sched_cpu() as f64, m + r.sched_memory() as f64)
+                        });
+                        let nodes = f64::from(plan.new_nodes.max(1));
+                        let (tc, tm) = (
+                            cap.cpu_milli as f64 * nodes,
+                            cap.memory_bytes as f64 * nodes,
+                        );
+                        if plan.new_nodes == 0 {
+                            0.0
+                        } else {
+                            (tc - cpu).max(0.0) / tc + (tm - mem).max(0.0) / tm
+                        }
+                    }
+                    Expander::Price => {
+                        f64::from(plan.new_nodes) * p.node_cost_per_hour() / helped.len() as f64
+                    }
+                };
+                if best.as_ref().is_none_or(|b| score < b.3) {
+                    best = Some((pool, plan.new_nodes, helped, score));
+                }
+            }
+            let Some((pool, nodes, helped, _)) = best else {
+                break;
+            };
+            new_nodes[pool] += nodes;
+            let mut k = 0;
+            pending.retain(|_| {
+                k += 1;
+                !helped.contains(&(k - 1))
+            });
+        }
+        // Pods no pool of theirs can ever hold.
+        let mut unfittable = vec![0u32; self.workloads.len()];
+        for &(id, w) in &pending {
+            let r = self.pods[id].requests;
+            let fits_somewhere = self.workloads[w].pools.iter().any(|&pool| {
+                let cap = self.sc.catalog.pools[pool].capacity_for_pods();
+                r.sched_cpu() <= cap.cpu_milli
+                    && r.sched_memory() <= cap.memory_bytes
+                    && cap.pods > 0
+            });
+            unfittable[w] += u32::from(!fits_somewhere);
+        }
+        for (wl, u) in self.workloads.iter_mut().zip(unfittable) {
+            wl.run.unfittable_pods = wl.run.unfittable_pods.max(u);
+        }
+        for (pool, &count) in new_nodes.iter().enumerate() {
+            let delay = self.sc.catalog.pools[pool].provisioning_delay;
+            for _ in 0..count {
+                let d = delay.at(rng::unit(&mut self.provisioning_rng));
+                self.new_node(pool, t + d);
+                self.last_scale_up = Some(t);
+            }
+        }
+    }
+
     fn autoscale(&mut self, t: Millis) {
         let cp = self.sc.control_plane.clone();
         // Scale-up for pods that found no node.
@@ -835,48 +955,8 @@ impl<'a> Sim<'a> {
                 .iter()
                 .any(|&id| self.pods[id].status == PodStatus::Unscheduled)
         });
-        for pool in 0..self.sc.catalog.pools.len() {
-            if !any_pending {
-                break;
-            }
-            let pending: Vec<PodRequests> = self
-                .workloads
-                .iter()
-                .filter(|w| w.pool == pool)
-                .flat_map(|w| w.pods.iter())
-                .filter(|&&id| self.pods[id].status == PodStatus::Unscheduled)
-                .map(|&id| self.pods[id].requests)
-                .collect();
-            if pending.is_empty() {
-                continue;
-            }
-            let provisioning: Vec<&Node> = self
-                .nodes
-                .iter()
-                .filter(|n| n.pool == pool && n.exists() && n.ready_at > t)
-                .collect();
-            let existing = self
-                .nodes
-                .iter()
-                .filter(|n| n.pool == pool && n.exists())
-                .count() as u32;
-            let p = &self.sc.catalog.pools[pool];
-            let plan = plan_scale_up(
-                &provisioning,
-                existing,
-                &pending,
-                p.capacity_for_pods(),
-                p.max_nodes,
-            );
-            for w in self.workloads.iter_mut().filter(|w| w.pool == pool) {
-                w.run.unfittable_pods = w.run.unfittable_pods.max(plan.unfittable);
-            }
-            let delay = p.provisioning_delay;
-            for _ in 0..plan.new_nodes {
-                let d = delay.at(rng::unit(&mut self.provisioning_rng));
-                self.new_node(pool, t + d);
-                self.last_scale_up = Some(t);
-            }
+        if any_pending {
+            self.scale_up(t);
         }
         // Scale-down of nodes unneeded for long enough.
         let threshold = cp.scale_down_utilization_threshold;
@@ -1060,7 +1140,6 @@ impl<'a> Sim<'a> {
             let base_mem = wl.model.base_memory;
             let memory = &self.sc.services[si].profile.memory;
             let workers = wl.model.workers;
-            let pool = wl.pool;
             let (mut cpu_used, mut mem_used, mut cpu_req, mut mem_req) = (0.0, 0.0, 0.0, 0.0);
             let mut bound = 0u32;
             let mut pending = 0u32;
@@ -1100,6 +1179,11 @@ impl<'a> Sim<'a> {
                         p.memory_bytes = m;
                         cpu_used += c;
                         mem_used += m;
+                        if let Some(n) = p.node {
+                            let pr = &mut self.pools[self.nodes[n].pool];
+                            pr.used_cpu_core_s += c * dt;
+                            pr.used_memory_byte_s += m * dt;
+                        }
                     }
                     PodStatus::BackOff => bound += 1,
                     PodStatus::Terminating => {
@@ -1121,9 +1205,6 @@ impl<'a> Sim<'a> {
             wl.run.memory_request_byte_s += mem_req * dt;
             wl.run.pod_seconds += f64::from(bound) * dt;
             wl.run.pending_pod_seconds += f64::from(pending) * dt;
-            let pr = &mut self.pools[pool];
-            pr.used_cpu_core_s += cpu_used * dt;
-            pr.used_memory_byte_s += mem_used * dt;
             if !self.oom.is_empty() {
                 self.oom_kill(w, t + dt_ms);
             }
