@@ -122,6 +122,9 @@ pub struct WorkloadRun {
     pub throttled_pod_seconds: f64,
     /// Ready pod-seconds.
     pub ready_pod_seconds: f64,
+    /// Events the request-level engine processed (0 under the fluid model; not reported).
+    #[serde(skip)]
+    pub request_events: u64,
 }
 
 /// What one node pool did during the run.
@@ -1264,6 +1267,9 @@ impl<'a> Sim<'a> {
             .map(|mut w| {
                 if w.run.ready_min == u32::MAX {
                     w.run.ready_min = 0;
+                }
+                if let Some(rm) = &w.request_model {
+                    w.run.request_events = rm.events;
                 }
                 w.run
             })
