@@ -946,6 +946,172 @@ impl RequestModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::scenario::ClassInput;
+    use crate::model::service::ServiceProfile;
+
+    /// A one-class service from YAML fragments (CPU ms, workers, concurrency, extra keys).
+    fn service(workers: u32, concurrency: u32, class: &str) -> Service {
+        let yaml = format!(
+            "name: s\nworkers: {workers}\nconcurrency_per_worker: {concurrency}\n\
+             memory: {{ base_per_worker: 10Mi }}\nstartup: {{ min: 1s, max: 1s }}\n\
+             readiness_delay: 1s\ntimeout: 600s\nclasses:\n  - {{ name: c, share: 1.0, {class} }}\n"
+        );
+        let profile: ServiceProfile = serde_yaml_ng::from_str(&yaml).unwrap();
+        Service {
+            name: "s".into(),
+            profile,
+            rate: None,
+            scale: 1.0,
+            downstream_only: false,
+            classes: vec![ClassInput {
+                arrival_scv: 1.0,
+                external_s: Vec::new(),
+            }],
+        }
+    }
+
+    fn model(svc: &Service, limit: Option<i64>, opts: &RequestOptions) -> RequestModel {
+        let m = ServiceModel::new(svc, limit);
+        RequestModel::new(
+            svc,
+            &m,
+            opts,
+            crate::sim::rng::stream(5, 0, crate::sim::rng::Purpose::Requests),
+        )
+    }
+
+    /// Runs `steps` steps of 5 s at `lambda` on pod 0; returns (arrivals, rejected, timed
+    /// out, served, waited for a worker) and the latency histogram.
+    fn drive(rm: &mut RequestModel, steps: u64, lambda: f64) -> ([f64; 5], Histogram) {
+        let mut tot = [0.0; 5];
+        let mut h = Histogram::default();
+        for k in 0..steps {
+            rm.step(k * 5000, (k + 1) * 5000, lambda, &[0]);
+            let st = &rm.stats[0];
+            tot[0] += st.arrivals;
+            tot[1] += st.rejected;
+            tot[2] += st.timed_out;
+            tot[3] += st.served;
+            tot[4] += rm.waits.waited as f64;
+            for (m, x) in h.mass.iter_mut().zip(st.latency.mass.iter()) {
+                *m += x;
+            }
+        }
+        (tot, h)
+    }
+
+    #[test]
+    fn a_5ms_burn_under_a_20m_limit_spans_three_periods() {
+        // Field case (kubernetes#97445) through the request engine: 2 ms of quota per 100 ms
+        // period; an isolated 5 ms request arriving φ ms into a period runs 2 ms, waits for the
+        // next period, runs 2 ms, waits again and ends 1 ms into the third: 201 − φ ms. Every
+        // request spans three periods and is throttled in two.
+        let svc = service(1, 10, "cpu_ms: 5, cpu_scv: 0");
+        let mut rm = model(&svc, Some(20), &RequestOptions::default());
+        let (tot, h) = drive(&mut rm, 20_000, 0.002);
+        assert!(tot[3] > 150.0, "{tot:?}");
+        let below = h.mass[..latency::bin_of(0.100)].iter().sum::<f64>();
+        let above = h.mass[latency::bin_of(0.2011) + 1..].iter().sum::<f64>();
+        // Only a request that arrived while another ran (and waited for the worker) is later.
+        assert_eq!((below, above), (0.0, tot[4]), "{tot:?}");
+        assert!(tot[4] <= 1.0);
+        let (mut periods, mut throttled) = (0, 0);
+        for p in &rm.pods {
+            periods += p.bw.nr_periods;
+            throttled += p.bw.nr_throttled;
+        }
+        let ratio = throttled as f64 / periods as f64;
+        assert!((ratio - 2.0 / 3.0).abs() < 0.02, "{throttled}/{periods}");
+        // Under 1000m the same burn is never throttled and takes 5 ms.
+        let mut free = model(&svc, Some(1000), &RequestOptions::default());
+        let (_, h) = drive(&mut free, 400, 0.1);
+        assert_eq!(h.mass[latency::bin_of(0.005)], h.total());
+    }
+
+    #[test]
+    fn a_full_pod_rejects_as_erlang_b() {
+        // One slot held 1 s per request (network), λ = 1/s: an M/G/1/1 loss system, blocking
+        // a/(1 + a) = 0.5 whatever the holding law.
+        let svc = service(1, 1, "cpu_ms: 0.01, network_ms: 1000");
+        let mut rm = model(&svc, None, &RequestOptions::default());
+        let (tot, _) = drive(&mut rm, 4000, 1.0);
+        let blocked = tot[1] / tot[0];
+        assert!((blocked - 0.5).abs() < 0.015, "{blocked}");
+    }
+
+    #[test]
+    fn a_pod_leaving_the_endpoints_drains_and_a_killed_one_loses_its_requests() {
+        // 10 s off-CPU per request: after one 5 s step ~50 requests are in flight.
+        let svc = service(2, 1000, "cpu_ms: 1, network_ms: 10000");
+        let mut rm = model(&svc, None, &RequestOptions::default());
+        rm.step(0, 5000, 10.0, &[0]);
+        let held = rm.in_flight();
+        assert!(held > 30, "{held}");
+        // Removed from the endpoints: new arrivals find no pod, the held ones finish.
+        let mut served = 0.0;
+        for k in 1..4 {
+            rm.step(k * 5000, (k + 1) * 5000, 10.0, &[]);
+            assert_eq!(rm.stats[0].rejected, rm.stats[0].arrivals);
+            served += rm.stats[0].served;
+        }
+        assert_eq!(served, held as f64);
+        assert_eq!(rm.in_flight(), 0);
+        // Killed: what it holds fails at once, nothing completes later.
+        rm.step(20_000, 25_000, 10.0, &[7]);
+        let held = rm.in_flight();
+        rm.kill(7);
+        assert_eq!(rm.lost[0], held as f64);
+        assert_eq!(rm.in_flight(), 0);
+        rm.step(25_000, 40_000, 0.0, &[]);
+        assert_eq!(rm.stats[0].served, 0.0);
+        assert!(rm.usage(7).is_none());
+    }
+
+    #[test]
+    fn pools_queue_fifo_time_out_or_raise() {
+        // One connection per process, 100 ms hold per request, λ = 5/s after ~0 CPU: a = 0.5.
+        let svc = service(
+            1,
+            1000,
+            "cpu_ms: 0.01, downstream: [{ server: mongodb, ops_per_request: 1, round_trip: 100ms }]",
+        );
+        let pool = |mode| RequestOptions {
+            pools: vec![PoolSpec {
+                server: "mongodb".into(),
+                size: 1,
+                mode,
+            }],
+        };
+        // Raising pool: a loss system, Erlang B(1, 0.5) = 1/3 rejected.
+        let mut rm = model(&svc, None, &pool(PoolMode::Raise));
+        let (tot, _) = drive(&mut rm, 2000, 5.0);
+        assert!((tot[1] / tot[0] - 1.0 / 3.0).abs() < 0.015, "{tot:?}");
+        assert_eq!(tot[2], 0.0);
+        // A 1 ms wait limit behaves the same, as timeouts.
+        let mut rm = model(
+            &svc,
+            None,
+            &pool(PoolMode::Block {
+                timeout_ms: Some(1.0),
+            }),
+        );
+        let (tot, _) = drive(&mut rm, 2000, 5.0);
+        assert!((tot[2] / tot[0] - 1.0 / 3.0).abs() < 0.015, "{tot:?}");
+        assert_eq!(tot[1], 0.0);
+        // Waiting forever: no error; an M/D/1 queue (P(wait) = ρ = 0.5, so the median
+        // latency is the 100 ms hold, and the p90 lies above it).
+        let mut rm = model(&svc, None, &pool(PoolMode::Block { timeout_ms: None }));
+        let (tot, h) = drive(&mut rm, 2000, 5.0);
+        assert_eq!(tot[1] + tot[2], 0.0);
+        assert!((tot[3] - tot[0]).abs() <= 2.0, "{tot:?}");
+        let p50 = h.quantile(0.5).unwrap();
+        assert!((0.095..0.115).contains(&p50), "{p50}");
+        assert!(h.quantile(0.9).unwrap() > 0.15);
+        // Without the pool the calls never wait.
+        let mut rm = model(&svc, None, &RequestOptions::default());
+        let (_, h) = drive(&mut rm, 200, 5.0);
+        assert!(h.quantile(0.99).unwrap() < 0.111);
+    }
 
     #[test]
     fn unit_gamma_has_mean_one_and_the_requested_scv() {
