@@ -223,18 +223,18 @@ fn figures(run: &RunResult, o: usize) -> ObjectiveFigures {
     }
 }
 
-#[test]
-fn fluid_and_request_engines_agree_on_the_busiest_day() {
-    let (sc, day) = busiest_day();
+/// Fluid vs request-level figures of the baseline on `sc`, printed as a table.
+fn compare(sc: &Scenario, label: &str) -> Comparison {
     let fluid = Options::default();
     let requests = Options {
         load_model: LoadModel::Requests(RequestOptions::default()),
     };
-    let (rf, ef) = run_one_with(&sc, &sc.baseline, 1, &fluid);
-    let (rr, er) = run_one_with(&sc, &sc.baseline, 1, &requests);
-    eprintln!("busiest day: day {day} of the week (0 = 1995-07-01)");
+    let (rf, ef) = run_one_with(sc, &sc.baseline, 1, &fluid);
+    let (rr, er) = run_one_with(sc, &sc.baseline, 1, &requests);
+    eprintln!("{label}");
     eprintln!("| objective | median window p50 fluid / requests | median window p99 fluid / requests | worst window p99 fluid / requests | error rate fluid / requests |");
     eprintln!("|---|---|---|---|---|");
+    let mut out = Vec::new();
     for (o, obj) in sc.sla.objectives.iter().enumerate() {
         let (f, r) = (figures(&rf, o), figures(&rr, o));
         eprintln!(
@@ -250,14 +250,53 @@ fn fluid_and_request_engines_agree_on_the_busiest_day() {
             f.error_rate,
             r.error_rate
         );
+        out.push((f, r));
     }
+    let cpu = |e: &costsim::eval::Evaluation| e.efficiency.workloads[0].cpu.unwrap_or(0.0);
+    let cmp = Comparison {
+        objectives: out,
+        breached: (ef.sla.breached_windows, er.sla.breached_windows),
+        backend_cpu: (cpu(&ef), cpu(&er)),
+    };
+    eprintln!(
+        "breached windows fluid {} / requests {}; backend mean pods {:.2} / {:.2}; backend CPU usage/request {:.3} / {:.3}; backend OOM kills {} / {}",
+        ef.sla.breached_windows,
+        er.sla.breached_windows,
+        ef.activity[0].mean_pods,
+        er.activity[0].mean_pods,
+        ef.efficiency.workloads[0].cpu.unwrap_or(0.0),
+        er.efficiency.workloads[0].cpu.unwrap_or(0.0),
+        ef.activity[0].run.oom_kills,
+        er.activity[0].run.oom_kills,
+    );
+    cmp
+}
+
+/// Fluid vs request-level figures of one scenario.
+struct Comparison {
+    /// Per SLA objective: (fluid, requests).
+    objectives: Vec<(ObjectiveFigures, ObjectiveFigures)>,
+    /// Breached windows (fluid, requests).
+    breached: (u32, u32),
+    /// Backend CPU usage / request (fluid, requests).
+    backend_cpu: (f64, f64),
+}
+
+#[test]
+fn fluid_and_request_engines_agree_on_the_busiest_day() {
+    let (sc, day) = busiest_day();
+    let figures = compare(
+        &sc,
+        &format!("busiest day: day {day} of the week (0 = 1995-07-01), baseline, scale x40"),
+    );
     // Tolerances (measured agreement in docs/validation.md): the medians over windows of p50
     // within 5 % and of p99 within 15 % (a 5-minute window's p99 rests on ~260 tail requests of
     // the api class, and the fluid model's Allen–Cunneen factor uses the trace's in-minute
     // burstiness 1.23, the request engine Poisson arrivals inside each minute); error rates
-    // both below 1e-4 (the SLA threshold is 1e-3); the same windows breached.
-    for o in 0..sc.sla.objectives.len() {
-        let (f, r) = (figures(&rf, o), figures(&rr, o));
+    // both below 1e-4 (the SLA threshold is 1e-3).
+    assert_eq!(figures.breached, (0, 0));
+    assert!((figures.backend_cpu.1 / figures.backend_cpu.0 - 1.0).abs() < 0.05);
+    for (o, (f, r)) in figures.objectives.iter().enumerate() {
         assert!(
             (r.p50 / f.p50 - 1.0).abs() < 0.05,
             "objective {o}: p50 {} vs {}",
@@ -272,14 +311,45 @@ fn fluid_and_request_engines_agree_on_the_busiest_day() {
         );
         assert!(f.error_rate < 1e-4 && r.error_rate < 1e-4, "objective {o}");
     }
-    assert_eq!(ef.sla.breached_windows, er.sla.breached_windows);
-    eprintln!(
-        "breached windows fluid {} / requests {}; backend mean ready pods {:.2} / {:.2}; backend CPU efficiency {:.3} / {:.3}",
-        ef.sla.breached_windows,
-        er.sla.breached_windows,
-        ef.activity[0].mean_pods,
-        er.activity[0].mean_pods,
-        ef.efficiency.workloads[0].cpu.unwrap_or(0.0),
-        er.efficiency.workloads[0].cpu.unwrap_or(0.0),
+}
+
+#[test]
+fn fluid_and_request_engines_breach_the_same_windows_when_the_backend_is_overloaded() {
+    // The busiest day at x80 with the backend held at 3 pods (HPA max 3): the peak exceeds
+    // what 3 pods under 500m limits serve, so requests time out in both models.
+    let (mut sc, _) = busiest_day();
+    for s in &mut sc.services {
+        if s.rate.is_some() {
+            s.scale = 80.0;
+        }
+    }
+    if let Some(h) = sc
+        .baseline
+        .workloads
+        .get_mut("backend")
+        .and_then(|w| w.hpa.as_mut())
+    {
+        h.max_replicas = 3;
+    }
+    let figures = compare(&sc, "busiest day, scale x80, backend HPA max 3");
+    let (f, r) = &figures.objectives[0];
+    let (bf, br) = figures.breached;
+    assert!(
+        (f64::from(br) / f64::from(bf) - 1.0).abs() < 0.05,
+        "{bf} / {br}"
     );
+    let (cf, cr) = figures.backend_cpu;
+    assert!((cr / cf - 1.0).abs() < 0.05, "{cf} / {cr}");
+    // Both models overload and breach the same windows (±5 %); both fail far more than the
+    // SLA's 0.1 %. The fluid model counts more errors (72 % vs 21 %, docs/validation.md): its
+    // backlog keeps the work of the requests its concurrency limit rejects, and it waits up to
+    // the 60 s client timeout where uvicorn's limit of 200 in flight per pod bounds the queue
+    // at ~6 s (the request engine). Recorded as a known gap of the fluid model.
+    assert!(
+        f.error_rate > 0.1 && r.error_rate > 0.1,
+        "{} / {}",
+        f.error_rate,
+        r.error_rate
+    );
+    assert!(r.error_rate < f.error_rate);
 }

@@ -906,7 +906,10 @@ impl<'a> Sim<'a> {
                     let timed_out = served * st.timed_out[c];
                     wl.run.rejected += rejected;
                     wl.run.timed_out += timed_out;
-                    let in_flight = lambda_pod * cm.share * st.mean_latency[c];
+                    // Requests the concurrency limit rejects hold no memory (found by the
+                    // request-level validation: counting them OOM-killed overloaded pods).
+                    let in_flight =
+                        lambda_pod * cm.share * st.mean_latency[c] * (1.0 - st.rejected);
                     self.in_flight.push(in_flight);
                     mem += in_flight * cm.memory_per_request;
                     if let Some(o) = self.objective_of[si][c] {
