@@ -16,6 +16,8 @@ use costsim::model::scenario::Scenario;
 use costsim::model::validate::check_config;
 use costsim::output;
 use costsim::search::{self, rank, space, Evaluated};
+use costsim::sim::engine::{LoadModel, Options};
+use costsim::sim::requests::RequestOptions;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -40,6 +42,10 @@ struct Cli {
     /// Directory for result files (ranking.json, ranking.csv, timelines).
     #[arg(long, global = true)]
     out: Option<PathBuf>,
+    /// Load model: `fluid` (queueing formulas per step, fast) or `requests` (every request an
+    /// event: exact, slower).
+    #[arg(long, value_enum, default_value_t = LoadModelArg::Fluid, global = true)]
+    load_model: LoadModelArg,
     #[command(subcommand)]
     command: Command,
 }
@@ -60,6 +66,23 @@ enum Command {
     },
     /// Load and check the scenario, its model files and traces; print the normalized values.
     Validate,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum LoadModelArg {
+    Fluid,
+    Requests,
+}
+
+impl Cli {
+    fn options(&self) -> Options {
+        Options {
+            load_model: match self.load_model {
+                LoadModelArg::Fluid => LoadModel::Fluid,
+                LoadModelArg::Requests => LoadModel::Requests(RequestOptions::default()),
+            },
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -184,7 +207,7 @@ fn simulate(cli: &Cli, sc: &Scenario, config: Option<&Path>) -> Result<()> {
         }
     };
     let bar = progress(cli, 1, "simulating");
-    let (run, evaluation) = search::run_one(sc, &config, cli.seed);
+    let (run, evaluation) = search::run_one_with(sc, &config, cli.seed, &cli.options());
     bar.finish_and_clear();
     let e = Evaluated { config, evaluation };
     let v = output::candidate_json(0, &e);
@@ -223,10 +246,16 @@ fn run_search(cli: &Cli, sc: &Scenario, top: usize) -> Result<()> {
         &format!("simulating {} candidates + baseline", candidates.len()),
     );
     let tick = || bar.inc(1);
-    let mut all = search::evaluate_all(sc, candidates, cli.seed, &tick);
-    let baseline = search::evaluate_all(sc, vec![sc.baseline.clone()], cli.seed, &tick)
-        .pop()
-        .ok_or_else(|| Error::internal("baseline evaluation missing"))?;
+    let mut all = search::evaluate_all_with(sc, candidates, cli.seed, &cli.options(), &tick);
+    let baseline = search::evaluate_all_with(
+        sc,
+        vec![sc.baseline.clone()],
+        cli.seed,
+        &cli.options(),
+        &tick,
+    )
+    .pop()
+    .ok_or_else(|| Error::internal("baseline evaluation missing"))?;
     bar.finish_and_clear();
     all = rank::rank(all);
     let v = output::ranking_json(sc, cli.seed, &all, &baseline);
@@ -240,13 +269,13 @@ fn run_search(cli: &Cli, sc: &Scenario, top: usize) -> Result<()> {
             output::ranking_csv(&all, &baseline).as_bytes(),
         )?;
         if let Some(best) = all.first() {
-            let (run, _) = search::run_one(sc, &best.config, cli.seed);
+            let (run, _) = search::run_one_with(sc, &best.config, cli.seed, &cli.options());
             output::write_atomic(
                 &dir.join("timeline_rank1.csv"),
                 output::timeline_csv(sc, &run).as_bytes(),
             )?;
         }
-        let (run, _) = search::run_one(sc, &baseline.config, cli.seed);
+        let (run, _) = search::run_one_with(sc, &baseline.config, cli.seed, &cli.options());
         output::write_atomic(
             &dir.join("timeline_baseline.csv"),
             output::timeline_csv(sc, &run).as_bytes(),

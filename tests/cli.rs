@@ -1273,6 +1273,37 @@ fn search_does_not_depend_on_the_thread_count() {
     assert_eq!(one.stdout, two.stdout);
 }
 
+#[test]
+fn request_engine_search_does_not_depend_on_the_thread_count() {
+    let f = Fixture::with_tiny_space();
+    let args = [
+        "search",
+        "--format",
+        "json",
+        "--seed",
+        "3",
+        "--load-model",
+        "requests",
+    ];
+    let one = f.run_env(&args, &[("RAYON_NUM_THREADS", "1")]);
+    let two = f.run_env(&args, &[("RAYON_NUM_THREADS", "2")]);
+    assert_ok(&one);
+    assert_ok(&two);
+    assert_eq!(one.stdout, two.stdout);
+    // The flag reaches the engine: request-level latencies are not the fluid model's.
+    let fluid = f.run(&["search", "--format", "json", "--seed", "3"]);
+    assert_ok(&fluid);
+    assert_ne!(fluid.stdout, one.stdout);
+}
+
+#[test]
+fn an_unknown_load_model_is_bad_input() {
+    let f = Fixture::new();
+    let out = f.run(&["simulate", "--load-model", "exact"]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("--load-model"), "{}", out.stderr);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 7. `validate --format json` on the default scenario.
 

@@ -52,6 +52,132 @@ impl CfsOutcome {
     }
 }
 
+/// The CFS bandwidth controller of one container: the quota left in the current 100 ms period
+/// (periods aligned to time 0) and the kernel's `nr_periods` / `nr_throttled` /
+/// `throttled_time` counters. [`run`] and the request-level engine
+/// (`sim::requests`) both drive their CPU through it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bandwidth {
+    /// Quota per period, CPU-ms (`None`: no limit).
+    quota_ms: Option<f64>,
+    period: u64,
+    left: f64,
+    active_period: Option<u64>,
+    throttled_period: Option<u64>,
+    /// Periods in which the container had runnable work (`nr_periods`).
+    pub nr_periods: u64,
+    /// Periods in which it ran out of quota (`nr_throttled`).
+    pub nr_throttled: u64,
+    /// Time spent throttled with work waiting, ms (`throttled_time`).
+    pub throttled_ms: f64,
+}
+
+impl Bandwidth {
+    /// A controller with `quota_ms` CPU-ms per period (`None`: unlimited), in period 0.
+    pub fn new(quota_ms: Option<f64>) -> Bandwidth {
+        Bandwidth {
+            quota_ms,
+            period: 0,
+            left: quota_ms.unwrap_or(f64::INFINITY),
+            active_period: None,
+            throttled_period: None,
+            nr_periods: 0,
+            nr_throttled: 0,
+            throttled_ms: 0.0,
+        }
+    }
+
+    /// The quota per period (`None`: unlimited).
+    pub fn quota(&self) -> Option<f64> {
+        self.quota_ms
+    }
+
+    /// Moves to the period holding `t` (ms); a new period refills the quota.
+    pub fn enter(&mut self, t: f64) {
+        let p = (t / PERIOD_MS).floor() as u64;
+        if p != self.period {
+            self.period = p;
+            self.left = self.quota_ms.unwrap_or(f64::INFINITY);
+        }
+    }
+
+    /// Counts the current period in `nr_periods` (once): the container has runnable work.
+    pub fn mark_active(&mut self) {
+        if self.active_period != Some(self.period) {
+            self.active_period = Some(self.period);
+            self.nr_periods += 1;
+        }
+    }
+
+    /// End of the current period, ms.
+    pub fn period_end(&self) -> f64 {
+        (self.period + 1) as f64 * PERIOD_MS
+    }
+
+    /// Quota left in the current period, CPU-ms (infinite without a limit).
+    pub fn left(&self) -> f64 {
+        self.left
+    }
+
+    /// Uses `cpu_ms` of the quota.
+    pub fn consume(&mut self, cpu_ms: f64) {
+        if self.quota_ms.is_some() {
+            self.left -= cpu_ms;
+        }
+    }
+
+    /// `running` threads run from `t0` to `t1` (ms) without running out of quota: the quota of
+    /// each period they cross is refilled and used, each crossed period counts as active.
+    pub fn run_span(&mut self, t0: f64, t1: f64, running: usize) {
+        if running == 0 || t1 <= t0 {
+            return;
+        }
+        let mut t = t0;
+        loop {
+            self.enter(t);
+            self.mark_active();
+            let end = self.period_end();
+            self.consume((t1.min(end) - t) * running as f64);
+            if t1 <= end {
+                break;
+            }
+            t = end;
+        }
+    }
+
+    /// When `running` threads starting at `t` (inside the current period) run out of quota:
+    /// in this period, or at full quota in the next one; infinite if they never do.
+    pub fn exhausted_at(&self, t: f64, running: usize) -> f64 {
+        let Some(q) = self.quota_ms else {
+            return f64::INFINITY;
+        };
+        if running == 0 {
+            return f64::INFINITY;
+        }
+        let k = running as f64;
+        let end = self.period_end();
+        if self.left / k < end - t {
+            t + (self.left / k).max(0.0)
+        } else if q / k < PERIOD_MS {
+            end + q / k
+        } else {
+            f64::INFINITY
+        }
+    }
+
+    /// The quota is used up at `t`: counts the throttled period and the throttled time, and
+    /// returns when the container may run again (the period end).
+    pub fn throttle(&mut self, t: f64) -> f64 {
+        if self.throttled_period != Some(self.period) {
+            self.throttled_period = Some(self.period);
+            self.nr_throttled += 1;
+        }
+        let end = self.period_end();
+        self.throttled_ms += end - t;
+        end
+    }
+}
+
 /// Replays `jobs` (sorted by arrival) on `workers` processes under a quota of `quota_ms` CPU-ms
 /// per 100 ms period (`None`: no limit). Periods are aligned to time 0.
 pub fn run(jobs: &[Job], workers: u32, quota_ms: Option<f64>) -> CfsOutcome {
@@ -64,22 +190,14 @@ pub fn run(jobs: &[Job], workers: u32, quota_ms: Option<f64>) -> CfsOutcome {
     let mut queue: std::collections::VecDeque<(usize, f64)> = std::collections::VecDeque::new();
     let mut next = 0usize;
     let mut t = 0.0f64;
-    let mut period = 0u64;
-    let mut quota_left = quota_ms.unwrap_or(f64::INFINITY);
-    let mut active_period: Option<u64> = None;
-    let mut throttled_period: Option<u64> = None;
+    let mut bw = Bandwidth::new(quota_ms);
     const EPS: f64 = 1e-9;
     while next < jobs.len() || !queue.is_empty() {
         if queue.is_empty() {
             // Idle: jump to the next arrival.
             t = t.max(jobs[next].arrival_ms);
         }
-        // New period?
-        let p = (t / PERIOD_MS).floor() as u64;
-        if p != period {
-            period = p;
-            quota_left = quota_ms.unwrap_or(f64::INFINITY);
-        }
+        bw.enter(t);
         while next < jobs.len() && jobs[next].arrival_ms <= t + EPS {
             queue.push_back((next, jobs[next].work_ms));
             next += 1;
@@ -87,19 +205,11 @@ pub fn run(jobs: &[Job], workers: u32, quota_ms: Option<f64>) -> CfsOutcome {
         if queue.is_empty() {
             continue;
         }
-        if active_period != Some(period) {
-            active_period = Some(period);
-            out.nr_periods += 1;
-        }
-        let period_end = (period + 1) as f64 * PERIOD_MS;
-        if quota_left <= EPS {
+        bw.mark_active();
+        let period_end = bw.period_end();
+        if bw.left() <= EPS {
             // Throttled until the next period.
-            if throttled_period != Some(period) {
-                throttled_period = Some(period);
-                out.nr_throttled += 1;
-            }
-            out.throttled_ms += period_end - t;
-            t = period_end;
+            t = bw.throttle(t);
             continue;
         }
         let running = queue.len().min(workers);
@@ -108,7 +218,7 @@ pub fn run(jobs: &[Job], workers: u32, quota_ms: Option<f64>) -> CfsOutcome {
             .take(running)
             .map(|&(_, w)| w)
             .fold(f64::INFINITY, f64::min);
-        let to_quota = quota_left / running as f64;
+        let to_quota = bw.left() / running as f64;
         let to_arrival = if next < jobs.len() {
             (jobs[next].arrival_ms - t).max(0.0)
         } else {
@@ -120,9 +230,7 @@ pub fn run(jobs: &[Job], workers: u32, quota_ms: Option<f64>) -> CfsOutcome {
             .min(period_end - t)
             .max(0.0);
         t += dt;
-        if quota_ms.is_some() {
-            quota_left -= dt * running as f64;
-        }
+        bw.consume(dt * running as f64);
         for job in queue.iter_mut().take(running) {
             job.1 -= dt;
         }
@@ -139,6 +247,9 @@ pub fn run(jobs: &[Job], workers: u32, quota_ms: Option<f64>) -> CfsOutcome {
             }
         }
     }
+    out.nr_periods = bw.nr_periods;
+    out.nr_throttled = bw.nr_throttled;
+    out.throttled_ms = bw.throttled_ms;
     out
 }
 

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use crate::eval::{evaluate, Evaluation};
 use crate::model::config::Config;
 use crate::model::scenario::Scenario;
-use crate::sim::engine::{simulate, RunResult};
+use crate::sim::engine::{simulate_with, Options, RunResult};
 
 /// One simulated and evaluated configuration.
 #[derive(Debug, Clone)]
@@ -37,7 +37,17 @@ pub fn admissible(scenario: &Scenario, configs: Vec<Config>) -> (Vec<Config>, us
 
 /// Simulates and evaluates one configuration.
 pub fn run_one(scenario: &Scenario, config: &Config, seed: u64) -> (RunResult, Evaluation) {
-    let run = simulate(scenario, config, seed);
+    run_one_with(scenario, config, seed, &Options::default())
+}
+
+/// [`run_one`] with run `options` (the load model).
+pub fn run_one_with(
+    scenario: &Scenario,
+    config: &Config,
+    seed: u64,
+    options: &Options,
+) -> (RunResult, Evaluation) {
+    let run = simulate_with(scenario, config, seed, options);
     let evaluation = evaluate(scenario, config, &run);
     (run, evaluation)
 }
@@ -51,10 +61,21 @@ pub fn evaluate_all(
     seed: u64,
     progress: &(dyn Fn() + Sync),
 ) -> Vec<Evaluated> {
+    evaluate_all_with(scenario, configs, seed, &Options::default(), progress)
+}
+
+/// [`evaluate_all`] with run `options` (the load model).
+pub fn evaluate_all_with(
+    scenario: &Scenario,
+    configs: Vec<Config>,
+    seed: u64,
+    options: &Options,
+    progress: &(dyn Fn() + Sync),
+) -> Vec<Evaluated> {
     configs
         .into_par_iter()
         .map(|config| {
-            let (_, evaluation) = run_one(scenario, &config, seed);
+            let (_, evaluation) = run_one_with(scenario, &config, seed, options);
             progress();
             Evaluated { config, evaluation }
         })

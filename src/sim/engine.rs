@@ -15,6 +15,7 @@ use crate::model::scenario::{Expander, Scenario};
 use crate::sim::fluid::ServiceModel;
 use crate::sim::hpa_bridge::WorkloadHpa;
 use crate::sim::latency::{self, Histogram};
+use crate::sim::requests::{RequestModel, RequestOptions};
 use crate::sim::rng::{self, Purpose};
 use crate::time::{Millis, MINUTE};
 
@@ -23,6 +24,23 @@ use crate::time::{Millis, MINUTE};
 const SCALE_DOWN_DELAY_AFTER_ADD: Millis = 10 * MINUTE;
 /// Timeline resolution.
 const TIMELINE_EVERY: Millis = MINUTE;
+
+/// How the pods' load is computed; the control plane is the same for both.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum LoadModel {
+    /// Per step and pod, queueing formulas ([`crate::sim::fluid`]); the default.
+    #[default]
+    Fluid,
+    /// Every request an event ([`crate::sim::requests`]).
+    Requests(RequestOptions),
+}
+
+/// Options of one run beyond the scenario, the config and the seed.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Options {
+    /// The load model.
+    pub load_model: LoadModel,
+}
 
 /// One SLA window's figures for one objective.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -111,6 +129,9 @@ pub struct WorkloadRun {
     /// Most pods of the workload at once, surge included, terminating ones not (they are in
     /// `pod_seconds` until their grace period ends).
     pub peak_pods: u32,
+    /// Events the request-level engine processed (0 under the fluid model; not reported).
+    #[serde(skip)]
+    pub request_events: u64,
 }
 
 /// What one node pool did during the run.
@@ -206,6 +227,8 @@ struct Workload {
     hpa: Option<WorkloadHpa>,
     desired: u32,
     model: ServiceModel,
+    /// The request-level state, under [`LoadModel::Requests`].
+    request_model: Option<RequestModel>,
     backlog_core_s: f64,
     pods: Vec<usize>,
     serving: u32,
@@ -217,6 +240,8 @@ struct ObjectiveAcc {
     service: usize,
     weights: Vec<f64>,
     touched: Vec<u32>,
+    /// Latencies counted one by one (request-level engine).
+    direct: Histogram,
     arrivals: f64,
     errors: f64,
 }
@@ -249,6 +274,8 @@ struct Sim<'a> {
     node_memory: Vec<f64>,
     /// In-flight requests per class of one ready pod in this step (reused buffer).
     in_flight: Vec<f64>,
+    /// Ready pod ids of one workload (reused buffer, request-level engine).
+    ready_ids: Vec<usize>,
 }
 
 /// CPU cores and memory bytes one pod's sidecars use (from the service profile), and whether
@@ -271,13 +298,23 @@ fn sidecar_usage(
 /// Simulates `config` on `scenario` with `seed`. The config must have been checked with
 /// [`crate::model::validate::check_config`].
 pub fn simulate(scenario: &Scenario, config: &Config, seed: u64) -> RunResult {
-    let mut sim = Sim::new(scenario, config, seed);
+    simulate_with(scenario, config, seed, &Options::default())
+}
+
+/// [`simulate`] with `options` (the load model).
+pub fn simulate_with(
+    scenario: &Scenario,
+    config: &Config,
+    seed: u64,
+    options: &Options,
+) -> RunResult {
+    let mut sim = Sim::new(scenario, config, seed, options);
     sim.run();
     sim.finish()
 }
 
 impl<'a> Sim<'a> {
-    fn new(sc: &'a Scenario, config: &Config, seed: u64) -> Sim<'a> {
+    fn new(sc: &'a Scenario, config: &Config, seed: u64, options: &Options) -> Sim<'a> {
         let mut workloads = Vec::with_capacity(sc.services.len());
         for (si, svc) in sc.services.iter().enumerate() {
             let wc = &config.workloads[&svc.name];
@@ -297,6 +334,17 @@ impl<'a> Sim<'a> {
                 .iter()
                 .filter_map(|p| sc.catalog.pool_index(p))
                 .collect();
+            let model = ServiceModel::new(svc, wc.resources.limits.cpu.map(|q| q.0))
+                .with_cache(sc.cfs_cache.clone(), si);
+            let request_model = match &options.load_model {
+                LoadModel::Fluid => None,
+                LoadModel::Requests(opts) => Some(RequestModel::new(
+                    svc,
+                    &model,
+                    opts,
+                    rng::indexed_stream(seed, 0, Purpose::Requests, si as u64),
+                )),
+            };
             workloads.push(Workload {
                 service: si,
                 pool,
@@ -316,8 +364,8 @@ impl<'a> Sim<'a> {
                 strategy: wc.rolling_update.unwrap_or_default(),
                 hpa,
                 desired,
-                model: ServiceModel::new(svc, wc.resources.limits.cpu.map(|q| q.0))
-                    .with_cache(sc.cfs_cache.clone(), si),
+                model,
+                request_model,
                 backlog_core_s: 0.0,
                 pods: Vec::new(),
                 serving: 0,
@@ -348,6 +396,7 @@ impl<'a> Sim<'a> {
                 service: s,
                 weights: Vec::new(),
                 touched: Vec::new(),
+                direct: Histogram::default(),
                 arrivals: 0.0,
                 errors: 0.0,
             });
@@ -388,6 +437,7 @@ impl<'a> Sim<'a> {
             oom: Vec::new(),
             node_memory: Vec::new(),
             in_flight: Vec::new(),
+            ready_ids: Vec::new(),
         }
     }
 
@@ -624,6 +674,7 @@ impl<'a> Sim<'a> {
     }
 
     fn on_pod_gone(&mut self, id: usize) {
+        self.drop_requests(id);
         let p = &self.pods[id];
         if let Some(n) = p.node {
             let req = p.requests;
@@ -1049,7 +1100,9 @@ impl<'a> Sim<'a> {
             let arrivals = lambda * dt;
             wl.run.arrivals += arrivals;
             let mut served_per_ready_pod = 0.0;
-            let (cpu_ready_cores, mem_ready) = if ready == 0 || lambda <= 0.0 {
+            let (cpu_ready_cores, mem_ready) = if wl.request_model.is_some() {
+                self.requests_step(w, t, dt_ms, lambda, class_base)
+            } else if ready == 0 || lambda <= 0.0 {
                 wl.backlog_core_s = 0.0;
                 wl.queue_wait_s = 0.0;
                 if arrivals > 0.0 {
@@ -1111,7 +1164,10 @@ impl<'a> Sim<'a> {
                     let timed_out = served * st.timed_out[c];
                     wl.run.rejected += rejected;
                     wl.run.timed_out += timed_out;
-                    let in_flight = lambda_pod * cm.share * st.mean_latency[c];
+                    // Requests the concurrency limit rejects hold no memory (found by the
+                    // request-level validation: counting them OOM-killed overloaded pods).
+                    let in_flight =
+                        lambda_pod * cm.share * st.mean_latency[c] * (1.0 - st.rejected);
                     self.in_flight.push(in_flight);
                     mem += in_flight * cm.memory_per_request;
                     if let Some(o) = self.objective_of[si][c] {
@@ -1159,7 +1215,12 @@ impl<'a> Sim<'a> {
                     }
                     PodStatus::Running => {
                         bound += 1;
-                        let (c, mut m) = if p.ready {
+                        let usage = wl.request_model.as_ref().and_then(|rm| rm.usage(id));
+                        let (c, mut m) = if let (true, Some(u)) = (p.ready, usage) {
+                            p.served += u.served;
+                            p.served_total.0 += u.served;
+                            (idle + u.cpu_cores, base_mem + u.memory_bytes)
+                        } else if p.ready {
                             p.served += served_per_ready_pod;
                             p.served_total.0 += served_per_ready_pod;
                             (cpu_ready_cores, mem_ready)
@@ -1232,6 +1293,80 @@ impl<'a> Sim<'a> {
         self.relieve_memory_pressure(t + dt_ms);
     }
 
+    /// The request-level step of workload `w` over `[t, t + dt_ms)` at `lambda` requests per
+    /// second: runs its [`RequestModel`] on the ready pods and books the step's arrivals,
+    /// errors, latencies, throttling and downstream calls as the fluid step does. Returns the
+    /// per-pod CPU and memory of an idle pod (each ready pod's own usage comes from the model).
+    fn requests_step(
+        &mut self,
+        w: usize,
+        t: Millis,
+        dt_ms: Millis,
+        lambda: f64,
+        class_base: usize,
+    ) -> (f64, f64) {
+        let dt = dt_ms as f64 / 1000.0;
+        let si = self.workloads[w].service;
+        self.ready_ids.clear();
+        for &id in &self.workloads[w].pods {
+            if self.pods[id].is_serving() {
+                self.ready_ids.push(id);
+            }
+        }
+        let wl = &mut self.workloads[w];
+        let Some(rm) = wl.request_model.as_mut() else {
+            return (wl.model.idle_cores, wl.model.base_memory);
+        };
+        rm.step(t, t + dt_ms, lambda, &self.ready_ids);
+        // What a probe queued behind the requests would wait: their mean worker wait.
+        let waits = rm.waits;
+        wl.queue_wait_s = if waits.started > 0 {
+            waits.wait_ms / waits.started as f64 / 1000.0
+        } else {
+            0.0
+        };
+        let pod_s = self.ready_ids.len() as f64 * dt;
+        wl.run.ready_pod_seconds += pod_s;
+        let (periods, throttled) = rm.periods;
+        if periods > 0 {
+            wl.run.throttled_pod_seconds += throttled as f64 / periods as f64 * pod_s;
+        }
+        for (c, st) in rm.stats.iter().enumerate() {
+            wl.run.rejected += st.rejected;
+            wl.run.timed_out += st.timed_out;
+            if let Some(o) = self.objective_of[si][c] {
+                let acc = &mut self.objectives[o];
+                acc.arrivals += st.arrivals;
+                acc.errors += st.rejected + st.timed_out;
+                for (m, x) in acc.direct.mass.iter_mut().zip(st.latency.mass.iter()) {
+                    *m += x;
+                }
+            }
+            for &(server, ops) in &self.calls[class_base + c] {
+                self.downstream[server] += st.served / dt * ops;
+            }
+        }
+        (wl.model.idle_cores, wl.model.base_memory)
+    }
+
+    /// Fails the requests pod `id` still holds under the request-level engine (its container
+    /// was killed, evicted, or its grace period ended) and counts them as errors.
+    fn drop_requests(&mut self, id: usize) {
+        let w = self.pods[id].workload;
+        let si = self.workloads[w].service;
+        let wl = &mut self.workloads[w];
+        let Some(rm) = wl.request_model.as_mut() else {
+            return;
+        };
+        rm.kill(id);
+        for (c, &lost) in rm.lost.iter().enumerate() {
+            wl.run.killed_requests += lost;
+            if let Some(o) = self.objective_of[si][c] {
+                self.objectives[o].errors += lost;
+            }
+        }
+    }
+
     /// Kubelet eviction under node memory pressure: while the working sets of a node's pods
     /// exceed what the node offers them (allocatable, which already holds back the eviction
     /// threshold, less DaemonSet requests), evict the pod that exceeds its memory request the
@@ -1285,6 +1420,7 @@ impl<'a> Sim<'a> {
 
     /// An evicted pod's resources leave the node at once (the kubelet killed it).
     fn on_pod_gone_now(&mut self, id: usize) {
+        self.drop_requests(id);
         if let Some(n) = self.pods[id].node.take() {
             let req = self.pods[id].requests;
             self.nodes[n].release(&req);
@@ -1300,16 +1436,22 @@ impl<'a> Sim<'a> {
         let restart_delay = self.sc.services[si].profile.restart_delay;
         let victims = std::mem::take(&mut self.oom);
         for &id in &victims {
+            if self.workloads[w].request_model.is_some() {
+                self.drop_requests(id);
+            }
             let p = &mut self.pods[id];
             if p.ready {
                 self.workloads[w].serving -= 1;
-                for (c, &lost) in self.in_flight.iter().enumerate() {
-                    self.workloads[w].run.killed_requests += lost;
-                    if let Some(o) = self.objective_of[si][c] {
-                        self.objectives[o].errors += lost;
+                if self.workloads[w].request_model.is_none() {
+                    for (c, &lost) in self.in_flight.iter().enumerate() {
+                        self.workloads[w].run.killed_requests += lost;
+                        if let Some(o) = self.objective_of[si][c] {
+                            self.objectives[o].errors += lost;
+                        }
                     }
                 }
             }
+            let p = &mut self.pods[id];
             p.ready = false;
             p.probe_failing = false;
             p.ready_transition = Some(t);
@@ -1343,6 +1485,10 @@ impl<'a> Sim<'a> {
                 o.weights[law as usize] = 0.0;
             }
             o.touched.clear();
+            for (m, d) in self.hist.mass.iter_mut().zip(o.direct.mass.iter()) {
+                *m += d;
+            }
+            o.direct.clear();
             let q = |p: f64| self.hist.quantile(p).unwrap_or(0.0);
             figures.push(ObjectiveWindow {
                 arrivals: o.arrivals,
@@ -1401,6 +1547,9 @@ impl<'a> Sim<'a> {
             .map(|mut w| {
                 if w.run.ready_min == u32::MAX {
                     w.run.ready_min = 0;
+                }
+                if let Some(rm) = &w.request_model {
+                    w.run.request_events = rm.events;
                 }
                 w.run
             })

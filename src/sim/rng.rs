@@ -14,12 +14,25 @@ pub enum Purpose {
     NodeProvisioning = 2,
     /// Arrivals placed inside recorded bins.
     Arrivals = 3,
+    /// The request-level engine's draws (arrival times, classes, pods, service times).
+    Requests = 4,
 }
 
 /// A reproducible random stream for (`seed`, `replication`, `purpose`).
 pub fn stream(seed: u64, replication: u64, purpose: Purpose) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(replication.wrapping_mul(16).wrapping_add(purpose as u64));
+    rng
+}
+
+/// A reproducible random stream for (`seed`, `replication`, `purpose`) and an `index` (e.g.
+/// the workload), distinct from every [`stream`] and from the other indices.
+pub fn indexed_stream(seed: u64, replication: u64, purpose: Purpose, index: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(
+        ((index + 1) << 40)
+            | (replication.wrapping_mul(16).wrapping_add(purpose as u64) & 0xFF_FFFF_FFFF),
+    );
     rng
 }
 
