@@ -16,6 +16,8 @@
 //! - [`sim`]: the discrete-event engine and the fluid load model.
 //! - [`eval`]: cost, efficiency and SLA windows of one run.
 //! - [`search`]: candidate-space expansion and ranking.
+//! - [`recommend`]: percentile right-sizing (krr `simple`, the VPA recommender) from recorded
+//!   metrics ([`ingest::metrics`]), with over/under-provisioning flags.
 #![warn(missing_docs)]
 
 pub mod error;
@@ -25,6 +27,7 @@ pub mod k8s;
 pub mod model;
 pub mod output;
 pub mod quantity;
+pub mod recommend;
 pub mod search;
 pub mod sim;
 pub mod time;
