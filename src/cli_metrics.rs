@@ -1,0 +1,393 @@
+//! The `recommend` and `calibrate` commands: read metrics files, call the library, render
+//! the results (table, JSON, CSV) and write files atomically.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use costsim::calibrate::{calibrate, profile_yaml, Calibration};
+use costsim::error::{Error, Result};
+use costsim::ingest::metrics::{read_metrics, MetricsOptions, MetricsSet, Resource};
+use costsim::model::config::Resources;
+use costsim::model::scenario::Scenario;
+use costsim::output;
+use costsim::recommend::{
+    current_resources, krr::KrrConfig, recommend, vpa::VpaConfig, ContainerReport, Provisioning,
+    Recommender,
+};
+
+/// Output format of the metrics commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Render {
+    /// Human table.
+    Table,
+    /// JSON object.
+    Json,
+    /// CSV, one row per container.
+    Csv,
+}
+
+/// Reads every `--metrics` argument: `PATH`, or `cpu=PATH` / `memory=PATH` for Prometheus
+/// files whose series do not name their metric.
+pub fn load_all(specs: &[String], base: &MetricsOptions) -> Result<Vec<MetricsSet>> {
+    if specs.is_empty() {
+        return Err(Error::input(
+            "<command line>",
+            Some("--metrics".into()),
+            "give at least one metrics file",
+        ));
+    }
+    specs
+        .iter()
+        .map(|spec| {
+            let (resource, path) = match spec.split_once('=') {
+                Some(("cpu", p)) => (Some(Resource::Cpu), p),
+                Some(("memory", p)) => (Some(Resource::Memory), p),
+                _ => (None, spec.as_str()),
+            };
+            let path = PathBuf::from(path);
+            if !path.is_file() {
+                return Err(Error::input(
+                    path.display().to_string(),
+                    None,
+                    if path.is_dir() {
+                        "is a directory; pass the metrics files (e.g. DIR/*_metric.csv)"
+                    } else {
+                        "no such metrics file"
+                    },
+                ));
+            }
+            let opts = MetricsOptions {
+                prometheus_resource: resource.or(base.prometheus_resource),
+                ..*base
+            };
+            read_metrics(&path, &opts)
+        })
+        .collect()
+}
+
+/// `costsim recommend`: the text for stdout; with `out`, also `recommendations.json` and
+/// `recommendations.csv` in that directory.
+pub fn run_recommend(
+    sets: &[MetricsSet],
+    scenario: &Scenario,
+    which: Recommender,
+    render: Render,
+    out: Option<&Path>,
+) -> Result<String> {
+    let samples: Vec<_> = sets
+        .iter()
+        .flat_map(|s| s.samples.iter().cloned())
+        .collect();
+    if samples.is_empty() {
+        return Err(Error::input(
+            sets.first().map_or("<metrics>", |s| s.source.as_str()),
+            None,
+            "the metrics hold no usable sample",
+        ));
+    }
+    let baseline = &scenario.baseline;
+    let current = |k: &costsim::recommend::ContainerKey| -> Option<Resources> {
+        baseline
+            .workloads
+            .get(&k.workload)
+            .map(|w| current_resources(w, &k.container))
+    };
+    let reports = recommend(
+        &samples,
+        &current,
+        which,
+        &VpaConfig::default(),
+        &KrrConfig::default(),
+    );
+    let json = recommend_json(sets, scenario, which, &reports);
+    let csv = recommend_csv(&reports);
+    if let Some(dir) = out {
+        output::write_atomic(
+            &dir.join("recommendations.json"),
+            output::to_json_string(&json).as_bytes(),
+        )?;
+        output::write_atomic(&dir.join("recommendations.csv"), csv.as_bytes())?;
+    }
+    Ok(match render {
+        Render::Json => output::to_json_string(&json),
+        Render::Csv => csv,
+        Render::Table => recommend_table(sets, scenario, &reports),
+    })
+}
+
+fn recommend_json(
+    sets: &[MetricsSet],
+    scenario: &Scenario,
+    which: Recommender,
+    reports: &[ContainerReport],
+) -> serde_json::Value {
+    json!({
+        "metrics": sets.iter().map(|s| json!({
+            "source": s.source, "format": s.format, "samples": s.samples.len(),
+            "missing": s.missing,
+        })).collect::<Vec<_>>(),
+        "current_from": format!("{} (baseline `{}`)", scenario.file, scenario.baseline.name),
+        "recommender": which,
+        "memory": "working set",
+        "containers": reports,
+    })
+}
+
+fn milli(v: Option<i64>) -> String {
+    v.map_or_else(|| "-".into(), |m| format!("{m}m"))
+}
+
+fn mib(v: Option<i64>) -> String {
+    v.map_or_else(
+        || "-".into(),
+        |b| {
+            if b % (1 << 20) == 0 {
+                format!("{}Mi", b >> 20)
+            } else {
+                format!("{:.1}Mi", b as f64 / 1_048_576.0)
+            }
+        },
+    )
+}
+
+fn name(r: &ContainerReport) -> String {
+    let mut n = String::new();
+    if !r.key.namespace.is_empty() {
+        n.push_str(&r.key.namespace);
+        n.push('/');
+    }
+    n.push_str(&r.key.workload);
+    if !r.key.container.is_empty() {
+        n.push('/');
+        n.push_str(&r.key.container);
+    }
+    n
+}
+
+fn recommend_table(
+    sets: &[MetricsSet],
+    scenario: &Scenario,
+    reports: &[ContainerReport],
+) -> String {
+    let mut s = String::new();
+    let samples: usize = sets.iter().map(|m| m.samples.len()).sum();
+    let missing: usize = sets.iter().map(|m| m.missing.len()).sum();
+    let _ = writeln!(
+        s,
+        "metrics: {} ({samples} samples, {missing} missing); current requests from {} (baseline `{}`); memory = working set",
+        sets.iter().map(|m| m.source.as_str()).collect::<Vec<_>>().join(", "),
+        scenario.file,
+        scenario.baseline.name
+    );
+    let _ = writeln!(
+        s,
+        "{:<32} {:>4} {:>13} {:>13} {:>13} {:>13} {:>25}",
+        "container",
+        "pods",
+        "now cpu/mem",
+        "limit",
+        "krr cpu/mem",
+        "vpa cpu/mem",
+        "vpa range cpu | mem"
+    );
+    for r in reports {
+        let now = r.current.map(|c| c.effective_requests());
+        let lim = r.current.map(|c| c.limits);
+        let pair = |a: String, b: String| format!("{a}/{b}");
+        let (kc, km) = r
+            .krr
+            .map_or((None, None), |k| (k.cpu_request_milli, k.memory_bytes));
+        let v = r.vpa;
+        let _ = writeln!(
+            s,
+            "{:<32} {:>4} {:>13} {:>13} {:>13} {:>13} {:>25}",
+            name(r),
+            r.pods.len(),
+            pair(
+                milli(now.and_then(|n| n.cpu.map(|c| c.0))),
+                mib(now.and_then(|n| n.memory.map(|m| m.0)))
+            ),
+            pair(
+                milli(lim.and_then(|n| n.cpu.map(|c| c.0))),
+                mib(lim.and_then(|n| n.memory.map(|m| m.0)))
+            ),
+            if r.krr.is_some() {
+                pair(milli(kc), mib(km))
+            } else {
+                "-".into()
+            },
+            v.map_or("-".into(), |v| pair(
+                milli(Some(v.target.cpu_milli)),
+                mib(Some(v.target.memory_bytes))
+            )),
+            v.map_or("-".into(), |v| format!(
+                "{}-{} | {}-{}",
+                milli(Some(v.lower_bound.cpu_milli)),
+                milli(Some(v.upper_bound.cpu_milli)),
+                mib(Some(v.lower_bound.memory_bytes)),
+                mib(Some(v.upper_bound.memory_bytes))
+            )),
+        );
+    }
+    let krr_cpu_limit = reports.iter().any(|r| r.krr.is_some());
+    if krr_cpu_limit {
+        let _ = writeln!(s, "krr sets no CPU limit and memory limit = memory request; `-` = not enough data (100 points over 3 h)");
+    }
+    let flagged: Vec<String> = reports
+        .iter()
+        .flat_map(|r| {
+            r.utilization.iter().filter_map(move |u| {
+                let tag = |f: Provisioning| match f {
+                    Provisioning::Over => Some("over-provisioned"),
+                    Provisioning::Under => Some("under-provisioned"),
+                    _ => None,
+                };
+                let pct = |v: Option<f64>| v.map_or("-".into(), |v| format!("{:.0}%", v * 100.0));
+                let cpu = tag(u.cpu_flag).map(|t| format!("cpu {} ({t})", pct(u.cpu)));
+                let mem = tag(u.memory_flag).map(|t| format!("memory {} ({t})", pct(u.memory)));
+                let parts: Vec<String> = cpu.into_iter().chain(mem).collect();
+                (!parts.is_empty())
+                    .then(|| format!("  {} pod {}: {}", name(r), u.pod, parts.join(", ")))
+            })
+        })
+        .collect();
+    if flagged.is_empty() {
+        let _ = writeln!(
+            s,
+            "no pod below 30 % or above 90 % of its request (mean usage)"
+        );
+    } else {
+        let _ = writeln!(s, "pods below 30 % (over-provisioned) or above 90 % (under-provisioned) of their request, mean usage:");
+        for f in flagged {
+            let _ = writeln!(s, "{f}");
+        }
+    }
+    s
+}
+
+fn recommend_csv(reports: &[ContainerReport]) -> String {
+    let mut s = String::from(
+        "namespace,workload,container,pods,cpu_request_now_m,memory_request_now_bytes,\
+         cpu_limit_now_m,memory_limit_now_bytes,krr_cpu_request_m,krr_memory_bytes,\
+         vpa_target_cpu_m,vpa_target_memory_bytes,vpa_lower_cpu_m,vpa_lower_memory_bytes,\
+         vpa_upper_cpu_m,vpa_upper_memory_bytes,pods_over_provisioned,pods_under_provisioned\n",
+    );
+    let o = |v: Option<i64>| v.map_or(String::new(), |v| v.to_string());
+    for r in reports {
+        let now = r.current.map(|c| c.effective_requests());
+        let lim = r.current.map(|c| c.limits);
+        let count = |f: Provisioning| {
+            r.utilization
+                .iter()
+                .filter(|u| u.cpu_flag == f || u.memory_flag == f)
+                .count()
+        };
+        let v = r.vpa;
+        let cells = [
+            r.key.namespace.clone(),
+            r.key.workload.clone(),
+            r.key.container.clone(),
+            r.pods.len().to_string(),
+            o(now.and_then(|n| n.cpu.map(|c| c.0))),
+            o(now.and_then(|n| n.memory.map(|m| m.0))),
+            o(lim.and_then(|n| n.cpu.map(|c| c.0))),
+            o(lim.and_then(|n| n.memory.map(|m| m.0))),
+            o(r.krr.and_then(|k| k.cpu_request_milli)),
+            o(r.krr.and_then(|k| k.memory_bytes)),
+            o(v.map(|v| v.target.cpu_milli)),
+            o(v.map(|v| v.target.memory_bytes)),
+            o(v.map(|v| v.lower_bound.cpu_milli)),
+            o(v.map(|v| v.lower_bound.memory_bytes)),
+            o(v.map(|v| v.upper_bound.cpu_milli)),
+            o(v.map(|v| v.upper_bound.memory_bytes)),
+            count(Provisioning::Over).to_string(),
+            count(Provisioning::Under).to_string(),
+        ];
+        let quoted: Vec<String> = cells
+            .iter()
+            .map(|c| {
+                if c.contains([',', '"', '\n']) {
+                    format!("\"{}\"", c.replace('"', "\"\""))
+                } else {
+                    c.clone()
+                }
+            })
+            .collect();
+        let _ = writeln!(s, "{}", quoted.join(","));
+    }
+    s
+}
+
+/// `costsim calibrate`: the fit report for stdout; with `out`, the profile YAML written there.
+pub fn run_calibrate(
+    sets: &[MetricsSet],
+    service: &str,
+    render: Render,
+    out: Option<&Path>,
+) -> Result<String> {
+    let samples: Vec<_> = sets
+        .iter()
+        .flat_map(|s| s.samples.iter().cloned())
+        .collect();
+    let sources = sets
+        .iter()
+        .map(|s| s.source.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let c = calibrate(&samples, service, &sources)?;
+    let yaml = profile_yaml(&c, &sources)?;
+    if let Some(path) = out {
+        output::write_atomic(path, yaml.as_bytes())?;
+    }
+    Ok(match render {
+        Render::Json => output::to_json_string(&json!({
+            "calibration": c,
+            "profile_file": out.map(|p| p.display().to_string()),
+        })),
+        Render::Table | Render::Csv => calibrate_table(&c, out),
+    })
+}
+
+fn calibrate_table(c: &Calibration, out: Option<&Path>) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "service {} — {} samples from {} pod(s), mean {:.2} requests/s",
+        c.service,
+        c.cpu.samples,
+        c.pods.len(),
+        c.mean_rate_per_s
+    );
+    let _ = writeln!(
+        s,
+        "cpu    = {:.2}m idle + {:.4} ms per request   R² {:.3}   residual sd {:.2}m ({:.0} % of samples within ±2 sd)",
+        c.cpu.intercept * 1000.0,
+        c.cpu.slope * 1000.0,
+        c.cpu.r_squared,
+        c.cpu.residual_sd * 1000.0,
+        c.cpu.within_2sd * 100.0
+    );
+    let _ = writeln!(
+        s,
+        "memory = {:.2}Mi base + {:.1}Ki per in-flight request   R² {:.3}   residual sd {:.2}Mi ({:.0} % within ±2 sd)",
+        c.memory.intercept / 1_048_576.0,
+        c.memory.slope / 1024.0,
+        c.memory.r_squared,
+        c.memory.residual_sd / 1_048_576.0,
+        c.memory.within_2sd * 100.0
+    );
+    for n in &c.notes {
+        let _ = writeln!(s, "note: {n}");
+    }
+    match out {
+        Some(p) => {
+            let _ = writeln!(s, "profile written to {}", p.display());
+        }
+        None => {
+            let _ = writeln!(s, "(no --out FILE: profile not written)");
+        }
+    }
+    s
+}
