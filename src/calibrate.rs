@@ -177,9 +177,10 @@ pub fn calibrate(samples: &[UsageSample], service: &str, source: &str) -> Result
 }
 
 /// The service profile YAML of a calibration: fitted idle CPU, CPU per request, base memory
-/// and memory per in-flight request; one worker and the other fields at stated, assumed
-/// defaults. The text is checked to load back as a [`ServiceProfile`] before it is returned.
-pub fn profile_yaml(c: &Calibration, source: &str) -> Result<String> {
+/// and memory per in-flight request in one request class named `class` (as the scenario's SLA
+/// names it); one worker and the other fields at stated, assumed defaults. The text is checked
+/// to load back as a [`ServiceProfile`] before it is returned.
+pub fn profile_yaml(c: &Calibration, class: &str, source: &str) -> Result<String> {
     let idle = MilliCpu((c.cpu.intercept.max(0.0) * 1000.0).round() as i64);
     let cpu_ms = c.cpu.slope.max(0.0) * 1000.0;
     let base = Bytes(c.memory.intercept.max(0.0).round() as i64);
@@ -203,7 +204,7 @@ pub fn profile_yaml(c: &Calibration, source: &str) -> Result<String> {
          readiness_delay: 5s              # assumed\n\
          timeout: 60s                     # assumed\n\
          classes:\n\
-         \x20 - name: default\n\
+         \x20 - name: {class}\n\
          \x20   share: 1.0\n\
          \x20   cpu_ms: {cpu_ms:.4}\n\
          \x20   cpu_scv: 1.0                 # assumed\n\

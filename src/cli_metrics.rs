@@ -324,6 +324,7 @@ fn recommend_csv(reports: &[ContainerReport]) -> String {
 pub fn run_calibrate(
     sets: &[MetricsSet],
     service: &str,
+    class: &str,
     render: Render,
     out: Option<&Path>,
 ) -> Result<String> {
@@ -337,7 +338,7 @@ pub fn run_calibrate(
         .collect::<Vec<_>>()
         .join(", ");
     let c = calibrate(&samples, service, &sources)?;
-    let yaml = profile_yaml(&c, &sources)?;
+    let yaml = profile_yaml(&c, class, &sources)?;
     if let Some(path) = out {
         output::write_atomic(path, yaml.as_bytes())?;
     }

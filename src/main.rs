@@ -79,6 +79,9 @@ enum Command {
         /// The service (workload) to fit, as the pod names give it (`frontend`).
         #[arg(long)]
         service: String,
+        /// Name of the profile's request class (as the scenario's SLA names it).
+        #[arg(long, default_value = "default")]
+        class: String,
     },
 }
 
@@ -205,11 +208,17 @@ fn run(cli: &Cli) -> Result<()> {
             "`csv` is only available for `recommend`; use table or json",
         ));
     }
-    if let Command::Calibrate { metrics, service } = &cli.command {
+    if let Command::Calibrate {
+        metrics,
+        service,
+        class,
+    } = &cli.command
+    {
         let sets = metrics.load()?;
         return emit(&cli_metrics::run_calibrate(
             &sets,
             service,
+            class,
             render,
             cli.out.as_deref(),
         )?);
