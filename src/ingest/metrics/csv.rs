@@ -110,13 +110,14 @@ pub(super) fn parse_nezha(text: &str, source: &str, opts: &MetricsOptions) -> Re
                 format!("{:?} is not unix seconds", field_text(tf)),
             )
         })?;
-        let t_ms = secs as i64 * 1000;
+        let t_ms = i64::try_from(secs).unwrap_or(i64::MAX).saturating_mul(1000);
         let pod = field_text(Table::field(&rec, pod_c)).into_owned();
         if pod.is_empty() {
             return Err(t.field_error(line, pod_c, "the pod name is empty"));
         }
         let cpu = quantity(&t, &rec, cpu_c, line, "")?.map(|q| q.ceil_scaled(cpu_scale));
         let mem = quantity(&t, &rec, mem_c, line, "Mi")?.map(|q| q.value());
+        super::check_sample(t_ms, cpu, mem).map_err(|e| Error::at_line(source, line, e))?;
         if cpu.is_none() || mem.is_none() {
             missing.push(MissingSample {
                 namespace: String::new(),
@@ -186,7 +187,7 @@ pub(super) fn parse_borg(text: &str, source: &str, opts: &MetricsOptions) -> Res
                 format!("{:?} is not microseconds", field_text(tf)),
             )
         })?;
-        let t_ms = (us / 1000) as i64;
+        let t_ms = i64::try_from(us / 1000).unwrap_or(i64::MAX);
         let pod = format!(
             "{}-{}",
             field_text(Table::field(&rec, job_c)),
@@ -194,6 +195,7 @@ pub(super) fn parse_borg(text: &str, source: &str, opts: &MetricsOptions) -> Res
         );
         let cpu = float(&t, &rec, cpu_c, line)?.map(|v| (v * cores_per_unit * 1e9).round() as i64);
         let mem = float(&t, &rec, mem_c, line)?.map(|v| (v * bytes_per_unit).round() as i64);
+        super::check_sample(t_ms, cpu, mem).map_err(|e| Error::at_line(source, line, e))?;
         if cpu.is_none() || mem.is_none() {
             missing.push(MissingSample {
                 namespace: String::new(),

@@ -54,7 +54,7 @@ fn header_layout(tokens: &[&str]) -> Option<Layout> {
 /// rounded up to whole millicores, memory rounded down to whole MiB (`2731514n`, `343748Ki` →
 /// `("3m", "335Mi")`).
 pub fn kubectl_top_display(cpu_nanocores: i64, working_set_bytes: i64) -> (String, String) {
-    let milli = (cpu_nanocores + 999_999).div_euclid(1_000_000);
+    let milli = cpu_nanocores.saturating_add(999_999).div_euclid(1_000_000);
     let mib = working_set_bytes.div_euclid(1 << 20);
     (format!("{milli}m"), format!("{mib}Mi"))
 }
@@ -215,6 +215,9 @@ fn row(tokens: &[&str], l: &Layout, t_ms: i64, source: &str, line: u64) -> Resul
     }
     let mem = Bytes::parse(tokens[l.memory])
         .map_err(|e| Error::at_line(source, line, format!("column MEMORY(bytes): {e}")))?;
+    let cpu_n = cpu.ceil_scaled(9);
+    super::check_sample(t_ms, Some(cpu_n), Some(mem.0))
+        .map_err(|e| Error::at_line(source, line, e))?;
     Ok(UsageSample {
         namespace: l
             .namespace
@@ -226,7 +229,7 @@ fn row(tokens: &[&str], l: &Layout, t_ms: i64, source: &str, line: u64) -> Resul
             .map(|c| tokens[c].to_string())
             .unwrap_or_default(),
         t_ms,
-        cpu_nanocores: Some(cpu.ceil_scaled(9)),
+        cpu_nanocores: Some(cpu_n),
         working_set_bytes: Some(mem.0),
         requests_per_s: None,
         server_latency_p90_s: None,
@@ -267,7 +270,11 @@ const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 fn parse_date_line(line: &str) -> std::result::Result<i64, String> {
     let tokens: Vec<&str> = line.split_whitespace().collect();
     if tokens.len() == 1 {
-        return parse_timestamp_ns(tokens[0]).map(|ns| ns.div_euclid(1_000_000));
+        let ms = parse_timestamp_ns(tokens[0])?.div_euclid(1_000_000);
+        if !(0..=super::MAX_T_MS).contains(&ms) {
+            return Err(format!("`{}` is outside 1970 … 9999", tokens[0]));
+        }
+        return Ok(ms);
     }
     let weekday = tokens[0].trim_end_matches(',');
     if !WEEKDAYS.contains(&weekday) {
@@ -281,7 +288,11 @@ fn parse_date_line(line: &str) -> std::result::Result<i64, String> {
         _ => return Err(format!("`{line}` is not a `date` line")),
     };
     let m = MONTHS.iter().position(|x| *x == month).unwrap_or(0) as u32 + 1;
-    let y: i64 = year.parse().map_err(|_| format!("bad year `{year}`"))?;
+    let y: i64 = year
+        .parse()
+        .ok()
+        .filter(|y| (1970..=9999).contains(y))
+        .ok_or_else(|| format!("bad year `{year}` (expected 1970–9999)"))?;
     let d: u32 = day.parse().map_err(|_| format!("bad day `{day}`"))?;
     if d == 0 || d > days_in_month(y, m) {
         return Err(format!("day {d} does not exist in {year}-{month}"));

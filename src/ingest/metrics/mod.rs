@@ -141,6 +141,30 @@ pub struct MetricsOptions {
     pub borg_bytes_per_unit: Option<f64>,
 }
 
+/// Latest sample time accepted, unix ms (9999-12-31T23:59:59Z): later times are typos and would
+/// overflow the recommenders' time arithmetic.
+pub const MAX_T_MS: i64 = 253_402_300_799_000;
+/// Largest CPU accepted, nanocores (one million cores).
+pub const MAX_CPU_NANOCORES: i64 = 1_000_000_000_000_000;
+/// Largest working set accepted, bytes (1 EiB).
+pub const MAX_WORKING_SET_BYTES: i64 = 1 << 60;
+
+/// Checks a sample's time and amounts against the limits above; the error says which.
+fn check_sample(t_ms: i64, cpu: Option<i64>, mem: Option<i64>) -> std::result::Result<(), String> {
+    if !(0..=MAX_T_MS).contains(&t_ms) {
+        return Err(format!(
+            "time {t_ms} ms is outside 1970-01-01 … 9999-12-31 (unix seconds, not milliseconds?)"
+        ));
+    }
+    if cpu.is_some_and(|c| c > MAX_CPU_NANOCORES) {
+        return Err("CPU above one million cores: not a pod's usage".into());
+    }
+    if mem.is_some_and(|m| m > MAX_WORKING_SET_BYTES) {
+        return Err("working set above 1Ei: not a pod's usage".into());
+    }
+    Ok(())
+}
+
 /// Reads a metrics file (see [`parse_metrics`]).
 pub fn read_metrics(path: &Path, opts: &MetricsOptions) -> Result<MetricsSet> {
     let (text, source) = crate::ingest::traffic::table::read_text(path)?;
@@ -211,7 +235,9 @@ pub fn pod_totals(samples: &[UsageSample]) -> Vec<UsageSample> {
         .into_iter()
         .map(|((namespace, pod, t_ms), group)| {
             let sum_i = |f: fn(&UsageSample) -> Option<i64>| {
-                group.iter().map(|s| f(s)).sum::<Option<i64>>()
+                group
+                    .iter()
+                    .try_fold(0i64, |acc, s| Some(acc.saturating_add(f(s)?)))
             };
             let first = group[0];
             UsageSample {

@@ -175,6 +175,7 @@ pub(super) fn parse(text: &str, source: &str, opts: &MetricsOptions) -> Result<M
                 Resource::Cpu => (Some(q.ceil_scaled(9)), None),
                 Resource::Memory => (None, Some(q.value())),
             };
+            super::check_sample(t_ms, cpu, mem).map_err(|e| field(&ppath, e))?;
             samples.push(UsageSample {
                 namespace: namespace.clone(),
                 pod: pod.clone(),

@@ -350,3 +350,88 @@ fn workload_names_from_pod_names() {
 fn empty_input_is_an_error() {
     assert!(err_text(parse("\n\n")).contains("line 1: the file is empty"));
 }
+
+// ---- never a panic --------------------------------------------------------------------------
+
+mod no_panic {
+    use super::*;
+    use crate::recommend::{krr::KrrConfig, recommend, vpa::VpaConfig, Recommender};
+    use proptest::prelude::*;
+
+    /// Parses `text` with every option set, and runs the recommenders on whatever parsed.
+    fn exercise(text: &str) {
+        let opts = MetricsOptions {
+            prometheus_resource: Some(Resource::Cpu),
+            borg_cores_per_unit: Some(64.0),
+            borg_bytes_per_unit: Some(1e12),
+            ..Default::default()
+        };
+        if let Ok(m) = parse_metrics(text, "p.txt", &opts) {
+            let _ = pod_totals(&m.samples);
+            let _ = recommend(
+                &m.samples,
+                &|_| None,
+                Recommender::Both,
+                &VpaConfig::default(),
+                &KrrConfig::default(),
+            );
+        }
+    }
+
+    const TOP: &str = "Thu Dec  3 13:34:58 UTC 2026\nNAMESPACE POD NAME CPU(cores) MEMORY(bytes)\nns web-5f9f6bb846-tx6mj app 704m 1545Mi\nerror: Metrics not available for pod ns/x-0, age: 1s\nThu Dec  3 13:35:58 UTC 2026\nNAMESPACE POD NAME CPU(cores) MEMORY(bytes)\nns web-5f9f6bb846-tx6mj app 3m 86Mi\n";
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_text(s in "\\PC{0,200}") {
+            exercise(&s);
+        }
+
+        #[test]
+        fn one_token_of_kubectl_top_replaced(line in 0usize..7, tok in 0usize..6, new in "[-+0-9a-zA-Z.:/,]{0,24}") {
+            let mut lines: Vec<String> = TOP.lines().map(String::from).collect();
+            let mut t: Vec<String> = lines[line].split_whitespace().map(String::from).collect();
+            if tok < t.len() { t[tok] = new; } else { t.push(new); }
+            lines[line] = t.join(" ");
+            exercise(&lines.join("\n"));
+        }
+
+        #[test]
+        fn prometheus_values_replaced(ts in "[-0-9.e+]{0,24}", v in "[-+0-9a-zA-Z.]{0,24}") {
+            let text = format!(
+                r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{"pod":"a-0"}},"values":[[{ts},"{v}"],[2,"1"]]}}]}}}}"#
+            );
+            exercise(&text);
+        }
+
+        #[test]
+        fn csv_fields_replaced(col in 0usize..8, new in "[-+0-9a-zA-Z.,]{0,24}") {
+            let mut f: Vec<String> = BORG.lines().nth(1).unwrap().split(',').map(String::from).collect();
+            f[col] = new;
+            exercise(&format!("{}\n{}\n", BORG.lines().next().unwrap(), f.join(",")));
+            let mut g: Vec<String> = NEZHA.lines().nth(1).unwrap().split(',').map(String::from).collect();
+            g[col % 6] = f[col].clone();
+            exercise(&format!("{}\n{}\n", NEZHA.lines().next().unwrap(), g.join(",")));
+        }
+    }
+
+    #[test]
+    fn extreme_values_are_rejected_not_overflowed() {
+        for text in [
+            "NAME CPU(cores) MEMORY(bytes)\na-0 1e30 1Ei\n",
+            "NAME CPU(cores) MEMORY(bytes)\na-0 1m 9Ei\n",
+            "99999999999999999\nNAME CPU(cores) MEMORY(bytes)\na-0 1m 1Mi\n",
+            "Thu Dec  3 13:34:58 UTC 99999999999\nNAME CPU(cores) MEMORY(bytes)\na-0 1m 1Mi\n",
+        ] {
+            assert!(parse(text).is_err(), "{text}");
+        }
+        let e = err_text(parse(
+            r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"container_memory_working_set_bytes","pod":"a-0"},"values":[[1e300,"1"]]}]}}"#,
+        ));
+        assert!(
+            e.contains("data.result[0].values[0]") && e.contains("outside"),
+            "{e}"
+        );
+    }
+}
