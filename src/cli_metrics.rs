@@ -11,11 +11,22 @@ use costsim::error::{Error, Result};
 use costsim::ingest::metrics::{read_metrics, MetricsOptions, MetricsSet, Resource};
 use costsim::model::config::Resources;
 use costsim::model::scenario::Scenario;
+use costsim::model::validate::check_config;
 use costsim::output;
 use costsim::recommend::{
-    current_resources, krr::KrrConfig, recommend, vpa::VpaConfig, ContainerReport, Provisioning,
-    Recommender,
+    apply_recommendation, current_resources, krr::KrrConfig, recommend, vpa::VpaConfig, Applied,
+    ContainerReport, Provisioning, Recommender,
 };
+use costsim::search::{self, rank, space, Evaluated};
+
+/// `recommend --simulate`: run the recommendations through the simulator.
+#[derive(Debug, Clone, Copy)]
+pub struct SimulateOptions {
+    /// Seed of the runs.
+    pub seed: u64,
+    /// Also run the scenario's search and show its best configuration.
+    pub with_search: bool,
+}
 
 /// Output format of the metrics commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,13 +79,15 @@ pub fn load_all(specs: &[String], base: &MetricsOptions) -> Result<Vec<MetricsSe
 }
 
 /// `costsim recommend`: the text for stdout; with `out`, also `recommendations.json` and
-/// `recommendations.csv` in that directory.
+/// `recommendations.csv` in that directory; with `simulate`, the recommendations run through
+/// the simulator.
 pub fn run_recommend(
     sets: &[MetricsSet],
     scenario: &Scenario,
     which: Recommender,
     render: Render,
     out: Option<&Path>,
+    simulate: Option<SimulateOptions>,
 ) -> Result<String> {
     let samples: Vec<_> = sets
         .iter()
@@ -101,7 +114,14 @@ pub fn run_recommend(
         &VpaConfig::default(),
         &KrrConfig::default(),
     );
-    let json = recommend_json(sets, scenario, which, &reports);
+    let mut json = recommend_json(sets, scenario, which, &reports);
+    let sim = match simulate {
+        Some(o) => Some(simulate_recommendations(scenario, &reports, o)?),
+        None => None,
+    };
+    if let Some(sim) = &sim {
+        json["simulation"] = sim.json.clone();
+    }
     let csv = recommend_csv(&reports);
     if let Some(dir) = out {
         output::write_atomic(
@@ -113,7 +133,198 @@ pub fn run_recommend(
     Ok(match render {
         Render::Json => output::to_json_string(&json),
         Render::Csv => csv,
-        Render::Table => recommend_table(sets, scenario, &reports),
+        Render::Table => {
+            let mut t = recommend_table(sets, scenario, &reports);
+            if let Some(sim) = &sim {
+                t.push_str(&sim.table);
+            }
+            t
+        }
+    })
+}
+
+/// The simulated recommendations: table text and JSON.
+struct Simulation {
+    table: String,
+    json: serde_json::Value,
+}
+
+/// One simulated configuration, seen from the workload it changes.
+struct SimRow<'a> {
+    label: String,
+    workload: String,
+    e: &'a Evaluated,
+}
+
+/// Runs the baseline and, per recommended workload the scenario has, the baseline with krr's
+/// and with the VPA's recommendation applied (and with `with_search`, the search's best), on
+/// the scenario's traffic: the request → replicas feedback, cost and SLA of each.
+fn simulate_recommendations(
+    scenario: &Scenario,
+    reports: &[ContainerReport],
+    o: SimulateOptions,
+) -> Result<Simulation> {
+    let base = &scenario.baseline;
+    let mut configs = vec![base.clone()];
+    let mut changed = vec![String::new()];
+    let mut skipped = Vec::new();
+    for r in reports {
+        if !base.workloads.contains_key(&r.key.workload) {
+            continue;
+        }
+        for (which, ran, label) in [
+            (Applied::Krr, r.krr.is_some(), "krr"),
+            (Applied::Vpa, r.vpa.is_some(), "vpa"),
+        ] {
+            if !ran {
+                continue;
+            }
+            let name = format!("{label} {}", name(r));
+            match apply_recommendation(base, r, which, &name) {
+                None => skipped.push(format!(
+                    "{name}: no complete recommendation, or pod-level metrics of a pod with sidecars"
+                )),
+                Some(c) => match check_config(scenario, &c, "<recommendation>") {
+                    Err(e) => skipped.push(format!("{name}: {e}")),
+                    Ok(()) => {
+                        configs.push(c);
+                        changed.push(r.key.workload.clone());
+                    }
+                },
+            }
+        }
+    }
+    let evaluated = search::evaluate_all(scenario, configs, o.seed, &|| {});
+    let best = if o.with_search {
+        let (candidates, _) = search::admissible(scenario, space::expand(&scenario.space, base));
+        rank::rank(search::evaluate_all(scenario, candidates, o.seed, &|| {}))
+            .into_iter()
+            .next()
+    } else {
+        None
+    };
+    let workloads: Vec<String> = {
+        let mut w: Vec<String> = changed.iter().filter(|w| !w.is_empty()).cloned().collect();
+        w.dedup();
+        w
+    };
+    let mut rows: Vec<SimRow> = Vec::new();
+    for w in &workloads {
+        rows.push(SimRow {
+            label: "baseline".into(),
+            workload: w.clone(),
+            e: &evaluated[0],
+        });
+        for (e, c) in evaluated.iter().zip(&changed).skip(1) {
+            if c == w {
+                rows.push(SimRow {
+                    label: e.config.name.clone(),
+                    workload: w.clone(),
+                    e,
+                });
+            }
+        }
+        if let Some(b) = &best {
+            rows.push(SimRow {
+                label: format!("search best ({})", b.config.name),
+                workload: w.clone(),
+                e: b,
+            });
+        }
+    }
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "\nsimulated on the scenario's traffic ({}; seed {}): requests applied to the workload of the same name",
+        scenario.name, o.seed
+    );
+    if rows.is_empty() {
+        let _ = writeln!(
+            t,
+            "no recommended workload is in the scenario's baseline: nothing to simulate"
+        );
+    } else {
+        let _ = writeln!(
+            t,
+            "{:<34} {:>15} {:>15} {:>11} {:>9} {:>6} {:>12} {:>10} {:>11}",
+            "config",
+            "request",
+            "limit",
+            "pods mean",
+            "pods max",
+            "OOMs",
+            "cost/month",
+            "breached",
+            "use/request"
+        );
+    }
+    let mut json_rows = Vec::new();
+    for r in &rows {
+        let wc = r.e.config.workloads.get(&r.workload);
+        let res = wc.map(|w| w.resources);
+        let req = res.map(|x| x.effective_requests());
+        let act =
+            r.e.evaluation
+                .activity
+                .iter()
+                .find(|a| a.workload == r.workload);
+        let eff =
+            r.e.evaluation
+                .efficiency
+                .workloads
+                .iter()
+                .find(|x| x.workload == r.workload);
+        let sla = &r.e.evaluation.sla;
+        let cost = &r.e.evaluation.cost;
+        let pct = |v: Option<f64>| v.map_or("-".into(), |v| format!("{:.0}%", v * 100.0));
+        let _ = writeln!(
+            t,
+            "{:<34} {:>15} {:>15} {:>11} {:>9} {:>6} {:>12} {:>10} {:>11}",
+            r.label,
+            format!(
+                "{}/{}",
+                milli(req.and_then(|q| q.cpu.map(|c| c.0))),
+                mib(req.and_then(|q| q.memory.map(|m| m.0)))
+            ),
+            format!(
+                "{}/{}",
+                milli(res.and_then(|q| q.limits.cpu.map(|c| c.0))),
+                mib(res.and_then(|q| q.limits.memory.map(|m| m.0)))
+            ),
+            act.map_or("-".into(), |a| format!("{:.2}", a.mean_pods)),
+            act.map_or("-".into(), |a| a.run.ready_max.to_string()),
+            act.map_or("-".into(), |a| a.run.oom_kills.to_string()),
+            format!("{:.2} {}", cost.monthly, cost.currency),
+            format!("{}/{}", sla.breached_windows, sla.windows),
+            format!(
+                "{}/{}",
+                pct(eff.and_then(|e| e.cpu)),
+                pct(eff.and_then(|e| e.memory))
+            ),
+        );
+        json_rows.push(json!({
+            "config": r.label,
+            "workload": r.workload,
+            "resources": res,
+            "mean_pods": act.map(|a| a.mean_pods),
+            "ready_max": act.map(|a| a.run.ready_max),
+            "scale_ups": act.map(|a| a.run.scale_ups),
+            "oom_kills": act.map(|a| a.run.oom_kills),
+            "monthly_cost": cost.monthly,
+            "currency": cost.currency,
+            "breached_windows": sla.breached_windows,
+            "windows": sla.windows,
+            "feasible": !sla.breached,
+            "cpu_use_per_request": eff.and_then(|e| e.cpu),
+            "memory_use_per_request": eff.and_then(|e| e.memory),
+        }));
+    }
+    for s in &skipped {
+        let _ = writeln!(t, "not simulated: {s}");
+    }
+    Ok(Simulation {
+        table: t,
+        json: json!({ "scenario": scenario.name, "seed": o.seed, "runs": json_rows, "not_simulated": skipped }),
     })
 }
 

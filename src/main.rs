@@ -70,6 +70,13 @@ enum Command {
         /// Which recommender.
         #[arg(long, value_enum, default_value_t = RecommenderArg::Both)]
         recommender: RecommenderArg,
+        /// Also simulate the baseline with each recommendation applied (the scenario's traffic
+        /// and HPA): replicas, cost and SLA beside the baseline.
+        #[arg(long)]
+        simulate: bool,
+        /// With --simulate, also run the scenario's search and show its best configuration.
+        #[arg(long, requires = "simulate")]
+        with_search: bool,
     },
     /// Fit a service profile (CPU per request, idle CPU, memory) from metrics with request
     /// rates (the Nezha CSVs); `--out FILE` writes the profile YAML.
@@ -231,6 +238,8 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Recommend {
             metrics,
             recommender,
+            simulate,
+            with_search,
         } => {
             let sets = metrics.load()?;
             let which = match recommender {
@@ -244,6 +253,10 @@ fn run(cli: &Cli) -> Result<()> {
                 which,
                 render,
                 cli.out.as_deref(),
+                simulate.then_some(cli_metrics::SimulateOptions {
+                    seed: cli.seed,
+                    with_search: *with_search,
+                }),
             )?)
         }
         Command::Calibrate { .. } => Ok(()),

@@ -330,3 +330,104 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A copy of the default scenario cut to its first 2 hours (as `tests/cli.rs` does), with the
+/// two-candidate space of `tests/fixtures/cli/space_tiny.yaml`.
+fn short_scenario() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    copy_dir(&repo().join("models"), &root.join("models"));
+    fs::copy(
+        repo().join("tests/fixtures/cli/space_tiny.yaml"),
+        root.join("models/spaces/default.yaml"),
+    )
+    .unwrap();
+    let nasa = "data/traffic/nasa_ksc_http_1995-07-01_to_07-07_requests_per_second.csv";
+    let azure = "data/traffic/azure_llm_inference_2023-11-16_conv.csv";
+    fs::create_dir_all(root.join("data/traffic")).unwrap();
+    let text = fs::read_to_string(repo().join(nasa)).unwrap();
+    let head: String = text.split_inclusive('\n').take(7201).collect();
+    fs::write(root.join(nasa), head).unwrap();
+    fs::copy(repo().join(azure), root.join(azure)).unwrap();
+    let sc = root.join("models/scenarios/default.yaml");
+    let mut s: Vec<String> = fs::read_to_string(&sc)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("horizon:"))
+        .map(String::from)
+        .collect();
+    s.push("horizon: 2h".into());
+    fs::write(&sc, s.join("\n") + "\n").unwrap();
+    dir
+}
+
+#[test]
+fn simulate_shows_the_request_to_replicas_feedback() {
+    let dir = short_scenario();
+    // Three backend pods using 90–110m and 290–292Mi for 4 h, one snapshot a minute (timestamps
+    // as `date +%s` prints them).
+    let mut top = String::new();
+    let pods = [
+        "backend-5f9f6bb846-tx6mj",
+        "backend-5f9f6bb846-b2cdf",
+        "backend-5f9f6bb846-x7k2p",
+    ];
+    for i in 0..240 {
+        top.push_str(&format!(
+            "{}\nNAME CPU(cores) MEMORY(bytes)\n",
+            1_700_000_000 + i * 60
+        ));
+        for (j, p) in pods.iter().enumerate() {
+            top.push_str(&format!(
+                "{p} {}m {}Mi\n",
+                90 + (i * 7 + j * 3) % 21,
+                290 + j
+            ));
+        }
+    }
+    let m = write(dir.path(), "backend_top.txt", &top);
+    let out = run_in(
+        dir.path(),
+        &[
+            "recommend",
+            "--format",
+            "json",
+            "--simulate",
+            "--with-search",
+            "--metrics",
+            &m.display().to_string(),
+        ],
+    );
+    assert_ok(&out);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let runs = v["simulation"]["runs"].as_array().unwrap();
+    let names: Vec<&str> = runs.iter().map(|r| r["config"].as_str().unwrap()).collect();
+    assert_eq!(
+        names[..3],
+        ["baseline", "krr backend", "vpa backend"],
+        "{names:?}"
+    );
+    assert!(names[3].starts_with("search best"), "{names:?}");
+    let pods_mean = |i: usize| runs[i]["mean_pods"].as_f64().unwrap();
+    // The VPA target (~126m; the baseline asks 250m) doubles CPU utilization against the
+    // HPA's 70 % target: the HPA runs about twice the replicas, the percentile recommender's
+    // blind spot.
+    assert_eq!(runs[2]["resources"]["requests"]["cpu"], "126m");
+    assert!(
+        pods_mean(2) > 1.5 * pods_mean(0),
+        "vpa {} vs baseline {} pods",
+        pods_mean(2),
+        pods_mean(0)
+    );
+    // krr sizes memory from the recorded ~292Mi peak (x 1.15 = 336Mi); the scenario's backend
+    // profile holds 370Mi at rest, so every pod is OOM-killed and every window fails.
+    assert_eq!(runs[1]["resources"]["limits"]["memory"], "336Mi");
+    assert!(runs[1]["resources"]["limits"]["cpu"].is_null());
+    assert!(runs[1]["oom_kills"].as_u64().unwrap() > 0);
+    assert_eq!(runs[1]["breached_windows"], runs[1]["windows"]);
+    assert_eq!(runs[0]["oom_kills"], 0);
+    for r in runs {
+        assert!(r["monthly_cost"].as_f64().unwrap() > 0.0);
+        assert!(r["windows"].as_u64().unwrap() > 0);
+    }
+}

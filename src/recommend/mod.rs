@@ -305,3 +305,169 @@ fn vpa_recommendation(
     }
     vpa::estimate(&agg, containers_per_pod, config)
 }
+
+/// Which recommendation to apply to a configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Applied {
+    /// krr `simple`: CPU request, no CPU limit, memory request = limit.
+    Krr,
+    /// The VPA target as requests, limits scaled to keep the current limit/request ratio (the
+    /// VPA's default `controlledValues: RequestsAndLimits`; rounded down).
+    Vpa,
+}
+
+/// `base` with `report`'s recommendation applied to its workload's container, named `name`;
+/// `None` when the workload is not in `base`, the recommendation is incomplete, or the
+/// metrics are pod-level and the pod has sidecars (a pod total cannot be split).
+pub fn apply_recommendation(
+    base: &crate::model::config::Config,
+    report: &ContainerReport,
+    which: Applied,
+    name: &str,
+) -> Option<crate::model::config::Config> {
+    use crate::model::config::ResourceList;
+    use crate::quantity::{Bytes, MilliCpu};
+    let mut config = base.clone();
+    config.name = name.to_string();
+    let w = config.workloads.get_mut(&report.key.workload)?;
+    let target: &mut Resources = if report.key.container.is_empty() {
+        if !w.sidecars.is_empty() {
+            return None;
+        }
+        &mut w.resources
+    } else {
+        match w
+            .sidecars
+            .iter_mut()
+            .find(|s| s.name == report.key.container)
+        {
+            Some(s) => &mut s.resources,
+            None => &mut w.resources,
+        }
+    };
+    *target = match which {
+        Applied::Krr => {
+            let k = report.krr?;
+            let (cpu, mem) = (k.cpu_request_milli?, k.memory_bytes?);
+            Resources {
+                requests: ResourceList {
+                    cpu: Some(MilliCpu(cpu)),
+                    memory: Some(Bytes(mem)),
+                },
+                limits: ResourceList {
+                    cpu: None,
+                    memory: Some(Bytes(mem)),
+                },
+            }
+        }
+        Applied::Vpa => {
+            let v = report.vpa?.target;
+            let old = *target;
+            let req = old.effective_requests();
+            let scale = |limit: Option<i64>, request: Option<i64>, new: i64| match (limit, request)
+            {
+                (Some(l), Some(r)) if r > 0 => Some(
+                    (i128::from(l) * i128::from(new) / i128::from(r)).min(i64::MAX as i128) as i64,
+                ),
+                _ => None,
+            };
+            Resources {
+                requests: ResourceList {
+                    cpu: Some(MilliCpu(v.cpu_milli)),
+                    memory: Some(Bytes(v.memory_bytes)),
+                },
+                limits: ResourceList {
+                    cpu: scale(
+                        old.limits.cpu.map(|c| c.0),
+                        req.cpu.map(|c| c.0),
+                        v.cpu_milli,
+                    )
+                    .map(MilliCpu),
+                    memory: scale(
+                        old.limits.memory.map(|m| m.0),
+                        req.memory.map(|m| m.0),
+                        v.memory_bytes,
+                    )
+                    .map(Bytes),
+                },
+            }
+        }
+    };
+    Some(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::metrics::Precision;
+
+    fn sample(pod: &str, t_ms: i64, cpu_milli: i64, mib: i64) -> UsageSample {
+        UsageSample {
+            namespace: String::new(),
+            pod: pod.into(),
+            container: String::new(),
+            t_ms,
+            cpu_nanocores: Some(cpu_milli * 1_000_000),
+            working_set_bytes: Some(mib << 20),
+            requests_per_s: None,
+            server_latency_p90_s: None,
+            precision: Precision::Exact,
+        }
+    }
+
+    fn base() -> crate::model::config::Config {
+        crate::model::load::from_yaml_str(
+            "name: baseline\nworkloads:\n  web:\n    node_pool: light\n    replicas: 2\n    resources:\n      requests: { cpu: 100m, memory: 128Mi }\n      limits: { cpu: 200m, memory: 256Mi }\n",
+            "b.yaml",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn flags_and_applied_recommendations() {
+        // Two pods of `web` for 4 h: 20m and 95m mean against a 100m request.
+        let mut s = Vec::new();
+        for i in 0..240 {
+            s.push(sample("web-5f9f6bb846-tx6mj", i * 60_000, 20, 40));
+            s.push(sample("web-5f9f6bb846-b2cdf", i * 60_000, 95, 100));
+        }
+        let cfg = base();
+        let current = |k: &ContainerKey| {
+            cfg.workloads
+                .get(&k.workload)
+                .map(|w| current_resources(w, &k.container))
+        };
+        let r = recommend(
+            &s,
+            &current,
+            Recommender::Both,
+            &vpa::VpaConfig::default(),
+            &krr::KrrConfig::default(),
+        );
+        assert_eq!(r.len(), 1);
+        let u = &r[0].utilization;
+        assert_eq!(u[0].pod, "web-5f9f6bb846-b2cdf");
+        assert_eq!(
+            (u[0].cpu_flag, u[0].memory_flag),
+            (Provisioning::Under, Provisioning::Ok)
+        );
+        assert_eq!(u[1].cpu_flag, Provisioning::Over);
+        assert!((u[1].cpu.unwrap() - 0.2).abs() < 1e-12);
+        // krr: max per-pod p95 = 95m; memory 100Mi × 1.15 = 115Mi.
+        let k = apply_recommendation(&cfg, &r[0], Applied::Krr, "krr").unwrap();
+        let res = k.workloads["web"].resources;
+        assert_eq!(res.requests.cpu, Some(crate::quantity::MilliCpu(95)));
+        assert_eq!(res.limits.cpu, None);
+        assert_eq!(res.requests.memory, Some(crate::quantity::Bytes(115 << 20)));
+        assert_eq!(res.limits.memory, res.requests.memory);
+        // VPA: limits keep the 2:1 ratio.
+        let v = apply_recommendation(&cfg, &r[0], Applied::Vpa, "vpa").unwrap();
+        let res = v.workloads["web"].resources;
+        let t = r[0].vpa.unwrap().target;
+        assert_eq!(res.requests.cpu.unwrap().0, t.cpu_milli);
+        assert_eq!(res.limits.cpu.unwrap().0, 2 * t.cpu_milli);
+        assert_eq!(res.limits.memory.unwrap().0, 2 * t.memory_bytes);
+        assert_eq!(v.name, "vpa");
+    }
+}
