@@ -292,12 +292,8 @@ fn vpa_recommendation(
     let mut states: BTreeMap<&str, vpa::ContainerState> = BTreeMap::new();
     for s in group {
         let st = states.entry(s.pod.as_str()).or_default();
-        if let Some(n) = s.cpu_nanocores {
-            st.add_cpu_sample(
-                n.saturating_add(999_999).div_euclid(1_000_000),
-                s.t_ms,
-                &mut agg,
-            );
+        if let Some(milli) = s.cpu_milli_ceil() {
+            st.add_cpu_sample(milli, s.t_ms, &mut agg);
         }
         if let Some(m) = s.working_set_bytes {
             st.add_memory_sample(m, s.t_ms, &mut agg);

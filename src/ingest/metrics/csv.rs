@@ -169,6 +169,18 @@ pub(super) fn parse_borg(text: &str, source: &str, opts: &MetricsOptions) -> Res
              what one unit is with --borg-cores-per-unit and --borg-bytes-per-unit",
         ));
     };
+    for (name, v) in [
+        ("--borg-cores-per-unit", cores_per_unit),
+        ("--borg-bytes-per-unit", bytes_per_unit),
+    ] {
+        if !(v.is_finite() && v > 0.0) {
+            return Err(Error::at_field(
+                "<command line>",
+                name,
+                format!("{v} must be a positive number"),
+            ));
+        }
+    }
     let mut t = Table::open(text, source)?;
     let time_c = t.require("time", "Borg time")?;
     let job_c = t.require("collection_id", "Borg collection_id")?;

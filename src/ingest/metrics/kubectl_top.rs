@@ -54,7 +54,7 @@ fn header_layout(tokens: &[&str]) -> Option<Layout> {
 /// rounded up to whole millicores, memory rounded down to whole MiB (`2731514n`, `343748Ki` →
 /// `("3m", "335Mi")`).
 pub fn kubectl_top_display(cpu_nanocores: i64, working_set_bytes: i64) -> (String, String) {
-    let milli = cpu_nanocores.saturating_add(999_999).div_euclid(1_000_000);
+    let milli = super::milli_ceil(cpu_nanocores);
     let mib = working_set_bytes.div_euclid(1 << 20);
     (format!("{milli}m"), format!("{mib}Mi"))
 }

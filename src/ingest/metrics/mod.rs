@@ -97,6 +97,17 @@ impl UsageSample {
     pub fn cpu_cores(&self) -> Option<f64> {
         self.cpu_nanocores.map(|n| n as f64 / 1e9)
     }
+
+    /// CPU usage in whole millicores, rounded up (the metrics API's `MilliValue`, what
+    /// `kubectl top` prints and the VPA recommender reads).
+    pub fn cpu_milli_ceil(&self) -> Option<i64> {
+        self.cpu_nanocores.map(milli_ceil)
+    }
+}
+
+/// Nanocores as whole millicores, rounded up.
+pub(crate) fn milli_ceil(nanocores: i64) -> i64 {
+    nanocores.saturating_add(999_999).div_euclid(1_000_000)
 }
 
 /// A pod the source says it has no metrics for (recorded as missing, never as zero).

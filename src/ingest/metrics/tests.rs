@@ -265,6 +265,28 @@ fn prometheus_errors_name_the_field() {
     assert!(e.contains("line 2: not valid JSON"), "{e}");
 }
 
+#[test]
+fn prometheus_instant_vector() {
+    let text = r#"{"status":"success","data":{"resultType":"vector","result":[
+      {"metric":{"__name__":"container_memory_working_set_bytes","namespace":"db","pod":"pg-0","container":"pg"},
+       "value":[1700000000.25,"1073741824"]}]}}"#;
+    let m = parse(text).unwrap();
+    let s = &m.samples[0];
+    assert_eq!((s.namespace.as_str(), s.container.as_str()), ("db", "pg"));
+    assert_eq!(
+        (s.t_ms, s.working_set_bytes),
+        (1_700_000_000_250, Some(1 << 30))
+    );
+    assert_eq!(s.cpu_milli_ceil(), None);
+    let e = err_text(parse(
+        r#"{"status":"success","data":{"resultType":"scalar","result":[1,"2"]}}"#,
+    ));
+    assert!(
+        e.contains("data.resultType") && e.contains("`scalar`"),
+        "{e}"
+    );
+}
+
 // ---- CSV ------------------------------------------------------------------------------------
 
 /// The header and first two rows of the Nezha sample's frontend pod, unchanged.
@@ -316,6 +338,16 @@ fn borg_rows_need_the_unit_scales() {
     let e = err_text(parse(BORG));
     assert!(
         e.contains("line 1: Borg usage is in normalized units"),
+        "{e}"
+    );
+    let bad = MetricsOptions {
+        borg_cores_per_unit: Some(-1.0),
+        borg_bytes_per_unit: Some(1.0),
+        ..Default::default()
+    };
+    let e = err_text(parse_metrics(BORG, "b.csv", &bad));
+    assert!(
+        e.contains("<command line>: --borg-cores-per-unit: -1 must be a positive number"),
         "{e}"
     );
     let opts = MetricsOptions {

@@ -418,6 +418,27 @@ mod tests {
         assert_eq!(h.percentile(0.5), 0.0);
     }
 
+    proptest::proptest! {
+        /// Percentiles never decrease with p and stay within the bucket range.
+        #[test]
+        fn percentile_is_monotone(values in proptest::collection::vec((0.0f64..2000.0, 0.0f64..10.0, 0i64..(30 * 86_400_000)), 0..60)) {
+            let opts = HistogramOptions::exponential(1000.0, 0.01, 1.05, 1e-4).unwrap();
+            let mut h = DecayingHistogram::new(opts, 86_400_000);
+            let t0 = 1_700_000_000_000;
+            let mut sorted = values.clone();
+            sorted.sort_by_key(|v| v.2);
+            for (v, w, dt) in sorted {
+                h.add_sample(v, w, t0 + dt);
+            }
+            let mut last = 0.0;
+            for i in 0..=20 {
+                let p = h.percentile(i as f64 / 20.0);
+                proptest::prop_assert!(p >= last && p <= opts.bucket_start(opts.num_buckets() - 1));
+                last = p;
+            }
+        }
+    }
+
     #[test]
     fn decaying_histogram_halves_weight_per_half_life() {
         let mut h = DecayingHistogram::new(linear(), 3_600_000);
