@@ -442,8 +442,8 @@ fn recommend_table(
             )),
         );
     }
-    let krr_cpu_limit = reports.iter().any(|r| r.krr.is_some());
-    if krr_cpu_limit {
+    let krr_ran = reports.iter().any(|r| r.krr.is_some());
+    if krr_ran {
         let _ = writeln!(s, "krr sets no CPU limit and memory limit = memory request; `-` = not enough data (100 points over 3 h)");
     }
     let flagged: Vec<String> = reports
