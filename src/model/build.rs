@@ -474,6 +474,7 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
         management_fee: file.management_fee,
         placement: file.placement,
         rollouts,
+        servers: file.servers,
         baseline,
         baseline_file: blabel.clone(),
         space,
