@@ -136,29 +136,29 @@ fn request_engine_matches_erlang_c_for_mmc_with_four_workers() {
 fn whole_run_under_the_request_engine_gives_the_mm1_sojourn_law() {
     // As tests/engine.rs for the fluid model: λ = 8/s, μ = 10/s, one worker: the sojourn time
     // is Exp(2/s), p99 = ln(100)/2 = 2.303 s, median = ln 2/2 = 0.347 s. A 5-minute window
-    // holds ~2,400 requests; its p99 is a noisy estimate, so take the median over windows.
-    let (_d, path) = scenario(&Params::default());
+    // holds ~2,400 requests and the queue at ρ = 0.8 wanders for minutes, so one window's p99
+    // is a noisy estimate: take the mean over the windows of 10 hours.
+    let (_d, path) = scenario(&Params {
+        rate_per_minute: vec![8; 600],
+        ..Params::default()
+    });
     let sc = load_scenario(Files::Disk, &path).unwrap();
     let opts = Options {
         load_model: LoadModel::Requests(RequestOptions::default()),
     };
     let (run, ev) = run_one_with(&sc, &sc.baseline, 1, &opts);
-    let mut p99: Vec<f64> = run.windows[2..]
-        .iter()
-        .map(|w| w.objectives[0].p99_s)
-        .collect();
-    let mut p50: Vec<f64> = run.windows[2..]
-        .iter()
-        .map(|w| w.objectives[0].p50_s)
-        .collect();
-    p99.sort_by(f64::total_cmp);
-    p50.sort_by(f64::total_cmp);
-    let (m99, m50) = (p99[p99.len() / 2], p50[p50.len() / 2]);
-    assert!((m99 / (100f64.ln() / 2.0) - 1.0).abs() < 0.15, "p99 {m99}");
-    assert!((m50 / (2f64.ln() / 2.0) - 1.0).abs() < 0.10, "p50 {m50}");
+    let windows = &run.windows[1..];
+    let n = windows.len() as f64;
+    let m99 = windows.iter().map(|w| w.objectives[0].p99_s).sum::<f64>() / n;
+    let m50 = windows.iter().map(|w| w.objectives[0].p50_s).sum::<f64>() / n;
+    eprintln!("M/M/1 whole run: mean window p99 {m99:.3} s, p50 {m50:.3} s over {n} windows");
+    // The mean of window p99s sits a few per cent under the p99 of the whole run: the slow
+    // windows hold most of the tail.
+    assert!((m99 / (100f64.ln() / 2.0) - 1.0).abs() < 0.10, "p99 {m99}");
+    assert!((m50 / (2f64.ln() / 2.0) - 1.0).abs() < 0.08, "p50 {m50}");
     let arrivals: f64 = run.windows.iter().map(|w| w.objectives[0].arrivals).sum();
-    // 57,600 expected over 2 h; Poisson sd 240.
-    assert!((arrivals - 57_600.0).abs() < 1_000.0, "{arrivals}");
+    // 288,000 expected over 10 h; Poisson sd 537.
+    assert!((arrivals - 288_000.0).abs() < 2_000.0, "{arrivals}");
     // CPU: 0.8 cores busy of a 500m request → 160 % efficiency, as under the fluid model.
     assert!(
         (ev.efficiency.cpu - 1.6).abs() < 0.03,

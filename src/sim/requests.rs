@@ -156,6 +156,25 @@ impl ClassStats {
     }
 }
 
+/// What one pool (one [`PoolSpec`], over all processes) did since the start of the run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PoolStats {
+    /// Connections checked out.
+    pub checkouts: u64,
+    /// Checkouts that had to wait.
+    pub waited: u64,
+    /// Waits that ran out of time (the request failed).
+    pub timed_out: u64,
+    /// Checkouts refused by a raising pool (the request failed).
+    pub raised: u64,
+    /// Connections in use now, over all processes.
+    pub in_use: u64,
+    /// Most connections in use at once.
+    pub peak_in_use: u64,
+    /// Checkout waits, seconds (counts per latency bin; granted checkouts only).
+    pub wait: Histogram,
+}
+
 /// Worker-queue waiting of the requests that started their CPU work during the last step.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct WaitStats {
@@ -295,6 +314,8 @@ pub struct RequestModel {
     pub lost: Vec<f64>,
     /// CFS periods with work and throttled periods of the pods during the last step.
     pub periods: (u64, u64),
+    /// Per pool of [`RequestOptions::pools`] that some class calls (same order, those kept).
+    pub pool_stats: Vec<PoolStats>,
 }
 
 /// A gamma draw with mean 1 and squared coefficient of variation `scv` (0: deterministic;
@@ -392,7 +413,6 @@ impl RequestModel {
             quota_ms: model.cfs_quota_ms,
             timeout_ms: p.timeout as f64,
             classes,
-            pools,
             reqs: Vec::with_capacity(1024),
             free_reqs: Vec::with_capacity(1024),
             pods: Vec::new(),
@@ -408,6 +428,8 @@ impl RequestModel {
             events: 0,
             lost: vec![0.0; n],
             periods: (0, 0),
+            pool_stats: vec![PoolStats::default(); pools.len()],
+            pools,
         }
     }
 
@@ -578,6 +600,10 @@ impl RequestModel {
         for r in 0..self.reqs.len() {
             let q = self.reqs[r];
             if q.alive && q.pod == s {
+                if q.phase == Phase::PoolHold {
+                    let (pool, _) = self.classes[q.class as usize].pooled[q.call as usize];
+                    self.pool_stats[pool].in_use -= 1;
+                }
                 self.lost[q.class as usize] += 1.0;
                 self.stats[q.class as usize].killed += 1.0;
                 self.free_req(r as u32);
@@ -609,22 +635,27 @@ impl RequestModel {
     }
 
     fn arrive(&mut self, t: f64) {
-        let mut u = self.rng.random::<f64>();
         let mut class = self.classes.len() - 1;
-        for (i, c) in self.classes.iter().enumerate() {
-            if u < c.share {
-                class = i;
-                break;
+        if class > 0 {
+            let mut u = self.rng.random::<f64>();
+            for (i, c) in self.classes.iter().enumerate() {
+                if u < c.share {
+                    class = i;
+                    break;
+                }
+                u -= c.share;
             }
-            u -= c.share;
         }
         self.stats[class].arrivals += 1.0;
         if self.ready.is_empty() {
             self.stats[class].rejected += 1.0;
             return;
         }
-        let k = self.rng.random_range(0..self.ready.len());
-        let s = self.ready[k];
+        let s = if self.ready.len() == 1 {
+            self.ready[0]
+        } else {
+            self.ready[self.rng.random_range(0..self.ready.len())]
+        };
         if self.pods[s as usize].in_flight >= self.slots {
             self.stats[class].rejected += 1.0;
             return;
@@ -850,11 +881,13 @@ impl RequestModel {
         if let Some(&(pool, hold)) = spec.pooled.get(q.call as usize) {
             let sem = self.sem_index(q.pod, q.worker, pool);
             if self.sems[sem].try_acquire() {
+                self.checked_out(pool, 0.0);
                 self.reqs[r as usize].phase = Phase::PoolHold;
                 self.push(t + hold, EV_POOL_RELEASE, r, q.gen);
             } else {
                 match self.pools[pool].mode {
                     PoolMode::Raise => {
+                        self.pool_stats[pool].raised += 1;
                         self.stats[q.class as usize].rejected += 1.0;
                         self.fail(r, t);
                     }
@@ -879,6 +912,18 @@ impl RequestModel {
         }
     }
 
+    /// Books a granted checkout of `pool` after `wait_ms`.
+    fn checked_out(&mut self, pool: usize, wait_ms: f64) {
+        let ps = &mut self.pool_stats[pool];
+        ps.checkouts += 1;
+        if wait_ms > 0.0 {
+            ps.waited += 1;
+        }
+        ps.wait.mass[latency::bin_of(wait_ms / 1000.0)] += 1.0;
+        ps.in_use += 1;
+        ps.peak_in_use = ps.peak_in_use.max(ps.in_use);
+    }
+
     fn sem_index(&self, pod: u32, worker: u8, pool: usize) -> usize {
         let w = usize::from(worker) % self.workers as usize;
         (pod as usize * self.workers as usize + w) * self.pools.len() + pool
@@ -888,9 +933,11 @@ impl RequestModel {
         let q = self.reqs[r as usize];
         let (pool, _) = self.classes[q.class as usize].pooled[q.call as usize];
         let sem = self.sem_index(q.pod, q.worker, pool);
+        self.pool_stats[pool].in_use -= 1;
         if let Some(w) = self.sems[sem].release() {
             // The oldest waiter takes the connection over.
             let wq = self.reqs[w as usize];
+            self.checked_out(pool, t - wq.wait_from);
             let (_, hold) = self.classes[wq.class as usize].pooled[wq.call as usize];
             self.reqs[w as usize].phase = Phase::PoolHold;
             self.push(t + hold, EV_POOL_RELEASE, w, wq.gen);
@@ -907,6 +954,7 @@ impl RequestModel {
         let (pool, _) = self.classes[q.class as usize].pooled[q.call as usize];
         let sem = self.sem_index(q.pod, q.worker, pool);
         if self.sems[sem].cancel(r) {
+            self.pool_stats[pool].timed_out += 1;
             self.stats[q.class as usize].timed_out += 1.0;
             self.fail(r, t);
         }
@@ -1087,6 +1135,9 @@ mod tests {
         let (tot, _) = drive(&mut rm, 2000, 5.0);
         assert!((tot[1] / tot[0] - 1.0 / 3.0).abs() < 0.015, "{tot:?}");
         assert_eq!(tot[2], 0.0);
+        let ps = &rm.pool_stats[0];
+        assert_eq!(ps.raised as f64, tot[1]);
+        assert_eq!((ps.waited, ps.peak_in_use), (0, 1));
         // A 1 ms wait limit behaves the same, as timeouts.
         let mut rm = model(
             &svc,
@@ -1103,6 +1154,10 @@ mod tests {
         let mut rm = model(&svc, None, &pool(PoolMode::Block { timeout_ms: None }));
         let (tot, h) = drive(&mut rm, 2000, 5.0);
         assert_eq!(tot[1] + tot[2], 0.0);
+        // M/D/1 at ρ = 0.5: half the checkouts wait.
+        let ps = &rm.pool_stats[0];
+        let waited = ps.waited as f64 / ps.checkouts as f64;
+        assert!((waited - 0.5).abs() < 0.02, "{waited}");
         assert!((tot[3] - tot[0]).abs() <= 2.0, "{tot:?}");
         let p50 = h.quantile(0.5).unwrap();
         assert!((0.095..0.115).contains(&p50), "{p50}");
