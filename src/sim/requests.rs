@@ -33,6 +33,10 @@ use crate::sim::fluid::ServiceModel;
 use crate::sim::latency::{self, Histogram};
 
 const NIL: u32 = u32::MAX;
+
+/// An event record: (time as `f64` bits, sequence, kind | generation | index). Non-negative
+/// `f64` values order as their bits.
+type Event = (u64, u64, u64);
 /// Time tolerance, ms (10 ns): far above the `f64` resolution of a year in ms.
 const EPS: f64 = 1e-5;
 
@@ -301,7 +305,10 @@ pub struct RequestModel {
     /// Semaphores: `(slot × workers + worker) × pools + pool`.
     sems: Vec<Semaphore>,
     ready: Vec<u32>,
-    heap: BinaryHeap<Reverse<(u64, u64, u64)>>,
+    heap: BinaryHeap<Reverse<Event>>,
+    /// Per class with a constant off-CPU time, its off-CPU completions in time order (a FIFO
+    /// needs no heap: equal delays end in the order they start).
+    lanes: Vec<Option<VecDeque<Event>>>,
     seq: u64,
     rng: ChaCha8Rng,
     /// Per class, the last step's figures.
@@ -406,6 +413,14 @@ impl RequestModel {
             })
             .collect::<Vec<_>>();
         let n = classes.len();
+        let lanes = classes
+            .iter()
+            .map(|c| {
+                c.external_ms
+                    .is_empty()
+                    .then(|| VecDeque::with_capacity(256))
+            })
+            .collect();
         RequestModel {
             workers,
             slots: workers.saturating_mul(p.concurrency_per_worker.max(1)),
@@ -421,6 +436,7 @@ impl RequestModel {
             sems: Vec::new(),
             ready: Vec::new(),
             heap: BinaryHeap::with_capacity(1024),
+            lanes,
             seq: 0,
             rng,
             stats: vec![ClassStats::default(); n],
@@ -442,11 +458,28 @@ impl RequestModel {
             .sum()
     }
 
-    fn push(&mut self, at: f64, kind: u64, idx: u32, gen: u32) {
+    fn event(&mut self, at: f64, kind: u64, idx: u32, gen: u32) -> Event {
         self.seq += 1;
         let payload = (kind << 62) | (u64::from(gen & GEN_MASK) << 32) | u64::from(idx);
-        self.heap
-            .push(Reverse((at.max(0.0).to_bits(), self.seq, payload)));
+        (at.max(0.0).to_bits(), self.seq, payload)
+    }
+
+    fn push(&mut self, at: f64, kind: u64, idx: u32, gen: u32) {
+        let e = self.event(at, kind, idx, gen);
+        self.heap.push(Reverse(e));
+    }
+
+    /// The earliest pending event: `(record, lane)` with lane `None` for the heap.
+    fn peek_event(&self) -> Option<(Event, Option<usize>)> {
+        let mut best = self.heap.peek().map(|Reverse(e)| (*e, None));
+        for (i, lane) in self.lanes.iter().enumerate() {
+            if let Some(&e) = lane.as_ref().and_then(|l| l.front()) {
+                if best.is_none_or(|(b, _)| (e.0, e.1) < (b.0, b.1)) {
+                    best = Some((e, Some(i)));
+                }
+            }
+        }
+        best
     }
 
     fn slot(&mut self, id: usize, t: f64) -> u32 {
@@ -535,19 +568,24 @@ impl RequestModel {
             f64::INFINITY
         };
         loop {
-            let next_event = self
-                .heap
-                .peek()
-                .map_or(f64::INFINITY, |Reverse((t, _, _))| f64::from_bits(*t));
+            let next = self.peek_event();
+            let next_event = next.map_or(f64::INFINITY, |(e, _)| f64::from_bits(e.0));
             if next_arrival < t1 && next_arrival <= next_event {
                 self.events += 1;
                 self.arrive(next_arrival);
                 next_arrival += self.exp() / rate_ms;
-            } else if next_event < t1 {
-                let Some(Reverse((t, _, payload))) = self.heap.pop() else {
-                    break;
-                };
-                self.dispatch(f64::from_bits(t), payload);
+            } else if let (true, Some((e, lane))) = (next_event < t1, next) {
+                match lane {
+                    None => {
+                        self.heap.pop();
+                    }
+                    Some(i) => {
+                        if let Some(l) = self.lanes[i].as_mut() {
+                            l.pop_front();
+                        }
+                    }
+                }
+                self.dispatch(f64::from_bits(e.0), e.2);
             } else {
                 break;
             }
@@ -906,7 +944,11 @@ impl RequestModel {
         }
         if q.off_cpu > 0.0 {
             self.reqs[r as usize].phase = Phase::OffCpu;
-            self.push(t + q.off_cpu, EV_OFF_CPU, r, q.gen);
+            let e = self.event(t + q.off_cpu, EV_OFF_CPU, r, q.gen);
+            match self.lanes[q.class as usize].as_mut() {
+                Some(lane) => lane.push_back(e),
+                None => self.heap.push(Reverse(e)),
+            }
         } else {
             self.complete(r, t);
         }
