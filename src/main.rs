@@ -5,6 +5,8 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod cli_metrics;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -66,6 +68,83 @@ enum Command {
     },
     /// Load and check the scenario, its model files and traces; print the normalized values.
     Validate,
+    /// Right-size requests from recorded metrics (krr simple and the VPA recommender); current
+    /// requests come from the scenario's baseline.
+    Recommend {
+        #[command(flatten)]
+        metrics: MetricsArgs,
+        /// Which recommender.
+        #[arg(long, value_enum, default_value_t = RecommenderArg::Both)]
+        recommender: RecommenderArg,
+        /// Also simulate the baseline with each recommendation applied (the scenario's traffic
+        /// and HPA): replicas, cost and SLA beside the baseline.
+        #[arg(long)]
+        simulate: bool,
+        /// With --simulate, also run the scenario's search and show its best configuration.
+        #[arg(long, requires = "simulate")]
+        with_search: bool,
+    },
+    /// Fit a service profile (CPU per request, idle CPU, memory) from metrics with request
+    /// rates (the Nezha CSVs); `--out FILE` writes the profile YAML.
+    Calibrate {
+        #[command(flatten)]
+        metrics: MetricsArgs,
+        /// The service (workload) to fit, as the pod names give it (`frontend`).
+        #[arg(long)]
+        service: String,
+        /// Name of the profile's request class (as the scenario's SLA names it).
+        #[arg(long, default_value = "default")]
+        class: String,
+    },
+}
+
+/// Metrics files and how to read them.
+#[derive(clap::Args, Debug)]
+struct MetricsArgs {
+    /// Metrics file: `kubectl top pods` text, Prometheus JSON (`cpu=FILE` / `memory=FILE` when
+    /// its series have no `__name__`), a Nezha or Borg CSV. Repeat for several files.
+    #[arg(long = "metrics", required = true)]
+    files: Vec<String>,
+    /// Unit of the Nezha `CpuUsage(m)` column (see data/README.md).
+    #[arg(long, value_enum, default_value_t = NezhaUnitArg::Centicores)]
+    nezha_cpu_unit: NezhaUnitArg,
+    /// Cores per Borg normalized CPU unit (required for Borg files).
+    #[arg(long)]
+    borg_cores_per_unit: Option<f64>,
+    /// Bytes per Borg normalized memory unit (required for Borg files).
+    #[arg(long)]
+    borg_bytes_per_unit: Option<f64>,
+}
+
+impl MetricsArgs {
+    fn load(&self) -> Result<Vec<costsim::ingest::metrics::MetricsSet>> {
+        use costsim::ingest::metrics::{MetricsOptions, NezhaCpuUnit};
+        let opts = MetricsOptions {
+            prometheus_resource: None,
+            nezha_cpu_unit: match self.nezha_cpu_unit {
+                NezhaUnitArg::Centicores => NezhaCpuUnit::Centicores,
+                NezhaUnitArg::Millicores => NezhaCpuUnit::Millicores,
+            },
+            borg_cores_per_unit: self.borg_cores_per_unit,
+            borg_bytes_per_unit: self.borg_bytes_per_unit,
+        };
+        cli_metrics::load_all(&self.files, &opts)
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum RecommenderArg {
+    Krr,
+    Vpa,
+    Both,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum NezhaUnitArg {
+    /// Hundredths of a core (what the values behave like).
+    Centicores,
+    /// Millicores (what the header says).
+    Millicores,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -89,6 +168,8 @@ impl Cli {
 enum Format {
     Table,
     Json,
+    /// CSV (`recommend` only).
+    Csv,
 }
 
 fn main() -> ExitCode {
@@ -145,11 +226,63 @@ fn progress(cli: &Cli, len: u64, what: &str) -> ProgressBar {
 }
 
 fn run(cli: &Cli) -> Result<()> {
+    let render = match cli.format {
+        Format::Table => cli_metrics::Render::Table,
+        Format::Json => cli_metrics::Render::Json,
+        Format::Csv => cli_metrics::Render::Csv,
+    };
+    if cli.format == Format::Csv && !matches!(cli.command, Command::Recommend { .. }) {
+        return Err(Error::input(
+            "<command line>",
+            Some("--format".into()),
+            "`csv` is only available for `recommend`; use table or json",
+        ));
+    }
+    if let Command::Calibrate {
+        metrics,
+        service,
+        class,
+    } = &cli.command
+    {
+        let sets = metrics.load()?;
+        return emit(&cli_metrics::run_calibrate(
+            &sets,
+            service,
+            class,
+            render,
+            cli.out.as_deref(),
+        )?);
+    }
     let scenario = open_scenario(cli)?;
     match &cli.command {
         Command::Validate => validate(cli, &scenario),
         Command::Simulate { config } => simulate(cli, &scenario, config.as_deref()),
         Command::Search { top } => run_search(cli, &scenario, *top),
+        Command::Recommend {
+            metrics,
+            recommender,
+            simulate,
+            with_search,
+        } => {
+            let sets = metrics.load()?;
+            let which = match recommender {
+                RecommenderArg::Krr => costsim::recommend::Recommender::Krr,
+                RecommenderArg::Vpa => costsim::recommend::Recommender::Vpa,
+                RecommenderArg::Both => costsim::recommend::Recommender::Both,
+            };
+            emit(&cli_metrics::run_recommend(
+                &sets,
+                &scenario,
+                which,
+                render,
+                cli.out.as_deref(),
+                simulate.then_some(cli_metrics::SimulateOptions {
+                    seed: cli.seed,
+                    with_search: *with_search,
+                }),
+            )?)
+        }
+        Command::Calibrate { .. } => Ok(()),
     }
 }
 
@@ -189,7 +322,7 @@ fn validate(cli: &Cli, sc: &Scenario) -> Result<()> {
     });
     match cli.format {
         Format::Json => emit(&output::to_json_string(&v)),
-        Format::Table => {
+        Format::Table | Format::Csv => {
             emit(&serde_yaml_ng::to_string(&v).map_err(|e| Error::internal(e.to_string()))?)
         }
     }
@@ -223,7 +356,7 @@ fn simulate(cli: &Cli, sc: &Scenario, config: Option<&Path>) -> Result<()> {
     }
     match cli.format {
         Format::Json => emit(&output::to_json_string(&v)),
-        Format::Table => emit(&output::simulation_table(sc, &e)),
+        Format::Table | Format::Csv => emit(&output::simulation_table(sc, &e)),
     }
 }
 
@@ -283,6 +416,6 @@ fn run_search(cli: &Cli, sc: &Scenario, top: usize) -> Result<()> {
     }
     match cli.format {
         Format::Json => emit(&output::to_json_string(&v)),
-        Format::Table => emit(&output::ranking_table(sc, &all, &baseline, top)),
+        Format::Table | Format::Csv => emit(&output::ranking_table(sc, &all, &baseline, top)),
     }
 }

@@ -293,6 +293,12 @@ impl Quantity {
         self.scaled_ceil(0)
     }
 
+    /// `ceil(value × 10^scale)`, saturating at the `i64` bounds: `ceil_scaled(9)` is the
+    /// value in nano-units (`2731514n` → 2731514), `ceil_scaled(3)` is [`milli_value`](Self::milli_value).
+    pub fn ceil_scaled(&self, scale: i64) -> i64 {
+        self.scaled_ceil(scale)
+    }
+
     /// `ceil(value × 10^scale)`, saturating at the `i64` bounds.
     fn scaled_ceil(&self, scale: i64) -> i64 {
         if self.mantissa.is_zero() {

@@ -7,6 +7,8 @@
 mod hpa;
 #[path = "conformance/quantity.rs"]
 mod quantity;
+#[path = "conformance/vpa.rs"]
+mod vpa;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,7 +25,7 @@ pub enum Outcome {
 }
 
 /// Kinds that must pass in full (no failures, nothing unsupported).
-const REQUIRED_KINDS: &[&str] = &["hpa_replicas", "hpa_behavior", "quantity_parse"];
+const REQUIRED_KINDS: &[&str] = &["hpa_replicas", "hpa_behavior", "quantity_parse", "vpa"];
 
 fn conformance_dir() -> PathBuf {
     match std::env::var_os("COSTSIM_CONFORMANCE_DIR") {
@@ -37,6 +39,7 @@ fn run_case(kind: &str, case: &serde_json::Value) -> Outcome {
         "quantity_parse" => quantity::run_case(case),
         "hpa_replicas" => hpa::run_replicas_case(case),
         "hpa_behavior" => hpa::run_behavior_case(case),
+        "vpa" => vpa::run_case(case),
         other => Outcome::Unsupported(format!("kind `{other}` is not modeled yet")),
     }
 }

@@ -582,3 +582,233 @@ fn memory_pressure_evicts_pods_that_exceed_their_requests() {
     assert_eq!(run.workloads[0].pressure_evictions, 0);
     assert_eq!(run.pools[0].peak_nodes, 2);
 }
+
+/// Runs the load-step scenario (2 → up to 8 pods of 500m under a 50 % CPU target), plain and
+/// with one init container of this `cpu` request and run time.
+fn load_step_with_init(cpu: &str, duration: &str) -> [costsim::sim::engine::RunResult; 2] {
+    let mut rate = vec![1; 30];
+    rate.extend(vec![12; 90]);
+    let p = Params {
+        rate_per_minute: rate,
+        replicas: 2,
+        hpa: Some((2, 8, 50)),
+        workers: 1,
+        ..Params::default()
+    };
+    let (_d, path) = scenario(&p);
+    let sc = load_scenario(Files::Disk, &path).unwrap();
+    let (plain, _) = run_one(&sc, &sc.baseline, 1);
+    let config = path.parent().unwrap().join("config.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let init = format!(
+        "    init_containers:\n      - name: migrate\n        duration: {duration}\n        \
+         resources: {{ requests: {{ cpu: {cpu}, memory: 64Mi }} }}\n"
+    );
+    std::fs::write(&config, format!("{text}{init}")).unwrap();
+    let sc = load_scenario(Files::Disk, &path).unwrap();
+    let (run, _) = run_one(&sc, &sc.baseline, 1);
+    [plain, run]
+}
+
+/// Init containers: a one-shot init container larger than the app decides what the scheduler
+/// reserves (max rule), so two 500m pods that share a 1930m node need a node each once their
+/// 1200m migration init container is counted; the efficiency figures still divide by the
+/// running containers' 500m.
+#[test]
+fn init_container_requests_decide_the_fit_by_the_max_rule() {
+    let [plain, run] = load_step_with_init("1200m", "0s");
+    let nodes_at_start = |r: &costsim::sim::engine::RunResult| r.timeline[0].nodes[0];
+    assert_eq!((nodes_at_start(&plain), nodes_at_start(&run)), (1, 2));
+    let w = &run.workloads[0];
+    let mean_request = w.cpu_request_core_s / w.pod_seconds;
+    assert!((mean_request - 0.5).abs() < 1e-9, "{mean_request}");
+}
+
+/// Init containers run before the app starts: a 100 s init container (small enough not to
+/// change the fit) makes the first scale-up pod ready 100 s later (seen on the 60 s timeline:
+/// within one sample of it).
+#[test]
+fn init_container_run_time_delays_new_pods() {
+    let [plain, run] = load_step_with_init("10m", "100s");
+    let third_ready = |r: &costsim::sim::engine::RunResult| {
+        r.timeline
+            .iter()
+            .find(|t| t.ready[0] > 2)
+            .map(|t| t.at)
+            .unwrap()
+    };
+    let delay = third_ready(&run) as i64 - third_ready(&plain) as i64;
+    assert!((40_000..=160_000).contains(&delay), "{delay} ms");
+}
+
+/// Field case "unready pods: metric above target, no scale-up" (kubernetes#84095,
+/// #130130), whole run: a readiness probe answered by the app's single worker times out once
+/// 36 req/s of 100 ms requests (3.6 cores) hit 3 one-core pods, so all three turn unready
+/// together (ready count 0) and the window breaks. Each metric type then follows its own rule:
+/// CPU at 60 % settles at 3.6 / 0.6 = 6 pods; an External AverageValue of 6 req/s per pod
+/// proposes exactly ceil(36 / 6) = 6; an External Value of 18 req/s multiplies the ready
+/// pods by 36 / 18 = 2 at every sync (3 → 6 → 12 = max), since the metric does not fall as
+/// pods are added. (The controller-level rules, 1 of 3 ready and 0 ready, are unit tests of
+/// `sim::hpa_bridge`.)
+#[test]
+fn unready_pods_follow_the_rule_of_each_metric_type() {
+    let mut rate = vec![12; 10];
+    rate.extend(vec![36; 50]);
+    let p = Params {
+        rate_per_minute: rate,
+        replicas: 3,
+        workers: 1,
+        cpu_ms: 100.0,
+        ..Params::default()
+    };
+    let svc = "name: app\nworkers: 1\nconcurrency_per_worker: 100000\nidle_cpu: 0\n\
+               memory: { base_per_worker: 100Mi }\nstartup: { min: 10s, max: 10s }\n\
+               readiness_delay: 5s\ntimeout: 600s\n\
+               readiness_probe: { period: 10s, timeout: 1s, failure_threshold: 3 }\n\
+               classes:\n  - { name: api, share: 1.0, cpu_ms: 100, cpu_scv: 1.0 }\n";
+    let config = |metric: &str| {
+        format!(
+            "name: base\nworkloads:\n  app:\n    node_pool: p\n    replicas: 3\n    resources:\n      \
+             requests: {{ cpu: 1000m, memory: 64Mi }}\n    hpa:\n      minReplicas: 3\n      \
+             maxReplicas: 12\n      metrics:\n{metric}"
+        )
+    };
+    let cpu = "        - type: Resource\n          resource: { name: cpu, target: { type: Utilization, averageUtilization: 60 } }\n";
+    let external = |target: &str| {
+        format!(
+            "        - type: External\n          external:\n            metric: {{ name: requests_per_second }}\n            \
+             target: {target}\n"
+        )
+    };
+    let cases = [
+        (cpu.to_string(), 6),
+        (external("{ type: AverageValue, averageValue: '6' }"), 6),
+        (external("{ type: Value, value: '18' }"), 12),
+    ];
+    for (metric, settles_at) in cases {
+        let (_d, sc) = load_with(&p, Some(svc), &config(&metric));
+        let (run, ev) = run_one(&sc, &sc.baseline, 1);
+        let w = &run.workloads[0];
+        let steps = desired_steps(&run);
+        assert_eq!(w.ready_min, 0, "{metric}");
+        assert!(w.probe_unready_transitions >= 3, "{metric}");
+        assert!(ev.sla.breached_windows >= 1, "{metric}");
+        assert_eq!(steps.last(), Some(&settles_at), "{metric}: {steps:?}");
+        let warned = ev.activity[0]
+            .warnings
+            .iter()
+            .any(|m| m.contains("readiness probe"));
+        assert!(warned, "{:?}", ev.activity[0].warnings);
+    }
+    // Without the probe the pods stay ready through the overload.
+    let quiet = svc.replace(
+        "readiness_probe: { period: 10s, timeout: 1s, failure_threshold: 3 }\n",
+        "",
+    );
+    let (_d, sc) = load_with(&p, Some(&quiet), &config(cpu));
+    let (run, _) = run_one(&sc, &sc.baseline, 1);
+    assert_eq!(
+        (
+            run.workloads[0].ready_min,
+            run.workloads[0].probe_unready_transitions
+        ),
+        (3, 0)
+    );
+}
+
+/// Runs 10 pods of 500m at 80 % of their request (40 req/s of 100 ms) under a CPU HPA
+/// (target 100 %, min 10, max 40), with or without a rollout at 30 min.
+fn rollout_run(rollout: bool) -> costsim::sim::engine::RunResult {
+    let p = Params {
+        rate_per_minute: vec![40; 90],
+        replicas: 10,
+        hpa: Some((10, 40, 100)),
+        workers: 1,
+        cpu_ms: 100.0,
+        ..Params::default()
+    };
+    let (_d, path) = scenario(&p);
+    if rollout {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let extra = "rollouts:\n  - { service: app, at: 30m }\n";
+        std::fs::write(&path, format!("{text}{extra}")).unwrap();
+    }
+    let sc = load_scenario(Files::Disk, &path).unwrap();
+    run_one(&sc, &sc.baseline, 1).0
+}
+
+/// Field case "rolling update ratchets the HPA up (surge pods counted)" (kubernetes#72775,
+/// #84142), whole run: a rollout with the default 25 % surge runs ceil(10 × 0.25) = 3 pods
+/// above the desired 10 and replaces every pod; the HPA keeps desired at 10 throughout while
+/// the surge pods' time is charged. (The pre-1.19 ratchet itself is a unit test of
+/// `sim::hpa_bridge`, with the `hpa_pre_surge_fix` switch.)
+#[test]
+fn rolling_update_surge_is_charged_and_does_not_ratchet_the_hpa() {
+    let plain = rollout_run(false);
+    let rolled = rollout_run(true);
+    let w = &rolled.workloads[0];
+    assert_eq!(w.rollouts, 1);
+    assert_eq!(desired_steps(&rolled), vec![10], "the HPA holds");
+    assert_eq!(plain.workloads[0].peak_pods, 10);
+    assert_eq!(w.peak_pods, 13, "10 + 25 % surge, rounded up");
+    assert!(w.pod_seconds > plain.workloads[0].pod_seconds + 60.0);
+    assert!(
+        w.ready_min >= 8,
+        "maxUnavailable 25 % of 10 = 2: {}",
+        w.ready_min
+    );
+    assert_eq!(rolled.timeline.last().unwrap().ready[0], 10);
+}
+
+/// Runs a load step (1 → 7 pods of 1000m) for a workload on pool `p` (2 vCPU, 0.5/h: one such
+/// pod per node) that may also run on `q` (8 vCPU, 4.0/h: seven per node), with `expander`.
+fn expander_run(expander: &str) -> costsim::sim::engine::RunResult {
+    let mut rate = vec![1; 20];
+    rate.extend(vec![30; 40]);
+    let p = Params {
+        rate_per_minute: rate,
+        replicas: 1,
+        hpa: Some((1, 7, 50)),
+        workers: 4,
+        ..Params::default()
+    };
+    let (_d, path) = scenario(&p);
+    let dir = path.parent().unwrap().to_path_buf();
+    let pools = std::fs::read_to_string(dir.join("pools.yaml")).unwrap();
+    let q = "  - name: q\n    instance_type: ecs.g7.2xlarge\n    vcpu: 8\n    memory: 32Gi\n    \
+             kubelet_memory_capacity: 32000000Ki\n    price_per_hour: 4.0\n    billing: pay-as-you-go\n    max_pods: 64\n    \
+             max_nodes: 10\n    provisioning_delay: { min: 60s, max: 60s }\n";
+    std::fs::write(dir.join("pools.yaml"), format!("{pools}{q}")).unwrap();
+    let config = std::fs::read_to_string(dir.join("config.yaml")).unwrap();
+    let config = config
+        .replace("cpu: 500m", "cpu: 1000m")
+        .replace("node_pool: p\n", "node_pool: p\n    also_on: [q]\n");
+    let jump = "      behavior:\n        scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: Pods, value: 10, periodSeconds: 15 }] }\n";
+    std::fs::write(dir.join("config.yaml"), format!("{config}{jump}")).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let cp = format!("control_plane: {{ expander: {expander} }}\n");
+    std::fs::write(&path, format!("{text}{cp}")).unwrap();
+    let sc = load_scenario(Files::Disk, &path).unwrap();
+    run_one(&sc, &sc.baseline, 1).0
+}
+
+/// Cluster-autoscaler expanders: six pending 1000m pods can take six `p` nodes (each left
+/// with 930m of 1930m idle) or one `q` node (about 1.8 of 7.8 cores idle). least-waste picks
+/// `q`; price picks `p` (0.5 per pod-node against 4.0 / 6 = 0.67 per pod).
+#[test]
+fn expander_picks_the_pool_least_waste_or_price() {
+    let waste = expander_run("least-waste");
+    assert_eq!(
+        (waste.pools[0].peak_nodes, waste.pools[1].peak_nodes),
+        (1, 1)
+    );
+    let price = expander_run("price");
+    assert_eq!(price.pools[1].peak_nodes, 0);
+    assert!(
+        price.pools[0].peak_nodes >= 6,
+        "{}",
+        price.pools[0].peak_nodes
+    );
+    assert!(price.timeline.last().unwrap().ready[0] >= 6);
+    assert!(waste.timeline.last().unwrap().ready[0] >= 6);
+}

@@ -66,6 +66,12 @@ fn warnings(w: &crate::sim::engine::WorkloadRun, config: &Config) -> Vec<String>
             w.pressure_evictions
         ));
     }
+    if w.probe_unready_transitions > 0 {
+        out.push(format!(
+            "{} times a pod turned unready when its readiness probe timed out behind busy workers: Object/External Value metrics multiply by ready pods and stop scaling up; serve the probe outside the worker pool or add capacity",
+            w.probe_unready_transitions
+        ));
+    }
     if w.unfittable_pods > 0 {
         out.push(format!(
             "{} pod(s) fit no node of the pool even when it is empty: they stay Pending",

@@ -23,10 +23,10 @@
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-mod civil;
+pub(crate) mod civil;
 mod rate_csv;
 mod request_log;
-mod table;
+pub(crate) mod table;
 
 pub use rate_csv::{parse_rate_csv, read_rate_csv};
 pub use request_log::{parse_request_log, read_request_log};

@@ -6,8 +6,10 @@ use crate::k8s::scheduler::Node;
 use crate::model::node_pool::NodeCapacity;
 
 /// Nodes to add to one pool for its pending pods.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ScaleUp {
+    /// Indices of the pending pods the plan places (on provisioning or new nodes).
+    pub placed: Vec<usize>,
     /// New nodes to request.
     pub new_nodes: u32,
     /// Pending pods that fit no node of the pool even when empty (never schedulable).
@@ -72,12 +74,13 @@ pub fn plan_scale_up(
 ) -> ScaleUp {
     let mut plan = ScaleUp::default();
     let mut rooms: Vec<Room> = provisioning.iter().map(|n| Room::of(n)).collect();
-    for req in pending {
+    for (i, req) in pending.iter().enumerate() {
         if !Room::empty(empty).take(req) {
             plan.unfittable += 1;
             continue;
         }
         if first_fit(&mut rooms, req) {
+            plan.placed.push(i);
             continue;
         }
         if existing_nodes + plan.new_nodes >= max_nodes {
@@ -85,6 +88,7 @@ pub fn plan_scale_up(
             continue;
         }
         plan.new_nodes += 1;
+        plan.placed.push(i);
         let mut fresh = Room::empty(empty);
         fresh.take(req);
         rooms.push(fresh);

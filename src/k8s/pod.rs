@@ -30,10 +30,14 @@ pub struct PodRequests {
     pub cpu_milli: Option<i64>,
     /// Memory request in bytes as the HPA sees it (`None` when any container sets none).
     pub memory_bytes: Option<i64>,
-    /// CPU the scheduler reserves: the sum of the requests that are set.
+    /// CPU the running containers request: the sum of the requests that are set.
     pub scheduled_cpu_milli: i64,
-    /// Memory the scheduler reserves.
+    /// Memory the running containers request.
     pub scheduled_memory_bytes: i64,
+    /// CPU the largest init container needs while it runs (with the sidecars beside it).
+    pub init_cpu_milli: i64,
+    /// Memory the largest init container needs while it runs.
+    pub init_memory_bytes: i64,
 }
 
 impl PodRequests {
@@ -44,6 +48,7 @@ impl PodRequests {
             memory_bytes,
             scheduled_cpu_milli: cpu_milli.unwrap_or(0),
             scheduled_memory_bytes: memory_bytes.unwrap_or(0),
+            ..PodRequests::default()
         }
     }
 
@@ -54,17 +59,36 @@ impl PodRequests {
             memory_bytes: containers.iter().map(|c| c.1).sum(),
             scheduled_cpu_milli: containers.iter().filter_map(|c| c.0).sum(),
             scheduled_memory_bytes: containers.iter().filter_map(|c| c.1).sum(),
+            ..PodRequests::default()
         }
+    }
+
+    /// The scheduler's view with one-shot init containers (run in order, after the
+    /// `sidecars` started): each needs its own request plus the sidecars' beside it, and the
+    /// pod reserves the larger of that and the running containers' sum (upstream
+    /// `resourcehelper.PodRequests`). The HPA's view is unchanged.
+    pub fn with_init_containers(
+        mut self,
+        sidecars: &[ContainerRequests],
+        inits: &[ContainerRequests],
+    ) -> Self {
+        let side_cpu: i64 = sidecars.iter().filter_map(|c| c.0).sum();
+        let side_mem: i64 = sidecars.iter().filter_map(|c| c.1).sum();
+        for init in inits {
+            self.init_cpu_milli = self.init_cpu_milli.max(init.0.unwrap_or(0) + side_cpu);
+            self.init_memory_bytes = self.init_memory_bytes.max(init.1.unwrap_or(0) + side_mem);
+        }
+        self
     }
 
     /// CPU the scheduler reserves.
     pub fn sched_cpu(&self) -> i64 {
-        self.scheduled_cpu_milli
+        self.scheduled_cpu_milli.max(self.init_cpu_milli)
     }
 
     /// Memory the scheduler reserves.
     pub fn sched_memory(&self) -> i64 {
-        self.scheduled_memory_bytes
+        self.scheduled_memory_bytes.max(self.init_memory_bytes)
     }
 }
 
@@ -109,6 +133,9 @@ pub struct PodSample {
     pub at: Millis,
     /// The window the CPU average covers.
     pub window: Millis,
+    /// Requests the pod served per second over the window, milli-units (the `Pods` metric
+    /// `requests_per_second`).
+    pub served_per_s_milli: i64,
 }
 
 /// One pod of a workload.
@@ -132,6 +159,10 @@ pub struct Pod {
     pub ready: bool,
     /// Last transition of the Ready condition.
     pub ready_transition: Option<Millis>,
+    /// Unready because its readiness probe failed (not because it is still starting).
+    pub probe_failing: bool,
+    /// Revision of the pod template it was created from (a rollout makes a new one).
+    pub revision: u32,
     /// Deletion time, when terminating.
     pub deleted_at: Option<Millis>,
     /// CPU used since start, core-milliseconds.
@@ -144,6 +175,8 @@ pub struct Pod {
     pub sample: Option<PodSample>,
     /// Requests served since the container started (drives memory growth).
     pub served: f64,
+    /// Requests served since the pod was created, and that count at the last scrape.
+    pub served_total: (f64, f64),
     /// Container restarts so far.
     pub restarts: u32,
     /// The back-off the next crash waits before its restart.
@@ -183,12 +216,15 @@ impl Pod {
             running_at: None,
             ready: false,
             ready_transition: None,
+            probe_failing: false,
+            revision: 0,
             deleted_at: None,
             cpu_used_core_ms: 0.0,
             cpu_at_scrape: (0.0, now),
             memory_bytes: 0.0,
             sample: None,
             served: 0.0,
+            served_total: (0.0, 0.0),
             restarts: 0,
             next_backoff: INITIAL_BACKOFF,
         }
@@ -263,6 +299,30 @@ mod tests {
         assert_eq!(p.cpu_milli, Some(210));
         assert_eq!(p.memory_bytes, None, "the HPA reports a missing request");
         assert_eq!((p.sched_cpu(), p.sched_memory()), (210, 100));
+    }
+
+    #[test]
+    fn init_containers_count_for_scheduling_by_the_max_rule_only() {
+        const MI: i64 = 1 << 20;
+        // App 500m/1Gi, sidecar 100m/128Mi, a migration init container 1000m/256Mi.
+        let app = (Some(500), Some(1024 * MI));
+        let sidecar = (Some(100), Some(128 * MI));
+        let init = (Some(1000), Some(256 * MI));
+        let p = PodRequests::sum(&[app, sidecar]).with_init_containers(&[sidecar], &[init]);
+        // CPU: max(500 + 100, 1000 + 100); memory: max(1024 + 128, 256 + 128) Mi.
+        assert_eq!((p.sched_cpu(), p.sched_memory()), (1100, 1152 * MI));
+        assert_eq!(
+            p.cpu_milli,
+            Some(600),
+            "the HPA divides by the running containers"
+        );
+        assert_eq!(p.memory_bytes, Some(1152 * MI));
+        assert_eq!(
+            p.scheduled_cpu_milli, 600,
+            "cost allocation sees running containers"
+        );
+        let none = PodRequests::sum(&[app]).with_init_containers(&[], &[]);
+        assert_eq!(none, PodRequests::sum(&[app]));
     }
 
     #[test]

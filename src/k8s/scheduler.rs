@@ -111,12 +111,12 @@ fn ratio(a: i64, b: i64) -> f64 {
     }
 }
 
-/// The Ready node of `pool` the scheduler binds a pod with `req` to, if any fits: the highest
+/// The Ready node of one of `pools` the scheduler binds a pod with `req` to, if any fits: the highest
 /// LeastAllocated score, ties to the lowest index (deterministic).
-pub fn pick_node(nodes: &[Node], pool: usize, req: &PodRequests, now: Millis) -> Option<usize> {
+pub fn pick_node(nodes: &[Node], pools: &[usize], req: &PodRequests, now: Millis) -> Option<usize> {
     let mut best: Option<(usize, f64)> = None;
     for (i, n) in nodes.iter().enumerate() {
-        if n.pool != pool || !n.is_ready(now) || !n.fits(req) {
+        if !pools.contains(&n.pool) || !n.is_ready(now) || !n.fits(req) {
             continue;
         }
         let s = n.least_allocated_score(req);
@@ -172,6 +172,6 @@ mod tests {
         let b = node(2000, 1 << 30, 10);
         let req = PodRequests::new(Some(500), Some(1 << 20));
         a.bind(&req);
-        assert_eq!(pick_node(&[a, b], 0, &req, 0), Some(1));
+        assert_eq!(pick_node(&[a, b], &[0], &req, 0), Some(1));
     }
 }

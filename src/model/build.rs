@@ -425,6 +425,21 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
             ));
         }
     }
+    let mut rollouts = Vec::with_capacity(file.rollouts.len());
+    for (i, r) in file.rollouts.iter().enumerate() {
+        let Some(si) = services.iter().position(|s| s.name == r.service) else {
+            return Err(Error::at_field(
+                &label,
+                format!("rollouts[{i}].service"),
+                format!(
+                    "no service `{}`; services: {}",
+                    r.service,
+                    name_list(services.iter().map(|s| s.name.as_str()))
+                ),
+            ));
+        };
+        rollouts.push((si, r.at));
+    }
     let (baseline, blabel): (Config, String) =
         yaml_ref(files, &resolve(dir, &file.baseline), &label, "baseline")?;
     let (space, slabel): (Space, String) =
@@ -458,6 +473,7 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
         control_plane: cp,
         management_fee: file.management_fee,
         placement: file.placement,
+        rollouts,
         baseline,
         baseline_file: blabel.clone(),
         space,

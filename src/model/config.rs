@@ -68,16 +68,61 @@ pub struct ResourceMetricConfig {
     pub target: MetricTargetConfig,
 }
 
-/// One HPA metric, in the autoscaling/v2 YAML shape.
+/// The name of a custom or external metric (`metric: {name: ...}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricNameConfig {
+    /// The simulator computes `requests_per_second` (the service's arrivals for `Object` and
+    /// `External`, each pod's served requests for `Pods`).
+    pub name: String,
+}
+
+/// The object an `Object` metric describes (kept for the manifests; the simulator reads the
+/// metric of the workload's own service).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DescribedObjectConfig {
+    /// API version, e.g. `networking.k8s.io/v1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// Kind, e.g. `Ingress`.
+    pub kind: String,
+    /// Name.
+    pub name: String,
+}
+
+/// A `Pods`, `Object` or `External` metric source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CustomMetricConfig {
+    /// The metric.
+    pub metric: MetricNameConfig,
+    /// The object described (`Object` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub described_object: Option<DescribedObjectConfig>,
+    /// The target.
+    pub target: MetricTargetConfig,
+}
+
+/// One HPA metric, in the autoscaling/v2 YAML shape.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricConfig {
-    /// `Resource` (others come with later load models).
+    /// `Resource`, `Pods`, `Object` or `External`.
     #[serde(rename = "type")]
     pub kind: String,
     /// The resource metric.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<ResourceMetricConfig>,
+    /// The per-pod metric.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pods: Option<CustomMetricConfig>,
+    /// The object metric.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<CustomMetricConfig>,
+    /// The external metric.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<CustomMetricConfig>,
 }
 
 /// One scaling policy (`type: Pods | Percent`).
@@ -155,12 +200,137 @@ pub struct SidecarConfig {
     pub resources: Resources,
 }
 
+/// A one-shot init container (`restartPolicy` unset): it runs to completion before the app
+/// starts, so its requests count for scheduling only through the max rule of upstream
+/// `PodRequests` (the larger of: the largest init container plus the sidecars started before
+/// it; the app containers plus the sidecars), never for the HPA. Sidecars are taken to be
+/// declared before it (the common layout), the conservative reading of that rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitContainerConfig {
+    /// Container name.
+    pub name: String,
+    /// Its resources.
+    #[serde(default)]
+    pub resources: Resources,
+    /// How long it runs; added to the pod's start-up time.
+    #[serde(
+        with = "crate::model::service::duration_serde",
+        default,
+        skip_serializing_if = "is_zero"
+    )]
+    pub duration: crate::time::Millis,
+}
+
+fn is_zero(ms: &crate::time::Millis) -> bool {
+    *ms == 0
+}
+
+/// An `IntOrString` of the Deployment API: a pod count or a percent of the replicas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "IntOrText", into = "IntOrText")]
+pub enum IntOrPercent {
+    /// A pod count.
+    Count(u32),
+    /// A percent of the desired replicas.
+    Percent(u32),
+}
+
+/// The YAML shape of [`IntOrPercent`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum IntOrText {
+    Int(u32),
+    Text(String),
+}
+
+impl TryFrom<IntOrText> for IntOrPercent {
+    type Error = String;
+    fn try_from(v: IntOrText) -> Result<Self, String> {
+        match v {
+            IntOrText::Int(n) => Ok(IntOrPercent::Count(n)),
+            IntOrText::Text(t) => t
+                .strip_suffix('%')
+                .and_then(|n| n.parse().ok())
+                .map(IntOrPercent::Percent)
+                .ok_or_else(|| format!("`{t}` is neither a pod count nor a percent like `25%`")),
+        }
+    }
+}
+
+impl From<IntOrPercent> for IntOrText {
+    fn from(v: IntOrPercent) -> Self {
+        match v {
+            IntOrPercent::Count(n) => IntOrText::Int(n),
+            IntOrPercent::Percent(p) => IntOrText::Text(format!("{p}%")),
+        }
+    }
+}
+
+impl IntOrPercent {
+    /// The pod count for `replicas`, a percent rounded up (`maxSurge`) or down
+    /// (`maxUnavailable`), as the Deployment controller resolves it.
+    pub fn resolve(self, replicas: u32, round_up: bool) -> u32 {
+        match self {
+            IntOrPercent::Count(n) => n,
+            IntOrPercent::Percent(p) => {
+                let x = u64::from(replicas) * u64::from(p);
+                let q = if round_up { x.div_ceil(100) } else { x / 100 };
+                u32::try_from(q).unwrap_or(u32::MAX)
+            }
+        }
+    }
+}
+
+/// The Deployment's `strategy.rollingUpdate` (defaults 25 % / 25 %, as the API's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RollingUpdateConfig {
+    /// Pods above the desired count during a rollout.
+    #[serde(default = "quarter")]
+    pub max_surge: IntOrPercent,
+    /// Pods below the desired count that may be unavailable during a rollout.
+    #[serde(default = "quarter")]
+    pub max_unavailable: IntOrPercent,
+}
+
+fn quarter() -> IntOrPercent {
+    IntOrPercent::Percent(25)
+}
+
+impl Default for RollingUpdateConfig {
+    fn default() -> Self {
+        RollingUpdateConfig {
+            max_surge: quarter(),
+            max_unavailable: quarter(),
+        }
+    }
+}
+
+impl RollingUpdateConfig {
+    /// (max surge, max unavailable) in pods for `replicas`; when both resolve to 0 one pod
+    /// may be unavailable, as the Deployment controller does.
+    pub fn resolve(&self, replicas: u32) -> (u32, u32) {
+        let surge = self.max_surge.resolve(replicas, true);
+        let unavailable = self.max_unavailable.resolve(replicas, false);
+        if surge == 0 && unavailable == 0 {
+            (0, 1)
+        } else {
+            (surge, unavailable)
+        }
+    }
+}
+
 /// What a configuration sets for one workload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadConfig {
-    /// Node pool the workload's pods are placed on.
+    /// Node pool the workload's pods are placed on (and start on).
     pub node_pool: String,
+    /// Further pools its pods may run on (a nodeAffinity with several pools): the scheduler
+    /// uses nodes of any, and the cluster autoscaler's expander picks which pool grows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_on: Vec<String>,
     /// Replicas at the start (and always, without an HPA).
     pub replicas: u32,
     /// App-container resources.
@@ -169,9 +339,15 @@ pub struct WorkloadConfig {
     /// scheduler and the HPA count them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sidecars: Vec<SidecarConfig>,
+    /// One-shot init containers, run in order before the app starts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub init_containers: Vec<InitContainerConfig>,
     /// The HPA, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hpa: Option<HpaConfig>,
+    /// Rolling-update strategy of its Deployment (absent: 25 % / 25 %).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolling_update: Option<RollingUpdateConfig>,
 }
 
 /// A configuration of every workload (`models/configs/*.yaml`).
@@ -186,27 +362,53 @@ pub struct Config {
 }
 
 impl WorkloadConfig {
-    /// Every container's resources: the app first, then the sidecars.
+    /// Every pool its pods may run on: `node_pool` first, then `also_on` (no repeats).
+    pub fn pools(&self) -> Vec<&str> {
+        let mut out = vec![self.node_pool.as_str()];
+        for p in &self.also_on {
+            if !out.contains(&p.as_str()) {
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    /// The running containers' resources: the app first, then the sidecars.
     pub fn containers(&self) -> impl Iterator<Item = &Resources> {
         std::iter::once(&self.resources).chain(self.sidecars.iter().map(|s| &s.resources))
     }
 
-    /// The pod's requests, summed over its containers (requests defaulted to limits).
+    /// The pod's requests (requests defaulted to limits): the running containers' sum for the
+    /// HPA, and the init-container max rule on top for the scheduler.
     pub fn pod_requests(&self) -> crate::k8s::pod::PodRequests {
-        let each: Vec<(Option<i64>, Option<i64>)> = self
-            .containers()
-            .map(|r| {
-                let e = r.effective_requests();
-                (e.cpu.map(|c| c.0), e.memory.map(|m| m.0))
-            })
+        let requests = |r: &Resources| {
+            let e = r.effective_requests();
+            (e.cpu.map(|c| c.0), e.memory.map(|m| m.0))
+        };
+        let running: Vec<_> = self.containers().map(requests).collect();
+        let sidecars: Vec<_> = self
+            .sidecars
+            .iter()
+            .map(|s| requests(&s.resources))
             .collect();
-        crate::k8s::pod::PodRequests::sum(&each)
+        let inits: Vec<_> = self
+            .init_containers
+            .iter()
+            .map(|i| requests(&i.resources))
+            .collect();
+        crate::k8s::pod::PodRequests::sum(&running).with_init_containers(&sidecars, &inits)
     }
 
-    /// The pod's QoS class.
+    /// Start-up time the init containers add.
+    pub fn init_duration(&self) -> crate::time::Millis {
+        self.init_containers.iter().map(|i| i.duration).sum()
+    }
+
+    /// The pod's QoS class (init containers count, as upstream `GetPodQOS` counts them).
     pub fn qos_class(&self) -> crate::k8s::pod::QosClass {
         let each: Vec<[(Option<i64>, Option<i64>); 2]> = self
             .containers()
+            .chain(self.init_containers.iter().map(|i| &i.resources))
             .map(|r| {
                 let e = r.effective_requests();
                 [

@@ -153,6 +153,26 @@ pub struct ControlPlane {
     /// Grace period of a deleted pod before its requests leave the node (default 30 s).
     #[serde(with = "duration_serde", default = "default_30s")]
     pub termination_grace: Millis,
+    /// Reproduce the HPA before kubernetes PR #85027/#89465 (1.19): with pods missing
+    /// metrics during a rollout, the proposal may exceed the current replicas although the
+    /// usage is below target (the surge ratchet of kubernetes#72775). Default off: upstream.
+    #[serde(default)]
+    pub hpa_pre_surge_fix: bool,
+    /// How the cluster autoscaler picks a pool when pending pods could go to several.
+    #[serde(default)]
+    pub expander: Expander,
+}
+
+/// Cluster-autoscaler expander (`--expander`). `random`, upstream's default, is left out: a
+/// simulation must be reproducible.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Expander {
+    /// The option that leaves the least CPU and memory idle on the new nodes (ACK's default).
+    #[default]
+    LeastWaste,
+    /// The option whose new nodes cost least per pending pod they take.
+    Price,
 }
 
 impl Default for ControlPlane {
@@ -164,6 +184,8 @@ impl Default for ControlPlane {
             scale_down_utilization_threshold: default_threshold(),
             scale_down_unneeded_time: default_10m(),
             termination_grace: default_30s(),
+            hpa_pre_surge_fix: false,
+            expander: Expander::default(),
         }
     }
 }
@@ -229,6 +251,9 @@ pub struct ScenarioFile {
     /// Node-pool selection rules; the first that matches a pod decides its pool.
     #[serde(default)]
     pub placement: Vec<PlacementRule>,
+    /// Deployment rollouts (new ReplicaSets) during the run.
+    #[serde(default)]
+    pub rollouts: Vec<Rollout>,
     /// The SLA.
     pub sla: Sla,
     /// Baseline (current) configuration file.
@@ -293,6 +318,17 @@ pub struct Service {
     pub classes: Vec<ClassInput>,
 }
 
+/// A rollout of a workload's Deployment (a new pod template) at a time of the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rollout {
+    /// Service whose Deployment rolls.
+    pub service: String,
+    /// When, from the trace start.
+    #[serde(with = "duration_serde")]
+    pub at: Millis,
+}
+
 /// A scenario with every file read and checked: what the engine needs.
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -314,6 +350,8 @@ pub struct Scenario {
     pub management_fee: bool,
     /// Node-pool selection rules.
     pub placement: Vec<PlacementRule>,
+    /// Rollouts: (service index, time).
+    pub rollouts: Vec<(usize, Millis)>,
     /// Baseline configuration.
     pub baseline: crate::model::config::Config,
     /// File of the baseline configuration.

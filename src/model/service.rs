@@ -94,6 +94,36 @@ fn default_restart_delay() -> crate::time::Millis {
     3 * crate::time::SECOND
 }
 
+/// A readiness probe answered by the app's own workers (e.g. `/healthz` on the uvicorn
+/// workers that serve the traffic): it waits in the same queue, so when the queueing delay
+/// exceeds its timeout for `failure_threshold` probes in a row the pod turns unready, and one
+/// answered probe makes it ready again (kubelet probe semantics, `successThreshold` 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadinessProbe {
+    /// `periodSeconds` (default 10 s).
+    #[serde(with = "duration_serde", default = "default_probe_period")]
+    pub period: crate::time::Millis,
+    /// `timeoutSeconds` (default 1 s).
+    #[serde(with = "duration_serde", default = "default_probe_timeout")]
+    pub timeout: crate::time::Millis,
+    /// `failureThreshold` (default 3).
+    #[serde(default = "default_failure_threshold")]
+    pub failure_threshold: u32,
+}
+
+fn default_probe_period() -> crate::time::Millis {
+    10 * crate::time::SECOND
+}
+
+fn default_probe_timeout() -> crate::time::Millis {
+    crate::time::SECOND
+}
+
+fn default_failure_threshold() -> u32 {
+    3
+}
+
 /// Memory model of one pod.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -155,6 +185,10 @@ pub struct ServiceProfile {
     /// Readiness delay after start (probe `initialDelaySeconds` + one period).
     #[serde(with = "duration_serde")]
     pub readiness_delay: crate::time::Millis,
+    /// A readiness probe the workers answer, which fails when they are saturated (absent:
+    /// the probe never fails once the pod is ready).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readiness_probe: Option<ReadinessProbe>,
     /// Client-side timeout: a request not answered within it fails (ingress/proxy timeout).
     #[serde(with = "duration_serde")]
     pub timeout: crate::time::Millis,

@@ -49,6 +49,17 @@ pub fn check_workload(
             ),
         ));
     }
+    for (i, p) in w.also_on.iter().enumerate() {
+        if scenario.catalog.pool(p).is_none() {
+            return Err((
+                format!("also_on[{i}]"),
+                format!(
+                    "no pool `{p}` in the catalog; pools: {}",
+                    name_list(scenario.catalog.pools.iter().map(|p| p.name.as_str()))
+                ),
+            ));
+        }
+    }
     check_placement(scenario, w)?;
     let r = &w.resources;
     let service = scenario.services.iter().find(|s| s.name == name);
@@ -68,6 +79,10 @@ pub fn check_workload(
         }
         check_request_within_limit(&sc.resources)
             .map_err(|(f, m)| (format!("sidecars[{i}].{f}"), m))?;
+    }
+    for (i, ic) in w.init_containers.iter().enumerate() {
+        check_request_within_limit(&ic.resources)
+            .map_err(|(f, m)| (format!("init_containers[{i}].{f}"), m))?;
     }
     if let Some(pool) = scenario.catalog.pool(&w.node_pool) {
         let cap = pool.capacity_for_pods();
@@ -152,6 +167,16 @@ pub fn check_placement(
                     crate::quantity::Bytes(memory),
                     rule.pool,
                     w.node_pool
+                ),
+            ));
+        }
+        if let Some((j, other)) = w.also_on.iter().enumerate().find(|(_, p)| **p != rule.pool) {
+            return Err((
+                format!("also_on[{j}]"),
+                format!(
+                    "pods requesting {} of memory must run on pool `{}` (scenario placement rule {i}), not also on `{other}`",
+                    crate::quantity::Bytes(memory),
+                    rule.pool
                 ),
             ));
         }

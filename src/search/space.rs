@@ -93,6 +93,7 @@ pub fn expand(space: &Space, baseline: &Config) -> Vec<Config> {
                                                     value: None,
                                                 },
                                             }),
+                                            ..MetricConfig::default()
                                         }],
                                         behavior,
                                     });

@@ -11,7 +11,7 @@ use crate::k8s::cluster_autoscaler::{plan_scale_up, pods_fit_elsewhere};
 use crate::k8s::pod::{deletion_rank, Pod, PodRequests, PodStatus};
 use crate::k8s::scheduler::{pick_node, Node};
 use crate::model::config::Config;
-use crate::model::scenario::Scenario;
+use crate::model::scenario::{Expander, Scenario};
 use crate::sim::fluid::ServiceModel;
 use crate::sim::hpa_bridge::WorkloadHpa;
 use crate::sim::latency::{self, Histogram};
@@ -122,6 +122,13 @@ pub struct WorkloadRun {
     pub throttled_pod_seconds: f64,
     /// Ready pod-seconds.
     pub ready_pod_seconds: f64,
+    /// Times a pod turned unready because its readiness probe timed out behind busy workers.
+    pub probe_unready_transitions: u32,
+    /// Rollouts started.
+    pub rollouts: u32,
+    /// Most pods of the workload at once, surge included, terminating ones not (they are in
+    /// `pod_seconds` until their grace period ends).
+    pub peak_pods: u32,
     /// Events the request-level engine processed (0 under the fluid model; not reported).
     #[serde(skip)]
     pub request_events: u64,
@@ -180,6 +187,8 @@ pub struct RunResult {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum EventKind {
+    /// A workload's Deployment gets a new pod template (the id is the workload).
+    Rollout,
     NodeReady,
     PodRunning,
     PodReady,
@@ -189,7 +198,9 @@ enum EventKind {
 /// Per-workload state during the run.
 struct Workload {
     service: usize,
+    /// Its first pool (where it starts), and every pool its pods may run on.
     pool: usize,
+    pools: Vec<usize>,
     requests: PodRequests,
     /// The app container's memory limit.
     memory_limit: Option<f64>,
@@ -198,6 +209,21 @@ struct Workload {
     sidecar_memory: f64,
     /// Some sidecar uses more memory than its limit: it is OOM-killed on every start.
     sidecar_oom: bool,
+    /// Start-up time the init containers add to every (first) start.
+    init_delay: Millis,
+    /// Arrivals counted at the last scrape and when; the arrival rate over that window
+    /// (milli-requests/s), what an Object or External metric reports.
+    arrivals_at_scrape: (f64, Millis),
+    arrival_rate_milli: Option<i64>,
+    /// Queueing delay of the last step, seconds (what a probe on the workers waits).
+    queue_wait_s: f64,
+    /// Consecutive readiness-probe failures.
+    probe_failures: u32,
+    /// Current pod-template revision, and whether pods of older ones remain.
+    revision: u32,
+    rolling: bool,
+    /// Rolling-update strategy.
+    strategy: crate::model::config::RollingUpdateConfig,
     hpa: Option<WorkloadHpa>,
     desired: u32,
     model: ServiceModel,
@@ -298,11 +324,16 @@ impl<'a> Sim<'a> {
             let hpa = wc
                 .hpa
                 .as_ref()
-                .map(|h| WorkloadHpa::new(h, sc.control_plane.hpa_sync_period));
+                .map(|h| WorkloadHpa::new(h, &sc.control_plane));
             let mut desired = wc.replicas;
             if let Some(h) = &hpa {
                 desired = h.clamp_initial(desired);
             }
+            let pools = wc
+                .pools()
+                .iter()
+                .filter_map(|p| sc.catalog.pool_index(p))
+                .collect();
             let model = ServiceModel::new(svc, wc.resources.limits.cpu.map(|q| q.0))
                 .with_cache(sc.cfs_cache.clone(), si);
             let request_model = match &options.load_model {
@@ -317,11 +348,20 @@ impl<'a> Sim<'a> {
             workloads.push(Workload {
                 service: si,
                 pool,
+                pools,
                 requests,
                 memory_limit: wc.resources.limits.memory.map(|m| m.0 as f64),
                 sidecar_cpu_cores,
                 sidecar_memory,
                 sidecar_oom,
+                init_delay: wc.init_duration(),
+                arrivals_at_scrape: (0.0, 0),
+                arrival_rate_milli: None,
+                queue_wait_s: 0.0,
+                probe_failures: 0,
+                revision: 0,
+                rolling: false,
+                strategy: wc.rolling_update.unwrap_or_default(),
                 hpa,
                 desired,
                 model,
@@ -404,7 +444,7 @@ impl<'a> Sim<'a> {
     /// The pool's `min_nodes` when some workload of the config uses it; 0 otherwise (a pool no
     /// workload uses would be deleted, not kept warm).
     fn min_nodes(&self, pool: usize) -> u32 {
-        if self.workloads.iter().any(|w| w.pool == pool) {
+        if self.workloads.iter().any(|w| w.pools.contains(&pool)) {
             self.sc.catalog.pools[pool].min_nodes
         } else {
             0
@@ -470,7 +510,7 @@ impl<'a> Sim<'a> {
         for id in 0..self.pods.len() {
             let pool = self.workloads[self.pods[id].workload].pool;
             let req = self.pods[id].requests;
-            if let Some(n) = pick_node(&self.nodes, pool, &req, 0) {
+            if let Some(n) = pick_node(&self.nodes, &[pool], &req, 0) {
                 self.nodes[n].bind(&req);
                 let p = &mut self.pods[id];
                 p.node = Some(n);
@@ -488,6 +528,11 @@ impl<'a> Sim<'a> {
 
     fn run(&mut self) {
         self.warm_start();
+        for &(w, at) in &self.sc.rollouts {
+            if at < self.sc.horizon {
+                self.push(at, EventKind::Rollout, w);
+            }
+        }
         let step = self.sc.step.max(1);
         let cp = self.sc.control_plane.clone();
         let window = self.sc.sla.window.max(step);
@@ -519,6 +564,12 @@ impl<'a> Sim<'a> {
             if t % TIMELINE_EVERY == 0 {
                 self.sample_timeline(t);
             }
+            self.probe_readiness(t);
+            for w in 0..self.workloads.len() {
+                if self.workloads[w].rolling {
+                    self.sync_deployment(w, t);
+                }
+            }
             let dt = step.min(horizon - t);
             self.fluid_step(t, dt);
             t += dt;
@@ -545,6 +596,13 @@ impl<'a> Sim<'a> {
             };
             self.now = at;
             match kind {
+                EventKind::Rollout => {
+                    let wl = &mut self.workloads[id];
+                    wl.revision += 1;
+                    wl.rolling = true;
+                    wl.run.rollouts += 1;
+                    self.sync_deployment(id, at);
+                }
                 EventKind::NodeReady => self.need_schedule = true,
                 EventKind::PodRunning => self.on_pod_running(id, at),
                 EventKind::PodReady => self.on_pod_ready(id, at),
@@ -578,6 +636,43 @@ impl<'a> Sim<'a> {
         self.workloads[p.workload].serving += 1;
     }
 
+    /// Readiness probes answered by saturated workers: `failure_threshold` timeouts in a row
+    /// make the serving pods unready; one answered probe makes them ready again. The fluid
+    /// model loads every ready pod alike, so they fail together.
+    fn probe_readiness(&mut self, t: Millis) {
+        for w in 0..self.workloads.len() {
+            let si = self.workloads[w].service;
+            let Some(probe) = self.sc.services[si].profile.readiness_probe else {
+                continue;
+            };
+            if t % probe.period.max(1) != 0 {
+                continue;
+            }
+            let wl = &mut self.workloads[w];
+            let failing = wl.queue_wait_s * 1000.0 > probe.timeout as f64;
+            wl.probe_failures = if failing { wl.probe_failures + 1 } else { 0 };
+            let unready = wl.probe_failures >= probe.failure_threshold;
+            for &id in &wl.pods {
+                let p = &mut self.pods[id];
+                if p.status != PodStatus::Running {
+                    continue;
+                }
+                if unready && p.ready {
+                    p.ready = false;
+                    p.probe_failing = true;
+                    p.ready_transition = Some(t);
+                    wl.serving -= 1;
+                    wl.run.probe_unready_transitions += 1;
+                } else if !failing && p.probe_failing {
+                    p.ready = true;
+                    p.probe_failing = false;
+                    p.ready_transition = Some(t);
+                    wl.serving += 1;
+                }
+            }
+        }
+    }
+
     fn on_pod_gone(&mut self, id: usize) {
         self.drop_requests(id);
         let p = &self.pods[id];
@@ -593,15 +688,16 @@ impl<'a> Sim<'a> {
     fn schedule_pending(&mut self, t: Millis) {
         self.need_schedule = false;
         for w in 0..self.workloads.len() {
-            let pool = self.workloads[w].pool;
+            let pools = std::mem::take(&mut self.workloads[w].pools);
             let startup = self.sc.services[self.workloads[w].service].profile.startup;
+            let init_delay = self.workloads[w].init_delay;
             for k in 0..self.workloads[w].pods.len() {
                 let id = self.workloads[w].pods[k];
                 if self.pods[id].status != PodStatus::Unscheduled {
                     continue;
                 }
                 let req = self.pods[id].requests;
-                let Some(n) = pick_node(&self.nodes, pool, &req, t) else {
+                let Some(n) = pick_node(&self.nodes, &pools, &req, t) else {
                     continue;
                 };
                 self.nodes[n].bind(&req);
@@ -609,14 +705,19 @@ impl<'a> Sim<'a> {
                 p.node = Some(n);
                 p.status = PodStatus::Starting;
                 p.start_time = Some(t);
-                let delay = startup.at(rng::unit(&mut self.startup_rng));
+                let delay = startup.at(rng::unit(&mut self.startup_rng)) + init_delay;
                 self.push(t + delay, EventKind::PodRunning, id);
             }
+            self.workloads[w].pools = pools;
         }
     }
 
-    /// Deployment/ReplicaSet controller: create or delete pods to match `desired`.
+    /// Deployment/ReplicaSet controller: create or delete pods to match `desired`; during a
+    /// rollout, the rolling update instead.
     fn sync_deployment(&mut self, w: usize, t: Millis) {
+        if self.workloads[w].rolling && self.roll(w, t) {
+            return;
+        }
         let active: Vec<usize> = self.workloads[w]
             .pods
             .iter()
@@ -626,12 +727,8 @@ impl<'a> Sim<'a> {
         let desired = self.workloads[w].desired as usize;
         if active.len() < desired {
             for _ in active.len()..desired {
-                let p = Pod::new(w, self.workloads[w].requests, t);
-                self.pods.push(p);
-                let id = self.pods.len() - 1;
-                self.workloads[w].pods.push(id);
+                self.create_pod(w, t);
             }
-            self.need_schedule = true;
         } else if active.len() > desired {
             let mut victims = active;
             victims.sort_by_key(|&id| deletion_rank(&self.pods[id]));
@@ -639,6 +736,82 @@ impl<'a> Sim<'a> {
                 self.delete_pod(id, t);
             }
         }
+    }
+
+    fn create_pod(&mut self, w: usize, t: Millis) {
+        let mut p = Pod::new(w, self.workloads[w].requests, t);
+        p.revision = self.workloads[w].revision;
+        self.pods.push(p);
+        let id = self.pods.len() - 1;
+        self.workloads[w].pods.push(id);
+        self.need_schedule = true;
+    }
+
+    /// One pass of the Deployment controller's rolling update (`reconcileNewReplicaSet`,
+    /// `reconcileOldReplicaSets`): grow the new revision while all pods stay within
+    /// `desired + maxSurge`, then remove old pods — unready ones first — while the ready pods
+    /// stay at least `desired − maxUnavailable` (new pods not yet ready count against it).
+    /// Returns false once no old pod is left (the rollout is complete).
+    fn roll(&mut self, w: usize, t: Millis) -> bool {
+        let revision = self.workloads[w].revision;
+        let desired = self.workloads[w].desired;
+        let (surge, unavailable) = self.workloads[w].strategy.resolve(desired);
+        let (mut new, mut new_ready, mut old) = (Vec::new(), 0u32, Vec::new());
+        for &id in &self.workloads[w].pods {
+            let p = &self.pods[id];
+            if !p.is_active() {
+                continue;
+            }
+            if p.revision == revision {
+                new.push(id);
+                new_ready += u32::from(p.is_serving());
+            } else {
+                old.push(id);
+            }
+        }
+        if old.is_empty() {
+            self.workloads[w].rolling = false;
+            return false;
+        }
+        let count = |v: &Vec<usize>| v.len() as u32;
+        let total = count(&new) + count(&old);
+        // Scale the new ReplicaSet up within the surge (or down if the HPA lowered desired).
+        let room = (desired + surge).saturating_sub(total);
+        let grow = room.min(desired.saturating_sub(count(&new)));
+        for _ in 0..grow {
+            self.create_pod(w, t);
+        }
+        if count(&new) > desired {
+            new.sort_by_key(|&id| deletion_rank(&self.pods[id]));
+            for &id in &new[..(count(&new) - desired) as usize] {
+                self.delete_pod(id, t);
+            }
+        }
+        // Scale the old ones down within the availability budget.
+        let total = total + grow;
+        let min_available = desired.saturating_sub(unavailable);
+        let new_unavailable = (count(&new) + grow).min(desired).saturating_sub(new_ready);
+        let mut cleanup = total.saturating_sub(min_available + new_unavailable);
+        if cleanup == 0 {
+            return true;
+        }
+        old.sort_by_key(|&id| deletion_rank(&self.pods[id]));
+        let old_ready = old.iter().filter(|&&id| self.pods[id].is_serving()).count() as u32;
+        let mut spare_ready = (new_ready + old_ready).saturating_sub(min_available);
+        for &id in &old {
+            if self.pods[id].is_serving() {
+                if spare_ready == 0 {
+                    break;
+                }
+                spare_ready -= 1;
+            } else if cleanup == 0 {
+                continue;
+            } else {
+                cleanup -= 1;
+            }
+            self.delete_pod(id, t);
+        }
+        true
     }
 
     fn delete_pod(&mut self, id: usize, t: Millis) {
@@ -660,6 +833,14 @@ impl<'a> Sim<'a> {
 
     fn scrape(&mut self, t: Millis) {
         let resolution = self.sc.control_plane.metrics_resolution;
+        for wl in &mut self.workloads {
+            let (a0, at0) = wl.arrivals_at_scrape;
+            if t > at0 {
+                let rate = (wl.run.arrivals - a0) / (t - at0) as f64 * 1e6;
+                wl.arrival_rate_milli = Some(rate.round() as i64);
+                wl.arrivals_at_scrape = (wl.run.arrivals, t);
+            }
+        }
         for p in &mut self.pods {
             if p.status != PodStatus::Running {
                 continue;
@@ -677,8 +858,11 @@ impl<'a> Sim<'a> {
                 memory_bytes: p.memory_bytes.round() as i64,
                 at: t,
                 window,
+                served_per_s_milli: ((p.served_total.0 - p.served_total.1) / window as f64 * 1e6)
+                    .round() as i64,
             });
             p.cpu_at_scrape = (p.cpu_used_core_ms, t);
+            p.served_total.1 = p.served_total.0;
         }
     }
 
@@ -688,7 +872,8 @@ impl<'a> Sim<'a> {
                 continue;
             };
             let current = self.workloads[w].desired;
-            let desired = hpa.sync(t, current, &self.pods, &self.workloads[w].pods);
+            let wl = &self.workloads[w];
+            let desired = hpa.sync(t, current, &self.pods, &wl.pods, wl.arrival_rate_milli);
             self.workloads[w].hpa = Some(hpa);
             if desired != current {
                 if desired > current {
@@ -702,6 +887,117 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// Cluster-autoscaler scale-up: each pool is an option for the pending pods that may run on
+    /// it (binpacked onto its provisioning nodes, then new ones); the expander picks the best
+    /// option, its pods are taken, and the rest are offered again until no option helps. Node
+    /// requests go out in pool order. Pods that fit no empty node of any of their pools are
+    /// counted as unfittable.
+    fn scale_up(&mut self, t: Millis) {
+        let n_pools = self.sc.catalog.pools.len();
+        // (pod id, its workload) of every Unscheduled pod, in workload order.
+        let mut pending: Vec<(usize, usize)> = Vec::new();
+        for (w, wl) in self.workloads.iter().enumerate() {
+            for &id in &wl.pods {
+                if self.pods[id].status == PodStatus::Unscheduled {
+                    pending.push((id, w));
+                }
+            }
+        }
+        let mut new_nodes = vec![0u32; n_pools];
+        loop {
+            let mut best: Option<(usize, u32, Vec<usize>, f64)> = None;
+            for (pool, &planned) in new_nodes.iter().enumerate() {
+                let takers: Vec<usize> = pending
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &(_, w))| self.workloads[w].pools.contains(&pool))
+                    .map(|(k, _)| k)
+                    .collect();
+                if takers.is_empty() {
+                    continue;
+                }
+                let reqs: Vec<PodRequests> = takers
+                    .iter()
+                    .map(|&k| self.pods[pending[k].0].requests)
+                    .collect();
+                let provisioning: Vec<&Node> = self
+                    .nodes
+                    .iter()
+                    .filter(|n| n.pool == pool && n.exists() && n.ready_at > t)
+                    .collect();
+                let existing = self
+                    .nodes
+                    .iter()
+                    .filter(|n| n.pool == pool && n.exists())
+                    .count() as u32
+                    + planned;
+                let p = &self.sc.catalog.pools[pool];
+                let cap = p.capacity_for_pods();
+                let plan = plan_scale_up(&provisioning, existing, &reqs, cap, p.max_nodes);
+                if plan.placed.is_empty() {
+                    continue;
+                }
+                let helped: Vec<usize> = plan.placed.iter().map(|&i| takers[i]).collect();
+                let score = match self.sc.control_plane.expander {
+                    Expander::LeastWaste => {
+                        let (cpu, mem) = helped.iter().fold((0.0, 0.0), |(c, m), &k| {
+                            let r = self.pods[pending[k].0].requests;
+                            (c + r.sched_cpu() as f64, m + r.sched_memory() as f64)
+                        });
+                        let nodes = f64::from(plan.new_nodes.max(1));
+                        let (tc, tm) = (
+                            cap.cpu_milli as f64 * nodes,
+                            cap.memory_bytes as f64 * nodes,
+                        );
+                        if plan.new_nodes == 0 {
+                            0.0
+                        } else {
+                            (tc - cpu).max(0.0) / tc + (tm - mem).max(0.0) / tm
+                        }
+                    }
+                    Expander::Price => {
+                        f64::from(plan.new_nodes) * p.node_cost_per_hour() / helped.len() as f64
+                    }
+                };
+                if best.as_ref().is_none_or(|b| score < b.3) {
+                    best = Some((pool, plan.new_nodes, helped, score));
+                }
+            }
+            let Some((pool, nodes, helped, _)) = best else {
+                break;
+            };
+            new_nodes[pool] += nodes;
+            let mut k = 0;
+            pending.retain(|_| {
+                k += 1;
+                !helped.contains(&(k - 1))
+            });
+        }
+        // Pods no pool of theirs can ever hold.
+        let mut unfittable = vec![0u32; self.workloads.len()];
+        for &(id, w) in &pending {
+            let r = self.pods[id].requests;
+            let fits_somewhere = self.workloads[w].pools.iter().any(|&pool| {
+                let cap = self.sc.catalog.pools[pool].capacity_for_pods();
+                r.sched_cpu() <= cap.cpu_milli
+                    && r.sched_memory() <= cap.memory_bytes
+                    && cap.pods > 0
+            });
+            unfittable[w] += u32::from(!fits_somewhere);
+        }
+        for (wl, u) in self.workloads.iter_mut().zip(unfittable) {
+            wl.run.unfittable_pods = wl.run.unfittable_pods.max(u);
+        }
+        for (pool, &count) in new_nodes.iter().enumerate() {
+            let delay = self.sc.catalog.pools[pool].provisioning_delay;
+            for _ in 0..count {
+                let d = delay.at(rng::unit(&mut self.provisioning_rng));
+                self.new_node(pool, t + d);
+                self.last_scale_up = Some(t);
+            }
+        }
+    }
+
     fn autoscale(&mut self, t: Millis) {
         let cp = self.sc.control_plane.clone();
         // Scale-up for pods that found no node.
@@ -710,48 +1006,8 @@ impl<'a> Sim<'a> {
                 .iter()
                 .any(|&id| self.pods[id].status == PodStatus::Unscheduled)
         });
-        for pool in 0..self.sc.catalog.pools.len() {
-            if !any_pending {
-                break;
-            }
-            let pending: Vec<PodRequests> = self
-                .workloads
-                .iter()
-                .filter(|w| w.pool == pool)
-                .flat_map(|w| w.pods.iter())
-                .filter(|&&id| self.pods[id].status == PodStatus::Unscheduled)
-                .map(|&id| self.pods[id].requests)
-                .collect();
-            if pending.is_empty() {
-                continue;
-            }
-            let provisioning: Vec<&Node> = self
-                .nodes
-                .iter()
-                .filter(|n| n.pool == pool && n.exists() && n.ready_at > t)
-                .collect();
-            let existing = self
-                .nodes
-                .iter()
-                .filter(|n| n.pool == pool && n.exists())
-                .count() as u32;
-            let p = &self.sc.catalog.pools[pool];
-            let plan = plan_scale_up(
-                &provisioning,
-                existing,
-                &pending,
-                p.capacity_for_pods(),
-                p.max_nodes,
-            );
-            for w in self.workloads.iter_mut().filter(|w| w.pool == pool) {
-                w.run.unfittable_pods = w.run.unfittable_pods.max(plan.unfittable);
-            }
-            let delay = p.provisioning_delay;
-            for _ in 0..plan.new_nodes {
-                let d = delay.at(rng::unit(&mut self.provisioning_rng));
-                self.new_node(pool, t + d);
-                self.last_scale_up = Some(t);
-            }
+        if any_pending {
+            self.scale_up(t);
         }
         // Scale-down of nodes unneeded for long enough.
         let threshold = cp.scale_down_utilization_threshold;
@@ -848,6 +1104,7 @@ impl<'a> Sim<'a> {
                 self.requests_step(w, t, dt_ms, lambda, class_base)
             } else if ready == 0 || lambda <= 0.0 {
                 wl.backlog_core_s = 0.0;
+                wl.queue_wait_s = 0.0;
                 if arrivals > 0.0 {
                     wl.run.rejected += arrivals;
                     for c in 0..n_classes {
@@ -880,6 +1137,7 @@ impl<'a> Sim<'a> {
                     (work + b0 / dt).min(cap)
                 };
                 let wait_s = (b0 + b1) / 2.0 / cap;
+                wl.queue_wait_s = wait_s;
                 let wait_bin = if wait_s > latency::FIRST_EDGE_S {
                     latency::bin_of(wait_s) as u16
                 } else {
@@ -938,10 +1196,15 @@ impl<'a> Sim<'a> {
             let base_mem = wl.model.base_memory;
             let memory = &self.sc.services[si].profile.memory;
             let workers = wl.model.workers;
-            let pool = wl.pool;
             let (mut cpu_used, mut mem_used, mut cpu_req, mut mem_req) = (0.0, 0.0, 0.0, 0.0);
             let mut bound = 0u32;
             let mut pending = 0u32;
+            let active = wl
+                .pods
+                .iter()
+                .filter(|&&id| self.pods[id].is_active())
+                .count();
+            wl.run.peak_pods = wl.run.peak_pods.max(active as u32);
             for &id in &wl.pods {
                 let p = &mut self.pods[id];
                 match p.status {
@@ -955,9 +1218,11 @@ impl<'a> Sim<'a> {
                         let usage = wl.request_model.as_ref().and_then(|rm| rm.usage(id));
                         let (c, mut m) = if let (true, Some(u)) = (p.ready, usage) {
                             p.served += u.served;
+                            p.served_total.0 += u.served;
                             (idle + u.cpu_cores, base_mem + u.memory_bytes)
                         } else if p.ready {
                             p.served += served_per_ready_pod;
+                            p.served_total.0 += served_per_ready_pod;
                             (cpu_ready_cores, mem_ready)
                         } else {
                             (idle, base_mem)
@@ -975,6 +1240,11 @@ impl<'a> Sim<'a> {
                         p.memory_bytes = m;
                         cpu_used += c;
                         mem_used += m;
+                        if let Some(n) = p.node {
+                            let pr = &mut self.pools[self.nodes[n].pool];
+                            pr.used_cpu_core_s += c * dt;
+                            pr.used_memory_byte_s += m * dt;
+                        }
                     }
                     PodStatus::BackOff => bound += 1,
                     PodStatus::Terminating => {
@@ -984,8 +1254,10 @@ impl<'a> Sim<'a> {
                     }
                 }
                 if p.node.is_some() {
-                    cpu_req += p.requests.sched_cpu() as f64 / 1000.0;
-                    mem_req += p.requests.sched_memory() as f64;
+                    // Allocation and efficiency count the running containers' requests
+                    // (an init container's are reserved only while the pod is placed).
+                    cpu_req += p.requests.scheduled_cpu_milli as f64 / 1000.0;
+                    mem_req += p.requests.scheduled_memory_bytes as f64;
                 }
             }
             wl.run.cpu_usage_core_s += cpu_used * dt;
@@ -994,9 +1266,6 @@ impl<'a> Sim<'a> {
             wl.run.memory_request_byte_s += mem_req * dt;
             wl.run.pod_seconds += f64::from(bound) * dt;
             wl.run.pending_pod_seconds += f64::from(pending) * dt;
-            let pr = &mut self.pools[pool];
-            pr.used_cpu_core_s += cpu_used * dt;
-            pr.used_memory_byte_s += mem_used * dt;
             if !self.oom.is_empty() {
                 self.oom_kill(w, t + dt_ms);
             }
@@ -1049,6 +1318,13 @@ impl<'a> Sim<'a> {
             return (wl.model.idle_cores, wl.model.base_memory);
         };
         rm.step(t, t + dt_ms, lambda, &self.ready_ids);
+        // What a probe queued behind the requests would wait: their mean worker wait.
+        let waits = rm.waits;
+        wl.queue_wait_s = if waits.started > 0 {
+            waits.wait_ms / waits.started as f64 / 1000.0
+        } else {
+            0.0
+        };
         let pod_s = self.ready_ids.len() as f64 * dt;
         wl.run.ready_pod_seconds += pod_s;
         let (periods, throttled) = rm.periods;
@@ -1177,6 +1453,7 @@ impl<'a> Sim<'a> {
             }
             let p = &mut self.pods[id];
             p.ready = false;
+            p.probe_failing = false;
             p.ready_transition = Some(t);
             p.status = PodStatus::BackOff;
             p.sample = None;

@@ -1,13 +1,17 @@
 //! The bridge between the simulator's pods and the upstream HPA controller logic in
 //! [`crate::k8s::hpa`]: converts configs to specs and pods to what the controller sees.
 
+use crate::k8s::hpa::spec::{
+    ExternalMetricSource, MetricIdentifier, MetricTarget, ObjectMetricSource, PodsMetricSource,
+    ResourceMetricSource,
+};
 use crate::k8s::hpa::{
     Behavior, ControllerConfig, HpaController, HpaPod, HpaScalingPolicy, HpaScalingRules, HpaSpec,
     MetricInput, MetricSpec, PodMetricPoint, PodMetrics, PodPhase, PolicyType, ResourceName,
     Sample, SelectPolicy,
 };
 use crate::k8s::pod::{Pod, PodStatus};
-use crate::model::config::{HpaConfig, ScalingRulesConfig};
+use crate::model::config::{HpaConfig, MetricConfig, MetricTargetConfig, ScalingRulesConfig};
 use crate::time::Millis;
 
 /// Converts an HPA config (Kubernetes YAML shape) into the controller's spec and validates it
@@ -15,59 +19,7 @@ use crate::time::Millis;
 pub fn to_spec(h: &HpaConfig) -> Result<HpaSpec, (String, String)> {
     let mut metrics = Vec::with_capacity(h.metrics.len());
     for (i, m) in h.metrics.iter().enumerate() {
-        let f = |n: &str| format!("metrics[{i}].{n}");
-        if m.kind != "Resource" {
-            return Err((
-                f("type"),
-                format!(
-                    "metric type `{}` is not simulated (no custom-metrics source); use `Resource` with cpu or memory",
-                    m.kind
-                ),
-            ));
-        }
-        let Some(r) = &m.resource else {
-            return Err((f("resource"), "missing for a Resource metric".into()));
-        };
-        let name = match r.name.as_str() {
-            "cpu" => ResourceName::Cpu,
-            "memory" => ResourceName::Memory,
-            other => {
-                return Err((
-                    f("resource.name"),
-                    format!(
-                        "`{other}` is not a resource the HPA can scale on; expected cpu or memory"
-                    ),
-                ))
-            }
-        };
-        let t = &r.target;
-        let spec = match t.kind.as_str() {
-            "Utilization" => match t.average_utilization {
-                Some(u) => MetricSpec::resource_utilization(name, u),
-                None => {
-                    return Err((
-                        f("resource.target.averageUtilization"),
-                        "missing for a Utilization target".into(),
-                    ))
-                }
-            },
-            "AverageValue" => match &t.average_value {
-                Some(q) => MetricSpec::resource_average_value(name, q.milli_value()),
-                None => {
-                    return Err((
-                        f("resource.target.averageValue"),
-                        "missing for an AverageValue target".into(),
-                    ))
-                }
-            },
-            other => {
-                return Err((
-                    f("resource.target.type"),
-                    format!("`{other}` is not valid for a Resource metric; expected Utilization or AverageValue"),
-                ))
-            }
-        };
-        metrics.push(spec);
+        metrics.push(metric_spec(m).map_err(|(f, e)| (format!("metrics[{i}].{f}"), e))?);
     }
     let behavior = match &h.behavior {
         None => None,
@@ -91,6 +43,112 @@ pub fn to_spec(h: &HpaConfig) -> Result<HpaSpec, (String, String)> {
     spec.behavior = behavior;
     spec.validate().map_err(|m| (String::new(), m))?;
     Ok(spec)
+}
+
+/// The metric the simulator computes for `Pods`, `Object` and `External` sources.
+pub const REQUESTS_PER_SECOND: &str = "requests_per_second";
+
+/// One metric config as the controller's spec; errors name the field relative to the metric.
+fn metric_spec(m: &MetricConfig) -> Result<MetricSpec, (String, String)> {
+    let field = m.kind.to_ascii_lowercase();
+    let missing = || (field.clone(), format!("missing for a {} metric", m.kind));
+    match m.kind.as_str() {
+        "Resource" => {
+            let r = m.resource.as_ref().ok_or_else(missing)?;
+            let name = match r.name.as_str() {
+                "cpu" => ResourceName::Cpu,
+                "memory" => ResourceName::Memory,
+                other => {
+                    return Err((
+                        "resource.name".into(),
+                        format!(
+                            "`{other}` is not a resource the HPA can scale on; expected cpu or memory"
+                        ),
+                    ))
+                }
+            };
+            let target = target(&r.target, "resource.target", &["Utilization", "AverageValue"])?;
+            Ok(MetricSpec::Resource(ResourceMetricSource { name, target }))
+        }
+        "Pods" | "Object" | "External" => {
+            let c = match m.kind.as_str() {
+                "Pods" => &m.pods,
+                "Object" => &m.object,
+                _ => &m.external,
+            }
+            .as_ref()
+            .ok_or_else(missing)?;
+            if c.metric.name != REQUESTS_PER_SECOND {
+                return Err((
+                    format!("{field}.metric.name"),
+                    format!(
+                        "`{}` is not a metric the simulator computes; expected {REQUESTS_PER_SECOND}",
+                        c.metric.name
+                    ),
+                ));
+            }
+            let at = format!("{field}.target");
+            let metric = MetricIdentifier {
+                name: c.metric.name.clone(),
+            };
+            Ok(match m.kind.as_str() {
+                "Pods" => MetricSpec::Pods(PodsMetricSource {
+                    metric,
+                    target: target(&c.target, &at, &["AverageValue"])?,
+                }),
+                "Object" => MetricSpec::Object(ObjectMetricSource {
+                    described_object: None,
+                    metric,
+                    target: target(&c.target, &at, &["Value", "AverageValue"])?,
+                }),
+                _ => MetricSpec::External(ExternalMetricSource {
+                    metric,
+                    target: target(&c.target, &at, &["Value", "AverageValue"])?,
+                }),
+            })
+        }
+        other => Err((
+            "type".into(),
+            format!("`{other}` is not a metric source type; expected Resource, Pods, Object or External"),
+        )),
+    }
+}
+
+/// A metric target of one of the `allowed` kinds; errors name the field under `at`.
+fn target(
+    t: &MetricTargetConfig,
+    at: &str,
+    allowed: &[&str],
+) -> Result<MetricTarget, (String, String)> {
+    if !allowed.contains(&t.kind.as_str()) {
+        return Err((
+            format!("{at}.type"),
+            format!(
+                "`{}` is not valid here; expected {}",
+                t.kind,
+                allowed.join(" or ")
+            ),
+        ));
+    }
+    let need = |name: &str| {
+        (
+            format!("{at}.{name}"),
+            format!("missing for a {} target", t.kind),
+        )
+    };
+    Ok(match t.kind.as_str() {
+        "Utilization" => MetricTarget::Utilization(
+            t.average_utilization
+                .ok_or_else(|| need("averageUtilization"))?,
+        ),
+        "AverageValue" => MetricTarget::AverageValue(
+            t.average_value
+                .as_ref()
+                .ok_or_else(|| need("averageValue"))?
+                .milli_value(),
+        ),
+        _ => MetricTarget::Value(t.value.as_ref().ok_or_else(|| need("value"))?.milli_value()),
+    })
 }
 
 fn rules(r: &ScalingRulesConfig, at: &str) -> Result<HpaScalingRules, (String, String)> {
@@ -158,15 +216,16 @@ pub struct WorkloadHpa {
 
 impl WorkloadHpa {
     /// A fresh controller for `h` (already validated by [`to_spec`]), with production defaults
-    /// and the scenario's sync period.
-    pub fn new(h: &HpaConfig, sync_period: Millis) -> WorkloadHpa {
+    /// and the scenario's sync period (and pre-1.19 mode, if asked).
+    pub fn new(h: &HpaConfig, cp: &crate::model::scenario::ControlPlane) -> WorkloadHpa {
         let spec = to_spec(h)
             .unwrap_or_else(|_| HpaSpec::new(1, 1, crate::k8s::hpa::spec::default_metrics()));
         WorkloadHpa {
             spec,
             controller: HpaController::new(),
             config: ControllerConfig {
-                sync_period,
+                sync_period: cp.hpa_sync_period,
+                pre_surge_fix: cp.hpa_pre_surge_fix,
                 ..ControllerConfig::default()
             },
             pods: Vec::new(),
@@ -184,8 +243,17 @@ impl WorkloadHpa {
     }
 
     /// One HPA sync at `now`: what the controller sees of the workload's pods (`ids` into
-    /// `pods`), and the replicas it wants. Reuses its buffers: no allocation once warm.
-    pub fn sync(&mut self, now: Millis, spec_replicas: u32, pods: &[Pod], ids: &[usize]) -> u32 {
+    /// `pods`) and of its service's arrival rate (milli-requests/s over the last metrics
+    /// window, for Object and External metrics), and the replicas it wants. Reuses its
+    /// buffers: no allocation once warm.
+    pub fn sync(
+        &mut self,
+        now: Millis,
+        spec_replicas: u32,
+        pods: &[Pod],
+        ids: &[usize],
+        service_rate_milli: Option<i64>,
+    ) -> u32 {
         self.pods.clear();
         for &id in ids {
             let p = &pods[id];
@@ -207,8 +275,16 @@ impl WorkloadHpa {
         });
         for (m, input) in self.spec.metrics.iter().zip(self.inputs.iter_mut()) {
             let name = match m {
-                MetricSpec::Resource(r) => r.name,
-                _ => ResourceName::Cpu,
+                MetricSpec::Resource(r) => Some(r.name),
+                MetricSpec::Pods(_) => None,
+                _ => {
+                    // Object and External: the service's arrival rate.
+                    *input = match service_rate_milli {
+                        Some(v) => MetricInput::Value(v),
+                        None => MetricInput::FetchError("no rate observed yet".into()),
+                    };
+                    continue;
+                }
             };
             if !matches!(input, MetricInput::PerPod(_)) {
                 *input = MetricInput::PerPod(PodMetrics::default());
@@ -219,23 +295,20 @@ impl WorkloadHpa {
             metrics.per_pod.clear();
             metrics.per_pod.extend(ids.iter().map(|&id| {
                 let p = &pods[id];
+                let sample = |value: fn(&crate::k8s::pod::PodSample) -> i64| {
+                    p.sample.map(|s| Sample {
+                        value: value(&s),
+                        timestamp: s.at,
+                        window: s.window,
+                    })
+                };
                 let (request, sample) = match name {
-                    ResourceName::Cpu => (
-                        p.requests.cpu_milli,
-                        p.sample.map(|s| Sample {
-                            value: s.cpu_milli,
-                            timestamp: s.at,
-                            window: s.window,
-                        }),
-                    ),
-                    ResourceName::Memory => (
+                    Some(ResourceName::Cpu) => (p.requests.cpu_milli, sample(|s| s.cpu_milli)),
+                    Some(ResourceName::Memory) => (
                         p.requests.memory_bytes.map(|b| b.saturating_mul(1000)),
-                        p.sample.map(|s| Sample {
-                            value: s.memory_bytes.saturating_mul(1000),
-                            timestamp: s.at,
-                            window: s.window,
-                        }),
+                        sample(|s| s.memory_bytes.saturating_mul(1000)),
                     ),
+                    None => (None, sample(|s| s.served_per_s_milli)),
                 };
                 PodMetricPoint { request, sample }
             }));
@@ -251,5 +324,139 @@ impl WorkloadHpa {
             &self.config,
         );
         out.desired_replicas.max(0) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::k8s::pod::{PodRequests, PodSample};
+    use crate::time::MINUTE;
+
+    const NOW: Millis = 60 * MINUTE;
+
+    fn hpa(metric: &str) -> WorkloadHpa {
+        let text = format!("minReplicas: 3\nmaxReplicas: 100\nmetrics:\n{metric}");
+        let config: HpaConfig = crate::model::load::from_yaml_str(&text, "hpa.yaml").unwrap();
+        WorkloadHpa::new(&config, &crate::model::scenario::ControlPlane::default())
+    }
+
+    /// A running pod started at `start`, using 900m of its 1000m request, ready or turned
+    /// unready at `transition`.
+    fn pod(start: Millis, ready: bool, transition: Millis) -> Pod {
+        let mut p = Pod::new(0, PodRequests::new(Some(1000), Some(1 << 30)), start);
+        p.status = PodStatus::Running;
+        p.start_time = Some(start);
+        p.running_at = Some(start);
+        p.ready = ready;
+        p.probe_failing = !ready;
+        p.ready_transition = Some(transition);
+        p.sample = Some(PodSample {
+            cpu_milli: 900,
+            memory_bytes: 1 << 29,
+            at: NOW - 1000,
+            window: 60_000,
+            served_per_s_milli: 222,
+        });
+        p
+    }
+
+    const EXTERNAL: &str = "  - type: External\n    external:\n      metric: { name: requests_per_second }\n      target: { type: Value, value: 600m }\n";
+
+    /// Field case "unready pods: metric above target, no scale-up" (kubernetes#84095): an
+    /// External Value metric multiplies by the ready pods: 666m/600m = 1.11 × 1 ready pod →
+    /// ceil(1.11) = 2 → held at minReplicas 3; with no pod ready (#130130) even a tenfold
+    /// metric proposes 0: no scale-up at all.
+    #[test]
+    fn unready_pods_external_value_metric_never_scales_up() {
+        let pods = vec![
+            pod(0, true, 0),
+            pod(0, false, NOW - MINUTE),
+            pod(0, true, 0),
+        ];
+        let mut pods = pods;
+        pods[2].ready = false;
+        let ids = [0, 1, 2];
+        assert_eq!(hpa(EXTERNAL).sync(NOW, 3, &pods, &ids, Some(666)), 3);
+        pods[0].ready = false;
+        assert_eq!(hpa(EXTERNAL).sync(NOW, 3, &pods, &ids, Some(6000)), 3);
+        // All ready: ceil(3 × 1.11) = 4.
+        let ready: Vec<Pod> = (0..3).map(|_| pod(0, true, 0)).collect();
+        assert_eq!(hpa(EXTERNAL).sync(NOW, 3, &ready, &ids, Some(666)), 4);
+    }
+
+    /// The same field case for a CPU Resource metric: pods that turned unready after the CPU
+    /// initialization period keep counting with their usage (900m/1000m = 90 % against 60 %:
+    /// ceil(3 × 1.5) = 5), while pods unready inside it count as 0 usage on a scale-up, which
+    /// here cancels it (900 / 3 = 30 % < 60 %: stays 3).
+    #[test]
+    fn unready_pods_cpu_resource_metric_follows_the_initialization_rule() {
+        let cpu = "  - type: Resource\n    resource: { name: cpu, target: { type: Utilization, averageUtilization: 60 } }\n";
+        let ids = [0, 1, 2];
+        let late = vec![
+            pod(0, true, 0),
+            pod(0, false, NOW - MINUTE),
+            pod(0, false, NOW - MINUTE),
+        ];
+        assert_eq!(hpa(cpu).sync(NOW, 3, &late, &ids, None), 5);
+        let young = NOW - MINUTE;
+        let early = vec![
+            pod(0, true, 0),
+            pod(young, false, young),
+            pod(young, false, young),
+        ];
+        assert_eq!(hpa(cpu).sync(NOW, 3, &early, &ids, None), 3);
+    }
+
+    /// Field case "rolling update ratchets the HPA up" (kubernetes#72775, fixed by PR
+    /// #85027): mid-rollout, 10 old pods at 80 % of a 100 % target and 3 ready surge pods
+    /// without metrics yet. The missing pods are filled in at 100 %: (10 × 0.8 + 3) / 13 =
+    /// 0.846, and ceil(0.846 × 13) = 11 pods. Upstream keeps the current 10 (the proposal may
+    /// not rise while the ratio is below 1); the pre-fix mode takes 11, and each surge on top
+    /// of it ratchets further.
+    #[test]
+    fn rolling_update_surge_ratchets_only_before_the_fix() {
+        let cpu = "  - type: Resource\n    resource: { name: cpu, target: { type: Utilization, averageUtilization: 100 } }\n";
+        let text = format!("minReplicas: 10\nmaxReplicas: 40\nmetrics:\n{cpu}");
+        let config: HpaConfig = crate::model::load::from_yaml_str(&text, "hpa.yaml").unwrap();
+        let mut pods: Vec<Pod> = (0..13).map(|_| pod(0, true, 0)).collect();
+        for p in &mut pods[..10] {
+            p.sample.as_mut().unwrap().cpu_milli = 800;
+        }
+        for p in &mut pods[10..] {
+            p.sample = None;
+            p.start_time = Some(NOW - 20_000);
+            p.running_at = Some(NOW - 10_000);
+            p.ready_transition = Some(NOW - 5_000);
+        }
+        let ids: Vec<usize> = (0..13).collect();
+        let mut cp = crate::model::scenario::ControlPlane::default();
+        assert_eq!(
+            WorkloadHpa::new(&config, &cp).sync(NOW, 10, &pods, &ids, None),
+            10
+        );
+        cp.hpa_pre_surge_fix = true;
+        assert_eq!(
+            WorkloadHpa::new(&config, &cp).sync(NOW, 10, &pods, &ids, None),
+            11
+        );
+    }
+
+    #[test]
+    fn metric_sources_name_their_field_when_wrong() {
+        let bad = |m: &str| {
+            let text = format!("maxReplicas: 5\nmetrics:\n{m}");
+            let config: HpaConfig = crate::model::load::from_yaml_str(&text, "h").unwrap();
+            to_spec(&config).unwrap_err()
+        };
+        let (f, m) = bad("  - type: External\n    external:\n      metric: { name: queue_depth }\n      target: { type: Value, value: 1 }\n");
+        assert_eq!(f, "metrics[0].external.metric.name");
+        assert!(m.contains("requests_per_second"), "{m}");
+        let (f, _) = bad("  - type: Pods\n    pods:\n      metric: { name: requests_per_second }\n      target: { type: Value, value: 1 }\n");
+        assert_eq!(f, "metrics[0].pods.target.type");
+        let (f, _) = bad("  - type: Object\n");
+        assert_eq!(f, "metrics[0].object");
+        let (f, _) = bad("  - type: Cheese\n");
+        assert_eq!(f, "metrics[0].type");
     }
 }

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use csv::{ByteRecord, Reader, ReaderBuilder};
 
 /// A CSV text with its header read: the reader is positioned on the first data row.
-pub(super) struct Table<'a> {
+pub(crate) struct Table<'a> {
     reader: Reader<&'a [u8]>,
     /// The header's column names (trimmed).
     pub headers: Vec<String>,
@@ -188,7 +188,7 @@ impl<'a> Table<'a> {
 }
 
 /// A field's text for messages (lossy UTF-8).
-pub(super) fn field_text(b: &[u8]) -> std::borrow::Cow<'_, str> {
+pub(crate) fn field_text(b: &[u8]) -> std::borrow::Cow<'_, str> {
     String::from_utf8_lossy(b)
 }
 
@@ -199,7 +199,7 @@ fn csv_error(source: &str, e: &csv::Error) -> Error {
 
 /// Reads a whole file as UTF-8 text; IO failures and invalid UTF-8 are input errors naming the
 /// file (and the line, for bad UTF-8).
-pub(super) fn read_text(path: &std::path::Path) -> Result<(String, String)> {
+pub(crate) fn read_text(path: &std::path::Path) -> Result<(String, String)> {
     let source = path.display().to_string();
     let bytes = std::fs::read(path)
         .map_err(|e| Error::input(&source, None, format!("cannot read the file: {e}")))?;

@@ -36,6 +36,9 @@ pub struct ControllerConfig {
     pub scale_up_limit_factor: f64,
     /// ... but always allow at least this many replicas.
     pub scale_up_limit_minimum: f64,
+    /// Leave out the guard of PR #85027/#89465 (a proposal from pods with filled-in metrics
+    /// must not move against the usage ratio): the pre-1.19 surge ratchet.
+    pub pre_surge_fix: bool,
 }
 
 impl Default for ControllerConfig {
@@ -48,6 +51,7 @@ impl Default for ControllerConfig {
             initial_readiness_delay: DEFAULT_INITIAL_READINESS_DELAY,
             scale_up_limit_factor: LEGACY_SCALE_UP_LIMIT_FACTOR,
             scale_up_limit_minimum: LEGACY_SCALE_UP_LIMIT_MINIMUM,
+            pre_surge_fix: false,
         }
     }
 }

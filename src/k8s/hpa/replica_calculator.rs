@@ -381,7 +381,10 @@ pub fn resource_utilization_replicas(
     }
     let n_metrics = values.iter().flatten().count() + metrics.unknown_pods.len();
     let new_replicas = ceil_to_i32(new_ratio * n_metrics as f64);
-    if (new_ratio < 1.0 && new_replicas > current) || (new_ratio > 1.0 && new_replicas < current) {
+    if !cfg.pre_surge_fix
+        && ((new_ratio < 1.0 && new_replicas > current)
+            || (new_ratio > 1.0 && new_replicas < current))
+    {
         return Ok(out(current));
     }
     Ok(out(new_replicas))
@@ -462,7 +465,10 @@ pub fn plain_metric_replicas(
     }
     let n_metrics = values.iter().flatten().count() + metrics.unknown_pods.len();
     let new_replicas = ceil_to_i32(new_ratio * n_metrics as f64);
-    if (new_ratio < 1.0 && new_replicas > current) || (new_ratio > 1.0 && new_replicas < current) {
+    if !cfg.pre_surge_fix
+        && ((new_ratio < 1.0 && new_replicas > current)
+            || (new_ratio > 1.0 && new_replicas < current))
+    {
         return Ok(out(current));
     }
     Ok(out(new_replicas))

@@ -1,0 +1,335 @@
+//! `kubectl top pods` text: the 3-column table, `-A` (NAMESPACE first), `--containers`
+//! (POD, NAME: one line per container), an optional trailing `SWAP(bytes)` column, several
+//! snapshots each preceded by a `date` line (as `while true; do date; kubectl top pods; sleep
+//! 60; done` writes them), and `error: Metrics not available for pod …` lines.
+
+use std::collections::BTreeSet;
+
+use super::{MetricsFormat, MetricsSet, MissingSample, Precision, UsageSample};
+use crate::error::{Error, Result};
+use crate::ingest::traffic::civil::{days_from_civil, days_in_month, parse_timestamp_ns};
+use crate::quantity::{Bytes, Quantity};
+
+/// The columns of one table layout.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Layout {
+    namespace: Option<usize>,
+    pod: usize,
+    container: Option<usize>,
+    cpu: usize,
+    memory: usize,
+    columns: usize,
+}
+
+/// The layout named by a header line, if it is one.
+fn header_layout(tokens: &[&str]) -> Option<Layout> {
+    let mut t: Vec<&str> = tokens.to_vec();
+    let mut extra = 0;
+    if t.last() == Some(&"SWAP(bytes)") {
+        t.pop();
+        extra = 1;
+    }
+    let layout = |namespace, pod, container, cpu, memory, n: usize| Layout {
+        namespace,
+        pod,
+        container,
+        cpu,
+        memory,
+        columns: n + extra,
+    };
+    match t.as_slice() {
+        ["NAME", "CPU(cores)", "MEMORY(bytes)"] => Some(layout(None, 0, None, 1, 2, 3)),
+        ["NAMESPACE", "NAME", "CPU(cores)", "MEMORY(bytes)"] => {
+            Some(layout(Some(0), 1, None, 2, 3, 4))
+        }
+        ["POD", "NAME", "CPU(cores)", "MEMORY(bytes)"] => Some(layout(None, 0, Some(1), 2, 3, 4)),
+        ["NAMESPACE", "POD", "NAME", "CPU(cores)", "MEMORY(bytes)"] => {
+            Some(layout(Some(0), 1, Some(2), 3, 4, 5))
+        }
+        _ => None,
+    }
+}
+
+/// Formats a CPU (nanocores) and memory (bytes) reading the way `kubectl top` prints it: CPU
+/// rounded up to whole millicores, memory rounded down to whole MiB (`2731514n`, `343748Ki` →
+/// `("3m", "335Mi")`).
+pub fn kubectl_top_display(cpu_nanocores: i64, working_set_bytes: i64) -> (String, String) {
+    let milli = super::milli_ceil(cpu_nanocores);
+    let mib = working_set_bytes.div_euclid(1 << 20);
+    (format!("{milli}m"), format!("{mib}Mi"))
+}
+
+/// Parses `kubectl top pods` output (see the module docs).
+pub(super) fn parse(text: &str, source: &str) -> Result<MetricsSet> {
+    let mut samples = Vec::new();
+    let mut missing = Vec::new();
+    let mut layout: Option<Layout> = None;
+    // The time of the latest `date` line, and whether a table has used it.
+    let mut now: Option<i64> = None;
+    let mut snapshots = 0usize;
+    let mut snapshot_t: Option<i64> = None;
+    let mut date_used = false;
+    let mut seen: BTreeSet<(String, String, String)> = BTreeSet::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line_no = i as u64 + 1;
+        let line = raw.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let tokens: Vec<&str> = line.split_whitespace().collect();
+        if let Some(l) = header_layout(&tokens) {
+            snapshots += 1;
+            if now.is_none() && snapshots > 1 {
+                return Err(Error::at_line(
+                    source,
+                    line_no,
+                    "a second `kubectl top` table without a timestamp: put a `date` line before \
+                     each snapshot (e.g. `while true; do date -u; kubectl top pods; sleep 60; done`)",
+                ));
+            }
+            if snapshots > 1 && date_used {
+                return Err(Error::at_line(
+                    source,
+                    line_no,
+                    "this table has no `date` line of its own (the previous one was already used \
+                     by the table before); put a `date` line before each snapshot",
+                ));
+            }
+            layout = Some(l);
+            snapshot_t = now;
+            date_used = true;
+            seen.clear();
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("error:") {
+            missing.push(missing_from_error(rest.trim(), now, line_no));
+            continue;
+        }
+        if line.starts_with("No resources found") {
+            continue;
+        }
+        let is_date = tokens.len() == 1 || WEEKDAYS.contains(&tokens[0].trim_end_matches(','));
+        if let (Some(l), false) = (layout, is_date) {
+            if tokens.len() == l.columns {
+                let t_ms = snapshot_t.unwrap_or(0);
+                let sample = row(&tokens, &l, t_ms, source, line_no)?;
+                let key = (
+                    sample.namespace.clone(),
+                    sample.pod.clone(),
+                    sample.container.clone(),
+                );
+                if !seen.insert(key) {
+                    return Err(Error::at_line(
+                        source,
+                        line_no,
+                        format!(
+                            "pod `{}`{} appears twice in the same snapshot",
+                            sample.pod,
+                            if sample.container.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" container `{}`", sample.container)
+                            }
+                        ),
+                    ));
+                }
+                samples.push(sample);
+                continue;
+            }
+        }
+        match parse_date_line(line) {
+            Ok(t) => {
+                now = Some(t);
+                date_used = false;
+                layout = None;
+            }
+            Err(date_err) => {
+                return Err(match layout {
+                    Some(l) => Error::at_line(
+                        source,
+                        line_no,
+                        format!(
+                            "expected {} columns ({}), found {}: the table row is truncated or \
+                             malformed",
+                            l.columns,
+                            column_names(&l),
+                            tokens.len()
+                        ),
+                    ),
+                    None => Error::at_line(
+                        source,
+                        line_no,
+                        format!(
+                            "expected a `kubectl top pods` header (NAME CPU(cores) MEMORY(bytes), \
+                             optionally with NAMESPACE and/or POD), a `date` line or an `error:` \
+                             line; not a date either: {date_err}"
+                        ),
+                    ),
+                });
+            }
+        }
+    }
+    if snapshots == 0 {
+        return Err(Error::at_line(
+            source,
+            1,
+            "no `kubectl top pods` table found: expected a header line `NAME CPU(cores) \
+             MEMORY(bytes)` (or with NAMESPACE / POD columns)",
+        ));
+    }
+    Ok(MetricsSet {
+        source: source.to_string(),
+        format: MetricsFormat::KubectlTop,
+        samples,
+        missing,
+    })
+}
+
+fn column_names(l: &Layout) -> String {
+    let mut names = vec![""; l.columns];
+    if let Some(n) = l.namespace {
+        names[n] = "NAMESPACE";
+    }
+    names[l.pod] = if l.container.is_some() { "POD" } else { "NAME" };
+    if let Some(c) = l.container {
+        names[c] = "NAME";
+    }
+    names[l.cpu] = "CPU(cores)";
+    names[l.memory] = "MEMORY(bytes)";
+    if l.columns > l.memory + 1 {
+        names[l.memory + 1] = "SWAP(bytes)";
+    }
+    names.join(" ")
+}
+
+fn row(tokens: &[&str], l: &Layout, t_ms: i64, source: &str, line: u64) -> Result<UsageSample> {
+    let cpu_text = tokens[l.cpu];
+    let cpu = Quantity::parse(cpu_text)
+        .map_err(|e| Error::at_line(source, line, format!("column CPU(cores): {e}")))?;
+    if cpu.is_negative() {
+        return Err(Error::at_line(
+            source,
+            line,
+            format!("column CPU(cores): {cpu_text:?} is negative"),
+        ));
+    }
+    let mem = Bytes::parse(tokens[l.memory])
+        .map_err(|e| Error::at_line(source, line, format!("column MEMORY(bytes): {e}")))?;
+    let cpu_n = cpu.ceil_scaled(9);
+    super::check_sample(t_ms, Some(cpu_n), Some(mem.0))
+        .map_err(|e| Error::at_line(source, line, e))?;
+    Ok(UsageSample {
+        namespace: l
+            .namespace
+            .map(|n| tokens[n].to_string())
+            .unwrap_or_default(),
+        pod: tokens[l.pod].to_string(),
+        container: l
+            .container
+            .map(|c| tokens[c].to_string())
+            .unwrap_or_default(),
+        t_ms,
+        cpu_nanocores: Some(cpu_n),
+        working_set_bytes: Some(mem.0),
+        requests_per_s: None,
+        server_latency_p90_s: None,
+        precision: Precision::KubectlTop,
+    })
+}
+
+/// `Metrics not available for pod <ns>/<pod>, age: …` → the pod, as missing.
+fn missing_from_error(message: &str, now: Option<i64>, line: u64) -> MissingSample {
+    let (mut namespace, mut pod) = (String::new(), String::new());
+    if let Some(rest) = message.strip_prefix("Metrics not available for pod ") {
+        let name = rest.split([',', ' ']).next().unwrap_or("");
+        match name.split_once('/') {
+            Some((ns, p)) => {
+                namespace = ns.to_string();
+                pod = p.to_string();
+            }
+            None => pod = name.to_string(),
+        }
+    }
+    MissingSample {
+        namespace,
+        pod,
+        t_ms: now,
+        location: format!("line {line}"),
+        reason: message.to_string(),
+    }
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+/// A `date` line as unix milliseconds: `date`/`date -u` (`Thu Dec  3 13:34:58 UTC 2026`),
+/// `date -R` (`Thu, 03 Dec 2026 13:34:58 +0000`), `date -Is`, or `date +%s`. Only UTC (or
+/// numeric offsets) can be placed in time; a zone abbreviation such as `CST` is ambiguous.
+fn parse_date_line(line: &str) -> std::result::Result<i64, String> {
+    let tokens: Vec<&str> = line.split_whitespace().collect();
+    if tokens.len() == 1 {
+        let ms = parse_timestamp_ns(tokens[0])?.div_euclid(1_000_000);
+        if !(0..=super::MAX_T_MS).contains(&ms) {
+            return Err(format!("`{}` is outside 1970 … 9999", tokens[0]));
+        }
+        return Ok(ms);
+    }
+    let weekday = tokens[0].trim_end_matches(',');
+    if !WEEKDAYS.contains(&weekday) {
+        return Err(format!("`{line}` does not start with a weekday"));
+    }
+    // `date`: Thu Dec 3 13:34:58 UTC 2026; `date -R`: Thu, 03 Dec 2026 13:34:58 +0000.
+    let (month, day, time, zone, year) = match tokens.as_slice() {
+        [_, m, d, t, z, y] if MONTHS.contains(m) => (*m, *d, *t, *z, *y),
+        [_, d, m, y, t, z] if MONTHS.contains(m) => (*m, *d, *t, *z, *y),
+        [_, m, d, t, y] if MONTHS.contains(m) => (*m, *d, *t, "UTC", *y),
+        _ => return Err(format!("`{line}` is not a `date` line")),
+    };
+    let m = MONTHS.iter().position(|x| *x == month).unwrap_or(0) as u32 + 1;
+    let y: i64 = year
+        .parse()
+        .ok()
+        .filter(|y| (1970..=9999).contains(y))
+        .ok_or_else(|| format!("bad year `{year}` (expected 1970–9999)"))?;
+    let d: u32 = day.parse().map_err(|_| format!("bad day `{day}`"))?;
+    if d == 0 || d > days_in_month(y, m) {
+        return Err(format!("day {d} does not exist in {year}-{month}"));
+    }
+    let hms: Vec<u32> = time
+        .split(':')
+        .map(|p| p.parse::<u32>())
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| format!("bad time `{time}`"))?;
+    let [h, mi, s] = hms.as_slice() else {
+        return Err(format!("bad time `{time}`: expected HH:MM:SS"));
+    };
+    if *h > 23 || *mi > 59 || *s > 59 {
+        return Err(format!("bad time `{time}`"));
+    }
+    let offset_s: i64 = match zone {
+        "UTC" | "GMT" | "Z" => 0,
+        z if (z.starts_with('+') || z.starts_with('-')) && z.len() == 5 => {
+            let n: i64 = z[1..].parse().map_err(|_| format!("bad zone `{z}`"))?;
+            let v = (n / 100) * 3600 + (n % 100) * 60;
+            if z.starts_with('-') {
+                -v
+            } else {
+                v
+            }
+        }
+        z => {
+            return Err(format!(
+                "time zone `{z}` is ambiguous; record the snapshots with `date -u` (UTC) or \
+                 `date -Is`"
+            ))
+        }
+    };
+    let secs = days_from_civil(y, m, d) * 86_400
+        + i64::from(*h) * 3600
+        + i64::from(*mi) * 60
+        + i64::from(*s)
+        - offset_s;
+    Ok(secs * 1000)
+}

@@ -1,0 +1,270 @@
+//! Recorded pod metrics: `kubectl top pods` text, Prometheus range-query JSON, and CSV (the
+//! Nezha per-pod format and the Google Borg 2019 task format), read into one sample type,
+//! [`UsageSample`]: per pod (and container), a timestamp, CPU in nanocores and the memory
+//! working set in bytes.
+//!
+//! [`parse_metrics`] detects the format from the content; [`read_metrics`] reads a file first.
+//! Every quantity goes through [`crate::quantity`] (so `12MB` is an error, `2731514n` is
+//! 2.731514m); every bad-input error is an [`Error::Input`](crate::Error::Input) naming the
+//! file and the line (text, CSV) or the JSON field path (Prometheus). Exit code 2.
+//!
+//! ```
+//! use costsim::ingest::metrics::{parse_metrics, MetricsOptions};
+//!
+//! let text = "Thu Dec  3 13:34:58 UTC 2026\n\
+//!             NAME     CPU(cores)   MEMORY(bytes)\n\
+//!             test-0   3m           335Mi\n";
+//! let m = parse_metrics(text, "top.txt", &MetricsOptions::default()).unwrap();
+//! assert_eq!(m.samples[0].cpu_nanocores, Some(3_000_000));
+//! assert_eq!(m.samples[0].working_set_bytes, Some(335 << 20));
+//! assert_eq!(m.samples[0].t_ms, 1_796_304_898_000);
+//! ```
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+mod csv;
+mod kubectl_top;
+mod prometheus;
+
+pub use self::csv::NezhaCpuUnit;
+pub use kubectl_top::kubectl_top_display;
+
+/// Which source format a file was read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricsFormat {
+    /// `kubectl top pods` output (optionally `-A`, `--containers`, several snapshots).
+    KubectlTop,
+    /// A Prometheus HTTP API query result (`matrix` or `vector`).
+    Prometheus,
+    /// The Nezha per-pod metric CSV (`TimeStamp,PodName,CpuUsage(m),MemoryUsage(Mi),…`).
+    NezhaCsv,
+    /// The Google cluster-usage trace v3 (Borg 2019) `instance_usage` CSV.
+    BorgCsv,
+}
+
+/// How exact a sample's values are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    /// As measured (metrics API, Prometheus, CSV).
+    Exact,
+    /// As `kubectl top` prints them: CPU rounded **up** to 1m, memory **down** to 1Mi, so the
+    /// true value is within (−1m, 0] of the CPU and [0, +1Mi) of the memory shown.
+    KubectlTop,
+}
+
+/// Which resource a Prometheus file holds, when its series do not say (`rate(...)` drops the
+/// metric name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resource {
+    /// CPU usage in cores (`rate(container_cpu_usage_seconds_total[…])`).
+    Cpu,
+    /// Memory working set in bytes (`container_memory_working_set_bytes`).
+    Memory,
+}
+
+/// One measurement of one pod (or one container of it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UsageSample {
+    /// Namespace; empty when the source has none.
+    pub namespace: String,
+    /// Pod name.
+    pub pod: String,
+    /// Container name; empty when the sample covers the whole pod.
+    pub container: String,
+    /// Time of the measurement (window start for rates), unix milliseconds.
+    pub t_ms: i64,
+    /// CPU usage, nanocores (1 core = 10^9), if measured.
+    pub cpu_nanocores: Option<i64>,
+    /// Memory **working set** (what the kubelet and the OOM killer see, not RSS), bytes.
+    pub working_set_bytes: Option<i64>,
+    /// Requests the pod handled per second in the sample's interval, if the source has it.
+    pub requests_per_s: Option<f64>,
+    /// The pod's server-side p90 latency in the interval, seconds, if the source has it.
+    pub server_latency_p90_s: Option<f64>,
+    /// How exact the values are.
+    pub precision: Precision,
+}
+
+impl UsageSample {
+    /// CPU usage in cores.
+    pub fn cpu_cores(&self) -> Option<f64> {
+        self.cpu_nanocores.map(|n| n as f64 / 1e9)
+    }
+
+    /// CPU usage in whole millicores, rounded up (the metrics API's `MilliValue`, what
+    /// `kubectl top` prints and the VPA recommender reads).
+    pub fn cpu_milli_ceil(&self) -> Option<i64> {
+        self.cpu_nanocores.map(milli_ceil)
+    }
+}
+
+/// Nanocores as whole millicores, rounded up.
+pub(crate) fn milli_ceil(nanocores: i64) -> i64 {
+    nanocores.saturating_add(999_999).div_euclid(1_000_000)
+}
+
+/// A pod the source says it has no metrics for (recorded as missing, never as zero).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MissingSample {
+    /// Namespace, if the source names it.
+    pub namespace: String,
+    /// Pod name, if the source names it (empty: the whole snapshot is missing).
+    pub pod: String,
+    /// Time of the snapshot, if known.
+    pub t_ms: Option<i64>,
+    /// Where in the file (`line 12`, `data.result[0].values[3]`).
+    pub location: String,
+    /// What the source said.
+    pub reason: String,
+}
+
+/// Everything read from one metrics file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricsSet {
+    /// The file name used in messages.
+    pub source: String,
+    /// The detected format.
+    pub format: MetricsFormat,
+    /// The samples, in file order.
+    pub samples: Vec<UsageSample>,
+    /// Pods (or snapshots) with no metrics.
+    pub missing: Vec<MissingSample>,
+}
+
+/// Options for reading metrics files.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct MetricsOptions {
+    /// What a Prometheus file holds when its series carry no `__name__`.
+    pub prometheus_resource: Option<Resource>,
+    /// The unit of the Nezha `CpuUsage(m)` column.
+    pub nezha_cpu_unit: NezhaCpuUnit,
+    /// Cores per Borg normalized CPU unit (NCU: a fraction of the trace's largest machine);
+    /// required for Borg files.
+    pub borg_cores_per_unit: Option<f64>,
+    /// Bytes per Borg normalized memory unit; required for Borg files.
+    pub borg_bytes_per_unit: Option<f64>,
+}
+
+/// Latest sample time accepted, unix ms (9999-12-31T23:59:59Z): later times are typos and would
+/// overflow the recommenders' time arithmetic.
+pub const MAX_T_MS: i64 = 253_402_300_799_000;
+/// Largest CPU accepted, nanocores (one million cores).
+pub const MAX_CPU_NANOCORES: i64 = 1_000_000_000_000_000;
+/// Largest working set accepted, bytes (1 EiB).
+pub const MAX_WORKING_SET_BYTES: i64 = 1 << 60;
+
+/// Checks a sample's time and amounts against the limits above; the error says which.
+fn check_sample(t_ms: i64, cpu: Option<i64>, mem: Option<i64>) -> std::result::Result<(), String> {
+    if !(0..=MAX_T_MS).contains(&t_ms) {
+        return Err(format!(
+            "time {t_ms} ms is outside 1970-01-01 … 9999-12-31 (unix seconds, not milliseconds?)"
+        ));
+    }
+    if cpu.is_some_and(|c| c > MAX_CPU_NANOCORES) {
+        return Err("CPU above one million cores: not a pod's usage".into());
+    }
+    if mem.is_some_and(|m| m > MAX_WORKING_SET_BYTES) {
+        return Err("working set above 1Ei: not a pod's usage".into());
+    }
+    Ok(())
+}
+
+/// Reads a metrics file (see [`parse_metrics`]).
+pub fn read_metrics(path: &Path, opts: &MetricsOptions) -> Result<MetricsSet> {
+    let (text, source) = crate::ingest::traffic::table::read_text(path)?;
+    parse_metrics(&text, &source, opts)
+}
+
+/// Parses metrics text of any supported format, detected from its content: JSON
+/// (Prometheus) when it starts with `{`, CSV when the first line is a Nezha or Borg header,
+/// else `kubectl top` text.
+pub fn parse_metrics(text: &str, source: &str, opts: &MetricsOptions) -> Result<MetricsSet> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let first_line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    if text.trim_start().starts_with('{') {
+        prometheus::parse(text, source, opts)
+    } else if csv::is_nezha_header(first_line) {
+        csv::parse_nezha(text, source, opts)
+    } else if csv::is_borg_header(first_line) {
+        csv::parse_borg(text, source, opts)
+    } else if text.trim().is_empty() {
+        Err(Error::at_line(
+            source,
+            1,
+            "the file is empty; expected `kubectl top pods` output, a Prometheus query result \
+             (JSON) or a Nezha/Borg CSV",
+        ))
+    } else {
+        kubectl_top::parse(text, source)
+    }
+}
+
+/// The characters of generated name suffixes (`k8s.io/apimachinery/pkg/util/rand` alphanums).
+const SAFE_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+/// The workload a pod belongs to, from its name: a Deployment pod `web-5f9f6bb846-tx6mj` →
+/// `web`, a StatefulSet pod `redis-0` → `redis`, a DaemonSet or bare ReplicaSet pod
+/// `agent-x7k2p` → `agent`; other names are their own workload.
+pub fn workload_of(pod: &str) -> &str {
+    let parts: Vec<&str> = pod.rsplitn(3, '-').collect();
+    // parts[0] = last segment, parts[1] = the one before, parts[2] = the rest.
+    // Kubernetes' generated name suffixes and pod-template hashes use apimachinery's "safe"
+    // alphabet (no vowels, no 0, 1, 3), so words such as `exporter` are never mistaken for one.
+    let safe = |s: &str| s.bytes().all(|c| SAFE_ALPHABET.contains(&c));
+    let is_suffix = |s: &str| s.len() == 5 && safe(s);
+    let is_hash = |s: &str| (6..=10).contains(&s.len()) && safe(s);
+    match parts.as_slice() {
+        [last, hash, rest] if is_suffix(last) && is_hash(hash) => &pod[..rest.len()],
+        [last, ..] if parts.len() >= 2 && last.bytes().all(|c| c.is_ascii_digit()) => {
+            &pod[..pod.len() - last.len() - 1]
+        }
+        [last, ..] if parts.len() >= 2 && is_suffix(last) => &pod[..pod.len() - last.len() - 1],
+        _ => pod,
+    }
+}
+
+/// Sums the containers of each pod per timestamp into pod-level samples (what `kubectl top
+/// pods` without `--containers` shows); pod-level samples pass through. A resource is summed
+/// only when every container of that pod and time has it.
+pub fn pod_totals(samples: &[UsageSample]) -> Vec<UsageSample> {
+    use std::collections::BTreeMap;
+    let mut by_key: BTreeMap<(String, String, i64), Vec<&UsageSample>> = BTreeMap::new();
+    for s in samples {
+        by_key
+            .entry((s.namespace.clone(), s.pod.clone(), s.t_ms))
+            .or_default()
+            .push(s);
+    }
+    by_key
+        .into_iter()
+        .map(|((namespace, pod, t_ms), group)| {
+            let sum_i = |f: fn(&UsageSample) -> Option<i64>| {
+                group
+                    .iter()
+                    .try_fold(0i64, |acc, s| Some(acc.saturating_add(f(s)?)))
+            };
+            let first = group[0];
+            UsageSample {
+                namespace,
+                pod,
+                container: String::new(),
+                t_ms,
+                cpu_nanocores: sum_i(|s| s.cpu_nanocores),
+                working_set_bytes: sum_i(|s| s.working_set_bytes),
+                requests_per_s: first.requests_per_s,
+                server_latency_p90_s: first.server_latency_p90_s,
+                precision: first.precision,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,433 @@
+//! End-to-end tests of `costsim recommend` and `costsim calibrate`, in the style of
+//! `tests/cli.rs`: bad metrics exit 2 naming the file and the line or JSON field, results are
+//! the same whatever the input format, and a calibrated profile loads back into a scenario.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(name: &str) -> String {
+    repo()
+        .join("tests/fixtures/metrics")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+struct Out {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs costsim in `dir` (the repository root unless given).
+fn run_in(dir: &Path, args: &[&str]) -> Out {
+    let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_BACKTRACE", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run costsim");
+    Out {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn run(args: &[&str]) -> Out {
+    run_in(repo(), args)
+}
+
+#[track_caller]
+fn assert_ok(out: &Out) {
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    assert_eq!(out.code, Some(0), "stderr:\n{}", out.stderr);
+}
+
+/// Exit 2 with one `costsim: FILE: LOCATION: …` message saying every fragment of `expected`.
+#[track_caller]
+fn assert_input_error(out: &Out, file: &str, location: &str, expected: &[&str]) {
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    assert_eq!(out.code, Some(2), "stderr:\n{}", out.stderr);
+    let prefix = format!("costsim: {file}: {location}: ");
+    assert!(
+        out.stderr.starts_with(&prefix),
+        "expected `{prefix}…`, got:\n{}",
+        out.stderr
+    );
+    for e in expected {
+        assert!(out.stderr.contains(e), "should say {e:?}:\n{}", out.stderr);
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn kubectl_top_prometheus_and_nezha_csv_give_the_same_recommendations() {
+    let top = run(&[
+        "recommend",
+        "--format",
+        "csv",
+        "--metrics",
+        &fixture("top.txt"),
+    ]);
+    assert_ok(&top);
+    let prom = run(&[
+        "recommend",
+        "--format",
+        "csv",
+        "--metrics",
+        &format!("cpu={}", fixture("prom_cpu.json")),
+        "--metrics",
+        &fixture("prom_memory.json"),
+    ]);
+    assert_ok(&prom);
+    let csv = run(&[
+        "recommend",
+        "--format",
+        "csv",
+        "--metrics",
+        &fixture("nezha_frontend-579b9bff58-t2dbm.csv"),
+        "--metrics",
+        &fixture("nezha_cartservice-579f59597d-wc2lz.csv"),
+    ]);
+    assert_ok(&csv);
+    assert_eq!(top.stdout, prom.stdout);
+    assert_eq!(top.stdout, csv.stdout);
+    let lines: Vec<&str> = top.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", top.stdout);
+    // frontend: the baseline's 100m/128Mi request (limits 200m/256Mi); cartservice: none.
+    assert!(
+        lines[2].starts_with(",frontend,,1,100,134217728,200,268435456,"),
+        "{}",
+        lines[2]
+    );
+    assert!(lines[1].starts_with(",cartservice,,1,,,,,"), "{}", lines[1]);
+}
+
+#[test]
+fn recommend_table_shows_current_vs_recommended_and_flags() {
+    let out = run(&[
+        "recommend",
+        "--metrics",
+        &fixture("top.txt"),
+        "--recommender",
+        "vpa",
+    ]);
+    assert_ok(&out);
+    assert!(
+        out.stdout.contains("memory = working set"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("(480 samples, 1 missing)"),
+        "{}",
+        out.stdout
+    );
+    let fe = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("frontend "))
+        .expect("a frontend row");
+    assert!(
+        fe.contains("100m/128Mi") && fe.contains("200m/256Mi"),
+        "{fe}"
+    );
+    // --recommender vpa: no krr column values.
+    assert!(
+        !out.stdout.contains("krr sets no CPU limit"),
+        "{}",
+        out.stdout
+    );
+    // The frontend's mean working set (21.07Mi over the 240 snapshots) is 16 % of its 128Mi
+    // request.
+    assert!(
+        out.stdout
+            .contains("frontend pod frontend-579b9bff58-t2dbm: memory 16% (over-provisioned)"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn recommend_out_writes_json_and_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let out = run(&[
+        "recommend",
+        "--format",
+        "json",
+        "--out",
+        &d,
+        "--metrics",
+        &fixture("top.txt"),
+    ]);
+    assert_ok(&out);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["containers"].as_array().unwrap().len(), 2);
+    assert_eq!(v["metrics"][0]["format"], "kubectl_top");
+    assert_eq!(
+        v["metrics"][0]["missing"][0]["pod"],
+        "checkoutservice-578fcf4766-9csqn"
+    );
+    let file: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.path().join("recommendations.json")).unwrap())
+            .unwrap();
+    assert_eq!(file, v);
+    let csv = fs::read_to_string(dir.path().join("recommendations.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3);
+}
+
+#[test]
+fn truncated_kubectl_table_exits_2_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string(fixture("top.txt")).unwrap();
+    // Cut the file in the middle of a row (line 9: `frontend-…   58m`).
+    let mut lines: Vec<&str> = text.lines().take(9).collect();
+    let cut = lines[8]
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("   ");
+    lines[8] = &cut;
+    let p = write(dir.path(), "top.txt", &lines.join("\n"));
+    let out = run(&["recommend", "--metrics", &p.display().to_string()]);
+    assert_input_error(
+        &out,
+        &p.display().to_string(),
+        "line 9",
+        &["expected 3 columns", "truncated"],
+    );
+}
+
+#[test]
+fn prometheus_error_status_exits_2_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "cpu.json",
+        r#"{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}"#,
+    );
+    let out = run(&["recommend", "--metrics", &format!("cpu={}", p.display())]);
+    assert_input_error(
+        &out,
+        &p.display().to_string(),
+        "status",
+        &["timeout", "query timed out"],
+    );
+}
+
+#[test]
+fn unit_12mb_exits_2_naming_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "top.txt",
+        "Mon Aug 22 03:51:19 UTC 2022\nNAME CPU(cores) MEMORY(bytes)\nweb-0 12m 12MB\n",
+    );
+    let out = run(&["recommend", "--metrics", &p.display().to_string()]);
+    assert_input_error(
+        &out,
+        &p.display().to_string(),
+        "line 3",
+        &["MEMORY(bytes)", "\"12MB\""],
+    );
+    // The same unit in a Prometheus value names the JSON path.
+    let q = write(
+        dir.path(),
+        "mem.json",
+        r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"pod":"web-0"},"values":[[1,"12MB"]]}]}}"#,
+    );
+    let out = run(&["recommend", "--metrics", &format!("memory={}", q.display())]);
+    assert_input_error(
+        &out,
+        &q.display().to_string(),
+        "data.result[0].values[0][1]",
+        &["12MB"],
+    );
+}
+
+#[test]
+fn missing_file_and_csv_for_other_commands_exit_2() {
+    let out = run(&["recommend", "--metrics", "no/such/file.txt"]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out
+        .stderr
+        .contains("no/such/file.txt: no such metrics file"));
+    let out = run(&["simulate", "--format", "csv"]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("--format"), "{}", out.stderr);
+}
+
+#[test]
+fn calibrated_profile_is_accepted_by_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    copy_dir(&repo().join("models"), &root.join("models"));
+    copy_dir(&repo().join("data/traffic"), &root.join("data/traffic"));
+    let metrics = repo()
+        .join("data/usage/nezha_onlineboutique_2022-08-22/frontend-579b9bff58-t2dbm_metric.csv")
+        .display()
+        .to_string();
+    let out = run_in(
+        root,
+        &[
+            "calibrate",
+            "--metrics",
+            &metrics,
+            "--service",
+            "frontend",
+            "--class",
+            "static",
+            "--out",
+            "models/services/frontend.yaml",
+        ],
+    );
+    assert_ok(&out);
+    assert!(
+        out.stdout.contains("service frontend — 1209 samples"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("residual sd"), "{}", out.stdout);
+    let yaml = fs::read_to_string(root.join("models/services/frontend.yaml")).unwrap();
+    assert!(yaml.contains("name: frontend") && yaml.contains("- name: static"));
+    let v = run_in(root, &["validate", "--format", "json"]);
+    assert_ok(&v);
+    // An unknown service names the ones present.
+    let out = run_in(
+        root,
+        &["calibrate", "--metrics", &metrics, "--service", "checkout"],
+    );
+    assert_eq!(out.code, Some(2));
+    assert!(
+        out.stderr.contains("the services there are: frontend"),
+        "{}",
+        out.stderr
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A copy of the default scenario cut to its first 2 hours (as `tests/cli.rs` does), with the
+/// two-candidate space of `tests/fixtures/cli/space_tiny.yaml`.
+fn short_scenario() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    copy_dir(&repo().join("models"), &root.join("models"));
+    fs::copy(
+        repo().join("tests/fixtures/cli/space_tiny.yaml"),
+        root.join("models/spaces/default.yaml"),
+    )
+    .unwrap();
+    let nasa = "data/traffic/nasa_ksc_http_1995-07-01_to_07-07_requests_per_second.csv";
+    let azure = "data/traffic/azure_llm_inference_2023-11-16_conv.csv";
+    fs::create_dir_all(root.join("data/traffic")).unwrap();
+    let text = fs::read_to_string(repo().join(nasa)).unwrap();
+    let head: String = text.split_inclusive('\n').take(7201).collect();
+    fs::write(root.join(nasa), head).unwrap();
+    fs::copy(repo().join(azure), root.join(azure)).unwrap();
+    let sc = root.join("models/scenarios/default.yaml");
+    let mut s: Vec<String> = fs::read_to_string(&sc)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("horizon:"))
+        .map(String::from)
+        .collect();
+    s.push("horizon: 2h".into());
+    fs::write(&sc, s.join("\n") + "\n").unwrap();
+    dir
+}
+
+#[test]
+fn simulate_shows_the_request_to_replicas_feedback() {
+    let dir = short_scenario();
+    // Three backend pods using 90–110m and 290–292Mi for 4 h, one snapshot a minute (timestamps
+    // as `date +%s` prints them).
+    let mut top = String::new();
+    let pods = [
+        "backend-5f9f6bb846-tx6mj",
+        "backend-5f9f6bb846-b2cdf",
+        "backend-5f9f6bb846-x7k2p",
+    ];
+    for i in 0..240 {
+        top.push_str(&format!(
+            "{}\nNAME CPU(cores) MEMORY(bytes)\n",
+            1_700_000_000 + i * 60
+        ));
+        for (j, p) in pods.iter().enumerate() {
+            top.push_str(&format!(
+                "{p} {}m {}Mi\n",
+                90 + (i * 7 + j * 3) % 21,
+                290 + j
+            ));
+        }
+    }
+    let m = write(dir.path(), "backend_top.txt", &top);
+    let out = run_in(
+        dir.path(),
+        &[
+            "recommend",
+            "--format",
+            "json",
+            "--simulate",
+            "--with-search",
+            "--metrics",
+            &m.display().to_string(),
+        ],
+    );
+    assert_ok(&out);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let runs = v["simulation"]["runs"].as_array().unwrap();
+    let names: Vec<&str> = runs.iter().map(|r| r["config"].as_str().unwrap()).collect();
+    assert_eq!(
+        names[..3],
+        ["baseline", "krr backend", "vpa backend"],
+        "{names:?}"
+    );
+    assert!(names[3].starts_with("search best"), "{names:?}");
+    let pods_mean = |i: usize| runs[i]["mean_pods"].as_f64().unwrap();
+    // The VPA target (~126m; the baseline asks 250m) doubles CPU utilization against the
+    // HPA's 70 % target: the HPA runs about twice the replicas, the percentile recommender's
+    // blind spot.
+    assert_eq!(runs[2]["resources"]["requests"]["cpu"], "126m");
+    assert!(
+        pods_mean(2) > 1.5 * pods_mean(0),
+        "vpa {} vs baseline {} pods",
+        pods_mean(2),
+        pods_mean(0)
+    );
+    // krr sizes memory from the recorded ~292Mi peak (x 1.15 = 336Mi); the scenario's backend
+    // profile holds 370Mi at rest, so every pod is OOM-killed and every window fails.
+    assert_eq!(runs[1]["resources"]["limits"]["memory"], "336Mi");
+    assert!(runs[1]["resources"]["limits"]["cpu"].is_null());
+    assert!(runs[1]["oom_kills"].as_u64().unwrap() > 0);
+    assert_eq!(runs[1]["breached_windows"], runs[1]["windows"]);
+    assert_eq!(runs[0]["oom_kills"], 0);
+    for r in runs {
+        assert!(r["monthly_cost"].as_f64().unwrap() > 0.0);
+        assert!(r["windows"].as_u64().unwrap() > 0);
+    }
+}
