@@ -353,3 +353,50 @@ fn fluid_and_request_engines_breach_the_same_windows_when_the_backend_is_overloa
     );
     assert!(r.error_rate < f.error_rate);
 }
+
+#[test]
+fn request_engine_oom_kills_lose_in_flight_requests_and_scale_down_drains() {
+    // The OOM field case of tests/engine.rs under the request engine: one pod, 50 ms requests,
+    // 100Mi at rest + 10Mi per in-flight request, limit 120Mi; 30 min at 2 req/s, 30 min at
+    // 16 req/s (ρ = 0.8: ~4 in flight), 30 min at 2 req/s.
+    let mut rate = vec![2; 30];
+    rate.extend(vec![16; 30]);
+    rate.extend(vec![2; 30]);
+    let (_d, path) = scenario(&Params {
+        rate_per_minute: rate,
+        cpu_ms: 50.0,
+        memory_per_request: "10Mi",
+        memory_limit: Some("120Mi"),
+        ..Params::default()
+    });
+    let sc = load_scenario(Files::Disk, &path).unwrap();
+    let opts = Options {
+        load_model: LoadModel::Requests(RequestOptions::default()),
+    };
+    let (run, _) = run_one_with(&sc, &sc.baseline, 1, &opts);
+    let w = &run.workloads[0];
+    assert!(w.oom_kills >= 3, "OOM kills {}", w.oom_kills);
+    // Killed requests are whole requests, and they count as errors.
+    assert!(w.killed_requests >= 1.0 && w.killed_requests.fract() == 0.0);
+    let errors = |i: usize| run.windows[i].objectives[0].errors;
+    assert!((0..6).all(|i| errors(i) == 0.0));
+    assert!((6..12).filter(|&i| errors(i) > 0.0).count() >= 5);
+
+    // Scale-down: 2 pods at 16 req/s, then 1 req/s; the HPA (1–4 at 50 %) removes a pod,
+    // which leaves the endpoints and finishes its requests within the 30 s grace period.
+    let mut rate = vec![16; 20];
+    rate.extend(vec![1; 40]);
+    let (_d, path) = scenario(&Params {
+        rate_per_minute: rate,
+        replicas: 2,
+        hpa: Some((1, 4, 50)),
+        ..Params::default()
+    });
+    let sc = load_scenario(Files::Disk, &path).unwrap();
+    let (run, _) = run_one_with(&sc, &sc.baseline, 1, &opts);
+    let w = &run.workloads[0];
+    assert!(w.scale_downs >= 1, "{w:?}");
+    assert_eq!(w.ready_min, 1);
+    assert_eq!(w.killed_requests, 0.0);
+    assert_eq!(w.rejected + w.timed_out, 0.0);
+}
