@@ -1502,3 +1502,54 @@ fn search_leaves_out_candidates_that_break_a_placement_rule() {
         assert_eq!(c["config"]["workloads"]["backend"]["node_pool"], "highmem");
     }
 }
+
+#[test]
+fn bad_pool_settings_name_the_field() {
+    let anchor = "mongodb: { client: motor }";
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "mongodb: { client: motor, maxPoolSize: -5 }",
+            "workloads.backend.client_pools.mongodb.maxPoolSize",
+            &["-5", "negative"],
+        ),
+        (
+            "mongodb: { client: motor, minPoolSize: 50, maxPoolSize: 10 }",
+            "workloads.backend.client_pools.mongodb.minPoolSize",
+            &["50", "above maxPoolSize 10"],
+        ),
+        (
+            "mongodb: { client: psycopg }",
+            "workloads.backend.client_pools.mongodb.client",
+            &["psycopg", "pymongo, motor or redis-py"],
+        ),
+        (
+            "mongodb: { client: motor, max_connections: 10 }",
+            "workloads.backend.client_pools.mongodb.max_connections",
+            &["not an option of a `motor` client"],
+        ),
+        (
+            "postgres: { client: motor }",
+            "workloads.backend.client_pools.postgres",
+            &["makes no calls to `postgres`"],
+        ),
+    ];
+    for (replacement, location, expected) in cases {
+        let f = Fixture::new();
+        f.replace(BASELINE, anchor, replacement);
+        let out = f.run(&["validate"]);
+        assert_input_error(&out, BASELINE, location, expected);
+    }
+    let f = Fixture::new();
+    f.replace(
+        BASELINE,
+        "redis: { client: redis-py }",
+        "redis: { client: redis-py, timeout: 5 }",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        BASELINE,
+        "workloads.backend.client_pools.redis.timeout",
+        &["BlockingConnectionPool"],
+    );
+}
