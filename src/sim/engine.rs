@@ -1518,6 +1518,20 @@ impl<'a> Sim<'a> {
             return (wl.model.idle_cores, wl.model.base_memory);
         };
         rm.step(t, t + dt_ms, lambda, &self.ready_ids);
+        // Connections each process holds toward each server: the pool's peak use so far
+        // shared over the ready processes (kept open unless idle connections close).
+        let procs = (self.ready_ids.len() as f64 * f64::from(wl.model.workers.max(1))).max(1.0);
+        let offset = rm.pool_stats.len().saturating_sub(wl.client_pools.len());
+        for (ps, stats) in wl.client_pools.iter_mut().zip(&rm.pool_stats[offset..]) {
+            let now = stats.in_use as f64 / procs;
+            ps.in_use = now;
+            let peak = (stats.peak_in_use as f64 / procs).ceil();
+            ps.open = match ps.pool.max_idle_s {
+                None => ps.open.max(peak),
+                Some(_) => now.ceil(),
+            }
+            .max(f64::from(ps.pool.min_size));
+        }
         // What a probe queued behind the requests would wait: their mean worker wait.
         let waits = rm.waits;
         wl.queue_wait_s = if waits.started > 0 {
