@@ -10,6 +10,9 @@
 //! corrupts one thing. Tests marked `#[ignore = "defect: ..."]` pin down defects that are still
 //! open; run them with `cargo test --test cli -- --ignored`.
 
+mod common;
+
+use common::copy_dir;
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -58,19 +61,6 @@ fn trimmed_nasa() -> &'static [u8] {
         }
         out
     })
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// What one costsim run produced.
