@@ -141,6 +141,7 @@ fn whole_run_under_the_request_engine_gives_the_mm1_sojourn_law() {
     let sc = load_scenario(Files::Disk, &path).unwrap();
     let opts = Options {
         load_model: LoadModel::Requests(RequestOptions::default()),
+        ..Options::default()
     };
     let (run, ev) = run_one_with(&sc, &sc.baseline, 1, &opts);
     let mut p99: Vec<f64> = run.windows[2..]
@@ -228,6 +229,7 @@ fn compare(sc: &Scenario, label: &str) -> Comparison {
     let fluid = Options::default();
     let requests = Options {
         load_model: LoadModel::Requests(RequestOptions::default()),
+        ..Options::default()
     };
     let (rf, ef) = run_one_with(sc, &sc.baseline, 1, &fluid);
     let (rr, er) = run_one_with(sc, &sc.baseline, 1, &requests);

@@ -4,14 +4,14 @@ pub mod cost;
 pub mod efficiency;
 pub mod sla;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::config::Config;
 use crate::model::scenario::Scenario;
 use crate::sim::engine::RunResult;
 
 /// Everything the ranking and the reports need from one run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
     /// Cost.
     pub cost: cost::Cost,
@@ -27,7 +27,7 @@ pub struct Evaluation {
 
 /// Replicas, scaling and failures of one workload during the run (the "why" behind its SLA
 /// and cost): the run's own record, plus what is derived from it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkloadActivity {
     /// Workload.
     pub workload: String,
