@@ -1744,6 +1744,14 @@ fn simulate_with_replications_reports_the_breach_probability() {
     assert_eq!(v["sla"]["replications"], 3);
     assert!(v["sla"]["ci_high"].as_f64().unwrap() > 0.4);
     assert!(v["cost"]["monthly_mean"].as_f64().unwrap() > 0.0);
+    let table = f.run(&["simulate", "--replications", "2"]);
+    assert_ok(&table);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("Monte Carlo: 0/2 replications breached"),
+        "{text}"
+    );
+    assert!(text.contains("undecided at a budget of 5%"), "{text}");
 }
 
 #[test]
