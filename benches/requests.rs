@@ -75,6 +75,7 @@ fn whole_run(c: &mut Criterion) {
     sc.horizon = 6 * 3_600_000;
     let opts = Options {
         load_model: LoadModel::Requests(RequestOptions::default()),
+        ..Options::default()
     };
     let (run, _) = run_one_with(&sc, &sc.baseline, 1, &opts);
     let events: u64 = run.workloads.iter().map(|w| w.request_events).sum();

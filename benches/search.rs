@@ -1,7 +1,9 @@
 //! Benchmarks of the hot paths: the default search (every candidate of the default space on the
-//! full week), one candidate's full-week simulation, the fluid state computation, a CFS quota
-//! replay and one HPA reconcile. Run with `cargo bench --bench search`; the search figure is what the README and
-//! the issue notes quote (candidates per second, and seconds for the whole default search).
+//! full week, once as the recorded replay and once as the default Monte Carlo search), one
+//! candidate's full-week simulation (the replay, and one Monte Carlo replication: its
+//! throughput is candidate-replication-days per second on one core), the fluid state
+//! computation, a CFS quota replay and one HPA reconcile. Run with
+//! `cargo bench --bench search`; docs/performance.md quotes the figures.
 
 use std::path::Path;
 
@@ -13,7 +15,10 @@ use costsim::k8s::hpa::{
 };
 use costsim::model::build::load_scenario;
 use costsim::model::load::{Files, DEFAULT_SCENARIO};
-use costsim::search::{evaluate_all, run_one, space};
+use costsim::search::halving::Plan;
+use costsim::search::{evaluate_all, monte_carlo, replicate, run_one, space};
+use costsim::sim::arrivals::Variation;
+use costsim::sim::engine::Options;
 use costsim::sim::fluid::ServiceModel;
 
 fn scenario() -> costsim::model::scenario::Scenario {
@@ -46,6 +51,61 @@ fn one_candidate_week(c: &mut Criterion) {
     g.bench_function("baseline_full_week_steps", |b| {
         b.iter(|| run_one(&sc, &sc.baseline, 1))
     });
+    g.finish();
+}
+
+fn monte_carlo_options() -> Options {
+    Options {
+        variation: Variation {
+            poisson: true,
+            ..Variation::default()
+        },
+        ..Options::default()
+    }
+}
+
+fn one_replication_week(c: &mut Criterion) {
+    let sc = scenario();
+    let opts = monte_carlo_options();
+    let mut g = c.benchmark_group("monte_carlo");
+    g.sample_size(20);
+    // Elements are simulated days: the rate is candidate-replication-days per core-second.
+    g.throughput(Throughput::Elements(sc.horizon / 86_400_000));
+    let mut r = 0u32;
+    g.bench_function("one_replication_default_week_days", |b| {
+        b.iter(|| {
+            r = r % 16 + 1;
+            replicate(&sc, &sc.baseline, 1, &opts, r)
+        })
+    });
+    g.finish();
+}
+
+fn default_monte_carlo_search(c: &mut Criterion) {
+    let sc = scenario();
+    let configs = space::expand(&sc.space, &sc.baseline);
+    let n = configs.len();
+    let opts = monte_carlo_options();
+    // The CLI's defaults: 4 replications, first stage 1, halving 2.
+    let plan = Plan {
+        replications: 4,
+        first_stage: 1,
+        eta: 2,
+        max_breach_probability: 0.05,
+    };
+    let mut g = c.benchmark_group("search");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function(
+        format!("monte_carlo_default_space_{n}_candidates_4_replications"),
+        |b| {
+            b.iter_batched(
+                || configs.clone(),
+                |cs| monte_carlo(&sc, cs, 1, &opts, &plan, &mut |_, _, _, _| {}, &|| {}),
+                BatchSize::LargeInput,
+            )
+        },
+    );
     g.finish();
 }
 
@@ -120,6 +180,8 @@ criterion_group!(
     cfs_replay,
     fluid_state,
     one_candidate_week,
-    default_search
+    one_replication_week,
+    default_search,
+    default_monte_carlo_search
 );
 criterion_main!(benches);

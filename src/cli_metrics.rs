@@ -314,7 +314,7 @@ fn simulate_recommendations(
             "currency": cost.currency,
             "breached_windows": sla.breached_windows,
             "windows": sla.windows,
-            "feasible": !sla.breached,
+            "feasible": r.e.feasible(),
             "cpu_use_per_request": eff.and_then(|e| e.cpu),
             "memory_use_per_request": eff.and_then(|e| e.memory),
         }));

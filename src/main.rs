@@ -17,6 +17,8 @@ use costsim::model::load::{from_yaml_str, Files, DEFAULT_SCENARIO};
 use costsim::model::scenario::Scenario;
 use costsim::model::validate::check_config;
 use costsim::output;
+use costsim::search::halving::Plan;
+use costsim::search::shard::{self as shards, Shard, ShardFile};
 use costsim::search::{self, rank, space, Evaluated};
 use costsim::sim::engine::{LoadModel, Options};
 use costsim::sim::requests::RequestOptions;
@@ -59,9 +61,47 @@ enum Command {
         /// Configuration file.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Monte Carlo replications (default: the recorded replay once, no variation).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        replications: Option<u32>,
+        #[command(flatten)]
+        variation: VariationArgs,
+        /// Risk budget: feasible when the breach probability's 95 % upper bound is at most
+        /// this.
+        #[arg(long, default_value_t = search::risk::DEFAULT_MAX_BREACH_PROBABILITY, value_parser = probability, allow_negative_numbers = true)]
+        max_breach_probability: f64,
     },
-    /// Expand the candidate space, simulate every candidate, rank them beside the baseline.
+    /// Expand the candidate space, simulate every candidate on Monte Carlo replications
+    /// (successive halving), rank them beside the baseline.
     Search {
+        /// Rows of the table.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        #[command(flatten)]
+        mc: MonteCarloArgs,
+        /// Candidates from the space file: `grid` (every point), `lhs:N` (Latin hypercube)
+        /// or `random:N`, seeded by --seed.
+        #[arg(long, default_value = "grid")]
+        sample: space::Sampling,
+        /// Successive halving: keep 1/ETA of the candidates per stage while replications
+        /// double (1: every candidate runs every replication; candidates whose breach
+        /// probability's lower bound exceeds the budget are dropped either way).
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
+        halving: u32,
+        /// Replications of the first halving stage.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        first_stage: u32,
+        /// Evaluate only shard I of N (candidates whose index is I modulo N), every
+        /// replication, and write a shard file for `costsim merge`.
+        #[arg(long)]
+        shard: Option<search::shard::Shard>,
+    },
+    /// Combine the shard files of `search --shard I/N` (all N of them) into the ranking a
+    /// single search gives.
+    Merge {
+        /// Shard files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
         /// Rows of the table.
         #[arg(long, default_value_t = 10)]
         top: usize,
@@ -96,6 +136,57 @@ enum Command {
         #[arg(long, default_value = "default")]
         class: String,
     },
+}
+
+/// Monte Carlo settings of a search.
+#[derive(clap::Args, Debug)]
+struct MonteCarloArgs {
+    /// Replications of a candidate that survives every halving stage (replication r draws
+    /// from random stream r for every candidate).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    replications: u32,
+    #[command(flatten)]
+    variation: VariationArgs,
+    /// Risk budget: feasible when the breach probability's 95 % upper bound is at most this.
+    #[arg(long, default_value_t = search::risk::DEFAULT_MAX_BREACH_PROBABILITY, value_parser = probability, allow_negative_numbers = true)]
+    max_breach_probability: f64,
+}
+
+/// How replications vary the recorded traffic (Poisson counts per bin always).
+#[derive(clap::Args, Debug)]
+struct VariationArgs {
+    /// Each simulated day replays a recorded day drawn with replacement.
+    #[arg(long)]
+    bootstrap_days: bool,
+    /// Traffic growth, percent per month (730 h), compounded from the trace start.
+    #[arg(long, default_value_t = 0.0, value_parser = growth, allow_negative_numbers = true)]
+    growth: f64,
+}
+
+impl VariationArgs {
+    fn variation(&self) -> costsim::sim::arrivals::Variation {
+        costsim::sim::arrivals::Variation {
+            poisson: true,
+            bootstrap_days: self.bootstrap_days,
+            growth_pct_per_month: self.growth,
+        }
+    }
+}
+
+fn probability(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("`{s}` is not a probability in [0, 1]")),
+    }
+}
+
+fn growth(s: &str) -> std::result::Result<f64, String> {
+    match s.trim_end_matches('%').parse::<f64>() {
+        Ok(g) if g.is_finite() && g > -100.0 && g <= 1000.0 => Ok(g),
+        _ => Err(format!(
+            "`{s}` is not a growth in percent per month (-100 < PCT ≤ 1000)"
+        )),
+    }
 }
 
 /// Metrics files and how to read them.
@@ -160,6 +251,7 @@ impl Cli {
                 LoadModelArg::Fluid => LoadModel::Fluid,
                 LoadModelArg::Requests => LoadModel::Requests(RequestOptions::default()),
             },
+            ..Options::default()
         }
     }
 }
@@ -256,8 +348,38 @@ fn run(cli: &Cli) -> Result<()> {
     let scenario = open_scenario(cli)?;
     match &cli.command {
         Command::Validate => validate(cli, &scenario),
-        Command::Simulate { config } => simulate(cli, &scenario, config.as_deref()),
-        Command::Search { top } => run_search(cli, &scenario, *top),
+        Command::Simulate {
+            config,
+            replications,
+            variation,
+            max_breach_probability,
+        } => simulate(
+            cli,
+            &scenario,
+            config.as_deref(),
+            replications.map(|r| (r, variation.variation(), *max_breach_probability)),
+        ),
+        Command::Search {
+            top,
+            mc,
+            sample,
+            halving,
+            first_stage,
+            shard,
+        } => {
+            let plan = Plan {
+                replications: mc.replications,
+                first_stage: *first_stage,
+                eta: *halving,
+                max_breach_probability: mc.max_breach_probability,
+            };
+            let opts = Options {
+                variation: mc.variation.variation(),
+                ..cli.options()
+            };
+            run_search(cli, &scenario, &opts, &plan, *sample, *shard, *top)
+        }
+        Command::Merge { files, top } => merge(cli, &scenario, files, *top),
         Command::Recommend {
             metrics,
             recommender,
@@ -328,7 +450,12 @@ fn validate(cli: &Cli, sc: &Scenario) -> Result<()> {
     }
 }
 
-fn simulate(cli: &Cli, sc: &Scenario, config: Option<&Path>) -> Result<()> {
+fn simulate(
+    cli: &Cli,
+    sc: &Scenario,
+    config: Option<&Path>,
+    monte_carlo: Option<(u32, costsim::sim::arrivals::Variation, f64)>,
+) -> Result<()> {
     let config: Config = match config {
         None => sc.baseline.clone(),
         Some(p) => {
@@ -339,16 +466,53 @@ fn simulate(cli: &Cli, sc: &Scenario, config: Option<&Path>) -> Result<()> {
             c
         }
     };
-    let bar = progress(cli, 1, "simulating");
-    let (run, evaluation) = search::run_one_with(sc, &config, cli.seed, &cli.options());
-    bar.finish_and_clear();
-    let e = Evaluated { config, evaluation };
+    let mut options = cli.options();
+    let e = match monte_carlo {
+        None => {
+            let bar = progress(cli, 1, "simulating");
+            let (_, evaluation) = search::run_one_with(sc, &config, cli.seed, &options);
+            bar.finish_and_clear();
+            Evaluated::replay(config, evaluation)
+        }
+        Some((replications, variation, budget)) => {
+            options.variation = variation;
+            let plan = Plan {
+                replications,
+                first_stage: replications,
+                eta: 1,
+                max_breach_probability: budget,
+            };
+            let bar = progress(cli, u64::from(replications), "replications");
+            let tick = || bar.inc(1);
+            let mut one = search::monte_carlo(
+                sc,
+                vec![config],
+                cli.seed,
+                &options,
+                &plan,
+                &mut |_, _, _, _| {},
+                &tick,
+            );
+            bar.finish_and_clear();
+            one.pop()
+                .ok_or_else(|| Error::internal("simulation result missing"))?
+        }
+    };
     let v = output::candidate_json(0, &e);
     if let Some(dir) = &cli.out {
         output::write_atomic(
             &dir.join("simulation.json"),
             output::to_json_string(&v).as_bytes(),
         )?;
+        let (run, _) = search::run_one_with(
+            sc,
+            &e.config,
+            cli.seed,
+            &Options {
+                replication: 0,
+                ..options.clone()
+            },
+        );
         output::write_atomic(
             &dir.join("timeline.csv"),
             output::timeline_csv(sc, &run).as_bytes(),
@@ -360,8 +524,23 @@ fn simulate(cli: &Cli, sc: &Scenario, config: Option<&Path>) -> Result<()> {
     }
 }
 
-fn run_search(cli: &Cli, sc: &Scenario, top: usize) -> Result<()> {
-    let (candidates, skipped) = search::admissible(sc, search::candidates(sc));
+fn run_search(
+    cli: &Cli,
+    sc: &Scenario,
+    options: &Options,
+    plan: &Plan,
+    sampling: space::Sampling,
+    shard: Option<Shard>,
+    top: usize,
+) -> Result<()> {
+    let (candidates, skipped) = search::admissible(
+        sc,
+        search::pools::with_pool_sizes(
+            sc,
+            &sc.space,
+            space::sample(&sc.space, &sc.baseline, sampling, cli.seed),
+        ),
+    );
     if skipped > 0 {
         // A warning about the result, not progress: shown under --quiet too.
         eprintln!("costsim: {skipped} candidates left out: their pool breaks a placement rule");
@@ -373,25 +552,113 @@ fn run_search(cli: &Cli, sc: &Scenario, top: usize) -> Result<()> {
             "the space expands to no valid candidate",
         ));
     }
-    let bar = progress(
-        cli,
-        candidates.len() as u64 + 1,
-        &format!("simulating {} candidates + baseline", candidates.len()),
-    );
+    let full = Plan {
+        first_stage: plan.replications,
+        eta: 1,
+        ..*plan
+    };
+    let total = candidates.len();
+    let bar = progress(cli, 0, "");
+    let stages = if shard.is_some() {
+        1
+    } else {
+        plan.stages().len()
+    };
+    let mut stage_start = |s: usize, n: u32, live: usize, tasks: usize| {
+        bar.set_length(tasks as u64);
+        bar.set_position(0);
+        bar.set_message(format!(
+            "stage {}/{stages}: {live} candidates to {n} replications",
+            s + 1
+        ));
+    };
     let tick = || bar.inc(1);
-    let mut all = search::evaluate_all_with(sc, candidates, cli.seed, &cli.options(), &tick);
-    let baseline = search::evaluate_all_with(
-        sc,
-        vec![sc.baseline.clone()],
-        cli.seed,
-        &cli.options(),
-        &tick,
-    )
+    let run = |configs: Vec<Config>, p: &Plan, start: &mut dyn FnMut(usize, u32, usize, usize)| {
+        search::monte_carlo(sc, configs, cli.seed, options, p, start, &tick)
+    };
+    if let Some(shard) = shard {
+        let (indices, mine): (Vec<usize>, Vec<Config>) = candidates
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| shard.holds(*i))
+            .unzip();
+        let done = run(mine, &full, &mut stage_start);
+        let baseline = run(vec![sc.baseline.clone()], &full, &mut |_, _, _, _| {})
+            .pop()
+            .ok_or_else(|| Error::internal("baseline evaluation missing"))?;
+        bar.finish_and_clear();
+        let file = ShardFile {
+            header: shards::Header {
+                format: shards::FORMAT.into(),
+                scenario: sc.name.clone(),
+                seed: cli.seed,
+                load_model: load_model_name(&options.load_model).into(),
+                plan: *plan,
+                variation: options.variation,
+                candidates_total: total,
+                shards: shard.count,
+            },
+            shard: shard.index,
+            candidates: indices
+                .into_iter()
+                .zip(done)
+                .map(|(i, e)| shards::shard_candidate(i, e))
+                .collect(),
+            baseline: shards::shard_candidate(0, baseline),
+        };
+        let text = output::to_json_string(&file);
+        if let Some(dir) = &cli.out {
+            output::write_atomic(
+                &dir.join(format!("shard-{}-of-{}.json", shard.index, shard.count)),
+                text.as_bytes(),
+            )?;
+        }
+        return emit(&text);
+    }
+    let all = run(candidates, plan, &mut stage_start);
+    bar.set_message("baseline");
+    let baseline = run(vec![sc.baseline.clone()], &full, &mut |_, _, _, tasks| {
+        bar.set_length(tasks as u64);
+        bar.set_position(0);
+    })
     .pop()
     .ok_or_else(|| Error::internal("baseline evaluation missing"))?;
     bar.finish_and_clear();
-    all = rank::rank(all);
-    let v = output::ranking_json(sc, cli.seed, &all, &baseline);
+    finish_search(cli, sc, cli.seed, options, plan, all, baseline, top)
+}
+
+fn load_model_name(m: &LoadModel) -> &'static str {
+    match m {
+        LoadModel::Fluid => "fluid",
+        LoadModel::Requests(_) => "requests",
+    }
+}
+
+/// Ranks `all`, marks the Pareto front, prints and writes the result: the same for a single
+/// search and for a merge of its shards.
+#[allow(clippy::too_many_arguments)]
+fn finish_search(
+    cli: &Cli,
+    sc: &Scenario,
+    seed: u64,
+    options: &Options,
+    plan: &Plan,
+    all: Vec<Evaluated>,
+    mut baseline: Evaluated,
+    top: usize,
+) -> Result<()> {
+    let all = rank::rank(all);
+    baseline.pareto = rank::on_front(&baseline, &all);
+    let mut v = output::ranking_json(sc, seed, &all, &baseline);
+    if let serde_json::Value::Object(m) = &mut v {
+        m.insert("replications".into(), serde_json::json!(plan.replications));
+        m.insert(
+            "max_breach_probability".into(),
+            serde_json::json!(plan.max_breach_probability),
+        );
+        m.insert("halving".into(), serde_json::json!(plan.eta));
+        m.insert("variation".into(), serde_json::json!(options.variation));
+    }
     if let Some(dir) = &cli.out {
         output::write_atomic(
             &dir.join("ranking.json"),
@@ -401,14 +668,18 @@ fn run_search(cli: &Cli, sc: &Scenario, top: usize) -> Result<()> {
             &dir.join("ranking.csv"),
             output::ranking_csv(&all, &baseline).as_bytes(),
         )?;
+        let rep0 = Options {
+            replication: 0,
+            ..options.clone()
+        };
         if let Some(best) = all.first() {
-            let (run, _) = search::run_one_with(sc, &best.config, cli.seed, &cli.options());
+            let (run, _) = search::run_one_with(sc, &best.config, seed, &rep0);
             output::write_atomic(
                 &dir.join("timeline_rank1.csv"),
                 output::timeline_csv(sc, &run).as_bytes(),
             )?;
         }
-        let (run, _) = search::run_one_with(sc, &baseline.config, cli.seed, &cli.options());
+        let (run, _) = search::run_one_with(sc, &baseline.config, seed, &rep0);
         output::write_atomic(
             &dir.join("timeline_baseline.csv"),
             output::timeline_csv(sc, &run).as_bytes(),
@@ -418,4 +689,59 @@ fn run_search(cli: &Cli, sc: &Scenario, top: usize) -> Result<()> {
         Format::Json => emit(&output::to_json_string(&v)),
         Format::Table | Format::Csv => emit(&output::ranking_table(sc, &all, &baseline, top)),
     }
+}
+
+fn merge(cli: &Cli, sc: &Scenario, files: &[PathBuf], top: usize) -> Result<()> {
+    let mut parsed = Vec::with_capacity(files.len());
+    for p in files {
+        let name = p.display().to_string();
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| Error::input(&name, None, format!("cannot read: {e}")))?;
+        let f: ShardFile = serde_json::from_str(&text).map_err(|e| {
+            Error::input(
+                &name,
+                Some(format!("line {}", e.line())),
+                format!("not a costsim shard file: {e}"),
+            )
+        })?;
+        if f.header.format != shards::FORMAT {
+            return Err(Error::input(
+                &name,
+                Some("header.format".into()),
+                format!("`{}` is not {}", f.header.format, shards::FORMAT),
+            ));
+        }
+        if f.header.scenario != sc.name {
+            return Err(Error::input(
+                &name,
+                Some("header.scenario".into()),
+                format!(
+                    "the shard is of scenario `{}`, not `{}` (give it with --scenario)",
+                    f.header.scenario, sc.name
+                ),
+            ));
+        }
+        parsed.push((name, f));
+    }
+    let header = parsed[0].1.header.clone();
+    let (all, baseline) = shards::merge(parsed)?;
+    let options = Options {
+        load_model: if header.load_model == "requests" {
+            LoadModel::Requests(RequestOptions::default())
+        } else {
+            LoadModel::Fluid
+        },
+        variation: header.variation,
+        replication: 0,
+    };
+    finish_search(
+        cli,
+        sc,
+        header.seed,
+        &options,
+        &header.plan,
+        all,
+        baseline,
+        top,
+    )
 }

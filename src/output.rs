@@ -37,7 +37,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// The JSON object of one evaluated candidate (`rank` 0 = the baseline).
 pub fn candidate_json(rank: usize, e: &Evaluated) -> Value {
     let ev: &Evaluation = &e.evaluation;
-    json!({
+    let mut v = json!({
         "rank": rank,
         "name": e.config.name,
         "config": e.config,
@@ -63,11 +63,56 @@ pub fn candidate_json(rank: usize, e: &Evaluated) -> Value {
             "pools": ev.efficiency.pools,
         },
         "band_distance": round(ev.band_distance, 4),
-        "sla": ev.sla,
+        "sla": sla_json(e),
         "activity": ev.activity,
         "connections": ev.connections,
-        "feasible": ev.feasible(),
-    })
+        "feasible": e.feasible(),
+    });
+    if let (Some(r), Value::Object(m)) = (e.risk(), &mut v) {
+        m.insert("pareto".into(), json!(e.pareto));
+        m.insert("verdict".into(), json!(e.verdict()));
+        if let Some(Value::Object(c)) = m.get_mut("cost") {
+            c.insert("monthly_mean".into(), json!(round(r.monthly_cost, 2)));
+        }
+        m.insert(
+            "band_distance_mean".into(),
+            json!(round(r.band_distance, 4)),
+        );
+    }
+    v
+}
+
+/// The `sla` object of a candidate: replication 0's windows (the replay's without
+/// replications) and, over the replications, the breach probability with its 95 % Wilson
+/// interval, the expected fraction of failed windows and the worst window.
+fn sla_json(e: &Evaluated) -> Value {
+    let mut v = serde_json::to_value(&e.evaluation.sla).unwrap_or(Value::Null);
+    if let (Some(r), Value::Object(m)) = (e.risk(), &mut v) {
+        m.insert("replications".into(), json!(r.replications));
+        m.insert("breaching_replications".into(), json!(r.breaches));
+        m.insert(
+            "breach_probability".into(),
+            json!(round(r.breach_probability, 6)),
+        );
+        m.insert("ci_low".into(), json!(round(r.ci_low, 6)));
+        m.insert("ci_high".into(), json!(round(r.ci_high, 6)));
+        m.insert(
+            "expected_failed_window_fraction".into(),
+            json!(round(r.expected_failed_window_fraction, 6)),
+        );
+        m.insert("worst_window_p99_s".into(), json!(r.worst_window_p99_s));
+        m.insert(
+            "worst_window_error_rate".into(),
+            json!(round(r.worst_window_error_rate, 9)),
+        );
+        if let Some(mc) = &e.monte_carlo {
+            m.insert(
+                "max_breach_probability".into(),
+                json!(mc.max_breach_probability),
+            );
+        }
+    }
+    v
 }
 
 fn round(x: f64, digits: i32) -> f64 {
@@ -90,29 +135,40 @@ pub fn ranking_json(
         "prices_as_of": scenario.catalog.prices_as_of,
         "notes": scenario.notes,
         "evaluated": ranked.len(),
-        "feasible": ranked.iter().filter(|e| e.evaluation.feasible()).count(),
+        "feasible": ranked.iter().filter(|e| e.feasible()).count(),
+        "pareto": ranked.iter().filter(|e| e.pareto).count(),
         "baseline": candidate_json(0, baseline),
         "candidates": ranked.iter().enumerate().map(|(i, e)| candidate_json(i + 1, e)).collect::<Vec<_>>(),
     })
 }
 
-/// The ranking as CSV, one row per candidate (the baseline as rank 0).
+/// The ranking as CSV, one row per candidate (the baseline as rank 0). Cost and band
+/// distance are means over the replications; the window counts are replication 0's.
 pub fn ranking_csv(ranked: &[Evaluated], baseline: &Evaluated) -> String {
     let mut out = String::from(
-        "rank,name,feasible,monthly_cost,currency,cpu_efficiency,memory_efficiency,band_distance,breached_windows,windows\n",
+        "rank,name,verdict,feasible,pareto,monthly_cost,currency,cpu_efficiency,memory_efficiency,band_distance,replications,breach_probability,ci_low,ci_high,expected_failed_window_fraction,breached_windows,windows\n",
     );
     let row = |out: &mut String, rank: usize, e: &Evaluated| {
         let ev = &e.evaluation;
+        let r = e.risk();
         let _ = writeln!(
             out,
-            "{rank},\"{}\",{},{:.2},{},{:.4},{:.4},{:.4},{},{}",
+            "{rank},\"{}\",{},{},{},{:.2},{},{:.4},{:.4},{:.4},{},{:.6},{:.6},{:.6},{:.6},{},{}",
             e.config.name.replace('"', "'"),
-            ev.feasible(),
-            ev.cost.monthly,
+            verdict_word(e),
+            e.feasible(),
+            e.pareto,
+            e.monthly_cost(),
             ev.cost.currency,
             ev.efficiency.cpu,
             ev.efficiency.memory,
-            ev.band_distance,
+            e.band_distance(),
+            r.map_or(1, |r| r.replications),
+            e.breach_probability(),
+            r.map_or(e.breach_probability(), |r| r.ci_low),
+            r.map_or(e.breach_probability(), |r| r.ci_high),
+            r.map_or(ev.sla.breached_fraction, |r| r
+                .expected_failed_window_fraction),
             ev.sla.breached_windows,
             ev.sla.windows
         );
@@ -122,6 +178,15 @@ pub fn ranking_csv(ranked: &[Evaluated], baseline: &Evaluated) -> String {
         row(&mut out, i + 1, e);
     }
     out
+}
+
+/// `yes`, `maybe` (undecided at this many replications) or `no`.
+fn verdict_word(e: &Evaluated) -> &'static str {
+    match e.verdict() {
+        crate::search::risk::Verdict::Feasible => "yes",
+        crate::search::risk::Verdict::Undecided => "maybe",
+        crate::search::risk::Verdict::Infeasible => "no",
+    }
 }
 
 /// A run's timeline as CSV: per minute, desired and ready replicas per workload, nodes per pool.
@@ -155,7 +220,10 @@ fn pct(x: f64) -> String {
     format!("{:.0}%", x * 100.0)
 }
 
-/// The ranking as a human-readable table: the top `top` candidates and the baseline.
+/// The ranking as a human-readable table: the top `top` candidates and the baseline. Cost
+/// and band are means over the replications; `breach` is the breaching replications and the
+/// 95 % Wilson interval of the breach probability; `failed` the expected fraction of failed
+/// windows; `*` marks the Pareto front.
 pub fn ranking_table(
     scenario: &Scenario,
     ranked: &[Evaluated],
@@ -164,39 +232,68 @@ pub fn ranking_table(
 ) -> String {
     let mut out = String::new();
     let cur = &scenario.catalog.currency;
+    let budget = baseline
+        .monte_carlo
+        .as_ref()
+        .map_or(crate::search::risk::DEFAULT_MAX_BREACH_PROBABILITY, |m| {
+            m.max_breach_probability
+        });
+    let undecided = ranked
+        .iter()
+        .filter(|e| e.verdict() == crate::search::risk::Verdict::Undecided)
+        .count();
     let _ = writeln!(
         out,
-        "scenario {} — {:.1} h of traffic, {} candidates, {} feasible (SLA: ≤ {:.1}% of {} windows failing)",
+        "scenario {} — {:.1} h of traffic, {} candidates, {} feasible, {} undecided (SLA: ≤ {:.1}% of {} windows failing; feasible: breach probability ≤ {}% at the 95% upper bound)",
         scenario.name,
         scenario.horizon as f64 / 3.6e6,
         ranked.len(),
-        ranked.iter().filter(|e| e.evaluation.feasible()).count(),
+        ranked.iter().filter(|e| e.feasible()).count(),
+        undecided,
         scenario.sla.max_breached_window_fraction * 100.0,
         crate::time::format_duration(scenario.sla.window),
+        budget * 100.0,
     );
     let _ = writeln!(
         out,
-        "{:>4}  {:>8}  {:>12}  {:>5}  {:>5}  {:>5}  {:>8}  config",
+        "{:>4}  {:>8}  {:>12}  {:>5}  {:>5}  {:>5}  {:>20}  {:>7}  {:>6}  config",
         "rank",
         "feasible",
         format!("{cur}/month"),
         "cpu",
         "mem",
         "band",
-        "breached"
+        "breach [95% CI]",
+        "failed",
+        "pareto"
     );
     let line = |out: &mut String, rank: &str, e: &Evaluated| {
         let ev = &e.evaluation;
+        let (breach, failed) = match e.risk() {
+            Some(r) => (
+                format!(
+                    "{}/{} [{:.2}, {:.2}]",
+                    r.breaches, r.replications, r.ci_low, r.ci_high
+                ),
+                r.expected_failed_window_fraction,
+            ),
+            None => (
+                format!("{}/{} windows", ev.sla.breached_windows, ev.sla.windows),
+                ev.sla.breached_fraction,
+            ),
+        };
         let _ = writeln!(
             out,
-            "{:>4}  {:>8}  {:>12.2}  {:>5}  {:>5}  {:>5.2}  {:>8}  {}",
+            "{:>4}  {:>8}  {:>12.2}  {:>5}  {:>5}  {:>5.2}  {:>20}  {:>6.2}%  {:>6}  {}",
             rank,
-            if ev.feasible() { "yes" } else { "no" },
-            ev.cost.monthly,
+            verdict_word(e),
+            e.monthly_cost(),
             pct(ev.efficiency.cpu),
             pct(ev.efficiency.memory),
-            ev.band_distance,
-            format!("{}/{}", ev.sla.breached_windows, ev.sla.windows),
+            e.band_distance(),
+            breach,
+            failed * 100.0,
+            if e.pareto { "*" } else { "" },
             e.config.name
         );
     };
@@ -209,10 +306,7 @@ pub fn ranking_table(
         let _ = writeln!(out, "baseline infeasible: {}", why.join("; "));
     }
     if let Some(best) = ranked.first() {
-        let (b, w) = (
-            baseline.evaluation.cost.monthly,
-            best.evaluation.cost.monthly,
-        );
+        let (b, w) = (baseline.monthly_cost(), best.monthly_cost());
         if b > 0.0 {
             let _ = writeln!(
                 out,
@@ -288,6 +382,27 @@ pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
         if ev.sla.breached { "BREACHED" } else { "met" },
         scenario.sla.max_breached_window_fraction * 100.0
     );
+    if let (Some(r), Some(mc)) = (e.risk(), &e.monte_carlo) {
+        let _ = writeln!(
+            out,
+            "Monte Carlo: {}/{} replications breached: breach probability {:.3} [95% CI {:.3}, {:.3}], {} at a budget of {}%; expected failed windows {:.2}%; worst window p99 {:.3} s, error rate {:.4}%; mean cost {:.2} {cur}/month (the other figures are replication 0's)",
+            r.breaches,
+            r.replications,
+            r.breach_probability,
+            r.ci_low,
+            r.ci_high,
+            match e.verdict() {
+                crate::search::risk::Verdict::Feasible => "feasible",
+                crate::search::risk::Verdict::Undecided => "undecided",
+                crate::search::risk::Verdict::Infeasible => "infeasible",
+            },
+            mc.max_breach_probability * 100.0,
+            r.expected_failed_window_fraction * 100.0,
+            r.worst_window_p99_s,
+            r.worst_window_error_rate * 100.0,
+            r.monthly_cost
+        );
+    }
     for (o, spec) in ev.sla.objectives.iter().zip(&scenario.sla.objectives) {
         let _ = writeln!(
             out,

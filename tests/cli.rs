@@ -1274,6 +1274,8 @@ fn request_engine_search_does_not_depend_on_the_thread_count() {
         "3",
         "--load-model",
         "requests",
+        "--replications",
+        "1",
     ];
     let one = f.run_env(&args, &[("RAYON_NUM_THREADS", "1")]);
     let two = f.run_env(&args, &[("RAYON_NUM_THREADS", "2")]);
@@ -1281,7 +1283,15 @@ fn request_engine_search_does_not_depend_on_the_thread_count() {
     assert_ok(&two);
     assert_eq!(one.stdout, two.stdout);
     // The flag reaches the engine: request-level latencies are not the fluid model's.
-    let fluid = f.run(&["search", "--format", "json", "--seed", "3"]);
+    let fluid = f.run(&[
+        "search",
+        "--format",
+        "json",
+        "--seed",
+        "3",
+        "--replications",
+        "1",
+    ]);
     assert_ok(&fluid);
     assert_ne!(fluid.stdout, one.stdout);
 }
@@ -1542,4 +1552,279 @@ fn bad_pool_settings_name_the_field() {
         "workloads.backend.client_pools.redis.timeout",
         &["BlockingConnectionPool"],
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Monte Carlo replications, sampling, sharding (issue 5)
+
+/// Eight backend candidates: CPU request × HPA target × pool.
+const SPACE_EIGHT: &str = "workload: backend\ngrid:\n  cpu_request: [150m, 250m]\n  \
+memory_request: [512Mi]\n  cpu_limit: [none]\n  memory_limit: [2x]\n  min_replicas: [1]\n  \
+max_replicas: [10]\n  target_cpu_utilization: [60, 90]\n  node_pool: [highmem, general]\n";
+
+fn eight() -> Fixture {
+    let f = Fixture::new();
+    f.write(SPACE, SPACE_EIGHT);
+    f
+}
+
+#[test]
+fn monte_carlo_search_reports_breach_probability_and_pareto_identically_at_1_and_2_threads() {
+    let f = eight();
+    let args = [
+        "search",
+        "--format",
+        "json",
+        "--seed",
+        "5",
+        "--replications",
+        "4",
+    ];
+    let one = f.run_env(&args, &[("RAYON_NUM_THREADS", "1")]);
+    let two = f.run_env(&args, &[("RAYON_NUM_THREADS", "2")]);
+    assert_ok(&one);
+    assert_ok(&two);
+    assert_eq!(one.stdout, two.stdout);
+    let v = one.json();
+    assert_eq!(v["replications"], 4);
+    let cands = v["candidates"].as_array().unwrap();
+    assert_eq!(cands.len(), 8);
+    let mut pareto = 0;
+    for c in cands {
+        let sla = &c["sla"];
+        let n = sla["replications"].as_u64().unwrap();
+        let k = sla["breaching_replications"].as_u64().unwrap();
+        let p = sla["breach_probability"].as_f64().unwrap();
+        let (lo, hi) = (
+            sla["ci_low"].as_f64().unwrap(),
+            sla["ci_high"].as_f64().unwrap(),
+        );
+        assert!((1..=4).contains(&n), "{c}");
+        assert!((p - k as f64 / n as f64).abs() < 1e-6);
+        assert!(lo <= p && p <= hi && hi <= 1.0, "{c}");
+        // Wilson at 0 of n: the upper bound is z²/(n + z²).
+        if k == 0 {
+            let z2 = 1.959964f64.powi(2);
+            assert!((hi - z2 / (n as f64 + z2)).abs() < 1e-5, "{c}");
+        }
+        // No candidate is proven within a 5 % budget on 4 replications.
+        assert_eq!(c["feasible"], false);
+        pareto += usize::from(c["pareto"].as_bool().unwrap());
+    }
+    assert!(pareto >= 1);
+    // Rank 1 is never dominated.
+    assert_eq!(cands[0]["pareto"], true);
+    // Successive halving: the last stage ran fewer candidates than the first.
+    let full = cands
+        .iter()
+        .filter(|c| c["sla"]["replications"] == 4)
+        .count();
+    assert!(full < 8, "{full} candidates ran every replication");
+    // A generous budget makes candidates without breaches feasible.
+    let loose = f.run(&[
+        "search",
+        "--format",
+        "json",
+        "--seed",
+        "5",
+        "--replications",
+        "4",
+        "--max-breach-probability",
+        "0.5",
+    ]);
+    assert_ok(&loose);
+    assert!(loose.json()["feasible"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn candidate_order_does_not_change_the_result() {
+    let f = eight();
+    let args = [
+        "search",
+        "--format",
+        "json",
+        "--seed",
+        "5",
+        "--replications",
+        "2",
+    ];
+    let a = f.run(&args);
+    // The same grid with every list reversed: the same candidates in another order.
+    f.write(
+        SPACE,
+        &SPACE_EIGHT
+            .replace("[150m, 250m]", "[250m, 150m]")
+            .replace("[60, 90]", "[90, 60]")
+            .replace("[highmem, general]", "[general, highmem]"),
+    );
+    let b = f.run(&args);
+    assert_ok(&a);
+    assert_ok(&b);
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn shards_merge_into_the_single_run_byte_for_byte() {
+    let f = eight();
+    let common = ["--seed", "5", "--replications", "4", "--first-stage", "1"];
+    let mut files = Vec::new();
+    for s in ["0/3", "1/3", "2/3"] {
+        let mut args = vec!["search", "--shard", s, "--out", "shards"];
+        args.extend(common);
+        let out = f.run(&args);
+        assert_ok(&out);
+        files.push(format!("shards/shard-{}-of-3.json", &s[..1]));
+    }
+    for format in ["json", "table"] {
+        let mut single = vec!["search", "--format", format, "--out", "single"];
+        single.extend(common);
+        let one = f.run(&single);
+        assert_ok(&one);
+        // Shards in another order than their index.
+        let mut merge = vec!["merge", "--format", format, "--out", "merged"];
+        merge.extend([files[2].as_str(), files[0].as_str(), files[1].as_str()]);
+        let m = f.run(&merge);
+        assert_ok(&m);
+        assert_eq!(
+            String::from_utf8_lossy(&one.stdout),
+            String::from_utf8_lossy(&m.stdout)
+        );
+    }
+    for file in [
+        "ranking.json",
+        "ranking.csv",
+        "timeline_rank1.csv",
+        "timeline_baseline.csv",
+    ] {
+        assert_eq!(
+            f.read(&format!("single/{file}")),
+            f.read(&format!("merged/{file}")),
+            "{file}"
+        );
+    }
+    // A missing shard is bad input naming it.
+    let out = f.run(&["merge", &files[0], &files[1]]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("shard 2/3 is missing"),
+        "{}",
+        out.stderr
+    );
+    // The same shard twice as well.
+    let out = f.run(&["merge", &files[0], &files[0], &files[1]]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("given twice"), "{}", out.stderr);
+}
+
+#[test]
+fn latin_hypercube_and_random_samples_are_seeded_subsets_of_the_grid() {
+    let f = eight();
+    let names = |args: &[&str]| -> Vec<String> {
+        let out = f.run(args);
+        assert_ok(&out);
+        let mut n: Vec<String> = out.json()["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect();
+        n.sort();
+        n
+    };
+    let grid = names(&["search", "--format", "json", "--replications", "1"]);
+    let lhs = names(&[
+        "search",
+        "--format",
+        "json",
+        "--replications",
+        "1",
+        "--sample",
+        "lhs:4",
+    ]);
+    let again = names(&[
+        "search",
+        "--format",
+        "json",
+        "--replications",
+        "1",
+        "--sample",
+        "lhs:4",
+    ]);
+    let rnd = names(&[
+        "search",
+        "--format",
+        "json",
+        "--replications",
+        "1",
+        "--sample",
+        "random:3",
+        "--seed",
+        "2",
+    ]);
+    assert_eq!(lhs, again);
+    assert!(!lhs.is_empty() && lhs.len() <= 4);
+    assert!(!rnd.is_empty() && rnd.len() <= 3);
+    assert!(lhs.iter().chain(&rnd).all(|n| grid.contains(n)));
+}
+
+#[test]
+fn simulate_with_replications_reports_the_breach_probability() {
+    let f = Fixture::new();
+    let out = f.run(&[
+        "simulate",
+        "--format",
+        "json",
+        "--replications",
+        "3",
+        "--growth",
+        "5",
+        "--bootstrap-days",
+    ]);
+    assert_ok(&out);
+    let v = out.json();
+    assert_eq!(v["sla"]["replications"], 3);
+    assert!(v["sla"]["ci_high"].as_f64().unwrap() > 0.4);
+    assert!(v["cost"]["monthly_mean"].as_f64().unwrap() > 0.0);
+    let table = f.run(&["simulate", "--replications", "2"]);
+    assert_ok(&table);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("Monte Carlo: 0/2 replications breached"),
+        "{text}"
+    );
+    assert!(text.contains("undecided at a budget of 5%"), "{text}");
+}
+
+#[test]
+fn bad_monte_carlo_flags_exit_2_naming_the_flag() {
+    let f = Fixture::new();
+    for (args, flag) in [
+        (vec!["search", "--replications", "0"], "--replications"),
+        (vec!["search", "--replications", "many"], "--replications"),
+        (vec!["simulate", "--replications", "0"], "--replications"),
+        (
+            vec!["search", "--max-breach-probability", "1.5"],
+            "--max-breach-probability",
+        ),
+        (
+            vec!["search", "--max-breach-probability", "-0.1"],
+            "--max-breach-probability",
+        ),
+        (vec!["search", "--growth", "-100"], "--growth"),
+        (vec!["search", "--growth", "fast"], "--growth"),
+        (vec!["search", "--sample", "lhs:0"], "--sample"),
+        (vec!["search", "--sample", "sobol:5"], "--sample"),
+        (vec!["search", "--shard", "2/2"], "--shard"),
+        (vec!["search", "--shard", "1"], "--shard"),
+        (vec!["search", "--halving", "0"], "--halving"),
+        (vec!["search", "--first-stage", "0"], "--first-stage"),
+    ] {
+        let out = f.run(&args);
+        assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(flag), "{args:?}: {}", out.stderr);
+    }
+    f.write("junk.json", "{\"not\": \"a shard\"}");
+    let out = f.run(&["merge", "junk.json"]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("junk.json"), "{}", out.stderr);
 }

@@ -874,10 +874,17 @@ fn pool_budget_over_the_server_limit_is_infeasible_and_a_smaller_pool_fits() {
     let c = &default.connections[0];
     assert_eq!((c.budget_at_max_replicas, c.within_limit), (2040, false));
     assert_eq!(c.idle_at_min_replicas, 2 * 2 * 2);
-    assert!(!default.sla.breached && !default.feasible());
+    use costsim::search::risk::{verdict, Verdict};
+    assert!(!default.sla.breached);
+    assert_eq!(verdict(&default, None, 0.05), Verdict::Infeasible);
     let small = run("mongodb: { client: pymongo, maxPoolSize: 20 }");
     assert_eq!(small.connections[0].budget_at_max_replicas, 440);
-    assert!(small.feasible(), "{:?}", small.sla);
+    assert_eq!(
+        verdict(&small, None, 0.05),
+        Verdict::Feasible,
+        "{:?}",
+        small.sla
+    );
     // 20 req/s × 3 ops over 2 pods × 2 processes = 15 ops/s per process, holding 2 ms:
     // 0.03 in use; each process opens ceil(0.03 + 3√0.03) = 1 connection, plus 2 monitors.
     assert_eq!(small.connections[0].run.peak_connections, 2.0 * 2.0 * 3.0);

@@ -145,6 +145,7 @@ fn whole_run_under_the_request_engine_gives_the_mm1_sojourn_law() {
     let sc = load_scenario(Files::Disk, &path).unwrap();
     let opts = Options {
         load_model: LoadModel::Requests(RequestOptions::default()),
+        ..Options::default()
     };
     let (run, ev) = run_one_with(&sc, &sc.baseline, 1, &opts);
     let windows = &run.windows[1..];
@@ -228,6 +229,7 @@ fn compare(sc: &Scenario, label: &str) -> Comparison {
     let fluid = Options::default();
     let requests = Options {
         load_model: LoadModel::Requests(RequestOptions::default()),
+        ..Options::default()
     };
     let (rf, ef) = run_one_with(sc, &sc.baseline, 1, &fluid);
     let (rr, er) = run_one_with(sc, &sc.baseline, 1, &requests);
@@ -372,6 +374,7 @@ fn request_engine_oom_kills_lose_in_flight_requests_and_scale_down_drains() {
     let sc = load_scenario(Files::Disk, &path).unwrap();
     let opts = Options {
         load_model: LoadModel::Requests(RequestOptions::default()),
+        ..Options::default()
     };
     let (run, _) = run_one_with(&sc, &sc.baseline, 1, &opts);
     let w = &run.workloads[0];

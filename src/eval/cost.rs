@@ -2,14 +2,14 @@
 //! month; allocated to workloads as OpenCost does (max(request, usage) × unit rate; idle =
 //! node cost − allocated).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::scenario::Scenario;
 use crate::sim::engine::RunResult;
 use crate::time::HOURS_PER_MONTH;
 
 /// Cost of one pool.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PoolCost {
     /// Pool name.
     pub pool: String,
@@ -22,7 +22,7 @@ pub struct PoolCost {
 }
 
 /// Cost of one run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cost {
     /// Currency of every amount.
     pub currency: String,

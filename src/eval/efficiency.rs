@@ -2,7 +2,7 @@
 //! 60–80 % band is about); per pool, requested / allocatable (what the cluster autoscaler acts
 //! on) and used / allocatable.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::scenario::Scenario;
 use crate::sim::engine::RunResult;
@@ -13,7 +13,7 @@ pub const BAND_LOW: f64 = 0.60;
 pub const BAND_HIGH: f64 = 0.80;
 
 /// Usage over request of one workload, time-weighted over the run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkloadEfficiency {
     /// Workload.
     pub workload: String,
@@ -24,7 +24,7 @@ pub struct WorkloadEfficiency {
 }
 
 /// Request and usage over allocatable of one pool.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PoolEfficiency {
     /// Pool.
     pub pool: String,
@@ -39,7 +39,7 @@ pub struct PoolEfficiency {
 }
 
 /// Efficiency of one run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Efficiency {
     /// Usage / request of CPU over all workloads (request-weighted).
     pub cpu: f64,

@@ -4,14 +4,14 @@ pub mod cost;
 pub mod efficiency;
 pub mod sla;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::config::Config;
 use crate::model::scenario::Scenario;
 use crate::sim::engine::RunResult;
 
 /// Everything the ranking and the reports need from one run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
     /// Cost.
     pub cost: cost::Cost,
@@ -28,7 +28,7 @@ pub struct Evaluation {
 }
 
 /// A downstream server's connections: what the run saw, and what the pools could open.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServerConnections {
     /// The run's record (peak, mean, refused).
     #[serde(flatten)]
@@ -43,13 +43,9 @@ pub struct ServerConnections {
 }
 
 impl Evaluation {
-    /// Whether the candidate is acceptable: its SLA holds and every server's connection
-    /// budget at `maxReplicas` fits its limit.
-    pub fn feasible(&self) -> bool {
-        !self.sla.breached && self.connections.iter().all(|c| c.within_limit)
-    }
-
-    /// Why the candidate is not feasible (empty when it is).
+    /// What makes this replay unacceptable (empty when nothing does): SLA windows, and
+    /// connection budgets over a server's limit. The verdict itself is
+    /// `search::risk::verdict`'s.
     pub fn infeasible_because(&self) -> Vec<String> {
         let mut out = Vec::new();
         if self.sla.breached {
@@ -103,7 +99,7 @@ fn connections(scenario: &Scenario, config: &Config, run: &RunResult) -> Vec<Ser
 
 /// Replicas, scaling and failures of one workload during the run (the "why" behind its SLA
 /// and cost): the run's own record, plus what is derived from it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkloadActivity {
     /// Workload.
     pub workload: String,

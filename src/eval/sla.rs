@@ -1,13 +1,13 @@
 //! SLA per window: each objective's p99 latency and error rate against its targets; a run
 //! breaches when more windows fail than the SLA allows.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::scenario::Scenario;
 use crate::sim::engine::RunResult;
 
 /// How one objective fared over the run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObjectiveOutcome {
     /// Service.
     pub service: String,
@@ -26,7 +26,7 @@ pub struct ObjectiveOutcome {
 }
 
 /// SLA outcome of one run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SlaOutcome {
     /// Windows evaluated.
     pub windows: u32,

@@ -93,7 +93,7 @@ impl PodRequests {
 }
 
 /// Kubernetes QoS class of a pod.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum QosClass {
     /// Every container has CPU and memory limits equal to its requests.
     Guaranteed,

@@ -1,7 +1,10 @@
 //! The search: expand the candidate space, simulate every candidate in parallel, rank.
 
+pub mod halving;
 pub mod pools;
 pub mod rank;
+pub mod risk;
+pub mod shard;
 pub mod space;
 
 use rayon::prelude::*;
@@ -16,8 +19,80 @@ use crate::sim::engine::{simulate_with, Options, RunResult};
 pub struct Evaluated {
     /// The configuration.
     pub config: Config,
-    /// Its evaluation.
+    /// Its evaluation: the recorded replay's, or Monte Carlo replication 0's.
     pub evaluation: Evaluation,
+    /// Its Monte Carlo replications, when it was run on replications.
+    pub monte_carlo: Option<MonteCarlo>,
+    /// On the Pareto front over (monthly cost, breach probability, band distance).
+    pub pareto: bool,
+}
+
+/// The Monte Carlo replications of one candidate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonteCarlo {
+    /// One record per replication run, in replication order (0, 1, …).
+    pub records: Vec<risk::Record>,
+    /// The risk budget feasibility is decided on.
+    pub max_breach_probability: f64,
+}
+
+impl Evaluated {
+    /// A candidate evaluated on the recorded replay only.
+    pub fn replay(config: Config, evaluation: Evaluation) -> Evaluated {
+        Evaluated {
+            config,
+            evaluation,
+            monte_carlo: None,
+            pareto: false,
+        }
+    }
+
+    /// Its SLA risk over its replications (`None` for a recorded replay).
+    pub fn risk(&self) -> Option<risk::Risk> {
+        self.monte_carlo
+            .as_ref()
+            .map(|m| risk::Risk::of(&m.records))
+    }
+
+    /// Whether it meets the SLA within the risk budget ([`risk::verdict`]).
+    pub fn verdict(&self) -> risk::Verdict {
+        let budget = self
+            .monte_carlo
+            .as_ref()
+            .map_or(risk::DEFAULT_MAX_BREACH_PROBABILITY, |m| {
+                m.max_breach_probability
+            });
+        risk::verdict(&self.evaluation, self.risk().as_ref(), budget)
+    }
+
+    /// Whether it is feasible ([`Evaluated::verdict`] is [`risk::Verdict::Feasible`]).
+    pub fn feasible(&self) -> bool {
+        self.verdict() == risk::Verdict::Feasible
+    }
+
+    /// Mean monthly cost over its replications (the replay's cost without them).
+    pub fn monthly_cost(&self) -> f64 {
+        self.risk()
+            .map_or(self.evaluation.cost.monthly, |r| r.monthly_cost)
+    }
+
+    /// Mean band distance over its replications (the replay's without them).
+    pub fn band_distance(&self) -> f64 {
+        self.risk()
+            .map_or(self.evaluation.band_distance, |r| r.band_distance)
+    }
+
+    /// Breach probability (0 or 1 for a recorded replay).
+    pub fn breach_probability(&self) -> f64 {
+        self.risk().map_or(
+            if self.evaluation.sla.breached {
+                1.0
+            } else {
+                0.0
+            },
+            |r| r.breach_probability,
+        )
+    }
 }
 
 /// The space's candidates: the grid applied to the baseline, each with every pool size the
@@ -84,7 +159,43 @@ pub fn evaluate_all_with(
         .map(|config| {
             let (_, evaluation) = run_one_with(scenario, &config, seed, options);
             progress();
-            Evaluated { config, evaluation }
+            Evaluated::replay(config, evaluation)
         })
         .collect()
+}
+
+/// Runs replication `r` of `config` (stream `r`, arrivals varied as `options.variation`
+/// says): its record, and its whole evaluation when `r` is 0.
+pub fn replicate(
+    scenario: &Scenario,
+    config: &Config,
+    seed: u64,
+    options: &Options,
+    r: u32,
+) -> halving::Outcome {
+    let o = Options {
+        replication: u64::from(r),
+        ..options.clone()
+    };
+    let (_, evaluation) = run_one_with(scenario, config, seed, &o);
+    (
+        risk::Record::of(&evaluation),
+        (r == 0).then_some(evaluation),
+    )
+}
+
+/// The Monte Carlo search of `configs` under `plan` ([`halving::run`] on simulated
+/// replications).
+pub fn monte_carlo(
+    scenario: &Scenario,
+    configs: Vec<Config>,
+    seed: u64,
+    options: &Options,
+    plan: &halving::Plan,
+    stage_start: &mut dyn FnMut(usize, u32, usize, usize),
+    tick: &(dyn Fn() + Sync),
+) -> Vec<Evaluated> {
+    let shared = configs.clone();
+    let evaluate = |i: usize, r: u32| replicate(scenario, &shared[i], seed, options, r);
+    halving::run(configs, plan, &evaluate, stage_start, tick)
 }

@@ -1,31 +1,80 @@
-//! Ranking: SLA-feasible first, then monthly cost, then distance from the efficiency band.
+//! Ranking (DESIGN.md §8): feasible first, then undecided, then infeasible; within the first
+//! two, by breach probability, then monthly cost, then distance from the efficiency band;
+//! among infeasible candidates, by breach probability, then the expected fraction of failed
+//! windows, then cost. The Pareto front over (cost, breach probability, band distance) is
+//! marked.
 
 use std::cmp::Ordering;
 
+use crate::search::risk::Verdict;
 use crate::search::Evaluated;
 
-/// Orders two evaluated candidates: feasible before infeasible; among feasible, cheaper first,
-/// then closer to the band; among infeasible, fewer breached windows first, then cheaper. Ties
-/// fall back to the name, so the order never depends on input order or thread count.
+/// Expected fraction of failed windows (the replay's own without replications).
+fn failed_fraction(e: &Evaluated) -> f64 {
+    e.risk().map_or(e.evaluation.sla.breached_fraction, |r| {
+        r.expected_failed_window_fraction
+    })
+}
+
+/// Orders two evaluated candidates (see the module doc). Ties fall back to the name, so the
+/// order never depends on input order or thread count. On recorded replays (no replications)
+/// this is the order of issue 2: SLA met first, then cost and band; breaching candidates by
+/// failed windows, then cost.
 pub fn compare(a: &Evaluated, b: &Evaluated) -> Ordering {
-    let (ea, eb) = (&a.evaluation, &b.evaluation);
-    let fa = ea.feasible();
-    let fb = eb.feasible();
-    fb.cmp(&fa)
+    let (va, vb) = (a.verdict(), b.verdict());
+    va.cmp(&vb)
+        .then_with(|| a.breach_probability().total_cmp(&b.breach_probability()))
         .then_with(|| {
-            if fa {
-                Ordering::Equal
+            if va == Verdict::Infeasible {
+                failed_fraction(a).total_cmp(&failed_fraction(b))
             } else {
-                ea.sla.breached_windows.cmp(&eb.sla.breached_windows)
+                Ordering::Equal
             }
         })
-        .then_with(|| ea.cost.monthly.total_cmp(&eb.cost.monthly))
-        .then_with(|| ea.band_distance.total_cmp(&eb.band_distance))
+        .then_with(|| a.monthly_cost().total_cmp(&b.monthly_cost()))
+        .then_with(|| a.band_distance().total_cmp(&b.band_distance()))
         .then_with(|| a.config.name.cmp(&b.config.name))
 }
 
-/// Sorts candidates into rank order (rank 1 first).
+/// Sorts candidates into rank order (rank 1 first) and marks the Pareto front.
 pub fn rank(mut candidates: Vec<Evaluated>) -> Vec<Evaluated> {
     candidates.sort_by(compare);
+    mark_pareto(&mut candidates);
     candidates
+}
+
+/// The objectives the Pareto front minimizes.
+fn objectives(e: &Evaluated) -> [f64; 3] {
+    [e.monthly_cost(), e.breach_probability(), e.band_distance()]
+}
+
+/// Whether `a` dominates `b`: no worse in every objective, better in one.
+fn dominates(a: &[f64; 3], b: &[f64; 3]) -> bool {
+    a.iter().zip(b).all(|(x, y)| x <= y) && a.iter().zip(b).any(|(x, y)| x < y)
+}
+
+/// Whether `e` is on the Pareto front of `all` (nothing in `all` dominates it).
+pub fn on_front(e: &Evaluated, all: &[Evaluated]) -> bool {
+    let o = objectives(e);
+    !all.iter().any(|x| dominates(&objectives(x), &o))
+}
+
+/// Marks every candidate on the Pareto front of `candidates`.
+pub fn mark_pareto(candidates: &mut [Evaluated]) {
+    let objs: Vec<[f64; 3]> = candidates.iter().map(objectives).collect();
+    for (i, c) in candidates.iter_mut().enumerate() {
+        c.pareto = !objs.iter().any(|x| dominates(x, &objs[i]));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dominance_needs_one_strict_improvement() {
+        assert!(dominates(&[1.0, 0.0, 0.1], &[2.0, 0.0, 0.1]));
+        assert!(!dominates(&[1.0, 0.0, 0.1], &[1.0, 0.0, 0.1]));
+        assert!(!dominates(&[1.0, 0.2, 0.1], &[2.0, 0.0, 0.1]));
+    }
 }

@@ -8,19 +8,7 @@ use crate::quantity::{Bytes, MilliCpu};
 
 /// Number of grid points of `space`.
 pub fn grid_size(space: &Space) -> usize {
-    let g = &space.grid;
-    [
-        g.cpu_request.len(),
-        g.memory_request.len(),
-        g.cpu_limit.len(),
-        g.memory_limit.len(),
-        g.min_replicas.len(),
-        g.max_replicas.len(),
-        g.target_cpu_utilization.len(),
-        g.node_pool.len(),
-    ]
-    .iter()
-    .product()
+    dims(space).iter().product()
 }
 
 fn limit_cpu(choice: &LimitChoice<MilliCpu>, request: MilliCpu) -> Option<MilliCpu> {
@@ -45,73 +33,168 @@ fn limit_memory(choice: &LimitChoice<Bytes>, request: Bytes) -> Option<Bytes> {
     }
 }
 
+/// How the space is turned into candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sampling {
+    /// Every grid point.
+    #[default]
+    Grid,
+    /// `n` Latin-hypercube samples: each field's values are covered in proportion.
+    LatinHypercube(usize),
+    /// `n` independent uniform samples.
+    Random(usize),
+}
+
+impl std::str::FromStr for Sampling {
+    type Err = String;
+
+    /// `grid`, `lhs:N` or `random:N` (N ≥ 1).
+    fn from_str(s: &str) -> std::result::Result<Sampling, String> {
+        let count = |n: &str| match n.parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => Err(format!("`{n}` is not a sample count ≥ 1")),
+        };
+        match s.split_once(':') {
+            None if s == "grid" => Ok(Sampling::Grid),
+            Some(("lhs", n)) => Ok(Sampling::LatinHypercube(count(n)?)),
+            Some(("random", n)) => Ok(Sampling::Random(count(n)?)),
+            _ => Err(format!("`{s}` is not `grid`, `lhs:N` or `random:N`")),
+        }
+    }
+}
+
+/// The number of values of each field of the grid, in expansion order.
+fn dims(space: &Space) -> [usize; 8] {
+    let g = &space.grid;
+    [
+        g.cpu_request.len(),
+        g.memory_request.len(),
+        g.cpu_limit.len(),
+        g.memory_limit.len(),
+        g.min_replicas.len(),
+        g.max_replicas.len(),
+        g.target_cpu_utilization.len(),
+        g.node_pool.len(),
+    ]
+}
+
 /// The configurations of the grid, in a fixed order (the last field varies fastest). Grid
 /// points that are invalid (min > max replicas, limit below request) are skipped.
 pub fn expand(space: &Space, baseline: &Config) -> Vec<Config> {
-    let g = &space.grid;
-    let Some(base) = baseline.workloads.get(&space.workload) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for cpu in &g.cpu_request {
-        for mem in &g.memory_request {
-            for cl in &g.cpu_limit {
-                for ml in &g.memory_limit {
-                    for &min in &g.min_replicas {
-                        for &max in &g.max_replicas {
-                            for &target in &g.target_cpu_utilization {
-                                for pool in &g.node_pool {
-                                    if min > max {
-                                        continue;
-                                    }
-                                    let cpu_limit = limit_cpu(cl, *cpu);
-                                    let mem_limit = limit_memory(ml, *mem);
-                                    if cpu_limit.is_some_and(|l| l < *cpu)
-                                        || mem_limit.is_some_and(|l| l < *mem)
-                                    {
-                                        continue;
-                                    }
-                                    let mut w = base.clone();
-                                    w.node_pool = pool.clone();
-                                    w.resources.requests.cpu = Some(*cpu);
-                                    w.resources.requests.memory = Some(*mem);
-                                    w.resources.limits.cpu = cpu_limit;
-                                    w.resources.limits.memory = mem_limit;
-                                    let behavior =
-                                        base.hpa.as_ref().and_then(|h| h.behavior.clone());
-                                    w.hpa = Some(HpaConfig {
-                                        min_replicas: min,
-                                        max_replicas: max,
-                                        metrics: vec![MetricConfig {
-                                            kind: "Resource".into(),
-                                            resource: Some(ResourceMetricConfig {
-                                                name: "cpu".into(),
-                                                target: MetricTargetConfig {
-                                                    kind: "Utilization".into(),
-                                                    average_utilization: Some(target),
-                                                    average_value: None,
-                                                    value: None,
-                                                },
-                                            }),
-                                            ..MetricConfig::default()
-                                        }],
-                                        behavior,
-                                    });
-                                    w.replicas =
-                                        w.replicas.clamp(min.max(1) as u32, max.max(1) as u32);
-                                    let mut c = baseline.clone();
-                                    c.name = describe(&space.workload, &w);
-                                    c.workloads.insert(space.workload.clone(), w);
-                                    out.push(c);
-                                }
-                            }
-                        }
-                    }
-                }
+    let d = dims(space);
+    let total: usize = d.iter().product();
+    (0..total)
+        .filter_map(|mut k| {
+            let mut idx = [0usize; 8];
+            for f in (0..8).rev() {
+                idx[f] = k % d[f];
+                k /= d[f];
             }
-        }
+            point(space, baseline, idx)
+        })
+        .collect()
+}
+
+/// The candidates of `space` under `sampling`, seeded by `seed` (the grid ignores it). Samples
+/// that land on an invalid point are skipped and repeated points are kept once, in sample
+/// order, so a sample may give fewer than N candidates.
+pub fn sample(space: &Space, baseline: &Config, sampling: Sampling, seed: u64) -> Vec<Config> {
+    use rand::seq::SliceRandom;
+    let d = dims(space);
+    let (n, lhs) = match sampling {
+        Sampling::Grid => return expand(space, baseline),
+        Sampling::LatinHypercube(n) => (n, true),
+        Sampling::Random(n) => (n, false),
+    };
+    if d.contains(&0) {
+        return Vec::new();
     }
-    out
+    let mut rng = crate::sim::rng::stream(seed, 0, crate::sim::rng::Purpose::Sampling);
+    let mut columns = Vec::with_capacity(8);
+    for &m in &d {
+        let mut col: Vec<usize> = if lhs {
+            // Stratum i of n, a uniform point inside it, mapped onto the field's m values.
+            let mut strata: Vec<usize> = (0..n).collect();
+            strata.shuffle(&mut rng);
+            strata
+                .into_iter()
+                .map(|i| {
+                    let u = (i as f64 + crate::sim::rng::unit(&mut rng)) / n as f64;
+                    ((u * m as f64) as usize).min(m - 1)
+                })
+                .collect()
+        } else {
+            (0..n)
+                .map(|_| ((crate::sim::rng::unit(&mut rng) * m as f64) as usize).min(m - 1))
+                .collect()
+        };
+        col.truncate(n);
+        columns.push(col);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    (0..n)
+        .filter_map(|i| {
+            let mut idx = [0usize; 8];
+            for f in 0..8 {
+                idx[f] = columns[f][i];
+            }
+            point(space, baseline, idx)
+        })
+        .filter(|c| seen.insert(c.name.clone()))
+        .collect()
+}
+
+/// The grid point with value indices `idx` (fields in [`dims`] order) applied to the
+/// baseline; `None` when it is invalid.
+fn point(space: &Space, baseline: &Config, idx: [usize; 8]) -> Option<Config> {
+    let g = &space.grid;
+    let base = baseline.workloads.get(&space.workload)?;
+    let cpu = &g.cpu_request[idx[0]];
+    let mem = &g.memory_request[idx[1]];
+    let cl = &g.cpu_limit[idx[2]];
+    let ml = &g.memory_limit[idx[3]];
+    let min = g.min_replicas[idx[4]];
+    let max = g.max_replicas[idx[5]];
+    let target = g.target_cpu_utilization[idx[6]];
+    let pool = &g.node_pool[idx[7]];
+    if min > max {
+        return None;
+    }
+    let cpu_limit = limit_cpu(cl, *cpu);
+    let mem_limit = limit_memory(ml, *mem);
+    if cpu_limit.is_some_and(|l| l < *cpu) || mem_limit.is_some_and(|l| l < *mem) {
+        return None;
+    }
+    let mut w = base.clone();
+    w.node_pool = pool.clone();
+    w.resources.requests.cpu = Some(*cpu);
+    w.resources.requests.memory = Some(*mem);
+    w.resources.limits.cpu = cpu_limit;
+    w.resources.limits.memory = mem_limit;
+    let behavior = base.hpa.as_ref().and_then(|h| h.behavior.clone());
+    w.hpa = Some(HpaConfig {
+        min_replicas: min,
+        max_replicas: max,
+        metrics: vec![MetricConfig {
+            kind: "Resource".into(),
+            resource: Some(ResourceMetricConfig {
+                name: "cpu".into(),
+                target: MetricTargetConfig {
+                    kind: "Utilization".into(),
+                    average_utilization: Some(target),
+                    average_value: None,
+                    value: None,
+                },
+            }),
+            ..MetricConfig::default()
+        }],
+        behavior,
+    });
+    w.replicas = w.replicas.clamp(min.max(1) as u32, max.max(1) as u32);
+    let mut c = baseline.clone();
+    c.name = describe(&space.workload, &w);
+    c.workloads.insert(space.workload.clone(), w);
+    Some(c)
 }
 
 /// A short, unique name for a workload setting, e.g.

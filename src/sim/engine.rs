@@ -12,6 +12,7 @@ use crate::k8s::pod::{deletion_rank, Pod, PodRequests, PodStatus};
 use crate::k8s::scheduler::{pick_node, Node};
 use crate::model::config::Config;
 use crate::model::scenario::{Expander, Scenario};
+use crate::sim::arrivals::{day_map, ArrivalSource, Variation};
 use crate::sim::fluid::ServiceModel;
 use crate::sim::hpa_bridge::WorkloadHpa;
 use crate::sim::latency::{self, Histogram};
@@ -40,6 +41,12 @@ pub enum LoadModel {
 pub struct Options {
     /// The load model.
     pub load_model: LoadModel,
+    /// The replication: every random draw of the run (arrivals, start-up and provisioning
+    /// delays, the request-level engine's draws) comes from its stream `replication`, the same
+    /// for every candidate (common random numbers).
+    pub replication: u64,
+    /// How the replication varies the recorded traffic (none by default: the replay as given).
+    pub variation: Variation,
 }
 
 /// One SLA window's figures for one objective.
@@ -67,7 +74,7 @@ pub struct WindowRun {
 }
 
 /// What one workload did during the run.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct WorkloadRun {
     /// Workload (service) name.
     #[serde(skip)]
@@ -195,7 +202,7 @@ pub struct RunResult {
 }
 
 /// Connections one downstream server saw during the run (on its primary).
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ServerRun {
     /// Server name.
     pub server: String,
@@ -285,6 +292,8 @@ struct Workload {
     running: u32,
     hpa: Option<WorkloadHpa>,
     desired: u32,
+    /// Its arrival rate per recorded bin under the run's variation.
+    arrivals: ArrivalSource,
     model: ServiceModel,
     /// The request-level state, under [`LoadModel::Requests`].
     request_model: Option<RequestModel>,
@@ -318,6 +327,8 @@ struct Sim<'a> {
     objective_of: Vec<Vec<Option<usize>>>,
     startup_rng: ChaCha8Rng,
     provisioning_rng: ChaCha8Rng,
+    /// The replication's day map (day bootstrap; empty otherwise).
+    days: Vec<u64>,
     last_scale_up: Option<Millis>,
     need_schedule: bool,
     downstream: Vec<f64>,
@@ -501,7 +512,12 @@ impl<'a> Sim<'a> {
                         svc,
                         &model,
                         &opts,
-                        rng::indexed_stream(seed, 0, Purpose::Requests, si as u64),
+                        rng::indexed_stream(
+                            seed,
+                            options.replication,
+                            Purpose::Requests,
+                            si as u64,
+                        ),
                     ))
                 }
             };
@@ -526,6 +542,13 @@ impl<'a> Sim<'a> {
                 running: 0,
                 hpa,
                 desired,
+                arrivals: ArrivalSource::new(
+                    seed,
+                    options.replication,
+                    si as u64,
+                    svc.scale,
+                    options.variation,
+                ),
                 model,
                 request_model,
                 backlog_core_s: 0.0,
@@ -585,8 +608,13 @@ impl<'a> Sim<'a> {
             workloads,
             objectives,
             objective_of,
-            startup_rng: rng::stream(seed, 0, Purpose::PodStartup),
-            provisioning_rng: rng::stream(seed, 0, Purpose::NodeProvisioning),
+            startup_rng: rng::stream(seed, options.replication, Purpose::PodStartup),
+            provisioning_rng: rng::stream(seed, options.replication, Purpose::NodeProvisioning),
+            days: if options.variation.bootstrap_days {
+                day_map(seed, options.replication, sc.horizon)
+            } else {
+                Vec::new()
+            },
             last_scale_up: None,
             need_schedule: false,
             downstream: vec![0.0; sc.services.len()],
@@ -1250,11 +1278,9 @@ impl<'a> Sim<'a> {
             let lambda = if svc.downstream_only {
                 self.downstream[si]
             } else {
-                svc.rate.as_ref().map_or(0.0, |r| {
-                    let bin_ms = Millis::from(r.bin_s) * 1000;
-                    let idx = (t / bin_ms.max(1)) as usize;
-                    r.counts.get(idx).copied().unwrap_or(0.0) * svc.scale / f64::from(r.bin_s)
-                })
+                let days = &self.days;
+                let src = &mut self.workloads[w].arrivals;
+                svc.rate.as_ref().map_or(0.0, |r| src.rate(r, t, days))
             };
             let n_classes = svc.profile.classes.len();
             let wl = &mut self.workloads[w];

@@ -2,6 +2,7 @@
 //! request-level load model ([`requests`]),
 //! queueing formulas, latency laws, random streams, and the bridge to the HPA controller.
 
+pub mod arrivals;
 pub mod engine;
 pub mod fluid;
 pub mod hpa_bridge;

@@ -16,6 +16,10 @@ pub enum Purpose {
     Arrivals = 3,
     /// The request-level engine's draws (arrival times, classes, pods, service times).
     Requests = 4,
+    /// The recorded day each simulated day replays (day bootstrap).
+    Bootstrap = 5,
+    /// Latin-hypercube and random samples of the candidate space.
+    Sampling = 6,
 }
 
 /// A reproducible random stream for (`seed`, `replication`, `purpose`).

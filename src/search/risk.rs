@@ -1,0 +1,205 @@
+//! SLA risk over Monte Carlo replications: per replication a [`Record`]; per candidate the
+//! breach probability with its 95 % Wilson interval ([`Risk`]), and the one feasibility
+//! decision ([`verdict`]).
+
+use serde::{Deserialize, Serialize};
+
+use crate::eval::Evaluation;
+
+/// The default risk budget (`--max-breach-probability`).
+pub const DEFAULT_MAX_BREACH_PROBABILITY: f64 = 0.05;
+
+/// What the ranking keeps of one replication of one candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// The replication breached the SLA (more failed windows than allowed).
+    pub breached: bool,
+    /// Failed windows / windows.
+    pub failed_fraction: f64,
+    /// Worst window p99 over the SLA's objectives, seconds.
+    pub worst_p99_s: f64,
+    /// Worst window error rate over the SLA's objectives.
+    pub worst_error_rate: f64,
+    /// Projected monthly cost.
+    pub monthly_cost: f64,
+    /// Distance from the efficiency band.
+    pub band_distance: f64,
+}
+
+impl Record {
+    /// The record of one evaluated replication.
+    pub fn of(e: &Evaluation) -> Record {
+        Record {
+            breached: e.sla.breached,
+            failed_fraction: e.sla.breached_fraction,
+            worst_p99_s: e
+                .sla
+                .objectives
+                .iter()
+                .map(|o| o.worst_p99_s)
+                .fold(0.0, f64::max),
+            worst_error_rate: e
+                .sla
+                .objectives
+                .iter()
+                .map(|o| o.worst_error_rate)
+                .fold(0.0, f64::max),
+            monthly_cost: e.cost.monthly,
+            band_distance: e.band_distance,
+        }
+    }
+}
+
+/// The two-sided 95 % normal quantile, from statrs.
+pub fn z95() -> f64 {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    Normal::standard().inverse_cdf(0.975)
+}
+
+/// The Wilson score interval for `k` successes in `n` trials at normal quantile `z`
+/// (`(0, 1)` when `n` is 0).
+pub fn wilson(k: u32, n: u32, z: f64) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let n = f64::from(n);
+    let p = f64::from(k) / n;
+    let z2 = z * z;
+    let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    let half = z / (1.0 + z2 / n) * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+/// A candidate's SLA risk over its replications, and the means the ranking uses.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Risk {
+    /// Replications run.
+    pub replications: u32,
+    /// Replications that breached.
+    pub breaches: u32,
+    /// `breaches / replications`.
+    pub breach_probability: f64,
+    /// 95 % Wilson interval, lower bound.
+    pub ci_low: f64,
+    /// 95 % Wilson interval, upper bound.
+    pub ci_high: f64,
+    /// Mean over replications of the fraction of failed windows.
+    pub expected_failed_window_fraction: f64,
+    /// Worst window p99 over all replications, seconds.
+    pub worst_window_p99_s: f64,
+    /// Worst window error rate over all replications.
+    pub worst_window_error_rate: f64,
+    /// Mean monthly cost over replications.
+    pub monthly_cost: f64,
+    /// Mean band distance over replications.
+    pub band_distance: f64,
+}
+
+impl Risk {
+    /// The risk of `records` (at least one).
+    pub fn of(records: &[Record]) -> Risk {
+        let n = records.len().max(1) as f64;
+        let breaches = records.iter().filter(|r| r.breached).count() as u32;
+        let (ci_low, ci_high) = wilson(breaches, records.len() as u32, z95());
+        let mean = |f: fn(&Record) -> f64| records.iter().map(f).sum::<f64>() / n;
+        Risk {
+            replications: records.len() as u32,
+            breaches,
+            breach_probability: f64::from(breaches) / n,
+            ci_low,
+            ci_high,
+            expected_failed_window_fraction: mean(|r| r.failed_fraction),
+            worst_window_p99_s: records.iter().map(|r| r.worst_p99_s).fold(0.0, f64::max),
+            worst_window_error_rate: records
+                .iter()
+                .map(|r| r.worst_error_rate)
+                .fold(0.0, f64::max),
+            monthly_cost: mean(|r| r.monthly_cost),
+            band_distance: mean(|r| r.band_distance),
+        }
+    }
+}
+
+/// Whether a candidate meets the SLA within the risk budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// The interval's upper bound is within the budget (or, for a single recorded replay,
+    /// the SLA was met).
+    Feasible,
+    /// The interval straddles the budget: more replications would decide.
+    Undecided,
+    /// The interval's lower bound exceeds the budget (or the single replay breached).
+    Infeasible,
+}
+
+/// The feasibility decision, the only one: a recorded replay (`risk` `None`) is feasible
+/// when it met the SLA; Monte Carlo replications are feasible when the breach probability's
+/// upper bound is within `max_breach_probability`, infeasible when the lower bound exceeds
+/// it, undecided otherwise. `evaluation` is replication 0's, for conditions that hold or fail
+/// for the config as a whole: a connection budget over a server's limit is infeasible
+/// whatever the replications say.
+pub fn verdict(
+    evaluation: &Evaluation,
+    risk: Option<&Risk>,
+    max_breach_probability: f64,
+) -> Verdict {
+    if evaluation.connections.iter().any(|c| !c.within_limit) {
+        return Verdict::Infeasible;
+    }
+    match risk {
+        None if evaluation.sla.breached => Verdict::Infeasible,
+        None => Verdict::Feasible,
+        Some(r) if r.ci_high <= max_breach_probability => Verdict::Feasible,
+        Some(r) if r.ci_low > max_breach_probability => Verdict::Infeasible,
+        Some(_) => Verdict::Undecided,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wilson_matches_published_values() {
+        // Newcombe (1998), table I: 81/263 → 0.2553–0.3662; 15/148 → 0.0624–0.1605;
+        // 0/20 → 0–0.1611.
+        let z = z95();
+        assert!((z - 1.959964).abs() < 1e-6);
+        let (l, h) = wilson(81, 263, z);
+        assert!(
+            (l - 0.2553).abs() < 1e-4 && (h - 0.3662).abs() < 1e-4,
+            "{l} {h}"
+        );
+        let (l, h) = wilson(15, 148, z);
+        assert!(
+            (l - 0.0624).abs() < 1e-4 && (h - 0.1605).abs() < 1e-4,
+            "{l} {h}"
+        );
+        let (l, h) = wilson(0, 20, z);
+        assert!(l.abs() < 1e-12 && (h - 0.1611).abs() < 1e-4, "{l} {h}");
+    }
+
+    #[test]
+    fn risk_summarizes_records() {
+        let rec = |b: bool, f: f64, c: f64| Record {
+            breached: b,
+            failed_fraction: f,
+            worst_p99_s: f * 10.0,
+            worst_error_rate: f / 10.0,
+            monthly_cost: c,
+            band_distance: 0.1,
+        };
+        let r = Risk::of(&[
+            rec(true, 0.2, 100.0),
+            rec(false, 0.0, 110.0),
+            rec(false, 0.1, 90.0),
+            rec(false, 0.0, 100.0),
+        ]);
+        assert_eq!((r.replications, r.breaches), (4, 1));
+        assert_eq!(r.breach_probability, 0.25);
+        assert!((r.expected_failed_window_fraction - 0.075).abs() < 1e-12);
+        assert_eq!(r.worst_window_p99_s, 2.0);
+        assert!((r.monthly_cost - 100.0).abs() < 1e-12);
+    }
+}

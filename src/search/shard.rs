@@ -1,0 +1,219 @@
+//! Sharded searches (DESIGN.md §10): `search --shard I/N` runs every replication of the
+//! candidates whose index is `I` modulo `N` and writes them as a [`ShardFile`]; merging the
+//! `N` files replays the successive halving on the stored records ([`merge`]), which gives
+//! exactly the ranking of a single run.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::eval::Evaluation;
+use crate::model::config::Config;
+use crate::search::halving::{self, Plan};
+use crate::search::risk::Record;
+use crate::search::{Evaluated, MonteCarlo};
+use crate::sim::arrivals::Variation;
+
+/// The format tag of shard files.
+pub const FORMAT: &str = "costsim-shard/1";
+
+/// A slice of a search: shard `index` of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// This shard, `0..count`.
+    pub index: u32,
+    /// Number of shards.
+    pub count: u32,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    /// `I/N` with `0 ≤ I < N`.
+    fn from_str(s: &str) -> std::result::Result<Shard, String> {
+        let bad = || format!("`{s}` is not I/N with 0 ≤ I < N");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: u32 = i.trim().parse().map_err(|_| bad())?;
+        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl Shard {
+    /// Whether candidate `i` (in expansion order) belongs to this shard.
+    pub fn holds(&self, i: usize) -> bool {
+        i % self.count as usize == self.index as usize
+    }
+}
+
+/// What every shard of one search must agree on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Scenario name.
+    pub scenario: String,
+    /// Seed.
+    pub seed: u64,
+    /// Load model (`fluid` or `requests`).
+    pub load_model: String,
+    /// The replication plan.
+    pub plan: Plan,
+    /// The traffic variation.
+    pub variation: Variation,
+    /// Candidates of the whole search.
+    pub candidates_total: usize,
+    /// Number of shards.
+    pub shards: u32,
+}
+
+/// One candidate of a shard: every replication's record and replication 0's evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardCandidate {
+    /// Index in the whole search's expansion order.
+    pub index: usize,
+    /// The configuration.
+    pub config: Config,
+    /// Replication 0's evaluation.
+    pub evaluation: Evaluation,
+    /// One record per replication.
+    pub records: Vec<Record>,
+}
+
+/// The output of `search --shard I/N`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardFile {
+    /// What the shards share.
+    pub header: Header,
+    /// This shard's index.
+    pub shard: u32,
+    /// The shard's candidates, in index order.
+    pub candidates: Vec<ShardCandidate>,
+    /// The baseline, every replication.
+    pub baseline: ShardCandidate,
+}
+
+/// A candidate with all its replications, for a shard file.
+pub fn shard_candidate(index: usize, e: Evaluated) -> ShardCandidate {
+    ShardCandidate {
+        index,
+        config: e.config,
+        evaluation: e.evaluation,
+        records: e.monte_carlo.map(|m| m.records).unwrap_or_default(),
+    }
+}
+
+/// Combines the shard files `files` (name, parsed file) of one search into the candidates a
+/// single run evaluates (before ranking) and the baseline. The shards must agree on their
+/// header, and each of `0..N` must be there exactly once.
+pub fn merge(files: Vec<(String, ShardFile)>) -> Result<(Vec<Evaluated>, Evaluated)> {
+    let Some((first_name, first)) = files.first() else {
+        return Err(Error::input(
+            "<command line>",
+            None,
+            "merge needs shard files",
+        ));
+    };
+    let header = first.header.clone();
+    let first_name = first_name.clone();
+    let mut seen = vec![false; header.shards as usize];
+    let mut slots: Vec<Option<ShardCandidate>> = vec![None; header.candidates_total];
+    let mut baseline = None;
+    for (name, f) in files {
+        if f.header != header {
+            return Err(Error::input(
+                &name,
+                Some("header".into()),
+                format!("this shard belongs to another search than {first_name} (scenario, seed, load model, replications, variation or shard count differ)"),
+            ));
+        }
+        let s = f.shard as usize;
+        if s >= seen.len() || seen[s] {
+            return Err(Error::input(
+                &name,
+                Some("shard".into()),
+                format!(
+                    "shard {} given twice or out of 0..{}",
+                    f.shard, header.shards
+                ),
+            ));
+        }
+        seen[s] = true;
+        for c in f.candidates {
+            let ok = c.index < slots.len()
+                && c.index % header.shards as usize == s
+                && c.records.len() == header.plan.replications as usize;
+            if !ok || slots[c.index].is_some() {
+                return Err(Error::input(
+                    &name,
+                    Some("candidates".into()),
+                    format!(
+                        "candidate {} does not belong to shard {s} or lacks replications",
+                        c.index
+                    ),
+                ));
+            }
+            let at = c.index;
+            slots[at] = Some(c);
+        }
+        baseline.get_or_insert(f.baseline);
+    }
+    if let Some(missing) = seen.iter().position(|s| !s) {
+        return Err(Error::input(
+            "<command line>",
+            None,
+            format!("shard {missing}/{} is missing", header.shards),
+        ));
+    }
+    let all: Vec<ShardCandidate> = slots
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            c.ok_or_else(|| {
+                Error::input(
+                    "<command line>",
+                    None,
+                    format!("candidate {i} is in no shard"),
+                )
+            })
+        })
+        .collect::<Result<_>>()?;
+    let baseline = baseline.ok_or_else(|| Error::internal("no baseline"))?;
+    let plan = header.plan;
+    let configs: Vec<Config> = all.iter().map(|c| c.config.clone()).collect();
+    let stored = |i: usize, r: u32| -> halving::Outcome {
+        let c = &all[i];
+        (
+            c.records[r as usize],
+            (r == 0).then(|| c.evaluation.clone()),
+        )
+    };
+    let candidates = halving::run(configs, &plan, &stored, &mut |_, _, _, _| {}, &|| {});
+    let baseline = Evaluated {
+        config: baseline.config,
+        evaluation: baseline.evaluation,
+        monte_carlo: Some(MonteCarlo {
+            records: baseline.records,
+            max_breach_probability: plan.max_breach_probability,
+        }),
+        pareto: false,
+    };
+    Ok((candidates, baseline))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_specs_parse_and_slice() {
+        let s: Shard = "1/3".parse().unwrap_or(Shard { index: 9, count: 9 });
+        assert_eq!(s, Shard { index: 1, count: 3 });
+        assert!(s.holds(4) && !s.holds(3));
+        for bad in ["3/3", "1", "a/2", "0/0", "-1/2"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+    }
+}
