@@ -391,7 +391,7 @@ pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
             r.breach_probability,
             r.ci_low,
             r.ci_high,
-            match e.verdict() {
+            match crate::search::risk::risk_verdict(&r, mc.max_breach_probability) {
                 crate::search::risk::Verdict::Feasible => "feasible",
                 crate::search::risk::Verdict::Undecided => "undecided",
                 crate::search::risk::Verdict::Infeasible => "infeasible",

@@ -1560,7 +1560,8 @@ fn bad_pool_settings_name_the_field() {
 /// Eight backend candidates: CPU request × HPA target × pool.
 const SPACE_EIGHT: &str = "workload: backend\ngrid:\n  cpu_request: [150m, 250m]\n  \
 memory_request: [512Mi]\n  cpu_limit: [none]\n  memory_limit: [2x]\n  min_replicas: [1]\n  \
-max_replicas: [10]\n  target_cpu_utilization: [60, 90]\n  node_pool: [highmem, general]\n";
+max_replicas: [10]\n  target_cpu_utilization: [60, 90]\n  node_pool: [highmem, general]\n\
+client_pools: { mongodb: [fit], redis: [fit] }\n";
 
 fn eight() -> Fixture {
     let f = Fixture::new();

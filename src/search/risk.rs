@@ -150,9 +150,19 @@ pub fn verdict(
     match risk {
         None if evaluation.sla.breached => Verdict::Infeasible,
         None => Verdict::Feasible,
-        Some(r) if r.ci_high <= max_breach_probability => Verdict::Feasible,
-        Some(r) if r.ci_low > max_breach_probability => Verdict::Infeasible,
-        Some(_) => Verdict::Undecided,
+        Some(r) => risk_verdict(r, max_breach_probability),
+    }
+}
+
+/// What the replications alone say: feasible when the breach probability's upper bound is
+/// within `max_breach_probability`, infeasible when its lower bound exceeds it.
+pub fn risk_verdict(r: &Risk, max_breach_probability: f64) -> Verdict {
+    if r.ci_high <= max_breach_probability {
+        Verdict::Feasible
+    } else if r.ci_low > max_breach_probability {
+        Verdict::Infeasible
+    } else {
+        Verdict::Undecided
     }
 }
 
