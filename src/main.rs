@@ -341,7 +341,7 @@ fn run(cli: &Cli) -> Result<()> {
             *rank,
             overlay,
             namespace.as_deref(),
-            cli.manifests.is_some(),
+            cli.manifests.as_deref(),
             cli.out.as_deref().unwrap_or(Path::new("k8s")),
         )?),
         Command::Diff { from, rank } => emit(&costsim::report::diff(

@@ -163,6 +163,17 @@ fn manifests_replace_the_scenario_baseline() {
 }
 
 #[test]
+fn images_and_namespace_pass_through_from_the_manifests() {
+    let p = manifests::read_passthrough(&fixture("overlays/prod")).unwrap();
+    assert_eq!(p.namespace.as_deref(), Some("klinematrix-prod"));
+    assert_eq!(
+        p.images["backend"],
+        "financialagent.azurecr.io/backend:1.5.0"
+    );
+    assert_eq!(p.images["redis"], "redis:7.2");
+}
+
+#[test]
 fn malformed_yaml_names_file_and_line() {
     let sc = scenario();
     let e = manifests::read_config(&fixture("bad"), &sc.catalog, None).unwrap_err();
@@ -224,7 +235,15 @@ fn write_files(files: &[emit::File], dir: &Path) {
 
 fn round_trip(base: &Config, chosen: &Config) {
     let sc = scenario();
-    let files = emit::emit(base, chosen, "prod", Some("klinematrix-prod"), &sc.catalog).unwrap();
+    let pass = manifests::Passthrough {
+        namespace: Some("klinematrix-prod".into()),
+        images: [(
+            "backend".to_string(),
+            "registry.example/backend:1.5.0".to_string(),
+        )]
+        .into(),
+    };
+    let files = emit::emit(base, chosen, "prod", &pass, &sc.catalog).unwrap();
     let dir = tempfile::tempdir().unwrap();
     write_files(&files, dir.path());
     let overlay = dir.path().join("overlays/prod");

@@ -346,8 +346,9 @@ fn set_images(v: &mut Value, rule: &ImageRule) {
     }
 }
 
-/// `name[:tag]` of an image reference (a port in the registry host is not a tag).
-fn split_image(image: &str) -> (&str, Option<String>) {
+/// `name[:tag]` of an image reference (a port in the registry host is not a tag; a digest is
+/// dropped).
+pub fn split_image(image: &str) -> (&str, Option<String>) {
     let image = image.split('@').next().unwrap_or(image);
     match image.rfind(':') {
         Some(i) if !image[i..].contains('/') => (&image[..i], Some(image[i + 1..].to_string())),

@@ -466,6 +466,52 @@ fn hpa_of(o: &Object) -> Result<(String, Value)> {
     Ok((target.to_string(), Value::Object(hpa)))
 }
 
+/// What `emit` carries over from the manifests it replaces: each container's image (by
+/// container name, the first seen) and the namespace the objects are in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Passthrough {
+    /// The objects' namespace, when one is set.
+    pub namespace: Option<String>,
+    /// Image reference per container name.
+    pub images: BTreeMap<String, String>,
+}
+
+/// The images and namespace of the Deployments among `objects`.
+pub fn passthrough(objects: &[Object]) -> Passthrough {
+    let mut out = Passthrough::default();
+    for o in objects.iter().filter(|o| o.kind() == "Deployment") {
+        if out.namespace.is_none() {
+            out.namespace = o
+                .value
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .map(String::from);
+        }
+        for list in ["containers", "initContainers"] {
+            let cs = o
+                .value
+                .pointer(&format!("/spec/template/spec/{list}"))
+                .and_then(Value::as_array);
+            for c in cs.into_iter().flatten() {
+                if let (Some(n), Some(i)) = (
+                    c.get("name").and_then(Value::as_str),
+                    c.get("image").and_then(Value::as_str),
+                ) {
+                    out.images
+                        .entry(n.to_string())
+                        .or_insert_with(|| i.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// [`passthrough`] of the manifests at `path`.
+pub fn read_passthrough(path: &Path) -> Result<Passthrough> {
+    Ok(passthrough(&kustomize::load(path, &mut Vec::new())?))
+}
+
 /// Replaces `scenario`'s baseline by what the manifests at `path` deploy (workloads the
 /// manifests lack keep the scenario's settings) and checks it against the scenario; returns
 /// the notes.

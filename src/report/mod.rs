@@ -290,21 +290,29 @@ fn base_config<'a>(scenario: &'a Scenario, r: &'a Ranking, from_manifests: bool)
 }
 
 /// Writes the kustomize base and overlay for the candidate of `rank` into `out`; returns what
-/// was written.
+/// was written. With `manifests` (already the scenario's baseline) the base is their config,
+/// and their images and namespace carry over to the overlay (`namespace` overrides).
 pub fn write_manifests(
     scenario: &Scenario,
     from: &Path,
     rank: usize,
     overlay: &str,
     namespace: Option<&str>,
-    from_manifests: bool,
+    manifests: Option<&Path>,
     out: &Path,
 ) -> Result<String> {
     let r = load_ranking(scenario, from)?;
     let chosen = r.rank(rank, "ranking.json")?;
-    let base = base_config(scenario, &r, from_manifests);
+    let base = base_config(scenario, &r, manifests.is_some());
+    let mut pass = match manifests {
+        Some(m) => crate::manifests::read_passthrough(m)?,
+        None => crate::manifests::Passthrough::default(),
+    };
+    if let Some(ns) = namespace {
+        pass.namespace = Some(ns.to_string());
+    }
     let files =
-        crate::manifests::emit::emit(base, &chosen.config, overlay, namespace, &scenario.catalog)?;
+        crate::manifests::emit::emit(base, &chosen.config, overlay, &pass, &scenario.catalog)?;
     let mut msg = String::new();
     for f in &files {
         write_atomic(&out.join(&f.path), f.text.as_bytes())?;
