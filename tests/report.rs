@@ -275,3 +275,55 @@ fn report_of_a_missing_search_is_bad_input() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("nowhere/ranking.json"), "{err}");
 }
+
+#[test]
+fn breach_probabilities_and_the_pareto_front_appear_when_the_search_gives_them() {
+    let run = run();
+    let mut r = run.ranking();
+    let set = |c: &mut Value, p: f64, lo: f64, hi: f64| {
+        c["sla"]["breach_probability"] =
+            serde_json::json!({ "estimate": p, "ci_low": lo, "ci_high": hi, "replications": 16 });
+    };
+    set(&mut r["baseline"], 0.0625, 0.0111, 0.2833);
+    let n = r["candidates"].as_array().unwrap().len();
+    for i in 0..n {
+        set(&mut r["candidates"][i], 0.125, 0.0349, 0.3604);
+        r["candidates"][i]["pareto"] = Value::Bool(i < 2);
+    }
+    let out = run.path("out-mc");
+    fs::create_dir_all(&out).unwrap();
+    for f in ["timeline_rank1.csv", "timeline_baseline.csv"] {
+        fs::copy(run.path(&format!("out/{f}")), out.join(f)).unwrap();
+    }
+    fs::write(
+        out.join("ranking.json"),
+        serde_json::to_string_pretty(&r).unwrap(),
+    )
+    .unwrap();
+    let (code, _, err) = costsim(
+        run.dir.path(),
+        &["report", "--from", "out-mc", "--out", "doc-mc"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let doc = fs::read_to_string(run.path("doc-mc/cost-optimization.md")).unwrap();
+    assert!(
+        doc.contains("| SLA breach probability (95 % interval) | 0.062 [0.011, 0.283] | 0.125 [0.035, 0.360] |"),
+        "{doc}"
+    );
+    assert!(doc.contains("over 16 replications"), "{doc}");
+    let front = doc
+        .split("## Pareto front")
+        .nth(1)
+        .unwrap()
+        .split("## Plots")
+        .next()
+        .unwrap();
+    let rows = front
+        .lines()
+        .filter(|l| l.starts_with("| 1 |") || l.starts_with("| 2 |"))
+        .count();
+    assert_eq!(rows, 2, "{front}");
+    assert!(!front.contains("| 3 |"), "{front}");
+    let svg = fs::read_to_string(run.path("doc-mc/pareto.svg")).unwrap();
+    assert!(svg.contains("breach probability") && svg.contains("Pareto front"));
+}
