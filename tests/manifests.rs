@@ -174,6 +174,22 @@ fn images_and_namespace_pass_through_from_the_manifests() {
 }
 
 #[test]
+fn a_deployment_without_replicas_starts_at_its_hpa_minimum() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(fixture("base/backend-deployment.yaml"))
+        .unwrap()
+        .replace("  replicas: 3\n", "");
+    std::fs::write(dir.path().join("backend.yaml"), text).unwrap();
+    let read = manifests::read_config(dir.path(), &scenario().catalog, None).unwrap();
+    assert_eq!(read.config.workloads["backend"].replicas, 3);
+    assert!(
+        read.notes.iter().any(|n| n.contains("sets no replicas")),
+        "{:?}",
+        read.notes
+    );
+}
+
+#[test]
 fn malformed_yaml_names_file_and_line() {
     let sc = scenario();
     let e = manifests::read_config(&fixture("bad"), &sc.catalog, None).unwrap_err();

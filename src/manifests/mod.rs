@@ -152,6 +152,19 @@ pub fn config_from_objects(
                 .push(o.name().to_string()),
         }
     }
+    for (name, w) in &mut workloads {
+        if !w.contains_key("replicas") {
+            let min = w
+                .get("hpa")
+                .and_then(|h| h.get("minReplicas"))
+                .cloned()
+                .unwrap_or(json!(1));
+            notes.push(format!(
+                "{label}: Deployment {name} sets no replicas; starting from {min} (the HPA's minimum, else 1)"
+            ));
+            w.insert("replicas".into(), min);
+        }
+    }
     for (kind, names) in ignored {
         notes.push(format!(
             "{label}: {kind} {} ignored (not modeled)",
@@ -300,12 +313,10 @@ fn deployment_workload(
     if !inits.is_empty() {
         w.insert("init_containers".into(), Value::Array(inits));
     }
-    let replicas = o
-        .value
-        .pointer("/spec/replicas")
-        .cloned()
-        .unwrap_or(json!(1));
-    w.insert("replicas".into(), replicas);
+    // Absent replicas are filled in by `config_from_objects` (the HPA's minimum, else 1).
+    if let Some(r) = o.value.pointer("/spec/replicas") {
+        w.insert("replicas".into(), r.clone());
+    }
     match o.value.pointer("/spec/strategy") {
         Some(s) if s.get("type").and_then(Value::as_str) == Some("Recreate") => {
             notes.push(format!(
