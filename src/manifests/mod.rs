@@ -98,6 +98,18 @@ pub fn config_from_objects(
     for o in objects {
         match o.kind() {
             "Deployment" => {}
+            "HorizontalPodAutoscaler"
+                if o.value
+                    .pointer("/spec/scaleTargetRef/kind")
+                    .and_then(Value::as_str)
+                    != Some("Deployment") =>
+            {
+                notes.push(format!(
+                    "{}: HPA `{}` does not scale a Deployment; ignored",
+                    o.file,
+                    o.name()
+                ));
+            }
             "HorizontalPodAutoscaler" => {
                 let (target, hpa) = hpa_of(o)?;
                 match workloads.get_mut(&target) {
