@@ -17,6 +17,9 @@ use markdown::{PlotRef, BAND};
 use plots::{BarChart, LineChart, Plot, Scatter, Series};
 use ranking::{Candidate, Ranking};
 
+/// Most points per line of the time plots (keeps a week's SVG small).
+const MAX_LINE_POINTS: usize = 1000;
+
 /// The document's file name.
 pub const DOCUMENT: &str = "cost-optimization.md";
 
@@ -83,7 +86,13 @@ pub fn build_plots(
                     if let Some(col) = t.get(&format!("{n}{suffix}")) {
                         s.push(Series {
                             label: format!("{n} ({who})"),
-                            points: hours(t).into_iter().zip(col.iter().copied()).collect(),
+                            points: plots::bucket_max(
+                                &hours(t)
+                                    .into_iter()
+                                    .zip(col.iter().copied())
+                                    .collect::<Vec<_>>(),
+                                MAX_LINE_POINTS,
+                            ),
                             color: ci,
                             light,
                         });

@@ -144,6 +144,8 @@ where
         c.series.iter().flat_map(|s| s.points.iter().map(|p| p.1)),
         true,
     );
+    // Headroom above the data for the legend.
+    let y1 = y0 + (y1 - y0) * 1.35;
     let mut chart = ChartBuilder::on(area)
         .caption(&c.title, (FAMILY, 20))
         .margin(10)
@@ -347,6 +349,22 @@ pub fn write_png(plot: &Plot, path: &Path) -> Result<()> {
     })
 }
 
+/// At most `max_points` points: consecutive points grouped into equal buckets, each drawn as
+/// its first x and its largest y (peaks stay visible; a week of minutes becomes ~10-minute
+/// steps).
+pub fn bucket_max(points: &[(f64, f64)], max_points: usize) -> Vec<(f64, f64)> {
+    let k = points.len().div_ceil(max_points.max(1)).max(1);
+    points
+        .chunks(k)
+        .map(|c| {
+            (
+                c[0].0,
+                c.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max),
+            )
+        })
+        .collect()
+}
+
 /// A histogram of `values` on `[0, hi]` in `bins` bins, as (bin centre, fraction) points.
 pub fn distribution(values: &[f64], hi: f64, bins: usize) -> Vec<(f64, f64)> {
     let mut counts = vec![0usize; bins];
@@ -393,6 +411,18 @@ pub fn parse_timeline(text: &str, file: &str) -> Result<BTreeMap<String, Vec<f64
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bucket_max_keeps_peaks() {
+        let pts: Vec<(f64, f64)> = (0..10)
+            .map(|i| (i as f64, if i == 7 { 9.0 } else { 1.0 }))
+            .collect();
+        assert_eq!(
+            bucket_max(&pts, 4),
+            vec![(0.0, 1.0), (3.0, 1.0), (6.0, 9.0), (9.0, 1.0)]
+        );
+        assert_eq!(bucket_max(&pts, 100), pts);
+    }
 
     #[test]
     fn distribution_sums_to_one_and_clamps() {
