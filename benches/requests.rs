@@ -60,6 +60,7 @@ fn hour(models: &mut [(RequestModel, f64, Vec<usize>)]) -> u64 {
 fn engine_default_mix(c: &mut Criterion) {
     let sc = scenario();
     let events = hour(&mut models(&sc));
+    eprintln!("engine_default_mix_peak_hour: {events} events per iteration");
     let mut g = c.benchmark_group("requests");
     g.sample_size(20);
     g.throughput(Throughput::Elements(events));
@@ -77,6 +78,7 @@ fn whole_run(c: &mut Criterion) {
     };
     let (run, _) = run_one_with(&sc, &sc.baseline, 1, &opts);
     let events: u64 = run.workloads.iter().map(|w| w.request_events).sum();
+    eprintln!("baseline_first_6h_whole_run: {events} events per iteration");
     let mut g = c.benchmark_group("requests");
     g.sample_size(10);
     g.throughput(Throughput::Elements(events));

@@ -384,7 +384,7 @@ fn validate(cli: &Cli, sc: &Scenario) -> Result<()> {
         "sla": sc.sla,
         "control_plane": sc.control_plane,
         "baseline": sc.baseline,
-        "space": { "workload": sc.space.workload, "grid_points": space::grid_size(&sc.space), "candidates": space::expand(&sc.space, &sc.baseline).len() },
+        "space": { "workload": sc.space.workload, "grid_points": space::grid_size(&sc.space), "candidates": search::candidates(sc).len() },
         "notes": sc.notes,
     });
     match cli.format {
@@ -428,7 +428,7 @@ fn simulate(cli: &Cli, sc: &Scenario, config: Option<&Path>) -> Result<()> {
 }
 
 fn run_search(cli: &Cli, sc: &Scenario, top: usize) -> Result<()> {
-    let (candidates, skipped) = search::admissible(sc, space::expand(&sc.space, &sc.baseline));
+    let (candidates, skipped) = search::admissible(sc, search::candidates(sc));
     if skipped > 0 {
         // A warning about the result, not progress: shown under --quiet too.
         eprintln!("costsim: {skipped} candidates left out: their pool breaks a placement rule");

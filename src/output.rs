@@ -65,7 +65,8 @@ pub fn candidate_json(rank: usize, e: &Evaluated) -> Value {
         "band_distance": round(ev.band_distance, 4),
         "sla": ev.sla,
         "activity": ev.activity,
-        "feasible": !ev.sla.breached,
+        "connections": ev.connections,
+        "feasible": ev.feasible(),
     })
 }
 
@@ -89,7 +90,7 @@ pub fn ranking_json(
         "prices_as_of": scenario.catalog.prices_as_of,
         "notes": scenario.notes,
         "evaluated": ranked.len(),
-        "feasible": ranked.iter().filter(|e| !e.evaluation.sla.breached).count(),
+        "feasible": ranked.iter().filter(|e| e.evaluation.feasible()).count(),
         "baseline": candidate_json(0, baseline),
         "candidates": ranked.iter().enumerate().map(|(i, e)| candidate_json(i + 1, e)).collect::<Vec<_>>(),
     })
@@ -106,7 +107,7 @@ pub fn ranking_csv(ranked: &[Evaluated], baseline: &Evaluated) -> String {
             out,
             "{rank},\"{}\",{},{:.2},{},{:.4},{:.4},{:.4},{},{}",
             e.config.name.replace('"', "'"),
-            !ev.sla.breached,
+            ev.feasible(),
             ev.cost.monthly,
             ev.cost.currency,
             ev.efficiency.cpu,
@@ -169,7 +170,7 @@ pub fn ranking_table(
         scenario.name,
         scenario.horizon as f64 / 3.6e6,
         ranked.len(),
-        ranked.iter().filter(|e| !e.evaluation.sla.breached).count(),
+        ranked.iter().filter(|e| e.evaluation.feasible()).count(),
         scenario.sla.max_breached_window_fraction * 100.0,
         crate::time::format_duration(scenario.sla.window),
     );
@@ -190,7 +191,7 @@ pub fn ranking_table(
             out,
             "{:>4}  {:>8}  {:>12.2}  {:>5}  {:>5}  {:>5.2}  {:>8}  {}",
             rank,
-            if ev.sla.breached { "no" } else { "yes" },
+            if ev.feasible() { "yes" } else { "no" },
             ev.cost.monthly,
             pct(ev.efficiency.cpu),
             pct(ev.efficiency.memory),
@@ -203,6 +204,10 @@ pub fn ranking_table(
         line(&mut out, &(i + 1).to_string(), e);
     }
     line(&mut out, "base", baseline);
+    let why = baseline.evaluation.infeasible_because();
+    if !why.is_empty() {
+        let _ = writeln!(out, "baseline infeasible: {}", why.join("; "));
+    }
     if let Some(best) = ranked.first() {
         let (b, w) = (
             baseline.evaluation.cost.monthly,
@@ -295,6 +300,27 @@ pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
             o.error_rate * 100.0,
             o.worst_error_rate * 100.0,
             o.breached_windows
+        );
+    }
+    for c in &ev.connections {
+        let limit = c
+            .run
+            .limit
+            .map_or("no limit".to_string(), |l| format!("limit {l}"));
+        let verdict = match (c.run.limit, c.within_limit) {
+            (None, _) => String::new(),
+            (Some(_), true) => " (fits)".into(),
+            (Some(l), false) => format!(" > {l}: INFEASIBLE at scale-out"),
+        };
+        let _ = writeln!(
+            out,
+            "connections to {}: peak {:.0}, mean {:.0}, {limit}; budget at maxReplicas {}{verdict}; idle at minReplicas {}; refused {:.0} connection-s",
+            c.run.server,
+            c.run.peak_connections,
+            c.run.mean_connections,
+            c.budget_at_max_replicas,
+            c.idle_at_min_replicas,
+            c.run.refused_connection_seconds
         );
     }
     let _ = writeln!(out, "control plane:");

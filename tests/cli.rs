@@ -10,6 +10,9 @@
 //! corrupts one thing. Tests marked `#[ignore = "defect: ..."]` pin down defects that are still
 //! open; run them with `cargo test --test cli -- --ignored`.
 
+mod common;
+
+use common::copy_dir;
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -58,19 +61,6 @@ fn trimmed_nasa() -> &'static [u8] {
         }
         out
     })
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// What one costsim run produced.
@@ -1501,4 +1491,55 @@ fn search_leaves_out_candidates_that_break_a_placement_rule() {
     for c in v["candidates"].as_array().unwrap() {
         assert_eq!(c["config"]["workloads"]["backend"]["node_pool"], "highmem");
     }
+}
+
+#[test]
+fn bad_pool_settings_name_the_field() {
+    let anchor = "mongodb: { client: motor }";
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "mongodb: { client: motor, maxPoolSize: -5 }",
+            "workloads.backend.client_pools.mongodb.maxPoolSize",
+            &["-5", "negative"],
+        ),
+        (
+            "mongodb: { client: motor, minPoolSize: 50, maxPoolSize: 10 }",
+            "workloads.backend.client_pools.mongodb.minPoolSize",
+            &["50", "above maxPoolSize 10"],
+        ),
+        (
+            "mongodb: { client: psycopg }",
+            "workloads.backend.client_pools.mongodb.client",
+            &["psycopg", "pymongo, motor or redis-py"],
+        ),
+        (
+            "mongodb: { client: motor, max_connections: 10 }",
+            "workloads.backend.client_pools.mongodb.max_connections",
+            &["not an option of a `motor` client"],
+        ),
+        (
+            "postgres: { client: motor }",
+            "workloads.backend.client_pools.postgres",
+            &["makes no calls to `postgres`"],
+        ),
+    ];
+    for (replacement, location, expected) in cases {
+        let f = Fixture::new();
+        f.replace(BASELINE, anchor, replacement);
+        let out = f.run(&["validate"]);
+        assert_input_error(&out, BASELINE, location, expected);
+    }
+    let f = Fixture::new();
+    f.replace(
+        BASELINE,
+        "redis: { client: redis-py }",
+        "redis: { client: redis-py, timeout: 5 }",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        BASELINE,
+        "workloads.backend.client_pools.redis.timeout",
+        &["BlockingConnectionPool"],
+    );
 }

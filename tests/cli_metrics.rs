@@ -2,6 +2,9 @@
 //! `tests/cli.rs`: bad metrics exit 2 naming the file and the line or JSON field, results are
 //! the same whatever the input format, and a calibrated profile loads back into a scenario.
 
+mod common;
+
+use common::copy_dir;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -316,19 +319,6 @@ fn calibrated_profile_is_accepted_by_validate() {
         "{}",
         out.stderr
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// A copy of the default scenario cut to its first 2 hours (as `tests/cli.rs` does), with the

@@ -812,3 +812,143 @@ fn expander_picks_the_pool_least_waste_or_price() {
     assert!(price.timeline.last().unwrap().ready[0] >= 6);
     assert!(waste.timeline.last().unwrap().ready[0] >= 6);
 }
+
+/// A one-worker service making `ops` MongoDB-style calls of `round_trip` to `server`.
+fn pooled_svc(workers: u32, server: &str, ops: u32, round_trip: &str) -> String {
+    format!(
+        "name: app\nworkers: {workers}\nconcurrency_per_worker: 1000\nidle_cpu: 0\n\
+         memory: {{ base_per_worker: 100Mi }}\nstartup: {{ min: 10s, max: 10s }}\n\
+         readiness_delay: 5s\ntimeout: 60s\nclasses:\n  - {{ name: api, share: 1.0, cpu_ms: 5, \
+         downstream: [ {{ server: {server}, ops_per_request: {ops}, round_trip: {round_trip} }} ] }}\n"
+    )
+}
+
+/// Loads the generated scenario with `svc`, `config` and a `servers:` block appended.
+fn load_pooled(
+    p: &Params,
+    svc: &str,
+    config: &str,
+    servers: &str,
+) -> (tempfile::TempDir, costsim::model::scenario::Scenario) {
+    let (d, path) = scenario(p);
+    let dir = path.parent().unwrap().to_path_buf();
+    std::fs::write(dir.join("svc.yaml"), svc).unwrap();
+    std::fs::write(dir.join("config.yaml"), config).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{text}servers:\n{servers}")).unwrap();
+    let sc = load_scenario(Files::Disk, &path).unwrap();
+    (d, sc)
+}
+
+fn pooled_config(replicas: u32, hpa_max: Option<u32>, pool: &str) -> String {
+    let hpa = hpa_max.map_or(String::new(), |max| {
+        format!(
+            "    hpa:\n      minReplicas: {replicas}\n      maxReplicas: {max}\n      metrics:\n        \
+             - type: Resource\n          resource: {{ name: cpu, target: {{ type: Utilization, averageUtilization: 70 }} }}\n"
+        )
+    });
+    format!(
+        "name: base\nworkloads:\n  app:\n    node_pool: p\n    replicas: {replicas}\n    resources:\n      \
+         requests: {{ cpu: 100m, memory: 128Mi }}\n    client_pools:\n      {pool}\n{hpa}"
+    )
+}
+
+/// Connections = maxReplicas × processes × (maxPoolSize + monitors) against the server's
+/// limit: pymongo's default 100 on 10 replicas of 2 processes can open 10 × 2 × 102 = 2,040
+/// connections to a 500-connection ApsaraDB node, so the candidate is infeasible at
+/// scale-out; maxPoolSize 20 (10 × 2 × 22 = 440) fits and still keeps the SLA; maxPoolSize 1
+/// with a 1 ms checkout timeout fits too but fails requests.
+#[test]
+fn pool_budget_over_the_server_limit_is_infeasible_and_a_smaller_pool_fits() {
+    let p = Params {
+        rate_per_minute: vec![20; 30],
+        ..Params::default()
+    };
+    let svc = pooled_svc(2, "mongodb", 3, "2ms");
+    let servers = "  mongodb: { max_connections: 500, replica_set_members: 3 }\n";
+    let run = |pool: &str| {
+        let (_d, sc) = load_pooled(&p, &svc, &pooled_config(2, Some(10), pool), servers);
+        run_one(&sc, &sc.baseline, 1).1
+    };
+    let default = run("mongodb: { client: pymongo }");
+    let c = &default.connections[0];
+    assert_eq!((c.budget_at_max_replicas, c.within_limit), (2040, false));
+    assert_eq!(c.idle_at_min_replicas, 2 * 2 * 2);
+    assert!(!default.sla.breached && !default.feasible());
+    let small = run("mongodb: { client: pymongo, maxPoolSize: 20 }");
+    assert_eq!(small.connections[0].budget_at_max_replicas, 440);
+    assert!(small.feasible(), "{:?}", small.sla);
+    // 20 req/s × 3 ops over 2 pods × 2 processes = 15 ops/s per process, holding 2 ms:
+    // 0.03 in use; each process opens ceil(0.03 + 3√0.03) = 1 connection, plus 2 monitors.
+    assert_eq!(small.connections[0].run.peak_connections, 2.0 * 2.0 * 3.0);
+    let tiny = run("mongodb: { client: pymongo, maxPoolSize: 1, waitQueueTimeoutMS: 1 }");
+    let errors = tiny.activity[0].run.pool_errors;
+    // M/M/1 with λ = 15/s, μ = 500/s: P(W > 1 ms) = ρ·e^{−(μ−λ)·0.001} = 0.03·e^{−0.485}.
+    let per_op = 0.03 * (-0.485f64).exp();
+    let expected = 20.0 * 1800.0 * (1.0 - (1.0 - per_op).powi(3));
+    assert!(
+        (errors / expected - 1.0).abs() < 0.05,
+        "{errors} vs {expected}"
+    );
+}
+
+/// Field case "MongoDB: minPoolSize × processes over the Atlas connection cap at idle"
+/// (novu#4073), whole run: three single-process pods with minPoolSize 200 hold
+/// 3 × (200 + 2) = 606 connections against a 500 cap while nearly idle; the server refuses
+/// 106 of the 600 pool connections, so each operation fails with probability 106/600 and a
+/// 3-operation request with 1 − (494/600)³ ≈ 44 %. minPoolSize 5 holds 21.
+#[test]
+fn min_pool_size_times_processes_over_the_cap_fails_at_idle() {
+    let p = Params {
+        rate_per_minute: vec![1; 30],
+        ..Params::default()
+    };
+    let svc = pooled_svc(1, "mongodb", 3, "2ms");
+    let servers = "  mongodb: { max_connections: 500 }\n";
+    let run = |pool: &str| {
+        let (_d, sc) = load_pooled(&p, &svc, &pooled_config(3, None, pool), servers);
+        run_one(&sc, &sc.baseline, 1)
+    };
+    let (r, ev) = run("mongodb: { client: pymongo, minPoolSize: 200, maxPoolSize: 500 }");
+    assert_eq!(ev.connections[0].idle_at_min_replicas, 606);
+    assert_eq!(r.servers[0].peak_connections, 606.0);
+    assert!(ev.sla.breached);
+    let share = ev.activity[0].run.pool_errors / ev.activity[0].run.arrivals;
+    let expected = 1.0 - (494.0f64 / 600.0).powi(3);
+    assert!((share - expected).abs() < 0.01, "{share} vs {expected}");
+    let (r, ev) = run("mongodb: { client: pymongo, minPoolSize: 5, maxPoolSize: 500 }");
+    assert_eq!(r.servers[0].peak_connections, 21.0);
+    assert_eq!(ev.activity[0].run.pool_errors, 0.0);
+}
+
+/// Field case "redis-py Sentinel pool permanently loses a slot per in-flight connection at
+/// each failover" (redis/redis-py#4187): max_connections 10 with 4 connections in flight
+/// (40 req/s × 100 ms) at failovers at 1 h, 2 h and 3 h: capacity 10 → 6 → 2 → 0, and after
+/// the third every request fails although the server has free slots; 8.0.2 keeps 10.
+#[test]
+fn sentinel_pool_leaks_a_slot_per_in_flight_connection_at_each_failover() {
+    let p = Params {
+        rate_per_minute: vec![40; 240],
+        ..Params::default()
+    };
+    let svc = pooled_svc(1, "redis", 1, "100ms");
+    let servers = "  redis: { max_connections: 10000, failovers: [1h, 2h, 3h] }\n";
+    let pool = |version: &str| {
+        format!("redis: {{ client: redis-py, pool_class: SentinelConnectionPool, max_connections: 10, version: \"{version}\" }}")
+    };
+    let run = |version: &str| {
+        let (_d, sc) = load_pooled(&p, &svc, &pooled_config(1, None, &pool(version)), servers);
+        run_one(&sc, &sc.baseline, 1)
+    };
+    let (_, leaky) = run("8.0.1");
+    let w = &leaky.activity[0].run;
+    assert_eq!(w.pool_slots_lost, 10);
+    // The last hour fails entirely: at least 40 × 3600 errors.
+    assert!(w.pool_errors > 40.0 * 3600.0, "{}", w.pool_errors);
+    assert!(leaky.sla.breached);
+    let (_, fixed) = run("8.0.2");
+    assert_eq!(fixed.activity[0].run.pool_slots_lost, 0);
+    // Erlang B(10, 4) = 0.0053 of the operations still find the pool full.
+    let share = fixed.activity[0].run.pool_errors / fixed.activity[0].run.arrivals;
+    assert!((share - 0.005_308).abs() < 2e-4, "{share}");
+}

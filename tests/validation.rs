@@ -136,29 +136,29 @@ fn request_engine_matches_erlang_c_for_mmc_with_four_workers() {
 fn whole_run_under_the_request_engine_gives_the_mm1_sojourn_law() {
     // As tests/engine.rs for the fluid model: λ = 8/s, μ = 10/s, one worker: the sojourn time
     // is Exp(2/s), p99 = ln(100)/2 = 2.303 s, median = ln 2/2 = 0.347 s. A 5-minute window
-    // holds ~2,400 requests; its p99 is a noisy estimate, so take the median over windows.
-    let (_d, path) = scenario(&Params::default());
+    // holds ~2,400 requests and the queue at ρ = 0.8 wanders for minutes, so one window's p99
+    // is a noisy estimate: take the mean over the windows of 10 hours.
+    let (_d, path) = scenario(&Params {
+        rate_per_minute: vec![8; 600],
+        ..Params::default()
+    });
     let sc = load_scenario(Files::Disk, &path).unwrap();
     let opts = Options {
         load_model: LoadModel::Requests(RequestOptions::default()),
     };
     let (run, ev) = run_one_with(&sc, &sc.baseline, 1, &opts);
-    let mut p99: Vec<f64> = run.windows[2..]
-        .iter()
-        .map(|w| w.objectives[0].p99_s)
-        .collect();
-    let mut p50: Vec<f64> = run.windows[2..]
-        .iter()
-        .map(|w| w.objectives[0].p50_s)
-        .collect();
-    p99.sort_by(f64::total_cmp);
-    p50.sort_by(f64::total_cmp);
-    let (m99, m50) = (p99[p99.len() / 2], p50[p50.len() / 2]);
-    assert!((m99 / (100f64.ln() / 2.0) - 1.0).abs() < 0.15, "p99 {m99}");
-    assert!((m50 / (2f64.ln() / 2.0) - 1.0).abs() < 0.10, "p50 {m50}");
+    let windows = &run.windows[1..];
+    let n = windows.len() as f64;
+    let m99 = windows.iter().map(|w| w.objectives[0].p99_s).sum::<f64>() / n;
+    let m50 = windows.iter().map(|w| w.objectives[0].p50_s).sum::<f64>() / n;
+    eprintln!("M/M/1 whole run: mean window p99 {m99:.3} s, p50 {m50:.3} s over {n} windows");
+    // The mean of window p99s sits a few per cent under the p99 of the whole run: the slow
+    // windows hold most of the tail.
+    assert!((m99 / (100f64.ln() / 2.0) - 1.0).abs() < 0.10, "p99 {m99}");
+    assert!((m50 / (2f64.ln() / 2.0) - 1.0).abs() < 0.08, "p50 {m50}");
     let arrivals: f64 = run.windows.iter().map(|w| w.objectives[0].arrivals).sum();
-    // 57,600 expected over 2 h; Poisson sd 240.
-    assert!((arrivals - 57_600.0).abs() < 1_000.0, "{arrivals}");
+    // 288,000 expected over 10 h; Poisson sd 537.
+    assert!((arrivals - 288_000.0).abs() < 2_000.0, "{arrivals}");
     // CPU: 0.8 cores busy of a 500m request → 160 % efficiency, as under the fluid model.
     assert!(
         (ev.efficiency.cpu - 1.6).abs() < 0.03,
@@ -352,4 +352,51 @@ fn fluid_and_request_engines_breach_the_same_windows_when_the_backend_is_overloa
         r.error_rate
     );
     assert!(r.error_rate < f.error_rate);
+}
+
+#[test]
+fn request_engine_oom_kills_lose_in_flight_requests_and_scale_down_drains() {
+    // The OOM field case of tests/engine.rs under the request engine: one pod, 50 ms requests,
+    // 100Mi at rest + 10Mi per in-flight request, limit 120Mi; 30 min at 2 req/s, 30 min at
+    // 16 req/s (ρ = 0.8: ~4 in flight), 30 min at 2 req/s.
+    let mut rate = vec![2; 30];
+    rate.extend(vec![16; 30]);
+    rate.extend(vec![2; 30]);
+    let (_d, path) = scenario(&Params {
+        rate_per_minute: rate,
+        cpu_ms: 50.0,
+        memory_per_request: "10Mi",
+        memory_limit: Some("120Mi"),
+        ..Params::default()
+    });
+    let sc = load_scenario(Files::Disk, &path).unwrap();
+    let opts = Options {
+        load_model: LoadModel::Requests(RequestOptions::default()),
+    };
+    let (run, _) = run_one_with(&sc, &sc.baseline, 1, &opts);
+    let w = &run.workloads[0];
+    assert!(w.oom_kills >= 3, "OOM kills {}", w.oom_kills);
+    // Killed requests are whole requests, and they count as errors.
+    assert!(w.killed_requests >= 1.0 && w.killed_requests.fract() == 0.0);
+    let errors = |i: usize| run.windows[i].objectives[0].errors;
+    assert!((0..6).all(|i| errors(i) == 0.0));
+    assert!((6..12).filter(|&i| errors(i) > 0.0).count() >= 5);
+
+    // Scale-down: 2 pods at 16 req/s, then 1 req/s; the HPA (1–4 at 50 %) removes a pod,
+    // which leaves the endpoints and finishes its requests within the 30 s grace period.
+    let mut rate = vec![16; 20];
+    rate.extend(vec![1; 40]);
+    let (_d, path) = scenario(&Params {
+        rate_per_minute: rate,
+        replicas: 2,
+        hpa: Some((1, 4, 50)),
+        ..Params::default()
+    });
+    let sc = load_scenario(Files::Disk, &path).unwrap();
+    let (run, _) = run_one_with(&sc, &sc.baseline, 1, &opts);
+    let w = &run.workloads[0];
+    assert!(w.scale_downs >= 1, "{w:?}");
+    assert_eq!(w.ready_min, 1);
+    assert_eq!(w.killed_requests, 0.0);
+    assert_eq!(w.rejected + w.timed_out, 0.0);
 }

@@ -23,6 +23,82 @@ pub struct Evaluation {
     pub sla: sla::SlaOutcome,
     /// What each workload's control plane did (the "why" behind the SLA and the cost).
     pub activity: Vec<WorkloadActivity>,
+    /// Connections per downstream server against its limit.
+    pub connections: Vec<ServerConnections>,
+}
+
+/// A downstream server's connections: what the run saw, and what the pools could open.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServerConnections {
+    /// The run's record (peak, mean, refused).
+    #[serde(flatten)]
+    pub run: crate::sim::engine::ServerRun,
+    /// Connections the pools can open at `maxReplicas` (every process filling its pool, plus
+    /// monitors): what the server must admit when a latency spike makes every pool grow.
+    pub budget_at_max_replicas: u64,
+    /// Connections held at idle at `minReplicas` (`minPoolSize` and monitors).
+    pub idle_at_min_replicas: u64,
+    /// The budget fits the limit (true when the server has none).
+    pub within_limit: bool,
+}
+
+impl Evaluation {
+    /// Whether the candidate is acceptable: its SLA holds and every server's connection
+    /// budget at `maxReplicas` fits its limit.
+    pub fn feasible(&self) -> bool {
+        !self.sla.breached && self.connections.iter().all(|c| c.within_limit)
+    }
+
+    /// Why the candidate is not feasible (empty when it is).
+    pub fn infeasible_because(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.sla.breached {
+            out.push(format!(
+                "SLA: {} of {} windows failed",
+                self.sla.breached_windows, self.sla.windows
+            ));
+        }
+        for c in self.connections.iter().filter(|c| !c.within_limit) {
+            out.push(format!(
+                "{}: pools can open {} connections at maxReplicas, over its limit of {}",
+                c.run.server,
+                c.budget_at_max_replicas,
+                c.run.limit.unwrap_or(0)
+            ));
+        }
+        out
+    }
+}
+
+/// Connection budgets of `config` per server the run recorded.
+fn connections(scenario: &Scenario, config: &Config, run: &RunResult) -> Vec<ServerConnections> {
+    run.servers
+        .iter()
+        .map(|s| {
+            let (mut budget, mut idle) = (0u64, 0u64);
+            for svc in &scenario.services {
+                let Some(w) = config.workloads.get(&svc.name) else {
+                    continue;
+                };
+                let Some(pool) = w.client_pools.get(&s.server).and_then(|p| p.resolve().ok())
+                else {
+                    continue;
+                };
+                let (min, max) = w.hpa.as_ref().map_or((w.replicas, w.replicas), |h| {
+                    (h.min_replicas.max(1) as u32, h.max_replicas.max(1) as u32)
+                });
+                let procs = svc.profile.workers;
+                budget += crate::model::pools::connection_budget(&pool, max, procs);
+                idle += crate::model::pools::idle_connections(&pool, min, procs);
+            }
+            ServerConnections {
+                run: s.clone(),
+                budget_at_max_replicas: budget,
+                idle_at_min_replicas: idle,
+                within_limit: s.limit.is_none_or(|l| budget <= u64::from(l)),
+            }
+        })
+        .collect()
 }
 
 /// Replicas, scaling and failures of one workload during the run (the "why" behind its SLA
@@ -72,6 +148,23 @@ fn warnings(w: &crate::sim::engine::WorkloadRun, config: &Config) -> Vec<String>
             w.probe_unready_transitions
         ));
     }
+    if w.pool_errors > 0.5 {
+        out.push(format!(
+            "{:.0} requests failed at a connection-pool checkout (timeouts, a full raising pool, or connections the server refused); pool wait p99 peaked at {}",
+            w.pool_errors,
+            if w.pool_wait_p99_s.is_finite() {
+                format!("{:.1} ms", w.pool_wait_p99_s * 1000.0)
+            } else {
+                "∞ (a blocking pool saturated)".into()
+            }
+        ));
+    }
+    if w.pool_slots_lost > 0 {
+        out.push(format!(
+            "{} pool slots per process lost at failovers (redis-py 8.0.0/8.0.1 Sentinel pool leak, redis/redis-py#4187): upgrade redis-py",
+            w.pool_slots_lost
+        ));
+    }
     if w.unfittable_pods > 0 {
         out.push(format!(
             "{} pod(s) fit no node of the pool even when it is empty: they stay Pending",
@@ -118,5 +211,6 @@ pub fn evaluate(scenario: &Scenario, config: &Config, run: &RunResult) -> Evalua
         band_distance,
         sla: sla::sla_outcome(scenario, run),
         activity,
+        connections: connections(scenario, config, run),
     }
 }

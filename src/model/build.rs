@@ -425,6 +425,20 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
             ));
         }
     }
+    for (name, server) in &file.servers {
+        for (field, v) in [
+            ("max_connections", server.max_connections),
+            ("replica_set_members", server.replica_set_members),
+        ] {
+            if v == 0 {
+                return Err(Error::at_field(
+                    &label,
+                    format!("servers.{name}.{field}"),
+                    "0: expected at least 1",
+                ));
+            }
+        }
+    }
     let mut rollouts = Vec::with_capacity(file.rollouts.len());
     for (i, r) in file.rollouts.iter().enumerate() {
         let Some(si) = services.iter().position(|s| s.name == r.service) else {
@@ -474,6 +488,7 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
         management_fee: file.management_fee,
         placement: file.placement,
         rollouts,
+        servers: file.servers,
         baseline,
         baseline_file: blabel.clone(),
         space,

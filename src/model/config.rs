@@ -345,6 +345,10 @@ pub struct WorkloadConfig {
     /// The HPA, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hpa: Option<HpaConfig>,
+    /// Client connection pools per downstream server (keyed by the server's name in the
+    /// profile's `downstream` calls); absent: calls never wait for a connection.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub client_pools: BTreeMap<String, crate::model::pools::ClientPoolConfig>,
     /// Rolling-update strategy of its Deployment (absent: 25 % / 25 %).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rolling_update: Option<RollingUpdateConfig>,

@@ -6,6 +6,7 @@ pub mod build;
 pub mod config;
 pub mod load;
 pub mod node_pool;
+pub mod pools;
 pub mod scenario;
 pub mod service;
 pub mod space;

@@ -254,6 +254,9 @@ pub struct ScenarioFile {
     /// Deployment rollouts (new ReplicaSets) during the run.
     #[serde(default)]
     pub rollouts: Vec<Rollout>,
+    /// Connection limits of the downstream servers, by name.
+    #[serde(default)]
+    pub servers: BTreeMap<String, crate::model::pools::ServerConfig>,
     /// The SLA.
     pub sla: Sla,
     /// Baseline (current) configuration file.
@@ -352,6 +355,8 @@ pub struct Scenario {
     pub placement: Vec<PlacementRule>,
     /// Rollouts: (service index, time).
     pub rollouts: Vec<(usize, Millis)>,
+    /// Connection limits of the downstream servers, by name.
+    pub servers: BTreeMap<String, crate::model::pools::ServerConfig>,
     /// Baseline configuration.
     pub baseline: crate::model::config::Config,
     /// File of the baseline configuration.

@@ -95,6 +95,46 @@ pub struct Grid {
     pub node_pool: Vec<String>,
 }
 
+/// A client-pool size to try: a count, or `fit` — the largest size whose connection budget at
+/// `maxReplicas` fits the server's limit beside the other workloads' budgets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "PoolSizeText", into = "PoolSizeText")]
+pub enum PoolSize {
+    /// Sized to the server's limit.
+    Fit,
+    /// This many connections per process.
+    Count(u32),
+}
+
+/// The YAML shape of [`PoolSize`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum PoolSizeText {
+    Count(u32),
+    Text(String),
+}
+
+impl TryFrom<PoolSizeText> for PoolSize {
+    type Error = String;
+    fn try_from(v: PoolSizeText) -> Result<Self, String> {
+        match v {
+            PoolSizeText::Count(0) => Err("0: a pool needs at least 1 connection".into()),
+            PoolSizeText::Count(n) => Ok(PoolSize::Count(n)),
+            PoolSizeText::Text(t) if t == "fit" => Ok(PoolSize::Fit),
+            PoolSizeText::Text(t) => Err(format!("`{t}`: expected a pool size ≥ 1 or `fit`")),
+        }
+    }
+}
+
+impl From<PoolSize> for PoolSizeText {
+    fn from(v: PoolSize) -> Self {
+        match v {
+            PoolSize::Fit => PoolSizeText::Text("fit".into()),
+            PoolSize::Count(n) => PoolSizeText::Count(n),
+        }
+    }
+}
+
 /// A candidate-space file (`models/spaces/*.yaml`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -103,4 +143,8 @@ pub struct Space {
     pub workload: String,
     /// The grid.
     pub grid: Grid,
+    /// Pool sizes to try per downstream server (`maxPoolSize` for pymongo/motor,
+    /// `max_connections` for redis-py) of the workload's `client_pools`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub client_pools: std::collections::BTreeMap<String, Vec<PoolSize>>,
 }

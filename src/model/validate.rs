@@ -80,6 +80,29 @@ pub fn check_workload(
         check_request_within_limit(&sc.resources)
             .map_err(|(f, m)| (format!("sidecars[{i}].{f}"), m))?;
     }
+    for (server, pool) in &w.client_pools {
+        let f = |x: &str| format!("client_pools.{server}.{x}");
+        if let Some(svc) = service {
+            let calls = svc
+                .profile
+                .classes
+                .iter()
+                .flat_map(|c| c.downstream.iter())
+                .any(|d| &d.server == server);
+            if !calls {
+                let servers = svc.profile.classes.iter().flat_map(|c| c.downstream.iter());
+                return Err((
+                    format!("client_pools.{server}"),
+                    format!(
+                        "the profile of `{}` makes no calls to `{server}`; its servers: {}",
+                        svc.name,
+                        name_list(servers.map(|d| d.server.as_str()))
+                    ),
+                ));
+            }
+        }
+        pool.resolve().map_err(|(field, m)| (f(&field), m))?;
+    }
     for (i, ic) in w.init_containers.iter().enumerate() {
         check_request_within_limit(&ic.resources)
             .map_err(|(f, m)| (format!("init_containers[{i}].{f}"), m))?;

@@ -1,5 +1,6 @@
 //! The search: expand the candidate space, simulate every candidate in parallel, rank.
 
+pub mod pools;
 pub mod rank;
 pub mod space;
 
@@ -17,6 +18,12 @@ pub struct Evaluated {
     pub config: Config,
     /// Its evaluation.
     pub evaluation: Evaluation,
+}
+
+/// The space's candidates: the grid applied to the baseline, each with every pool size the
+/// space lists.
+pub fn candidates(sc: &crate::model::scenario::Scenario) -> Vec<crate::model::config::Config> {
+    pools::with_pool_sizes(sc, &sc.space, space::expand(&sc.space, &sc.baseline))
 }
 
 /// The configurations the scenario's placement rules admit (the searched workload on the pool

@@ -9,8 +9,8 @@ use crate::search::Evaluated;
 /// fall back to the name, so the order never depends on input order or thread count.
 pub fn compare(a: &Evaluated, b: &Evaluated) -> Ordering {
     let (ea, eb) = (&a.evaluation, &b.evaluation);
-    let fa = !ea.sla.breached;
-    let fb = !eb.sla.breached;
+    let fa = ea.feasible();
+    let fb = eb.feasible();
     fb.cmp(&fa)
         .then_with(|| {
             if fa {

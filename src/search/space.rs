@@ -133,8 +133,18 @@ pub fn describe(workload: &str, w: &crate::model::config::WorkloadConfig) -> Str
             .join(",");
         format!("{}-{}@{}", h.min_replicas, h.max_replicas, t)
     });
+    let pools: Vec<String> = w
+        .client_pools
+        .iter()
+        .filter_map(|(server, p)| p.resolve().ok().map(|r| format!("{server}:{}", r.max_size)))
+        .collect();
+    let pools = if pools.is_empty() {
+        String::new()
+    } else {
+        format!(" conns={}", pools.join(","))
+    };
     format!(
-        "{workload} cpu={}/{} mem={}/{} hpa={hpa} pool={}",
+        "{workload} cpu={}/{} mem={}/{} hpa={hpa} pool={}{pools}",
         q(w.resources.requests.cpu),
         q(w.resources.limits.cpu),
         b(w.resources.requests.memory),

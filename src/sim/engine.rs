@@ -122,6 +122,13 @@ pub struct WorkloadRun {
     pub throttled_pod_seconds: f64,
     /// Ready pod-seconds.
     pub ready_pod_seconds: f64,
+    /// Requests failed at a pool checkout (timeout, a raising pool full, refused connection).
+    pub pool_errors: f64,
+    /// Highest 99th percentile of the checkout wait over the steps, seconds (infinite when a
+    /// blocking pool saturated).
+    pub pool_wait_p99_s: f64,
+    /// Pool slots lost to failovers, per process.
+    pub pool_slots_lost: u32,
     /// Times a pod turned unready because its readiness probe timed out behind busy workers.
     pub probe_unready_transitions: u32,
     /// Rollouts started.
@@ -183,6 +190,54 @@ pub struct RunResult {
     pub windows: Vec<WindowRun>,
     /// Timeline, one point per minute.
     pub timeline: Vec<TimelinePoint>,
+    /// Per downstream server some workload pools connections to (name order).
+    pub servers: Vec<ServerRun>,
+}
+
+/// Connections one downstream server saw during the run (on its primary).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct ServerRun {
+    /// Server name.
+    pub server: String,
+    /// Its connection limit, if the scenario gives one.
+    pub limit: Option<u32>,
+    /// Most connections at once (pool connections plus monitors).
+    pub peak_connections: f64,
+    /// Time-averaged connections.
+    pub mean_connections: f64,
+    /// Connection-seconds refused over the limit.
+    pub refused_connection_seconds: f64,
+}
+
+/// One workload's pool toward one server during the run.
+#[derive(Debug, Clone)]
+struct PoolState {
+    server: usize,
+    pool: crate::model::pools::ClientPool,
+    /// Operations per request, per class.
+    ops: Vec<f64>,
+    /// Mean time an operation holds a connection, seconds.
+    hold_s: f64,
+    /// Connections each process keeps open.
+    open: f64,
+    /// In use per process in the last step.
+    in_use: f64,
+    /// Slots lost to failovers (redis-py 8.0.0–8.0.1 Sentinel pools).
+    lost: u32,
+    /// Share of its connections the server refused in the last step.
+    refused: f64,
+}
+
+/// A downstream server's running tally.
+#[derive(Debug, Clone, Default)]
+struct ServerState {
+    limit: Option<u32>,
+    failovers: Vec<Millis>,
+    connections: f64,
+    pool_connections: f64,
+    /// Share of pool connections refused in the last step.
+    refused_share: f64,
+    run: ServerRun,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -224,6 +279,10 @@ struct Workload {
     rolling: bool,
     /// Rolling-update strategy.
     strategy: crate::model::config::RollingUpdateConfig,
+    /// Client pools toward downstream servers.
+    client_pools: Vec<PoolState>,
+    /// Pods whose containers run (they hold their pools' connections).
+    running: u32,
     hpa: Option<WorkloadHpa>,
     desired: u32,
     model: ServiceModel,
@@ -276,6 +335,10 @@ struct Sim<'a> {
     in_flight: Vec<f64>,
     /// Ready pod ids of one workload (reused buffer, request-level engine).
     ready_ids: Vec<usize>,
+    /// Downstream servers with pools (name order).
+    servers: Vec<ServerState>,
+    /// Per class of one workload: share of requests failing at a pool (reused buffer).
+    pool_fail: Vec<f64>,
 }
 
 /// CPU cores and memory bytes one pod's sidecars use (from the service profile), and whether
@@ -293,6 +356,74 @@ fn sidecar_usage(
         }
     }
     (cpu, mem, oom)
+}
+
+/// The workload's client pools (validated configs), with each one's operations per request
+/// per class and its mean hold time (the calls' round trip, operation-weighted).
+fn client_pools(
+    svc: &crate::model::scenario::Service,
+    wc: &crate::model::config::WorkloadConfig,
+    server_names: &[String],
+) -> Vec<PoolState> {
+    wc.client_pools
+        .iter()
+        .filter_map(|(server, cfg)| {
+            let pool = cfg.resolve().ok()?;
+            let index = server_names.iter().position(|n| n == server)?;
+            let calls = |c: &crate::model::service::RequestClass| {
+                c.downstream.iter().filter(|d| &d.server == server).fold(
+                    (0.0, 0.0),
+                    |(ops, held), d| {
+                        (
+                            ops + d.ops_per_request,
+                            held + d.ops_per_request * d.round_trip as f64,
+                        )
+                    },
+                )
+            };
+            let ops: Vec<f64> = svc.profile.classes.iter().map(|c| calls(c).0).collect();
+            let (total_ops, held_ms) = svc
+                .profile
+                .classes
+                .iter()
+                .map(|c| {
+                    let (o, h) = calls(c);
+                    (c.share * o, c.share * h)
+                })
+                .fold((0.0, 0.0), |(a, b), (o, h)| (a + o, b + h));
+            let hold_s = if total_ops > 0.0 {
+                held_ms / total_ops / 1000.0
+            } else {
+                0.0
+            };
+            Some(PoolState {
+                server: index,
+                open: f64::from(pool.min_size),
+                pool,
+                ops,
+                hold_s,
+                in_use: 0.0,
+                lost: 0,
+                refused: 0.0,
+            })
+        })
+        .collect()
+}
+
+/// The request-level engine's semaphore for a client pool.
+fn request_pool(p: &PoolState, server_names: &[String]) -> crate::sim::requests::PoolSpec {
+    use crate::model::pools::Exhausted;
+    use crate::sim::requests::{PoolMode, PoolSpec};
+    PoolSpec {
+        server: server_names[p.server].clone(),
+        size: p.pool.max_size,
+        mode: match p.pool.exhausted {
+            Exhausted::Raise => PoolMode::Raise,
+            Exhausted::Block { timeout_s } => PoolMode::Block {
+                timeout_ms: timeout_s.map(|t| t * 1000.0),
+            },
+        },
+    }
 }
 
 /// Simulates `config` on `scenario` with `seed`. The config must have been checked with
@@ -315,6 +446,29 @@ pub fn simulate_with(
 
 impl<'a> Sim<'a> {
     fn new(sc: &'a Scenario, config: &Config, seed: u64, options: &Options) -> Sim<'a> {
+        let server_names: Vec<String> = config
+            .workloads
+            .values()
+            .flat_map(|w| w.client_pools.keys().cloned())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let servers = server_names
+            .iter()
+            .map(|name| {
+                let limits = sc.servers.get(name);
+                ServerState {
+                    limit: limits.map(|l| l.max_connections),
+                    failovers: limits.map_or_else(Vec::new, |l| l.failovers.clone()),
+                    run: ServerRun {
+                        server: name.clone(),
+                        limit: limits.map(|l| l.max_connections),
+                        ..ServerRun::default()
+                    },
+                    ..ServerState::default()
+                }
+            })
+            .collect();
         let mut workloads = Vec::with_capacity(sc.services.len());
         for (si, svc) in sc.services.iter().enumerate() {
             let wc = &config.workloads[&svc.name];
@@ -336,14 +490,20 @@ impl<'a> Sim<'a> {
                 .collect();
             let model = ServiceModel::new(svc, wc.resources.limits.cpu.map(|q| q.0))
                 .with_cache(sc.cfs_cache.clone(), si);
+            let client_pools = client_pools(svc, wc, &server_names);
             let request_model = match &options.load_model {
                 LoadModel::Fluid => None,
-                LoadModel::Requests(opts) => Some(RequestModel::new(
-                    svc,
-                    &model,
-                    opts,
-                    rng::indexed_stream(seed, 0, Purpose::Requests, si as u64),
-                )),
+                LoadModel::Requests(opts) => {
+                    let mut opts = opts.clone();
+                    opts.pools
+                        .extend(client_pools.iter().map(|p| request_pool(p, &server_names)));
+                    Some(RequestModel::new(
+                        svc,
+                        &model,
+                        &opts,
+                        rng::indexed_stream(seed, 0, Purpose::Requests, si as u64),
+                    ))
+                }
             };
             workloads.push(Workload {
                 service: si,
@@ -362,6 +522,8 @@ impl<'a> Sim<'a> {
                 revision: 0,
                 rolling: false,
                 strategy: wc.rolling_update.unwrap_or_default(),
+                client_pools,
+                running: 0,
                 hpa,
                 desired,
                 model,
@@ -438,6 +600,8 @@ impl<'a> Sim<'a> {
             node_memory: Vec::new(),
             in_flight: Vec::new(),
             ready_ids: Vec::new(),
+            servers,
+            pool_fail: Vec::new(),
         }
     }
 
@@ -1136,8 +1300,38 @@ impl<'a> Sim<'a> {
                 } else {
                     (work + b0 / dt).min(cap)
                 };
-                let wait_s = (b0 + b1) / 2.0 / cap;
+                let mut wait_s = (b0 + b1) / 2.0 / cap;
                 wl.queue_wait_s = wait_s;
+                // Client pools: checkout waits add to the latency, failures to the errors.
+                self.pool_fail.clear();
+                self.pool_fail.resize(n_classes, 0.0);
+                let procs = f64::from(m.workers.max(1));
+                for ps in &mut wl.client_pools {
+                    let per_request: f64 = m
+                        .classes
+                        .iter()
+                        .zip(&ps.ops)
+                        .map(|(c, o)| c.share * o)
+                        .sum();
+                    let capacity = ps.pool.max_size.saturating_sub(ps.lost);
+                    let ops_per_s = lambda_pod / procs * per_request;
+                    let step =
+                        crate::sim::pools::pool_step(&ps.pool, capacity, ops_per_s, ps.hold_s);
+                    ps.in_use = step.in_use;
+                    ps.open = match ps.pool.max_idle_s {
+                        None => ps.open.max(step.needed),
+                        Some(_) => step.needed,
+                    }
+                    .max(f64::from(ps.pool.min_size));
+                    wl.run.pool_wait_p99_s = wl.run.pool_wait_p99_s.max(step.wait_p99_s);
+                    if step.mean_wait_s.is_finite() {
+                        wait_s += per_request * step.mean_wait_s;
+                    }
+                    let fail = (step.fail_per_op + ps.refused).min(1.0);
+                    for (f, &ops) in self.pool_fail.iter_mut().zip(&ps.ops) {
+                        *f = 1.0 - (1.0 - *f) * (1.0 - fail).powf(ops);
+                    }
+                }
                 let wait_bin = if wait_s > latency::FIRST_EDGE_S {
                     latency::bin_of(wait_s) as u16
                 } else {
@@ -1162,8 +1356,10 @@ impl<'a> Sim<'a> {
                     let rejected = a * (st.rejected + shed_frac).min(1.0);
                     let served = a - rejected;
                     let timed_out = served * st.timed_out[c];
+                    let pool_failed = (served - timed_out) * self.pool_fail[c];
                     wl.run.rejected += rejected;
                     wl.run.timed_out += timed_out;
+                    wl.run.pool_errors += pool_failed;
                     // Requests the concurrency limit rejects hold no memory (found by the
                     // request-level validation: counting them OOM-killed overloaded pods).
                     let in_flight =
@@ -1181,7 +1377,7 @@ impl<'a> Sim<'a> {
                         }
                         acc.weights[law] += served;
                         acc.arrivals += a;
-                        acc.errors += rejected + timed_out;
+                        acc.errors += rejected + timed_out + pool_failed;
                     }
                     for &(server, ops) in &self.calls[class_base + c] {
                         self.downstream[server] += served / dt * ops;
@@ -1199,6 +1395,7 @@ impl<'a> Sim<'a> {
             let (mut cpu_used, mut mem_used, mut cpu_req, mut mem_req) = (0.0, 0.0, 0.0, 0.0);
             let mut bound = 0u32;
             let mut pending = 0u32;
+            let mut running = 0u32;
             let active = wl
                 .pods
                 .iter()
@@ -1215,6 +1412,7 @@ impl<'a> Sim<'a> {
                     }
                     PodStatus::Running => {
                         bound += 1;
+                        running += 1;
                         let usage = wl.request_model.as_ref().and_then(|rm| rm.usage(id));
                         let (c, mut m) = if let (true, Some(u)) = (p.ready, usage) {
                             p.served += u.served;
@@ -1266,10 +1464,12 @@ impl<'a> Sim<'a> {
             wl.run.memory_request_byte_s += mem_req * dt;
             wl.run.pod_seconds += f64::from(bound) * dt;
             wl.run.pending_pod_seconds += f64::from(pending) * dt;
+            wl.running = running;
             if !self.oom.is_empty() {
                 self.oom_kill(w, t + dt_ms);
             }
         }
+        self.tally_connections(t, dt_ms);
         let count = &mut self.node_count;
         count.iter_mut().for_each(|c| *c = 0);
         for n in &self.nodes {
@@ -1318,6 +1518,20 @@ impl<'a> Sim<'a> {
             return (wl.model.idle_cores, wl.model.base_memory);
         };
         rm.step(t, t + dt_ms, lambda, &self.ready_ids);
+        // Connections each process holds toward each server: the pool's peak use so far
+        // shared over the ready processes (kept open unless idle connections close).
+        let procs = (self.ready_ids.len() as f64 * f64::from(wl.model.workers.max(1))).max(1.0);
+        let offset = rm.pool_stats.len().saturating_sub(wl.client_pools.len());
+        for (ps, stats) in wl.client_pools.iter_mut().zip(&rm.pool_stats[offset..]) {
+            let now = stats.in_use as f64 / procs;
+            ps.in_use = now;
+            let peak = (stats.peak_in_use as f64 / procs).ceil();
+            ps.open = match ps.pool.max_idle_s {
+                None => ps.open.max(peak),
+                Some(_) => now.ceil(),
+            }
+            .max(f64::from(ps.pool.min_size));
+        }
         // What a probe queued behind the requests would wait: their mean worker wait.
         let waits = rm.waits;
         wl.queue_wait_s = if waits.started > 0 {
@@ -1363,6 +1577,58 @@ impl<'a> Sim<'a> {
             wl.run.killed_requests += lost;
             if let Some(o) = self.objective_of[si][c] {
                 self.objectives[o].errors += lost;
+            }
+        }
+    }
+
+    /// Connections at each downstream server after a step: every running pod's processes keep
+    /// their pools' open connections and their monitors. Over the server's limit, the excess is
+    /// refused: that share of each pool's connections fails its checkouts in the next step. A
+    /// failover inside the step costs leaking pools one slot per connection in flight.
+    fn tally_connections(&mut self, t: Millis, dt_ms: Millis) {
+        if self.servers.is_empty() {
+            return;
+        }
+        let dt = dt_ms as f64 / 1000.0;
+        for s in &mut self.servers {
+            s.connections = 0.0;
+            s.pool_connections = 0.0;
+        }
+        for wl in &mut self.workloads {
+            let procs = f64::from(wl.running) * f64::from(wl.model.workers.max(1));
+            for ps in &mut wl.client_pools {
+                let server = &mut self.servers[ps.server];
+                let open = ps
+                    .open
+                    .min(f64::from(ps.pool.max_size.saturating_sub(ps.lost)));
+                server.pool_connections += procs * open;
+                server.connections += procs * (open + f64::from(ps.pool.monitors_per_member));
+                if ps.pool.leaks_on_failover
+                    && server.failovers.iter().any(|&f| f >= t && f < t + dt_ms)
+                {
+                    let in_flight = ps.in_use.round() as u32;
+                    let capacity = ps.pool.max_size.saturating_sub(ps.lost);
+                    ps.lost += in_flight.min(capacity);
+                    wl.run.pool_slots_lost = ps.lost;
+                }
+            }
+        }
+        for s in &mut self.servers {
+            s.run.peak_connections = s.run.peak_connections.max(s.connections);
+            s.run.mean_connections += s.connections * dt;
+            let excess = s
+                .limit
+                .map_or(0.0, |l| (s.connections - f64::from(l)).max(0.0));
+            s.run.refused_connection_seconds += excess * dt;
+            s.refused_share = if s.pool_connections > 0.0 {
+                (excess / s.pool_connections).min(1.0)
+            } else {
+                0.0
+            };
+        }
+        for wl in &mut self.workloads {
+            for ps in &mut wl.client_pools {
+                ps.refused = self.servers[ps.server].refused_share;
             }
         }
     }
@@ -1554,12 +1820,24 @@ impl<'a> Sim<'a> {
                 w.run
             })
             .collect();
+        let horizon_s = horizon as f64 / 1000.0;
+        let servers = self
+            .servers
+            .into_iter()
+            .map(|mut s| {
+                if horizon_s > 0.0 {
+                    s.run.mean_connections /= horizon_s;
+                }
+                s.run
+            })
+            .collect();
         RunResult {
             horizon,
             pools: self.pools,
             workloads,
             windows: self.windows,
             timeline: self.timeline,
+            servers,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod engine;
 pub mod fluid;
 pub mod hpa_bridge;
 pub mod latency;
+pub mod pools;
 pub mod queueing;
 pub mod requests;
 pub mod rng;

@@ -33,6 +33,10 @@ use crate::sim::fluid::ServiceModel;
 use crate::sim::latency::{self, Histogram};
 
 const NIL: u32 = u32::MAX;
+
+/// An event record: (time as `f64` bits, sequence, kind | generation | index). Non-negative
+/// `f64` values order as their bits.
+type Event = (u64, u64, u64);
 /// Time tolerance, ms (10 ns): far above the `f64` resolution of a year in ms.
 const EPS: f64 = 1e-5;
 
@@ -154,6 +158,25 @@ impl ClassStats {
         self.killed = 0.0;
         self.latency.clear();
     }
+}
+
+/// What one pool (one [`PoolSpec`], over all processes) did since the start of the run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PoolStats {
+    /// Connections checked out.
+    pub checkouts: u64,
+    /// Checkouts that had to wait.
+    pub waited: u64,
+    /// Waits that ran out of time (the request failed).
+    pub timed_out: u64,
+    /// Checkouts refused by a raising pool (the request failed).
+    pub raised: u64,
+    /// Connections in use now, over all processes.
+    pub in_use: u64,
+    /// Most connections in use at once.
+    pub peak_in_use: u64,
+    /// Checkout waits, seconds (counts per latency bin; granted checkouts only).
+    pub wait: Histogram,
 }
 
 /// Worker-queue waiting of the requests that started their CPU work during the last step.
@@ -282,7 +305,10 @@ pub struct RequestModel {
     /// Semaphores: `(slot × workers + worker) × pools + pool`.
     sems: Vec<Semaphore>,
     ready: Vec<u32>,
-    heap: BinaryHeap<Reverse<(u64, u64, u64)>>,
+    heap: BinaryHeap<Reverse<Event>>,
+    /// Per class with a constant off-CPU time, its off-CPU completions in time order (a FIFO
+    /// needs no heap: equal delays end in the order they start).
+    lanes: Vec<Option<VecDeque<Event>>>,
     seq: u64,
     rng: ChaCha8Rng,
     /// Per class, the last step's figures.
@@ -295,6 +321,8 @@ pub struct RequestModel {
     pub lost: Vec<f64>,
     /// CFS periods with work and throttled periods of the pods during the last step.
     pub periods: (u64, u64),
+    /// Per pool of [`RequestOptions::pools`] that some class calls (same order, those kept).
+    pub pool_stats: Vec<PoolStats>,
 }
 
 /// A gamma draw with mean 1 and squared coefficient of variation `scv` (0: deterministic;
@@ -385,6 +413,14 @@ impl RequestModel {
             })
             .collect::<Vec<_>>();
         let n = classes.len();
+        let lanes = classes
+            .iter()
+            .map(|c| {
+                c.external_ms
+                    .is_empty()
+                    .then(|| VecDeque::with_capacity(256))
+            })
+            .collect();
         RequestModel {
             workers,
             slots: workers.saturating_mul(p.concurrency_per_worker.max(1)),
@@ -392,7 +428,6 @@ impl RequestModel {
             quota_ms: model.cfs_quota_ms,
             timeout_ms: p.timeout as f64,
             classes,
-            pools,
             reqs: Vec::with_capacity(1024),
             free_reqs: Vec::with_capacity(1024),
             pods: Vec::new(),
@@ -401,6 +436,7 @@ impl RequestModel {
             sems: Vec::new(),
             ready: Vec::new(),
             heap: BinaryHeap::with_capacity(1024),
+            lanes,
             seq: 0,
             rng,
             stats: vec![ClassStats::default(); n],
@@ -408,6 +444,8 @@ impl RequestModel {
             events: 0,
             lost: vec![0.0; n],
             periods: (0, 0),
+            pool_stats: vec![PoolStats::default(); pools.len()],
+            pools,
         }
     }
 
@@ -420,11 +458,28 @@ impl RequestModel {
             .sum()
     }
 
-    fn push(&mut self, at: f64, kind: u64, idx: u32, gen: u32) {
+    fn event(&mut self, at: f64, kind: u64, idx: u32, gen: u32) -> Event {
         self.seq += 1;
         let payload = (kind << 62) | (u64::from(gen & GEN_MASK) << 32) | u64::from(idx);
-        self.heap
-            .push(Reverse((at.max(0.0).to_bits(), self.seq, payload)));
+        (at.max(0.0).to_bits(), self.seq, payload)
+    }
+
+    fn push(&mut self, at: f64, kind: u64, idx: u32, gen: u32) {
+        let e = self.event(at, kind, idx, gen);
+        self.heap.push(Reverse(e));
+    }
+
+    /// The earliest pending event: `(record, lane)` with lane `None` for the heap.
+    fn peek_event(&self) -> Option<(Event, Option<usize>)> {
+        let mut best = self.heap.peek().map(|Reverse(e)| (*e, None));
+        for (i, lane) in self.lanes.iter().enumerate() {
+            if let Some(&e) = lane.as_ref().and_then(|l| l.front()) {
+                if best.is_none_or(|(b, _)| (e.0, e.1) < (b.0, b.1)) {
+                    best = Some((e, Some(i)));
+                }
+            }
+        }
+        best
     }
 
     fn slot(&mut self, id: usize, t: f64) -> u32 {
@@ -513,19 +568,24 @@ impl RequestModel {
             f64::INFINITY
         };
         loop {
-            let next_event = self
-                .heap
-                .peek()
-                .map_or(f64::INFINITY, |Reverse((t, _, _))| f64::from_bits(*t));
+            let next = self.peek_event();
+            let next_event = next.map_or(f64::INFINITY, |(e, _)| f64::from_bits(e.0));
             if next_arrival < t1 && next_arrival <= next_event {
                 self.events += 1;
                 self.arrive(next_arrival);
                 next_arrival += self.exp() / rate_ms;
-            } else if next_event < t1 {
-                let Some(Reverse((t, _, payload))) = self.heap.pop() else {
-                    break;
-                };
-                self.dispatch(f64::from_bits(t), payload);
+            } else if let (true, Some((e, lane))) = (next_event < t1, next) {
+                match lane {
+                    None => {
+                        self.heap.pop();
+                    }
+                    Some(i) => {
+                        if let Some(l) = self.lanes[i].as_mut() {
+                            l.pop_front();
+                        }
+                    }
+                }
+                self.dispatch(f64::from_bits(e.0), e.2);
             } else {
                 break;
             }
@@ -578,6 +638,10 @@ impl RequestModel {
         for r in 0..self.reqs.len() {
             let q = self.reqs[r];
             if q.alive && q.pod == s {
+                if q.phase == Phase::PoolHold {
+                    let (pool, _) = self.classes[q.class as usize].pooled[q.call as usize];
+                    self.pool_stats[pool].in_use -= 1;
+                }
                 self.lost[q.class as usize] += 1.0;
                 self.stats[q.class as usize].killed += 1.0;
                 self.free_req(r as u32);
@@ -609,22 +673,27 @@ impl RequestModel {
     }
 
     fn arrive(&mut self, t: f64) {
-        let mut u = self.rng.random::<f64>();
         let mut class = self.classes.len() - 1;
-        for (i, c) in self.classes.iter().enumerate() {
-            if u < c.share {
-                class = i;
-                break;
+        if class > 0 {
+            let mut u = self.rng.random::<f64>();
+            for (i, c) in self.classes.iter().enumerate() {
+                if u < c.share {
+                    class = i;
+                    break;
+                }
+                u -= c.share;
             }
-            u -= c.share;
         }
         self.stats[class].arrivals += 1.0;
         if self.ready.is_empty() {
             self.stats[class].rejected += 1.0;
             return;
         }
-        let k = self.rng.random_range(0..self.ready.len());
-        let s = self.ready[k];
+        let s = if self.ready.len() == 1 {
+            self.ready[0]
+        } else {
+            self.ready[self.rng.random_range(0..self.ready.len())]
+        };
         if self.pods[s as usize].in_flight >= self.slots {
             self.stats[class].rejected += 1.0;
             return;
@@ -850,11 +919,13 @@ impl RequestModel {
         if let Some(&(pool, hold)) = spec.pooled.get(q.call as usize) {
             let sem = self.sem_index(q.pod, q.worker, pool);
             if self.sems[sem].try_acquire() {
+                self.checked_out(pool, 0.0);
                 self.reqs[r as usize].phase = Phase::PoolHold;
                 self.push(t + hold, EV_POOL_RELEASE, r, q.gen);
             } else {
                 match self.pools[pool].mode {
                     PoolMode::Raise => {
+                        self.pool_stats[pool].raised += 1;
                         self.stats[q.class as usize].rejected += 1.0;
                         self.fail(r, t);
                     }
@@ -873,10 +944,26 @@ impl RequestModel {
         }
         if q.off_cpu > 0.0 {
             self.reqs[r as usize].phase = Phase::OffCpu;
-            self.push(t + q.off_cpu, EV_OFF_CPU, r, q.gen);
+            let e = self.event(t + q.off_cpu, EV_OFF_CPU, r, q.gen);
+            match self.lanes[q.class as usize].as_mut() {
+                Some(lane) => lane.push_back(e),
+                None => self.heap.push(Reverse(e)),
+            }
         } else {
             self.complete(r, t);
         }
+    }
+
+    /// Books a granted checkout of `pool` after `wait_ms`.
+    fn checked_out(&mut self, pool: usize, wait_ms: f64) {
+        let ps = &mut self.pool_stats[pool];
+        ps.checkouts += 1;
+        if wait_ms > 0.0 {
+            ps.waited += 1;
+        }
+        ps.wait.mass[latency::bin_of(wait_ms / 1000.0)] += 1.0;
+        ps.in_use += 1;
+        ps.peak_in_use = ps.peak_in_use.max(ps.in_use);
     }
 
     fn sem_index(&self, pod: u32, worker: u8, pool: usize) -> usize {
@@ -888,9 +975,11 @@ impl RequestModel {
         let q = self.reqs[r as usize];
         let (pool, _) = self.classes[q.class as usize].pooled[q.call as usize];
         let sem = self.sem_index(q.pod, q.worker, pool);
+        self.pool_stats[pool].in_use -= 1;
         if let Some(w) = self.sems[sem].release() {
             // The oldest waiter takes the connection over.
             let wq = self.reqs[w as usize];
+            self.checked_out(pool, t - wq.wait_from);
             let (_, hold) = self.classes[wq.class as usize].pooled[wq.call as usize];
             self.reqs[w as usize].phase = Phase::PoolHold;
             self.push(t + hold, EV_POOL_RELEASE, w, wq.gen);
@@ -907,6 +996,7 @@ impl RequestModel {
         let (pool, _) = self.classes[q.class as usize].pooled[q.call as usize];
         let sem = self.sem_index(q.pod, q.worker, pool);
         if self.sems[sem].cancel(r) {
+            self.pool_stats[pool].timed_out += 1;
             self.stats[q.class as usize].timed_out += 1.0;
             self.fail(r, t);
         }
@@ -1087,6 +1177,9 @@ mod tests {
         let (tot, _) = drive(&mut rm, 2000, 5.0);
         assert!((tot[1] / tot[0] - 1.0 / 3.0).abs() < 0.015, "{tot:?}");
         assert_eq!(tot[2], 0.0);
+        let ps = &rm.pool_stats[0];
+        assert_eq!(ps.raised as f64, tot[1]);
+        assert_eq!((ps.waited, ps.peak_in_use), (0, 1));
         // A 1 ms wait limit behaves the same, as timeouts.
         let mut rm = model(
             &svc,
@@ -1103,6 +1196,10 @@ mod tests {
         let mut rm = model(&svc, None, &pool(PoolMode::Block { timeout_ms: None }));
         let (tot, h) = drive(&mut rm, 2000, 5.0);
         assert_eq!(tot[1] + tot[2], 0.0);
+        // M/D/1 at ρ = 0.5: half the checkouts wait.
+        let ps = &rm.pool_stats[0];
+        let waited = ps.waited as f64 / ps.checkouts as f64;
+        assert!((waited - 0.5).abs() < 0.02, "{waited}");
         assert!((tot[3] - tot[0]).abs() <= 2.0, "{tot:?}");
         let p50 = h.quantile(0.5).unwrap();
         assert!((0.095..0.115).contains(&p50), "{p50}");

@@ -1,0 +1,406 @@
+//! Client connection pools as the drivers configure them (pymongo/motor, redis-py), and the
+//! connection limits of the servers they talk to.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::service::duration_serde;
+use crate::time::Millis;
+
+/// redis-py's `ConnectionPool` default `max_connections` (`2**31`): no practical limit.
+pub const REDIS_PY_UNLIMITED: u32 = 1 << 31;
+
+/// One workload's client pool toward one server, spelled as the driver spells its options:
+/// pymongo/motor `maxPoolSize`, `minPoolSize`, `maxIdleTimeMS`, `waitQueueTimeoutMS`,
+/// `maxConnecting`; redis-py `pool_class`, `max_connections`, `timeout` (seconds), `version`.
+/// Sizes are signed so that a negative one is an error naming its field, not a parse failure.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientPoolConfig {
+    /// `pymongo`, `motor` or `redis-py`.
+    pub client: String,
+    /// pymongo: connections per server per client (per process); default 100.
+    #[serde(
+        rename = "maxPoolSize",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_pool_size: Option<i64>,
+    /// pymongo: connections kept open even when idle; default 0.
+    #[serde(
+        rename = "minPoolSize",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub min_pool_size: Option<i64>,
+    /// pymongo: idle connections close after this many ms; default none (kept).
+    #[serde(
+        rename = "maxIdleTimeMS",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_idle_time_ms: Option<i64>,
+    /// pymongo: a checkout waits this long at most; default none (forever).
+    #[serde(
+        rename = "waitQueueTimeoutMS",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub wait_queue_timeout_ms: Option<i64>,
+    /// pymongo: connections being opened at once per pool; default 2.
+    #[serde(
+        rename = "maxConnecting",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_connecting: Option<i64>,
+    /// redis-py: `ConnectionPool` (raises when full; the default) or `BlockingConnectionPool`
+    /// (waits up to `timeout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool_class: Option<String>,
+    /// redis-py: most connections per pool (default 2**31, or 50 for the blocking pool).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<i64>,
+    /// redis-py `BlockingConnectionPool`: longest checkout wait, seconds (default 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<f64>,
+    /// redis-py version (8.0.0 and 8.0.1 Sentinel pools leak a slot per connection in flight
+    /// at a failover, redis/redis-py#4187).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+/// What a checkout does when every connection is in use.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Exhausted {
+    /// Waits in FIFO order, failing after `timeout_s` (`None`: waits forever).
+    Block {
+        /// Longest wait, seconds.
+        timeout_s: Option<f64>,
+    },
+    /// Fails at once (redis-py `ConnectionPool`: "Too many connections").
+    Raise,
+}
+
+/// A client pool resolved from its config: the model the simulator runs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ClientPool {
+    /// Most connections per process.
+    pub max_size: u32,
+    /// Connections every process keeps open (pymongo `minPoolSize`).
+    pub min_size: u32,
+    /// Idle connections close after this long (`None`: never).
+    pub max_idle_s: Option<f64>,
+    /// Connections opened at once per pool.
+    pub max_connecting: u32,
+    /// Behaviour when exhausted.
+    pub exhausted: Exhausted,
+    /// Monitoring connections per replica-set member per process (pymongo 4.x: the monitor
+    /// and the RTT monitor, 2; redis-py none).
+    pub monitors_per_member: u32,
+    /// Loses a slot per connection in flight at each failover (redis-py 8.0.0–8.0.1).
+    pub leaks_on_failover: bool,
+}
+
+/// Error from [`ClientPoolConfig::resolve`]: the field (relative to the pool) and the problem.
+pub type FieldError = (String, String);
+
+fn non_negative(v: Option<i64>, field: &str) -> Result<Option<u32>, FieldError> {
+    match v {
+        None => Ok(None),
+        Some(n) if n < 0 => Err((
+            field.into(),
+            format!("{n} is negative; expected a count ≥ 0"),
+        )),
+        Some(n) => u32::try_from(n)
+            .map(Some)
+            .map_err(|_| (field.into(), format!("{n} is too large for a pool size"))),
+    }
+}
+
+impl ClientPoolConfig {
+    /// Checks the settings against the client's own options and defaults, and resolves them.
+    pub fn resolve(&self) -> Result<ClientPool, FieldError> {
+        let foreign = |fields: &[(&str, bool)]| -> Result<(), FieldError> {
+            match fields.iter().find(|(_, set)| *set) {
+                Some((f, _)) => Err((
+                    (*f).into(),
+                    format!("is not an option of a `{}` client", self.client),
+                )),
+                None => Ok(()),
+            }
+        };
+        match self.client.as_str() {
+            "pymongo" | "motor" => {
+                foreign(&[
+                    ("pool_class", self.pool_class.is_some()),
+                    ("max_connections", self.max_connections.is_some()),
+                    ("timeout", self.timeout.is_some()),
+                    ("version", self.version.is_some()),
+                ])?;
+                let max_size = non_negative(self.max_pool_size, "maxPoolSize")?.unwrap_or(100);
+                let min_size = non_negative(self.min_pool_size, "minPoolSize")?.unwrap_or(0);
+                if min_size > max_size {
+                    return Err((
+                        "minPoolSize".into(),
+                        format!("{min_size} is above maxPoolSize {max_size}"),
+                    ));
+                }
+                if max_size == 0 {
+                    return Err((
+                        "maxPoolSize".into(),
+                        "0 would let no operation run (pymongo rejects it too); expected ≥ 1"
+                            .into(),
+                    ));
+                }
+                let max_idle = non_negative(self.max_idle_time_ms, "maxIdleTimeMS")?;
+                let wait = non_negative(self.wait_queue_timeout_ms, "waitQueueTimeoutMS")?;
+                let max_connecting =
+                    non_negative(self.max_connecting, "maxConnecting")?.unwrap_or(2);
+                if max_connecting == 0 {
+                    return Err(("maxConnecting".into(), "0: expected ≥ 1".into()));
+                }
+                Ok(ClientPool {
+                    max_size,
+                    min_size,
+                    max_idle_s: max_idle.map(|ms| f64::from(ms) / 1000.0),
+                    max_connecting,
+                    exhausted: Exhausted::Block {
+                        timeout_s: wait.map(|ms| f64::from(ms) / 1000.0),
+                    },
+                    monitors_per_member: 2,
+                    leaks_on_failover: false,
+                })
+            }
+            "redis-py" => {
+                foreign(&[
+                    ("maxPoolSize", self.max_pool_size.is_some()),
+                    ("minPoolSize", self.min_pool_size.is_some()),
+                    ("maxIdleTimeMS", self.max_idle_time_ms.is_some()),
+                    ("waitQueueTimeoutMS", self.wait_queue_timeout_ms.is_some()),
+                    ("maxConnecting", self.max_connecting.is_some()),
+                ])?;
+                let blocking = match self.pool_class.as_deref() {
+                    None | Some("ConnectionPool") | Some("SentinelConnectionPool") => false,
+                    Some("BlockingConnectionPool") => true,
+                    Some(other) => {
+                        return Err((
+                            "pool_class".into(),
+                            format!("`{other}`: expected ConnectionPool, BlockingConnectionPool or SentinelConnectionPool"),
+                        ))
+                    }
+                };
+                if !blocking && self.timeout.is_some() {
+                    return Err((
+                        "timeout".into(),
+                        "only a BlockingConnectionPool waits; a ConnectionPool raises at once"
+                            .into(),
+                    ));
+                }
+                let default_max = if blocking { 50 } else { REDIS_PY_UNLIMITED };
+                let max_size =
+                    non_negative(self.max_connections, "max_connections")?.unwrap_or(default_max);
+                if max_size == 0 {
+                    return Err(("max_connections".into(), "0: expected ≥ 1".into()));
+                }
+                let timeout = self.timeout.unwrap_or(20.0);
+                if !(timeout.is_finite() && timeout >= 0.0) {
+                    return Err(("timeout".into(), format!("{timeout}: expected seconds ≥ 0")));
+                }
+                let leaks = self.pool_class.as_deref() == Some("SentinelConnectionPool")
+                    && matches!(self.version.as_deref(), Some("8.0.0") | Some("8.0.1"));
+                Ok(ClientPool {
+                    max_size,
+                    min_size: 0,
+                    max_idle_s: None,
+                    max_connecting: max_size,
+                    exhausted: if blocking {
+                        Exhausted::Block {
+                            timeout_s: Some(timeout),
+                        }
+                    } else {
+                        Exhausted::Raise
+                    },
+                    monitors_per_member: 0,
+                    leaks_on_failover: leaks,
+                })
+            }
+            other => Err((
+                "client".into(),
+                format!(
+                    "`{other}` is not a client costsim models; expected pymongo, motor or redis-py"
+                ),
+            )),
+        }
+    }
+}
+
+impl ClientPoolConfig {
+    /// The same pool with `size` connections per process (`maxPoolSize` or `max_connections`),
+    /// `minPoolSize` lowered to it if above.
+    pub fn with_max_size(&self, size: u32) -> ClientPoolConfig {
+        let mut c = self.clone();
+        match c.client.as_str() {
+            "redis-py" => c.max_connections = Some(i64::from(size)),
+            _ => {
+                c.max_pool_size = Some(i64::from(size));
+                c.min_pool_size = c.min_pool_size.map(|m| m.min(i64::from(size)));
+            }
+        }
+        c
+    }
+}
+
+/// The largest pool size per process whose budget, `replicas × processes × (size +
+/// monitors)`, fits in `room` connections (at least 1).
+pub fn fitting_size(room: u64, replicas: u32, processes: u32, monitors: u32) -> u32 {
+    let per_size = u64::from(replicas.max(1)) * u64::from(processes.max(1));
+    let size = (room / per_size).saturating_sub(u64::from(monitors));
+    u32::try_from(size).unwrap_or(u32::MAX).max(1)
+}
+
+/// A server's connection limit (the scenario's `servers:` entry).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Most client connections per member (Redis `maxclients`, default 10000; ApsaraDB for
+    /// MongoDB: by instance type, e.g. 500 per node for a 1-core 2 GB replica set).
+    pub max_connections: u32,
+    /// Replica-set members every client monitors (default 1).
+    #[serde(default = "one")]
+    pub replica_set_members: u32,
+    /// Instance type, for the report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
+    /// Failovers (Sentinel master switches, replica-set elections) during the run.
+    #[serde(default, with = "durations", skip_serializing_if = "Vec::is_empty")]
+    pub failovers: Vec<Millis>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// A list of durations.
+mod durations {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::time::Millis;
+
+    #[derive(Serialize, Deserialize)]
+    struct D(#[serde(with = "super::duration_serde")] Millis);
+
+    pub fn serialize<S: Serializer>(v: &[Millis], s: S) -> Result<S::Ok, S::Error> {
+        v.iter().map(|&m| D(m)).collect::<Vec<_>>().serialize(s)
+    }
+
+    pub fn deserialize<'de, D2: Deserializer<'de>>(d: D2) -> Result<Vec<Millis>, D2::Error> {
+        Ok(Vec::<D>::deserialize(d)?
+            .into_iter()
+            .map(|D(m)| m)
+            .collect())
+    }
+}
+
+/// Connections one workload can open at a server at most, with `replicas` pods of `processes`
+/// worker processes each: every process filling its pool, plus its monitoring connections.
+pub fn connection_budget(pool: &ClientPool, replicas: u32, processes: u32) -> u64 {
+    u64::from(replicas)
+        * u64::from(processes)
+        * (u64::from(pool.max_size) + u64::from(pool.monitors_per_member))
+}
+
+/// Connections one workload holds at a server when idle: every process keeps `minPoolSize`
+/// open and its monitors.
+pub fn idle_connections(pool: &ClientPool, replicas: u32, processes: u32) -> u64 {
+    u64::from(replicas)
+        * u64::from(processes)
+        * (u64::from(pool.min_size) + u64::from(pool.monitors_per_member))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pymongo(max: Option<i64>, min: Option<i64>) -> ClientPoolConfig {
+        ClientPoolConfig {
+            client: "pymongo".into(),
+            max_pool_size: max,
+            min_pool_size: min,
+            ..ClientPoolConfig::default()
+        }
+    }
+
+    #[test]
+    fn fitting_size_keeps_the_budget_within_the_room() {
+        // 500 connections over 10 replicas × 2 processes: 25 each, 2 of them monitors.
+        assert_eq!(fitting_size(500, 10, 2, 2), 23);
+        let p = pymongo(Some(23), None).resolve().unwrap();
+        assert!(connection_budget(&p, 10, 2) <= 500);
+        assert!(connection_budget(&pymongo(Some(24), None).resolve().unwrap(), 10, 2) > 500);
+        assert_eq!(fitting_size(10, 10, 2, 2), 1, "never below one connection");
+    }
+
+    #[test]
+    fn driver_defaults() {
+        let p = pymongo(None, None).resolve().unwrap();
+        assert_eq!((p.max_size, p.min_size, p.max_connecting), (100, 0, 2));
+        assert_eq!(p.exhausted, Exhausted::Block { timeout_s: None });
+        assert_eq!(p.monitors_per_member, 2);
+        let r = ClientPoolConfig {
+            client: "redis-py".into(),
+            ..ClientPoolConfig::default()
+        };
+        let r = r.resolve().unwrap();
+        assert_eq!(
+            (r.max_size, r.exhausted),
+            (REDIS_PY_UNLIMITED, Exhausted::Raise)
+        );
+        let b = ClientPoolConfig {
+            client: "redis-py".into(),
+            pool_class: Some("BlockingConnectionPool".into()),
+            ..ClientPoolConfig::default()
+        };
+        let b = b.resolve().unwrap();
+        assert_eq!(b.max_size, 50);
+        assert_eq!(
+            b.exhausted,
+            Exhausted::Block {
+                timeout_s: Some(20.0)
+            }
+        );
+    }
+
+    #[test]
+    fn bad_settings_name_their_field() {
+        assert_eq!(
+            pymongo(Some(-1), None).resolve().unwrap_err().0,
+            "maxPoolSize"
+        );
+        assert_eq!(
+            pymongo(Some(5), Some(10)).resolve().unwrap_err().0,
+            "minPoolSize"
+        );
+        let mut c = pymongo(None, None);
+        c.client = "psycopg".into();
+        let (f, m) = c.resolve().unwrap_err();
+        assert_eq!(f, "client");
+        assert!(m.contains("pymongo, motor or redis-py"), "{m}");
+        let mut c = pymongo(None, None);
+        c.max_connections = Some(10);
+        assert_eq!(c.resolve().unwrap_err().0, "max_connections");
+    }
+
+    /// Field case "MongoDB: minPoolSize × processes over the Atlas connection cap at idle"
+    /// (novu#4073): three processes with minPoolSize 200 hold 3 × (200 + 2) = 606 connections
+    /// on the primary at idle, over a 500 cap; their budget is 3 × (500 + 2) = 1,506.
+    #[test]
+    fn min_pool_size_times_processes_exceeds_the_cap_at_idle() {
+        let p = pymongo(Some(500), Some(200)).resolve().unwrap();
+        assert_eq!(idle_connections(&p, 3, 1), 606);
+        assert!(idle_connections(&p, 3, 1) > 500);
+        assert_eq!(connection_budget(&p, 3, 1), 1506);
+        let fixed = pymongo(Some(500), Some(5)).resolve().unwrap();
+        assert_eq!(idle_connections(&fixed, 3, 1), 21);
+    }
+}

@@ -1,0 +1,158 @@
+//! Client connection pools under the fluid model: each process's pool toward a server is a
+//! multi-server queue (its connections) fed by the process's operations. Blocking pools wait
+//! (M/M/c, Erlang C: `P(W > t) = C·e^{−(cμ−λ)t}`) and fail past their timeout; raising pools
+//! lose the operations that find every connection busy (Erlang B).
+
+use crate::model::pools::{ClientPool, Exhausted};
+use crate::sim::queueing::{erlang_b, wait_law};
+
+/// Operations per process beyond which a pool is too large to matter: with more than
+/// `a + 10√a + 50` connections for an offered load `a`, waiting and loss are below 1e-20, so
+/// the formulas are evaluated with that many (redis-py's default pool is 2**31).
+fn effective_size(size: u32, a: f64) -> u32 {
+    let enough = (a + 10.0 * a.sqrt() + 50.0).ceil();
+    if f64::from(size) > enough {
+        enough as u32
+    } else {
+        size
+    }
+}
+
+/// What one process's pool does in a step.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PoolStep {
+    /// Mean connections in use (Little's law: operations/s × hold time).
+    pub in_use: f64,
+    /// Connections the process needs open for this load: the in-use mean plus three standard
+    /// deviations (Poisson), within the pool size.
+    pub needed: f64,
+    /// Mean checkout wait per operation, seconds.
+    pub mean_wait_s: f64,
+    /// 99th percentile of the checkout wait, seconds.
+    pub wait_p99_s: f64,
+    /// Fraction of operations that fail at checkout (timeout, or a raising pool full).
+    pub fail_per_op: f64,
+}
+
+/// One process's pool with `capacity` usable connections, `ops_per_s` operations per second
+/// each holding a connection for `hold_s` seconds.
+pub fn pool_step(pool: &ClientPool, capacity: u32, ops_per_s: f64, hold_s: f64) -> PoolStep {
+    let a = ops_per_s * hold_s;
+    if ops_per_s <= 0.0 || hold_s <= 0.0 {
+        return PoolStep::default();
+    }
+    if capacity == 0 {
+        return PoolStep {
+            fail_per_op: 1.0,
+            ..PoolStep::default()
+        };
+    }
+    let c = effective_size(capacity, a);
+    let needed = (a + 3.0 * a.sqrt()).ceil().min(f64::from(capacity));
+    let in_use = a.min(f64::from(capacity));
+    match pool.exhausted {
+        Exhausted::Raise => PoolStep {
+            in_use,
+            needed,
+            fail_per_op: erlang_b(c, a),
+            ..PoolStep::default()
+        },
+        Exhausted::Block { timeout_s } => {
+            if a >= f64::from(c) {
+                // Saturated: the wait queue grows without bound; every checkout ends up past
+                // any timeout (or the client's own).
+                return PoolStep {
+                    in_use,
+                    needed,
+                    mean_wait_s: f64::INFINITY,
+                    wait_p99_s: f64::INFINITY,
+                    fail_per_op: 1.0,
+                };
+            }
+            let law = wait_law(c, ops_per_s, hold_s, 1.0, 1.0);
+            let p99 = if law.p_wait > 0.01 {
+                (law.p_wait / 0.01).ln() / law.rate
+            } else {
+                0.0
+            };
+            PoolStep {
+                in_use,
+                needed,
+                mean_wait_s: law.mean(),
+                wait_p99_s: p99,
+                fail_per_op: timeout_s.map_or(0.0, |t| law.tail(t)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::pools::ClientPoolConfig;
+    use approx::assert_relative_eq;
+
+    fn pymongo(max: i64, wait_ms: Option<i64>) -> ClientPool {
+        ClientPoolConfig {
+            client: "pymongo".into(),
+            max_pool_size: Some(max),
+            wait_queue_timeout_ms: wait_ms,
+            ..ClientPoolConfig::default()
+        }
+        .resolve()
+        .unwrap()
+    }
+
+    #[test]
+    fn blocking_pool_waits_as_erlang_c() {
+        // 2 connections, 80 ops/s holding 10 ms: A = 0.8, B(2, 0.8) = 0.32/2.12 = 0.1509,
+        // C = 2B / (2 − 0.8(1 − B)) = 0.2286; mean wait C / (cμ − λ) = 0.2286 / 120 = 1.905 ms.
+        let s = pool_step(&pymongo(2, Some(5)), 2, 80.0, 0.010);
+        assert_relative_eq!(s.in_use, 0.8, epsilon = 1e-12);
+        let erlang_c = crate::sim::queueing::erlang_c(2, 0.8);
+        assert_relative_eq!(erlang_c, 0.228_571_428, epsilon = 1e-6);
+        assert_relative_eq!(s.mean_wait_s, erlang_c / 120.0, epsilon = 1e-12);
+        // P(W > 5 ms) = C·e^{−120 × 0.005}.
+        assert_relative_eq!(s.fail_per_op, erlang_c * (-0.6f64).exp(), epsilon = 1e-12);
+        // Waiting forever: no failures.
+        assert_eq!(
+            pool_step(&pymongo(2, None), 2, 80.0, 0.010).fail_per_op,
+            0.0
+        );
+    }
+
+    #[test]
+    fn saturated_or_empty_pools_fail_every_checkout() {
+        let s = pool_step(&pymongo(2, Some(1000)), 2, 300.0, 0.010);
+        assert_eq!(s.fail_per_op, 1.0);
+        assert!(s.mean_wait_s.is_infinite());
+        assert_eq!(pool_step(&pymongo(2, None), 0, 1.0, 0.010).fail_per_op, 1.0);
+    }
+
+    #[test]
+    fn raising_pool_loses_as_erlang_b() {
+        let r = ClientPoolConfig {
+            client: "redis-py".into(),
+            max_connections: Some(2),
+            ..ClientPoolConfig::default()
+        }
+        .resolve()
+        .unwrap();
+        // B(2, 1) = (1/2) / (1 + 1 + 1/2) = 0.2.
+        assert_relative_eq!(
+            pool_step(&r, 2, 100.0, 0.010).fail_per_op,
+            0.2,
+            epsilon = 1e-12
+        );
+        // The default 2**31 pool never refuses and costs nothing to evaluate.
+        let unlimited = ClientPoolConfig {
+            client: "redis-py".into(),
+            ..ClientPoolConfig::default()
+        }
+        .resolve()
+        .unwrap();
+        let s = pool_step(&unlimited, unlimited.max_size, 1000.0, 0.001);
+        assert!(s.fail_per_op < 1e-20);
+        assert_eq!(s.needed, (1.0 + 3.0f64).ceil());
+    }
+}
