@@ -215,6 +215,9 @@ workloads:
     init_containers:
       - { name: migrate, duration: 20s, resources: { requests: { cpu: 100m, memory: 64Mi } } }
     rolling_update: { maxSurge: 1, maxUnavailable: 10% }
+    client_pools:
+      mongodb: { client: pymongo, maxPoolSize: 50, minPoolSize: 5, waitQueueTimeoutMS: 2000 }
+      redis: { client: redis-py, pool_class: BlockingConnectionPool, max_connections: 20, timeout: 5 }
     hpa:
       minReplicas: 2
       maxReplicas: 12
@@ -280,6 +283,30 @@ fn round_trip(base: &Config, chosen: &Config) {
             sorted(built.clone()),
             "costsim's build differs from kubectl's"
         );
+        let backend = built
+            .iter()
+            .find(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == "backend")
+            .unwrap();
+        assert_eq!(backend["metadata"]["namespace"], "klinematrix-prod");
+        assert_eq!(
+            backend["spec"]["template"]["spec"]["containers"][0]["image"],
+            "registry.example/backend:1.5.0"
+        );
+        // The pool settings reach the app as environment variables from the ConfigMap.
+        let wants_pools = !chosen.workloads["backend"].client_pools.is_empty();
+        let cm = built
+            .iter()
+            .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == "backend-client-pools");
+        assert_eq!(cm.is_some(), wants_pools, "{built:#?}");
+        if chosen.name == "rich" {
+            let data = &cm.unwrap()["data"];
+            assert_eq!(data["MONGODB_MAX_POOL_SIZE"], "50");
+            assert_eq!(data["MONGODB_WAIT_QUEUE_TIMEOUT_MS"], "2000");
+            assert_eq!(data["REDIS_MAX_CONNECTIONS"], "20");
+            assert_eq!(data["REDIS_POOL_CLASS"], "BlockingConnectionPool");
+            let env = &backend["spec"]["template"]["spec"]["containers"][0]["envFrom"];
+            assert_eq!(env[0]["configMapRef"]["name"], "backend-client-pools");
+        }
         if have("kubernetes-validate", &["--version"]) {
             let text: Vec<String> = built
                 .iter()

@@ -498,31 +498,30 @@ fn pools_configmap(name: &str, pools: &Value) -> Result<Value> {
 
 /// `client_pools` flattened to environment variables: `<CLIENT>_<SETTING>` in upper snake
 /// case (`mongodb.maxPoolSize` → `MONGODB_MAX_POOL_SIZE`, `redis.max_connections` →
-/// `REDIS_MAX_CONNECTIONS`). A list names each entry by its `server`, `name`, `client` or
-/// `kind` field. Sorted by key.
+/// `REDIS_MAX_CONNECTIONS`, `MONGODB_CLIENT`). A list names each entry by its `server`,
+/// `name`, `client` or `kind` field. Sorted by key.
 pub fn pool_settings(pools: &Value) -> std::collections::BTreeMap<String, String> {
     let mut out = std::collections::BTreeMap::new();
-    let entries: Vec<(String, &Value)> = match pools {
-        Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), v)).collect(),
+    // (prefix, settings, the key that named the entry in a list: not a setting)
+    let entries: Vec<(String, &Value, Option<&str>)> = match pools {
+        Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), v, None)).collect(),
         Value::Array(a) => a
             .iter()
             .map(|e| {
-                let id = ["server", "name", "client", "kind"]
+                ["server", "name", "client", "kind"]
                     .iter()
-                    .find_map(|k| e.get(*k).and_then(Value::as_str))
-                    .unwrap_or("pool")
-                    .to_string();
-                (id, e)
+                    .find_map(|k| Some((e.get(*k)?.as_str()?.to_string(), e, Some(*k))))
+                    .unwrap_or(("pool".into(), e, None))
             })
             .collect(),
         _ => Vec::new(),
     };
-    for (client, settings) in entries {
+    for (client, settings, id_key) in entries {
         let Some(m) = settings.as_object() else {
             continue;
         };
         for (k, v) in m {
-            if matches!(k.as_str(), "server" | "name" | "client") {
+            if Some(k.as_str()) == id_key {
                 continue;
             }
             let text = match v {
@@ -560,14 +559,15 @@ mod tests {
 
     #[test]
     fn pool_settings_are_environment_names() {
-        let p = json!({ "mongodb": { "maxPoolSize": 50, "minPoolSize": 5, "waitQueueTimeoutMS": null },
+        let p = json!({ "mongodb": { "client": "motor", "maxPoolSize": 50, "minPoolSize": 5, "waitQueueTimeoutMS": null },
                         "redis": { "max_connections": 20, "blocking": true } });
         let s = pool_settings(&p);
         assert_eq!(s["MONGODB_MAX_POOL_SIZE"], "50");
         assert_eq!(s["MONGODB_MIN_POOL_SIZE"], "5");
         assert_eq!(s["REDIS_MAX_CONNECTIONS"], "20");
         assert_eq!(s["REDIS_BLOCKING"], "true");
-        assert_eq!(s.len(), 4);
+        assert_eq!(s["MONGODB_CLIENT"], "motor");
+        assert_eq!(s.len(), 5);
         let l = json!([{ "server": "mongodb", "kind": "pymongo", "maxPoolSize": 10 }]);
         assert_eq!(
             pool_settings(&l).into_iter().collect::<Vec<_>>(),
