@@ -285,6 +285,9 @@ fn breach_probabilities_and_the_pareto_front_appear_when_the_search_gives_them()
             serde_json::json!({ "estimate": p, "ci_low": lo, "ci_high": hi, "replications": 16 });
     };
     set(&mut r["baseline"], 0.0625, 0.0111, 0.2833);
+    r["baseline"]["connections"] = serde_json::json!([{ "server": "mongodb",
+        "budget_at_max_replicas": 2040, "limit": 500, "peak_connections": 60.0, "within_limit": false }]);
+    r["baseline"]["feasible"] = Value::Bool(false);
     let n = r["candidates"].as_array().unwrap().len();
     for i in 0..n {
         set(&mut r["candidates"][i], 0.125, 0.0349, 0.3604);
@@ -311,6 +314,15 @@ fn breach_probabilities_and_the_pareto_front_appear_when_the_search_gives_them()
         "{doc}"
     );
     assert!(doc.contains("over 16 replications"), "{doc}");
+    assert!(
+        doc.contains("| mongodb | 2040 / 500 (**over the limit**) · 60 | - |"),
+        "{doc}"
+    );
+    assert!(
+        doc.contains("| feasible (SLA and connection limits) | **no** | yes |"),
+        "{doc}"
+    );
+    assert!(doc.contains("more connections than mongodb allow"), "{doc}");
     let front = doc
         .split("## Pareto front")
         .nth(1)

@@ -220,6 +220,13 @@ pub fn document(i: &Inputs) -> String {
         base.band_distance, rec.band_distance
     );
     let _ = writeln!(o, "| SLA windows failed | {bb} of {bw} | {rb} of {rw} |");
+    let yes = |c: &Candidate| if c.feasible { "yes" } else { "**no**" };
+    let _ = writeln!(
+        o,
+        "| feasible (SLA and connection limits) | {} | {} |",
+        yes(base),
+        yes(rec)
+    );
     if let (Some(pb), Some(pr)) = (base.breach_probability(), rec.breach_probability()) {
         let _ = writeln!(
             o,
@@ -490,6 +497,52 @@ pub fn document(i: &Inputs) -> String {
         }
     }
 
+    // Connections.
+    if !base.connections.is_empty() || !rec.connections.is_empty() {
+        let _ = writeln!(o, "## Connection pools\n");
+        let _ = writeln!(
+            o,
+            "Connections each server could see at `maxReplicas` (pools × processes × replicas) against its limit, and the peak the simulation used:\n"
+        );
+        let _ = writeln!(
+            o,
+            "| server | current: budget / limit · peak | recommended: budget / limit · peak |"
+        );
+        let _ = writeln!(o, "|---|---|---|");
+        let mut servers: Vec<&str> = base
+            .connections
+            .iter()
+            .chain(&rec.connections)
+            .filter_map(|c| c.get("server").and_then(Value::as_str))
+            .collect();
+        servers.sort_unstable();
+        servers.dedup();
+        for server in servers {
+            let cell = |c: &Candidate| {
+                c.connections
+                    .iter()
+                    .find(|x| x.get("server").and_then(Value::as_str) == Some(server))
+                    .map_or("-".into(), |x| {
+                        let f = |k: &str| x.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+                        let over = if x.get("within_limit").and_then(Value::as_bool) == Some(false)
+                        {
+                            " (**over the limit**)"
+                        } else {
+                            ""
+                        };
+                        format!(
+                            "{:.0} / {:.0}{over} · {:.0}",
+                            f("budget_at_max_replicas"),
+                            f("limit"),
+                            f("peak_connections")
+                        )
+                    })
+            };
+            let _ = writeln!(o, "| {server} | {} | {} |", cell(base), cell(rec));
+        }
+        let _ = writeln!(o);
+    }
+
     // Pareto.
     let _ = writeln!(o, "## Pareto front\n");
     let front: Vec<&Candidate> = r
@@ -665,6 +718,25 @@ fn risk(rec: &Candidate, base: &Candidate, sc: &Scenario) -> String {
     let (rb, rw) = rec.windows();
     let (bb, _) = base.windows();
     let mut parts = Vec::new();
+    let over = |c: &Candidate| {
+        c.connections
+            .iter()
+            .filter(|x| x.get("within_limit").and_then(Value::as_bool) == Some(false))
+            .filter_map(|x| x.get("server").and_then(Value::as_str).map(String::from))
+            .collect::<Vec<_>>()
+    };
+    if !over(base).is_empty() {
+        parts.push(format!(
+            "the current configuration's pools can open more connections than {} allow at maxReplicas",
+            over(base).join(", ")
+        ));
+    }
+    if !over(rec).is_empty() {
+        parts.push(format!(
+            "the recommended configuration's pools can exceed the connection limit of {}",
+            over(rec).join(", ")
+        ));
+    }
     if !rec.feasible {
         parts.push(format!(
             "the recommended configuration BREAKS the SLA ({rb} of {rw} windows failed)"

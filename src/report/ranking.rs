@@ -53,7 +53,11 @@ pub struct Candidate {
     /// Per-workload control-plane activity.
     #[serde(default)]
     pub activity: Vec<Value>,
-    /// Whether it met the SLA.
+    /// Per downstream server: the connection budget at maxReplicas against the server's
+    /// limit, and the connections used (when the config has client pools).
+    #[serde(default)]
+    pub connections: Vec<Value>,
+    /// Whether it met the SLA (and the connection limits).
     pub feasible: bool,
     /// On the Pareto front over (cost, breach probability, band distance), when the search
     /// marks it.
