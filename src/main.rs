@@ -50,6 +50,10 @@ struct Cli {
     /// event: exact, slower).
     #[arg(long, value_enum, default_value_t = LoadModelArg::Fluid, global = true)]
     load_model: LoadModelArg,
+    /// Kubernetes manifests (a kustomize directory, a directory of YAML files or a file) whose
+    /// Deployments and HPAs replace the scenario's baseline (search, simulate, emit, diff).
+    #[arg(long, global = true)]
+    manifests: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -135,6 +139,39 @@ enum Command {
         /// Name of the profile's request class (as the scenario's SLA names it).
         #[arg(long, default_value = "default")]
         class: String,
+    },
+    /// Write the cost-optimization document (markdown, SVG and PNG plots) from a search's
+    /// `--out` directory into `--out` (default docs/deployment).
+    Report {
+        /// The directory `search --out` wrote (ranking.json, timelines).
+        #[arg(long)]
+        from: PathBuf,
+    },
+    /// Write a kustomize base (the baseline) and overlay (a ranked candidate) into `--out`
+    /// (default k8s).
+    Emit {
+        /// The directory `search --out` wrote.
+        #[arg(long)]
+        from: PathBuf,
+        /// Which candidate (1 = the best).
+        #[arg(long, default_value_t = 1)]
+        rank: usize,
+        /// The overlay's environment name (`overlays/<NAME>`).
+        #[arg(long, default_value = "prod")]
+        overlay: String,
+        /// Namespace set in the overlay's kustomization.
+        #[arg(long)]
+        namespace: Option<String>,
+    },
+    /// Dry run: what a ranked candidate changes against the baseline (or `--manifests`) and
+    /// what it saves.
+    Diff {
+        /// The directory `search --out` wrote.
+        #[arg(long)]
+        from: PathBuf,
+        /// Which candidate (1 = the best).
+        #[arg(long, default_value_t = 1)]
+        rank: usize,
     },
 }
 
@@ -345,7 +382,12 @@ fn run(cli: &Cli) -> Result<()> {
             cli.out.as_deref(),
         )?);
     }
-    let scenario = open_scenario(cli)?;
+    let mut scenario = open_scenario(cli)?;
+    if let Some(m) = &cli.manifests {
+        for n in costsim::manifests::use_as_baseline(&mut scenario, m)? {
+            eprintln!("costsim: note: {n}");
+        }
+    }
     match &cli.command {
         Command::Validate => validate(cli, &scenario),
         Command::Simulate {
@@ -405,6 +447,31 @@ fn run(cli: &Cli) -> Result<()> {
             )?)
         }
         Command::Calibrate { .. } => Ok(()),
+        Command::Report { from } => emit(&costsim::report::write_report(
+            &scenario,
+            from,
+            cli.out.as_deref().unwrap_or(Path::new("docs/deployment")),
+        )?),
+        Command::Emit {
+            from,
+            rank,
+            overlay,
+            namespace,
+        } => emit(&costsim::report::write_manifests(
+            &scenario,
+            from,
+            *rank,
+            overlay,
+            namespace.as_deref(),
+            cli.manifests.as_deref(),
+            cli.out.as_deref().unwrap_or(Path::new("k8s")),
+        )?),
+        Command::Diff { from, rank } => emit(&costsim::report::diff(
+            &scenario,
+            from,
+            *rank,
+            cli.manifests.is_some(),
+        )?),
     }
 }
 

@@ -1,0 +1,554 @@
+//! Kubernetes manifests as costsim configurations, both ways: reading Deployments, HPAs
+//! (autoscaling/v2 and v1) and kustomize bases and overlays into a [`Config`] (`--manifests`),
+//! and writing a config as a kustomize base and overlay ([`emit`]).
+//!
+//! Only [`kustomize`] reads files; the conversions are pure functions of parsed objects.
+//! Mapping, both ways:
+//!
+//! - workload = Deployment `metadata.name`; the app container is the one of that name (else the
+//!   first), the other containers and restartable init containers are sidecars;
+//! - node pool = a `nodeSelector` or required node-affinity `In` term on
+//!   `node.kubernetes.io/instance-type` (the pool with that instance type) or on any key whose
+//!   value names a catalog pool; several values = `node_pool` then `also_on`;
+//! - HPA = the autoscaling/v2 spec (`minReplicas`, `maxReplicas`, `metrics`, `behavior`); v1
+//!   `targetCPUUtilizationPercentage` becomes a CPU `Utilization` metric;
+//! - what Kubernetes has no field for rides in annotations: the config name
+//!   ([`CONFIG_ANNOTATION`]), init-container run times ([`INIT_DURATIONS_ANNOTATION`]) and the
+//!   exact client-pool settings ([`CLIENT_POOLS_ANNOTATION`], on the pool ConfigMap).
+
+pub mod emit;
+pub mod kustomize;
+pub mod smp;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{json, Map, Value};
+
+use crate::error::{Error, Result};
+use crate::model::config::Config;
+use crate::model::node_pool::NodePoolCatalog;
+
+pub use kustomize::Object;
+
+/// The well-known node label with the instance type (set by the cloud provider on every node).
+pub const INSTANCE_TYPE_LABEL: &str = "node.kubernetes.io/instance-type";
+/// Deployment annotation: the name of the costsim configuration it was emitted from.
+pub const CONFIG_ANNOTATION: &str = "costsim.io/config";
+/// Pod-template annotation: init-container run times, `name=20s,other=5s`.
+pub const INIT_DURATIONS_ANNOTATION: &str = "costsim.io/init-durations";
+/// ConfigMap annotation: the workload's `client_pools` as JSON (the data keys are derived).
+pub const CLIENT_POOLS_ANNOTATION: &str = "costsim.io/client-pools";
+/// Name suffix of a workload's client-pool ConfigMap (`backend-client-pools`).
+pub const POOLS_CONFIGMAP_SUFFIX: &str = "-client-pools";
+
+/// A configuration read from manifests, with what was ignored or assumed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FromManifests {
+    /// The workloads the manifests define.
+    pub config: Config,
+    /// Ignored kinds and fields, assumed pools.
+    pub notes: Vec<String>,
+}
+
+/// Reads `path` (a kustomize directory, a directory of YAML files or one file) into a
+/// configuration. `fallback` gives the node pool of a Deployment whose pool the manifests do
+/// not say.
+pub fn read_config(
+    path: &Path,
+    catalog: &NodePoolCatalog,
+    fallback: Option<&Config>,
+) -> Result<FromManifests> {
+    let mut notes = Vec::new();
+    let objects = kustomize::load(path, &mut notes)?;
+    let label = path.display().to_string();
+    let config = config_from_objects(&objects, &label, catalog, fallback, &mut notes)?;
+    Ok(FromManifests { config, notes })
+}
+
+/// The configuration the objects describe (see the module doc for the mapping).
+pub fn config_from_objects(
+    objects: &[Object],
+    label: &str,
+    catalog: &NodePoolCatalog,
+    fallback: Option<&Config>,
+    notes: &mut Vec<String>,
+) -> Result<Config> {
+    let mut workloads: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    let mut names = Vec::new();
+    let mut ignored: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for o in objects.iter().filter(|o| o.kind() == "Deployment") {
+        let w = deployment_workload(o, catalog, fallback, notes)?;
+        if workloads.insert(o.name().to_string(), w).is_some() {
+            return Err(Error::input(
+                &o.file,
+                None,
+                format!("Deployment `{}` is defined twice", o.name()),
+            ));
+        }
+        if let Some(n) = o
+            .value
+            .pointer("/metadata/annotations")
+            .and_then(|a| a.get(CONFIG_ANNOTATION))
+            .and_then(Value::as_str)
+        {
+            names.push(n.to_string());
+        }
+    }
+    for o in objects {
+        match o.kind() {
+            "Deployment" => {}
+            "HorizontalPodAutoscaler"
+                if o.value
+                    .pointer("/spec/scaleTargetRef/kind")
+                    .and_then(Value::as_str)
+                    != Some("Deployment") =>
+            {
+                notes.push(format!(
+                    "{}: HPA `{}` does not scale a Deployment; ignored",
+                    o.file,
+                    o.name()
+                ));
+            }
+            "HorizontalPodAutoscaler" => {
+                let (target, hpa) = hpa_of(o)?;
+                match workloads.get_mut(&target) {
+                    Some(w) => {
+                        if w.insert("hpa".into(), hpa).is_some() {
+                            return Err(Error::input(
+                                &o.file,
+                                None,
+                                format!("a second HPA scales Deployment `{target}`"),
+                            ));
+                        }
+                    }
+                    None => notes.push(format!(
+                        "{}: HPA `{}` scales `{target}`, which is not a Deployment here; ignored",
+                        o.file,
+                        o.name()
+                    )),
+                }
+            }
+            "ConfigMap" if o.name().ends_with(POOLS_CONFIGMAP_SUFFIX) => {
+                let w = o.name().trim_end_matches(POOLS_CONFIGMAP_SUFFIX);
+                let pools = o
+                    .value
+                    .pointer("/metadata/annotations")
+                    .and_then(|a| a.get(CLIENT_POOLS_ANNOTATION))
+                    .and_then(Value::as_str);
+                match (workloads.get_mut(w), pools) {
+                    (Some(wl), Some(text)) => {
+                        let v: Value = serde_json::from_str(text).map_err(|e| {
+                            Error::at_field(
+                                &o.file,
+                                format!("metadata.annotations.{CLIENT_POOLS_ANNOTATION}"),
+                                format!("not JSON: {e}"),
+                            )
+                        })?;
+                        wl.insert("client_pools".into(), v);
+                    }
+                    _ => notes.push(format!(
+                        "{}: ConfigMap `{}` has no {CLIENT_POOLS_ANNOTATION} annotation for a Deployment here; its pool settings are not read",
+                        o.file,
+                        o.name()
+                    )),
+                }
+            }
+            k => ignored
+                .entry(if k.is_empty() {
+                    "(no kind)".into()
+                } else {
+                    k.to_string()
+                })
+                .or_default()
+                .push(o.name().to_string()),
+        }
+    }
+    for (name, w) in &mut workloads {
+        if !w.contains_key("replicas") {
+            let min = w
+                .get("hpa")
+                .and_then(|h| h.get("minReplicas"))
+                .cloned()
+                .unwrap_or(json!(1));
+            notes.push(format!(
+                "{label}: Deployment {name} sets no replicas; starting from {min} (the HPA's minimum, else 1)"
+            ));
+            w.insert("replicas".into(), min);
+        }
+    }
+    for (kind, names) in ignored {
+        notes.push(format!(
+            "{label}: {kind} {} ignored (not modeled)",
+            names.join(", ")
+        ));
+    }
+    if workloads.is_empty() {
+        return Err(Error::input(label, None, "no Deployment found"));
+    }
+    names.sort();
+    names.dedup();
+    let name = match names.as_slice() {
+        [one] => one.clone(),
+        _ => format!("manifests {label}"),
+    };
+    let v = json!({ "name": name, "workloads": workloads });
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        Error::at_field(label, path, e.into_inner().to_string())
+    })
+}
+
+/// Adds to `baseline` (the scenario's) what the manifests say: their workloads replace the
+/// scenario's of the same name; the scenario's others stay, and manifests workloads the
+/// scenario has no service for are dropped (both with a note).
+pub fn apply_to_baseline(
+    baseline: &Config,
+    manifests: &Config,
+    services: &[&str],
+    notes: &mut Vec<String>,
+) -> Config {
+    let mut out = baseline.clone();
+    out.name = manifests.name.clone();
+    for (w, c) in &manifests.workloads {
+        if services.contains(&w.as_str()) {
+            out.workloads.insert(w.clone(), c.clone());
+        } else {
+            notes.push(format!(
+                "manifests: Deployment `{w}` is not a service of the scenario; ignored"
+            ));
+        }
+    }
+    for s in services {
+        if !manifests.workloads.contains_key(*s) {
+            notes.push(format!(
+                "manifests: no Deployment `{s}`; its settings come from the scenario's baseline"
+            ));
+        }
+    }
+    out
+}
+
+/// One Deployment as a `WorkloadConfig` JSON object.
+fn deployment_workload(
+    o: &Object,
+    catalog: &NodePoolCatalog,
+    fallback: Option<&Config>,
+    notes: &mut Vec<String>,
+) -> Result<Map<String, Value>> {
+    let name = o.name();
+    let field = |f: &str| format!("Deployment {name}: {f}");
+    let pod = o
+        .value
+        .pointer("/spec/template/spec")
+        .ok_or_else(|| Error::input(&o.file, Some(field("spec.template.spec")), "missing"))?;
+    let containers = pod
+        .get("containers")
+        .and_then(Value::as_array)
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| {
+            Error::input(
+                &o.file,
+                Some(field("spec.template.spec.containers")),
+                "missing or empty",
+            )
+        })?;
+    let app = containers
+        .iter()
+        .position(|c| c.get("name").and_then(Value::as_str) == Some(name))
+        .unwrap_or(0);
+    let mut w = Map::new();
+    let resources = |c: &Value, path: String, notes: &mut Vec<String>| -> Value {
+        let mut out = Map::new();
+        for kind in ["requests", "limits"] {
+            let mut list = Map::new();
+            if let Some(m) = c
+                .pointer(&format!("/resources/{kind}"))
+                .and_then(Value::as_object)
+            {
+                for (k, v) in m {
+                    if k == "cpu" || k == "memory" {
+                        list.insert(k.clone(), v.clone());
+                    } else {
+                        notes.push(format!(
+                            "{}: {path}.resources.{kind}.{k} is not modeled; ignored",
+                            o.file
+                        ));
+                    }
+                }
+            }
+            out.insert(kind.into(), Value::Object(list));
+        }
+        Value::Object(out)
+    };
+    w.insert(
+        "resources".into(),
+        resources(
+            &containers[app],
+            field(&format!("containers[{app}]")),
+            notes,
+        ),
+    );
+    let mut sidecars = Vec::new();
+    for (i, c) in containers.iter().enumerate().filter(|(i, _)| *i != app) {
+        sidecars.push(json!({
+            "name": c.get("name").cloned().unwrap_or(Value::Null),
+            "resources": resources(c, field(&format!("containers[{i}]")), notes),
+        }));
+    }
+    let durations = o
+        .value
+        .pointer("/spec/template/metadata/annotations")
+        .and_then(|a| a.get(INIT_DURATIONS_ANNOTATION))
+        .and_then(Value::as_str)
+        .map(parse_durations)
+        .unwrap_or_default();
+    let mut inits = Vec::new();
+    if let Some(ics) = pod.get("initContainers").and_then(Value::as_array) {
+        for (i, c) in ics.iter().enumerate() {
+            let cname = c.get("name").cloned().unwrap_or(Value::Null);
+            let r = resources(c, field(&format!("initContainers[{i}]")), notes);
+            if c.get("restartPolicy").and_then(Value::as_str) == Some("Always") {
+                sidecars.push(json!({ "name": cname, "resources": r }));
+            } else {
+                let mut ic = json!({ "name": cname, "resources": r });
+                if let Some(d) = cname.as_str().and_then(|n| durations.get(n)) {
+                    ic["duration"] = Value::String(d.clone());
+                }
+                inits.push(ic);
+            }
+        }
+    }
+    if !sidecars.is_empty() {
+        w.insert("sidecars".into(), Value::Array(sidecars));
+    }
+    if !inits.is_empty() {
+        w.insert("init_containers".into(), Value::Array(inits));
+    }
+    // Absent replicas are filled in by `config_from_objects` (the HPA's minimum, else 1).
+    if let Some(r) = o.value.pointer("/spec/replicas") {
+        w.insert("replicas".into(), r.clone());
+    }
+    match o.value.pointer("/spec/strategy") {
+        Some(s) if s.get("type").and_then(Value::as_str) == Some("Recreate") => {
+            notes.push(format!(
+                "{}: Deployment {name} uses the Recreate strategy; modeled as a rolling update",
+                o.file
+            ))
+        }
+        Some(s) => {
+            if let Some(ru) = s.get("rollingUpdate") {
+                w.insert("rolling_update".into(), ru.clone());
+            }
+        }
+        None => {}
+    }
+    let pools = match pools_of(pod, catalog) {
+        Some(p) => p,
+        None => {
+            let p = fallback
+                .and_then(|f| f.workloads.get(name))
+                .map(|wl| wl.pools().into_iter().map(String::from).collect::<Vec<_>>())
+                .ok_or_else(|| {
+                    Error::input(
+                        &o.file,
+                        Some(field("spec.template.spec.nodeSelector")),
+                        format!(
+                            "cannot tell the node pool: select `{INSTANCE_TYPE_LABEL}` (one of {}) or a label whose value is a pool name ({})",
+                            catalog.pools.iter().map(|p| p.instance_type.as_str()).collect::<Vec<_>>().join(", "),
+                            catalog.pools.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "),
+                        ),
+                    )
+                })?;
+            notes.push(format!(
+                "{}: Deployment {name} names no node pool; assumed `{}` as in the scenario's baseline",
+                o.file,
+                p.join(", ")
+            ));
+            p
+        }
+    };
+    w.insert("node_pool".into(), Value::String(pools[0].clone()));
+    if pools.len() > 1 {
+        w.insert("also_on".into(), json!(pools[1..]));
+    }
+    Ok(w)
+}
+
+/// `name=20s,other=5s` → {name: 20s, other: 5s}.
+fn parse_durations(text: &str) -> BTreeMap<String, String> {
+    text.split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
+}
+
+/// The pools a pod spec's node selection names, if it names catalog pools.
+fn pools_of(pod: &Value, catalog: &NodePoolCatalog) -> Option<Vec<String>> {
+    let mut terms: Vec<(String, Vec<String>)> = Vec::new();
+    if let Some(sel) = pod.get("nodeSelector").and_then(Value::as_object) {
+        for (k, v) in sel {
+            if let Some(v) = v.as_str() {
+                terms.push((k.clone(), vec![v.to_string()]));
+            }
+        }
+    }
+    let required = pod.pointer(
+        "/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms",
+    );
+    for term in required.and_then(Value::as_array).into_iter().flatten() {
+        for e in term
+            .get("matchExpressions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if e.get("operator").and_then(Value::as_str) != Some("In") {
+                continue;
+            }
+            let key = e.get("key").and_then(Value::as_str).unwrap_or("");
+            let values = e
+                .get("values")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect();
+            terms.push((key.to_string(), values));
+        }
+    }
+    for (key, values) in terms {
+        let pools: Vec<String> = values
+            .iter()
+            .filter_map(|v| {
+                catalog
+                    .pools
+                    .iter()
+                    .find(|p| {
+                        if key == INSTANCE_TYPE_LABEL || key == "beta.kubernetes.io/instance-type" {
+                            &p.instance_type == v
+                        } else {
+                            &p.name == v
+                        }
+                    })
+                    .map(|p| p.name.clone())
+            })
+            .collect();
+        if !pools.is_empty() {
+            return Some(pools);
+        }
+    }
+    None
+}
+
+/// An HPA object as (target Deployment, `HpaConfig` JSON).
+fn hpa_of(o: &Object) -> Result<(String, Value)> {
+    let v = &o.value;
+    let field = |f: &str| Some(format!("HorizontalPodAutoscaler {}: {f}", o.name()));
+    let target = v
+        .pointer("/spec/scaleTargetRef/name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::input(&o.file, field("spec.scaleTargetRef.name"), "missing"))?;
+    let spec = v
+        .get("spec")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let api = v.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let mut hpa = Map::new();
+    for k in ["minReplicas", "maxReplicas"] {
+        if let Some(x) = spec.get(k) {
+            hpa.insert(k.into(), x.clone());
+        }
+    }
+    match api {
+        "autoscaling/v1" => {
+            if let Some(t) = spec.get("targetCPUUtilizationPercentage") {
+                hpa.insert(
+                    "metrics".into(),
+                    json!([{ "type": "Resource", "resource": { "name": "cpu",
+                        "target": { "type": "Utilization", "averageUtilization": t } } }]),
+                );
+            }
+        }
+        "autoscaling/v2" | "autoscaling/v2beta2" => {
+            for k in ["metrics", "behavior"] {
+                if let Some(x) = spec.get(k) {
+                    hpa.insert(k.into(), x.clone());
+                }
+            }
+        }
+        other => {
+            return Err(Error::input(
+                &o.file,
+                field("apiVersion"),
+                format!("`{other}` is not supported; expected autoscaling/v2 or autoscaling/v1"),
+            ))
+        }
+    }
+    Ok((target.to_string(), Value::Object(hpa)))
+}
+
+/// What `emit` carries over from the manifests it replaces: each container's image (by
+/// container name, the first seen) and the namespace the objects are in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Passthrough {
+    /// The objects' namespace, when one is set.
+    pub namespace: Option<String>,
+    /// Image reference per container name.
+    pub images: BTreeMap<String, String>,
+}
+
+/// The images and namespace of the Deployments among `objects`.
+pub fn passthrough(objects: &[Object]) -> Passthrough {
+    let mut out = Passthrough::default();
+    for o in objects.iter().filter(|o| o.kind() == "Deployment") {
+        if out.namespace.is_none() {
+            out.namespace = o
+                .value
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .map(String::from);
+        }
+        for list in ["containers", "initContainers"] {
+            let cs = o
+                .value
+                .pointer(&format!("/spec/template/spec/{list}"))
+                .and_then(Value::as_array);
+            for c in cs.into_iter().flatten() {
+                if let (Some(n), Some(i)) = (
+                    c.get("name").and_then(Value::as_str),
+                    c.get("image").and_then(Value::as_str),
+                ) {
+                    out.images
+                        .entry(n.to_string())
+                        .or_insert_with(|| i.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// [`passthrough`] of the manifests at `path`.
+pub fn read_passthrough(path: &Path) -> Result<Passthrough> {
+    Ok(passthrough(&kustomize::load(path, &mut Vec::new())?))
+}
+
+/// Replaces `scenario`'s baseline by what the manifests at `path` deploy (workloads the
+/// manifests lack keep the scenario's settings) and checks it against the scenario; returns
+/// the notes.
+pub fn use_as_baseline(
+    scenario: &mut crate::model::scenario::Scenario,
+    path: &Path,
+) -> Result<Vec<String>> {
+    let read = read_config(path, &scenario.catalog, Some(&scenario.baseline))?;
+    let mut notes = read.notes;
+    let services: Vec<&str> = scenario.services.iter().map(|s| s.name.as_str()).collect();
+    let config = apply_to_baseline(&scenario.baseline, &read.config, &services, &mut notes);
+    let label = path.display().to_string();
+    crate::model::validate::check_config(scenario, &config, &label)?;
+    scenario.baseline = config;
+    scenario.baseline_file = label;
+    Ok(notes)
+}

@@ -1,0 +1,463 @@
+//! The cost-optimization document, the deployable manifests and the dry-run diff, all from a
+//! search's `--out` directory. This layer reads and writes files; [`markdown`] and
+//! [`plots`] only render.
+
+pub mod markdown;
+pub mod plots;
+pub mod ranking;
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::model::config::Config;
+use crate::model::scenario::Scenario;
+use crate::output::write_atomic;
+
+use markdown::{PlotRef, BAND};
+use plots::{BarChart, LineChart, Plot, Scatter, Series};
+use ranking::{Candidate, Ranking};
+
+/// Most points per line of the time plots (keeps a week's SVG small).
+const MAX_LINE_POINTS: usize = 1000;
+
+/// The document's file name.
+pub const DOCUMENT: &str = "cost-optimization.md";
+
+/// Reads `ranking.json` from a search's output directory and checks it is from `scenario`.
+pub fn load_ranking(scenario: &Scenario, from: &Path) -> Result<Ranking> {
+    let path = from.join("ranking.json");
+    let label = path.display().to_string();
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Error::input(
+            &label,
+            None,
+            format!(
+                "cannot read ({e}); run `costsim search --out {}` first",
+                from.display()
+            ),
+        )
+    })?;
+    let r = Ranking::parse(&text, &label)?;
+    if r.scenario != scenario.name {
+        return Err(Error::at_field(
+            &label,
+            "scenario",
+            format!(
+                "the search ran scenario `{}`, but --scenario gives `{}`",
+                r.scenario, scenario.name
+            ),
+        ));
+    }
+    Ok(r)
+}
+
+fn read_timeline(path: &Path) -> Result<Option<std::collections::BTreeMap<String, Vec<f64>>>> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => plots::parse_timeline(&t, &path.display().to_string()).map(Some),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The report's plots from the ranking and the timelines beside it (a timeline that is
+/// missing leaves its plot out).
+pub fn build_plots(
+    scenario: &Scenario,
+    r: &Ranking,
+    rec: &Candidate,
+    from: &Path,
+) -> Result<Vec<(PlotRef, Plot)>> {
+    let mut out = Vec::new();
+    let base_t = read_timeline(&from.join("timeline_baseline.csv"))?;
+    let rec_t = if rec.rank == 1 {
+        read_timeline(&from.join("timeline_rank1.csv"))?
+    } else {
+        None
+    };
+    if let (Some(bt), Some(rt)) = (&base_t, &rec_t) {
+        let hours = |t: &std::collections::BTreeMap<String, Vec<f64>>| -> Vec<f64> {
+            t.get("minute")
+                .map(|m| m.iter().map(|x| x / 60.0).collect())
+                .unwrap_or_default()
+        };
+        let series = |suffix: &str, names: &[&str]| -> Vec<Series> {
+            let mut s = Vec::new();
+            for (ci, n) in names.iter().enumerate() {
+                for (t, light, who) in [(bt, true, "current"), (rt, false, "recommended")] {
+                    if let Some(col) = t.get(&format!("{n}{suffix}")) {
+                        s.push(Series {
+                            label: format!("{n} ({who})"),
+                            points: plots::bucket_max(
+                                &hours(t)
+                                    .into_iter()
+                                    .zip(col.iter().copied())
+                                    .collect::<Vec<_>>(),
+                                MAX_LINE_POINTS,
+                            ),
+                            color: ci,
+                            light,
+                        });
+                    }
+                }
+            }
+            s
+        };
+        let services: Vec<&str> = scenario.services.iter().map(|s| s.name.as_str()).collect();
+        let pools: Vec<&str> = scenario
+            .catalog
+            .pools
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        out.push((
+            PlotRef {
+                stem: "replicas-nodes".into(),
+                caption: "Ready replicas per workload and nodes per pool over the trace, current (light) and recommended".into(),
+            },
+            Plot::Stacked(vec![
+                LineChart {
+                    title: "Ready replicas".into(),
+                    x_label: "hours into the trace".into(),
+                    y_label: "pods".into(),
+                    series: series("_ready", &services),
+                    x_band: None,
+                },
+                LineChart {
+                    title: "Nodes per pool".into(),
+                    x_label: "hours into the trace".into(),
+                    y_label: "nodes".into(),
+                    series: series("_nodes", &pools),
+                    x_band: None,
+                },
+            ]),
+        ));
+        let mut dist = Vec::new();
+        for (ci, n) in services.iter().enumerate() {
+            for (t, light, who) in [(bt, true, "current"), (rt, false, "recommended")] {
+                if let Some(col) = t.get(&format!("{n}_cpu_utilization")) {
+                    dist.push(Series {
+                        label: format!("{n} ({who})"),
+                        points: plots::distribution(col, 1.5, 30),
+                        color: ci,
+                        light,
+                    });
+                }
+            }
+        }
+        out.push((
+            PlotRef {
+                stem: "utilization".into(),
+                caption: "Distribution of per-minute CPU usage ÷ request of a ready pod, against the 60–80 % band".into(),
+            },
+            Plot::Lines(LineChart {
+                title: "CPU usage ÷ request per minute".into(),
+                x_label: "usage ÷ request (values above 1.5 in the last bin)".into(),
+                y_label: "share of minutes".into(),
+                series: dist,
+                x_band: Some(BAND),
+            }),
+        ));
+    }
+    let mut categories = Vec::new();
+    let mut cur = Vec::new();
+    let mut new = Vec::new();
+    for p in &r.baseline.cost.pools {
+        let n = rec
+            .cost
+            .pools
+            .iter()
+            .find(|x| x.pool == p.pool)
+            .map_or(0.0, |x| x.horizon);
+        if p.horizon > 0.0 || n > 0.0 {
+            categories.push(format!("pool {}", p.pool));
+            cur.push(p.horizon);
+            new.push(n);
+        }
+    }
+    categories.push("fee".into());
+    cur.push(r.baseline.cost.management_fee);
+    new.push(rec.cost.management_fee);
+    for w in &r.baseline.cost.workloads {
+        categories.push(w.workload.clone());
+        cur.push(w.horizon);
+        new.push(
+            rec.cost
+                .workloads
+                .iter()
+                .find(|x| x.workload == w.workload)
+                .map_or(0.0, |x| x.horizon),
+        );
+    }
+    categories.push("idle".into());
+    cur.push(r.baseline.cost.idle);
+    new.push(rec.cost.idle);
+    out.push((
+        PlotRef {
+            stem: "cost-breakdown".into(),
+            caption: format!(
+                "Cost over the {:.1} h simulated by pool, management fee, workload allocation and idle ({})",
+                r.horizon_hours, r.currency
+            ),
+        },
+        Plot::Bars(BarChart {
+            title: format!("Cost over {:.1} h ({})", r.horizon_hours, r.currency),
+            y_label: r.currency.clone(),
+            categories,
+            groups: vec![("current".into(), cur), (format!("recommended (rank {})", rec.rank), new)],
+        }),
+    ));
+    let has_bp = r
+        .candidates
+        .iter()
+        .any(|c| c.breach_probability().is_some());
+    let y = |c: &Candidate| {
+        if has_bp {
+            c.breach_probability().map_or(0.0, |b| b.p)
+        } else {
+            c.band_distance
+        }
+    };
+    let point = |c: &Candidate| (c.cost.monthly, y(c));
+    let front: Vec<_> = r
+        .candidates
+        .iter()
+        .filter(|c| c.pareto == Some(true))
+        .map(point)
+        .collect();
+    let rest: Vec<_> = r
+        .candidates
+        .iter()
+        .filter(|c| c.pareto != Some(true))
+        .map(point)
+        .collect();
+    let mut sets = vec![("candidates".to_string(), rest, 0, 3)];
+    if !front.is_empty() {
+        sets.push(("Pareto front".into(), front, 1, 5));
+    }
+    sets.push(("current".into(), vec![point(&r.baseline)], 3, 7));
+    sets.push((
+        format!("recommended (rank {})", rec.rank),
+        vec![point(rec)],
+        2,
+        7,
+    ));
+    out.push((
+        PlotRef {
+            stem: "pareto".into(),
+            caption: if has_bp {
+                "Monthly cost against SLA breach probability of every candidate; the Pareto front highlighted".into()
+            } else {
+                "Monthly cost against distance from the 60–80 % band of every candidate".into()
+            },
+        },
+        Plot::Scatter(Scatter {
+            title: "Candidates".into(),
+            x_label: format!("monthly cost ({})", r.currency),
+            y_label: if has_bp { "breach probability".into() } else { "band distance".into() },
+            sets,
+        }),
+    ));
+    Ok(out)
+}
+
+/// Writes the document and its plots (SVG and PNG) into `out`; returns a one-line summary.
+pub fn write_report(scenario: &Scenario, from: &Path, out: &Path) -> Result<String> {
+    let r = load_ranking(scenario, from)?;
+    let rec = r.rank(1, "ranking.json")?;
+    let plots = build_plots(scenario, &r, rec, from)?;
+    for (p, plot) in &plots {
+        write_atomic(
+            &out.join(format!("{}.svg", p.stem)),
+            plots::svg(plot)?.as_bytes(),
+        )?;
+        plots::write_png(plot, &out.join(format!("{}.png", p.stem)))?;
+    }
+    let refs: Vec<PlotRef> = plots.into_iter().map(|(p, _)| p).collect();
+    let doc = markdown::document(&markdown::Inputs {
+        ranking: &r,
+        recommended: rec,
+        scenario,
+        from: &from.display().to_string(),
+        plots: &refs,
+    });
+    let path = out.join(DOCUMENT);
+    write_atomic(&path, doc.as_bytes())?;
+    Ok(format!(
+        "wrote {} and {} plots (SVG + PNG)\n",
+        path.display(),
+        refs.len()
+    ))
+}
+
+/// The config emit and diff compare against: the `--manifests` baseline (already the
+/// scenario's) when given, else the search's.
+fn base_config<'a>(scenario: &'a Scenario, r: &'a Ranking, from_manifests: bool) -> &'a Config {
+    if from_manifests {
+        &scenario.baseline
+    } else {
+        &r.baseline.config
+    }
+}
+
+/// Writes the kustomize base and overlay for the candidate of `rank` into `out`; returns what
+/// was written. With `manifests` (already the scenario's baseline) the base is their config,
+/// and their images and namespace carry over to the overlay (`namespace` overrides).
+pub fn write_manifests(
+    scenario: &Scenario,
+    from: &Path,
+    rank: usize,
+    overlay: &str,
+    namespace: Option<&str>,
+    manifests: Option<&Path>,
+    out: &Path,
+) -> Result<String> {
+    let r = load_ranking(scenario, from)?;
+    let chosen = r.rank(rank, "ranking.json")?;
+    let base = base_config(scenario, &r, manifests.is_some());
+    let mut pass = match manifests {
+        Some(m) => crate::manifests::read_passthrough(m)?,
+        None => crate::manifests::Passthrough::default(),
+    };
+    if let Some(ns) = namespace {
+        pass.namespace = Some(ns.to_string());
+    }
+    let files =
+        crate::manifests::emit::emit(base, &chosen.config, overlay, &pass, &scenario.catalog)?;
+    let mut msg = String::new();
+    for f in &files {
+        write_atomic(&out.join(&f.path), f.text.as_bytes())?;
+        msg.push_str(&format!("wrote {}\n", out.join(&f.path).display()));
+    }
+    msg.push_str(&format!(
+        "build with: kubectl kustomize {}\n",
+        out.join("overlays").join(overlay).display()
+    ));
+    Ok(msg)
+}
+
+/// The dry run: per workload, each setting that changes from the baseline to the candidate
+/// of `rank`, and the monthly cost difference.
+pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool) -> Result<String> {
+    let r = load_ranking(scenario, from)?;
+    let chosen = r.rank(rank, "ranking.json")?;
+    let base = base_config(scenario, &r, from_manifests);
+    let mut o = String::new();
+    o.push_str(&format!(
+        "dry run: baseline `{}` → rank {} `{}`\n",
+        base.name, chosen.rank, chosen.name
+    ));
+    let mut changes = 0;
+    for (name, w) in &chosen.config.workloads {
+        let Some(b) = base.workloads.get(name) else {
+            o.push_str(&format!("+ {name}: new workload\n"));
+            changes += 1;
+            continue;
+        };
+        let mut line = |what: &str, x: String, y: String| {
+            if x != y {
+                o.push_str(&format!("~ {name} {what}: {x} → {y}\n"));
+                changes += 1;
+            }
+        };
+        let q = |c: Option<crate::quantity::MilliCpu>| c.map_or("-".into(), |c| c.to_string());
+        let m = |c: Option<crate::quantity::Bytes>| c.map_or("-".into(), |c| c.to_string());
+        line("node pool", b.pools().join("+"), w.pools().join("+"));
+        line("replicas", b.replicas.to_string(), w.replicas.to_string());
+        line(
+            "cpu request",
+            q(b.resources.requests.cpu),
+            q(w.resources.requests.cpu),
+        );
+        line(
+            "memory request",
+            m(b.resources.requests.memory),
+            m(w.resources.requests.memory),
+        );
+        line(
+            "cpu limit",
+            q(b.resources.limits.cpu),
+            q(w.resources.limits.cpu),
+        );
+        line(
+            "memory limit",
+            m(b.resources.limits.memory),
+            m(w.resources.limits.memory),
+        );
+        line(
+            "hpa",
+            markdown::hpa_summary(b.hpa.as_ref()),
+            markdown::hpa_summary(w.hpa.as_ref()),
+        );
+        line(
+            "hpa behavior",
+            serde_json::to_string(&b.hpa.as_ref().and_then(|h| h.behavior.as_ref()))
+                .unwrap_or_default(),
+            serde_json::to_string(&w.hpa.as_ref().and_then(|h| h.behavior.as_ref()))
+                .unwrap_or_default(),
+        );
+        line(
+            "rolling update",
+            serde_json::to_string(&b.rolling_update).unwrap_or_default(),
+            serde_json::to_string(&w.rolling_update).unwrap_or_default(),
+        );
+        let rest = |c: &crate::model::config::WorkloadConfig| {
+            let mut v = serde_json::to_value(c).unwrap_or_default();
+            if let Some(m) = v.as_object_mut() {
+                for k in [
+                    "node_pool",
+                    "also_on",
+                    "replicas",
+                    "resources",
+                    "hpa",
+                    "rolling_update",
+                ] {
+                    m.remove(k);
+                }
+            }
+            v.to_string()
+        };
+        line(
+            "other settings (sidecars, init containers, pools)",
+            rest(b),
+            rest(w),
+        );
+    }
+    for name in base
+        .workloads
+        .keys()
+        .filter(|n| !chosen.config.workloads.contains_key(*n))
+    {
+        o.push_str(&format!("- {name}: removed\n"));
+        changes += 1;
+    }
+    if changes == 0 {
+        o.push_str("no change\n");
+    }
+    let now = r.baseline.cost.monthly;
+    let new = chosen.cost.monthly;
+    let cur = &r.currency;
+    o.push_str(&format!(
+        "monthly cost: {now:.2} → {new:.2} {cur} ({:+.2} {cur}, {:+.1} %)\n",
+        new - now,
+        if now > 0.0 {
+            (new - now) / now * 100.0
+        } else {
+            0.0
+        }
+    ));
+    let (rb, rw) = chosen.windows();
+    let (bb, _) = r.baseline.windows();
+    o.push_str(&format!(
+        "SLA windows failed: {bb} → {rb} of {rw}{}\n",
+        if chosen.feasible {
+            ""
+        } else {
+            " (BREACHES the SLA)"
+        }
+    ));
+    if from_manifests && base != &r.baseline.config {
+        o.push_str(
+            "note: the manifests differ from the baseline the search ran; the cost figures compare against the search's baseline (re-run `search --manifests` to price the manifests)\n",
+        );
+    }
+    Ok(o)
+}

@@ -1,0 +1,234 @@
+//! The parts of a search's `ranking.json` the report, `emit` and `diff` read. Fields other
+//! builders add (breach probabilities, Pareto flags, client pools) are optional.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::model::config::Config;
+
+/// A search result as `search --out` writes it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Ranking {
+    /// Scenario name.
+    pub scenario: String,
+    /// Seed of the run.
+    pub seed: u64,
+    /// Simulated hours.
+    pub horizon_hours: f64,
+    /// Currency of all costs.
+    pub currency: String,
+    /// Date of the price list.
+    pub prices_as_of: String,
+    /// Scenario notes.
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// Candidates evaluated.
+    pub evaluated: usize,
+    /// Candidates that met the SLA.
+    pub feasible: usize,
+    /// The current configuration (rank 0).
+    pub baseline: Candidate,
+    /// The candidates, best first.
+    pub candidates: Vec<Candidate>,
+}
+
+/// One evaluated configuration.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Candidate {
+    /// Rank (0 = baseline).
+    pub rank: usize,
+    /// Config name.
+    pub name: String,
+    /// The configuration.
+    pub config: Config,
+    /// Costs.
+    pub cost: Cost,
+    /// Usage over requests.
+    pub efficiency: Efficiency,
+    /// Mean distance of CPU and memory efficiency from the 60–80 % band.
+    pub band_distance: f64,
+    /// SLA windows (and, when the search ran replications, the breach probability).
+    pub sla: Value,
+    /// Per-workload control-plane activity.
+    #[serde(default)]
+    pub activity: Vec<Value>,
+    /// Per downstream server: the connection budget at maxReplicas against the server's
+    /// limit, and the connections used (when the config has client pools).
+    #[serde(default)]
+    pub connections: Vec<Value>,
+    /// Whether it met the SLA (and the connection limits).
+    pub feasible: bool,
+    /// On the Pareto front over (cost, breach probability, band distance), when the search
+    /// marks it.
+    #[serde(default)]
+    pub pareto: Option<bool>,
+}
+
+/// Costs of one candidate.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Cost {
+    /// Projected per month.
+    pub monthly: f64,
+    /// Over the simulated horizon.
+    pub horizon: f64,
+    /// Node cost over the horizon.
+    pub nodes: f64,
+    /// Management fee over the horizon.
+    pub management_fee: f64,
+    /// Node cost not allocated to any workload over the horizon.
+    pub idle: f64,
+    /// Per pool.
+    pub pools: Vec<PoolCost>,
+    /// Per workload (allocated, over the horizon).
+    pub workloads: Vec<WorkloadCost>,
+}
+
+/// Cost of one pool over the horizon.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PoolCost {
+    /// Pool name.
+    pub pool: String,
+    /// Node-hours.
+    pub node_hours: f64,
+    /// Cost.
+    pub horizon: f64,
+    /// Most nodes at once.
+    pub peak_nodes: u64,
+}
+
+/// Cost allocated to one workload over the horizon.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkloadCost {
+    /// Workload.
+    pub workload: String,
+    /// Cost.
+    pub horizon: f64,
+}
+
+/// Usage over requests.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Efficiency {
+    /// CPU, request-weighted over workloads.
+    pub cpu: f64,
+    /// Memory, request-weighted over workloads.
+    pub memory: f64,
+    /// Per workload.
+    pub workloads: Vec<WorkloadEfficiency>,
+    /// Per pool (requested and used over allocatable).
+    #[serde(default)]
+    pub pools: Vec<PoolEfficiency>,
+}
+
+/// One workload's time-weighted usage over request.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkloadEfficiency {
+    /// Workload.
+    pub workload: String,
+    /// CPU usage / request.
+    pub cpu: Option<f64>,
+    /// Memory usage / request.
+    pub memory: Option<f64>,
+}
+
+/// One pool's requested and used shares of allocatable.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PoolEfficiency {
+    /// Pool.
+    pub pool: String,
+    /// CPU requested / allocatable.
+    pub cpu_requested: Option<f64>,
+    /// Memory requested / allocatable.
+    pub memory_requested: Option<f64>,
+    /// CPU used / allocatable.
+    pub cpu_used: Option<f64>,
+    /// Memory used / allocatable.
+    pub memory_used: Option<f64>,
+}
+
+/// A breach probability with its interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BreachProbability {
+    /// Estimate.
+    pub p: f64,
+    /// Interval low.
+    pub low: f64,
+    /// Interval high.
+    pub high: f64,
+    /// Replications it rests on, if given.
+    pub replications: Option<u64>,
+}
+
+impl Candidate {
+    /// Breached windows and windows.
+    pub fn windows(&self) -> (u64, u64) {
+        let n = |k: &str| self.sla.get(k).and_then(Value::as_u64).unwrap_or(0);
+        (n("breached_windows"), n("windows"))
+    }
+
+    /// `sla.breach_probability` with `ci_low` / `ci_high` (inside it or beside it), when the
+    /// search estimated it.
+    pub fn breach_probability(&self) -> Option<BreachProbability> {
+        let b = self.sla.get("breach_probability")?;
+        let num = |v: &Value, keys: &[&str]| keys.iter().find_map(|k| v.get(*k)?.as_f64());
+        let p = b
+            .as_f64()
+            .or_else(|| num(b, &["estimate", "p", "value", "mean"]))?;
+        let low = num(b, &["ci_low", "low"]).or_else(|| num(&self.sla, &["ci_low"]))?;
+        let high = num(b, &["ci_high", "high"]).or_else(|| num(&self.sla, &["ci_high"]))?;
+        let replications = b
+            .get("replications")
+            .or_else(|| self.sla.get("replications"))
+            .and_then(Value::as_u64);
+        Some(BreachProbability {
+            p,
+            low,
+            high,
+            replications,
+        })
+    }
+
+    /// The activity entry of `workload`.
+    pub fn activity_of(&self, workload: &str) -> Option<&Value> {
+        self.activity
+            .iter()
+            .find(|a| a.get("workload").and_then(Value::as_str) == Some(workload))
+    }
+
+    /// The efficiency entry of `workload`.
+    pub fn efficiency_of(&self, workload: &str) -> Option<&WorkloadEfficiency> {
+        self.efficiency
+            .workloads
+            .iter()
+            .find(|w| w.workload == workload)
+    }
+}
+
+impl Ranking {
+    /// Parses `ranking.json` text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Ranking> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            Error::input(
+                file,
+                Some(format!("line {}, field `{path}`", inner.line())),
+                inner.to_string(),
+            )
+        })
+    }
+
+    /// The candidate of `rank` (1 = best).
+    pub fn rank(&self, rank: usize, file: &str) -> Result<&Candidate> {
+        rank.checked_sub(1)
+            .and_then(|i| self.candidates.get(i))
+            .ok_or_else(|| {
+                Error::input(
+                    "<command line>",
+                    Some("--rank".into()),
+                    format!("{file} has ranks 1..{}; got {rank}", self.candidates.len()),
+                )
+            })
+    }
+}

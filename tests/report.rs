@@ -1,0 +1,341 @@
+//! `costsim report`, `emit` and `diff` end to end on the small fixed scenario of
+//! `tests/fixtures/report/`: the document against its golden file and against `ranking.json`,
+//! the plots as valid SVG (parsed as XML) and PNG (signature and size), the emitted manifests
+//! read back through `--manifests` to exactly the chosen config.
+//!
+//! `UPDATE_GOLDEN=1 cargo test --test report` rewrites the golden file.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+const GOLDEN: &str = "tests/fixtures/report/cost-optimization.md";
+
+/// The fixture copied to a temp dir, searched once (`out/`) and reported (`doc/`).
+struct Run {
+    dir: tempfile::TempDir,
+}
+
+fn costsim(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
+        .args(["--scenario", "scenario.yaml", "--quiet"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run costsim");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn run() -> &'static Run {
+    static RUN: OnceLock<Run> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        for e in fs::read_dir(repo().join("tests/fixtures/report")).unwrap() {
+            let e = e.unwrap();
+            fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+        }
+        let (code, _, err) = costsim(dir.path(), &["search", "--out", "out"]);
+        assert_eq!(code, 0, "search: {err}");
+        let (code, _, err) = costsim(dir.path(), &["report", "--from", "out", "--out", "doc"]);
+        assert_eq!(code, 0, "report: {err}");
+        Run { dir }
+    })
+}
+
+impl Run {
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+    fn ranking(&self) -> Value {
+        serde_json::from_str(&fs::read_to_string(self.path("out/ranking.json")).unwrap()).unwrap()
+    }
+    fn doc(&self) -> String {
+        fs::read_to_string(self.path("doc/cost-optimization.md")).unwrap()
+    }
+}
+
+#[test]
+fn report_matches_the_golden_file() {
+    let doc = run().doc();
+    let golden = repo().join(GOLDEN);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        fs::write(&golden, &doc).unwrap();
+    }
+    let want = fs::read_to_string(&golden).expect("golden file (UPDATE_GOLDEN=1 writes it)");
+    assert_eq!(
+        doc, want,
+        "the report drifted from {GOLDEN}; UPDATE_GOLDEN=1 after checking"
+    );
+}
+
+/// The number after `prefix` in `text` (up to the next space or `|`).
+fn number_after(text: &str, prefix: &str) -> f64 {
+    let i = text
+        .find(prefix)
+        .unwrap_or_else(|| panic!("`{prefix}` not in the document"))
+        + prefix.len();
+    let s: String = text[i..]
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '-')
+        .collect();
+    s.parse()
+        .unwrap_or_else(|_| panic!("no number after `{prefix}`: {s:?}"))
+}
+
+#[test]
+fn report_numbers_match_ranking_json() {
+    let r = run().ranking();
+    let doc = run().doc();
+    let now = r["baseline"]["cost"]["monthly"].as_f64().unwrap();
+    let best = &r["candidates"][0];
+    let new = best["cost"]["monthly"].as_f64().unwrap();
+    let row = format!("| monthly cost ({}) | ", r["currency"].as_str().unwrap());
+    assert_eq!(number_after(&doc, &row), now);
+    assert_eq!(number_after(&doc, &format!("{row}{now:.2} | ")), new);
+    let saved = number_after(&doc, "**Savings: ");
+    assert!(
+        (saved - (now - new)).abs() < 0.005,
+        "{saved} vs {}",
+        now - new
+    );
+    let share = number_after(&doc, &format!("{saved:.2} CNY/month ("));
+    assert!((share - (now - new) / now * 100.0).abs() < 0.05, "{share}");
+    assert!(now > new, "the fixture's best candidate saves money");
+    // Costs over the horizon, band distance and windows as ranking.json has them.
+    let total = format!(
+        "| **total** | **{:.2}** | **{:.2}** |",
+        r["baseline"]["cost"]["horizon"].as_f64().unwrap(),
+        best["cost"]["horizon"].as_f64().unwrap()
+    );
+    assert!(doc.contains(&total), "{total}");
+    let band = format!(
+        "| distance from the 60–80 % band | {:.4} | {:.4} |",
+        r["baseline"]["band_distance"].as_f64().unwrap(),
+        best["band_distance"].as_f64().unwrap()
+    );
+    assert!(doc.contains(&band), "{band}");
+    let windows = format!(
+        "| SLA windows failed | {} of {} | {} of {} |",
+        r["baseline"]["sla"]["breached_windows"],
+        r["baseline"]["sla"]["windows"],
+        best["sla"]["breached_windows"],
+        best["sla"]["windows"]
+    );
+    assert!(doc.contains(&windows), "{windows}");
+    assert!(doc.contains(&format!("`{}`", best["name"].as_str().unwrap())));
+    assert!(doc.contains("as of 2024-10-09"));
+    assert!(doc.contains("1995-07-28 16:00 UTC to 1995-07-28 17:30 UTC"));
+}
+
+const PLOTS: [&str; 4] = ["replicas-nodes", "utilization", "cost-breakdown", "pareto"];
+
+#[test]
+fn plots_are_valid_svg_with_axis_labels() {
+    for p in PLOTS {
+        let text = fs::read_to_string(run().path(&format!("doc/{p}.svg"))).unwrap();
+        let xml = roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{p}.svg: {e}"));
+        let root = xml.root_element();
+        assert_eq!(root.tag_name().name(), "svg", "{p}");
+        assert_eq!(root.attribute("width"), Some("960"), "{p}");
+        assert_eq!(root.attribute("height"), Some("540"), "{p}");
+        let texts: Vec<String> = root
+            .descendants()
+            .filter(|n| n.has_tag_name("text"))
+            .map(|n| n.text().unwrap_or("").trim().to_string())
+            .collect();
+        assert!(
+            texts.len() > 10,
+            "{p}.svg has {} text elements",
+            texts.len()
+        );
+        let want = match p {
+            "replicas-nodes" => "hours into the trace",
+            "utilization" => "share of minutes",
+            "cost-breakdown" => "idle",
+            _ => "monthly cost (CNY)",
+        };
+        assert!(
+            texts.iter().any(|t| t == want),
+            "{p}.svg lacks `{want}`: {texts:?}"
+        );
+    }
+}
+
+#[test]
+fn plots_are_valid_png_of_the_stated_size() {
+    for p in PLOTS {
+        let b = fs::read(run().path(&format!("doc/{p}.png"))).unwrap();
+        assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n", "{p}.png signature");
+        assert_eq!(&b[12..16], b"IHDR", "{p}.png");
+        let w = u32::from_be_bytes(b[16..20].try_into().unwrap());
+        let h = u32::from_be_bytes(b[20..24].try_into().unwrap());
+        assert_eq!((w, h), (960, 540), "{p}.png");
+        assert!(
+            b.len() > 10_000,
+            "{p}.png is {} bytes: nothing drawn?",
+            b.len()
+        );
+    }
+}
+
+#[test]
+fn no_temporary_files_are_left() {
+    for e in fs::read_dir(run().path("doc")).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().to_string();
+        assert!(!name.starts_with('.'), "left behind: {name}");
+    }
+}
+
+#[test]
+fn emit_round_trips_through_manifests_and_diff_shows_the_change() {
+    let run = run();
+    let dir = run.dir.path();
+    let (code, out, err) = costsim(
+        dir,
+        &[
+            "emit",
+            "--from",
+            "out",
+            "--rank",
+            "1",
+            "--overlay",
+            "prod",
+            "--out",
+            "k8s",
+        ],
+    );
+    assert_eq!(code, 0, "emit: {err}");
+    assert!(
+        out.contains("k8s/overlays/prod/kustomization.yaml"),
+        "{out}"
+    );
+    let r = run.ranking();
+    // simulate --manifests uses what the overlay deploys as the config: the emitted one.
+    let (code, out, err) = costsim(
+        dir,
+        &[
+            "simulate",
+            "--manifests",
+            "k8s/overlays/prod",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "simulate --manifests: {err}");
+    let sim: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(sim["config"], r["candidates"][0]["config"]);
+    // The base is the baseline.
+    let (code, out, err) = costsim(
+        dir,
+        &["simulate", "--manifests", "k8s/base", "--format", "json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let sim: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        sim["config"]["workloads"],
+        r["baseline"]["config"]["workloads"]
+    );
+    // Same seed, same config: the same cost as the search found.
+    assert_eq!(sim["cost"]["monthly"], r["baseline"]["cost"]["monthly"]);
+
+    let (code, out, err) = costsim(dir, &["diff", "--from", "out"]);
+    assert_eq!(code, 0, "diff: {err}");
+    assert!(out.contains("~ web node pool: general → light"), "{out}");
+    assert!(out.contains("~ web memory request: 256Mi → 192Mi"), "{out}");
+    let now = r["baseline"]["cost"]["monthly"].as_f64().unwrap();
+    let new = r["candidates"][0]["cost"]["monthly"].as_f64().unwrap();
+    assert!(
+        out.contains(&format!("monthly cost: {now:.2} → {new:.2} CNY")),
+        "{out}"
+    );
+    // Against the overlay it emitted, nothing changes.
+    let (code, out, err) = costsim(
+        dir,
+        &["diff", "--from", "out", "--manifests", "k8s/overlays/prod"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("no change"), "{out}");
+}
+
+#[test]
+fn report_of_a_missing_search_is_bad_input() {
+    let (code, _, err) = costsim(run().dir.path(), &["report", "--from", "nowhere"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("nowhere/ranking.json"), "{err}");
+}
+
+#[test]
+fn breach_probabilities_and_the_pareto_front_appear_when_the_search_gives_them() {
+    let run = run();
+    let mut r = run.ranking();
+    let set = |c: &mut Value, p: f64, lo: f64, hi: f64| {
+        c["sla"]["breach_probability"] =
+            serde_json::json!({ "estimate": p, "ci_low": lo, "ci_high": hi, "replications": 16 });
+    };
+    set(&mut r["baseline"], 0.0625, 0.0111, 0.2833);
+    r["baseline"]["connections"] = serde_json::json!([{ "server": "mongodb",
+        "budget_at_max_replicas": 2040, "limit": 500, "peak_connections": 60.0, "within_limit": false }]);
+    r["baseline"]["feasible"] = Value::Bool(false);
+    let n = r["candidates"].as_array().unwrap().len();
+    for i in 0..n {
+        set(&mut r["candidates"][i], 0.125, 0.0349, 0.3604);
+        r["candidates"][i]["pareto"] = Value::Bool(i < 2);
+    }
+    let out = run.path("out-mc");
+    fs::create_dir_all(&out).unwrap();
+    for f in ["timeline_rank1.csv", "timeline_baseline.csv"] {
+        fs::copy(run.path(&format!("out/{f}")), out.join(f)).unwrap();
+    }
+    fs::write(
+        out.join("ranking.json"),
+        serde_json::to_string_pretty(&r).unwrap(),
+    )
+    .unwrap();
+    let (code, _, err) = costsim(
+        run.dir.path(),
+        &["report", "--from", "out-mc", "--out", "doc-mc"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let doc = fs::read_to_string(run.path("doc-mc/cost-optimization.md")).unwrap();
+    assert!(
+        doc.contains("| SLA breach probability (95 % interval) | 0.062 [0.011, 0.283] | 0.125 [0.035, 0.360] |"),
+        "{doc}"
+    );
+    assert!(doc.contains("over 16 replications"), "{doc}");
+    assert!(
+        doc.contains("| mongodb | 2040 / 500 (**over the limit**) · 60 | - |"),
+        "{doc}"
+    );
+    assert!(
+        doc.contains("| feasible (SLA and connection limits) | **no** | yes |"),
+        "{doc}"
+    );
+    assert!(doc.contains("more connections than mongodb allow"), "{doc}");
+    let front = doc
+        .split("## Pareto front")
+        .nth(1)
+        .unwrap()
+        .split("## Plots")
+        .next()
+        .unwrap();
+    let rows = front
+        .lines()
+        .filter(|l| l.starts_with("| 1 |") || l.starts_with("| 2 |"))
+        .count();
+    assert_eq!(rows, 2, "{front}");
+    assert!(!front.contains("| 3 |"), "{front}");
+    let svg = fs::read_to_string(run.path("doc-mc/pareto.svg")).unwrap();
+    assert!(svg.contains("breach probability") && svg.contains("Pareto front"));
+}
