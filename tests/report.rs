@@ -288,10 +288,13 @@ fn breach_probabilities_and_the_pareto_front_appear_when_the_search_gives_them()
     r["baseline"]["connections"] = serde_json::json!([{ "server": "mongodb",
         "budget_at_max_replicas": 2040, "limit": 500, "peak_connections": 60.0, "within_limit": false }]);
     r["baseline"]["feasible"] = Value::Bool(false);
+    r["baseline"]["verdict"] = Value::String("infeasible".into());
     let n = r["candidates"].as_array().unwrap().len();
     for i in 0..n {
         set(&mut r["candidates"][i], 0.125, 0.0349, 0.3604);
         r["candidates"][i]["pareto"] = Value::Bool(i < 2);
+        r["candidates"][i]["feasible"] = Value::Bool(true);
+        r["candidates"][i]["verdict"] = Value::String("feasible".into());
     }
     let out = run.path("out-mc");
     fs::create_dir_all(&out).unwrap();

@@ -220,12 +220,11 @@ pub fn document(i: &Inputs) -> String {
         base.band_distance, rec.band_distance
     );
     let _ = writeln!(o, "| SLA windows failed | {bb} of {bw} | {rb} of {rw} |");
-    let yes = |c: &Candidate| if c.feasible { "yes" } else { "**no**" };
     let _ = writeln!(
         o,
         "| feasible (SLA and connection limits) | {} | {} |",
-        yes(base),
-        yes(rec)
+        base.feasibility_word(),
+        rec.feasibility_word()
     );
     if let (Some(pb), Some(pr)) = (base.breach_probability(), rec.breach_probability()) {
         let _ = writeln!(
@@ -737,7 +736,11 @@ fn risk(rec: &Candidate, base: &Candidate, sc: &Scenario) -> String {
             over(rec).join(", ")
         ));
     }
-    if !rec.feasible {
+    if rec.verdict.as_deref() == Some("undecided") {
+        parts.push(format!(
+            "the recommended configuration's breach probability is not yet proven within the risk budget (too few replications; {rb} of {rw} windows failed in replication 0)"
+        ));
+    } else if !rec.feasible {
         parts.push(format!(
             "the recommended configuration BREAKS the SLA ({rb} of {rw} windows failed)"
         ));

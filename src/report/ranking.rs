@@ -59,10 +59,25 @@ pub struct Candidate {
     pub connections: Vec<Value>,
     /// Whether it met the SLA (and the connection limits).
     pub feasible: bool,
+    /// The search's verdict with replications: `feasible`, `undecided` or `infeasible`.
+    #[serde(default)]
+    pub verdict: Option<String>,
     /// On the Pareto front over (cost, breach probability, band distance), when the search
     /// marks it.
     #[serde(default)]
     pub pareto: Option<bool>,
+}
+
+impl Candidate {
+    /// The verdict in words: `yes`, `not proven` (replications too few to bound the breach
+    /// probability within the budget) or `**no**`.
+    pub fn feasibility_word(&self) -> &'static str {
+        match (self.feasible, self.verdict.as_deref()) {
+            (true, _) => "yes",
+            (false, Some("undecided")) => "not proven",
+            (false, _) => "**no**",
+        }
+    }
 }
 
 /// Costs of one candidate.
