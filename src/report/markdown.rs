@@ -191,8 +191,8 @@ pub fn document(i: &Inputs) -> String {
     );
 
     // Summary.
-    let now = base.cost.monthly;
-    let new = rec.cost.monthly;
+    let now = base.monthly();
+    let new = rec.monthly();
     let saved = now - new;
     let share = if now > 0.0 { saved / now * 100.0 } else { 0.0 };
     let (bb, bw) = base.windows();
@@ -573,7 +573,7 @@ pub fn document(i: &Inputs) -> String {
                 o,
                 "| {} | {} | {bp} | {:.4} | `{}` |",
                 c.rank,
-                money(c.cost.monthly),
+                money(c.monthly()),
                 c.band_distance,
                 c.name
             );

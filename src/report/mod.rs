@@ -216,7 +216,7 @@ pub fn build_plots(
             c.band_distance
         }
     };
-    let point = |c: &Candidate| (c.cost.monthly, y(c));
+    let point = |c: &Candidate| (c.monthly(), y(c));
     let front: Vec<_> = r
         .candidates
         .iter()
@@ -432,8 +432,8 @@ pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool)
     if changes == 0 {
         o.push_str("no change\n");
     }
-    let now = r.baseline.cost.monthly;
-    let new = chosen.cost.monthly;
+    let now = r.baseline.monthly();
+    let new = chosen.monthly();
     let cur = &r.currency;
     o.push_str(&format!(
         "monthly cost: {now:.2} → {new:.2} {cur} ({:+.2} {cur}, {:+.1} %)\n",

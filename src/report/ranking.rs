@@ -69,6 +69,12 @@ pub struct Candidate {
 }
 
 impl Candidate {
+    /// The monthly cost the search ranked by: the mean over the replications when it ran
+    /// them, the replay's otherwise.
+    pub fn monthly(&self) -> f64 {
+        self.cost.monthly_mean.unwrap_or(self.cost.monthly)
+    }
+
     /// The verdict in words: `yes`, `not proven` (replications too few to bound the breach
     /// probability within the budget) or `**no**`.
     pub fn feasibility_word(&self) -> &'static str {
@@ -83,8 +89,11 @@ impl Candidate {
 /// Costs of one candidate.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Cost {
-    /// Projected per month.
+    /// Projected per month (replication 0's when the search ran replications).
     pub monthly: f64,
+    /// Projected per month, mean over the replications (what the search ranks by).
+    #[serde(default)]
+    pub monthly_mean: Option<f64>,
     /// Over the simulated horizon.
     pub horizon: f64,
     /// Node cost over the horizon.
