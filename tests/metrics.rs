@@ -2,6 +2,9 @@
 //! give the same recommendations, and calibration on the Nezha data reproduces the observed
 //! per-pod CPU within the residual spread it reports.
 
+mod common;
+
+use common::copy_dir;
 use std::path::{Path, PathBuf};
 
 use costsim::calibrate::{calibrate, fit_line, profile_yaml};
@@ -175,19 +178,6 @@ fn calibrated_profile_loads_back_through_the_scenario_loader() {
         fe.profile.memory.base_pod.0,
         c.memory.intercept.round() as i64
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 #[test]
