@@ -223,6 +223,8 @@ struct PoolState {
     pool: crate::model::pools::ClientPool,
     /// Operations per request, per class.
     ops: Vec<f64>,
+    /// Operations per request over the class mix.
+    ops_per_request: f64,
     /// Mean time an operation holds a connection, seconds.
     hold_s: f64,
     /// Connections each process keeps open.
@@ -412,6 +414,7 @@ fn client_pools(
                 open: f64::from(pool.min_size),
                 pool,
                 ops,
+                ops_per_request: total_ops,
                 hold_s,
                 in_use: 0.0,
                 lost: 0,
@@ -1333,12 +1336,7 @@ impl<'a> Sim<'a> {
                 self.pool_fail.resize(n_classes, 0.0);
                 let procs = f64::from(m.workers.max(1));
                 for ps in &mut wl.client_pools {
-                    let per_request: f64 = m
-                        .classes
-                        .iter()
-                        .zip(&ps.ops)
-                        .map(|(c, o)| c.share * o)
-                        .sum();
+                    let per_request = ps.ops_per_request;
                     let capacity = ps.pool.max_size.saturating_sub(ps.lost);
                     let ops_per_s = lambda_pod / procs * per_request;
                     let step =
