@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Once;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -188,6 +189,16 @@ where
             .label(s.label.as_str())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], col.stroke_width(2)));
     }
+    draw_legend(&mut chart)
+}
+
+/// The series legend every plot draws, in its upper right corner.
+fn draw_legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
     chart
         .configure_series_labels()
         .label_font((FAMILY, 12))
@@ -243,15 +254,7 @@ where
             .label(label.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], col.filled()));
     }
-    chart
-        .configure_series_labels()
-        .label_font((FAMILY, 12))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(err)?;
-    Ok(())
+    draw_legend(&mut chart)
 }
 
 fn draw_scatter<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &Scatter) -> Result<()>
@@ -285,15 +288,7 @@ where
             .label(label.as_str())
             .legend(move |(x, y)| Circle::new((x + 8, y), size.min(6), col.filled()));
     }
-    chart
-        .configure_series_labels()
-        .label_font((FAMILY, 12))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(err)?;
-    Ok(())
+    draw_legend(&mut chart)
 }
 
 fn draw<DB: DrawingBackend>(area: DrawingArea<DB, Shift>, plot: &Plot) -> Result<()>
