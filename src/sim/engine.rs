@@ -235,6 +235,9 @@ struct PoolState {
     lost: u32,
     /// Share of its connections the server refused in the last step.
     refused: f64,
+    /// The last step's usable connections and operations per second, and what the pool did:
+    /// a step at the same load reuses it (the load changes once per trace bin, not per step).
+    last_step: Option<(u32, f64, crate::sim::pools::PoolStep)>,
 }
 
 /// A downstream server's running tally.
@@ -419,6 +422,7 @@ fn client_pools(
                 in_use: 0.0,
                 lost: 0,
                 refused: 0.0,
+                last_step: None,
             })
         })
         .collect()
@@ -1036,7 +1040,9 @@ impl<'a> Sim<'a> {
                 wl.arrivals_at_scrape = (wl.run.arrivals, t);
             }
         }
-        for p in &mut self.pods {
+        // The workloads' pod lists hold the live pods; the slab keeps every pod ever created.
+        for &id in self.workloads.iter().flat_map(|wl| &wl.pods) {
+            let p = &mut self.pods[id];
             if p.status != PodStatus::Running {
                 continue;
             }
@@ -1339,8 +1345,16 @@ impl<'a> Sim<'a> {
                     let per_request = ps.ops_per_request;
                     let capacity = ps.pool.max_size.saturating_sub(ps.lost);
                     let ops_per_s = lambda_pod / procs * per_request;
-                    let step =
-                        crate::sim::pools::pool_step(&ps.pool, capacity, ops_per_s, ps.hold_s);
+                    let step = match ps.last_step {
+                        Some((c, o, step)) if c == capacity && o == ops_per_s => step,
+                        _ => {
+                            let step = crate::sim::pools::pool_step(
+                                &ps.pool, capacity, ops_per_s, ps.hold_s,
+                            );
+                            ps.last_step = Some((capacity, ops_per_s, step));
+                            step
+                        }
+                    };
                     ps.in_use = step.in_use;
                     ps.open = match ps.pool.max_idle_s {
                         None => ps.open.max(step.needed),
@@ -1353,7 +1367,13 @@ impl<'a> Sim<'a> {
                     }
                     let fail = (step.fail_per_op + ps.refused).min(1.0);
                     for (f, &ops) in self.pool_fail.iter_mut().zip(&ps.ops) {
-                        *f = 1.0 - (1.0 - *f) * (1.0 - fail).powf(ops);
+                        // (1 − 0)^ops is 1: no power to take for a pool that fails nothing.
+                        let ok = if fail > 0.0 {
+                            (1.0 - fail).powf(ops)
+                        } else {
+                            1.0
+                        };
+                        *f = 1.0 - (1.0 - *f) * ok;
                     }
                 }
                 let wait_bin = if wait_s > latency::FIRST_EDGE_S {
