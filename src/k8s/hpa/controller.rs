@@ -15,6 +15,7 @@ use super::spec::{
     Behavior, HpaScalingRules, HpaSpec, MetricSourceType, MetricSpec, MetricTarget, ResourceName,
 };
 use crate::time::Millis;
+use std::fmt::Arguments;
 
 /// What the metrics APIs returned for one entry of `spec.metrics` in this reconcile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,8 +58,8 @@ pub struct HpaCondition {
     pub status: bool,
     /// Machine-readable reason, e.g. `ScaleUpLimit`, `FailedGetExternalMetric`.
     pub reason: &'static str,
-    /// Human-readable message.
-    pub message: String,
+    /// Human-readable message (shared: an unchanged condition is not copied).
+    pub message: std::sync::Arc<str>,
 }
 
 /// The status conditions of one HPA; a condition stays as last set, like in the API object.
@@ -82,18 +83,49 @@ impl HpaConditions {
         }
     }
 
-    fn set(&mut self, t: ConditionType, status: bool, reason: &'static str, message: String) {
-        let c = Some(HpaCondition {
+    /// Sets a condition; the message is formatted only when it differs from the current one,
+    /// so a reconcile that changes nothing allocates nothing.
+    fn set(&mut self, t: ConditionType, status: bool, reason: &'static str, message: Arguments) {
+        let slot = match t {
+            ConditionType::AbleToScale => &mut self.able_to_scale,
+            ConditionType::ScalingActive => &mut self.scaling_active,
+            ConditionType::ScalingLimited => &mut self.scaling_limited,
+        };
+        if let Some(c) = slot {
+            if text_equals(&c.message, message) {
+                c.status = status;
+                c.reason = reason;
+                return;
+            }
+        }
+        let message: std::sync::Arc<str> = match message.as_str() {
+            Some(s) => s.into(),
+            None => message.to_string().into(),
+        };
+        *slot = Some(HpaCondition {
             status,
             reason,
             message,
         });
-        match t {
-            ConditionType::AbleToScale => self.able_to_scale = c,
-            ConditionType::ScalingActive => self.scaling_active = c,
-            ConditionType::ScalingLimited => self.scaling_limited = c,
+    }
+}
+
+/// Whether `args` formats to exactly `text`, compared piece by piece without allocating.
+fn text_equals(text: &str, args: Arguments) -> bool {
+    struct Rest<'a>(&'a str);
+    impl std::fmt::Write for Rest<'_> {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            match self.0.strip_prefix(s) {
+                Some(rest) => {
+                    self.0 = rest;
+                    Ok(())
+                }
+                None => Err(std::fmt::Error),
+            }
         }
     }
+    let mut rest = Rest(text);
+    std::fmt::write(&mut rest, args).is_ok() && rest.0.is_empty()
 }
 
 /// `status.currentMetrics[i]`: what one metric measured (all `None` if it failed).
@@ -229,7 +261,7 @@ impl HpaController {
             AbleToScale,
             true,
             "SucceededGetScale",
-            "the scale target's current scale was read".into(),
+            format_args!("the scale target's current scale was read"),
         );
         let current = spec_replicas;
         if self.recommendations.is_none() {
@@ -253,7 +285,7 @@ impl HpaController {
                 ScalingActive,
                 false,
                 "ScalingDisabled",
-                "the target has zero replicas, so autoscaling is off".into(),
+                format_args!("the target has zero replicas, so autoscaling is off"),
             );
         } else if current > max {
             desired = max;
@@ -279,7 +311,7 @@ impl HpaController {
                         ScalingActive,
                         false,
                         reason,
-                        format!("the replica count could not be computed: {message}"),
+                        format_args!("the replica count could not be computed: {message}"),
                     );
                     return ReconcileOutcome {
                         desired_replicas: current,
@@ -295,7 +327,7 @@ impl HpaController {
                         ScalingActive,
                         true,
                         "ValidMetricFound",
-                        format!("a replica count was computed from {}", computed.metric_name),
+                        format_args!("a replica count was computed from {}", computed.metric_name),
                     );
                 }
             }
@@ -314,7 +346,7 @@ impl HpaController {
                 AbleToScale,
                 true,
                 "SucceededRescale",
-                format!("the target scale was updated to {desired}"),
+                format_args!("the target scale was updated to {desired}"),
             );
             if let Some(b) = &spec.behavior {
                 if desired > current {
@@ -369,14 +401,14 @@ impl HpaController {
                 ConditionType::AbleToScale,
                 true,
                 "ScaleDownStabilized",
-                "recent higher recommendations hold the scale-down back".into(),
+                format_args!("recent higher recommendations hold the scale-down back"),
             );
         } else {
             self.conditions.set(
                 ConditionType::AbleToScale,
                 true,
                 "ReadyForNewScale",
-                "the recommendation equals the stabilized size".into(),
+                format_args!("the recommendation equals the stabilized size"),
             );
         }
         let limited = convert_desired_replicas_with_rules(
@@ -391,7 +423,7 @@ impl HpaController {
             ConditionType::ScalingLimited,
             limited.replicas != stabilized,
             limited.reason,
-            limited.message.into(),
+            format_args!("{}", limited.message),
         );
         limited.replicas
     }
@@ -426,14 +458,14 @@ impl HpaController {
                 ConditionType::AbleToScale,
                 true,
                 stabilized.reason,
-                stabilized.message.into(),
+                format_args!("{}", stabilized.message),
             );
         } else {
             self.conditions.set(
                 ConditionType::AbleToScale,
                 true,
                 "ReadyForNewScale",
-                "the recommendation equals the stabilized size".into(),
+                format_args!("the recommendation equals the stabilized size"),
             );
         }
         let limited = convert_desired_replicas_with_behavior_rate(
@@ -453,7 +485,7 @@ impl HpaController {
             ConditionType::ScalingLimited,
             limited.replicas != stabilized.replicas,
             limited.reason,
-            limited.message.into(),
+            format_args!("{}", limited.message),
         );
         limited.replicas
     }
@@ -468,9 +500,53 @@ pub fn tolerances_for(behavior: Option<&Behavior>, cfg: &ControllerConfig) -> To
     }
 }
 
-struct Computed {
+/// What a metric proposal was computed from, as the `ScalingActive` condition names it;
+/// formatted only when the condition's message changes.
+#[derive(Debug, Clone, Copy)]
+enum MetricLabel<'a> {
+    /// No metric gave a proposal.
+    None,
+    /// A Resource metric with an AverageValue target.
+    Resource(ResourceName),
+    /// A (container) resource utilization.
+    Utilization {
+        resource: ResourceName,
+        container: bool,
+    },
+    /// A Pods metric.
+    Pods(&'a str),
+    /// An Object metric.
+    Object(&'a str),
+    /// An External metric.
+    External(&'a str),
+}
+
+impl std::fmt::Display for MetricLabel<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MetricLabel::None => Ok(()),
+            MetricLabel::Resource(r) => write!(f, "{r} resource"),
+            MetricLabel::Utilization {
+                resource,
+                container,
+            } => {
+                let what = if *container {
+                    "container resource utilization"
+                } else {
+                    "resource utilization"
+                };
+                write!(f, "{resource} {what} (percent of request)")
+            }
+            MetricLabel::Pods(n) => write!(f, "pods metric {n}"),
+            MetricLabel::Object(n) => write!(f, "object metric {n}"),
+            MetricLabel::External(n) => write!(f, "external metric {n}"),
+        }
+    }
+}
+
+struct Computed<'a> {
     replicas: i32,
-    metric_name: String,
+    metric_name: MetricLabel<'a>,
     statuses: Vec<MetricStatus>,
     /// `(reason, message)` of the first invalid metric when the controller must not scale.
     blocking: Option<(&'static str, String)>,
@@ -479,19 +555,19 @@ struct Computed {
 
 /// `computeReplicasForMetrics`: the largest valid proposal; invalid metrics block a scale-down.
 #[allow(clippy::too_many_arguments)]
-fn compute_replicas_for_metrics(
+fn compute_replicas_for_metrics<'a>(
     now: Millis,
-    specs: &[MetricSpec],
+    specs: &'a [MetricSpec],
     inputs: &[MetricInput],
     spec_replicas: i32,
     status_replicas: i32,
     pods: &[HpaPod],
     tolerances: Tolerances,
     cfg: &ControllerConfig,
-) -> Computed {
+) -> Computed<'a> {
     let mut statuses = Vec::with_capacity(specs.len());
     let mut replicas = 0i32;
-    let mut metric_name = String::new();
+    let mut metric_name = MetricLabel::None;
     let mut invalid = 0usize;
     let mut first_invalid: Option<(&'static str, String)> = None;
     for (i, spec) in specs.iter().enumerate() {
@@ -544,21 +620,21 @@ fn compute_replicas_for_metrics(
     }
 }
 
-type MetricResult = Result<(i32, MetricStatus, String), (&'static str, String)>;
+type MetricResult<'a> = Result<(i32, MetricStatus, MetricLabel<'a>), (&'static str, String)>;
 
 /// `computeReplicasForMetric` for one metric: (proposal, status, description) or
 /// (condition reason, error message).
 #[allow(clippy::too_many_arguments)]
-fn compute_replicas_for_metric(
+fn compute_replicas_for_metric<'a>(
     now: Millis,
-    spec: &MetricSpec,
+    spec: &'a MetricSpec,
     input: Option<&MetricInput>,
     spec_replicas: i32,
     status_replicas: i32,
     pods: &[HpaPod],
     tol: Tolerances,
     cfg: &ControllerConfig,
-) -> MetricResult {
+) -> MetricResult<'a> {
     let source = spec.source_type();
     match spec {
         MetricSpec::Resource(r) => resource_metric(
@@ -615,7 +691,7 @@ fn compute_replicas_for_metric(
                     average_value: Some(r.average),
                     ..MetricStatus::empty(source)
                 },
-                format!("pods metric {}", p.metric.name),
+                MetricLabel::Pods(&p.metric.name),
             ))
         }
         MetricSpec::Object(o) => {
@@ -634,7 +710,7 @@ fn compute_replicas_for_metric(
                 tol,
                 source,
             )
-            .map(|(r, s)| (r, s, format!("object metric {}", o.metric.name)))
+            .map(|(r, s)| (r, s, MetricLabel::Object(&o.metric.name)))
             .map_err(fail)
         }
         MetricSpec::External(e) => {
@@ -653,7 +729,7 @@ fn compute_replicas_for_metric(
                 tol,
                 source,
             )
-            .map(|(r, s)| (r, s, format!("external metric {}", e.metric.name)))
+            .map(|(r, s)| (r, s, MetricLabel::External(&e.metric.name)))
             .map_err(fail)
         }
         MetricSpec::Unknown(t) => Err((
@@ -692,7 +768,7 @@ fn resource_metric(
     pods: &[HpaPod],
     tol: Tolerances,
     cfg: &ControllerConfig,
-) -> Result<(i32, MetricStatus, String), String> {
+) -> Result<(i32, MetricStatus, MetricLabel<'static>), String> {
     let source = if container.is_some() {
         MetricSourceType::ContainerResource
     } else {
@@ -717,7 +793,7 @@ fn resource_metric(
                     average_value: Some(r.average),
                     ..MetricStatus::empty(source)
                 },
-                format!("{resource} resource"),
+                MetricLabel::Resource(resource),
             ))
         }
         MetricTarget::Utilization(pct) => {
@@ -731,11 +807,6 @@ fn resource_metric(
                 samples,
                 cfg,
             )?;
-            let what = if container.is_some() {
-                "container resource utilization"
-            } else {
-                "resource utilization"
-            };
             Ok((
                 r.replicas,
                 MetricStatus {
@@ -743,7 +814,10 @@ fn resource_metric(
                     average_value: Some(r.raw_average),
                     ..MetricStatus::empty(source)
                 },
-                format!("{resource} {what} (percent of request)"),
+                MetricLabel::Utilization {
+                    resource,
+                    container: container.is_some(),
+                },
             ))
         }
         MetricTarget::Value(_) => {
