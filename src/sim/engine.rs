@@ -18,7 +18,7 @@ use crate::sim::hpa_bridge::WorkloadHpa;
 use crate::sim::latency::{self, Histogram};
 use crate::sim::requests::{RequestModel, RequestOptions};
 use crate::sim::rng::{self, Purpose};
-use crate::time::{Millis, MINUTE};
+use crate::time::{Millis, MINUTE, SECOND};
 
 /// CA waits this long after a scale-up before any scale-down (`--scale-down-delay-after-add`,
 /// default 10 min, cluster-autoscaler FAQ).
@@ -336,6 +336,14 @@ struct Sim<'a> {
     days: Vec<u64>,
     last_scale_up: Option<Millis>,
     need_schedule: bool,
+    /// Counts changes to what the cluster autoscaler reads (pods created, deleted or moved
+    /// through their lifecycle, nodes added, ready or removed).
+    cluster_changes: u64,
+    /// `cluster_changes` when the autoscaler last ran, and the first time after that run at
+    /// which an unneeded node's timer (or the scale-down delay after a scale-up) runs out.
+    autoscaler_seen: Option<(u64, Millis)>,
+    /// Skip autoscaler loops that cannot act (off only to test that skipping changes nothing).
+    skip_idle_autoscaler: bool,
     downstream: Vec<f64>,
     calls: Vec<Vec<(usize, f64)>>,
     hist: Histogram,
@@ -624,6 +632,9 @@ impl<'a> Sim<'a> {
             },
             last_scale_up: None,
             need_schedule: false,
+            cluster_changes: 0,
+            autoscaler_seen: None,
+            skip_idle_autoscaler: true,
             downstream: vec![0.0; sc.services.len()],
             calls,
             hist: Histogram::default(),
@@ -651,6 +662,7 @@ impl<'a> Sim<'a> {
     }
 
     fn push(&mut self, at: Millis, kind: EventKind, id: usize) {
+        self.cluster_changes += 1;
         self.seq += 1;
         self.events.push(Reverse((at, self.seq, kind, id)));
     }
@@ -675,6 +687,7 @@ impl<'a> Sim<'a> {
             unneeded_since: None,
         });
         let id = self.nodes.len() - 1;
+        self.cluster_changes += 1;
         if ready_at > self.now {
             self.push(ready_at, EventKind::NodeReady, id);
         }
@@ -736,6 +749,7 @@ impl<'a> Sim<'a> {
         let cp = self.sc.control_plane.clone();
         let window = self.sc.sla.window.max(step);
         let horizon = self.sc.horizon;
+        let periods = self.clock_periods(window);
         let mut t = 0;
         while t < horizon {
             self.now = t;
@@ -754,7 +768,7 @@ impl<'a> Sim<'a> {
             if self.need_schedule {
                 self.schedule_pending(t);
             }
-            if t % cp.autoscaler_interval == 0 {
+            if t % cp.autoscaler_interval == 0 && self.autoscaler_may_act(t) {
                 self.autoscale(t);
                 if self.need_schedule {
                     self.schedule_pending(t);
@@ -769,9 +783,9 @@ impl<'a> Sim<'a> {
                     self.sync_deployment(w, t);
                 }
             }
-            let dt = step.min(horizon - t);
-            self.fluid_step(t, dt);
-            t += dt;
+            let next = self.next_stop(t, &periods);
+            self.fluid_step(t, next - t);
+            t = next;
         }
         self.now = horizon;
         let last = horizon - (horizon % window);
@@ -785,6 +799,58 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// The periods at whose multiples the clock stops: the SLA window, the metrics scrape, the
+    /// HPA sync, the timeline, every traffic bin and every readiness probe (the autoscaler
+    /// loop stops it only when it may act; see [`Sim::next_stop`]).
+    fn clock_periods(&self, window: Millis) -> Vec<Millis> {
+        let cp = &self.sc.control_plane;
+        let mut periods = vec![
+            window,
+            cp.metrics_resolution,
+            cp.hpa_sync_period,
+            TIMELINE_EVERY,
+        ];
+        for w in &self.workloads {
+            let svc = &self.sc.services[w.service];
+            periods.extend(
+                svc.rate
+                    .as_ref()
+                    .map(|r| Millis::from(r.bin_s.max(1)) * SECOND),
+            );
+            periods.extend(svc.profile.readiness_probe.map(|p| p.period));
+        }
+        periods.retain(|&p| p > 0);
+        periods.sort_unstable();
+        periods.dedup();
+        periods
+    }
+
+    /// The next time after `t` at which something can happen: a multiple of one of `periods`,
+    /// an autoscaler tick at which it may act, a one-off event or a server failover. Between
+    /// two stops every input of the fluid step is constant, so one step covers the interval
+    /// (the design's "one step per trace bin", cut at every control-loop and event time).
+    fn next_stop(&self, t: Millis, periods: &[Millis]) -> Millis {
+        let after = |p: Millis| (t / p + 1) * p;
+        let mut next = periods
+            .iter()
+            .map(|&p| after(p))
+            .fold(self.sc.horizon, Millis::min);
+        let ca = self.sc.control_plane.autoscaler_interval.max(1);
+        let tick = after(ca);
+        if tick < next && self.autoscaler_may_act(tick) {
+            next = tick;
+        }
+        if let Some(Reverse((at, ..))) = self.events.peek() {
+            next = next.min((*at).max(t + 1));
+        }
+        for s in &self.servers {
+            if let Some(&f) = s.failovers.iter().filter(|&&f| f > t).min() {
+                next = next.min(f);
+            }
+        }
+        next
+    }
+
     fn process_events(&mut self, t: Millis) {
         while let Some(Reverse((at, _, _, _))) = self.events.peek() {
             if *at > t {
@@ -794,6 +860,7 @@ impl<'a> Sim<'a> {
                 break;
             };
             self.now = at;
+            self.cluster_changes += 1;
             match kind {
                 EventKind::Rollout => {
                     let wl = &mut self.workloads[id];
@@ -882,6 +949,7 @@ impl<'a> Sim<'a> {
         let w = p.workload;
         self.workloads[w].pods.retain(|&q| q != id);
         self.need_schedule = true;
+        self.cluster_changes += 1;
     }
 
     fn schedule_pending(&mut self, t: Millis) {
@@ -944,6 +1012,7 @@ impl<'a> Sim<'a> {
         let id = self.pods.len() - 1;
         self.workloads[w].pods.push(id);
         self.need_schedule = true;
+        self.cluster_changes += 1;
     }
 
     /// One pass of the Deployment controller's rolling update (`reconcileNewReplicaSet`,
@@ -1199,7 +1268,50 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// Whether the autoscaler loop at `t` can do anything: pods wait for a node, the cluster
+    /// changed since its last run, or an unneeded node's timer runs out. Otherwise the loop
+    /// would find exactly what it found last time and change nothing, so the clock need not
+    /// stop for it.
+    fn autoscaler_may_act(&self, t: Millis) -> bool {
+        match self.autoscaler_seen {
+            Some((changes, next_due))
+                if self.skip_idle_autoscaler && changes == self.cluster_changes && t < next_due =>
+            {
+                self.workloads.iter().any(|w| {
+                    w.pods
+                        .iter()
+                        .any(|&id| self.pods[id].status == PodStatus::Unscheduled)
+                })
+            }
+            _ => true,
+        }
+    }
+
     fn autoscale(&mut self, t: Millis) {
+        // Changes the loop itself makes (nodes added or drained) let the next loop run too.
+        let changes = self.cluster_changes;
+        self.autoscale_loop(t);
+        // When the timers run out: an unneeded node becomes due for removal (no earlier than
+        // the scale-down delay after the last scale-up). A node already due that stayed stays
+        // until something changes (pool minimum, pods that fit nowhere else).
+        let cp = &self.sc.control_plane;
+        let delay_end = self.last_scale_up.map(|s| s + SCALE_DOWN_DELAY_AFTER_ADD);
+        let next_due = self
+            .nodes
+            .iter()
+            .filter(|n| n.is_ready(t))
+            .filter_map(|n| n.unneeded_since)
+            .map(|s| {
+                let due = s + cp.scale_down_unneeded_time;
+                delay_end.map_or(due, |d| due.max(d))
+            })
+            .filter(|&due| due > t)
+            .min()
+            .unwrap_or(Millis::MAX);
+        self.autoscaler_seen = Some((changes, next_due));
+    }
+
+    fn autoscale_loop(&mut self, t: Millis) {
         let cp = self.sc.control_plane.clone();
         // Scale-up for pods that found no node.
         let any_pending = self.workloads.iter().any(|w| {
@@ -1268,6 +1380,7 @@ impl<'a> Sim<'a> {
                 drained_one = true;
             }
             self.nodes[i].removed_at = Some(t);
+            self.cluster_changes += 1;
             for id in on_node {
                 let w = self.pods[id].workload;
                 self.workloads[w].run.evictions += 1;
@@ -1736,6 +1849,7 @@ impl<'a> Sim<'a> {
             self.nodes[n].release(&req);
         }
         self.need_schedule = true;
+        self.cluster_changes += 1;
     }
 
     /// Kills the containers in `self.oom` (working set above the memory limit at the end of
@@ -1882,6 +1996,54 @@ impl<'a> Sim<'a> {
             windows: self.windows,
             timeline: self.timeline,
             servers,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::load::Files;
+
+    /// The autoscaler loops the clock skips are the ones that would change nothing: a day of
+    /// the default scenario with every loop run gives the same node history, scale events and
+    /// pending time (up to the rounding of steps cut at the skipped ticks).
+    #[test]
+    fn skipped_autoscaler_loops_change_nothing() {
+        let mut sc = crate::model::build::load_scenario(
+            Files::Embedded,
+            std::path::Path::new("models/scenarios/default.yaml"),
+        )
+        .unwrap();
+        sc.horizon = 24 * 60 * MINUTE;
+        let run = |skip: bool| {
+            let mut sim = Sim::new(&sc, &sc.baseline, 1, &Options::default());
+            sim.skip_idle_autoscaler = skip;
+            sim.run();
+            let nodes: Vec<(usize, Millis, Millis, Option<Millis>)> = sim
+                .nodes
+                .iter()
+                .map(|n| (n.pool, n.created_at, n.ready_at, n.removed_at))
+                .collect();
+            (nodes, sim.finish())
+        };
+        let (skipped_nodes, skipped) = run(true);
+        let (all_nodes, all) = run(false);
+        assert!(
+            skipped_nodes.iter().any(|n| n.3.is_some()),
+            "a node is removed"
+        );
+        assert_eq!(skipped_nodes, all_nodes);
+        for (a, b) in skipped.workloads.iter().zip(&all.workloads) {
+            assert_eq!(
+                (a.scale_ups, a.scale_downs, a.evictions),
+                (b.scale_ups, b.scale_downs, b.evictions)
+            );
+            approx::assert_relative_eq!(
+                a.pending_pod_seconds,
+                b.pending_pod_seconds,
+                max_relative = 1e-9
+            );
         }
     }
 }
