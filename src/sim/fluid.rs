@@ -147,7 +147,8 @@ pub fn sum_atoms(a: &[f64], b: &[f64], n: usize) -> Vec<f64> {
 
 /// Reduces sorted-or-not atoms to `n` equally likely atoms (means of equal-mass groups).
 pub fn reduce_atoms(mut v: Vec<f64>, n: usize) -> Vec<f64> {
-    v.sort_by(f64::total_cmp);
+    // A total order: an unstable sort gives the same sequence, faster.
+    v.sort_unstable_by(f64::total_cmp);
     if v.len() <= n {
         return v;
     }
