@@ -84,7 +84,8 @@ fn connections(scenario: &Scenario, config: &Config, run: &RunResult) -> Vec<Ser
                     (h.min_replicas.max(1) as u32, h.max_replicas.max(1) as u32)
                 });
                 let procs = svc.profile.workers;
-                budget += crate::model::pools::connection_budget(&pool, max, procs);
+                let concurrency = svc.profile.concurrency_per_worker;
+                budget += crate::model::pools::connection_budget(&pool, max, procs, concurrency);
                 idle += crate::model::pools::idle_connections(&pool, min, procs);
             }
             ServerConnections {

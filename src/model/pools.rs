@@ -303,11 +303,20 @@ mod durations {
 }
 
 /// Connections one workload can open at a server at most, with `replicas` pods of `processes`
-/// worker processes each: every process filling its pool, plus its monitoring connections.
-pub fn connection_budget(pool: &ClientPool, replicas: u32, processes: u32) -> u64 {
+/// worker processes each, a process serving at most `concurrency` requests at once: every
+/// process filling its pool, plus its monitoring connections. Both drivers open connections
+/// on demand, one per operation in progress, so a process never holds more than it has
+/// requests in flight (a request's operations run one after the other): redis-py's default
+/// pool of 2**31 is bounded by the worker's concurrency limit, not by its size.
+pub fn connection_budget(
+    pool: &ClientPool,
+    replicas: u32,
+    processes: u32,
+    concurrency: u32,
+) -> u64 {
     u64::from(replicas)
         * u64::from(processes)
-        * (u64::from(pool.max_size) + u64::from(pool.monitors_per_member))
+        * (u64::from(pool.max_size.min(concurrency.max(1))) + u64::from(pool.monitors_per_member))
 }
 
 /// Connections one workload holds at a server when idle: every process keeps `minPoolSize`
@@ -336,8 +345,8 @@ mod tests {
         // 500 connections over 10 replicas × 2 processes: 25 each, 2 of them monitors.
         assert_eq!(fitting_size(500, 10, 2, 2), 23);
         let p = pymongo(Some(23), None).resolve().unwrap();
-        assert!(connection_budget(&p, 10, 2) <= 500);
-        assert!(connection_budget(&pymongo(Some(24), None).resolve().unwrap(), 10, 2) > 500);
+        assert!(connection_budget(&p, 10, 2, 100) <= 500);
+        assert!(connection_budget(&pymongo(Some(24), None).resolve().unwrap(), 10, 2, 100) > 500);
         assert_eq!(fitting_size(10, 10, 2, 2), 1, "never below one connection");
     }
 
@@ -391,6 +400,24 @@ mod tests {
         assert_eq!(c.resolve().unwrap_err().0, "max_connections");
     }
 
+    /// redis-py's default pool (2**31) opens a connection per command in flight, so 10 pods
+    /// × 2 processes serving at most 100 requests each hold at most 10 × 2 × 100 = 2,000
+    /// connections: within Redis' default `maxclients` of 10,000.
+    #[test]
+    fn an_unbounded_pool_is_bounded_by_the_worker_concurrency() {
+        let p = ClientPoolConfig {
+            client: "redis-py".into(),
+            ..ClientPoolConfig::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(p.max_size, 1 << 31);
+        assert_eq!(connection_budget(&p, 10, 2, 100), 2_000);
+        // A pool smaller than the concurrency limit is its own bound.
+        let small = pymongo(Some(20), None).resolve().unwrap();
+        assert_eq!(connection_budget(&small, 10, 2, 100), 10 * 2 * (20 + 2));
+    }
+
     /// Field case "MongoDB: minPoolSize × processes over the Atlas connection cap at idle"
     /// (novu#4073): three processes with minPoolSize 200 hold 3 × (200 + 2) = 606 connections
     /// on the primary at idle, over a 500 cap; their budget is 3 × (500 + 2) = 1,506.
@@ -399,7 +426,7 @@ mod tests {
         let p = pymongo(Some(500), Some(200)).resolve().unwrap();
         assert_eq!(idle_connections(&p, 3, 1), 606);
         assert!(idle_connections(&p, 3, 1) > 500);
-        assert_eq!(connection_budget(&p, 3, 1), 1506);
+        assert_eq!(connection_budget(&p, 3, 1, 1000), 1506);
         let fixed = pymongo(Some(500), Some(5)).resolve().unwrap();
         assert_eq!(idle_connections(&fixed, 3, 1), 21);
     }

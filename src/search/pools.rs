@@ -56,7 +56,12 @@ fn sized(
                 .filter_map(|s| {
                     let o = c.workloads.get(&s.name)?;
                     let p = o.client_pools.get(server)?.resolve().ok()?;
-                    Some(connection_budget(&p, max_replicas(o), s.profile.workers))
+                    Some(connection_budget(
+                        &p,
+                        max_replicas(o),
+                        s.profile.workers,
+                        s.profile.concurrency_per_worker,
+                    ))
                 })
                 .sum();
             let resolved = pool.resolve().ok()?;
