@@ -1532,6 +1532,16 @@ fn bad_pool_settings_name_the_field() {
             "workloads.backend.client_pools.postgres",
             &["makes no calls to `postgres`"],
         ),
+        (
+            "mongodb: { client: motor, api: sync }",
+            "workloads.backend.client_pools.mongodb.api",
+            &["motor has only an asyncio API"],
+        ),
+        (
+            "mongodb: { client: pymongo, api: blocking }",
+            "workloads.backend.client_pools.mongodb.api",
+            &["`blocking`", "sync or async"],
+        ),
     ];
     for (replacement, location, expected) in cases {
         let f = Fixture::new();

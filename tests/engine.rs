@@ -959,3 +959,54 @@ fn sentinel_pool_leaks_a_slot_per_in_flight_connection_at_each_failover() {
     let share = fixed.activity[0].run.pool_errors / fixed.activity[0].run.arrivals;
     assert!((share - 0.005_308).abs() < 2e-4, "{share}");
 }
+
+/// Field case "sync pymongo calls in an async FastAPI worker serialize the event loop": one
+/// uvicorn worker, 10 ms CPU and a 40 ms MongoDB round trip per request. Through motor (or
+/// `api: async`) the loop awaits the round trip, so 30 req/s use 0.3 cores and nothing
+/// fails; through pymongo's `MongoClient` (`api: sync`) the process is blocked 50 ms per
+/// request and saturates at 1/0.05 = 20 req/s (0.2 cores), so at 30 req/s the queue grows
+/// to the client timeout and requests fail. Both load models put the saturation at
+/// 0.2 cores; at 15 req/s the sync worker keeps up (0.15 cores, no errors).
+#[test]
+fn sync_driver_in_an_async_worker_saturates_at_one_over_the_blocked_time() {
+    use costsim::search::run_one_with;
+    use costsim::sim::engine::{LoadModel, Options};
+    let svc = "name: app\nworkers: 1\nconcurrency_per_worker: 1000\nidle_cpu: 0\n\
+               memory: { base_per_worker: 100Mi }\nstartup: { min: 10s, max: 10s }\n\
+               readiness_delay: 5s\ntimeout: 60s\nclasses:\n  - { name: api, share: 1.0, cpu_ms: 10, \
+               downstream: [ { server: mongodb, ops_per_request: 1, round_trip: 40ms } ] }\n";
+    let servers = "  mongodb: { max_connections: 500 }\n";
+    let run = |rate: u32, api: &str, requests: bool| {
+        let p = Params {
+            rate_per_minute: vec![rate; 20],
+            ..Params::default()
+        };
+        let pool = format!("mongodb: {{ client: pymongo, api: {api} }}");
+        let (_d, sc) = load_pooled(&p, svc, &pooled_config(1, None, &pool), servers);
+        let opts = Options {
+            load_model: if requests {
+                LoadModel::Requests(Default::default())
+            } else {
+                LoadModel::Fluid
+            },
+            ..Options::default()
+        };
+        let w = run_one_with(&sc, &sc.baseline, 1, &opts).1.activity[0]
+            .run
+            .clone();
+        let cores = w.cpu_usage_core_s / 1200.0;
+        let errors = (w.rejected + w.timed_out + w.pool_errors) / w.arrivals;
+        (cores, errors)
+    };
+    for requests in [false, true] {
+        let (cores, errors) = run(30, "async", requests);
+        assert!((cores - 0.3).abs() < 0.02, "async {requests}: {cores}");
+        assert_eq!(errors, 0.0, "async {requests}");
+        let (cores, errors) = run(30, "sync", requests);
+        assert!((cores - 0.2).abs() < 0.01, "sync {requests}: {cores}");
+        assert!(errors > 0.3, "sync {requests}: {errors}");
+        let (cores, errors) = run(15, "sync", requests);
+        assert!((cores - 0.15).abs() < 0.01, "sync 15/s {requests}: {cores}");
+        assert!(errors < 1e-6, "sync 15/s {requests}: {errors}");
+    }
+}

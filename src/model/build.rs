@@ -438,6 +438,20 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
                 ));
             }
         }
+        if server.handshake.is_some_and(|h| h > 60 * SECOND) {
+            return Err(Error::at_field(
+                &label,
+                format!("servers.{name}.handshake"),
+                "above 60s: a connection that takes longer fails pymongo's default connectTimeoutMS (20 s) long before",
+            ));
+        }
+        if let Some(b) = server.memory_per_connection.filter(|b| b.0 < 0) {
+            return Err(Error::at_field(
+                &label,
+                format!("servers.{name}.memory_per_connection"),
+                format!("{} is negative; expected bytes ≥ 0", b.0),
+            ));
+        }
     }
     let mut rollouts = Vec::with_capacity(file.rollouts.len());
     for (i, r) in file.rollouts.iter().enumerate() {

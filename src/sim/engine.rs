@@ -235,6 +235,8 @@ struct PoolState {
     lost: u32,
     /// Share of its connections the server refused in the last step.
     refused: f64,
+    /// A call blocks the whole worker process (sync driver in an event loop).
+    blocking: bool,
 }
 
 /// A downstream server's running tally.
@@ -411,6 +413,7 @@ fn client_pools(
             };
             Some(PoolState {
                 server: index,
+                blocking: pool.blocks_process(svc.profile.worker_kind),
                 open: f64::from(pool.min_size),
                 pool,
                 ops,
@@ -431,6 +434,7 @@ fn request_pool(p: &PoolState, server_names: &[String]) -> crate::sim::requests:
     PoolSpec {
         server: server_names[p.server].clone(),
         size: p.pool.max_size,
+        blocks_process: p.blocking,
         mode: match p.pool.exhausted {
             Exhausted::Raise => PoolMode::Raise,
             Exhausted::Block { timeout_s } => PoolMode::Block {
@@ -502,9 +506,15 @@ impl<'a> Sim<'a> {
                 .iter()
                 .filter_map(|p| sc.catalog.pool_index(p))
                 .collect();
-            let model = ServiceModel::new(svc, wc.resources.limits.cpu.map(|q| q.0))
-                .with_cache(sc.cfs_cache.clone(), si);
             let client_pools = client_pools(svc, wc, &server_names);
+            let blocked = crate::sim::pools::blocked_s_per_class(&svc.profile.classes, |s| {
+                client_pools
+                    .iter()
+                    .any(|p| p.blocking && server_names[p.server] == s)
+            });
+            let model = ServiceModel::new(svc, wc.resources.limits.cpu.map(|q| q.0))
+                .with_cache(sc.cfs_cache.clone(), si)
+                .with_blocking(&blocked);
             let request_model = match &options.load_model {
                 LoadModel::Fluid => None,
                 LoadModel::Requests(opts) => {
@@ -1314,7 +1324,7 @@ impl<'a> Sim<'a> {
                 let m = &mut wl.model;
                 let lambda_pod = lambda / f64::from(ready);
                 let work = lambda_pod * m.mean_cpu_s;
-                let cap = m.capacity_cores;
+                let cap = m.saturation_cores;
                 let b0 = wl.backlog_core_s;
                 let mut b1 = (b0 + (work - cap) * dt).max(0.0);
                 let max_backlog = m.timeout_s * cap;

@@ -4,7 +4,24 @@
 //! lose the operations that find every connection busy (Erlang B).
 
 use crate::model::pools::{ClientPool, Exhausted};
+use crate::model::service::RequestClass;
 use crate::sim::queueing::{erlang_b, wait_law};
+
+/// Per class, the seconds per request its worker process spends blocked in calls to the
+/// servers for which `blocks(server)` holds (synchronous drivers inside an event loop): the
+/// calls' operations × round trip.
+pub fn blocked_s_per_class(classes: &[RequestClass], blocks: impl Fn(&str) -> bool) -> Vec<f64> {
+    classes
+        .iter()
+        .map(|c| {
+            c.downstream
+                .iter()
+                .filter(|d| blocks(&d.server))
+                .map(|d| d.ops_per_request * d.round_trip as f64 / 1000.0)
+                .sum()
+        })
+        .collect()
+}
 
 /// Operations per process beyond which a pool is too large to matter: with more than
 /// `a + 10√a + 50` connections for an offered load `a`, waiting and loss are below 1e-20, so
