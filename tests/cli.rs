@@ -1564,6 +1564,29 @@ fn bad_pool_settings_name_the_field() {
     );
 }
 
+#[test]
+fn bad_server_settings_name_the_field() {
+    let anchor = "max_connections: 10000       # Redis `maxclients` default";
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "max_connections: 10000\n    handshake: 2m",
+            "servers.redis.handshake",
+            &["above 60s"],
+        ),
+        (
+            "max_connections: 10000\n    memory_per_connection: -1Ki",
+            "servers.redis.memory_per_connection",
+            &["-1Ki", "must not be negative"],
+        ),
+    ];
+    for (replacement, location, expected) in cases {
+        let f = Fixture::new();
+        f.replace(SCENARIO, anchor, replacement);
+        let out = f.run(&["validate"]);
+        assert_input_error(&out, SCENARIO, location, expected);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Monte Carlo replications, sampling, sharding (issue 5)
 

@@ -1010,3 +1010,27 @@ fn sync_driver_in_an_async_worker_saturates_at_one_over_the_blocked_time() {
         assert!(errors < 1e-6, "sync 15/s {requests}: {errors}");
     }
 }
+
+/// Connection storm at start-up: 10 pods × 2 processes open their pools at once. With
+/// minPoolSize 50, maxConnecting 2 and a 10 ms handshake each pool opens 200 connections per
+/// second, so all 50 (and the 2 monitors) open in the first second: 20 × 52 = 1,040. With
+/// minPoolSize 300 a pool needs 1.5 s: 20 × 200 + 20 × 2 = 4,040 in the first second, and
+/// 20 × 302 = 6,040 opened in all.
+#[test]
+fn a_fleet_opening_its_pools_storms_the_server_at_max_connecting_per_handshake() {
+    let p = Params {
+        rate_per_minute: vec![1; 5],
+        ..Params::default()
+    };
+    let svc = pooled_svc(2, "mongodb", 1, "2ms");
+    let servers = "  mongodb: { max_connections: 100000, handshake: 10ms }\n";
+    let run = |min: u32| {
+        let pool = format!("mongodb: {{ client: pymongo, minPoolSize: {min}, maxPoolSize: 500 }}");
+        let (_d, sc) = load_pooled(&p, &svc, &pooled_config(10, None, &pool), servers);
+        run_one(&sc, &sc.baseline, 1).0.servers[0].clone()
+    };
+    let s = run(50);
+    assert_eq!((s.peak_opens_per_s, s.opened_connections), (1040.0, 1040.0));
+    let s = run(300);
+    assert_eq!((s.peak_opens_per_s, s.opened_connections), (4040.0, 6040.0));
+}

@@ -214,6 +214,13 @@ pub struct ServerRun {
     pub mean_connections: f64,
     /// Connection-seconds refused over the limit.
     pub refused_connection_seconds: f64,
+    /// Connections opened during the run (new processes' pools and monitors, pools growing).
+    #[serde(default)]
+    pub opened_connections: f64,
+    /// Most connections opened within one second (pymongo opens `maxConnecting` per pool at
+    /// once, each taking the server's handshake time): the storm a scale-out puts on it.
+    #[serde(default)]
+    pub peak_opens_per_s: f64,
 }
 
 /// One workload's pool toward one server during the run.
@@ -237,6 +244,12 @@ struct PoolState {
     refused: f64,
     /// A call blocks the whole worker process (sync driver in an event loop).
     blocking: bool,
+    /// The server's connection establishment time, seconds.
+    handshake_s: f64,
+    /// Ready pods in the last step (the new ones' pools start from `minPoolSize`).
+    ready_before: u32,
+    /// Processes and open connections per process at the last tally.
+    tallied: (f64, f64),
 }
 
 /// A downstream server's running tally.
@@ -248,6 +261,9 @@ struct ServerState {
     pool_connections: f64,
     /// Share of pool connections refused in the last step.
     refused_share: f64,
+    /// Connections opened in this step, and within its first second.
+    opened: f64,
+    opens_first_second: f64,
     run: ServerRun,
 }
 
@@ -379,6 +395,7 @@ fn client_pools(
     svc: &crate::model::scenario::Service,
     wc: &crate::model::config::WorkloadConfig,
     server_names: &[String],
+    servers: &std::collections::BTreeMap<String, crate::model::pools::ServerConfig>,
 ) -> Vec<PoolState> {
     wc.client_pools
         .iter()
@@ -414,6 +431,12 @@ fn client_pools(
             Some(PoolState {
                 server: index,
                 blocking: pool.blocks_process(svc.profile.worker_kind),
+                handshake_s: servers.get(server).map_or(
+                    crate::model::pools::DEFAULT_HANDSHAKE_MS as f64 / 1000.0,
+                    |s| s.handshake_s(),
+                ),
+                ready_before: 0,
+                tallied: (0.0, 0.0),
                 open: f64::from(pool.min_size),
                 pool,
                 ops,
@@ -506,7 +529,7 @@ impl<'a> Sim<'a> {
                 .iter()
                 .filter_map(|p| sc.catalog.pool_index(p))
                 .collect();
-            let client_pools = client_pools(svc, wc, &server_names);
+            let client_pools = client_pools(svc, wc, &server_names, &sc.servers);
             let blocked = crate::sim::pools::blocked_s_per_class(&svc.profile.classes, |s| {
                 client_pools
                     .iter()
@@ -1352,14 +1375,24 @@ impl<'a> Sim<'a> {
                     let step =
                         crate::sim::pools::pool_step(&ps.pool, capacity, ops_per_s, ps.hold_s);
                     ps.in_use = step.in_use;
-                    ps.open = match ps.pool.max_idle_s {
+                    let target = match ps.pool.max_idle_s {
                         None => ps.open.max(step.needed),
                         Some(_) => step.needed,
                     }
                     .max(f64::from(ps.pool.min_size));
+                    let establish = crate::sim::pools::establish_wait(
+                        &ps.pool,
+                        (ps.open, target),
+                        (ps.ready_before, ready),
+                        ps.handshake_s,
+                        ops_per_s,
+                        dt,
+                    );
+                    ps.ready_before = ready;
+                    ps.open = establish.open;
                     wl.run.pool_wait_p99_s = wl.run.pool_wait_p99_s.max(step.wait_p99_s);
                     if step.mean_wait_s.is_finite() {
-                        wait_s += per_request * step.mean_wait_s;
+                        wait_s += per_request * (step.mean_wait_s + establish.wait_per_op_s);
                     }
                     let fail = (step.fail_per_op + ps.refused).min(1.0);
                     for (f, &ops) in self.pool_fail.iter_mut().zip(&ps.ops) {
@@ -1628,6 +1661,10 @@ impl<'a> Sim<'a> {
             s.connections = 0.0;
             s.pool_connections = 0.0;
         }
+        for s in &mut self.servers {
+            s.opened = 0.0;
+            s.opens_first_second = 0.0;
+        }
         for wl in &mut self.workloads {
             let procs = f64::from(wl.running) * f64::from(wl.model.workers.max(1));
             for ps in &mut wl.client_pools {
@@ -1635,6 +1672,15 @@ impl<'a> Sim<'a> {
                 let open = ps
                     .open
                     .min(f64::from(ps.pool.max_size.saturating_sub(ps.lost)));
+                let (opened, first_second) = crate::sim::pools::connection_opens(
+                    &ps.pool,
+                    ps.tallied,
+                    (procs, open),
+                    ps.handshake_s,
+                );
+                ps.tallied = (procs, open);
+                server.opened += opened;
+                server.opens_first_second += first_second;
                 server.pool_connections += procs * open;
                 server.connections += procs * (open + f64::from(ps.pool.monitors_per_member));
                 if ps.pool.leaks_on_failover
@@ -1654,6 +1700,8 @@ impl<'a> Sim<'a> {
                 .limit
                 .map_or(0.0, |l| (s.connections - f64::from(l)).max(0.0));
             s.run.refused_connection_seconds += excess * dt;
+            s.run.opened_connections += s.opened;
+            s.run.peak_opens_per_s = s.run.peak_opens_per_s.max(s.opens_first_second);
             s.refused_share = if s.pool_connections > 0.0 {
                 (excess / s.pool_connections).min(1.0)
             } else {
