@@ -1034,3 +1034,62 @@ fn a_fleet_opening_its_pools_storms_the_server_at_max_connecting_per_handshake()
     let s = run(300);
     assert_eq!((s.peak_opens_per_s, s.opened_connections), (4040.0, 6040.0));
 }
+
+/// Per-connection memory on an in-cluster server (the scenario's Redis-like `cache`
+/// workload): every client connection costs it 32 KiB by default (Redis's 16 KiB reply
+/// buffer and 16 KiB query buffer). 10 caller pods × 2 processes holding minPoolSize 100 +
+/// 2 monitors = 2,040 connections = 63.75 MiB on top of the 230 MiB base: 293.75 MiB over a
+/// 256 MiB limit, so the cache is OOM-killed; with minPoolSize 10, 240 connections add
+/// 7.5 MiB (237.5 MiB, fits).
+#[test]
+fn client_connections_cost_an_in_cluster_server_memory_until_it_ooms() {
+    let p = Params {
+        rate_per_minute: vec![2; 10],
+        ..Params::default()
+    };
+    let run = |min: u32| {
+        let (d, path) = scenario(&p);
+        let dir = path.parent().unwrap().to_path_buf();
+        std::fs::write(dir.join("svc.yaml"), pooled_svc(2, "cache", 1, "1ms")).unwrap();
+        std::fs::write(
+            dir.join("cache.yaml"),
+            "name: cache\nworkers: 1\nconcurrency_per_worker: 10000\nidle_cpu: 0\n\
+             memory: { base_pod: 230Mi, base_per_worker: 0 }\nstartup: { min: 5s, max: 5s }\n\
+             readiness_delay: 5s\ntimeout: 5s\nclasses:\n  - { name: ops, share: 1.0, cpu_ms: 0.015 }\n",
+        )
+        .unwrap();
+        let config = format!(
+            "{}  cache:\n    node_pool: p\n    replicas: 1\n    resources:\n      \
+             requests: {{ cpu: 100m, memory: 256Mi }}\n      limits: {{ memory: 256Mi }}\n",
+            pooled_config(
+                10,
+                None,
+                &format!("cache: {{ client: pymongo, minPoolSize: {min} }}")
+            )
+        );
+        std::fs::write(dir.join("config.yaml"), config).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap().replace(
+            "smoothing: 0s }\n",
+            "smoothing: 0s }\n  - name: cache\n    profile: cache.yaml\n    traffic: { downstream_only: true }\n",
+        );
+        std::fs::write(
+            &path,
+            format!("{text}servers:\n  cache: {{ max_connections: 10000 }}\n"),
+        )
+        .unwrap();
+        let sc = load_scenario(Files::Disk, &path).unwrap();
+        let r = run_one(&sc, &sc.baseline, 1).0;
+        drop(d);
+        r
+    };
+    let small = run(10);
+    assert_eq!(small.servers[0].peak_connections, 240.0);
+    let cache = &small.workloads[1];
+    assert_eq!(cache.oom_kills, 0);
+    let mib = 1024.0 * 1024.0;
+    assert_eq!(cache.peak_pod_memory_bytes, 230.0 * mib + 240.0 * 32768.0);
+    let big = run(100);
+    assert_eq!(big.servers[0].peak_connections, 2040.0);
+    assert!(big.workloads[1].oom_kills >= 1, "{:?}", big.workloads[1]);
+    assert_eq!(big.workloads[0].oom_kills, 0);
+}

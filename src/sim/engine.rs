@@ -264,6 +264,10 @@ struct ServerState {
     /// Connections opened in this step, and within its first second.
     opened: f64,
     opens_first_second: f64,
+    /// The workload that serves it, when it runs in the cluster (Redis), and what each client
+    /// connection costs that workload's pods in memory, bytes.
+    workload: Option<usize>,
+    bytes_per_connection: f64,
     run: ServerRun,
 }
 
@@ -310,6 +314,9 @@ struct Workload {
     client_pools: Vec<PoolState>,
     /// Pods whose containers run (they hold their pools' connections).
     running: u32,
+    /// Memory each ready pod holds for its clients' connections (an in-cluster server),
+    /// bytes, from the last tally.
+    connection_memory: f64,
     hpa: Option<WorkloadHpa>,
     desired: u32,
     /// Its arrival rate per recorded bin under the run's variation.
@@ -499,6 +506,11 @@ impl<'a> Sim<'a> {
             .map(|name| {
                 let limits = sc.servers.get(name);
                 ServerState {
+                    workload: sc.service_index(name),
+                    bytes_per_connection: limits.map_or(
+                        crate::model::pools::REDIS_BYTES_PER_CONNECTION as f64,
+                        |l| l.bytes_per_connection(),
+                    ),
                     limit: limits.map(|l| l.max_connections),
                     failovers: limits.map_or_else(Vec::new, |l| l.failovers.clone()),
                     run: ServerRun {
@@ -576,6 +588,7 @@ impl<'a> Sim<'a> {
                 strategy: wc.rolling_update.unwrap_or_default(),
                 client_pools,
                 running: 0,
+                connection_memory: 0.0,
                 hpa,
                 desired,
                 arrivals: ArrivalSource::new(
@@ -1494,6 +1507,9 @@ impl<'a> Sim<'a> {
                         };
                         m += memory.growth_bytes(p.served, workers);
                         if p.ready {
+                            m += wl.connection_memory;
+                        }
+                        if p.ready {
                             wl.run.peak_pod_memory_bytes = wl.run.peak_pod_memory_bytes.max(m);
                         }
                         if wl.sidecar_oom || wl.memory_limit.is_some_and(|l| m > l) {
@@ -1711,6 +1727,16 @@ impl<'a> Sim<'a> {
         for wl in &mut self.workloads {
             for ps in &mut wl.client_pools {
                 ps.refused = self.servers[ps.server].refused_share;
+            }
+        }
+        for s in &self.servers {
+            if let Some(w) = s.workload {
+                let wl = &mut self.workloads[w];
+                wl.connection_memory = crate::sim::pools::connection_memory_per_pod(
+                    s.connections,
+                    s.bytes_per_connection,
+                    wl.serving,
+                );
             }
         }
     }

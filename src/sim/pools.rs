@@ -165,6 +165,16 @@ pub fn connection_opens(
     (opened, first)
 }
 
+/// Memory each of a server workload's `ready` pods holds for `connections` client
+/// connections spread over them (Redis keeps per-client buffers), bytes.
+pub fn connection_memory_per_pod(connections: f64, bytes_per_connection: f64, ready: u32) -> f64 {
+    if ready == 0 {
+        0.0
+    } else {
+        connections * bytes_per_connection / f64::from(ready)
+    }
+}
+
 /// What one process's pool does in a step.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct PoolStep {
