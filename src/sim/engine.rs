@@ -314,6 +314,8 @@ struct Workload {
     client_pools: Vec<PoolState>,
     /// Pods whose containers run (they hold their pools' connections).
     running: u32,
+    /// Share of arrivals the concurrency limit admitted in the last step (fluid model).
+    admitted: f64,
     /// Memory each ready pod holds for its clients' connections (an in-cluster server),
     /// bytes, from the last tally.
     connection_memory: f64,
@@ -589,6 +591,7 @@ impl<'a> Sim<'a> {
                 client_pools,
                 running: 0,
                 connection_memory: 0.0,
+                admitted: 1.0,
                 hpa,
                 desired,
                 arrivals: ArrivalSource::new(
@@ -1359,11 +1362,12 @@ impl<'a> Sim<'a> {
             } else {
                 let m = &mut wl.model;
                 let lambda_pod = lambda / f64::from(ready);
-                let work = lambda_pod * m.mean_cpu_s;
+                // Only admitted requests bring work (the last step's admitted share).
+                let work = lambda_pod * m.mean_cpu_s * wl.admitted;
                 let cap = m.saturation_cores;
                 let b0 = wl.backlog_core_s;
                 let mut b1 = (b0 + (work - cap) * dt).max(0.0);
-                let max_backlog = m.timeout_s * cap;
+                let max_backlog = m.max_backlog_core_s(lambda_pod);
                 let mut shed = 0.0;
                 if b1 > max_backlog {
                     shed = (b1 - max_backlog) / m.mean_cpu_s.max(1e-9) * f64::from(ready);
@@ -1422,18 +1426,20 @@ impl<'a> Sim<'a> {
                 let pod_s = f64::from(ready) * dt;
                 wl.run.ready_pod_seconds += pod_s;
                 wl.run.throttled_pod_seconds += st.throttled_ratio * pod_s;
-                served_per_ready_pod = lambda_pod * dt * (1.0 - st.rejected).max(0.0);
+                wl.admitted = 1.0 - st.rejected;
                 let shed_frac = if arrivals > 0.0 {
                     (shed / arrivals).min(1.0)
                 } else {
                     0.0
                 };
+                let refused = (st.rejected + shed_frac).min(1.0);
+                served_per_ready_pod = lambda_pod * dt * (1.0 - refused);
                 let mut mem = m.base_memory;
                 self.in_flight.clear();
                 for c in 0..n_classes {
                     let cm = &m.classes[c];
                     let a = arrivals * cm.share;
-                    let rejected = a * (st.rejected + shed_frac).min(1.0);
+                    let rejected = a * refused;
                     let served = a - rejected;
                     let timed_out = served * st.timed_out[c];
                     let pool_failed = (served - timed_out) * self.pool_fail[c];
@@ -1442,8 +1448,7 @@ impl<'a> Sim<'a> {
                     wl.run.pool_errors += pool_failed;
                     // Requests the concurrency limit rejects hold no memory (found by the
                     // request-level validation: counting them OOM-killed overloaded pods).
-                    let in_flight =
-                        lambda_pod * cm.share * st.mean_latency[c] * (1.0 - st.rejected);
+                    let in_flight = lambda_pod * cm.share * st.mean_latency[c] * (1.0 - refused);
                     self.in_flight.push(in_flight);
                     mem += in_flight * cm.memory_per_request;
                     if let Some(o) = self.objective_of[si][c] {

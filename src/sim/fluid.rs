@@ -86,6 +86,9 @@ pub struct ServiceModel {
     pub speed: f64,
     /// Mean blocked seconds per request over the class mix.
     pub mean_block_s: f64,
+    /// Mean base latency over the class mix (a request's time in the pod when nothing
+    /// queues), seconds.
+    pub mean_base_s: f64,
     /// Idle CPU per pod, cores.
     pub idle_cores: f64,
     /// In-flight limit per pod.
@@ -231,6 +234,7 @@ impl ServiceModel {
                 block_s: 0.0,
             });
         }
+        let mean_base_s = classes.iter().map(|c| c.share * c.base_mean).sum();
         let service_scv = if mean_cpu > 0.0 {
             (second_moment / (mean_cpu * mean_cpu) - 1.0).max(0.0)
         } else {
@@ -242,6 +246,7 @@ impl ServiceModel {
             saturation_cores: capacity_cores,
             speed,
             mean_block_s: 0.0,
+            mean_base_s,
             idle_cores,
             max_in_flight: f64::from(workers) * f64::from(p.concurrency_per_worker),
             mean_cpu_s: mean_cpu,
@@ -284,6 +289,21 @@ impl ServiceModel {
         let per_request_cores = f64::from(self.workers) * self.mean_cpu_s / hold;
         self.saturation_cores = self.capacity_cores.min(per_request_cores).max(1e-6);
         self
+    }
+
+    /// The most queued CPU work a pod receiving `lambda_pod` requests per second holds, in
+    /// core-seconds: what drains within the client timeout, and no more requests than the
+    /// concurrency limit leaves room for beside the ones being served (the admitted rate
+    /// times the base latency). Arrivals beyond it are rejected at once, as uvicorn's
+    /// `--limit-concurrency` answers 503.
+    pub fn max_backlog_core_s(&self, lambda_pod: f64) -> f64 {
+        let by_timeout = self.timeout_s * self.saturation_cores;
+        if self.mean_cpu_s <= 0.0 {
+            return by_timeout;
+        }
+        let admitted = lambda_pod.min(self.saturation_cores / self.mean_cpu_s);
+        let room = (self.max_in_flight - admitted * self.mean_base_s).max(0.0);
+        by_timeout.min(room * self.mean_cpu_s)
     }
 
     /// Mean time a request holds its worker process, seconds: CPU time at the worker's speed
@@ -376,18 +396,24 @@ impl ServiceModel {
                     .collect()
             }
         };
+        // Requests held beside the backlog: the backlog's own are bounded by
+        // [`ServiceModel::max_backlog_core_s`], so the concurrency limit rejects only what the
+        // unqueued requests exceed (counting the backlog here too would reject the same
+        // overload twice).
+        let mut unqueued = 0.0;
         for (c, (atoms, wait)) in self.classes.iter().zip(&per_class) {
             let base_mean = atoms.iter().sum::<f64>() / atoms.len().max(1) as f64;
             let mean = base_mean + shift + wait.mean();
             st.in_flight_per_pod += lambda_pod * c.share * mean;
+            unqueued += lambda_pod * c.share * (base_mean + wait.mean());
             st.mean_latency.push(mean);
             st.timed_out
                 .push(latency::tail_beyond(atoms, shift, *wait, self.timeout_s));
             st.law.push(self.laws.len() as u32);
             self.laws.push(latency::law_with_wait(atoms, shift, *wait));
         }
-        if st.in_flight_per_pod > self.max_in_flight {
-            st.rejected = 1.0 - self.max_in_flight / st.in_flight_per_pod;
+        if unqueued > self.max_in_flight {
+            st.rejected = 1.0 - self.max_in_flight / unqueued;
         }
         let idx = self.states.len() as u32;
         self.states.push(st);
