@@ -1513,8 +1513,6 @@ impl<'a> Sim<'a> {
                         m += memory.growth_bytes(p.served, workers);
                         if p.ready {
                             m += wl.connection_memory;
-                        }
-                        if p.ready {
                             wl.run.peak_pod_memory_bytes = wl.run.peak_pod_memory_bytes.max(m);
                         }
                         if wl.sidecar_oom || wl.memory_limit.is_some_and(|l| m > l) {
@@ -1672,7 +1670,10 @@ impl<'a> Sim<'a> {
     /// Connections at each downstream server after a step: every running pod's processes keep
     /// their pools' open connections and their monitors. Over the server's limit, the excess is
     /// refused: that share of each pool's connections fails its checkouts in the next step. A
-    /// failover inside the step costs leaking pools one slot per connection in flight.
+    /// failover inside the step costs leaking pools one slot per connection in flight. New
+    /// processes and growing pools count as opened connections (the storm figures), and a
+    /// server that is a workload of the scenario holds its connections' memory on its ready
+    /// pods in the next step.
     fn tally_connections(&mut self, t: Millis, dt_ms: Millis) {
         if self.servers.is_empty() {
             return;
@@ -1681,8 +1682,6 @@ impl<'a> Sim<'a> {
         for s in &mut self.servers {
             s.connections = 0.0;
             s.pool_connections = 0.0;
-        }
-        for s in &mut self.servers {
             s.opened = 0.0;
             s.opens_first_second = 0.0;
         }
