@@ -7,7 +7,9 @@
 //! on that worker under the pod's CFS quota ([`cfs::Bandwidth`]: the quota of each 100 ms period
 //! is shared by the busy workers; out of quota, all wait for the period end), then checks out a
 //! connection from each pooled client of its process ([`Semaphore`]: FIFO waiters, optional
-//! timeout, or raise when exhausted) for its calls to that server, then spends its remaining
+//! timeout, or raise when exhausted) for its calls to that server (a pool whose calls block the
+//! process — a synchronous driver inside an event loop — keeps the request on its worker until
+//! those calls return, so no other request of the process runs), then spends its remaining
 //! off-CPU time (network, other downstream round trips, external wait) holding its slot, and
 //! completes; its latency goes into the same log bins as the fluid model's laws.
 //!
