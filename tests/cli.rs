@@ -1532,6 +1532,16 @@ fn bad_pool_settings_name_the_field() {
             "workloads.backend.client_pools.postgres",
             &["makes no calls to `postgres`"],
         ),
+        (
+            "mongodb: { client: motor, api: sync }",
+            "workloads.backend.client_pools.mongodb.api",
+            &["motor has only an asyncio API"],
+        ),
+        (
+            "mongodb: { client: pymongo, api: blocking }",
+            "workloads.backend.client_pools.mongodb.api",
+            &["`blocking`", "sync or async"],
+        ),
     ];
     for (replacement, location, expected) in cases {
         let f = Fixture::new();
@@ -1552,6 +1562,29 @@ fn bad_pool_settings_name_the_field() {
         "workloads.backend.client_pools.redis.timeout",
         &["BlockingConnectionPool"],
     );
+}
+
+#[test]
+fn bad_server_settings_name_the_field() {
+    let anchor = "max_connections: 10000       # Redis `maxclients` default";
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "max_connections: 10000\n    handshake: 2m",
+            "servers.redis.handshake",
+            &["above 60s"],
+        ),
+        (
+            "max_connections: 10000\n    memory_per_connection: -1Ki",
+            "servers.redis.memory_per_connection",
+            &["-1Ki", "must not be negative"],
+        ),
+    ];
+    for (replacement, location, expected) in cases {
+        let f = Fixture::new();
+        f.replace(SCENARIO, anchor, replacement);
+        let out = f.run(&["validate"]);
+        assert_input_error(&out, SCENARIO, location, expected);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -959,3 +959,145 @@ fn sentinel_pool_leaks_a_slot_per_in_flight_connection_at_each_failover() {
     let share = fixed.activity[0].run.pool_errors / fixed.activity[0].run.arrivals;
     assert!((share - 0.005_308).abs() < 2e-4, "{share}");
 }
+
+/// Field case "sync pymongo calls in an async FastAPI worker serialize the event loop": one
+/// uvicorn worker, 10 ms CPU and a 40 ms MongoDB round trip per request. Through motor (or
+/// `api: async`) the loop awaits the round trip, so 30 req/s use 0.3 cores and nothing
+/// fails; through pymongo's `MongoClient` (`api: sync`) the process is blocked 50 ms per
+/// request and saturates at 1/0.05 = 20 req/s (0.2 cores), so at 30 req/s the queue fills
+/// the worker's 1,000 slots and a third of the requests are rejected. Both load models put the saturation at
+/// 0.2 cores; at 15 req/s the sync worker keeps up (0.15 cores, no errors).
+#[test]
+fn sync_driver_in_an_async_worker_saturates_at_one_over_the_blocked_time() {
+    use costsim::search::run_one_with;
+    use costsim::sim::engine::{LoadModel, Options};
+    let svc = "name: app\nworkers: 1\nconcurrency_per_worker: 1000\nidle_cpu: 0\n\
+               memory: { base_per_worker: 100Mi }\nstartup: { min: 10s, max: 10s }\n\
+               readiness_delay: 5s\ntimeout: 60s\nclasses:\n  - { name: api, share: 1.0, cpu_ms: 10, \
+               downstream: [ { server: mongodb, ops_per_request: 1, round_trip: 40ms } ] }\n";
+    let servers = "  mongodb: { max_connections: 500 }\n";
+    let run = |rate: u32, api: &str, requests: bool| {
+        let p = Params {
+            rate_per_minute: vec![rate; 20],
+            ..Params::default()
+        };
+        let pool = format!("mongodb: {{ client: pymongo, api: {api} }}");
+        let (_d, sc) = load_pooled(&p, svc, &pooled_config(1, None, &pool), servers);
+        let opts = Options {
+            load_model: if requests {
+                LoadModel::Requests(Default::default())
+            } else {
+                LoadModel::Fluid
+            },
+            ..Options::default()
+        };
+        let w = run_one_with(&sc, &sc.baseline, 1, &opts).1.activity[0]
+            .run
+            .clone();
+        let cores = w.cpu_usage_core_s / 1200.0;
+        let errors = (w.rejected + w.timed_out + w.pool_errors) / w.arrivals;
+        (cores, errors)
+    };
+    let mut sync_errors = Vec::new();
+    for requests in [false, true] {
+        let (cores, errors) = run(30, "async", requests);
+        assert!((cores - 0.3).abs() < 0.02, "async {requests}: {cores}");
+        assert_eq!(errors, 0.0, "async {requests}");
+        // Saturated: 10 of the 30 req/s fail once the 1,000 slots are full (after ~100 s):
+        // 10 × 1,100 / (30 × 1,200) = 0.31 of the run's requests.
+        let (cores, errors) = run(30, "sync", requests);
+        assert!((cores - 0.2).abs() < 0.01, "sync {requests}: {cores}");
+        assert!((errors - 0.31).abs() < 0.03, "sync {requests}: {errors}");
+        sync_errors.push(errors);
+        let (cores, errors) = run(15, "sync", requests);
+        assert!((cores - 0.15).abs() < 0.01, "sync 15/s {requests}: {cores}");
+        assert!(errors < 1e-6, "sync 15/s {requests}: {errors}");
+    }
+    assert!(
+        (sync_errors[0] - sync_errors[1]).abs() < 0.02,
+        "{sync_errors:?}"
+    );
+}
+
+/// Connection storm at start-up: 10 pods × 2 processes open their pools at once. With
+/// minPoolSize 50, maxConnecting 2 and a 10 ms handshake each pool opens 200 connections per
+/// second, so all 50 (and the 2 monitors) open in the first second: 20 × 52 = 1,040. With
+/// minPoolSize 300 a pool needs 1.5 s: 20 × 200 + 20 × 2 = 4,040 in the first second, and
+/// 20 × 302 = 6,040 opened in all.
+#[test]
+fn a_fleet_opening_its_pools_storms_the_server_at_max_connecting_per_handshake() {
+    let p = Params {
+        rate_per_minute: vec![1; 5],
+        ..Params::default()
+    };
+    let svc = pooled_svc(2, "mongodb", 1, "2ms");
+    let servers = "  mongodb: { max_connections: 100000, handshake: 10ms }\n";
+    let run = |min: u32| {
+        let pool = format!("mongodb: {{ client: pymongo, minPoolSize: {min}, maxPoolSize: 500 }}");
+        let (_d, sc) = load_pooled(&p, &svc, &pooled_config(10, None, &pool), servers);
+        run_one(&sc, &sc.baseline, 1).0.servers[0].clone()
+    };
+    let s = run(50);
+    assert_eq!((s.peak_opens_per_s, s.opened_connections), (1040.0, 1040.0));
+    let s = run(300);
+    assert_eq!((s.peak_opens_per_s, s.opened_connections), (4040.0, 6040.0));
+}
+
+/// Per-connection memory on an in-cluster server (the scenario's Redis-like `cache`
+/// workload): every client connection costs it 32 KiB by default (Redis's 16 KiB reply
+/// buffer and 16 KiB query buffer). 10 caller pods × 2 processes holding minPoolSize 100 +
+/// 2 monitors = 2,040 connections = 63.75 MiB on top of the 230 MiB base: 293.75 MiB over a
+/// 256 MiB limit, so the cache is OOM-killed; with minPoolSize 10, 240 connections add
+/// 7.5 MiB (237.5 MiB, fits).
+#[test]
+fn client_connections_cost_an_in_cluster_server_memory_until_it_ooms() {
+    let p = Params {
+        rate_per_minute: vec![2; 10],
+        ..Params::default()
+    };
+    let run = |min: u32| {
+        let (d, path) = scenario(&p);
+        let dir = path.parent().unwrap().to_path_buf();
+        std::fs::write(dir.join("svc.yaml"), pooled_svc(2, "cache", 1, "1ms")).unwrap();
+        std::fs::write(
+            dir.join("cache.yaml"),
+            "name: cache\nworkers: 1\nconcurrency_per_worker: 10000\nidle_cpu: 0\n\
+             memory: { base_pod: 230Mi, base_per_worker: 0 }\nstartup: { min: 5s, max: 5s }\n\
+             readiness_delay: 5s\ntimeout: 5s\nclasses:\n  - { name: ops, share: 1.0, cpu_ms: 0.015 }\n",
+        )
+        .unwrap();
+        let config = format!(
+            "{}  cache:\n    node_pool: p\n    replicas: 1\n    resources:\n      \
+             requests: {{ cpu: 100m, memory: 256Mi }}\n      limits: {{ memory: 256Mi }}\n",
+            pooled_config(
+                10,
+                None,
+                &format!("cache: {{ client: pymongo, minPoolSize: {min} }}")
+            )
+        );
+        std::fs::write(dir.join("config.yaml"), config).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap().replace(
+            "smoothing: 0s }\n",
+            "smoothing: 0s }\n  - name: cache\n    profile: cache.yaml\n    traffic: { downstream_only: true }\n",
+        );
+        std::fs::write(
+            &path,
+            format!("{text}servers:\n  cache: {{ max_connections: 10000 }}\n"),
+        )
+        .unwrap();
+        let sc = load_scenario(Files::Disk, &path).unwrap();
+        let r = run_one(&sc, &sc.baseline, 1).0;
+        drop(d);
+        r
+    };
+    let small = run(10);
+    assert_eq!(small.servers[0].peak_connections, 240.0);
+    let cache = &small.workloads[1];
+    assert_eq!(cache.oom_kills, 0);
+    let mib = 1024.0 * 1024.0;
+    assert_eq!(cache.peak_pod_memory_bytes, 230.0 * mib + 240.0 * 32768.0);
+    let big = run(100);
+    assert_eq!(big.servers[0].peak_connections, 2040.0);
+    assert!(big.workloads[1].oom_kills >= 1, "{:?}", big.workloads[1]);
+    assert_eq!(big.workloads[0].oom_kills, 0);
+}

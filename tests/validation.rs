@@ -318,7 +318,7 @@ fn fluid_and_request_engines_agree_on_the_busiest_day() {
 #[test]
 fn fluid_and_request_engines_breach_the_same_windows_when_the_backend_is_overloaded() {
     // The busiest day at x80 with the backend held at 3 pods (HPA max 3): the peak exceeds
-    // what 3 pods under 500m limits serve, so requests time out in both models.
+    // what 3 pods under 500m limits serve, so requests are rejected in both models.
     let (mut sc, _) = busiest_day();
     for s in &mut sc.services {
         if s.rate.is_some() {
@@ -334,7 +334,6 @@ fn fluid_and_request_engines_breach_the_same_windows_when_the_backend_is_overloa
         h.max_replicas = 3;
     }
     let figures = compare(&sc, "busiest day, scale x80, backend HPA max 3");
-    let (f, r) = &figures.objectives[0];
     let (bf, br) = figures.breached;
     assert!(
         (f64::from(br) / f64::from(bf) - 1.0).abs() < 0.05,
@@ -342,18 +341,24 @@ fn fluid_and_request_engines_breach_the_same_windows_when_the_backend_is_overloa
     );
     let (cf, cr) = figures.backend_cpu;
     assert!((cr / cf - 1.0).abs() < 0.05, "{cf} / {cr}");
-    // Both models overload and breach the same windows (±5 %); both fail far more than the
-    // SLA's 0.1 %. The fluid model counts more errors (72 % vs 21 %, docs/validation.md): its
-    // backlog keeps the work of the requests its concurrency limit rejects, and it waits up to
-    // the 60 s client timeout where uvicorn's limit of 200 in flight per pod bounds the queue
-    // at ~6 s (the request engine). Recorded as a known gap of the fluid model.
-    assert!(
-        f.error_rate > 0.1 && r.error_rate > 0.1,
-        "{} / {}",
-        f.error_rate,
-        r.error_rate
-    );
-    assert!(r.error_rate < f.error_rate);
+    // Both models overload and breach the same windows (±5 %) and fail the same share of
+    // requests (20.8 % vs 21.0 %, docs/validation.md): uvicorn's limit of 200 in flight per pod
+    // bounds the queue at ~6 s and rejects the rest at once, in the fluid model through the
+    // backlog cap (`ServiceModel::max_backlog_core_s`) and in the request engine slot by slot.
+    for (o, (f, r)) in figures.objectives.iter().enumerate().take(2) {
+        assert!(
+            f.error_rate > 0.1 && (f.error_rate / r.error_rate - 1.0).abs() < 0.05,
+            "objective {o}: {} / {}",
+            f.error_rate,
+            r.error_rate
+        );
+        assert!(
+            (f.p99 / r.p99 - 1.0).abs() < 0.2,
+            "objective {o}: p99 {} / {}",
+            f.p99,
+            r.p99
+        );
+    }
 }
 
 #[test]

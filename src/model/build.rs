@@ -438,6 +438,13 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
                 ));
             }
         }
+        if server.handshake.is_some_and(|h| h > 60 * SECOND) {
+            return Err(Error::at_field(
+                &label,
+                format!("servers.{name}.handshake"),
+                "above 60s: expected a connection time of at most 60s (pymongo's connectTimeoutMS defaults to 20 s)",
+            ));
+        }
     }
     let mut rollouts = Vec::with_capacity(file.rollouts.len());
     for (i, r) in file.rollouts.iter().enumerate() {

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::service::duration_serde;
+use crate::quantity::Bytes;
 use crate::time::Millis;
 
 /// redis-py's `ConnectionPool` default `max_connections` (`2**31`): no practical limit.
@@ -67,6 +68,11 @@ pub struct ClientPoolConfig {
     /// at a failover, redis/redis-py#4187).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// Which API of the driver the code calls: `async` (motor, pymongo `AsyncMongoClient`,
+    /// `redis.asyncio`; the default) or `sync` (pymongo `MongoClient`, `redis.Redis`). A sync
+    /// call inside an async worker's event loop blocks the whole process for its round trip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<String>,
 }
 
 /// What a checkout does when every connection is in use.
@@ -100,6 +106,17 @@ pub struct ClientPool {
     pub monitors_per_member: u32,
     /// Loses a slot per connection in flight at each failover (redis-py 8.0.0–8.0.1).
     pub leaks_on_failover: bool,
+    /// The code calls the driver's synchronous API (`api: sync`).
+    pub sync_api: bool,
+}
+
+impl ClientPool {
+    /// Whether a call through this pool blocks the whole worker process for its round trip:
+    /// a synchronous driver inside an async worker (the event loop cannot run another request
+    /// while the socket read blocks). In a threaded worker only the calling thread waits.
+    pub fn blocks_process(&self, worker: crate::model::service::WorkerKind) -> bool {
+        self.sync_api && worker == crate::model::service::WorkerKind::Async
+    }
 }
 
 /// Error from [`ClientPoolConfig::resolve`]: the field (relative to the pool) and the problem.
@@ -121,6 +138,19 @@ fn non_negative(v: Option<i64>, field: &str) -> Result<Option<u32>, FieldError> 
 impl ClientPoolConfig {
     /// Checks the settings against the client's own options and defaults, and resolves them.
     pub fn resolve(&self) -> Result<ClientPool, FieldError> {
+        let sync_api = match self.api.as_deref() {
+            None | Some("async") => false,
+            Some("sync") if self.client == "motor" => {
+                return Err((
+                    "api".into(),
+                    "`sync`: motor has only an asyncio API; a synchronous MongoDB client is `client: pymongo, api: sync`".into(),
+                ))
+            }
+            Some("sync") => true,
+            Some(other) => {
+                return Err(("api".into(), format!("`{other}`: expected sync or async")))
+            }
+        };
         let foreign = |fields: &[(&str, bool)]| -> Result<(), FieldError> {
             match fields.iter().find(|(_, set)| *set) {
                 Some((f, _)) => Err((
@@ -170,6 +200,7 @@ impl ClientPoolConfig {
                     },
                     monitors_per_member: 2,
                     leaks_on_failover: false,
+                    sync_api,
                 })
             }
             "redis-py" => {
@@ -223,6 +254,7 @@ impl ClientPoolConfig {
                     },
                     monitors_per_member: 0,
                     leaks_on_failover: leaks,
+                    sync_api,
                 })
             }
             other => Err((
@@ -275,10 +307,66 @@ pub struct ServerConfig {
     /// Failovers (Sentinel master switches, replica-set elections) during the run.
     #[serde(default, with = "durations", skip_serializing_if = "Vec::is_empty")]
     pub failovers: Vec<Millis>,
+    /// Time to establish one connection: TCP + TLS + the driver handshake and authentication
+    /// (default [`DEFAULT_HANDSHAKE_MS`]).
+    #[serde(
+        default,
+        with = "opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub handshake: Option<Millis>,
+    /// Server memory per client connection, when the server is a workload of the scenario
+    /// (default [`REDIS_BYTES_PER_CONNECTION`]: Redis's per-client buffers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_per_connection: Option<Bytes>,
+}
+
+/// Default connection establishment time, ms: in-region TCP (0.5–2 ms) + TLS (10–50 ms) +
+/// SCRAM-SHA-256 (2 round trips, 5–20 ms) lies in 7–175 ms per connection; 20 ms is the
+/// low end of that range with TLS (assumed; see docs/design.md, client pools).
+pub const DEFAULT_HANDSHAKE_MS: Millis = 20;
+
+/// Default server memory per client connection, bytes: Redis gives every client a 16 KiB
+/// reply buffer (`PROTO_REPLY_CHUNK_BYTES`, src/server.h) and reads its queries into a
+/// 16 KiB query buffer (`PROTO_IOBUF_LEN`).
+pub const REDIS_BYTES_PER_CONNECTION: i64 = 32 * 1024;
+
+impl ServerConfig {
+    /// Connection establishment time, seconds.
+    pub fn handshake_s(&self) -> f64 {
+        self.handshake.unwrap_or(DEFAULT_HANDSHAKE_MS) as f64 / 1000.0
+    }
+
+    /// Server memory per client connection, bytes.
+    pub fn bytes_per_connection(&self) -> f64 {
+        self.memory_per_connection
+            .map_or(REDIS_BYTES_PER_CONNECTION, |b| b.0) as f64
+    }
 }
 
 fn one() -> u32 {
     1
+}
+
+/// An optional duration.
+mod opt_duration {
+    use serde::{Deserializer, Serializer};
+
+    use crate::time::{format_duration, parse_duration, Millis};
+
+    pub fn serialize<S: Serializer>(v: &Option<Millis>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(ms) => s.serialize_str(&format_duration(*ms)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Millis>, D::Error> {
+        let text = crate::quantity::deserialize_text(d)?;
+        parse_duration(&text)
+            .map(Some)
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 /// A list of durations.
@@ -416,6 +504,27 @@ mod tests {
         // A pool smaller than the concurrency limit is its own bound.
         let small = pymongo(Some(20), None).resolve().unwrap();
         assert_eq!(connection_budget(&small, 10, 2, 100), 10 * 2 * (20 + 2));
+    }
+
+    #[test]
+    fn api_sync_blocks_only_an_event_loop() {
+        use crate::model::service::WorkerKind;
+        let mut c = pymongo(None, None);
+        c.api = Some("sync".into());
+        let p = c.resolve().unwrap();
+        assert!(p.blocks_process(WorkerKind::Async));
+        assert!(!p.blocks_process(WorkerKind::Threads));
+        assert!(!pymongo(None, None)
+            .resolve()
+            .unwrap()
+            .blocks_process(WorkerKind::Async));
+        c.client = "motor".into();
+        assert_eq!(c.resolve().unwrap_err().0, "api");
+        c.client = "pymongo".into();
+        c.api = Some("blocking".into());
+        let (f, m) = c.resolve().unwrap_err();
+        assert_eq!(f, "api");
+        assert!(m.contains("sync or async"), "{m}");
     }
 
     /// Field case "MongoDB: minPoolSize × processes over the Atlas connection cap at idle"

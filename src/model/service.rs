@@ -158,6 +158,26 @@ impl MemoryProfile {
     }
 }
 
+/// How a worker process runs the requests it holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerKind {
+    /// One event loop runs every request of the process (uvicorn/asyncio, `async def`
+    /// handlers): awaiting I/O frees the loop, a blocking call stops it (the default).
+    #[default]
+    Async,
+    /// A thread per request (gunicorn sync/gthread, FastAPI `def` endpoints on the
+    /// threadpool): a blocking call stops only its thread.
+    Threads,
+}
+
+impl WorkerKind {
+    /// Whether it is the default, [`WorkerKind::Async`].
+    pub fn is_async(&self) -> bool {
+        *self == WorkerKind::Async
+    }
+}
+
 /// A service profile (`models/services/*.yaml`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -171,6 +191,9 @@ pub struct ServiceProfile {
     pub workers: u32,
     /// Maximum in-flight requests per worker; arrivals beyond it are rejected (HTTP 503).
     pub concurrency_per_worker: u32,
+    /// How a worker runs its requests: `async` (an event loop; the default) or `threads`.
+    #[serde(default, skip_serializing_if = "WorkerKind::is_async")]
+    pub worker_kind: WorkerKind,
     /// CPU a pod uses when idle.
     #[serde(default)]
     pub idle_cpu: MilliCpu,

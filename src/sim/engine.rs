@@ -214,6 +214,13 @@ pub struct ServerRun {
     pub mean_connections: f64,
     /// Connection-seconds refused over the limit.
     pub refused_connection_seconds: f64,
+    /// Connections opened during the run (new processes' pools and monitors, pools growing).
+    #[serde(default)]
+    pub opened_connections: f64,
+    /// Most connections opened within one second (pymongo opens `maxConnecting` per pool at
+    /// once, each taking the server's handshake time): the storm a scale-out puts on it.
+    #[serde(default)]
+    pub peak_opens_per_s: f64,
 }
 
 /// One workload's pool toward one server during the run.
@@ -238,6 +245,14 @@ struct PoolState {
     /// The last step's usable connections and operations per second, and what the pool did:
     /// a step at the same load reuses it (the load changes once per trace bin, not per step).
     last_step: Option<(u32, f64, crate::sim::pools::PoolStep)>,
+    /// A call blocks the whole worker process (sync driver in an event loop).
+    blocking: bool,
+    /// The server's connection establishment time, seconds.
+    handshake_s: f64,
+    /// Ready pods in the last step (the new ones' pools start from `minPoolSize`).
+    ready_before: u32,
+    /// Processes and open connections per process at the last tally.
+    tallied: (f64, f64),
 }
 
 /// A downstream server's running tally.
@@ -249,6 +264,13 @@ struct ServerState {
     pool_connections: f64,
     /// Share of pool connections refused in the last step.
     refused_share: f64,
+    /// Connections opened in this step, and within its first second.
+    opened: f64,
+    opens_first_second: f64,
+    /// The workload that serves it, when it runs in the cluster (Redis), and what each client
+    /// connection costs that workload's pods in memory, bytes.
+    workload: Option<usize>,
+    bytes_per_connection: f64,
     run: ServerRun,
 }
 
@@ -295,6 +317,11 @@ struct Workload {
     client_pools: Vec<PoolState>,
     /// Pods whose containers run (they hold their pools' connections).
     running: u32,
+    /// Share of arrivals the concurrency limit admitted in the last step (fluid model).
+    admitted: f64,
+    /// Memory each ready pod holds for its clients' connections (an in-cluster server),
+    /// bytes, from the last tally.
+    connection_memory: f64,
     hpa: Option<WorkloadHpa>,
     desired: u32,
     /// Its arrival rate per recorded bin under the run's variation.
@@ -388,6 +415,7 @@ fn client_pools(
     svc: &crate::model::scenario::Service,
     wc: &crate::model::config::WorkloadConfig,
     server_names: &[String],
+    servers: &std::collections::BTreeMap<String, crate::model::pools::ServerConfig>,
 ) -> Vec<PoolState> {
     wc.client_pools
         .iter()
@@ -422,6 +450,13 @@ fn client_pools(
             };
             Some(PoolState {
                 server: index,
+                blocking: pool.blocks_process(svc.profile.worker_kind),
+                handshake_s: servers.get(server).map_or(
+                    crate::model::pools::DEFAULT_HANDSHAKE_MS as f64 / 1000.0,
+                    |s| s.handshake_s(),
+                ),
+                ready_before: 0,
+                tallied: (0.0, 0.0),
                 open: f64::from(pool.min_size),
                 pool,
                 ops,
@@ -443,6 +478,7 @@ fn request_pool(p: &PoolState, server_names: &[String]) -> crate::sim::requests:
     PoolSpec {
         server: server_names[p.server].clone(),
         size: p.pool.max_size,
+        blocks_process: p.blocking,
         mode: match p.pool.exhausted {
             Exhausted::Raise => PoolMode::Raise,
             Exhausted::Block { timeout_s } => PoolMode::Block {
@@ -484,6 +520,11 @@ impl<'a> Sim<'a> {
             .map(|name| {
                 let limits = sc.servers.get(name);
                 ServerState {
+                    workload: sc.service_index(name),
+                    bytes_per_connection: limits.map_or(
+                        crate::model::pools::REDIS_BYTES_PER_CONNECTION as f64,
+                        |l| l.bytes_per_connection(),
+                    ),
                     limit: limits.map(|l| l.max_connections),
                     failovers: limits.map_or_else(Vec::new, |l| l.failovers.clone()),
                     run: ServerRun {
@@ -514,9 +555,15 @@ impl<'a> Sim<'a> {
                 .iter()
                 .filter_map(|p| sc.catalog.pool_index(p))
                 .collect();
+            let client_pools = client_pools(svc, wc, &server_names, &sc.servers);
+            let blocked = crate::sim::pools::blocked_s_per_class(&svc.profile.classes, |s| {
+                client_pools
+                    .iter()
+                    .any(|p| p.blocking && server_names[p.server] == s)
+            });
             let model = ServiceModel::new(svc, wc.resources.limits.cpu.map(|q| q.0))
-                .with_cache(sc.cfs_cache.clone(), si);
-            let client_pools = client_pools(svc, wc, &server_names);
+                .with_cache(sc.cfs_cache.clone(), si)
+                .with_blocking(&blocked);
             let request_model = match &options.load_model {
                 LoadModel::Fluid => None,
                 LoadModel::Requests(opts) => {
@@ -555,6 +602,8 @@ impl<'a> Sim<'a> {
                 strategy: wc.rolling_update.unwrap_or_default(),
                 client_pools,
                 running: 0,
+                connection_memory: 0.0,
+                admitted: 1.0,
                 hpa,
                 desired,
                 arrivals: ArrivalSource::new(
@@ -1432,11 +1481,12 @@ impl<'a> Sim<'a> {
             } else {
                 let m = &mut wl.model;
                 let lambda_pod = lambda / f64::from(ready);
-                let work = lambda_pod * m.mean_cpu_s;
-                let cap = m.capacity_cores;
+                // Only admitted requests bring work (the last step's admitted share).
+                let work = lambda_pod * m.mean_cpu_s * wl.admitted;
+                let cap = m.saturation_cores;
                 let b0 = wl.backlog_core_s;
                 let mut b1 = (b0 + (work - cap) * dt).max(0.0);
-                let max_backlog = m.timeout_s * cap;
+                let max_backlog = m.max_backlog_core_s(lambda_pod);
                 let mut shed = 0.0;
                 if b1 > max_backlog {
                     shed = (b1 - max_backlog) / m.mean_cpu_s.max(1e-9) * f64::from(ready);
@@ -1469,14 +1519,24 @@ impl<'a> Sim<'a> {
                         }
                     };
                     ps.in_use = step.in_use;
-                    ps.open = match ps.pool.max_idle_s {
+                    let target = match ps.pool.max_idle_s {
                         None => ps.open.max(step.needed),
                         Some(_) => step.needed,
                     }
                     .max(f64::from(ps.pool.min_size));
+                    let establish = crate::sim::pools::establish_wait(
+                        &ps.pool,
+                        (ps.open, target),
+                        (ps.ready_before, ready),
+                        ps.handshake_s,
+                        ops_per_s,
+                        dt,
+                    );
+                    ps.ready_before = ready;
+                    ps.open = establish.open;
                     wl.run.pool_wait_p99_s = wl.run.pool_wait_p99_s.max(step.wait_p99_s);
                     if step.mean_wait_s.is_finite() {
-                        wait_s += per_request * step.mean_wait_s;
+                        wait_s += per_request * (step.mean_wait_s + establish.wait_per_op_s);
                     }
                     let fail = (step.fail_per_op + ps.refused).min(1.0);
                     for (f, &ops) in self.pool_fail.iter_mut().zip(&ps.ops) {
@@ -1499,18 +1559,20 @@ impl<'a> Sim<'a> {
                 let pod_s = f64::from(ready) * dt;
                 wl.run.ready_pod_seconds += pod_s;
                 wl.run.throttled_pod_seconds += st.throttled_ratio * pod_s;
-                served_per_ready_pod = lambda_pod * dt * (1.0 - st.rejected).max(0.0);
+                wl.admitted = 1.0 - st.rejected;
                 let shed_frac = if arrivals > 0.0 {
                     (shed / arrivals).min(1.0)
                 } else {
                     0.0
                 };
+                let refused = (st.rejected + shed_frac).min(1.0);
+                served_per_ready_pod = lambda_pod * dt * (1.0 - refused);
                 let mut mem = m.base_memory;
                 self.in_flight.clear();
                 for c in 0..n_classes {
                     let cm = &m.classes[c];
                     let a = arrivals * cm.share;
-                    let rejected = a * (st.rejected + shed_frac).min(1.0);
+                    let rejected = a * refused;
                     let served = a - rejected;
                     let timed_out = served * st.timed_out[c];
                     let pool_failed = (served - timed_out) * self.pool_fail[c];
@@ -1519,8 +1581,7 @@ impl<'a> Sim<'a> {
                     wl.run.pool_errors += pool_failed;
                     // Requests the concurrency limit rejects hold no memory (found by the
                     // request-level validation: counting them OOM-killed overloaded pods).
-                    let in_flight =
-                        lambda_pod * cm.share * st.mean_latency[c] * (1.0 - st.rejected);
+                    let in_flight = lambda_pod * cm.share * st.mean_latency[c] * (1.0 - refused);
                     self.in_flight.push(in_flight);
                     mem += in_flight * cm.memory_per_request;
                     if let Some(o) = self.objective_of[si][c] {
@@ -1584,6 +1645,7 @@ impl<'a> Sim<'a> {
                         };
                         m += memory.growth_bytes(p.served, workers);
                         if p.ready {
+                            m += wl.connection_memory;
                             wl.run.peak_pod_memory_bytes = wl.run.peak_pod_memory_bytes.max(m);
                         }
                         if wl.sidecar_oom || wl.memory_limit.is_some_and(|l| m > l) {
@@ -1741,7 +1803,10 @@ impl<'a> Sim<'a> {
     /// Connections at each downstream server after a step: every running pod's processes keep
     /// their pools' open connections and their monitors. Over the server's limit, the excess is
     /// refused: that share of each pool's connections fails its checkouts in the next step. A
-    /// failover inside the step costs leaking pools one slot per connection in flight.
+    /// failover inside the step costs leaking pools one slot per connection in flight. New
+    /// processes and growing pools count as opened connections (the storm figures), and a
+    /// server that is a workload of the scenario holds its connections' memory on its ready
+    /// pods in the next step.
     fn tally_connections(&mut self, t: Millis, dt_ms: Millis) {
         if self.servers.is_empty() {
             return;
@@ -1750,6 +1815,8 @@ impl<'a> Sim<'a> {
         for s in &mut self.servers {
             s.connections = 0.0;
             s.pool_connections = 0.0;
+            s.opened = 0.0;
+            s.opens_first_second = 0.0;
         }
         for wl in &mut self.workloads {
             let procs = f64::from(wl.running) * f64::from(wl.model.workers.max(1));
@@ -1758,6 +1825,15 @@ impl<'a> Sim<'a> {
                 let open = ps
                     .open
                     .min(f64::from(ps.pool.max_size.saturating_sub(ps.lost)));
+                let (opened, first_second) = crate::sim::pools::connection_opens(
+                    &ps.pool,
+                    ps.tallied,
+                    (procs, open),
+                    ps.handshake_s,
+                );
+                ps.tallied = (procs, open);
+                server.opened += opened;
+                server.opens_first_second += first_second;
                 server.pool_connections += procs * open;
                 server.connections += procs * (open + f64::from(ps.pool.monitors_per_member));
                 if ps.pool.leaks_on_failover
@@ -1777,6 +1853,8 @@ impl<'a> Sim<'a> {
                 .limit
                 .map_or(0.0, |l| (s.connections - f64::from(l)).max(0.0));
             s.run.refused_connection_seconds += excess * dt;
+            s.run.opened_connections += s.opened;
+            s.run.peak_opens_per_s = s.run.peak_opens_per_s.max(s.opens_first_second);
             s.refused_share = if s.pool_connections > 0.0 {
                 (excess / s.pool_connections).min(1.0)
             } else {
@@ -1786,6 +1864,16 @@ impl<'a> Sim<'a> {
         for wl in &mut self.workloads {
             for ps in &mut wl.client_pools {
                 ps.refused = self.servers[ps.server].refused_share;
+            }
+        }
+        for s in &self.servers {
+            if let Some(w) = s.workload {
+                let wl = &mut self.workloads[w];
+                wl.connection_memory = crate::sim::pools::connection_memory_per_pod(
+                    s.connections,
+                    s.bytes_per_connection,
+                    wl.serving,
+                );
             }
         }
     }

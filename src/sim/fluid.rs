@@ -48,6 +48,11 @@ pub struct ClassModel {
     pub cpu_unit_atoms: Vec<f64>,
     /// Mean of the base latency.
     pub base_mean: f64,
+    /// Squared coefficient of variation of the CPU time.
+    pub cpu_scv: f64,
+    /// Seconds per request its worker process is blocked off the CPU (synchronous driver
+    /// calls inside an event loop; 0 otherwise): exclusive time of the process, like CPU.
+    pub block_s: f64,
 }
 
 /// The per-step outcome of one memoized state.
@@ -74,6 +79,16 @@ pub struct ServiceModel {
     pub workers: u32,
     /// CPU cores a pod can use for requests (min of workers and the CPU limit, less idle).
     pub capacity_cores: f64,
+    /// CPU cores a saturated pod uses: `capacity_cores`, or less when blocking calls hold its
+    /// processes off the CPU (the fluid backlog drains at this rate).
+    pub saturation_cores: f64,
+    /// CPU speed of one worker while it runs, cores (1 under a binding CFS limit).
+    pub speed: f64,
+    /// Mean blocked seconds per request over the class mix.
+    pub mean_block_s: f64,
+    /// Mean base latency over the class mix (a request's time in the pod when nothing
+    /// queues), seconds.
+    pub mean_base_s: f64,
     /// Idle CPU per pod, cores.
     pub idle_cores: f64,
     /// In-flight limit per pod.
@@ -216,8 +231,11 @@ impl ServiceModel {
                 off_cpu_atoms,
                 cpu_unit_atoms,
                 base_mean,
+                cpu_scv: c.cpu_scv,
+                block_s: 0.0,
             });
         }
+        let mean_base_s = classes.iter().map(|c| c.share * c.base_mean).sum();
         let service_scv = if mean_cpu > 0.0 {
             (second_moment / (mean_cpu * mean_cpu) - 1.0).max(0.0)
         } else {
@@ -226,6 +244,10 @@ impl ServiceModel {
         ServiceModel {
             workers,
             capacity_cores,
+            saturation_cores: capacity_cores,
+            speed,
+            mean_block_s: 0.0,
+            mean_base_s,
             idle_cores,
             max_in_flight: f64::from(workers) * f64::from(p.concurrency_per_worker),
             mean_cpu_s: mean_cpu,
@@ -242,6 +264,53 @@ impl ServiceModel {
             laws: Vec::new(),
             last: None,
         }
+    }
+
+    /// Blocks each worker process for `block_s[c]` seconds per request of class `c` besides
+    /// its CPU time (a synchronous driver inside an event loop): the process's service time
+    /// becomes CPU time plus blocked time, which lowers the pod's saturation throughput to
+    /// `workers / (cpu/speed + block)` requests per second. Classes beyond `block_s` do not
+    /// block.
+    pub fn with_blocking(mut self, block_s: &[f64]) -> ServiceModel {
+        for (c, &b) in self.classes.iter_mut().zip(block_s) {
+            c.block_s = b.max(0.0);
+        }
+        self.mean_block_s = self.classes.iter().map(|c| c.share * c.block_s).sum();
+        if self.mean_block_s <= 0.0 {
+            return self;
+        }
+        let (mut hold, mut second) = (0.0, 0.0);
+        for c in &self.classes {
+            let run = c.cpu_s / self.speed;
+            hold += c.share * (run + c.block_s);
+            second += c.share
+                * (run * run * (1.0 + c.cpu_scv) + 2.0 * run * c.block_s + c.block_s * c.block_s);
+        }
+        self.service_scv = (second / (hold * hold) - 1.0).max(0.0);
+        let per_request_cores = f64::from(self.workers) * self.mean_cpu_s / hold;
+        self.saturation_cores = self.capacity_cores.min(per_request_cores).max(1e-6);
+        self
+    }
+
+    /// The most queued CPU work a pod receiving `lambda_pod` requests per second holds, in
+    /// core-seconds: what drains within the client timeout, and no more requests than the
+    /// concurrency limit leaves room for beside the ones being served (the admitted rate
+    /// times the base latency). Arrivals beyond it are rejected at once, as uvicorn's
+    /// `--limit-concurrency` answers 503.
+    pub fn max_backlog_core_s(&self, lambda_pod: f64) -> f64 {
+        let by_timeout = self.timeout_s * self.saturation_cores;
+        if self.mean_cpu_s <= 0.0 {
+            return by_timeout;
+        }
+        let admitted = lambda_pod.min(self.saturation_cores / self.mean_cpu_s);
+        let room = (self.max_in_flight - admitted * self.mean_base_s).max(0.0);
+        by_timeout.min(room * self.mean_cpu_s)
+    }
+
+    /// Mean time a request holds its worker process, seconds: CPU time at the worker's speed
+    /// plus blocked time.
+    pub fn process_hold_s(&self) -> f64 {
+        self.mean_cpu_s * f64::from(self.workers) / self.capacity_cores + self.mean_block_s
     }
 
     /// Shares CFS replays through `cache` (the scenario's), this service being `index`.
@@ -296,7 +365,10 @@ impl ServiceModel {
             throttled_ratio: 0.0,
         };
         // Per class: the atoms of its latency before the backlog shift, and its waiting law.
-        let per_class: Vec<(Vec<f64>, WaitLaw)> = match self.cfs_quota_ms {
+        // A blocked process holds its worker off the CPU, which the CFS replay does not model:
+        // blocking services take the analytic law at the average speed.
+        let quota = self.cfs_quota_ms.filter(|_| self.mean_block_s <= 0.0);
+        let per_class: Vec<(Vec<f64>, WaitLaw)> = match quota {
             None => {
                 let wait = self.wait_law(lambda_pod);
                 self.classes
@@ -325,18 +397,24 @@ impl ServiceModel {
                     .collect()
             }
         };
+        // Requests held beside the backlog: the backlog's own are bounded by
+        // [`ServiceModel::max_backlog_core_s`], so the concurrency limit rejects only what the
+        // unqueued requests exceed (counting the backlog here too would reject the same
+        // overload twice).
+        let mut unqueued = 0.0;
         for (c, (atoms, wait)) in self.classes.iter().zip(&per_class) {
             let base_mean = atoms.iter().sum::<f64>() / atoms.len().max(1) as f64;
             let mean = base_mean + shift + wait.mean();
             st.in_flight_per_pod += lambda_pod * c.share * mean;
+            unqueued += lambda_pod * c.share * (base_mean + wait.mean());
             st.mean_latency.push(mean);
             st.timed_out
                 .push(latency::tail_beyond(atoms, shift, *wait, self.timeout_s));
             st.law.push(self.laws.len() as u32);
             self.laws.push(latency::law_with_wait(atoms, shift, *wait));
         }
-        if st.in_flight_per_pod > self.max_in_flight {
-            st.rejected = 1.0 - self.max_in_flight / st.in_flight_per_pod;
+        if unqueued > self.max_in_flight {
+            st.rejected = 1.0 - self.max_in_flight / unqueued;
         }
         let idx = self.states.len() as u32;
         self.states.push(st);
@@ -411,9 +489,10 @@ impl ServiceModel {
         (atoms, out.throttled_ratio())
     }
 
-    /// The waiting law of one pod receiving `lambda_pod` requests per second.
+    /// The waiting law of one pod receiving `lambda_pod` requests per second: M/G/c over its
+    /// worker processes, each held for [`ServiceModel::process_hold_s`] per request.
     pub fn wait_law(&self, lambda_pod: f64) -> WaitLaw {
-        let service_s = self.mean_cpu_s * f64::from(self.workers) / self.capacity_cores;
+        let service_s = self.process_hold_s();
         let rho = lambda_pod * service_s / f64::from(self.workers);
         let lambda_eff = if rho > MAX_RHO {
             MAX_RHO * f64::from(self.workers) / service_s
@@ -475,6 +554,48 @@ mod tests {
         assert_relative_eq!(mean, 1.0, epsilon = 1e-9);
         assert!((var - 1.0).abs() < 0.1, "variance {var}");
         assert_eq!(unit_gamma_atoms(0.0, 4), vec![1.0; 4]);
+    }
+
+    /// A synchronous driver inside an event loop: one worker, 10 ms CPU (exponential) and a
+    /// 40 ms MongoDB round trip per request. Async, the process is held 10 ms (saturation
+    /// 100 req/s); sync, 50 ms: saturation at 1/0.05 = 20 req/s, 0.2 cores busy, and the
+    /// service SCV (100 + 2·10·40 + 1600 + 100)/2500 − 1 = 0.04.
+    #[test]
+    fn blocking_calls_are_exclusive_process_time() {
+        let yaml = "name: s\nworkers: 1\nconcurrency_per_worker: 1000\n\
+             memory: { base_per_worker: 10Mi }\nstartup: { min: 1s, max: 1s }\n\
+             readiness_delay: 1s\ntimeout: 60s\nclasses:\n  - { name: c, share: 1.0, cpu_ms: 10, \
+             downstream: [{ server: mongodb, ops_per_request: 1, round_trip: 40ms }] }\n";
+        let profile: crate::model::service::ServiceProfile = serde_yaml_ng::from_str(yaml).unwrap();
+        let svc = Service {
+            name: "s".into(),
+            profile,
+            rate: None,
+            scale: 1.0,
+            downstream_only: false,
+            classes: vec![crate::model::scenario::ClassInput {
+                arrival_scv: 1.0,
+                external_s: Vec::new(),
+            }],
+        };
+        let block =
+            crate::sim::pools::blocked_s_per_class(&svc.profile.classes, |s| s == "mongodb");
+        assert_eq!(block, vec![0.04]);
+        let free = ServiceModel::new(&svc, None);
+        assert_relative_eq!(free.process_hold_s(), 0.010, epsilon = 1e-12);
+        assert_relative_eq!(free.saturation_cores, 1.0, epsilon = 1e-12);
+        let sync = ServiceModel::new(&svc, None).with_blocking(&block);
+        assert_relative_eq!(sync.process_hold_s(), 0.050, epsilon = 1e-12);
+        assert_relative_eq!(sync.saturation_cores, 0.2, epsilon = 1e-12);
+        assert_relative_eq!(
+            sync.saturation_cores / sync.mean_cpu_s,
+            20.0,
+            epsilon = 1e-9
+        );
+        assert_relative_eq!(sync.service_scv, 0.04, epsilon = 1e-12);
+        // At 15 req/s the process is busy ρ = 0.75 of the time: M/G/1, P(wait) = ρ.
+        assert_relative_eq!(sync.wait_law(15.0).p_wait, 0.75, epsilon = 1e-9);
+        assert_relative_eq!(free.wait_law(15.0).p_wait, 0.15, epsilon = 1e-9);
     }
 
     #[test]

@@ -4,7 +4,24 @@
 //! lose the operations that find every connection busy (Erlang B).
 
 use crate::model::pools::{ClientPool, Exhausted};
+use crate::model::service::RequestClass;
 use crate::sim::queueing::{erlang_b, wait_law};
+
+/// Per class, the seconds per request its worker process spends blocked in calls to the
+/// servers for which `blocks(server)` holds (synchronous drivers inside an event loop): the
+/// calls' operations × round trip.
+pub fn blocked_s_per_class(classes: &[RequestClass], blocks: impl Fn(&str) -> bool) -> Vec<f64> {
+    classes
+        .iter()
+        .map(|c| {
+            c.downstream
+                .iter()
+                .filter(|d| blocks(&d.server))
+                .map(|d| d.ops_per_request * d.round_trip as f64 / 1000.0)
+                .sum()
+        })
+        .collect()
+}
 
 /// Operations per process beyond which a pool is too large to matter: with more than
 /// `a + 10√a + 50` connections for an offered load `a`, waiting and loss are below 1e-20, so
@@ -15,6 +32,146 @@ fn effective_size(size: u32, a: f64) -> u32 {
         enough as u32
     } else {
         size
+    }
+}
+
+/// A pool growing toward the connections it needs in one step: pymongo opens at most
+/// `maxConnecting` connections at once per pool, each taking the server's handshake time.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Growth {
+    /// Connections open at the end of the step.
+    pub open: f64,
+    /// Connections opened during the step.
+    pub opened: f64,
+    /// Mean wait per operation of the step for a connection being established, seconds.
+    pub wait_per_op_s: f64,
+}
+
+/// One process's pool with `open` connections that needs `target` over a step of `dt_s`
+/// seconds with `ops_per_s` operations: it opens `k = min(target − open, rate·dt)`
+/// connections at `rate = max_connecting / handshake_s`; the checkout that asked for the
+/// i-th new one waits ⌈i / max_connecting⌉ handshakes, and each connection still missing at the end of the step keeps a checkout
+/// waiting half the step. A pool above its target is left to the caller (connections close
+/// at once or never).
+pub fn grow(
+    open: f64,
+    target: f64,
+    max_connecting: u32,
+    handshake_s: f64,
+    ops_per_s: f64,
+    dt_s: f64,
+) -> Growth {
+    let deficit = target - open;
+    if deficit <= 0.0 {
+        return Growth {
+            open,
+            ..Growth::default()
+        };
+    }
+    let m = f64::from(max_connecting.max(1));
+    let k = if handshake_s > 0.0 {
+        deficit.min(m / handshake_s * dt_s)
+    } else {
+        deficit
+    };
+    // Σ_{i ≤ k} ⌈i/m⌉ handshakes: q full rounds of m, then r more in round q + 1.
+    let q = (k / m).floor();
+    let r = k - q * m;
+    let waited =
+        handshake_s * (m * q * (q + 1.0) / 2.0 + r * (q + 1.0)) + (deficit - k) * dt_s / 2.0;
+    let ops = ops_per_s * dt_s;
+    Growth {
+        open: open + k,
+        opened: k,
+        wait_per_op_s: if ops > 0.0 { waited / ops } else { 0.0 },
+    }
+}
+
+/// Connections a step's openings put on a server within one second: they all start at the
+/// step's start, and each of `procs` pools opening `per_pool` connections opens at most
+/// `max_connecting / handshake_s` of them in the first second.
+pub fn opens_in_first_second(
+    procs: f64,
+    per_pool: f64,
+    max_connecting: u32,
+    handshake_s: f64,
+) -> f64 {
+    let per_second = if handshake_s > 0.0 {
+        f64::from(max_connecting.max(1)) / handshake_s
+    } else {
+        f64::INFINITY
+    };
+    procs * per_pool.max(0.0).min(per_second)
+}
+
+/// The growth of a workload's pools in a step, averaged over its processes: the processes of
+/// pods ready before the step grow from `open` to `target`; those of pods that became ready
+/// in it (`ready.1 − ready.0` of `ready.1`) from `minPoolSize`. Returns the processes'
+/// common open count (`target` when it shrinks) and the mean establishment wait per
+/// operation.
+pub fn establish_wait(
+    pool: &ClientPool,
+    (open, target): (f64, f64),
+    (ready_before, ready): (u32, u32),
+    handshake_s: f64,
+    ops_per_s: f64,
+    dt_s: f64,
+) -> Growth {
+    let old = grow(
+        open,
+        target,
+        pool.max_connecting,
+        handshake_s,
+        ops_per_s,
+        dt_s,
+    );
+    let fresh = ready.saturating_sub(ready_before);
+    let mut out = Growth {
+        open: if target < open { target } else { old.open },
+        ..old
+    };
+    if fresh > 0 && ready > 0 {
+        let new = grow(
+            f64::from(pool.min_size),
+            target,
+            pool.max_connecting,
+            handshake_s,
+            ops_per_s,
+            dt_s,
+        );
+        let share = f64::from(fresh) / f64::from(ready);
+        out.wait_per_op_s = (1.0 - share) * old.wait_per_op_s + share * new.wait_per_op_s;
+    }
+    out
+}
+
+/// Connections a server sees opened by one workload's pool between two tallies, `(procs,
+/// open per process)` before and after: new processes open their pools and monitors, the
+/// others their pools' growth. Returns (opened, opened within the first second).
+pub fn connection_opens(
+    pool: &ClientPool,
+    (procs0, open0): (f64, f64),
+    (procs, open): (f64, f64),
+    handshake_s: f64,
+) -> (f64, f64) {
+    let new_procs = (procs - procs0).max(0.0);
+    let old_procs = procs.min(procs0);
+    let grown = (open - open0).max(0.0);
+    let monitors = f64::from(pool.monitors_per_member);
+    let opened = new_procs * (open + monitors) + old_procs * grown;
+    let first = opens_in_first_second(new_procs, open, pool.max_connecting, handshake_s)
+        + new_procs * monitors
+        + opens_in_first_second(old_procs, grown, pool.max_connecting, handshake_s);
+    (opened, first)
+}
+
+/// Memory each of a server workload's `ready` pods holds for `connections` client
+/// connections spread over them (Redis keeps per-client buffers), bytes.
+pub fn connection_memory_per_pod(connections: f64, bytes_per_connection: f64, ready: u32) -> f64 {
+    if ready == 0 {
+        0.0
+    } else {
+        connections * bytes_per_connection / f64::from(ready)
     }
 }
 
@@ -118,6 +275,32 @@ mod tests {
         assert_eq!(
             pool_step(&pymongo(2, None), 2, 80.0, 0.010).fail_per_op,
             0.0
+        );
+    }
+
+    /// maxConnecting 2 and a 20 ms handshake: 100 connections per second per pool. Ten new
+    /// connections in a 5 s step open at once (k = 10), their checkouts wait 0.02 × (10/2 +
+    /// 1)/2 = 60 ms each, 0.6 s in all, over 50 ops/s × 5 s = 250 operations: 2.4 ms per
+    /// operation. 800 missing connections take 8 s: 500 open in the step and 300 keep a
+    /// checkout waiting 2.5 s each.
+    #[test]
+    fn pools_grow_at_max_connecting_per_handshake() {
+        let g = grow(0.0, 10.0, 2, 0.020, 50.0, 5.0);
+        assert_relative_eq!(g.open, 10.0);
+        assert_relative_eq!(g.opened, 10.0);
+        assert_relative_eq!(g.wait_per_op_s, 0.6 / 250.0, epsilon = 1e-12);
+        let storm = grow(0.0, 800.0, 2, 0.020, 50.0, 5.0);
+        assert_relative_eq!(storm.open, 500.0, epsilon = 1e-9);
+        let waited = 500.0 * 0.020 * (250.0 + 1.0) / 2.0 + 300.0 * 2.5;
+        assert_relative_eq!(storm.wait_per_op_s, waited / 250.0, epsilon = 1e-9);
+        assert_eq!(grow(10.0, 4.0, 2, 0.020, 50.0, 5.0).open, 10.0);
+        // 20 fresh processes opening 10 connections each: all 200 in the first second;
+        // opening 300 each, 100 per second per pool.
+        assert_relative_eq!(opens_in_first_second(20.0, 10.0, 2, 0.020), 200.0);
+        assert_relative_eq!(
+            opens_in_first_second(20.0, 300.0, 2, 0.020),
+            2000.0,
+            epsilon = 1e-9
         );
     }
 

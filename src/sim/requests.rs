@@ -7,7 +7,9 @@
 //! on that worker under the pod's CFS quota ([`cfs::Bandwidth`]: the quota of each 100 ms period
 //! is shared by the busy workers; out of quota, all wait for the period end), then checks out a
 //! connection from each pooled client of its process ([`Semaphore`]: FIFO waiters, optional
-//! timeout, or raise when exhausted) for its calls to that server, then spends its remaining
+//! timeout, or raise when exhausted) for its calls to that server (a pool whose calls block the
+//! process — a synchronous driver inside an event loop — keeps the request on its worker until
+//! those calls return, so no other request of the process runs), then spends its remaining
 //! off-CPU time (network, other downstream round trips, external wait) holding its slot, and
 //! completes; its latency goes into the same log bins as the fluid model's laws.
 //!
@@ -60,6 +62,10 @@ pub struct PoolSpec {
     pub server: String,
     /// Connections per process.
     pub size: u32,
+    /// A call blocks the whole worker process for its round trip (a synchronous driver inside
+    /// an event loop): the request keeps its worker from the end of its CPU time until its
+    /// blocking calls return.
+    pub blocks_process: bool,
     /// Behaviour when exhausted.
     pub mode: PoolMode,
 }
@@ -229,6 +235,8 @@ struct Req {
     worker: u8,
     phase: Phase,
     alive: bool,
+    /// It holds its worker through its blocking calls.
+    holds_worker: bool,
 }
 
 /// One pod (a slab slot).
@@ -239,8 +247,10 @@ struct PodState {
     in_flight: u32,
     q_head: u32,
     q_tail: u32,
-    /// Requests on a worker (at most `workers`).
+    /// Requests on a worker (at most `workers`, with the blocked ones).
     running: Vec<u32>,
+    /// Workers held by requests blocked in a synchronous call (no CPU).
+    blocked: u32,
     /// Busy workers, one bit each (workers beyond 64 share bits for pool purposes).
     busy: u64,
     /// Virtual CPU clock: advances with real time while the pod is not throttled.
@@ -281,8 +291,10 @@ struct ClassSpec {
     /// External-wait atoms, ms (empty: none).
     external_ms: Vec<f64>,
     memory: f64,
-    /// Pooled calls: (pool index, hold time ms).
+    /// Pooled calls: (pool index, hold time ms), the ones that block the process first.
     pooled: Vec<(usize, f64)>,
+    /// How many of the first `pooled` calls block the process.
+    blocking_calls: u8,
 }
 
 /// The request-level state of one service for one run.
@@ -401,8 +413,17 @@ impl RequestModel {
                         None => fixed_ms += hold,
                     }
                 }
+                // Blocking calls right after the CPU: the process is held for CPU + blocked
+                // time in one stretch (a handler interleaves them; the process time is the
+                // same).
+                pooled.sort_by_key(|&(i, _)| !pools[i].blocks_process);
+                let blocking_calls = pooled
+                    .iter()
+                    .filter(|&&(i, _)| pools[i].blocks_process)
+                    .count() as u8;
                 ClassSpec {
                     share: c.share,
+                    blocking_calls,
                     run_ms: c.cpu_ms / speed,
                     cpu_scv: c.cpu_scv,
                     fixed_ms,
@@ -497,6 +518,7 @@ impl RequestModel {
             q_head: NIL,
             q_tail: NIL,
             running,
+            blocked: 0,
             busy: 0,
             v: t,
             last: t,
@@ -656,6 +678,8 @@ impl RequestModel {
         p.gen = p.gen.wrapping_add(1);
         p.in_flight = 0;
         p.running.clear();
+        p.blocked = 0;
+        p.busy = 0;
         p.q_head = NIL;
         p.q_tail = NIL;
         self.free_pods.push(s);
@@ -721,6 +745,7 @@ impl RequestModel {
             worker: 0,
             phase: Phase::Queued,
             alive: true,
+            holds_worker: false,
         };
         let r = match self.free_reqs.pop() {
             Some(r) => {
@@ -745,7 +770,7 @@ impl RequestModel {
             self.reqs[p.q_tail as usize].next = r;
         }
         p.q_tail = r;
-        if (p.running.len() as u32) < self.workers {
+        if (p.running.len() as u32) + p.blocked < self.workers {
             self.advance(s as usize, t);
             self.fill_workers(s as usize, t);
             self.reschedule(s as usize, t);
@@ -777,7 +802,7 @@ impl RequestModel {
     fn fill_workers(&mut self, s: usize, t: f64) {
         loop {
             let p = &self.pods[s];
-            if p.running.len() as u32 >= self.workers || p.q_head == NIL {
+            if p.running.len() as u32 + p.blocked >= self.workers || p.q_head == NIL {
                 return;
             }
             let r = p.q_head;
@@ -803,7 +828,7 @@ impl RequestModel {
             }
             let p = &mut self.pods[s];
             let worker = (!p.busy).trailing_zeros().min(63) as u8;
-            if p.running.len() < 64 {
+            if p.running.len() + (p.blocked as usize) < 64 {
                 p.busy |= 1u64 << worker;
             }
             let v = p.v;
@@ -886,8 +911,14 @@ impl RequestModel {
             if self.reqs[r as usize].cpu <= v + EPS {
                 let p = &mut self.pods[s];
                 p.running.swap_remove(i);
-                let w = self.reqs[r as usize].worker;
-                p.busy &= !(1u64 << w);
+                let q = &mut self.reqs[r as usize];
+                if self.classes[q.class as usize].blocking_calls > 0 {
+                    // A synchronous call next: the process stays with this request.
+                    q.holds_worker = true;
+                    p.blocked += 1;
+                } else {
+                    p.busy &= !(1u64 << q.worker);
+                }
                 self.after_cpu(r, t);
             } else {
                 i += 1;
@@ -912,8 +943,32 @@ impl RequestModel {
         self.next_call(r, t);
     }
 
+    /// Gives back the worker a request held through its blocking calls, and starts queued
+    /// requests on it (outside the pod's own CPU event).
+    fn unblock(&mut self, r: u32, t: f64, refill: bool) {
+        let q = &mut self.reqs[r as usize];
+        if !q.holds_worker {
+            return;
+        }
+        q.holds_worker = false;
+        let (s, w) = (q.pod as usize, q.worker);
+        let p = &mut self.pods[s];
+        p.blocked = p.blocked.saturating_sub(1);
+        p.busy &= !(1u64 << w);
+        if refill {
+            self.advance(s, t);
+            self.fill_workers(s, t);
+            self.reschedule(s, t);
+        }
+    }
+
     /// The request's next pooled call, or its off-CPU remainder.
     fn next_call(&mut self, r: u32, t: f64) {
+        let q = self.reqs[r as usize];
+        let spec = &self.classes[q.class as usize];
+        if q.holds_worker && q.call >= spec.blocking_calls {
+            self.unblock(r, t, true);
+        }
         let q = self.reqs[r as usize];
         let spec = &self.classes[q.class as usize];
         if let Some(&(pool, hold)) = spec.pooled.get(q.call as usize) {
@@ -1013,6 +1068,7 @@ impl RequestModel {
 
     /// The request ends in error (already counted) and frees its slot.
     fn fail(&mut self, r: u32, t: f64) {
+        self.unblock(r, t, true);
         let q = self.reqs[r as usize];
         self.release_slot(q.pod as usize, q.class as usize, t);
         self.free_req(r);
@@ -1169,6 +1225,7 @@ mod tests {
             pools: vec![PoolSpec {
                 server: "mongodb".into(),
                 size: 1,
+                blocks_process: false,
                 mode,
             }],
         };
@@ -1208,6 +1265,42 @@ mod tests {
         let mut rm = model(&svc, None, &RequestOptions::default());
         let (_, h) = drive(&mut rm, 200, 5.0);
         assert!(h.quantile(0.99).unwrap() < 0.111);
+    }
+
+    /// A synchronous driver inside an event loop (one worker, 10 ms CPU + a 40 ms MongoDB
+    /// round trip): the process is held 50 ms per request, so it serves at most 1/0.05 = 20
+    /// req/s and uses 0.2 cores; at 30 req/s the rest queue. With the async driver the same
+    /// load keeps up (0.3 cores), and at 15 req/s the sync process is busy 75 % of the time.
+    #[test]
+    fn a_sync_driver_holds_the_worker_through_its_calls() {
+        let svc = service(
+            1,
+            1000,
+            "cpu_ms: 10, downstream: [{ server: mongodb, ops_per_request: 1, round_trip: 40ms }]",
+        );
+        let pool = |blocks_process| RequestOptions {
+            pools: vec![PoolSpec {
+                server: "mongodb".into(),
+                size: 100,
+                blocks_process,
+                mode: PoolMode::Block { timeout_ms: None },
+            }],
+        };
+        let cpu = |rm: &RequestModel| rm.usage(0).unwrap().cpu_cores;
+        let mut sync = model(&svc, None, &pool(true));
+        let (tot, _) = drive(&mut sync, 400, 30.0);
+        let rate = tot[3] / 2000.0;
+        assert!((rate - 20.0).abs() < 0.4, "{tot:?}");
+        assert!((cpu(&sync) - 0.2).abs() < 0.02, "{}", cpu(&sync));
+        assert!(sync.pool_stats[0].peak_in_use <= 1);
+        let mut free = model(&svc, None, &pool(false));
+        let (tot, _) = drive(&mut free, 400, 30.0);
+        assert!((tot[3] - tot[0]).abs() < 30.0, "{tot:?}");
+        assert!((cpu(&free) - 0.3).abs() < 0.05, "{}", cpu(&free));
+        let mut light = model(&svc, None, &pool(true));
+        let (tot, _) = drive(&mut light, 400, 15.0);
+        let waited = tot[4] / tot[3];
+        assert!((waited - 0.75).abs() < 0.03, "{tot:?}");
     }
 
     #[test]
