@@ -462,7 +462,7 @@ fn confirmation_stops_after_k_feasible_and_gives_up_out_of_reach() {
         &[],
     );
     assert!(batches.is_empty());
-    assert_eq!((summary.feasible, summary.replications), (0, 0));
+    assert_eq!(summary, Summary::default());
     assert!(out.iter().all(|e| replications(e) == 4));
     // Off: the ranking of halving, untouched.
     let (out, summary, batches) = run_scripted(cands.clone(), &Confirm::OFF, &[]);

@@ -5,7 +5,7 @@
 //! continuing its streams `n, n + 1, …`, so common random numbers and determinism hold — until
 //! its verdict is decided, it can no longer be proven feasible within the cap, or the cap is
 //! reached. It stops once [`Confirm::feasible`] candidates are feasible or
-//! [`Confirm::max_tries`] candidates have been tried, so it runs at most
+//! [`Confirm::max_tries`] candidates have been given replications, so it runs at most
 //! `max_tries × max_replications` replications ([`Confirm::max_cost`]).
 //!
 //! A candidate's replications run in batches that end where a feasible verdict first becomes
@@ -72,7 +72,8 @@ pub fn default_max_replications(max_breach_probability: f64) -> u32 {
 /// What the confirmation stage did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct Summary {
-    /// Candidates that were given more replications.
+    /// Candidates that were given more replications (one whose breaches already put a
+    /// feasible verdict beyond the cap is skipped, not tried).
     pub tried: u32,
     /// Of those, proven feasible.
     pub feasible: u32,
@@ -110,10 +111,16 @@ pub fn run(
         if e.verdict() != Verdict::Undecided || e.monte_carlo.is_none() {
             continue;
         }
+        let (verdict, added) =
+            confirm_one(e, confirm, summary.tried + 1, evaluate, batch_start, tick);
+        if added == 0 {
+            // Out of reach before any replication (its breaches already need more than the
+            // cap): skipped, not a try, since it cost nothing.
+            continue;
+        }
         summary.tried += 1;
-        let verdict = confirm_one(e, confirm, summary.tried, evaluate, batch_start, tick);
-        summary.replications += verdict.1;
-        match verdict.0 {
+        summary.replications += added;
+        match verdict {
             Verdict::Feasible => {
                 summary.feasible += 1;
                 feasible += 1;
