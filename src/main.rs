@@ -17,6 +17,7 @@ use costsim::model::load::{from_yaml_str, Files, DEFAULT_SCENARIO};
 use costsim::model::scenario::Scenario;
 use costsim::model::validate::check_config;
 use costsim::output;
+use costsim::search::confirm::{Confirm, Summary};
 use costsim::search::halving::Plan;
 use costsim::search::shard::{self as shards, Shard, ShardFile};
 use costsim::search::{self, rank, space, Evaluated};
@@ -99,6 +100,8 @@ enum Command {
         /// replication, and write a shard file for `costsim merge`.
         #[arg(long)]
         shard: Option<search::shard::Shard>,
+        #[command(flatten)]
+        confirm: ConfirmArgs,
     },
     /// Combine the shard files of `search --shard I/N` (all N of them) into the ranking a
     /// single search gives.
@@ -187,6 +190,34 @@ struct MonteCarloArgs {
     /// Risk budget: feasible when the breach probability's 95 % upper bound is at most this.
     #[arg(long, default_value_t = search::risk::DEFAULT_MAX_BREACH_PROBABILITY, value_parser = probability, allow_negative_numbers = true)]
     max_breach_probability: f64,
+}
+
+/// The confirmation stage of a search.
+#[derive(clap::Args, Debug)]
+struct ConfirmArgs {
+    /// After halving, walk the ranking from rank 1 and give undecided candidates more
+    /// replications (their streams continued) until this many are proven feasible (0: no
+    /// confirmation stage).
+    #[arg(long, default_value_t = 3)]
+    confirm: u32,
+    /// Replications a candidate may reach in the confirmation stage (default: enough to prove
+    /// the risk budget with one breach, 110 at 5 %).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    confirm_replications: Option<u32>,
+    /// Candidates the confirmation stage tries at most (default: twice --confirm).
+    #[arg(long)]
+    confirm_tries: Option<u32>,
+}
+
+impl ConfirmArgs {
+    fn confirm(&self, max_breach_probability: f64) -> Confirm {
+        let d = Confirm::new(self.confirm, max_breach_probability);
+        Confirm {
+            max_replications: self.confirm_replications.unwrap_or(d.max_replications),
+            max_tries: self.confirm_tries.unwrap_or(d.max_tries),
+            ..d
+        }
+    }
 }
 
 /// How replications vary the recorded traffic (Poisson counts per bin always).
@@ -408,6 +439,7 @@ fn run(cli: &Cli) -> Result<()> {
             halving,
             first_stage,
             shard,
+            confirm,
         } => {
             let plan = Plan {
                 replications: mc.replications,
@@ -419,7 +451,10 @@ fn run(cli: &Cli) -> Result<()> {
                 variation: mc.variation.variation(),
                 ..cli.options()
             };
-            run_search(cli, &scenario, &opts, &plan, *sample, *shard, *top)
+            let confirm = confirm.confirm(mc.max_breach_probability);
+            run_search(
+                cli, &scenario, &opts, &plan, &confirm, *sample, *shard, *top,
+            )
         }
         Command::Merge { files, top } => merge(cli, &scenario, files, *top),
         Command::Recommend {
@@ -591,11 +626,13 @@ fn simulate(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_search(
     cli: &Cli,
     sc: &Scenario,
     options: &Options,
     plan: &Plan,
+    confirm: &Confirm,
     sampling: space::Sampling,
     shard: Option<Shard>,
     top: usize,
@@ -662,6 +699,7 @@ fn run_search(
                 load_model: load_model_name(&options.load_model).into(),
                 plan: *plan,
                 variation: options.variation,
+                confirm: *confirm,
                 candidates_total: total,
                 shards: shard.count,
             },
@@ -691,7 +729,9 @@ fn run_search(
     .pop()
     .ok_or_else(|| Error::internal("baseline evaluation missing"))?;
     bar.finish_and_clear();
-    finish_search(cli, sc, cli.seed, options, plan, all, baseline, top)
+    finish_search(
+        cli, sc, cli.seed, options, plan, confirm, all, baseline, top,
+    )
 }
 
 fn load_model_name(m: &LoadModel) -> &'static str {
@@ -701,8 +741,9 @@ fn load_model_name(m: &LoadModel) -> &'static str {
     }
 }
 
-/// Ranks `all`, marks the Pareto front, prints and writes the result: the same for a single
-/// search and for a merge of its shards.
+/// Runs the confirmation stage on `all` (halving's candidates), ranks them, marks the Pareto
+/// front, prints and writes the result: the same for a single search and for a merge of its
+/// shards, which skip the stage.
 #[allow(clippy::too_many_arguments)]
 fn finish_search(
     cli: &Cli,
@@ -710,11 +751,12 @@ fn finish_search(
     seed: u64,
     options: &Options,
     plan: &Plan,
+    confirm: &Confirm,
     all: Vec<Evaluated>,
     mut baseline: Evaluated,
     top: usize,
 ) -> Result<()> {
-    let all = rank::rank(all);
+    let (all, summary) = confirm_stage(cli, sc, seed, options, plan, confirm, all);
     baseline.pareto = rank::on_front(&baseline, &all);
     let mut v = output::ranking_json(sc, seed, &all, &baseline);
     if let serde_json::Value::Object(m) = &mut v {
@@ -725,6 +767,21 @@ fn finish_search(
         );
         m.insert("halving".into(), serde_json::json!(plan.eta));
         m.insert("variation".into(), serde_json::json!(options.variation));
+        if confirm.enabled() {
+            m.insert(
+                "confirmation".into(),
+                serde_json::json!({
+                    "target_feasible": confirm.feasible,
+                    "max_replications": confirm.max_replications,
+                    "max_tries": confirm.max_tries,
+                    "tried": summary.tried,
+                    "feasible": summary.feasible,
+                    "infeasible": summary.infeasible,
+                    "undecided": summary.undecided,
+                    "replications": summary.replications,
+                }),
+            );
+        }
     }
     if let Some(dir) = &cli.out {
         output::write_atomic(
@@ -754,8 +811,51 @@ fn finish_search(
     }
     match cli.format {
         Format::Json => emit(&output::to_json_string(&v)),
-        Format::Table | Format::Csv => emit(&output::ranking_table(sc, &all, &baseline, top)),
+        Format::Table | Format::Csv => emit(&output::ranking_table(
+            sc,
+            &all,
+            &baseline,
+            top,
+            confirm.enabled().then_some((confirm, &summary)),
+        )),
     }
+}
+
+/// The confirmation stage with its progress bar ([`search::confirm`]); ranks `all` either way.
+fn confirm_stage(
+    cli: &Cli,
+    sc: &Scenario,
+    seed: u64,
+    options: &Options,
+    plan: &Plan,
+    confirm: &Confirm,
+    all: Vec<Evaluated>,
+) -> (Vec<Evaluated>, Summary) {
+    let clean = search::risk::replications_to_prove(0, plan.max_breach_probability);
+    if confirm.enabled() && clean.is_none_or(|n| n > confirm.max_replications) {
+        // A warning about the result, not progress: shown under --quiet too.
+        eprintln!(
+            "costsim: the confirmation cap of {} replications cannot prove a breach probability within {}: {}",
+            confirm.max_replications,
+            plan.max_breach_probability,
+            clean.map_or("no number of replications can".into(), |n| format!(
+                "that takes {n} without a breach"
+            ))
+        );
+    }
+    let bar = progress(cli, 0, "confirm");
+    let mut batch_start = |attempt: u32, _name: &str, from: u32, to: u32| {
+        bar.set_length(u64::from(to - from));
+        bar.set_position(0);
+        bar.set_message(format!(
+            "confirm {attempt}/{}: replications {from}..{to}",
+            confirm.max_tries
+        ));
+    };
+    let tick = || bar.inc(1);
+    let out = search::confirm(sc, all, seed, options, confirm, &mut batch_start, &tick);
+    bar.finish_and_clear();
+    out
 }
 
 fn merge(cli: &Cli, sc: &Scenario, files: &[PathBuf], top: usize) -> Result<()> {
@@ -807,6 +907,7 @@ fn merge(cli: &Cli, sc: &Scenario, files: &[PathBuf], top: usize) -> Result<()> 
         header.seed,
         &options,
         &header.plan,
+        &header.confirm,
         all,
         baseline,
         top,

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use crate::error::{Error, Result};
 use crate::eval::Evaluation;
 use crate::model::scenario::Scenario;
+use crate::search::confirm::{Confirm, Summary};
 use crate::search::Evaluated;
 use crate::sim::engine::RunResult;
 
@@ -223,12 +224,14 @@ fn pct(x: f64) -> String {
 /// The ranking as a human-readable table: the top `top` candidates and the baseline. Cost
 /// and band are means over the replications; `breach` is the breaching replications and the
 /// 95 % Wilson interval of the breach probability; `failed` the expected fraction of failed
-/// windows; `*` marks the Pareto front.
+/// windows; `*` marks the Pareto front. `confirmation`, when the search ran the confirmation
+/// stage, adds a line on what it proved and spent.
 pub fn ranking_table(
     scenario: &Scenario,
     ranked: &[Evaluated],
     baseline: &Evaluated,
     top: usize,
+    confirmation: Option<(&Confirm, &Summary)>,
 ) -> String {
     let mut out = String::new();
     let cur = &scenario.catalog.currency;
@@ -254,6 +257,20 @@ pub fn ranking_table(
         crate::time::format_duration(scenario.sla.window),
         budget * 100.0,
     );
+    if let Some((c, s)) = confirmation {
+        let _ = writeln!(
+            out,
+            "confirmed: {} feasible of {} tried ({} infeasible, {} given up), {} replications (target {} feasible; at most {} tries of up to {} replications each)",
+            s.feasible,
+            s.tried,
+            s.infeasible,
+            s.undecided,
+            s.replications,
+            c.feasible,
+            c.max_tries,
+            c.max_replications,
+        );
+    }
     let _ = writeln!(
         out,
         "{:>4}  {:>8}  {:>12}  {:>5}  {:>5}  {:>5}  {:>20}  {:>7}  {:>6}  config",

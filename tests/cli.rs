@@ -1605,6 +1605,7 @@ fn eight() -> Fixture {
 #[test]
 fn monte_carlo_search_reports_breach_probability_and_pareto_identically_at_1_and_2_threads() {
     let f = eight();
+    // Halving alone: the confirmation stage off.
     let args = [
         "search",
         "--format",
@@ -1613,6 +1614,8 @@ fn monte_carlo_search_reports_breach_probability_and_pareto_identically_at_1_and
         "5",
         "--replications",
         "4",
+        "--confirm",
+        "0",
     ];
     let one = f.run_env(&args, &[("RAYON_NUM_THREADS", "1")]);
     let two = f.run_env(&args, &[("RAYON_NUM_THREADS", "2")]);
@@ -1621,6 +1624,7 @@ fn monte_carlo_search_reports_breach_probability_and_pareto_identically_at_1_and
     assert_eq!(one.stdout, two.stdout);
     let v = one.json();
     assert_eq!(v["replications"], 4);
+    assert!(v.get("confirmation").is_none(), "{}", v["confirmation"]);
     let cands = v["candidates"].as_array().unwrap();
     assert_eq!(cands.len(), 8);
     let mut pareto = 0;
@@ -1668,6 +1672,124 @@ fn monte_carlo_search_reports_breach_probability_and_pareto_identically_at_1_and
     ]);
     assert_ok(&loose);
     assert!(loose.json()["feasible"].as_u64().unwrap() >= 1);
+}
+
+/// The 95 % Wilson upper bound at 0 breaches in `n`.
+fn clean_upper_bound(n: u64) -> f64 {
+    let z2 = 1.959964f64.powi(2);
+    z2 / (n as f64 + z2)
+}
+
+#[test]
+fn confirmation_proves_the_best_candidates_identically_at_1_and_2_threads() {
+    let f = eight();
+    let args = ["search", "--format", "json", "--seed", "5", "--out", "out"];
+    let one = f.run_env(&args, &[("RAYON_NUM_THREADS", "1")]);
+    let json_one = f.read("out/ranking.json");
+    let two = f.run_env(&args, &[("RAYON_NUM_THREADS", "2")]);
+    assert_ok(&one);
+    assert_ok(&two);
+    assert_eq!(one.stdout, two.stdout);
+    assert_eq!(json_one, f.read("out/ranking.json"));
+    let v = one.json();
+    let c = &v["confirmation"];
+    // Defaults: 3 feasible, 6 tries, a cap of 110 (one breach still proves 5 %).
+    assert_eq!(c["target_feasible"], 3, "{c}");
+    assert_eq!(c["max_tries"], 6, "{c}");
+    assert_eq!(c["max_replications"], 110, "{c}");
+    let cands = v["candidates"].as_array().unwrap();
+    let feasible: Vec<&Value> = cands.iter().filter(|c| c["feasible"] == true).collect();
+    assert_eq!(v["feasible"].as_u64().unwrap() as usize, feasible.len());
+    assert_eq!(c["feasible"].as_u64().unwrap() as usize, feasible.len());
+    assert!(!feasible.is_empty() && feasible.len() <= 3, "{c}");
+    // Proven candidates rank first and show the replications that proved them: 73 without a
+    // breach (the first n with z²/(n + z²) ≤ 0.05), 110 with one.
+    for (i, e) in cands.iter().enumerate() {
+        let sla = &e["sla"];
+        let n = sla["replications"].as_u64().unwrap();
+        let k = sla["breaching_replications"].as_u64().unwrap();
+        let hi = sla["ci_high"].as_f64().unwrap();
+        let p = sla["breach_probability"].as_f64().unwrap();
+        assert!((p - k as f64 / n as f64).abs() < 1e-6, "{e}");
+        assert!(n <= 110, "{e}");
+        if e["feasible"] == true {
+            assert!(
+                i < feasible.len(),
+                "a feasible candidate below an unproven one"
+            );
+            assert!(hi <= 0.05, "{e}");
+            match k {
+                0 => {
+                    assert_eq!(n, 73, "{e}");
+                    assert!((hi - clean_upper_bound(73)).abs() < 1e-5);
+                    assert!(clean_upper_bound(72) > 0.05);
+                }
+                1 => assert_eq!(n, 110, "{e}"),
+                _ => panic!("feasible with {k} breaches in at most 110: {e}"),
+            }
+        }
+    }
+    // --confirm 0 is halving alone: nothing proven, at most 4 replications.
+    let off = f.run(&[
+        "search",
+        "--format",
+        "json",
+        "--seed",
+        "5",
+        "--confirm",
+        "0",
+    ]);
+    assert_ok(&off);
+    let off = off.json();
+    assert!(off.get("confirmation").is_none());
+    assert_eq!(off["feasible"], 0);
+    let halving: std::collections::BTreeMap<String, u64> = off["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let n = e["sla"]["replications"].as_u64().unwrap();
+            assert!(n <= 4, "{e}");
+            (e["name"].as_str().unwrap().to_string(), n)
+        })
+        .collect();
+    // The stage's cost is what the tried candidates gained over halving's replications (the
+    // ones halving dropped early continue from theirs); the others keep halving's.
+    let mut added = 0;
+    let mut gained = 0;
+    for e in cands {
+        let n = e["sla"]["replications"].as_u64().unwrap();
+        let before = halving[e["name"].as_str().unwrap()];
+        assert!(n >= before, "{e}");
+        added += n - before;
+        gained += u64::from(n > before);
+    }
+    assert_eq!(c["replications"].as_u64().unwrap(), added, "{c}");
+    assert_eq!(c["tried"].as_u64().unwrap(), gained, "{c}");
+    // The table states the stage.
+    let table = f.run(&["search", "--seed", "5"]);
+    assert_ok(&table);
+    let line = format!(
+        "confirmed: {} feasible of {} tried",
+        c["feasible"], c["tried"]
+    );
+    assert!(table.stdout().contains(&line), "{}", table.stdout());
+    assert!(table.stdout().contains(&format!(
+        ", {} replications (target 3 feasible; at most 6 tries of up to 110 replications each)",
+        c["replications"]
+    )));
+    // --confirm 1 stops at one feasible.
+    let one = f.run(&[
+        "search",
+        "--format",
+        "json",
+        "--seed",
+        "5",
+        "--confirm",
+        "1",
+    ]);
+    assert_ok(&one);
+    assert_eq!(one.json()["feasible"], 1);
 }
 
 #[test]
@@ -1736,6 +1858,38 @@ fn shards_merge_into_the_single_run_byte_for_byte() {
             "{file}"
         );
     }
+    // Shards skip the confirmation stage (every candidate 4 replications); merge runs it on
+    // the merged ranking, as the single run does after halving.
+    let shard: Value = serde_json::from_str(&f.read(&files[0])).unwrap();
+    assert_eq!(shard["header"]["confirm"]["feasible"], 3);
+    assert!(shard["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["records"].as_array().unwrap().len() == 4));
+    let merged: Value = serde_json::from_str(&f.read("merged/ranking.json")).unwrap();
+    assert!(merged["confirmation"]["replications"].as_u64().unwrap() > 0);
+    assert!(
+        merged["candidates"][0]["sla"]["replications"]
+            .as_u64()
+            .unwrap()
+            >= 73
+    );
+    // Shards of another confirmation setting belong to another search.
+    let mut other = vec![
+        "search",
+        "--shard",
+        "1/3",
+        "--confirm",
+        "1",
+        "--out",
+        "other",
+    ];
+    other.extend(common);
+    assert_ok(&f.run(&other));
+    let out = f.run(&["merge", &files[0], "other/shard-1-of-3.json", &files[2]]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("another search"), "{}", out.stderr);
     // A missing shard is bad input naming it.
     let out = f.run(&["merge", &files[0], &files[1]]);
     assert_eq!(out.code, Some(2), "{}", out.stderr);

@@ -1,5 +1,7 @@
-//! The search: expand the candidate space, simulate every candidate in parallel, rank.
+//! The search: expand the candidate space, simulate every candidate in parallel (successive
+//! halving on Monte Carlo replications), confirm the best, rank.
 
+pub mod confirm;
 pub mod halving;
 pub mod pools;
 pub mod rank;
@@ -198,4 +200,20 @@ pub fn monte_carlo(
     let shared = configs.clone();
     let evaluate = |i: usize, r: u32| replicate(scenario, &shared[i], seed, options, r);
     halving::run(configs, plan, &evaluate, stage_start, tick)
+}
+
+/// The confirmation stage ([`confirm::run`]) on simulated replications: `candidates` given
+/// more replications of the same streams (`seed`, `options`) as [`replicate`] runs them,
+/// ranked.
+pub fn confirm(
+    scenario: &Scenario,
+    candidates: Vec<Evaluated>,
+    seed: u64,
+    options: &Options,
+    settings: &confirm::Confirm,
+    batch_start: &mut dyn FnMut(u32, &str, u32, u32),
+    tick: &(dyn Fn() + Sync),
+) -> (Vec<Evaluated>, confirm::Summary) {
+    let evaluate = |config: &Config, r: u32| replicate(scenario, config, seed, options, r).0;
+    confirm::run(candidates, settings, &evaluate, batch_start, tick)
 }

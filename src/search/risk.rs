@@ -70,6 +70,39 @@ pub fn wilson(k: u32, n: u32, z: f64) -> (f64, f64) {
     ((centre - half).max(0.0), (centre + half).min(1.0))
 }
 
+/// The fewest replications at which `breaches` breaching replications prove a breach
+/// probability within `max_breach_probability`: the smallest `n ≥ max(breaches, 1)` whose
+/// 95 % Wilson upper bound is at most the budget ([`risk_verdict`]'s feasible side). With no
+/// breach that is the `n` of `z²/(n + z²) ≤ budget` (73 at 5 %). `None` when no number of
+/// replications within `u32` can (a budget of 0, or one too small for `u32`).
+pub fn replications_to_prove(breaches: u32, max_breach_probability: f64) -> Option<u32> {
+    let z = z95();
+    let proves = |n: u32| wilson(breaches, n, z).1 <= max_breach_probability;
+    let mut lo = breaches.max(1);
+    if proves(lo) {
+        return Some(lo);
+    }
+    if max_breach_probability <= 0.0 {
+        return None;
+    }
+    // For a fixed breach count the upper bound falls as n grows: double until it proves,
+    // then bisect (lo never proves, hi does).
+    let mut hi = lo;
+    while !proves(hi) {
+        lo = hi;
+        hi = hi.checked_mul(2)?;
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if proves(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Some(hi)
+}
+
 /// A candidate's SLA risk over its replications, and the means the ranking uses.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Risk {
@@ -188,6 +221,24 @@ mod tests {
         );
         let (l, h) = wilson(0, 20, z);
         assert!(l.abs() < 1e-12 && (h - 0.1611).abs() < 1e-4, "{l} {h}");
+    }
+
+    #[test]
+    fn replications_to_prove_is_the_first_n_whose_upper_bound_fits() {
+        let z = z95();
+        // No breach: z²/(n + z²) ≤ 0.05 ⇔ n ≥ 19 z² = 72.99.
+        assert_eq!(replications_to_prove(0, 0.05), Some(73));
+        assert!(wilson(0, 72, z).1 > 0.05 && wilson(0, 73, z).1 <= 0.05);
+        for k in 0..6 {
+            for budget in [0.01, 0.05, 0.1, 0.3] {
+                let n = replications_to_prove(k, budget).unwrap_or(0);
+                let first = (k.max(1)..100_000).find(|&n| wilson(k, n, z).1 <= budget);
+                assert_eq!(Some(n), first, "k {k} budget {budget}");
+            }
+        }
+        assert_eq!(replications_to_prove(0, 1.0), Some(1));
+        assert_eq!(replications_to_prove(3, 1.0), Some(3));
+        assert_eq!(replications_to_prove(0, 0.0), None);
     }
 
     #[test]

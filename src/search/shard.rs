@@ -1,13 +1,16 @@
 //! Sharded searches (DESIGN.md §10): `search --shard I/N` runs every replication of the
 //! candidates whose index is `I` modulo `N` and writes them as a [`ShardFile`]; merging the
 //! `N` files replays the successive halving on the stored records ([`merge`]), which gives
-//! exactly the ranking of a single run.
+//! exactly the candidates of a single run's halving. Shards skip the confirmation stage (it
+//! walks the whole ranking); their header carries its settings, and `costsim merge` runs it
+//! on the merged candidates with the scenario, as a single run does after halving.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::eval::Evaluation;
 use crate::model::config::Config;
+use crate::search::confirm::Confirm;
 use crate::search::halving::{self, Plan};
 use crate::search::risk::Record;
 use crate::search::{Evaluated, MonteCarlo};
@@ -63,6 +66,10 @@ pub struct Header {
     pub plan: Plan,
     /// The traffic variation.
     pub variation: Variation,
+    /// The confirmation stage merge runs after the halving (off in shard files written before
+    /// it existed).
+    #[serde(default = "confirm_off")]
+    pub confirm: Confirm,
     /// Candidates of the whole search.
     pub candidates_total: usize,
     /// Number of shards.
@@ -93,6 +100,10 @@ pub struct ShardFile {
     pub candidates: Vec<ShardCandidate>,
     /// The baseline, every replication.
     pub baseline: ShardCandidate,
+}
+
+fn confirm_off() -> Confirm {
+    Confirm::OFF
 }
 
 /// A candidate with all its replications, for a shard file.
@@ -126,7 +137,7 @@ pub fn merge(files: Vec<(String, ShardFile)>) -> Result<(Vec<Evaluated>, Evaluat
             return Err(Error::input(
                 &name,
                 Some("header".into()),
-                format!("this shard belongs to another search than {first_name} (scenario, seed, load model, replications, variation or shard count differ)"),
+                format!("this shard belongs to another search than {first_name} (scenario, seed, load model, replications, variation, confirmation or shard count differ)"),
             ));
         }
         let s = f.shard as usize;
