@@ -2001,13 +2001,13 @@ impl<'a> Sim<'a> {
                 *m += d;
             }
             o.direct.clear();
-            let q = |p: f64| self.hist.quantile(p).unwrap_or(0.0);
+            let [p50, p95, p99] = self.hist.quantiles([0.50, 0.95, 0.99]);
             figures.push(ObjectiveWindow {
                 arrivals: o.arrivals,
                 errors: o.errors,
-                p50_s: q(0.50),
-                p95_s: q(0.95),
-                p99_s: q(0.99),
+                p50_s: p50.unwrap_or(0.0),
+                p95_s: p95.unwrap_or(0.0),
+                p99_s: p99.unwrap_or(0.0),
             });
             o.arrivals = 0.0;
             o.errors = 0.0;

@@ -83,30 +83,48 @@ impl Histogram {
 
     /// The `q`-quantile in seconds (`q` in (0, 1)); `None` when empty.
     pub fn quantile(&self, q: f64) -> Option<f64> {
+        self.quantiles([q])[0]
+    }
+
+    /// The quantiles `qs` (ascending) in seconds, in one pass over the bins; `None` when empty.
+    /// Inside a bin the quantile interpolates geometrically between its edges.
+    pub fn quantiles<const N: usize>(&self, qs: [f64; N]) -> [Option<f64>; N] {
+        let mut out = [None; N];
         let total = self.total();
         if total <= 0.0 {
-            return None;
+            return out;
         }
-        let target = q.clamp(0.0, 1.0) * total;
+        let mut next = 0;
         let mut cum = 0.0;
         for (j, &m) in self.mass.iter().enumerate() {
             if m <= 0.0 {
                 continue;
             }
-            if cum + m >= target {
+            while next < N {
+                let target = qs[next].clamp(0.0, 1.0) * total;
+                if cum + m < target {
+                    break;
+                }
                 let frac = ((target - cum) / m).clamp(0.0, 1.0);
                 let (lo, hi) = (lower_edge(j), upper_edge(j));
-                return Some(if j == 0 {
+                out[next] = Some(if j == 0 {
                     hi * frac
                 } else if hi.is_infinite() {
                     lo
                 } else {
                     lo * (hi / lo).powf(frac)
                 });
+                next += 1;
+            }
+            if next == N {
+                return out;
             }
             cum += m;
         }
-        Some(lower_edge(BINS - 1))
+        for o in &mut out[next..] {
+            *o = Some(lower_edge(BINS - 1));
+        }
+        out
     }
 }
 
@@ -186,6 +204,28 @@ pub fn tail_beyond(base_atoms: &[f64], shift_s: f64, wait: WaitLaw, limit_s: f64
 mod tests {
     use super::*;
     use approx::assert_relative_eq;
+
+    #[test]
+    fn quantiles_in_one_pass_equal_each_quantile_alone() {
+        // Half the mass in one bin, half in another: p50 lies at the first bin's upper edge,
+        // p95 and p99 inside the second; quantiles sharing a bin come out of the same pass.
+        let mut h = Histogram::default();
+        h.mass[10] = 1.0;
+        h.mass[40] = 1.0;
+        let qs = [0.25, 0.5, 0.95, 0.99];
+        let all = h.quantiles(qs);
+        for (q, got) in qs.iter().zip(all) {
+            assert_eq!(got, h.quantile(*q));
+        }
+        assert_relative_eq!(all[1].unwrap(), upper_edge(10), max_relative = 1e-12);
+        let (lo, hi) = (lower_edge(40), upper_edge(40));
+        assert_relative_eq!(
+            all[3].unwrap(),
+            lo * (hi / lo).powf(0.98),
+            max_relative = 1e-12
+        );
+        assert_eq!(Histogram::default().quantiles([0.5, 0.99]), [None, None]);
+    }
 
     #[test]
     fn the_sweep_matches_the_general_law_without_wait() {

@@ -1,15 +1,25 @@
 //! Queueing formulas the fluid load model uses: Erlang B/C, the M/M/c waiting time and the
 //! Allen–Cunneen correction for non-exponential arrivals and service.
 
+/// Below this, a blocking probability is zero for every figure the model reports.
+const NEGLIGIBLE: f64 = 1e-20;
+
 /// Erlang B blocking probability for `servers` servers and offered load `a` (erlangs), by the
-/// stable recursion `B(k) = a·B(k−1) / (k + a·B(k−1))`.
+/// stable recursion `B(k) = a·B(k−1) / (k + a·B(k−1))`. Past `k > a` the recursion only
+/// falls, so once it is below 1e-20 it stops there: the result is then an upper bound below
+/// 1e-20 rather than the exact tail (a large pool at a light load costs a few steps, not one
+/// per connection).
 pub fn erlang_b(servers: u32, a: f64) -> f64 {
     if a <= 0.0 {
         return 0.0;
     }
     let mut b = 1.0;
     for k in 1..=servers {
-        b = a * b / (f64::from(k) + a * b);
+        let k = f64::from(k);
+        b = a * b / (k + a * b);
+        if b < NEGLIGIBLE && k > a {
+            break;
+        }
     }
     b
 }
@@ -106,6 +116,16 @@ mod tests {
         assert_relative_eq!(erlang_c(3, 2.0), 4.0 / 9.0, epsilon = 1e-12);
         assert_eq!(erlang_c(4, 4.0), 1.0);
         assert_eq!(erlang_c(4, 0.0), 0.0);
+    }
+
+    #[test]
+    fn erlang_b_of_a_huge_pool_at_light_load_is_negligible() {
+        // B(c, 1) = (1/c!) / Σ_{k≤c} 1/k! ≈ 1/(e·c!): 1.5e-19 at c = 20, 7.2e-21 at c = 21, so a
+        // pool of 10,000 connections stops at B(21, 1).
+        let b21 = erlang_b(21, 1.0);
+        approx::assert_relative_eq!(b21, 7.200_482_620_481_952e-21, max_relative = 1e-12);
+        assert!(erlang_b(20, 1.0) > 1e-20);
+        assert_eq!(erlang_b(10_000, 1.0), b21);
     }
 
     #[test]
