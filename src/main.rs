@@ -38,7 +38,7 @@ struct Cli {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table, global = true)]
     format: Format,
-    /// Seed for every random draw (start-up and provisioning delays).
+    /// Seed for every random draw (Monte Carlo arrivals, start-up and provisioning delays).
     #[arg(long, default_value_t = 1, global = true)]
     seed: u64,
     /// No progress on stderr.

@@ -325,7 +325,10 @@ fn breach_probabilities_and_the_pareto_front_appear_when_the_search_gives_them()
         doc.contains("| feasible (SLA and connection limits) | **no** | yes |"),
         "{doc}"
     );
-    assert!(doc.contains("more connections than mongodb allow"), "{doc}");
+    assert!(
+        doc.contains("more connections at maxReplicas than the limit of mongodb"),
+        "{doc}"
+    );
     let front = doc
         .split("## Pareto front")
         .nth(1)

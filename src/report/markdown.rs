@@ -726,7 +726,7 @@ fn risk(rec: &Candidate, base: &Candidate, sc: &Scenario) -> String {
     };
     if !over(base).is_empty() {
         parts.push(format!(
-            "the current configuration's pools can open more connections than {} allow at maxReplicas",
+            "the current configuration's pools can open more connections at maxReplicas than the limit of {}",
             over(base).join(", ")
         ));
     }
