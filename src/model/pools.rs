@@ -311,7 +311,7 @@ pub struct ServerConfig {
     /// (default [`DEFAULT_HANDSHAKE_MS`]).
     #[serde(
         default,
-        with = "opt_duration",
+        with = "crate::model::service::opt_duration_serde",
         skip_serializing_if = "Option::is_none"
     )]
     pub handshake: Option<Millis>,
@@ -346,27 +346,6 @@ impl ServerConfig {
 
 fn one() -> u32 {
     1
-}
-
-/// An optional duration.
-mod opt_duration {
-    use serde::{Deserializer, Serializer};
-
-    use crate::time::{format_duration, parse_duration, Millis};
-
-    pub fn serialize<S: Serializer>(v: &Option<Millis>, s: S) -> Result<S::Ok, S::Error> {
-        match v {
-            Some(ms) => s.serialize_str(&format_duration(*ms)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Millis>, D::Error> {
-        let text = crate::quantity::deserialize_text(d)?;
-        parse_duration(&text)
-            .map(Some)
-            .map_err(serde::de::Error::custom)
-    }
 }
 
 /// A list of durations.

@@ -267,32 +267,12 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub control_plane: ControlPlane,
     /// Simulate only the first part of the trace (e.g. `1d`); default: all of it.
-    #[serde(with = "opt_duration", default)]
+    #[serde(with = "crate::model::service::opt_duration_serde", default)]
     pub horizon: Option<Millis>,
 }
 
 fn yes() -> bool {
     true
-}
-
-/// Serde adapter for an optional duration.
-mod opt_duration {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    use crate::time::{format_duration, parse_duration, Millis};
-
-    pub fn serialize<S: Serializer>(v: &Option<Millis>, s: S) -> Result<S::Ok, S::Error> {
-        match v {
-            Some(ms) => s.serialize_str(&format_duration(*ms)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Millis>, D::Error> {
-        let raw: Option<String> = Option::deserialize(d)?;
-        raw.map(|t| parse_duration(&t).map_err(serde::de::Error::custom))
-            .transpose()
-    }
 }
 
 /// Traffic inputs of one request class, measured from its request log.

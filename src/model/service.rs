@@ -306,6 +306,27 @@ impl ServiceProfile {
     }
 }
 
+/// Serde adapter for an optional duration (a field with `default`): absent is `None`, a value is
+/// read as [`duration_serde`] reads it.
+pub mod opt_duration_serde {
+    use serde::{Deserializer, Serializer};
+
+    use crate::time::Millis;
+
+    /// Serializes `Some` as a compact duration string, `None` as null.
+    pub fn serialize<S: Serializer>(v: &Option<Millis>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(ms) => super::duration_serde::serialize(ms, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Deserializes a present value from a duration string or a number of seconds.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Millis>, D::Error> {
+        super::duration_serde::deserialize(d).map(Some)
+    }
+}
+
 /// Serde adapter for durations written as `15s`, `5m`, `300ms` (or seconds as a number).
 pub mod duration_serde {
     use serde::{Deserializer, Serializer};
