@@ -1148,6 +1148,21 @@ fn counts_at_the_ingest_cap_do_not_hang() {
 }
 
 #[test]
+fn space_pool_sizes_that_are_not_counts_say_what_is_expected() {
+    for (size, shown) in [("-1", "`-1`"), ("2.5", "`2.5`"), ("abc", "`abc`")] {
+        let f = Fixture::new();
+        f.replace(SPACE, "mongodb: [fit]", &format!("mongodb: [fit, {size}]"));
+        let out = f.run(&["validate"]);
+        assert_input_error(
+            &out,
+            SPACE,
+            "client_pools.mongodb[1]",
+            &[shown, "expected a pool size ≥ 1 or `fit`"],
+        );
+    }
+}
+
+#[test]
 fn scale_down_threshold_out_of_range_is_rejected() {
     let f = Fixture::new();
     f.replace(
