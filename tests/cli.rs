@@ -1102,6 +1102,67 @@ fn negative_profile_numbers_are_rejected() {
 }
 
 #[test]
+fn zero_readiness_probe_settings_are_rejected() {
+    for (probe, field) in [
+        (
+            "{ period: 0s, timeout: 1s, failure_threshold: 3 }",
+            "readiness_probe.period",
+        ),
+        (
+            "{ period: 10s, timeout: 0s, failure_threshold: 3 }",
+            "readiness_probe.timeout",
+        ),
+        (
+            "{ period: 10s, timeout: 1s, failure_threshold: 0 }",
+            "readiness_probe.failure_threshold",
+        ),
+    ] {
+        let f = Fixture::new();
+        f.replace_line_starting(
+            BACKEND,
+            "timeout:",
+            &format!("timeout: 60s\nreadiness_probe: {probe}"),
+        );
+        let out = f.run(&["validate"]);
+        assert_input_error(&out, BACKEND, field, &["0: expected"]);
+    }
+}
+
+/// Request counts at the ingest cap (1e12 per bin) through redis-py's default 2³¹-connection
+/// pool: the Erlang B of a huge pool under a huge load must not take 2³¹ steps per call (the
+/// run used to hang).
+#[test]
+fn counts_at_the_ingest_cap_do_not_hang() {
+    let f = Fixture::new();
+    let lines = f.lines(NASA);
+    let mut big = vec![lines[0].clone()];
+    for l in &lines[1..] {
+        let text = String::from_utf8(l.clone()).unwrap();
+        let (ts, _) = text.split_once(',').unwrap();
+        big.push(format!("{ts},1000000000000\r\n").into_bytes());
+    }
+    f.write_lines(NASA, &big);
+    f.replace_line_starting(SCENARIO, "horizon:", "horizon: 20m");
+    let out = f.run(&["simulate"]);
+    assert_ok(&out);
+}
+
+#[test]
+fn space_pool_sizes_that_are_not_counts_say_what_is_expected() {
+    for (size, shown) in [("-1", "`-1`"), ("2.5", "`2.5`"), ("abc", "`abc`")] {
+        let f = Fixture::new();
+        f.replace(SPACE, "mongodb: [fit]", &format!("mongodb: [fit, {size}]"));
+        let out = f.run(&["validate"]);
+        assert_input_error(
+            &out,
+            SPACE,
+            "client_pools.mongodb[1]",
+            &[shown, "expected a pool size ≥ 1 or `fit`"],
+        );
+    }
+}
+
+#[test]
 fn scale_down_threshold_out_of_range_is_rejected() {
     let f = Fixture::new();
     f.replace(

@@ -248,6 +248,27 @@ impl ServiceProfile {
         if self.startup.min > self.startup.max {
             return Err(("startup".into(), "min must be <= max".into()));
         }
+        if let Some(p) = &self.readiness_probe {
+            // The kubelet's minimums: periodSeconds, timeoutSeconds and failureThreshold ≥ 1.
+            if p.period == 0 {
+                return Err((
+                    "readiness_probe.period".into(),
+                    "0: expected a period > 0 (e.g. 10s)".into(),
+                ));
+            }
+            if p.timeout == 0 {
+                return Err((
+                    "readiness_probe.timeout".into(),
+                    "0: expected a timeout > 0 (e.g. 1s)".into(),
+                ));
+            }
+            if p.failure_threshold == 0 {
+                return Err((
+                    "readiness_probe.failure_threshold".into(),
+                    "0: expected at least 1".into(),
+                ));
+            }
+        }
         if self.classes.is_empty() {
             return Err((
                 "classes".into(),

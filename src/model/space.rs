@@ -112,6 +112,8 @@ pub enum PoolSize {
 enum PoolSizeText {
     Count(u32),
     Text(String),
+    /// Anything else (`-1`, `2.5`, a list): read only to say what was expected.
+    Other(serde_json::Value),
 }
 
 impl TryFrom<PoolSizeText> for PoolSize {
@@ -122,6 +124,7 @@ impl TryFrom<PoolSizeText> for PoolSize {
             PoolSizeText::Count(n) => Ok(PoolSize::Count(n)),
             PoolSizeText::Text(t) if t == "fit" => Ok(PoolSize::Fit),
             PoolSizeText::Text(t) => Err(format!("`{t}`: expected a pool size ≥ 1 or `fit`")),
+            PoolSizeText::Other(v) => Err(format!("`{v}`: expected a pool size ≥ 1 or `fit`")),
         }
     }
 }

@@ -5,16 +5,24 @@
 const NEGLIGIBLE: f64 = 1e-20;
 
 /// Erlang B blocking probability for `servers` servers and offered load `a` (erlangs), by the
-/// stable recursion `B(k) = a·B(k−1) / (k + a·B(k−1))`. Past `k > a` the recursion only
-/// falls, so once it is below 1e-20 it stops there: the result is then an upper bound below
-/// 1e-20 rather than the exact tail (a large pool at a light load costs a few steps, not one
-/// per connection).
+/// stable recursion `B(k) = a·B(k−1) / (k + a·B(k−1))`.
+///
+/// The recursion forgets its start: in `1/B(k) = 1 + (k/a)·1/B(k−1)` an error shrinks by
+/// `k/a` per step, so a window of `w = 10√m + 50` steps below `m = min(servers, a)`, started
+/// from `B = 1`, is exact to a factor `exp(−w²/2m) < e^−50`. Past the load `B` only falls, so
+/// the loop stops once it is below 1e-20: the result is then an upper bound below 1e-20 rather
+/// than the exact tail. A pool of 2³¹ connections (redis-py's default) thus costs O(√m) steps
+/// under a huge load and a few under a light one, not 2³¹ per call.
 pub fn erlang_b(servers: u32, a: f64) -> f64 {
     if a <= 0.0 {
         return 0.0;
     }
+    let m = a.min(f64::from(servers));
+    let window = 10.0 * m.sqrt() + 50.0;
+    // `m − window` < servers, so the cast cannot overflow; at or below 0 it starts at B(0) = 1.
+    let start = if m > window { (m - window) as u32 } else { 0 };
     let mut b = 1.0;
-    for k in 1..=servers {
+    for k in start + 1..=servers {
         let k = f64::from(k);
         b = a * b / (k + a * b);
         if b < NEGLIGIBLE && k > a {
@@ -141,6 +149,44 @@ mod tests {
             sum += term;
         }
         assert_relative_eq!(erlang_b(5, a), term / sum, epsilon = 1e-12);
+    }
+
+    /// The full recursion from B(0) = 1, the reference for the windowed start.
+    fn erlang_b_full(servers: u32, a: f64) -> f64 {
+        let mut b = 1.0;
+        for k in 1..=servers {
+            b = a * b / (f64::from(k) + a * b);
+        }
+        b
+    }
+
+    #[test]
+    fn erlang_b_window_matches_the_full_recursion() {
+        for &(c, a) in &[
+            (10_000, 10_000.0),
+            (10_000, 9_000.0),
+            (10_000, 11_000.0),
+            (10_000, 1e7),
+            (200_000, 199_000.0),
+            (5_000, 4_000.0),
+            (1_000, 2.0),
+        ] {
+            let full = erlang_b_full(c, a);
+            if full < NEGLIGIBLE {
+                // Past the load the loop stops below 1e-20: an upper bound, not the tail.
+                assert!(erlang_b(c, a) < NEGLIGIBLE && erlang_b(c, a) >= full);
+            } else {
+                assert_relative_eq!(erlang_b(c, a), full, max_relative = 1e-9);
+            }
+        }
+    }
+
+    #[test]
+    fn erlang_b_of_a_huge_pool_under_a_huge_load_is_quick() {
+        // redis-py's default pool (2³¹) at 10¹² erlangs: O(√m) steps, not 2³¹ (the full
+        // recursion would not finish within the test run). Nearly every operation is lost.
+        let b = erlang_b(1 << 31, 1e12);
+        assert!(b > 0.99 && b <= 1.0, "{b}");
     }
 
     #[test]
