@@ -2077,3 +2077,110 @@ fn bad_monte_carlo_flags_exit_2_naming_the_flag() {
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(out.stderr.contains("junk.json"), "{}", out.stderr);
 }
+
+/// One backend candidate of the grid, with the pool settings as further axes.
+fn pool_settings_space(pools: &str) -> String {
+    SPACE_EIGHT
+        .replace("cpu_request: [150m, 250m]", "cpu_request: [250m]")
+        .replace(
+            "target_cpu_utilization: [60, 90]",
+            "target_cpu_utilization: [60]",
+        )
+        .replace("node_pool: [highmem, general]", "node_pool: [highmem]")
+        .replace("client_pools: { mongodb: [fit], redis: [fit] }\n", pools)
+}
+
+#[test]
+fn space_pool_settings_vary_minimum_size_blocking_and_timeout() {
+    let f = Fixture::new();
+    f.write(
+        SPACE,
+        &pool_settings_space(
+            "client_pools:\n  mongodb: { size: [fit], min_size: [0, 5], timeout: [none, 2s] }\n  \
+             redis: { size: [fit], blocking: [false, true], timeout: [1s] }\n",
+        ),
+    );
+    let out = f.run(&[
+        "search",
+        "--format",
+        "json",
+        "--replications",
+        "1",
+        "--confirm",
+        "0",
+    ]);
+    assert_ok(&out);
+    let v = out.json();
+    let names: Vec<String> = v["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["config"]["name"].as_str().unwrap().to_string())
+        .collect();
+    // 2 minimum sizes × 2 MongoDB timeouts × 2 Redis pool classes (the raising pool ignores
+    // the timeout): 8 distinct configurations.
+    assert_eq!(names.len(), 8, "{names:?}");
+    for part in [
+        "mongodb:23,",
+        "mongodb:23/min5,",
+        "mongodb:23/wait2s,",
+        "mongodb:23/min5/wait2s,",
+        "redis:500/raise",
+        "redis:50/block/wait1s",
+    ] {
+        assert!(
+            names.iter().any(|n| n.contains(part)),
+            "{part} in {names:?}"
+        );
+    }
+    let c = v["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["config"]["name"]
+                .as_str()
+                .unwrap()
+                .contains("/min5/wait2s,")
+        })
+        .unwrap();
+    let pools = &c["config"]["workloads"]["backend"]["client_pools"];
+    assert_eq!(pools["mongodb"]["minPoolSize"], 5);
+    assert_eq!(pools["mongodb"]["waitQueueTimeoutMS"], 2000);
+}
+
+#[test]
+fn space_pool_settings_the_client_lacks_name_the_field() {
+    for (pools, field, words) in [
+        (
+            "client_pools: { redis: { min_size: [5] } }\n",
+            "client_pools.redis.min_size",
+            "no minimum size",
+        ),
+        (
+            "client_pools: { redis: { blocking: [true], timeout: [none] } }\n",
+            "client_pools.redis.timeout",
+            "needs a timeout",
+        ),
+        (
+            "client_pools: { mongodb: { blocking: [true] } }\n",
+            "client_pools.mongodb.blocking",
+            "always wait",
+        ),
+        (
+            "client_pools: { postgres: [fit] }\n",
+            "client_pools.postgres",
+            "no client pool toward `postgres`",
+        ),
+        (
+            "client_pools: { mongodb: { timeout: [0s] } }\n",
+            "client_pools.mongodb.timeout[0]",
+            "expected a duration above 0",
+        ),
+    ] {
+        let f = Fixture::new();
+        f.write(SPACE, &pool_settings_space(pools));
+        let out = f.run(&["validate"]);
+        assert_input_error(&out, SPACE, field, &[words]);
+    }
+}

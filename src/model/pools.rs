@@ -268,6 +268,48 @@ impl ClientPoolConfig {
 }
 
 impl ClientPoolConfig {
+    /// The pool with the search's other settings: `min_size` (pymongo/motor `minPoolSize`),
+    /// `blocking` (redis-py `BlockingConnectionPool` or `ConnectionPool`) and `timeout` (pymongo
+    /// `waitQueueTimeoutMS`; redis-py's blocking pool `timeout`; a raising pool has none). A
+    /// setting the client does not have is left alone (the space check rejects it first).
+    pub fn with_settings(
+        &self,
+        min_size: Option<u32>,
+        blocking: Option<bool>,
+        timeout: Option<crate::model::space::PoolTimeout>,
+    ) -> ClientPoolConfig {
+        use crate::model::space::PoolTimeout;
+        let mut c = self.clone();
+        if c.client == "redis-py" {
+            if let Some(b) = blocking {
+                c.pool_class = Some(
+                    if b {
+                        "BlockingConnectionPool"
+                    } else {
+                        "ConnectionPool"
+                    }
+                    .into(),
+                );
+            }
+            let is_blocking = c.pool_class.as_deref() == Some("BlockingConnectionPool");
+            match timeout {
+                Some(PoolTimeout::After(ms)) if is_blocking => c.timeout = Some(ms as f64 / 1000.0),
+                _ if !is_blocking => c.timeout = None,
+                _ => {}
+            }
+        } else {
+            if let Some(m) = min_size {
+                c.min_pool_size = Some(i64::from(m));
+            }
+            match timeout {
+                Some(PoolTimeout::After(ms)) => c.wait_queue_timeout_ms = Some(ms as i64),
+                Some(PoolTimeout::Forever) => c.wait_queue_timeout_ms = None,
+                None => {}
+            }
+        }
+        c
+    }
+
     /// The same pool with `size` connections per process (`maxPoolSize` or `max_connections`),
     /// `minPoolSize` lowered to it if above.
     pub fn with_max_size(&self, size: u32) -> ClientPoolConfig {

@@ -138,6 +138,101 @@ impl From<PoolSize> for PoolSizeText {
     }
 }
 
+/// How long a checkout may wait for a free connection: `none` (forever, pymongo's default) or a
+/// duration (pymongo `waitQueueTimeoutMS`, redis-py `BlockingConnectionPool(timeout=…)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum PoolTimeout {
+    /// Wait forever.
+    Forever,
+    /// Give up after this many milliseconds.
+    After(crate::time::Millis),
+}
+
+impl TryFrom<String> for PoolTimeout {
+    type Error = String;
+    fn try_from(t: String) -> Result<Self, String> {
+        if t == "none" {
+            return Ok(PoolTimeout::Forever);
+        }
+        match crate::time::parse_duration(&t) {
+            Ok(ms) if ms > 0 => Ok(PoolTimeout::After(ms)),
+            _ => Err(format!(
+                "`{t}`: expected a duration above 0 (`500ms`, `2s`) or `none`"
+            )),
+        }
+    }
+}
+
+impl From<PoolTimeout> for String {
+    fn from(v: PoolTimeout) -> Self {
+        match v {
+            PoolTimeout::Forever => "none".into(),
+            PoolTimeout::After(ms) => crate::time::format_duration(ms),
+        }
+    }
+}
+
+/// The client-pool settings a search tries toward one server, each list one axis of the grid
+/// (an empty list keeps the baseline's setting). Written as a list of sizes, or as a map:
+/// `size` (`maxPoolSize` / redis-py `max_connections`), `min_size` (pymongo `minPoolSize`),
+/// `blocking` (redis-py `BlockingConnectionPool` when true, `ConnectionPool` when false) and
+/// `timeout`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolAxes {
+    /// Pool sizes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub size: Vec<PoolSize>,
+    /// pymongo/motor `minPoolSize` values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub min_size: Vec<u32>,
+    /// redis-py: wait for a connection (`BlockingConnectionPool`) or raise (`ConnectionPool`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocking: Vec<bool>,
+    /// Checkout timeouts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeout: Vec<PoolTimeout>,
+}
+
+/// Reads [`PoolAxes`] from a list of sizes or from its map, keeping serde's message (with the
+/// field) for a bad entry.
+fn pool_axes<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<std::collections::BTreeMap<String, PoolAxes>, D::Error> {
+    struct Axes(PoolAxes);
+    impl<'de> Deserialize<'de> for Axes {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> serde::de::Visitor<'de> for V {
+                type Value = PoolAxes;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a list of pool sizes, or a map of `size`, `min_size`, `blocking` and `timeout` lists")
+                }
+                fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                    self,
+                    a: A,
+                ) -> Result<PoolAxes, A::Error> {
+                    let size = Vec::deserialize(serde::de::value::SeqAccessDeserializer::new(a))?;
+                    Ok(PoolAxes {
+                        size,
+                        ..PoolAxes::default()
+                    })
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    a: A,
+                ) -> Result<PoolAxes, A::Error> {
+                    PoolAxes::deserialize(serde::de::value::MapAccessDeserializer::new(a))
+                }
+            }
+            d.deserialize_any(V).map(Axes)
+        }
+    }
+    let m = std::collections::BTreeMap::<String, Axes>::deserialize(d)?;
+    Ok(m.into_iter().map(|(k, v)| (k, v.0)).collect())
+}
+
 /// A candidate-space file (`models/spaces/*.yaml`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -146,8 +241,12 @@ pub struct Space {
     pub workload: String,
     /// The grid.
     pub grid: Grid,
-    /// Pool sizes to try per downstream server (`maxPoolSize` for pymongo/motor,
-    /// `max_connections` for redis-py) of the workload's `client_pools`.
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub client_pools: std::collections::BTreeMap<String, Vec<PoolSize>>,
+    /// Pool settings to try per downstream server of the workload's `client_pools`: sizes
+    /// (`maxPoolSize` for pymongo/motor, `max_connections` for redis-py), or [`PoolAxes`].
+    #[serde(
+        default,
+        deserialize_with = "pool_axes",
+        skip_serializing_if = "std::collections::BTreeMap::is_empty"
+    )]
+    pub client_pools: std::collections::BTreeMap<String, PoolAxes>,
 }

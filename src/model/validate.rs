@@ -230,7 +230,54 @@ fn check_request_within_limit(
     Ok(())
 }
 
-/// Checks the scenario's space (read from `file`): its workload exists and no list is empty.
+/// The space's `client_pools`: each server is one the workload's baseline pools talk to, and
+/// each setting is one its client has.
+fn check_space_pools(scenario: &Scenario, file: &str) -> Result<()> {
+    use crate::model::space::PoolTimeout;
+    let s = &scenario.space;
+    let pools = scenario
+        .baseline
+        .workloads
+        .get(&s.workload)
+        .map(|w| &w.client_pools);
+    for (server, axes) in &s.client_pools {
+        let field = |x: &str| format!("client_pools.{server}{x}");
+        let Some(pool) = pools.and_then(|p| p.get(server)) else {
+            return Err(Error::at_field(
+                file,
+                field(""),
+                format!(
+                    "the baseline's `{}` has no client pool toward `{server}`; its pools: {}",
+                    s.workload,
+                    name_list(pools.into_iter().flat_map(|p| p.keys().map(String::as_str)))
+                ),
+            ));
+        };
+        let redis = pool.client == "redis-py";
+        let wrong = if redis && !axes.min_size.is_empty() {
+            Some((".min_size", "redis-py pools have no minimum size"))
+        } else if redis && axes.timeout.contains(&PoolTimeout::Forever) {
+            Some((
+                ".timeout",
+                "redis-py's BlockingConnectionPool needs a timeout; `none` is pymongo's",
+            ))
+        } else if !redis && !axes.blocking.is_empty() {
+            Some((
+                ".blocking",
+                "pymongo/motor pools always wait for a connection; vary `timeout` instead",
+            ))
+        } else {
+            None
+        };
+        if let Some((f, why)) = wrong {
+            return Err(Error::at_field(file, field(f), why));
+        }
+    }
+    Ok(())
+}
+
+/// Checks the scenario's space (read from `file`): its workload exists, no list is empty and
+/// its pool settings fit the workload's clients.
 pub fn check_space(scenario: &Scenario, file: &str) -> Result<()> {
     let s = &scenario.space;
     if scenario.service_index(&s.workload).is_none() {
@@ -240,6 +287,7 @@ pub fn check_space(scenario: &Scenario, file: &str) -> Result<()> {
             format!("no service `{}` in the scenario", s.workload),
         ));
     }
+    check_space_pools(scenario, file)?;
     let g = &s.grid;
     let lists = [
         ("grid.cpu_request", g.cpu_request.len()),

@@ -4,11 +4,11 @@
 use crate::model::config::Config;
 use crate::model::pools::{connection_budget, fitting_size};
 use crate::model::scenario::Scenario;
-use crate::model::space::{PoolSize, Space};
+use crate::model::space::{PoolAxes, PoolSize, PoolTimeout, Space};
 
-/// Every candidate with every combination of the space's pool sizes (servers in name order,
-/// the last varying fastest). Without `client_pools` in the space the candidates are
-/// returned as they are.
+/// Every candidate with every combination of the space's pool settings (servers in name
+/// order, the last setting varying fastest), `fit` resolved against the servers' limits.
+/// Without `client_pools` in the space the candidates are returned as they are.
 pub fn with_pool_sizes(scenario: &Scenario, space: &Space, candidates: Vec<Config>) -> Vec<Config> {
     if space.client_pools.is_empty() {
         return candidates;
@@ -16,13 +16,14 @@ pub fn with_pool_sizes(scenario: &Scenario, space: &Space, candidates: Vec<Confi
     let mut out = Vec::new();
     for c in candidates {
         let mut partial = vec![c];
-        for (server, sizes) in &space.client_pools {
-            let mut next = Vec::with_capacity(partial.len() * sizes.len());
+        for (server, axes) in &space.client_pools {
+            let choices = choices(axes);
+            let mut next = Vec::with_capacity(partial.len() * choices.len());
             for c in &partial {
-                for &size in sizes {
-                    if let Some(sized) = sized(scenario, &space.workload, c, server, size) {
-                        if !next.contains(&sized) {
-                            next.push(sized);
+                for choice in &choices {
+                    if let Some(set) = with_choice(scenario, &space.workload, c, server, choice) {
+                        if !next.contains(&set) {
+                            next.push(set);
                         }
                     }
                 }
@@ -32,6 +33,65 @@ pub fn with_pool_sizes(scenario: &Scenario, space: &Space, candidates: Vec<Confi
         out.extend(partial);
     }
     out
+}
+
+/// One combination of a server's pool settings (`None`: the baseline's).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Choice {
+    size: Option<PoolSize>,
+    min_size: Option<u32>,
+    blocking: Option<bool>,
+    timeout: Option<PoolTimeout>,
+}
+
+/// The grid of `axes` (an empty axis keeps the baseline's setting).
+fn choices(axes: &PoolAxes) -> Vec<Choice> {
+    fn axis<T: Copy>(v: &[T]) -> Vec<Option<T>> {
+        if v.is_empty() {
+            vec![None]
+        } else {
+            v.iter().copied().map(Some).collect()
+        }
+    }
+    let mut out = Vec::new();
+    for size in axis(&axes.size) {
+        for min_size in axis(&axes.min_size) {
+            for blocking in axis(&axes.blocking) {
+                for timeout in axis(&axes.timeout) {
+                    out.push(Choice {
+                        size,
+                        min_size,
+                        blocking,
+                        timeout,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `c` with the workload's pool toward `server` set to `choice`: first its settings (a
+/// blocking redis-py pool has another default size), then its size (`None` when the workload
+/// has no such pool, or `fit` has no limit to fit).
+fn with_choice(
+    scenario: &Scenario,
+    workload: &str,
+    c: &Config,
+    server: &str,
+    choice: &Choice,
+) -> Option<Config> {
+    let mut c = c.clone();
+    let w = c.workloads.get_mut(workload)?;
+    let p = w.client_pools.get_mut(server)?;
+    *p = p.with_settings(choice.min_size, choice.blocking, choice.timeout);
+    match choice.size {
+        Some(size) => sized(scenario, workload, &c, server, size),
+        None => {
+            c.name = crate::search::space::describe(workload, c.workloads.get(workload)?);
+            Some(c)
+        }
+    }
 }
 
 /// `c` with the workload's pool toward `server` set to `size` (`None` when the workload has

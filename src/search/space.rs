@@ -219,7 +219,30 @@ pub fn describe(workload: &str, w: &crate::model::config::WorkloadConfig) -> Str
     let pools: Vec<String> = w
         .client_pools
         .iter()
-        .filter_map(|(server, p)| p.resolve().ok().map(|r| format!("{server}:{}", r.max_size)))
+        .filter_map(|(server, p)| {
+            let r = p.resolve().ok()?;
+            // Settings beyond the size only when the config sets them (default names stay).
+            let mut s = format!("{server}:{}", r.max_size);
+            if p.min_pool_size.is_some_and(|m| m > 0) {
+                s += &format!("/min{}", r.min_size);
+            }
+            if p.pool_class.is_some() {
+                s += match r.exhausted {
+                    crate::model::pools::Exhausted::Raise => "/raise",
+                    crate::model::pools::Exhausted::Block { .. } => "/block",
+                };
+            }
+            if let (true, crate::model::pools::Exhausted::Block { timeout_s: Some(t) }) = (
+                p.wait_queue_timeout_ms.is_some() || p.timeout.is_some(),
+                r.exhausted,
+            ) {
+                s += &format!(
+                    "/wait{}",
+                    crate::time::format_duration((t * 1000.0).round() as u64)
+                );
+            }
+            Some(s)
+        })
         .collect();
     let pools = if pools.is_empty() {
         String::new()
