@@ -155,20 +155,8 @@ pub struct WorkloadEfficiency {
     pub memory: Option<f64>,
 }
 
-/// One pool's requested and used shares of allocatable.
-#[derive(Debug, Clone, Deserialize)]
-pub struct PoolEfficiency {
-    /// Pool.
-    pub pool: String,
-    /// CPU requested / allocatable.
-    pub cpu_requested: Option<f64>,
-    /// Memory requested / allocatable.
-    pub memory_requested: Option<f64>,
-    /// CPU used / allocatable.
-    pub cpu_used: Option<f64>,
-    /// Memory used / allocatable.
-    pub memory_used: Option<f64>,
-}
+/// One pool's requested and used shares of allocatable, as the evaluation writes them.
+pub use crate::eval::efficiency::PoolEfficiency;
 
 /// A breach probability with its interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
