@@ -505,6 +505,7 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
         trace_start_unix_s,
         notes,
         cfs_cache: crate::k8s::cfs::ReplayCache::default(),
+        model_cache: crate::sim::fluid::ModelCache::default(),
     };
     check_config(&scenario, &scenario.baseline, &blabel)?;
     crate::model::validate::check_space(&scenario, &slabel)?;

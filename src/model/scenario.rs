@@ -355,6 +355,9 @@ pub struct Scenario {
     pub notes: Vec<String>,
     /// CFS replays shared by the candidates (a cache: it changes no result).
     pub cfs_cache: crate::k8s::cfs::ReplayCache,
+    /// Compiled fluid models shared by the runs, warm with their states (a cache: it changes no
+    /// result).
+    pub model_cache: crate::sim::fluid::ModelCache,
 }
 
 impl Scenario {

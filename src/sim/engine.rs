@@ -13,7 +13,7 @@ use crate::k8s::scheduler::{pick_node, Node};
 use crate::model::config::Config;
 use crate::model::scenario::{Expander, Scenario};
 use crate::sim::arrivals::{day_map, ArrivalSource, Variation};
-use crate::sim::fluid::ServiceModel;
+use crate::sim::fluid::{ModelKey, ServiceModel};
 use crate::sim::hpa_bridge::WorkloadHpa;
 use crate::sim::latency::{self, Histogram};
 use crate::sim::requests::{RequestModel, RequestOptions};
@@ -327,6 +327,8 @@ struct Workload {
     /// Its arrival rate per recorded bin under the run's variation.
     arrivals: ArrivalSource,
     model: ServiceModel,
+    /// What compiled `model`: its key in the scenario's model cache.
+    model_key: ModelKey,
     /// The request-level state, under [`LoadModel::Requests`].
     request_model: Option<RequestModel>,
     backlog_core_s: f64,
@@ -561,9 +563,13 @@ impl<'a> Sim<'a> {
                     .iter()
                     .any(|p| p.blocking && server_names[p.server] == s)
             });
-            let model = ServiceModel::new(svc, wc.resources.limits.cpu.map(|q| q.0))
-                .with_cache(sc.cfs_cache.clone(), si)
-                .with_blocking(&blocked);
+            let cpu_limit = wc.resources.limits.cpu.map(|q| q.0);
+            let model_key = (si, cpu_limit, blocked.iter().map(|b| b.to_bits()).collect());
+            let model = sc.model_cache.checkout(&model_key, || {
+                ServiceModel::new(svc, cpu_limit)
+                    .with_cache(sc.cfs_cache.clone(), si)
+                    .with_blocking(&blocked)
+            });
             let request_model = match &options.load_model {
                 LoadModel::Fluid => None,
                 LoadModel::Requests(opts) => {
@@ -614,6 +620,7 @@ impl<'a> Sim<'a> {
                     options.variation,
                 ),
                 model,
+                model_key,
                 request_model,
                 backlog_core_s: 0.0,
                 pods: Vec::new(),
@@ -2063,6 +2070,7 @@ impl<'a> Sim<'a> {
                 if let Some(rm) = &w.request_model {
                     w.run.request_events = rm.events;
                 }
+                self.sc.model_cache.checkin(w.model_key, w.model);
                 w.run
             })
             .collect();
@@ -2133,5 +2141,47 @@ mod tests {
                 max_relative = 1e-9
             );
         }
+    }
+
+    /// Runs handed warm models by the scenario's cache give exactly the results of cold runs:
+    /// replication 1 after replications 2 and 3 of the same candidate and of one with other CPU
+    /// limits (sharing the models they warmed) equals replication 1 on a fresh scenario.
+    #[test]
+    fn warm_models_give_the_results_of_cold_ones() {
+        let load = || {
+            let mut sc = crate::model::build::load_scenario(
+                Files::Embedded,
+                std::path::Path::new("models/scenarios/default.yaml"),
+            )
+            .unwrap();
+            sc.horizon = 12 * 60 * MINUTE;
+            sc
+        };
+        let options = |replication| Options {
+            replication,
+            ..Options::default()
+        };
+        let cold_scenario = load();
+        let cold = simulate_with(&cold_scenario, &cold_scenario.baseline, 7, &options(1));
+        let warm_scenario = load();
+        // Another candidate's backend (another CPU limit) warms a model of its own.
+        let mut other = warm_scenario.baseline.clone();
+        for wc in other.workloads.values_mut() {
+            wc.resources.limits.cpu = Some(crate::quantity::MilliCpu(300));
+        }
+        for r in [2, 3] {
+            simulate_with(&warm_scenario, &other, 7, &options(r));
+            simulate_with(&warm_scenario, &warm_scenario.baseline, 7, &options(r));
+        }
+        let handed_out = Sim::new(&warm_scenario, &warm_scenario.baseline, 7, &options(1));
+        assert!(
+            handed_out
+                .workloads
+                .iter()
+                .all(|w| !w.model.states.is_empty()),
+            "every workload starts with a warm model"
+        );
+        let warm = simulate_with(&warm_scenario, &warm_scenario.baseline, 7, &options(1));
+        assert_eq!(format!("{cold:?}"), format!("{warm:?}"));
     }
 }

@@ -520,6 +520,44 @@ impl std::hash::BuildHasher for BuildFastHash {
     }
 }
 
+/// What a compiled [`ServiceModel`] depends on within a scenario: the service's index, the
+/// pod's CPU limit (millicores) and the blocked seconds per class (as bits).
+pub type ModelKey = (usize, Option<i64>, Vec<u64>);
+
+/// Compiled service models shared by the runs of a scenario (every replication of every
+/// candidate), each handed out warm with the states earlier runs computed. A cache: a state is a
+/// function of its key alone, so a warm model gives exactly the results of a cold one, whichever
+/// run warmed it and in whatever order the runs go.
+#[derive(Debug, Clone, Default)]
+pub struct ModelCache(
+    std::sync::Arc<std::sync::Mutex<HashMap<ModelKey, std::sync::Arc<ServiceModel>>>>,
+);
+
+impl ModelCache {
+    /// A copy of the cached model for `key`, or `build()` on a miss.
+    pub fn checkout(&self, key: &ModelKey, build: impl FnOnce() -> ServiceModel) -> ServiceModel {
+        let cached = self.0.lock().ok().and_then(|map| map.get(key).cloned());
+        match cached {
+            Some(model) => {
+                let mut model = ServiceModel::clone(&model);
+                model.last = None;
+                model
+            }
+            None => build(),
+        }
+    }
+
+    /// Hands `model` back after a run: kept when it knows more states than the cached one.
+    pub fn checkin(&self, key: ModelKey, model: ServiceModel) {
+        if let Ok(mut map) = self.0.lock() {
+            let known = map.get(&key).map_or(0, |m| m.states.len());
+            if model.states.len() > known {
+                map.insert(key, std::sync::Arc::new(model));
+            }
+        }
+    }
+}
+
 /// Hasher of [`BuildFastHash`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FastHasher(u64);
