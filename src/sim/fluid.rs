@@ -524,19 +524,32 @@ impl std::hash::BuildHasher for BuildFastHash {
 /// pod's CPU limit (millicores) and the blocked seconds per class (as bits).
 pub type ModelKey = (usize, Option<i64>, Vec<u64>);
 
+/// Most latency laws the [`ModelCache`] keeps over all its models (640 bytes each, ~160 MB):
+/// past it, runs of further keys start cold, which costs time, not results.
+pub const MAX_CACHED_LAWS: usize = 250_000;
+
 /// Compiled service models shared by the runs of a scenario (every replication of every
 /// candidate), each handed out warm with the states earlier runs computed. A cache: a state is a
 /// function of its key alone, so a warm model gives exactly the results of a cold one, whichever
 /// run warmed it and in whatever order the runs go.
 #[derive(Debug, Clone, Default)]
-pub struct ModelCache(
-    std::sync::Arc<std::sync::Mutex<HashMap<ModelKey, std::sync::Arc<ServiceModel>>>>,
-);
+pub struct ModelCache(std::sync::Arc<std::sync::Mutex<CachedModels>>);
+
+/// The models of a [`ModelCache`] and the laws they hold in all.
+#[derive(Debug, Default)]
+pub struct CachedModels {
+    models: HashMap<ModelKey, std::sync::Arc<ServiceModel>>,
+    laws: usize,
+}
 
 impl ModelCache {
     /// A copy of the cached model for `key`, or `build()` on a miss.
     pub fn checkout(&self, key: &ModelKey, build: impl FnOnce() -> ServiceModel) -> ServiceModel {
-        let cached = self.0.lock().ok().and_then(|map| map.get(key).cloned());
+        let cached = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|cache| cache.models.get(key).cloned());
         match cached {
             Some(model) => {
                 let mut model = ServiceModel::clone(&model);
@@ -547,13 +560,20 @@ impl ModelCache {
         }
     }
 
-    /// Hands `model` back after a run: kept when it knows more states than the cached one.
+    /// Hands `model` back after a run: kept when it knows more states than the cached one and
+    /// the cache stays within [`MAX_CACHED_LAWS`].
     pub fn checkin(&self, key: ModelKey, model: ServiceModel) {
-        if let Ok(mut map) = self.0.lock() {
-            let known = map.get(&key).map_or(0, |m| m.states.len());
-            if model.states.len() > known {
-                map.insert(key, std::sync::Arc::new(model));
-            }
+        let Ok(mut cache) = self.0.lock() else {
+            return;
+        };
+        let (known, held) = cache
+            .models
+            .get(&key)
+            .map_or((0, 0), |m| (m.states.len(), m.laws.len()));
+        let laws = cache.laws - held + model.laws.len();
+        if model.states.len() > known && laws <= MAX_CACHED_LAWS {
+            cache.laws = laws;
+            cache.models.insert(key, std::sync::Arc::new(model));
         }
     }
 }
