@@ -1561,8 +1561,8 @@ impl<'a> Sim<'a> {
                 } else {
                     0
                 };
-                let si_state = m.state(lambda_pod, wait_bin) as usize;
-                let st = &m.states[si_state];
+                let si_state = m.state(lambda_pod, wait_bin);
+                let st = m.state_law(si_state);
                 let pod_s = f64::from(ready) * dt;
                 wl.run.ready_pod_seconds += pod_s;
                 wl.run.throttled_pod_seconds += st.throttled_ratio * pod_s;
@@ -1997,10 +1997,10 @@ impl<'a> Sim<'a> {
         let mut figures = Vec::with_capacity(self.objectives.len());
         for o in &mut self.objectives {
             self.hist.clear();
-            let laws = &self.workloads[o.service].model.laws;
+            let model = &self.workloads[o.service].model;
             for &law in &o.touched {
                 let w = o.weights[law as usize];
-                self.hist.add_scaled(&laws[law as usize], w);
+                self.hist.add_scaled(model.law(law), w);
                 o.weights[law as usize] = 0.0;
             }
             o.touched.clear();
@@ -2178,7 +2178,7 @@ mod tests {
             handed_out
                 .workloads
                 .iter()
-                .all(|w| !w.model.states.is_empty()),
+                .all(|w| w.model.state_count() > 0),
             "every workload starts with a warm model"
         );
         let warm = simulate_with(&warm_scenario, &warm_scenario.baseline, 7, &options(1));

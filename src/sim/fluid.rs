@@ -66,10 +66,27 @@ pub struct StateLaw {
     pub mean_latency: Vec<f64>,
     /// In-flight requests per pod.
     pub in_flight_per_pod: f64,
-    /// Per class law index into [`ServiceModel::laws`].
+    /// Per class law index (see [`ServiceModel::law`]).
     pub law: Vec<u32>,
     /// Fraction of CFS periods with work in which the pod ran out of quota.
     pub throttled_ratio: f64,
+}
+
+/// Memoized states: per key (rate level, backlog bin) a state, per state and class a latency law.
+#[derive(Debug, Clone, Default)]
+pub struct StateTable {
+    memo: HashMap<u64, u32, BuildFastHash>,
+    states: Vec<StateLaw>,
+    laws: Vec<[f32; BINS]>,
+}
+
+impl StateTable {
+    /// Appends `more`, whose indices continue this table's.
+    fn extend(&mut self, more: &StateTable) {
+        self.memo.extend(more.memo.iter().map(|(&k, &v)| (k, v)));
+        self.states.extend(more.states.iter().cloned());
+        self.laws.extend_from_slice(&more.laws);
+    }
 }
 
 /// A service compiled for one candidate: pod shape, classes and the memo of per-state laws.
@@ -109,12 +126,10 @@ pub struct ServiceModel {
     pub cfs_quota_ms: Option<f64>,
     /// The scenario's shared replay cache and this service's index in the scenario.
     cache_key: (Option<cfs::ReplayCache>, usize),
-    /// Per-state outcome, by key.
-    memo: HashMap<u64, u32, BuildFastHash>,
-    /// Memoized states.
-    pub states: Vec<StateLaw>,
-    /// Memoized laws (`[f32; BINS]` per class per state).
-    pub laws: Vec<[f32; BINS]>,
+    /// States earlier runs computed, shared read-only through the scenario's [`ModelCache`].
+    known: std::sync::Arc<StateTable>,
+    /// States this run computed beyond `known` (indices continue after `known`'s).
+    learned: StateTable,
     /// The last state asked for: consecutive steps usually repeat it.
     last: Option<(f64, u16, u32)>,
 }
@@ -259,9 +274,8 @@ impl ServiceModel {
             classes,
             cfs_quota_ms,
             cache_key: (None, 0),
-            memo: HashMap::with_hasher(BuildFastHash),
-            states: Vec::new(),
-            laws: Vec::new(),
+            known: std::sync::Arc::default(),
+            learned: StateTable::default(),
             last: None,
         }
     }
@@ -336,6 +350,29 @@ impl ServiceModel {
         i
     }
 
+    /// The state numbered `i` (as [`ServiceModel::state`] returns).
+    pub fn state_law(&self, i: u32) -> &StateLaw {
+        let i = i as usize;
+        match self.known.states.get(i) {
+            Some(st) => st,
+            None => &self.learned.states[i - self.known.states.len()],
+        }
+    }
+
+    /// The latency law numbered `i` (as [`StateLaw::law`] holds).
+    pub fn law(&self, i: u32) -> &[f32; BINS] {
+        let i = i as usize;
+        match self.known.laws.get(i) {
+            Some(law) => law,
+            None => &self.learned.laws[i - self.known.laws.len()],
+        }
+    }
+
+    /// States known to this model: shared ones and this run's.
+    pub fn state_count(&self) -> usize {
+        self.known.states.len() + self.learned.states.len()
+    }
+
     fn lookup(&mut self, lambda_pod: f64, wait_bin: u16) -> u32 {
         let level = if lambda_pod <= RATE_GRID_FLOOR {
             0u32
@@ -343,7 +380,10 @@ impl ServiceModel {
             ((lambda_pod / RATE_GRID_FLOOR).ln() / RATE_GRID_RATIO.ln()).round() as u32 + 1
         };
         let key = (u64::from(level) << 16) | u64::from(wait_bin);
-        if let Some(&i) = self.memo.get(&key) {
+        if let Some(&i) = self.known.memo.get(&key) {
+            return i;
+        }
+        if let Some(&i) = self.learned.memo.get(&key) {
             return i;
         }
         let lambda_pod = if level == 0 {
@@ -410,15 +450,18 @@ impl ServiceModel {
             st.mean_latency.push(mean);
             st.timed_out
                 .push(latency::tail_beyond(atoms, shift, *wait, self.timeout_s));
-            st.law.push(self.laws.len() as u32);
-            self.laws.push(latency::law_with_wait(atoms, shift, *wait));
+            st.law
+                .push((self.known.laws.len() + self.learned.laws.len()) as u32);
+            self.learned
+                .laws
+                .push(latency::law_with_wait(atoms, shift, *wait));
         }
         if unqueued > self.max_in_flight {
             st.rejected = 1.0 - self.max_in_flight / unqueued;
         }
-        let idx = self.states.len() as u32;
-        self.states.push(st);
-        self.memo.insert(key, idx);
+        let idx = self.state_count() as u32;
+        self.learned.states.push(st);
+        self.learned.memo.insert(key, idx);
         idx
     }
 
@@ -529,52 +572,56 @@ pub type ModelKey = (usize, Option<i64>, Vec<u64>);
 pub const MAX_CACHED_LAWS: usize = 250_000;
 
 /// Compiled service models shared by the runs of a scenario (every replication of every
-/// candidate), each handed out warm with the states earlier runs computed. A cache: a state is a
-/// function of its key alone, so a warm model gives exactly the results of a cold one, whichever
-/// run warmed it and in whatever order the runs go.
+/// candidate), each handed out with the states earlier runs computed, read-only and shared (no
+/// copy per run). A cache: a state is a function of its key alone, so a warm model gives exactly
+/// the results of a cold one, whichever run warmed it and in whatever order the runs go.
 #[derive(Debug, Clone, Default)]
 pub struct ModelCache(std::sync::Arc<std::sync::Mutex<CachedModels>>);
 
-/// The models of a [`ModelCache`] and the laws they hold in all.
+/// The models of a [`ModelCache`] (each with no states of its own beyond the shared table) and
+/// the laws they hold in all.
 #[derive(Debug, Default)]
 pub struct CachedModels {
-    models: HashMap<ModelKey, std::sync::Arc<ServiceModel>>,
+    models: HashMap<ModelKey, ServiceModel>,
     laws: usize,
 }
 
 impl ModelCache {
-    /// A copy of the cached model for `key`, or `build()` on a miss.
+    /// The cached model for `key` (sharing its state table), or `build()` on a miss.
     pub fn checkout(&self, key: &ModelKey, build: impl FnOnce() -> ServiceModel) -> ServiceModel {
         let cached = self
             .0
             .lock()
             .ok()
             .and_then(|cache| cache.models.get(key).cloned());
-        match cached {
-            Some(model) => {
-                let mut model = ServiceModel::clone(&model);
-                model.last = None;
-                model
-            }
-            None => build(),
-        }
+        cached.unwrap_or_else(build)
     }
 
-    /// Hands `model` back after a run: kept when it knows more states than the cached one and
-    /// the cache stays within [`MAX_CACHED_LAWS`].
-    pub fn checkin(&self, key: ModelKey, model: ServiceModel) {
+    /// Hands `model` back after a run: its table (shared plus learned states) replaces the
+    /// cached one when it knows more states and the cache stays within [`MAX_CACHED_LAWS`].
+    pub fn checkin(&self, key: ModelKey, mut model: ServiceModel) {
+        if model.learned.states.is_empty() {
+            return;
+        }
         let Ok(mut cache) = self.0.lock() else {
             return;
         };
         let (known, held) = cache
             .models
             .get(&key)
-            .map_or((0, 0), |m| (m.states.len(), m.laws.len()));
-        let laws = cache.laws - held + model.laws.len();
-        if model.states.len() > known && laws <= MAX_CACHED_LAWS {
-            cache.laws = laws;
-            cache.models.insert(key, std::sync::Arc::new(model));
+            .map_or((0, 0), |m| (m.state_count(), m.known.laws.len()));
+        let count = model.state_count();
+        let laws = cache.laws - held + model.known.laws.len() + model.learned.laws.len();
+        if count <= known || laws > MAX_CACHED_LAWS {
+            return;
         }
+        let mut table = StateTable::clone(&model.known);
+        table.extend(&model.learned);
+        model.known = std::sync::Arc::new(table);
+        model.learned = StateTable::default();
+        model.last = None;
+        cache.laws = laws;
+        cache.models.insert(key, model);
     }
 }
 
