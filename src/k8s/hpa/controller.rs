@@ -114,9 +114,21 @@ impl HpaConditions {
 
     /// [`HpaConditions::set`] with a message that needs no formatting: compared as is.
     fn set_text(&mut self, t: ConditionType, status: bool, reason: &'static str, text: &str) {
+        self.set_pieces(t, status, reason, &[text]);
+    }
+
+    /// [`HpaConditions::set`] with the message given as the pieces it concatenates: compared
+    /// piece by piece, joined only when it differs from the current one.
+    fn set_pieces(
+        &mut self,
+        t: ConditionType,
+        status: bool,
+        reason: &'static str,
+        pieces: &[&str],
+    ) {
         let slot = self.slot(t);
         if let Some(c) = slot {
-            if *c.message == *text {
+            if pieces_equal(&c.message, pieces) {
                 c.status = status;
                 c.reason = reason;
                 return;
@@ -125,9 +137,21 @@ impl HpaConditions {
         *slot = Some(HpaCondition {
             status,
             reason,
-            message: text.into(),
+            message: pieces.concat().into(),
         });
     }
+}
+
+/// Whether `pieces` concatenate to exactly `text`.
+fn pieces_equal(text: &str, pieces: &[&str]) -> bool {
+    let mut rest = text;
+    for p in pieces {
+        match rest.strip_prefix(p) {
+            Some(r) => rest = r,
+            None => return false,
+        }
+    }
+    rest.is_empty()
 }
 
 /// Whether `args` formats to exactly `text`, compared piece by piece without allocating.
@@ -399,11 +423,12 @@ impl HpaController {
                     error: computed.error,
                 };
             }
-            self.conditions.set(
+            let [what, name] = computed.metric_name.pieces();
+            self.conditions.set_pieces(
                 ScalingActive,
                 true,
                 "ValidMetricFound",
-                format_args!("a replica count was computed from {}", computed.metric_name),
+                &["a replica count was computed from ", what, name],
             );
             error = computed.error;
             proposal = Some(computed.replicas);
@@ -604,7 +629,7 @@ pub fn tolerances_for(behavior: Option<&Behavior>, cfg: &ControllerConfig) -> To
 }
 
 /// What a metric proposal was computed from, as the `ScalingActive` condition names it;
-/// formatted only when the condition's message changes.
+/// joined into a message only when the condition's message changes.
 #[derive(Debug, Clone, Copy)]
 enum MetricLabel<'a> {
     /// No metric gave a proposal.
@@ -624,25 +649,30 @@ enum MetricLabel<'a> {
     External(&'a str),
 }
 
-impl std::fmt::Display for MetricLabel<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl<'a> MetricLabel<'a> {
+    /// The description as two pieces to concatenate, e.g. `cpu` and ` resource utilization
+    /// (percent of request)`, or `pods metric ` and the metric name.
+    fn pieces(self) -> [&'a str; 2] {
         match self {
-            MetricLabel::None => Ok(()),
-            MetricLabel::Resource(r) => write!(f, "{r} resource"),
+            MetricLabel::None => ["", ""],
+            MetricLabel::Resource(r) => [r.as_str(), " resource"],
             MetricLabel::Utilization {
                 resource,
-                container,
-            } => {
-                let what = if *container {
-                    "container resource utilization"
-                } else {
-                    "resource utilization"
-                };
-                write!(f, "{resource} {what} (percent of request)")
-            }
-            MetricLabel::Pods(n) => write!(f, "pods metric {n}"),
-            MetricLabel::Object(n) => write!(f, "object metric {n}"),
-            MetricLabel::External(n) => write!(f, "external metric {n}"),
+                container: false,
+            } => [
+                resource.as_str(),
+                " resource utilization (percent of request)",
+            ],
+            MetricLabel::Utilization {
+                resource,
+                container: true,
+            } => [
+                resource.as_str(),
+                " container resource utilization (percent of request)",
+            ],
+            MetricLabel::Pods(n) => ["pods metric ", n],
+            MetricLabel::Object(n) => ["object metric ", n],
+            MetricLabel::External(n) => ["external metric ", n],
         }
     }
 }
