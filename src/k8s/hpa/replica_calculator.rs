@@ -165,6 +165,15 @@ pub(crate) fn ceil_to_i32(x: f64) -> i32 {
     x.ceil() as i32
 }
 
+/// `a / b`, truncating like `i128` division (`b ≠ 0`); in `i64` when both fit, which gives the
+/// same quotient without the `i128` division routine.
+pub(crate) fn div_i128(a: i128, b: i128) -> i128 {
+    match (i64::try_from(a), i64::try_from(b)) {
+        (Ok(x), Ok(y)) if !(x == i64::MIN && y == -1) => i128::from(x / y),
+        _ => a / b,
+    }
+}
+
 fn clamp_i64(x: i128) -> i64 {
     x.clamp(i64::MIN as i128, i64::MAX as i128) as i64
 }
@@ -282,10 +291,10 @@ fn utilization_ratio(
     if sums.requested == 0 {
         return Err(ERR_NO_MATCHED_PODS.to_string());
     }
-    let percent = sums.used * 100 / sums.requested;
+    let percent = div_i128(sums.used * 100, sums.requested);
     let percent = i32::try_from(percent)
         .map_err(|_| format!("resource utilization {percent}% does not fit in an int32"))?;
-    let raw = clamp_i64(sums.used / sums.n.max(1));
+    let raw = clamp_i64(div_i128(sums.used, sums.n.max(1)));
     Ok((percent as f64 / target_utilization as f64, percent, raw))
 }
 
@@ -308,7 +317,7 @@ fn usage_ratio(mut sums: UsageSums, unknown: &[Sample], target: i64) -> (f64, i6
     for s in unknown {
         sums.add(s.value);
     }
-    let avg = clamp_i64(sums.total / sums.n.max(1));
+    let avg = clamp_i64(div_i128(sums.total, sums.n.max(1)));
     (avg as f64 / target as f64, avg)
 }
 
@@ -385,7 +394,9 @@ pub fn resource_utilization_replicas(
         };
         let value = match g {
             Group::Ready => point.sample.map(|s| s.value),
-            Group::Missing if ratio < 1.0 => Some(clamp_i64(request as i128 * fallback / 100)),
+            Group::Missing if ratio < 1.0 => {
+                Some(clamp_i64(div_i128(request as i128 * fallback, 100)))
+            }
             Group::Missing if ratio > 1.0 => Some(0),
             Group::Unready if scale_up_with_unready => Some(0),
             _ => None,

@@ -1105,3 +1105,13 @@ proptest! {
         let _ = c.reconcile(now.saturating_add(15 * SECOND), &spec, current, status, &inputs, &hpa_pods, &cfg);
     }
 }
+
+proptest! {
+    /// The narrow division shortcut gives the `i128` quotient.
+    #[test]
+    fn narrow_division_matches_i128(a in any::<i128>(), b in any::<i128>(), s in any::<i64>(), t in any::<i64>()) {
+        prop_assume!(b != 0 && t != 0);
+        prop_assert_eq!(div_i128(a, b), a / b);
+        prop_assert_eq!(div_i128(s as i128, t as i128), s as i128 / t as i128);
+    }
+}
