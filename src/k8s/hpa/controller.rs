@@ -83,6 +83,7 @@ impl HpaConditions {
         }
     }
 
+    /// The field holding the condition of type `t`.
     fn slot(&mut self, t: ConditionType) -> &mut Option<HpaCondition> {
         match t {
             ConditionType::AbleToScale => &mut self.able_to_scale,
