@@ -204,6 +204,9 @@ fn rules(r: &ScalingRulesConfig, at: &str) -> Result<HpaScalingRules, (String, S
     })
 }
 
+/// The fetch error of an Object or External metric before the service has a rate.
+const NO_RATE_YET: &str = "no rate observed yet";
+
 /// One workload's HPA during a run: its spec, controller state and controller settings.
 #[derive(Debug, Clone)]
 pub struct WorkloadHpa {
@@ -279,10 +282,14 @@ impl WorkloadHpa {
                 MetricSpec::Pods(_) => None,
                 _ => {
                     // Object and External: the service's arrival rate.
-                    *input = match service_rate_milli {
-                        Some(v) => MetricInput::Value(v),
-                        None => MetricInput::FetchError("no rate observed yet".into()),
-                    };
+                    match service_rate_milli {
+                        Some(v) => *input = MetricInput::Value(v),
+                        None => {
+                            if !matches!(input, MetricInput::FetchError(e) if e == NO_RATE_YET) {
+                                *input = MetricInput::FetchError(NO_RATE_YET.into());
+                            }
+                        }
+                    }
                     continue;
                 }
             };
@@ -314,7 +321,7 @@ impl WorkloadHpa {
             }));
         }
         let status_replicas = ids.iter().filter(|&&id| pods[id].is_active()).count() as i32;
-        let out = self.controller.reconcile(
+        let out = self.controller.reconcile_in_place(
             now,
             &self.spec,
             spec_replicas as i32,

@@ -83,14 +83,22 @@ impl HpaConditions {
         }
     }
 
-    /// Sets a condition; the message is formatted only when it differs from the current one,
-    /// so a reconcile that changes nothing allocates nothing.
-    fn set(&mut self, t: ConditionType, status: bool, reason: &'static str, message: Arguments) {
-        let slot = match t {
+    /// The field holding the condition of type `t`.
+    fn slot(&mut self, t: ConditionType) -> &mut Option<HpaCondition> {
+        match t {
             ConditionType::AbleToScale => &mut self.able_to_scale,
             ConditionType::ScalingActive => &mut self.scaling_active,
             ConditionType::ScalingLimited => &mut self.scaling_limited,
-        };
+        }
+    }
+
+    /// Sets a condition; the message is formatted only when it differs from the current one,
+    /// so a reconcile that changes nothing allocates nothing.
+    fn set(&mut self, t: ConditionType, status: bool, reason: &'static str, message: Arguments) {
+        if let Some(text) = message.as_str() {
+            return self.set_text(t, status, reason, text);
+        }
+        let slot = self.slot(t);
         if let Some(c) = slot {
             if text_equals(&c.message, message) {
                 c.status = status;
@@ -98,16 +106,53 @@ impl HpaConditions {
                 return;
             }
         }
-        let message: std::sync::Arc<str> = match message.as_str() {
-            Some(s) => s.into(),
-            None => message.to_string().into(),
-        };
         *slot = Some(HpaCondition {
             status,
             reason,
-            message,
+            message: message.to_string().into(),
         });
     }
+
+    /// [`HpaConditions::set`] with a message that needs no formatting: compared as is.
+    fn set_text(&mut self, t: ConditionType, status: bool, reason: &'static str, text: &str) {
+        self.set_pieces(t, status, reason, &[text]);
+    }
+
+    /// [`HpaConditions::set`] with the message given as the pieces it concatenates: compared
+    /// piece by piece, joined only when it differs from the current one.
+    fn set_pieces(
+        &mut self,
+        t: ConditionType,
+        status: bool,
+        reason: &'static str,
+        pieces: &[&str],
+    ) {
+        let slot = self.slot(t);
+        if let Some(c) = slot {
+            if pieces_equal(&c.message, pieces) {
+                c.status = status;
+                c.reason = reason;
+                return;
+            }
+        }
+        *slot = Some(HpaCondition {
+            status,
+            reason,
+            message: pieces.concat().into(),
+        });
+    }
+}
+
+/// Whether `pieces` concatenate to exactly `text`.
+fn pieces_equal(text: &str, pieces: &[&str]) -> bool {
+    let mut rest = text;
+    for p in pieces {
+        match rest.strip_prefix(p) {
+            Some(r) => rest = r,
+            None => return false,
+        }
+    }
+    rest.is_empty()
 }
 
 /// Whether `args` formats to exactly `text`, compared piece by piece without allocating.
@@ -171,8 +216,24 @@ pub struct ReconcileOutcome {
     pub error: Option<String>,
 }
 
+/// The result of [`HpaController::reconcile_in_place`]: a [`ReconcileOutcome`] without the
+/// status, which stays in the controller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconcileStep {
+    /// Replica count the scale target should have now (= `spec_replicas` when not rescaled).
+    pub desired_replicas: i32,
+    /// Whether the controller rescaled the target (`desired_replicas != spec_replicas`).
+    pub rescaled: bool,
+    /// The maximum over the valid metric proposals, before stabilization and limits (`None`
+    /// when metrics were not consulted or could not be used).
+    pub proposal: Option<i32>,
+    /// The error upstream's reconcile would return (invalid metrics), if any.
+    pub error: Option<String>,
+}
+
 /// State the HPA controller keeps for one HPA between reconciles: the recent unstabilized
-/// recommendations and, when `spec.behavior` is set, the recent scale events.
+/// recommendations and, when `spec.behavior` is set, the recent scale events; and the status
+/// of the last reconcile (conditions, per-metric statuses).
 ///
 /// Both lists stay bounded: an entry older than its window is overwritten rather than a new one
 /// appended, as upstream does.
@@ -183,6 +244,7 @@ pub struct HpaController {
     scale_up_events: Vec<ScaleEvent>,
     scale_down_events: Vec<ScaleEvent>,
     conditions: HpaConditions,
+    metric_statuses: Vec<MetricStatus>,
 }
 
 impl HpaController {
@@ -205,6 +267,7 @@ impl HpaController {
             scale_up_events,
             scale_down_events,
             conditions: HpaConditions::default(),
+            metric_statuses: Vec::new(),
         }
     }
 
@@ -239,12 +302,21 @@ impl HpaController {
         &self.conditions
     }
 
+    /// The per-metric statuses (`status.currentMetrics`) of the last reconcile, aligned with
+    /// the effective `spec.metrics` (empty when that reconcile did not consult the metrics).
+    pub fn metric_statuses(&self) -> &[MetricStatus] {
+        &self.metric_statuses
+    }
+
     /// One reconcile of the HPA at time `now` (`reconcileAutoscaler`).
     ///
     /// `spec_replicas` / `status_replicas` are the scale subresource's `spec.replicas` and
     /// `status.replicas`; `metrics[i]` is what the metrics APIs returned for
     /// `spec.metrics[i]` (a missing entry counts as a fetch error); `pods` are the pods the
     /// target's selector matches, aligned with each [`PodMetrics::per_pod`].
+    ///
+    /// Returns the outcome with a copy of the status; [`HpaController::reconcile_in_place`]
+    /// is the same reconcile leaving the status in the controller.
     #[allow(clippy::too_many_arguments)]
     pub fn reconcile(
         &mut self,
@@ -256,13 +328,42 @@ impl HpaController {
         pods: &[HpaPod],
         cfg: &ControllerConfig,
     ) -> ReconcileOutcome {
-        use ConditionType::*;
-        self.conditions.set(
-            AbleToScale,
-            true,
-            "SucceededGetScale",
-            format_args!("the scale target's current scale was read"),
+        let step = self.reconcile_in_place(
+            now,
+            spec,
+            spec_replicas,
+            status_replicas,
+            metrics,
+            pods,
+            cfg,
         );
+        ReconcileOutcome {
+            desired_replicas: step.desired_replicas,
+            rescaled: step.rescaled,
+            proposal: step.proposal,
+            conditions: self.conditions.clone(),
+            metric_statuses: self.metric_statuses.clone(),
+            error: step.error,
+        }
+    }
+
+    /// [`HpaController::reconcile`] without copying the status out: the conditions and the
+    /// per-metric statuses stay in the controller ([`HpaController::conditions`],
+    /// [`HpaController::metric_statuses`]), so a reconcile whose conditions do not change
+    /// allocates nothing. This is what the simulator runs every sync period.
+    #[allow(clippy::too_many_arguments)]
+    pub fn reconcile_in_place(
+        &mut self,
+        now: Millis,
+        spec: &HpaSpec,
+        spec_replicas: i32,
+        status_replicas: i32,
+        metrics: &[MetricInput],
+        pods: &[HpaPod],
+        cfg: &ControllerConfig,
+    ) -> ReconcileStep {
+        use ConditionType::*;
+        self.metric_statuses.clear();
         let current = spec_replicas;
         if self.recommendations.is_none() {
             self.recommendations = Some(vec![TimestampedRecommendation {
@@ -272,7 +373,10 @@ impl HpaController {
         }
         let min = spec.min_replicas;
         let max = spec.max_replicas;
-        let mut statuses = Vec::new();
+        // `AbleToScale` is set once, at the end: each step of a reconcile overwrites the one
+        // before (the scale was read → the normalization's verdict → the rescale), and only
+        // the last is visible.
+        let mut able = AbleToScaleNote::ReadScale;
         let mut proposal = None;
         let mut error = None;
         let mut rescale = true;
@@ -303,38 +407,34 @@ impl HpaController {
                 pods,
                 tolerances,
                 cfg,
+                &mut self.metric_statuses,
             );
-            statuses = computed.statuses;
-            match computed.blocking {
-                Some((reason, message)) => {
-                    self.conditions.set(
-                        ScalingActive,
-                        false,
-                        reason,
-                        format_args!("the replica count could not be computed: {message}"),
-                    );
-                    return ReconcileOutcome {
-                        desired_replicas: current,
-                        rescaled: false,
-                        proposal: None,
-                        conditions: self.conditions.clone(),
-                        metric_statuses: statuses,
-                        error: computed.error,
-                    };
-                }
-                None => {
-                    self.conditions.set(
-                        ScalingActive,
-                        true,
-                        "ValidMetricFound",
-                        format_args!("a replica count was computed from {}", computed.metric_name),
-                    );
-                }
+            if let Some((reason, message)) = computed.blocking {
+                self.conditions.set(
+                    ScalingActive,
+                    false,
+                    reason,
+                    format_args!("the replica count could not be computed: {message}"),
+                );
+                self.set_able_to_scale(able);
+                return ReconcileStep {
+                    desired_replicas: current,
+                    rescaled: false,
+                    proposal: None,
+                    error: computed.error,
+                };
             }
+            let [what, name] = computed.metric_name.pieces();
+            self.conditions.set_pieces(
+                ScalingActive,
+                true,
+                "ValidMetricFound",
+                &["a replica count was computed from ", what, name],
+            );
             error = computed.error;
             proposal = Some(computed.replicas);
             desired = computed.replicas.max(0);
-            desired = match &spec.behavior {
+            (desired, able) = match &spec.behavior {
                 None => self.normalize_legacy(now, current, desired, min, max, cfg),
                 Some(b) => self.normalize_with_behavior(now, b, current, desired, min, max, cfg),
             };
@@ -342,12 +442,7 @@ impl HpaController {
         }
 
         if rescale {
-            self.conditions.set(
-                AbleToScale,
-                true,
-                "SucceededRescale",
-                format_args!("the target scale was updated to {desired}"),
-            );
+            able = AbleToScaleNote::Rescaled(desired);
             if let Some(b) = &spec.behavior {
                 if desired > current {
                     let rules = HpaScalingRules::generate_scale_up(b.scale_up.as_ref());
@@ -370,16 +465,39 @@ impl HpaController {
         } else {
             desired = current;
         }
-        ReconcileOutcome {
+        self.set_able_to_scale(able);
+        ReconcileStep {
             desired_replicas: desired,
             rescaled: rescale,
             proposal,
-            conditions: self.conditions.clone(),
-            metric_statuses: statuses,
             error,
         }
     }
 
+    /// Sets the `AbleToScale` condition a reconcile ends with.
+    fn set_able_to_scale(&mut self, note: AbleToScaleNote) {
+        let c = &mut self.conditions;
+        match note {
+            AbleToScaleNote::ReadScale => c.set_text(
+                ConditionType::AbleToScale,
+                true,
+                "SucceededGetScale",
+                "the scale target's current scale was read",
+            ),
+            AbleToScaleNote::Normalized { reason, message } => {
+                c.set_text(ConditionType::AbleToScale, true, reason, message)
+            }
+            AbleToScaleNote::Rescaled(replicas) => c.set(
+                ConditionType::AbleToScale,
+                true,
+                "SucceededRescale",
+                format_args!("the target scale was updated to {replicas}"),
+            ),
+        }
+    }
+
+    /// The legacy normalization: the stabilized and clamped count and the `AbleToScale`
+    /// verdict (sets `ScalingLimited`).
     fn normalize_legacy(
         &mut self,
         now: Millis,
@@ -388,7 +506,7 @@ impl HpaController {
         min: i32,
         max: i32,
         cfg: &ControllerConfig,
-    ) -> i32 {
+    ) -> (i32, AbleToScaleNote) {
         let history = self.recommendations.get_or_insert_with(Vec::new);
         let stabilized = stabilize_recommendation(
             now,
@@ -396,21 +514,14 @@ impl HpaController {
             history,
             prenormalized,
         );
-        if stabilized != prenormalized {
-            self.conditions.set(
-                ConditionType::AbleToScale,
-                true,
-                "ScaleDownStabilized",
-                format_args!("recent higher recommendations hold the scale-down back"),
-            );
+        let able = if stabilized != prenormalized {
+            AbleToScaleNote::Normalized {
+                reason: "ScaleDownStabilized",
+                message: "recent higher recommendations hold the scale-down back",
+            }
         } else {
-            self.conditions.set(
-                ConditionType::AbleToScale,
-                true,
-                "ReadyForNewScale",
-                format_args!("the recommendation equals the stabilized size"),
-            );
-        }
+            AbleToScaleNote::READY
+        };
         let limited = convert_desired_replicas_with_rules(
             current,
             stabilized,
@@ -419,15 +530,17 @@ impl HpaController {
             cfg.scale_up_limit_factor,
             cfg.scale_up_limit_minimum,
         );
-        self.conditions.set(
+        self.conditions.set_text(
             ConditionType::ScalingLimited,
             limited.replicas != stabilized,
             limited.reason,
-            format_args!("{}", limited.message),
+            limited.message,
         );
-        limited.replicas
+        (limited.replicas, able)
     }
 
+    /// The behavior normalization: the stabilized and rate-limited count and the
+    /// `AbleToScale` verdict (sets `ScalingLimited`).
     #[allow(clippy::too_many_arguments)]
     fn normalize_with_behavior(
         &mut self,
@@ -438,7 +551,7 @@ impl HpaController {
         min: i32,
         max: i32,
         cfg: &ControllerConfig,
-    ) -> i32 {
+    ) -> (i32, AbleToScaleNote) {
         let up = HpaScalingRules::generate_scale_up(behavior.scale_up.as_ref());
         let mut down = HpaScalingRules::generate_scale_down(behavior.scale_down.as_ref());
         if down.stabilization_window_seconds.is_none() {
@@ -453,21 +566,14 @@ impl HpaController {
             up.stabilization_window_seconds.unwrap_or(0),
             down.stabilization_window_seconds.unwrap_or(0),
         );
-        if stabilized.replicas != prenormalized {
-            self.conditions.set(
-                ConditionType::AbleToScale,
-                true,
-                stabilized.reason,
-                format_args!("{}", stabilized.message),
-            );
+        let able = if stabilized.replicas != prenormalized {
+            AbleToScaleNote::Normalized {
+                reason: stabilized.reason,
+                message: stabilized.message,
+            }
         } else {
-            self.conditions.set(
-                ConditionType::AbleToScale,
-                true,
-                "ReadyForNewScale",
-                format_args!("the recommendation equals the stabilized size"),
-            );
-        }
+            AbleToScaleNote::READY
+        };
         let limited = convert_desired_replicas_with_behavior_rate(
             now,
             &BehaviorRateArgs {
@@ -481,14 +587,37 @@ impl HpaController {
                 scale_down_events: &self.scale_down_events,
             },
         );
-        self.conditions.set(
+        self.conditions.set_text(
             ConditionType::ScalingLimited,
             limited.replicas != stabilized.replicas,
             limited.reason,
-            format_args!("{}", limited.message),
+            limited.message,
         );
-        limited.replicas
+        (limited.replicas, able)
     }
+}
+
+/// The `AbleToScale` condition (always True here) a reconcile ends with.
+#[derive(Debug, Clone, Copy)]
+enum AbleToScaleNote {
+    /// `SucceededGetScale`: the scale was read and the target not rescaled (metrics not
+    /// consulted, or they blocked scaling).
+    ReadScale,
+    /// The normalization's verdict when the target is not rescaled.
+    Normalized {
+        reason: &'static str,
+        message: &'static str,
+    },
+    /// `SucceededRescale` to this replica count.
+    Rescaled(i32),
+}
+
+impl AbleToScaleNote {
+    /// `ReadyForNewScale`: the stabilization did not change the proposal.
+    const READY: AbleToScaleNote = AbleToScaleNote::Normalized {
+        reason: "ReadyForNewScale",
+        message: "the recommendation equals the stabilized size",
+    };
 }
 
 /// The tolerances of an HPA: per-direction `behavior.*.tolerance`, else the controller value.
@@ -501,7 +630,7 @@ pub fn tolerances_for(behavior: Option<&Behavior>, cfg: &ControllerConfig) -> To
 }
 
 /// What a metric proposal was computed from, as the `ScalingActive` condition names it;
-/// formatted only when the condition's message changes.
+/// joined into a message only when the condition's message changes.
 #[derive(Debug, Clone, Copy)]
 enum MetricLabel<'a> {
     /// No metric gave a proposal.
@@ -521,25 +650,30 @@ enum MetricLabel<'a> {
     External(&'a str),
 }
 
-impl std::fmt::Display for MetricLabel<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl<'a> MetricLabel<'a> {
+    /// The description as two pieces to concatenate, e.g. `cpu` and ` resource utilization
+    /// (percent of request)`, or `pods metric ` and the metric name.
+    fn pieces(self) -> [&'a str; 2] {
         match self {
-            MetricLabel::None => Ok(()),
-            MetricLabel::Resource(r) => write!(f, "{r} resource"),
+            MetricLabel::None => ["", ""],
+            MetricLabel::Resource(r) => [r.as_str(), " resource"],
             MetricLabel::Utilization {
                 resource,
-                container,
-            } => {
-                let what = if *container {
-                    "container resource utilization"
-                } else {
-                    "resource utilization"
-                };
-                write!(f, "{resource} {what} (percent of request)")
-            }
-            MetricLabel::Pods(n) => write!(f, "pods metric {n}"),
-            MetricLabel::Object(n) => write!(f, "object metric {n}"),
-            MetricLabel::External(n) => write!(f, "external metric {n}"),
+                container: false,
+            } => [
+                resource.as_str(),
+                " resource utilization (percent of request)",
+            ],
+            MetricLabel::Utilization {
+                resource,
+                container: true,
+            } => [
+                resource.as_str(),
+                " container resource utilization (percent of request)",
+            ],
+            MetricLabel::Pods(n) => ["pods metric ", n],
+            MetricLabel::Object(n) => ["object metric ", n],
+            MetricLabel::External(n) => ["external metric ", n],
         }
     }
 }
@@ -547,13 +681,13 @@ impl std::fmt::Display for MetricLabel<'_> {
 struct Computed<'a> {
     replicas: i32,
     metric_name: MetricLabel<'a>,
-    statuses: Vec<MetricStatus>,
     /// `(reason, message)` of the first invalid metric when the controller must not scale.
     blocking: Option<(&'static str, String)>,
     error: Option<String>,
 }
 
 /// `computeReplicasForMetrics`: the largest valid proposal; invalid metrics block a scale-down.
+/// The per-metric statuses are appended to `statuses`.
 #[allow(clippy::too_many_arguments)]
 fn compute_replicas_for_metrics<'a>(
     now: Millis,
@@ -564,8 +698,8 @@ fn compute_replicas_for_metrics<'a>(
     pods: &[HpaPod],
     tolerances: Tolerances,
     cfg: &ControllerConfig,
+    statuses: &mut Vec<MetricStatus>,
 ) -> Computed<'a> {
-    let mut statuses = Vec::with_capacity(specs.len());
     let mut replicas = 0i32;
     let mut metric_name = MetricLabel::None;
     let mut invalid = 0usize;
@@ -607,7 +741,6 @@ fn compute_replicas_for_metrics<'a>(
     Computed {
         replicas,
         metric_name,
-        statuses,
         blocking: if blocked {
             Some(first_invalid.unwrap_or((
                 "InvalidMetricSourceType",

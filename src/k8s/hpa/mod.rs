@@ -31,7 +31,7 @@ pub use behavior::{
 pub use config::ControllerConfig;
 pub use controller::{
     ConditionType, HpaCondition, HpaConditions, HpaController, MetricInput, MetricStatus,
-    ReconcileOutcome,
+    ReconcileOutcome, ReconcileStep,
 };
 pub use replica_calculator::{HpaPod, PodMetricPoint, PodMetrics, PodPhase, Sample, Tolerances};
 pub use spec::{

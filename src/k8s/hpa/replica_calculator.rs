@@ -165,6 +165,15 @@ pub(crate) fn ceil_to_i32(x: f64) -> i32 {
     x.ceil() as i32
 }
 
+/// `a / b`, truncating like `i128` division (`b ≠ 0`); in `i64` when both fit, which gives the
+/// same quotient without the `i128` division routine.
+pub(crate) fn div_i128(a: i128, b: i128) -> i128 {
+    match (i64::try_from(a), i64::try_from(b)) {
+        (Ok(x), Ok(y)) if !(x == i64::MIN && y == -1) => i128::from(x / y),
+        _ => a / b,
+    }
+}
+
 fn clamp_i64(x: i128) -> i64 {
     x.clamp(i64::MIN as i128, i64::MAX as i128) as i64
 }
@@ -182,51 +191,63 @@ enum Group {
     Ready,
 }
 
-/// The sample values of the ready pods (`None` for every other group), aligned with the pods.
-fn ready_values(groups: &[Group], metrics: &PodMetrics) -> Vec<Option<i64>> {
-    groups
-        .iter()
-        .enumerate()
-        .map(|(i, g)| match g {
-            Group::Ready => metrics
-                .per_pod
-                .get(i)
-                .and_then(|p| p.sample)
-                .map(|s| s.value),
-            _ => None,
-        })
-        .collect()
-}
-
-fn group_pods(
-    pods: &[HpaPod],
-    metrics: &PodMetrics,
+/// `groupPods` for one pod and its metric data. The classification is a pure function of the
+/// pod, so the calculators classify each pod again in their second pass instead of collecting
+/// the groups (and the ready pods' values, and the requests) into per-call vectors.
+fn classify(
+    pod: &HpaPod,
+    point: &PodMetricPoint,
     cpu_checks: bool,
     now: Millis,
     cfg: &ControllerConfig,
-) -> (usize, Vec<Group>) {
-    let mut ready = 0;
-    let mut groups = Vec::with_capacity(pods.len());
-    for (i, pod) in pods.iter().enumerate() {
-        let g = if pod.deleting || pod.phase == PodPhase::Failed {
-            Group::Ignored
-        } else if pod.phase == PodPhase::Pending {
-            Group::Unready
-        } else {
-            match metrics.per_pod.get(i).and_then(|p| p.sample) {
-                None => Group::Missing,
-                Some(sample) if cpu_checks && !cpu_sample_trusted(pod, &sample, now, cfg) => {
-                    Group::Unready
-                }
-                Some(_) => Group::Ready,
+) -> Group {
+    if pod.deleting || pod.phase == PodPhase::Failed {
+        Group::Ignored
+    } else if pod.phase == PodPhase::Pending {
+        Group::Unready
+    } else {
+        match point.sample {
+            None => Group::Missing,
+            Some(sample) if cpu_checks && !cpu_sample_trusted(pod, &sample, now, cfg) => {
+                Group::Unready
             }
-        };
-        if g == Group::Ready {
-            ready += 1;
+            Some(_) => Group::Ready,
         }
-        groups.push(g);
     }
-    (ready, groups)
+}
+
+/// The pods with their index, metric data (a missing entry is "no request, no sample") and
+/// group, in pod order.
+fn grouped<'a>(
+    pods: &'a [HpaPod],
+    metrics: &'a PodMetrics,
+    cpu_checks: bool,
+    now: Millis,
+    cfg: &'a ControllerConfig,
+) -> impl Iterator<Item = (usize, PodMetricPoint, Group)> + 'a {
+    pods.iter().enumerate().map(move |(i, pod)| {
+        let point = metrics.per_pod.get(i).copied().unwrap_or_default();
+        (i, point, classify(pod, &point, cpu_checks, now, cfg))
+    })
+}
+
+/// How many pods fell into the groups the calculators look at.
+#[derive(Debug, Clone, Copy, Default)]
+struct GroupCounts {
+    ready: usize,
+    unready: usize,
+    missing: usize,
+}
+
+impl GroupCounts {
+    fn add(&mut self, g: Group) {
+        match g {
+            Group::Ready => self.ready += 1,
+            Group::Unready => self.unready += 1,
+            Group::Missing => self.missing += 1,
+            Group::Ignored => {}
+        }
+    }
 }
 
 /// The CPU readiness and warm-up check of `groupPods`.
@@ -245,59 +266,58 @@ fn cpu_sample_trusted(pod: &HpaPod, sample: &Sample, now: Millis, cfg: &Controll
     !unready
 }
 
-fn pod_requests(
-    pods: &[HpaPod],
-    metrics: &PodMetrics,
-    resource: ResourceName,
-) -> Result<Vec<i64>, String> {
-    (0..pods.len())
-        .map(|i| {
-            metrics
-                .per_pod
-                .get(i)
-                .and_then(|p| p.request)
-                .ok_or_else(|| format!("missing request for {resource} in a container of pod #{i}"))
-        })
-        .collect()
+/// Σ usage, Σ request and the number of pods with a value (`GetResourceUtilizationRatio`'s
+/// loop over the pods that have both).
+#[derive(Debug, Clone, Copy, Default)]
+struct UtilizationSums {
+    used: i128,
+    requested: i128,
+    n: i128,
 }
 
-/// `GetResourceUtilizationRatio`: (ratio, percent, raw average) over the pods that have a value.
+impl UtilizationSums {
+    fn add(&mut self, value: i64, request: i64) {
+        self.used += value as i128;
+        self.requested += request as i128;
+        self.n += 1;
+    }
+}
+
+/// `GetResourceUtilizationRatio`: (ratio, percent, raw average) over the summed pods.
 fn utilization_ratio(
-    values: &[Option<i64>],
-    requests: &[i64],
+    sums: &UtilizationSums,
     target_utilization: i32,
 ) -> Result<(f64, i32, i64), String> {
-    let (mut used, mut requested, mut n) = (0i128, 0i128, 0i128);
-    for (v, r) in values.iter().zip(requests) {
-        if let Some(v) = v {
-            used += *v as i128;
-            requested += *r as i128;
-            n += 1;
-        }
-    }
-    if requested == 0 {
+    if sums.requested == 0 {
         return Err(ERR_NO_MATCHED_PODS.to_string());
     }
-    let percent = used * 100 / requested;
+    let percent = div_i128(sums.used * 100, sums.requested);
     let percent = i32::try_from(percent)
         .map_err(|_| format!("resource utilization {percent}% does not fit in an int32"))?;
-    let raw = clamp_i64(used / n.max(1));
+    let raw = clamp_i64(div_i128(sums.used, sums.n.max(1)));
     Ok((percent as f64 / target_utilization as f64, percent, raw))
 }
 
-/// `GetMetricUsageRatio`: (ratio, average) over all values, including unknown pods.
-fn usage_ratio(values: &[Option<i64>], unknown: &[Sample], target: i64) -> (f64, i64) {
-    let mut total = 0i128;
-    let mut n = 0i128;
-    for v in values.iter().flatten() {
-        total += *v as i128;
-        n += 1;
+/// Σ value and the number of pods with a value (`GetMetricUsageRatio`'s loop over the pods).
+#[derive(Debug, Clone, Copy, Default)]
+struct UsageSums {
+    total: i128,
+    n: i128,
+}
+
+impl UsageSums {
+    fn add(&mut self, value: i64) {
+        self.total += value as i128;
+        self.n += 1;
     }
+}
+
+/// `GetMetricUsageRatio`: (ratio, average) over the summed pods and the unknown pods.
+fn usage_ratio(mut sums: UsageSums, unknown: &[Sample], target: i64) -> (f64, i64) {
     for s in unknown {
-        total += s.value as i128;
-        n += 1;
+        sums.add(s.value);
     }
-    let avg = clamp_i64(total / n.max(1));
+    let avg = clamp_i64(div_i128(sums.total, sums.n.max(1)));
     (avg as f64 / target as f64, avg)
 }
 
@@ -325,61 +345,75 @@ pub fn resource_utilization_replicas(
     if pods.is_empty() {
         return Err(ERR_NO_PODS.to_string());
     }
-    let (ready_count, groups) = group_pods(pods, metrics, resource == ResourceName::Cpu, now, cfg);
-    let kept = groups.iter().filter(|g| **g == Group::Ready).count() + metrics.unknown_pods.len();
-    if kept == 0 {
+    let cpu_checks = resource == ResourceName::Cpu;
+    // One pass: the groups, the first pod without a request, and the ready pods' sums.
+    let mut counts = GroupCounts::default();
+    let mut without_request = None;
+    let mut sums = UtilizationSums::default();
+    for (i, point, g) in grouped(pods, metrics, cpu_checks, now, cfg) {
+        counts.add(g);
+        match (point.request, point.sample) {
+            (None, _) => {
+                without_request.get_or_insert(i);
+            }
+            (Some(request), Some(sample)) if g == Group::Ready => sums.add(sample.value, request),
+            _ => {}
+        }
+    }
+    if counts.ready + metrics.unknown_pods.len() == 0 {
         return Err(ERR_NO_TARGETED_METRICS.to_string());
     }
-    let requests = pod_requests(pods, metrics, resource)?;
-    let mut values = ready_values(&groups, metrics);
-    let (ratio, utilization_percent, raw_average) =
-        utilization_ratio(&values, &requests, target_utilization)?;
+    if let Some(i) = without_request {
+        return Err(format!(
+            "missing request for {resource} in a container of pod #{i}"
+        ));
+    }
+    let (ratio, utilization_percent, raw_average) = utilization_ratio(&sums, target_utilization)?;
     let out = |replicas| UtilizationProposal {
         replicas,
         utilization_percent,
         raw_average,
     };
 
-    let missing = groups.iter().filter(|g| **g == Group::Missing).count();
-    let unready = groups.iter().filter(|g| **g == Group::Unready).count();
-    let scale_up_with_unready = unready > 0 && ratio > 1.0;
-    if !scale_up_with_unready && missing == 0 {
+    let scale_up_with_unready = counts.unready > 0 && ratio > 1.0;
+    if !scale_up_with_unready && counts.missing == 0 {
         if tolerances.is_within(ratio) {
             return Ok(out(current));
         }
-        return Ok(out(ceil_to_i32(ratio * ready_count as f64)));
+        return Ok(out(ceil_to_i32(ratio * counts.ready as f64)));
     }
 
-    if missing > 0 {
-        // Scale-down: a missing pod is assumed at max(100 %, target) of its request;
-        // scale-up: at 0.
-        let fallback = i128::from(target_utilization.max(100));
-        for (i, g) in groups.iter().enumerate() {
-            if *g == Group::Missing {
-                if ratio < 1.0 {
-                    values[i] = Some(clamp_i64(requests[i] as i128 * fallback / 100));
-                } else if ratio > 1.0 {
-                    values[i] = Some(0);
-                }
+    // Rebalance. Scale-down: a missing pod is assumed at max(100 %, target) of its request;
+    // scale-up: at 0. On a scale-up with unready pods, those count at 0 too.
+    let fallback = i128::from(target_utilization.max(100));
+    let mut sums = UtilizationSums::default();
+    for (_, point, g) in grouped(pods, metrics, cpu_checks, now, cfg) {
+        // Every pod has a request here (checked above).
+        let Some(request) = point.request else {
+            continue;
+        };
+        let value = match g {
+            Group::Ready => point.sample.map(|s| s.value),
+            Group::Missing if ratio < 1.0 => {
+                Some(clamp_i64(div_i128(request as i128 * fallback, 100)))
             }
-        }
-    }
-    if scale_up_with_unready {
-        for (i, g) in groups.iter().enumerate() {
-            if *g == Group::Unready {
-                values[i] = Some(0);
-            }
+            Group::Missing if ratio > 1.0 => Some(0),
+            Group::Unready if scale_up_with_unready => Some(0),
+            _ => None,
+        };
+        if let Some(v) = value {
+            sums.add(v, request);
         }
     }
 
-    let (new_ratio, _, _) = utilization_ratio(&values, &requests, target_utilization)?;
+    let (new_ratio, _, _) = utilization_ratio(&sums, target_utilization)?;
     if tolerances.is_within(new_ratio)
         || (ratio < 1.0 && new_ratio > 1.0)
         || (ratio > 1.0 && new_ratio < 1.0)
     {
         return Ok(out(current));
     }
-    let n_metrics = values.iter().flatten().count() + metrics.unknown_pods.len();
+    let n_metrics = sums.n as usize + metrics.unknown_pods.len();
     let new_replicas = ceil_to_i32(new_ratio * n_metrics as f64);
     if !cfg.pre_surge_fix
         && ((new_ratio < 1.0 && new_replicas > current)
@@ -417,53 +451,53 @@ pub fn plain_metric_replicas(
     if pods.is_empty() {
         return Err(ERR_NO_PODS.to_string());
     }
-    let (ready_count, groups) =
-        group_pods(pods, metrics, resource == Some(ResourceName::Cpu), now, cfg);
-    let kept = groups.iter().filter(|g| **g == Group::Ready).count() + metrics.unknown_pods.len();
-    if kept == 0 {
+    let cpu_checks = resource == Some(ResourceName::Cpu);
+    let mut counts = GroupCounts::default();
+    let mut sums = UsageSums::default();
+    for (_, point, g) in grouped(pods, metrics, cpu_checks, now, cfg) {
+        counts.add(g);
+        if let (Group::Ready, Some(sample)) = (g, point.sample) {
+            sums.add(sample.value);
+        }
+    }
+    if counts.ready + metrics.unknown_pods.len() == 0 {
         return Err(ERR_NO_TARGETED_METRICS.to_string());
     }
-    let mut values = ready_values(&groups, metrics);
-    let (ratio, average) = usage_ratio(&values, &metrics.unknown_pods, target_average);
+    let (ratio, average) = usage_ratio(sums, &metrics.unknown_pods, target_average);
     let out = |replicas| AverageProposal { replicas, average };
 
-    let missing = groups.iter().filter(|g| **g == Group::Missing).count();
-    let unready = groups.iter().filter(|g| **g == Group::Unready).count();
-    let scale_up_with_unready = unready > 0 && ratio > 1.0;
-    if !scale_up_with_unready && missing == 0 {
+    let scale_up_with_unready = counts.unready > 0 && ratio > 1.0;
+    if !scale_up_with_unready && counts.missing == 0 {
         if tolerances.is_within(ratio) {
             return Ok(out(current));
         }
-        return Ok(out(ceil_to_i32(ratio * ready_count as f64)));
+        return Ok(out(ceil_to_i32(ratio * counts.ready as f64)));
     }
 
-    if missing > 0 {
-        for (i, g) in groups.iter().enumerate() {
-            if *g == Group::Missing {
-                if ratio < 1.0 {
-                    values[i] = Some(target_average);
-                } else if ratio > 1.0 {
-                    values[i] = Some(0);
-                }
-            }
-        }
-    }
-    if scale_up_with_unready {
-        for (i, g) in groups.iter().enumerate() {
-            if *g == Group::Unready {
-                values[i] = Some(0);
-            }
+    // Rebalance: missing pods at the target on a scale-down, at 0 on a scale-up; on a scale-up
+    // with unready pods, those at 0 too.
+    let mut sums = UsageSums::default();
+    for (_, point, g) in grouped(pods, metrics, cpu_checks, now, cfg) {
+        let value = match g {
+            Group::Ready => point.sample.map(|s| s.value),
+            Group::Missing if ratio < 1.0 => Some(target_average),
+            Group::Missing if ratio > 1.0 => Some(0),
+            Group::Unready if scale_up_with_unready => Some(0),
+            _ => None,
+        };
+        if let Some(v) = value {
+            sums.add(v);
         }
     }
 
-    let (new_ratio, _) = usage_ratio(&values, &metrics.unknown_pods, target_average);
+    let (new_ratio, _) = usage_ratio(sums, &metrics.unknown_pods, target_average);
     if tolerances.is_within(new_ratio)
         || (ratio < 1.0 && new_ratio > 1.0)
         || (ratio > 1.0 && new_ratio < 1.0)
     {
         return Ok(out(current));
     }
-    let n_metrics = values.iter().flatten().count() + metrics.unknown_pods.len();
+    let n_metrics = sums.n as usize + metrics.unknown_pods.len();
     let new_replicas = ceil_to_i32(new_ratio * n_metrics as f64);
     if !cfg.pre_surge_fix
         && ((new_ratio < 1.0 && new_replicas > current)

@@ -262,12 +262,19 @@ pub enum ResourceName {
     Memory,
 }
 
-impl fmt::Display for ResourceName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl ResourceName {
+    /// The API spelling (`cpu`, `memory`).
+    pub fn as_str(self) -> &'static str {
+        match self {
             ResourceName::Cpu => "cpu",
             ResourceName::Memory => "memory",
-        })
+        }
+    }
+}
+
+impl fmt::Display for ResourceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

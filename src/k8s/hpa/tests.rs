@@ -520,6 +520,64 @@ fn fresh_controller_does_not_scale_down_in_first_window() {
     assert_eq!((out.desired_replicas, out.rescaled), (3, true));
 }
 
+/// The condition messages: built only when they change, and then exactly as before; the
+/// in-place reconcile leaves the same status in the controller as the copying one reports.
+#[test]
+fn condition_messages_and_in_place_status() {
+    let cfg = ControllerConfig::default();
+    let spec = HpaSpec::new(
+        1,
+        10,
+        vec![MetricSpec::resource_utilization(ResourceName::Cpu, 50)],
+    );
+    let message = |c: &HpaController, t| c.conditions().get(t).unwrap().message.to_string();
+    let mut c = HpaController::new();
+    let input = [cpu_input(NOW, 4, 1000, 500)];
+    let out = c.reconcile(NOW, &spec, 4, 4, &input, &ready_pods(4), &cfg);
+    assert_eq!(out.conditions, *c.conditions());
+    assert_eq!(out.metric_statuses, c.metric_statuses());
+    assert_eq!(
+        message(&c, ConditionType::ScalingActive),
+        "a replica count was computed from cpu resource utilization (percent of request)"
+    );
+    assert_eq!(
+        message(&c, ConditionType::AbleToScale),
+        "the recommendation equals the stabilized size"
+    );
+    let kept = c
+        .conditions()
+        .get(ConditionType::ScalingActive)
+        .unwrap()
+        .message
+        .clone();
+    let t = NOW + 15 * SECOND;
+    let input = [cpu_input(t, 4, 1000, 900)];
+    let step = c.reconcile_in_place(t, &spec, 4, 4, &input, &ready_pods(4), &cfg);
+    assert_eq!((step.desired_replicas, step.rescaled), (8, true));
+    assert_eq!(
+        message(&c, ConditionType::AbleToScale),
+        "the target scale was updated to 8"
+    );
+    let active = c.conditions().get(ConditionType::ScalingActive).unwrap();
+    assert!(std::sync::Arc::ptr_eq(&active.message, &kept));
+    assert_eq!(c.metric_statuses()[0].average_utilization, Some(90));
+    let pods_spec = HpaSpec::new(
+        1,
+        10,
+        vec![MetricSpec::Pods(PodsMetricSource {
+            metric: MetricIdentifier {
+                name: "requests_per_second".into(),
+            },
+            target: MetricTarget::AverageValue(1000),
+        })],
+    );
+    c.reconcile_in_place(t, &pods_spec, 4, 4, &input, &ready_pods(4), &cfg);
+    assert_eq!(
+        message(&c, ConditionType::ScalingActive),
+        "a replica count was computed from pods metric requests_per_second"
+    );
+}
+
 #[test]
 fn bounds_checks_come_first() {
     let cfg = ControllerConfig::default();
@@ -1045,5 +1103,15 @@ proptest! {
         let _ = c.reconcile(now, &spec, current, status, &inputs, &hpa_pods, &cfg);
         spec.behavior = None;
         let _ = c.reconcile(now.saturating_add(15 * SECOND), &spec, current, status, &inputs, &hpa_pods, &cfg);
+    }
+}
+
+proptest! {
+    /// The narrow division shortcut gives the `i128` quotient.
+    #[test]
+    fn narrow_division_matches_i128(a in any::<i128>(), b in any::<i128>(), s in any::<i64>(), t in any::<i64>()) {
+        prop_assume!(b != 0 && t != 0);
+        prop_assert_eq!(div_i128(a, b), a / b);
+        prop_assert_eq!(div_i128(s as i128, t as i128), s as i128 / t as i128);
     }
 }
