@@ -568,7 +568,7 @@ impl std::hash::BuildHasher for BuildFastHash {
 pub type ModelKey = (usize, Option<i64>, Vec<u64>);
 
 /// Most latency laws the [`ModelCache`] keeps over all its models (640 bytes each, ~160 MB):
-/// past it, runs of further keys start cold, which costs time, not results.
+/// past it, states new to the cache are not kept, which costs time, not results.
 pub const MAX_CACHED_LAWS: usize = 250_000;
 
 /// Compiled service models shared by the runs of a scenario (every replication of every
@@ -578,12 +578,60 @@ pub const MAX_CACHED_LAWS: usize = 250_000;
 #[derive(Debug, Clone, Default)]
 pub struct ModelCache(std::sync::Arc<std::sync::Mutex<CachedModels>>);
 
-/// The models of a [`ModelCache`] (each with no states of its own beyond the shared table) and
-/// the laws they hold in all.
+/// The models of a [`ModelCache`] and the laws they hold in all.
 #[derive(Debug, Default)]
 pub struct CachedModels {
-    models: HashMap<ModelKey, ServiceModel>,
+    models: HashMap<ModelKey, CachedModel>,
     laws: usize,
+}
+
+/// One cached model: the template runs copy (its shared table, nothing learned) and the states
+/// runs brought back since the table was last rebuilt, numbered after the table's.
+#[derive(Debug)]
+struct CachedModel {
+    template: ServiceModel,
+    pending: StateTable,
+}
+
+impl CachedModel {
+    /// Adds the states of `learned` (numbered after `known`'s) that are new here.
+    fn absorb(&mut self, known: &StateTable, learned: &StateTable, budget: &mut usize) {
+        let table = &self.template.known;
+        let mut fresh: Vec<(u64, u32)> = learned
+            .memo
+            .iter()
+            .filter(|(k, _)| !table.memo.contains_key(k) && !self.pending.memo.contains_key(k))
+            .map(|(&k, &i)| (k, i))
+            .collect();
+        fresh.sort_unstable_by_key(|&(_, i)| i);
+        for (k, i) in fresh {
+            let mut st = learned.states[i as usize - known.states.len()].clone();
+            if *budget < st.law.len() {
+                return;
+            }
+            *budget -= st.law.len();
+            for law in &mut st.law {
+                let own = learned.laws[*law as usize - known.laws.len()];
+                *law = (table.laws.len() + self.pending.laws.len()) as u32;
+                self.pending.laws.push(own);
+            }
+            let index = (table.states.len() + self.pending.states.len()) as u32;
+            self.pending.memo.insert(k, index);
+            self.pending.states.push(st);
+        }
+    }
+
+    /// Rebuilds the shared table with the pending states once they are a quarter of it (so
+    /// the copies cost, amortized, a constant per state).
+    fn consolidate(&mut self) {
+        let known = self.template.known.states.len();
+        if self.pending.states.is_empty() || self.pending.states.len() * 4 < known {
+            return;
+        }
+        let mut table = StateTable::clone(&self.template.known);
+        table.extend(&std::mem::take(&mut self.pending));
+        self.template.known = std::sync::Arc::new(table);
+    }
 }
 
 impl ModelCache {
@@ -593,35 +641,35 @@ impl ModelCache {
             .0
             .lock()
             .ok()
-            .and_then(|cache| cache.models.get(key).cloned());
+            .and_then(|cache| cache.models.get(key).map(|m| m.template.clone()));
         cached.unwrap_or_else(build)
     }
 
-    /// Hands `model` back after a run: its table (shared plus learned states) replaces the
-    /// cached one when it knows more states and the cache stays within [`MAX_CACHED_LAWS`].
+    /// Hands `model` back after a run: the states it learned that the cache lacks are kept
+    /// (within [`MAX_CACHED_LAWS`]) for the runs that start later.
     pub fn checkin(&self, key: ModelKey, mut model: ServiceModel) {
         if model.learned.states.is_empty() {
             return;
         }
-        let Ok(mut cache) = self.0.lock() else {
+        let Ok(mut guard) = self.0.lock() else {
             return;
         };
-        let (known, held) = cache
-            .models
-            .get(&key)
-            .map_or((0, 0), |m| (m.state_count(), m.known.laws.len()));
-        let count = model.state_count();
-        let laws = cache.laws - held + model.known.laws.len() + model.learned.laws.len();
-        if count <= known || laws > MAX_CACHED_LAWS {
-            return;
-        }
-        let mut table = StateTable::clone(&model.known);
-        table.extend(&model.learned);
-        model.known = std::sync::Arc::new(table);
-        model.learned = StateTable::default();
-        model.last = None;
-        cache.laws = laws;
-        cache.models.insert(key, model);
+        let cache = &mut *guard;
+        let learned = std::mem::take(&mut model.learned);
+        let known = std::sync::Arc::clone(&model.known);
+        let entry = cache.models.entry(key).or_insert_with(|| {
+            model.known = std::sync::Arc::default();
+            model.last = None;
+            CachedModel {
+                template: model,
+                pending: StateTable::default(),
+            }
+        });
+        let mut budget = MAX_CACHED_LAWS.saturating_sub(cache.laws);
+        let before = budget;
+        entry.absorb(&known, &learned, &mut budget);
+        cache.laws += before - budget;
+        entry.consolidate();
     }
 }
 
