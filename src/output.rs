@@ -16,23 +16,53 @@ use crate::sim::engine::RunResult;
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, then rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
+    let dir = output_dir(path)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "out".into());
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes)
-        .map_err(|e| Error::internal(format!("cannot write {}: {e}", tmp.display())))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::internal(format!("cannot move {} into place: {e}", path.display()))
+    std::fs::write(&tmp, bytes).map_err(|e| write_error(path, "write this file", &e))?;
+    move_into_place(&tmp, path)
+}
+
+/// The directory `path` goes in, created if missing. A path that cannot be a directory (a file
+/// in the way, no permission) is the caller's bad input, naming the path.
+pub fn output_dir(path: &Path) -> Result<&Path> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| write_error(dir, "create this directory", &e))?;
+    Ok(dir)
+}
+
+/// Renames the finished temporary file `tmp` to `path` (removing `tmp` if that fails).
+pub fn move_into_place(tmp: &Path, path: &Path) -> Result<()> {
+    std::fs::rename(tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(tmp);
+        write_error(path, "write this file", &e)
     })
+}
+
+/// An output failure at `path`: bad input (exit 2) when the path itself is wrong — a file where
+/// a directory must be, a directory where the file must be, no permission, a read-only
+/// filesystem —, an internal error (exit 1) for anything else (a full disk, say).
+fn write_error(path: &Path, what: &str, e: &std::io::Error) -> Error {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::NotADirectory
+        | K::IsADirectory
+        | K::AlreadyExists
+        | K::PermissionDenied
+        | K::ReadOnlyFilesystem
+        | K::NotFound => Error::input(
+            path.display().to_string(),
+            None,
+            format!("cannot {what}: {e}; expected an output path (--out) you can write"),
+        ),
+        _ => Error::internal(format!("{}: cannot {what}: {e}", path.display())),
+    }
 }
 
 /// The JSON object of one evaluated candidate (`rank` 0 = the baseline).

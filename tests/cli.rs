@@ -1258,8 +1258,11 @@ fn out_pointing_at_a_file_fails_without_leftovers() {
     for target in ["afile", "afile/sub"] {
         let out = f.run(&["simulate", "--out", target]);
         assert_no_panic(&out);
-        assert_ne!(out.code, Some(0), "--out {target} must fail");
+        // The path is the user's: bad input (exit 2), naming it and the flag.
+        assert_eq!(out.code, Some(2), "--out {target}: {}", out.stderr);
         assert!(out.stderr.contains("afile"), "{}", out.stderr);
+        assert!(out.stderr.contains("--out"), "{}", out.stderr);
+        assert!(!out.stderr.contains("internal error"), "{}", out.stderr);
         assert_eq!(f.read("afile"), "keep me\n");
         assert!(
             f.temp_files_in(".").is_empty(),
@@ -1275,8 +1278,9 @@ fn out_whose_target_is_a_directory_leaves_no_temp_file() {
     fs::create_dir_all(f.path("results/timeline.csv")).unwrap();
     let out = f.run(&["simulate", "--out", "results"]);
     assert_no_panic(&out);
-    assert_ne!(out.code, Some(0));
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(out.stderr.contains("timeline.csv"), "{}", out.stderr);
+    assert!(out.stderr.contains("--out"), "{}", out.stderr);
     assert!(
         f.temp_files_in("results").is_empty(),
         "{:?}",

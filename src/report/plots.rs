@@ -323,9 +323,7 @@ pub fn svg(plot: &Plot) -> Result<String> {
 /// Draws the plot as a PNG at `path`, atomically (a temporary file beside it, then rename).
 pub fn write_png(plot: &Plot, path: &Path) -> Result<()> {
     register_font();
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
+    let dir = crate::output::output_dir(path)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
@@ -338,10 +336,7 @@ pub fn write_png(plot: &Plot, path: &Path) -> Result<()> {
             let _ = std::fs::remove_file(&tmp);
         })?;
     }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::internal(format!("cannot move {} into place: {e}", path.display()))
-    })
+    crate::output::move_into_place(&tmp, path)
 }
 
 /// At most `max_points` points: consecutive points grouped into equal buckets, each drawn as
