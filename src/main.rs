@@ -73,7 +73,7 @@ enum Command {
         variation: VariationArgs,
         /// Risk budget: feasible when the breach probability's 95 % upper bound is at most
         /// this.
-        #[arg(long, default_value_t = search::risk::DEFAULT_MAX_BREACH_PROBABILITY, value_parser = probability, allow_negative_numbers = true)]
+        #[arg(long, default_value_t = search::risk::DEFAULT_MAX_BREACH_PROBABILITY, value_parser = risk_budget, allow_negative_numbers = true)]
         max_breach_probability: f64,
     },
     /// Expand the candidate space, simulate every candidate on Monte Carlo replications
@@ -188,7 +188,7 @@ struct MonteCarloArgs {
     #[command(flatten)]
     variation: VariationArgs,
     /// Risk budget: feasible when the breach probability's 95 % upper bound is at most this.
-    #[arg(long, default_value_t = search::risk::DEFAULT_MAX_BREACH_PROBABILITY, value_parser = probability, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = search::risk::DEFAULT_MAX_BREACH_PROBABILITY, value_parser = risk_budget, allow_negative_numbers = true)]
     max_breach_probability: f64,
 }
 
@@ -241,10 +241,16 @@ impl VariationArgs {
     }
 }
 
-fn probability(s: &str) -> std::result::Result<f64, String> {
+/// A risk budget: a probability above 0 (no finite number of replications proves a breach
+/// probability of exactly 0: the interval's upper bound stays above it), at most 1.
+fn risk_budget(s: &str) -> std::result::Result<f64, String> {
     match s.parse::<f64>() {
-        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
-        _ => Err(format!("`{s}` is not a probability in [0, 1]")),
+        Ok(p) if p > 0.0 && p <= 1.0 => Ok(p),
+        Ok(p) if p == 0.0 => Err(format!(
+            "`{s}`: no number of replications can prove a breach probability of 0 (the 95 % \
+             upper bound stays above it); expected a probability in (0, 1], e.g. 0.05"
+        )),
+        _ => Err(format!("`{s}` is not a probability in (0, 1]")),
     }
 }
 

@@ -2188,3 +2188,56 @@ fn space_pool_settings_the_client_lacks_name_the_field() {
         assert_input_error(&out, SPACE, field, &[words]);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Times outside the run and a risk budget no run can meet.
+
+#[test]
+fn sla_window_longer_than_the_horizon_is_rejected() {
+    let f = Fixture::new();
+    f.replace(SCENARIO, "window: 5m", "window: 3h");
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, SCENARIO, "sla.window", &["3h", "2h", "horizon"]);
+}
+
+#[test]
+fn rollout_and_failover_after_the_horizon_are_rejected() {
+    let f = Fixture::new();
+    f.replace(
+        SCENARIO,
+        "baseline: ../configs/baseline.yaml",
+        "rollouts: [{ service: backend, at: 3h }]\nbaseline: ../configs/baseline.yaml",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, SCENARIO, "rollouts[0].at", &["3h", "horizon"]);
+
+    let f = Fixture::new();
+    f.replace(
+        SCENARIO,
+        "max_connections: 10000       # Redis `maxclients` default",
+        "max_connections: 10000\n    failovers: [30m, 2h]",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        SCENARIO,
+        "servers.redis.failovers[1]",
+        &["2h", "horizon"],
+    );
+}
+
+#[test]
+fn a_zero_risk_budget_is_rejected() {
+    let f = Fixture::new();
+    for cmd in ["simulate", "search"] {
+        let out = f.run(&[cmd, "--replications", "2", "--max-breach-probability", "0"]);
+        assert_no_panic(&out);
+        assert_eq!(out.code, Some(2), "{cmd}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("--max-breach-probability"),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("(0, 1]"), "{}", out.stderr);
+    }
+}

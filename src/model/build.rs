@@ -475,6 +475,51 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
             ));
         }
     }
+    // Times inside the run: a window longer than the run never closes whole, and an event at
+    // or after its end never happens.
+    let fmt = crate::time::format_duration;
+    if file.sla.window > horizon {
+        return Err(Error::at_field(
+            &label,
+            "sla.window",
+            format!(
+                "{} is longer than the simulated horizon ({}): no window would be whole; \
+                 expected at most the horizon",
+                fmt(file.sla.window),
+                fmt(horizon)
+            ),
+        ));
+    }
+    for (i, r) in file.rollouts.iter().enumerate() {
+        if r.at >= horizon {
+            return Err(Error::at_field(
+                &label,
+                format!("rollouts[{i}].at"),
+                format!(
+                    "{} is not inside the simulated horizon ({}): the rollout would never \
+                     happen; expected a time before it",
+                    fmt(r.at),
+                    fmt(horizon)
+                ),
+            ));
+        }
+    }
+    for (name, server) in &file.servers {
+        for (j, &f) in server.failovers.iter().enumerate() {
+            if f >= horizon {
+                return Err(Error::at_field(
+                    &label,
+                    format!("servers.{name}.failovers[{j}]"),
+                    format!(
+                        "{} is not inside the simulated horizon ({}): the failover would \
+                         never happen; expected a time before it",
+                        fmt(f),
+                        fmt(horizon)
+                    ),
+                ));
+            }
+        }
+    }
     let t = cp.scale_down_utilization_threshold;
     if !(t.is_finite() && t > 0.0 && t <= 1.0) {
         return Err(Error::at_field(
