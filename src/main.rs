@@ -246,7 +246,7 @@ impl VariationArgs {
 fn risk_budget(s: &str) -> std::result::Result<f64, String> {
     match s.parse::<f64>() {
         Ok(p) if p > 0.0 && p <= 1.0 => Ok(p),
-        Ok(p) if p == 0.0 => Err(format!(
+        Ok(0.0) => Err(format!(
             "`{s}`: no number of replications can prove a breach probability of 0 (the 95 % \
              upper bound stays above it); expected a probability in (0, 1], e.g. 0.05"
         )),
