@@ -687,6 +687,7 @@ fn run_search(
         search::monte_carlo(sc, configs, cli.seed, options, p, start, &tick)
     };
     if let Some(shard) = shard {
+        let candidates_digest = shards::candidates_digest(&candidates);
         let (indices, mine): (Vec<usize>, Vec<Config>) = candidates
             .into_iter()
             .enumerate()
@@ -701,6 +702,8 @@ fn run_search(
             header: shards::Header {
                 format: shards::FORMAT.into(),
                 scenario: sc.name.clone(),
+                scenario_digest: sc.digest(),
+                candidates_digest,
                 seed: cli.seed,
                 load_model: load_model_name(&options.load_model).into(),
                 plan: *plan,
@@ -866,6 +869,7 @@ fn confirm_stage(
 
 fn merge(cli: &Cli, sc: &Scenario, files: &[PathBuf], top: usize) -> Result<()> {
     let mut parsed = Vec::with_capacity(files.len());
+    let digest = sc.digest();
     for p in files {
         let name = p.display().to_string();
         let text = std::fs::read_to_string(p)
@@ -891,6 +895,18 @@ fn merge(cli: &Cli, sc: &Scenario, files: &[PathBuf], top: usize) -> Result<()> 
                 format!(
                     "the shard is of scenario `{}`, not `{}` (give it with --scenario)",
                     f.header.scenario, sc.name
+                ),
+            ));
+        }
+        if !f.header.scenario_digest.is_empty() && f.header.scenario_digest != digest {
+            return Err(Error::input(
+                &name,
+                Some("header.scenario_digest".into()),
+                format!(
+                    "the shard ran on another version of scenario `{}` (its model files, \
+                     traces, baseline or space differ: digest {} here {digest}); merge with \
+                     the files the shards ran on, or rerun them",
+                    sc.name, f.header.scenario_digest
                 ),
             ));
         }

@@ -1967,6 +1967,30 @@ fn shards_merge_into_the_single_run_byte_for_byte() {
     let out = f.run(&["merge", &files[0], &files[0], &files[1]]);
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(out.stderr.contains("given twice"), "{}", out.stderr);
+    // A candidate's configuration edited in a shard file would be ranked with another
+    // configuration's results.
+    let mut edited: Value = serde_json::from_str(&f.read(&files[1])).unwrap();
+    let replicas = &mut edited["candidates"][0]["config"]["workloads"]["backend"]["replicas"];
+    assert!(replicas.is_u64(), "fixture layout: {replicas}");
+    *replicas = Value::from(replicas.as_u64().unwrap() + 1);
+    f.write("edited.json", &edited.to_string());
+    let out = f.run(&["merge", &files[0], "edited.json", &files[2]]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("not the ones the search ran"),
+        "{}",
+        out.stderr
+    );
+    // Shards of the same scenario name but other files (here a longer SLA window).
+    f.replace(SCENARIO, "window: 5m", "window: 10m");
+    let out = f.run(&["merge", &files[0], &files[1], &files[2]]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("header.scenario_digest")
+            && out.stderr.contains("another version of scenario"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

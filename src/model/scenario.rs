@@ -365,4 +365,39 @@ impl Scenario {
     pub fn service_index(&self, name: &str) -> Option<usize> {
         self.services.iter().position(|s| s.name == name)
     }
+
+    /// A fingerprint of everything a run depends on (services with their profiles and traces,
+    /// pools, SLA, control plane, placement, rollouts, servers, baseline, space, step, horizon):
+    /// two scenarios with the same digest give the same results. Not of the file names, the
+    /// notes or the caches.
+    pub fn digest(&self) -> String {
+        let text = format!(
+            "{:?}|{:?}|{:?}|{:?}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{}|{}",
+            self.services,
+            self.catalog,
+            self.sla,
+            self.control_plane,
+            self.management_fee,
+            self.placement,
+            self.rollouts,
+            self.servers,
+            self.baseline,
+            self.space,
+            self.step,
+            self.horizon,
+            self.trace_start_unix_s,
+        );
+        digest_of(text.as_bytes())
+    }
+}
+
+/// 64-bit FNV-1a of `bytes` as 16 hex digits: a stable fingerprint (the same on every run and
+/// machine), not a cryptographic hash.
+pub fn digest_of(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
 }

@@ -70,6 +70,13 @@ pub struct Header {
     /// it existed).
     #[serde(default = "confirm_off")]
     pub confirm: Confirm,
+    /// [`Scenario::digest`](crate::model::scenario::Scenario::digest) of the scenario the
+    /// shard ran on (empty in shard files written before it existed).
+    #[serde(default)]
+    pub scenario_digest: String,
+    /// [`candidates_digest`] of the whole search's candidates (empty in older shard files).
+    #[serde(default)]
+    pub candidates_digest: String,
     /// Candidates of the whole search.
     pub candidates_total: usize,
     /// Number of shards.
@@ -104,6 +111,14 @@ pub struct ShardFile {
 
 fn confirm_off() -> Confirm {
     Confirm::OFF
+}
+
+/// A fingerprint of the whole search's candidate configurations, in order: shards of one
+/// search agree on it, and a merge recomputes it from the configurations the shards hold (an
+/// edited configuration would otherwise be ranked with another's results).
+pub fn candidates_digest(configs: &[Config]) -> String {
+    let text: String = configs.iter().map(|c| format!("{c:?}\n")).collect();
+    crate::model::scenario::digest_of(text.as_bytes())
 }
 
 /// A candidate with all its replications, for a shard file.
@@ -194,6 +209,16 @@ pub fn merge(files: Vec<(String, ShardFile)>) -> Result<(Vec<Evaluated>, Evaluat
     let baseline = baseline.ok_or_else(|| Error::internal("no baseline"))?;
     let plan = header.plan;
     let configs: Vec<Config> = all.iter().map(|c| c.config.clone()).collect();
+    if !header.candidates_digest.is_empty()
+        && candidates_digest(&configs) != header.candidates_digest
+    {
+        return Err(Error::input(
+            first_name,
+            Some("candidates".into()),
+            "the candidates' configurations are not the ones the search ran (a shard file was \
+             edited or mixes searches); rerun the shards",
+        ));
+    }
     let stored = |i: usize, r: u32| -> halving::Outcome {
         let c = &all[i];
         (
