@@ -1511,10 +1511,19 @@ impl<'a> Sim<'a> {
                 self.pool_fail.clear();
                 self.pool_fail.resize(n_classes, 0.0);
                 let procs = f64::from(m.workers.max(1));
+                // Requests check connections out while they are handled: at the pod's
+                // completion rate (its busy cores over the CPU per request), which leaves out
+                // the requests the concurrency limit rejects or the backlog bound sheds and
+                // never exceeds what the pod can serve.
+                let handled_pod = if m.mean_cpu_s > 0.0 {
+                    busy / m.mean_cpu_s
+                } else {
+                    lambda_pod * wl.admitted
+                };
                 for ps in &mut wl.client_pools {
                     let per_request = ps.ops_per_request;
                     let capacity = ps.pool.max_size.saturating_sub(ps.lost);
-                    let ops_per_s = lambda_pod / procs * per_request;
+                    let ops_per_s = handled_pod / procs * per_request;
                     let step = match ps.last_step {
                         Some((c, o, step)) if c == capacity && o == ops_per_s => step,
                         _ => {
@@ -2183,5 +2192,53 @@ mod tests {
         );
         let warm = simulate_with(&warm_scenario, &warm_scenario.baseline, 7, &options(1));
         assert_eq!(format!("{cold:?}"), format!("{warm:?}"));
+    }
+
+    /// Requests the pod turns away make no downstream calls, so they take no pool connections:
+    /// one backend pod saturated at ×120 and at ×240 the recorded traffic serves about the same
+    /// requests and holds as many MongoDB connections, though it is offered twice as many.
+    #[test]
+    fn rejected_requests_take_no_pool_connections() {
+        let run = |scale: f64| {
+            let mut sc = crate::model::build::load_scenario(
+                Files::Embedded,
+                std::path::Path::new("models/scenarios/default.yaml"),
+            )
+            .unwrap();
+            sc.horizon = 12 * 60 * MINUTE;
+            let backend = sc.service_index("backend").unwrap();
+            sc.services[backend].scale = scale;
+            let mut config = sc.baseline.clone();
+            let wc = config.workloads.get_mut("backend").unwrap();
+            wc.hpa = None;
+            wc.replicas = 1;
+            let r = simulate_with(&sc, &config, 1, &Options::default());
+            let w = &r.workloads[backend];
+            let mongo = r.servers.iter().find(|s| s.server == "mongodb").unwrap();
+            (
+                w.arrivals,
+                w.rejected,
+                mongo.peak_connections,
+                mongo.mean_connections,
+            )
+        };
+        let (a_lo, rej_lo, peak_lo, mean_lo) = run(120.0);
+        let (a_hi, rej_hi, peak_hi, mean_hi) = run(240.0);
+        assert!(a_hi > 1.9 * a_lo, "twice the arrivals: {a_lo} vs {a_hi}");
+        assert!(
+            rej_lo > 0.3 * a_lo,
+            "one pod is saturated at x120: {rej_lo} of {a_lo}"
+        );
+        let (served_lo, served_hi) = (a_lo - rej_lo, a_hi - rej_hi);
+        assert!(
+            (served_hi / served_lo - 1.0).abs() < 0.1,
+            "the same served: {served_lo} vs {served_hi}"
+        );
+        // (Counting the turned-away requests gave peaks of 10 and 14 connections, means of 10
+        // and 12.)
+        assert!(
+            (peak_hi / peak_lo - 1.0).abs() < 0.1 && mean_hi < 1.1 * mean_lo,
+            "connections follow the served requests: peak {peak_lo} vs {peak_hi}, mean {mean_lo} vs {mean_hi}"
+        );
     }
 }
