@@ -98,19 +98,13 @@ impl HpaConditions {
         if let Some(text) = message.as_str() {
             return self.set_text(t, status, reason, text);
         }
-        let slot = self.slot(t);
-        if let Some(c) = slot {
-            if text_equals(&c.message, message) {
-                c.status = status;
-                c.reason = reason;
-                return;
-            }
-        }
-        *slot = Some(HpaCondition {
+        self.update(
+            t,
             status,
             reason,
-            message: message.to_string().into(),
-        });
+            |m| text_equals(m, message),
+            || message.to_string(),
+        );
     }
 
     /// [`HpaConditions::set`] with a message that needs no formatting: compared as is.
@@ -127,9 +121,28 @@ impl HpaConditions {
         reason: &'static str,
         pieces: &[&str],
     ) {
+        self.update(
+            t,
+            status,
+            reason,
+            |m| pieces_equal(m, pieces),
+            || pieces.concat(),
+        );
+    }
+
+    /// Sets condition `t`: keeps its message when `same` says it is unchanged, builds a new one
+    /// with `message` otherwise.
+    fn update(
+        &mut self,
+        t: ConditionType,
+        status: bool,
+        reason: &'static str,
+        same: impl FnOnce(&str) -> bool,
+        message: impl FnOnce() -> String,
+    ) {
         let slot = self.slot(t);
         if let Some(c) = slot {
-            if pieces_equal(&c.message, pieces) {
+            if same(&c.message) {
                 c.status = status;
                 c.reason = reason;
                 return;
@@ -138,7 +151,7 @@ impl HpaConditions {
         *slot = Some(HpaCondition {
             status,
             reason,
-            message: pieces.concat().into(),
+            message: message().into(),
         });
     }
 }
