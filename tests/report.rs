@@ -254,6 +254,10 @@ fn emit_round_trips_through_manifests_and_diff_shows_the_change() {
     assert_eq!(code, 0, "diff: {err}");
     assert!(out.contains("~ web node pool: general → light"), "{out}");
     assert!(out.contains("~ web memory request: 256Mi → 192Mi"), "{out}");
+    assert!(
+        !out.contains("client_pools"),
+        "pools are shown setting by setting: {out}"
+    );
     let now = r["baseline"]["cost"]["monthly"].as_f64().unwrap();
     let new = r["candidates"][0]["cost"]["monthly"].as_f64().unwrap();
     assert!(

@@ -6,6 +6,7 @@ pub mod markdown;
 pub mod plots;
 pub mod ranking;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -51,7 +52,7 @@ pub fn load_ranking(scenario: &Scenario, from: &Path) -> Result<Ranking> {
     Ok(r)
 }
 
-fn read_timeline(path: &Path) -> Result<Option<std::collections::BTreeMap<String, Vec<f64>>>> {
+fn read_timeline(path: &Path) -> Result<Option<BTreeMap<String, Vec<f64>>>> {
     match std::fs::read_to_string(path) {
         Ok(t) => plots::parse_timeline(&t, &path.display().to_string()).map(Some),
         Err(_) => Ok(None),
@@ -74,7 +75,7 @@ pub fn build_plots(
         None
     };
     if let (Some(bt), Some(rt)) = (&base_t, &rec_t) {
-        let hours = |t: &std::collections::BTreeMap<String, Vec<f64>>| -> Vec<f64> {
+        let hours = |t: &BTreeMap<String, Vec<f64>>| -> Vec<f64> {
             t.get("minute")
                 .map(|m| m.iter().map(|x| x / 60.0).collect())
                 .unwrap_or_default()
@@ -334,6 +335,22 @@ pub fn write_manifests(
     Ok(msg)
 }
 
+/// A client pool's settings as the config gives them, by name (`client: -` for a server the
+/// workload has no pool for).
+fn pool_settings(pool: Option<&crate::model::pools::ClientPoolConfig>) -> BTreeMap<String, String> {
+    let Some(v) = pool.and_then(|p| serde_json::to_value(p).ok()) else {
+        return BTreeMap::from([("client".to_string(), "-".to_string())]);
+    };
+    v.as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| {
+            let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+            (k.clone(), text)
+        })
+        .collect()
+}
+
 /// The dry run: per workload, each setting that changes from the baseline to the candidate
 /// of `rank`, and the monthly cost difference.
 pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool) -> Result<String> {
@@ -399,6 +416,22 @@ pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool)
             serde_json::to_string(&b.rolling_update).unwrap_or_default(),
             serde_json::to_string(&w.rolling_update).unwrap_or_default(),
         );
+        // Client pools setting by setting: `default` where the config leaves the driver's.
+        let servers: std::collections::BTreeSet<&String> =
+            b.client_pools.keys().chain(w.client_pools.keys()).collect();
+        for server in servers {
+            let (x, y) = (
+                pool_settings(b.client_pools.get(server)),
+                pool_settings(w.client_pools.get(server)),
+            );
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for key in keys {
+                let shown = |s: &BTreeMap<String, String>| {
+                    s.get(key).cloned().unwrap_or_else(|| "default".into())
+                };
+                line(&format!("{server} pool {key}"), shown(&x), shown(&y));
+            }
+        }
         let rest = |c: &crate::model::config::WorkloadConfig| {
             let mut v = serde_json::to_value(c).unwrap_or_default();
             if let Some(m) = v.as_object_mut() {
@@ -409,6 +442,7 @@ pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool)
                     "resources",
                     "hpa",
                     "rolling_update",
+                    "client_pools",
                 ] {
                     m.remove(k);
                 }
@@ -416,7 +450,7 @@ pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool)
             v.to_string()
         };
         line(
-            "other settings (sidecars, init containers, pools)",
+            "other settings (sidecars, init containers)",
             rest(b),
             rest(w),
         );
@@ -460,4 +494,24 @@ pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool)
         );
     }
     Ok(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The dry run shows a pool's settings one by one, `client: -` where there is no pool.
+    #[test]
+    fn pool_settings_are_named_values() {
+        let pool: crate::model::pools::ClientPoolConfig =
+            serde_json::from_str(r#"{"client": "motor", "maxPoolSize": 23}"#).unwrap();
+        let s = pool_settings(Some(&pool));
+        assert_eq!(s.get("client").map(String::as_str), Some("motor"));
+        assert_eq!(s.get("maxPoolSize").map(String::as_str), Some("23"));
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert_eq!(
+            pool_settings(None),
+            BTreeMap::from([("client".to_string(), "-".to_string())])
+        );
+    }
 }
