@@ -1994,6 +1994,62 @@ fn shards_merge_into_the_single_run_byte_for_byte() {
 }
 
 #[test]
+fn merge_rejects_shard_headers_no_search_writes_naming_the_field() {
+    let f = eight();
+    let common = [
+        "--replications",
+        "2",
+        "--first-stage",
+        "1",
+        "--confirm",
+        "0",
+    ];
+    for s in ["0/2", "1/2"] {
+        let mut args = vec!["search", "--shard", s, "--out", "shards"];
+        args.extend(common);
+        assert_ok(&f.run(&args));
+    }
+    // The same edit in both shards, so that they still agree with each other.
+    for (field, edit) in [
+        ("header.plan.replications", "replications=0"),
+        ("header.plan.eta", "eta=0"),
+        ("header.plan.first_stage", "first_stage=0"),
+        ("header.plan.max_breach_probability", "mbp=0"),
+        ("header.plan.max_breach_probability", "mbp=1.5"),
+        ("header.variation.growth_pct_per_month", "growth=-100"),
+        ("header.load_model", "load_model=xyz"),
+    ] {
+        let mut files = Vec::new();
+        for i in 0..2 {
+            let mut v: Value =
+                serde_json::from_str(&f.read(&format!("shards/shard-{i}-of-2.json"))).unwrap();
+            let h = &mut v["header"];
+            match edit {
+                "replications=0" => {
+                    h["plan"]["replications"] = 0.into();
+                    for c in v["candidates"].as_array_mut().unwrap() {
+                        c["records"] = Value::Array(vec![]);
+                    }
+                    v["baseline"]["records"] = Value::Array(vec![]);
+                }
+                "eta=0" => h["plan"]["eta"] = 0.into(),
+                "first_stage=0" => h["plan"]["first_stage"] = 0.into(),
+                "mbp=0" => h["plan"]["max_breach_probability"] = 0.0.into(),
+                "mbp=1.5" => h["plan"]["max_breach_probability"] = 1.5.into(),
+                "growth=-100" => h["variation"]["growth_pct_per_month"] = (-100.0).into(),
+                "load_model=xyz" => h["load_model"] = "xyz".into(),
+                _ => unreachable!(),
+            }
+            let name = format!("edited-{i}.json");
+            f.write(&name, &v.to_string());
+            files.push(name);
+        }
+        let out = f.run(&["merge", &files[0], &files[1]]);
+        assert_input_error(&out, "edited-0.json", field, &["expected"]);
+    }
+}
+
+#[test]
 fn latin_hypercube_and_random_samples_are_seeded_subsets_of_the_grid() {
     let f = eight();
     let names = |args: &[&str]| -> Vec<String> {
