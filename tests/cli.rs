@@ -2307,6 +2307,26 @@ fn rollout_and_failover_after_the_horizon_are_rejected() {
 }
 
 #[test]
+fn rollout_beyond_a_trace_that_cut_the_horizon_says_so() {
+    // `horizon: 3d` on the 2-hour trace simulates 2 h: a rollout at 36 h is inside the
+    // horizon the scenario gives, so the message must say why it is not inside the run.
+    let f = Fixture::new();
+    f.replace(SCENARIO, "horizon: 2h", "horizon: 3d");
+    f.replace(
+        SCENARIO,
+        "baseline: ../configs/baseline.yaml",
+        "rollouts: [{ service: backend, at: 36h }]\nbaseline: ../configs/baseline.yaml",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        SCENARIO,
+        "rollouts[0].at",
+        &["36h", "(2h", "horizon 72h is cut to the trace"],
+    );
+}
+
+#[test]
 fn a_zero_risk_budget_is_rejected() {
     let f = Fixture::new();
     for cmd in ["simulate", "search"] {
