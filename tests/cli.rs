@@ -1292,6 +1292,58 @@ fn out_whose_target_is_a_directory_leaves_no_temp_file() {
     }
 }
 
+#[test]
+fn out_with_a_name_too_long_is_bad_input_and_a_long_one_that_fits_works() {
+    let f = Fixture::new();
+    // 300 bytes: no file system takes it as one name.
+    let long = "a".repeat(300);
+    let out = f.run(&["simulate", "--out", &long]);
+    assert_no_panic(&out);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains(&long), "{}", out.stderr);
+    assert!(out.stderr.contains("--out"), "{}", out.stderr);
+    assert!(!out.stderr.contains("internal error"), "{}", out.stderr);
+    // 250 bytes fit (255 is the usual limit), in a path with spaces.
+    let fits = format!("with space/{}", "b".repeat(250));
+    assert_ok(&f.run(&["simulate", "--out", &fits]));
+    serde_json::from_str::<Value>(&f.read(&format!("{fits}/simulation.json"))).unwrap();
+    assert!(f.temp_files_in(&fits).is_empty());
+}
+
+#[test]
+fn calibrate_out_file_with_a_long_name_that_fits_is_written() {
+    // The temporary file of an atomic write must not be longer than the name it goes to.
+    let f = Fixture::new();
+    let metrics = repo()
+        .join("data/usage/nezha_onlineboutique_2022-08-22/frontend-579b9bff58-t2dbm_metric.csv")
+        .display()
+        .to_string();
+    let name = format!("{}.yaml", "p".repeat(245));
+    let out = run_in(
+        f.root(),
+        &[
+            "calibrate",
+            "--metrics",
+            &metrics,
+            "--service",
+            "frontend",
+            "--class",
+            "static",
+            "--quiet",
+            "--out",
+            &name,
+        ],
+        &[],
+    );
+    assert_ok(&out);
+    assert!(f.read(&name).contains("frontend"));
+    assert!(
+        f.temp_files_in(".").is_empty(),
+        "{:?}",
+        f.temp_files_in(".")
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 6. Determinism.
 
