@@ -2046,6 +2046,57 @@ fn shards_merge_into_the_single_run_byte_for_byte() {
 }
 
 #[test]
+fn merge_accepts_the_same_scenario_reached_by_another_path() {
+    // Shards run with the relative `--scenario`; the merge names it by its absolute path (as
+    // from another directory): the same files, so the single run's output, not a digest error.
+    let f = eight();
+    let common = [
+        "--replications",
+        "2",
+        "--first-stage",
+        "1",
+        "--confirm",
+        "0",
+    ];
+    for s in ["0/2", "1/2"] {
+        let mut args = vec!["search", "--shard", s, "--out", "shards"];
+        args.extend(common);
+        assert_ok(&f.run(&args));
+    }
+    let mut single = vec!["search", "--format", "json"];
+    single.extend(common);
+    let one = f.run(&single);
+    assert_ok(&one);
+    let scenario = f.path(SCENARIO).display().to_string();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let shard = |i: usize| {
+        f.path(&format!("shards/shard-{i}-of-2.json"))
+            .display()
+            .to_string()
+    };
+    let (s0, s1) = (shard(0), shard(1));
+    let out = run_in(
+        elsewhere.path(),
+        &[
+            "merge",
+            "--quiet",
+            "--format",
+            "json",
+            "--scenario",
+            &scenario,
+            &s0,
+            &s1,
+        ],
+        &[],
+    );
+    assert_ok(&out);
+    assert_eq!(
+        String::from_utf8_lossy(&one.stdout),
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
 fn merge_rejects_shard_headers_no_search_writes_naming_the_field() {
     let f = eight();
     let common = [
