@@ -888,6 +888,13 @@ fn merge(cli: &Cli, sc: &Scenario, files: &[PathBuf], top: usize) -> Result<()> 
                 format!("`{}` is not {}", f.header.format, shards::FORMAT),
             ));
         }
+        if let Some((field, problem)) = f.header.invalid_field() {
+            return Err(Error::input(
+                &name,
+                Some(field.into()),
+                format!("not a value `search --shard` writes: {problem}"),
+            ));
+        }
         if f.header.scenario != sc.name {
             return Err(Error::input(
                 &name,

@@ -21,7 +21,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "out".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    // At most 100 bytes of the name, so that the temporary name fits wherever the name does
+    // (file systems allow 255 bytes per name).
+    let mut end = name.len().min(100);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    let tmp = dir.join(format!(".{}.tmp-{}", &name[..end], std::process::id()));
     std::fs::write(&tmp, bytes).map_err(|e| write_error(path, "write this file", &e))?;
     move_into_place(&tmp, path)
 }
@@ -45,11 +51,20 @@ pub fn move_into_place(tmp: &Path, path: &Path) -> Result<()> {
     })
 }
 
+/// `errno` of a file name or path too long for the filesystem.
+#[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+const ENAMETOOLONG: i32 = 63;
+#[cfg(not(any(target_os = "macos", target_os = "ios", target_os = "freebsd")))]
+const ENAMETOOLONG: i32 = 36;
+
 /// An output failure at `path`: bad input (exit 2) when the path itself is wrong — a file where
 /// a directory must be, a directory where the file must be, no permission, a read-only
-/// filesystem —, an internal error (exit 1) for anything else (a full disk, say).
+/// filesystem, a name too long —, an internal error (exit 1) for anything else (a full disk, say).
 fn write_error(path: &Path, what: &str, e: &std::io::Error) -> Error {
     use std::io::ErrorKind as K;
+    // A name longer than the filesystem allows is the path's fault too
+    // (`ErrorKind::InvalidFilename` is newer than the crate's minimum Rust).
+    let too_long = e.raw_os_error() == Some(ENAMETOOLONG);
     match e.kind() {
         K::NotADirectory
         | K::IsADirectory
@@ -57,6 +72,11 @@ fn write_error(path: &Path, what: &str, e: &std::io::Error) -> Error {
         | K::PermissionDenied
         | K::ReadOnlyFilesystem
         | K::NotFound => Error::input(
+            path.display().to_string(),
+            None,
+            format!("cannot {what}: {e}; expected an output path (--out) you can write"),
+        ),
+        _ if too_long => Error::input(
             path.display().to_string(),
             None,
             format!("cannot {what}: {e}; expected an output path (--out) you can write"),

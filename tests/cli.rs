@@ -1292,6 +1292,58 @@ fn out_whose_target_is_a_directory_leaves_no_temp_file() {
     }
 }
 
+#[test]
+fn out_with_a_name_too_long_is_bad_input_and_a_long_one_that_fits_works() {
+    let f = Fixture::new();
+    // 300 bytes: no file system takes it as one name.
+    let long = "a".repeat(300);
+    let out = f.run(&["simulate", "--out", &long]);
+    assert_no_panic(&out);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains(&long), "{}", out.stderr);
+    assert!(out.stderr.contains("--out"), "{}", out.stderr);
+    assert!(!out.stderr.contains("internal error"), "{}", out.stderr);
+    // 250 bytes fit (255 is the usual limit), in a path with spaces.
+    let fits = format!("with space/{}", "b".repeat(250));
+    assert_ok(&f.run(&["simulate", "--out", &fits]));
+    serde_json::from_str::<Value>(&f.read(&format!("{fits}/simulation.json"))).unwrap();
+    assert!(f.temp_files_in(&fits).is_empty());
+}
+
+#[test]
+fn calibrate_out_file_with_a_long_name_that_fits_is_written() {
+    // The temporary file of an atomic write must not be longer than the name it goes to.
+    let f = Fixture::new();
+    let metrics = repo()
+        .join("data/usage/nezha_onlineboutique_2022-08-22/frontend-579b9bff58-t2dbm_metric.csv")
+        .display()
+        .to_string();
+    let name = format!("{}.yaml", "p".repeat(245));
+    let out = run_in(
+        f.root(),
+        &[
+            "calibrate",
+            "--metrics",
+            &metrics,
+            "--service",
+            "frontend",
+            "--class",
+            "static",
+            "--quiet",
+            "--out",
+            &name,
+        ],
+        &[],
+    );
+    assert_ok(&out);
+    assert!(f.read(&name).contains("frontend"));
+    assert!(
+        f.temp_files_in(".").is_empty(),
+        "{:?}",
+        f.temp_files_in(".")
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 6. Determinism.
 
@@ -1994,6 +2046,113 @@ fn shards_merge_into_the_single_run_byte_for_byte() {
 }
 
 #[test]
+fn merge_accepts_the_same_scenario_reached_by_another_path() {
+    // Shards run with the relative `--scenario`; the merge names it by its absolute path (as
+    // from another directory): the same files, so the single run's output, not a digest error.
+    let f = eight();
+    let common = [
+        "--replications",
+        "2",
+        "--first-stage",
+        "1",
+        "--confirm",
+        "0",
+    ];
+    for s in ["0/2", "1/2"] {
+        let mut args = vec!["search", "--shard", s, "--out", "shards"];
+        args.extend(common);
+        assert_ok(&f.run(&args));
+    }
+    let mut single = vec!["search", "--format", "json"];
+    single.extend(common);
+    let one = f.run(&single);
+    assert_ok(&one);
+    let scenario = f.path(SCENARIO).display().to_string();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let shard = |i: usize| {
+        f.path(&format!("shards/shard-{i}-of-2.json"))
+            .display()
+            .to_string()
+    };
+    let (s0, s1) = (shard(0), shard(1));
+    let out = run_in(
+        elsewhere.path(),
+        &[
+            "merge",
+            "--quiet",
+            "--format",
+            "json",
+            "--scenario",
+            &scenario,
+            &s0,
+            &s1,
+        ],
+        &[],
+    );
+    assert_ok(&out);
+    assert_eq!(
+        String::from_utf8_lossy(&one.stdout),
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn merge_rejects_shard_headers_no_search_writes_naming_the_field() {
+    let f = eight();
+    let common = [
+        "--replications",
+        "2",
+        "--first-stage",
+        "1",
+        "--confirm",
+        "0",
+    ];
+    for s in ["0/2", "1/2"] {
+        let mut args = vec!["search", "--shard", s, "--out", "shards"];
+        args.extend(common);
+        assert_ok(&f.run(&args));
+    }
+    // The same edit in both shards, so that they still agree with each other.
+    for (field, edit) in [
+        ("header.plan.replications", "replications=0"),
+        ("header.plan.eta", "eta=0"),
+        ("header.plan.first_stage", "first_stage=0"),
+        ("header.plan.max_breach_probability", "mbp=0"),
+        ("header.plan.max_breach_probability", "mbp=1.5"),
+        ("header.variation.growth_pct_per_month", "growth=-100"),
+        ("header.load_model", "load_model=xyz"),
+    ] {
+        let mut files = Vec::new();
+        for i in 0..2 {
+            let mut v: Value =
+                serde_json::from_str(&f.read(&format!("shards/shard-{i}-of-2.json"))).unwrap();
+            let h = &mut v["header"];
+            match edit {
+                "replications=0" => {
+                    h["plan"]["replications"] = 0.into();
+                    for c in v["candidates"].as_array_mut().unwrap() {
+                        c["records"] = Value::Array(vec![]);
+                    }
+                    v["baseline"]["records"] = Value::Array(vec![]);
+                }
+                "eta=0" => h["plan"]["eta"] = 0.into(),
+                "first_stage=0" => h["plan"]["first_stage"] = 0.into(),
+                "mbp=0" => h["plan"]["max_breach_probability"] = 0.0.into(),
+                "mbp=1.5" => h["plan"]["max_breach_probability"] = 1.5.into(),
+                "growth=-100" => h["variation"]["growth_pct_per_month"] = (-100.0).into(),
+                "load_model=xyz" => h["load_model"] = "xyz".into(),
+                _ => unreachable!(),
+            }
+            let name = format!("edited-{i}.json");
+            f.write(&name, &v.to_string());
+            files.push(name);
+        }
+        let out = f.run(&["merge", &files[0], &files[1]]);
+        assert_input_error(&out, "edited-0.json", field, &["expected"]);
+    }
+}
+
+#[test]
 fn latin_hypercube_and_random_samples_are_seeded_subsets_of_the_grid() {
     let f = eight();
     let names = |args: &[&str]| -> Vec<String> {
@@ -2247,6 +2406,26 @@ fn rollout_and_failover_after_the_horizon_are_rejected() {
         SCENARIO,
         "servers.redis.failovers[1]",
         &["2h", "horizon"],
+    );
+}
+
+#[test]
+fn rollout_beyond_a_trace_that_cut_the_horizon_says_so() {
+    // `horizon: 3d` on the 2-hour trace simulates 2 h: a rollout at 36 h is inside the
+    // horizon the scenario gives, so the message must say why it is not inside the run.
+    let f = Fixture::new();
+    f.replace(SCENARIO, "horizon: 2h", "horizon: 3d");
+    f.replace(
+        SCENARIO,
+        "baseline: ../configs/baseline.yaml",
+        "rollouts: [{ service: backend, at: 36h }]\nbaseline: ../configs/baseline.yaml",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        SCENARIO,
+        "rollouts[0].at",
+        &["36h", "(2h", "horizon 72h is cut to the trace"],
     );
 }
 

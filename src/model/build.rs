@@ -478,6 +478,15 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
     // Times inside the run: a window longer than the run never closes whole, and an event at
     // or after its end never happens.
     let fmt = crate::time::format_duration;
+    // The horizon as the messages name it: the scenario's, or the trace's when that cut it.
+    let run_horizon = match file.horizon {
+        Some(h) if h > horizon => format!(
+            "{}: the scenario's horizon {} is cut to the trace",
+            fmt(horizon),
+            fmt(h)
+        ),
+        _ => fmt(horizon),
+    };
     if file.sla.window > horizon {
         return Err(Error::at_field(
             &label,
@@ -486,7 +495,7 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
                 "{} is longer than the simulated horizon ({}): no window would be whole; \
                  expected at most the horizon",
                 fmt(file.sla.window),
-                fmt(horizon)
+                run_horizon
             ),
         ));
     }
@@ -499,7 +508,7 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
                     "{} is not inside the simulated horizon ({}): the rollout would never \
                      happen; expected a time before it",
                     fmt(r.at),
-                    fmt(horizon)
+                    run_horizon
                 ),
             ));
         }
@@ -514,7 +523,7 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
                         "{} is not inside the simulated horizon ({}): the failover would \
                          never happen; expected a time before it",
                         fmt(f),
-                        fmt(horizon)
+                        run_horizon
                     ),
                 ));
             }

@@ -371,9 +371,24 @@ impl Scenario {
     /// two scenarios with the same digest give the same results. Not of the file names, the
     /// notes or the caches.
     pub fn digest(&self) -> String {
+        // A trace's `source` is its path as given (relative to the working directory, or
+        // absolute): the same files reached by another path are the same scenario.
+        let services: Vec<Service> = self
+            .services
+            .iter()
+            .map(|s| {
+                let mut s = s.clone();
+                if let Some(r) = &s.rate {
+                    let mut r = (**r).clone();
+                    r.source.clear();
+                    s.rate = Some(std::sync::Arc::new(r));
+                }
+                s
+            })
+            .collect();
         let text = format!(
             "{:?}|{:?}|{:?}|{:?}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{}|{}",
-            self.services,
+            services,
             self.catalog,
             self.sla,
             self.control_plane,

@@ -83,6 +83,45 @@ pub struct Header {
     pub shards: u32,
 }
 
+impl Header {
+    /// The field of a header that no `search --shard` writes (a hand-edited or corrupt file)
+    /// and what it should be: merge would otherwise panic or rank with settings the command
+    /// line rejects.
+    pub fn invalid_field(&self) -> Option<(&'static str, String)> {
+        let p = &self.plan;
+        let g = self.variation.growth_pct_per_month;
+        if p.replications == 0 {
+            Some(("header.plan.replications", "0; expected at least 1".into()))
+        } else if p.first_stage == 0 {
+            Some(("header.plan.first_stage", "0; expected at least 1".into()))
+        } else if p.eta == 0 {
+            Some(("header.plan.eta", "0; expected at least 1".into()))
+        } else if !(p.max_breach_probability > 0.0 && p.max_breach_probability <= 1.0) {
+            Some((
+                "header.plan.max_breach_probability",
+                format!(
+                    "{}; expected a probability in (0, 1]",
+                    p.max_breach_probability
+                ),
+            ))
+        } else if !(g.is_finite() && g > -100.0 && g <= 1000.0) {
+            Some((
+                "header.variation.growth_pct_per_month",
+                format!("{g}; expected -100 < PCT ≤ 1000"),
+            ))
+        } else if self.load_model != "fluid" && self.load_model != "requests" {
+            Some((
+                "header.load_model",
+                format!("`{}`; expected fluid or requests", self.load_model),
+            ))
+        } else if self.shards == 0 {
+            Some(("header.shards", "0; expected at least 1".into()))
+        } else {
+            None
+        }
+    }
+}
+
 /// One candidate of a shard: every replication's record and replication 0's evaluation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShardCandidate {
