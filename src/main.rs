@@ -59,6 +59,10 @@ struct Cli {
     command: Command,
 }
 
+/// Most replications a flag accepts: a week's replication takes ~30 ms and keeps a 48-byte
+/// record, so 100,000 is ~50 CPU-minutes per candidate; beyond it a typo would exhaust memory.
+const MAX_REPLICATIONS: i64 = 100_000;
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Simulate one configuration (the scenario's baseline unless --config).
@@ -66,8 +70,9 @@ enum Command {
         /// Configuration file.
         #[arg(long)]
         config: Option<PathBuf>,
-        /// Monte Carlo replications (default: the recorded replay once, no variation).
-        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        /// Monte Carlo replications (default: the recorded replay once, no variation; at most
+        /// 100,000).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=MAX_REPLICATIONS))]
         replications: Option<u32>,
         #[command(flatten)]
         variation: VariationArgs,
@@ -182,8 +187,8 @@ enum Command {
 #[derive(clap::Args, Debug)]
 struct MonteCarloArgs {
     /// Replications of a candidate that survives every halving stage (replication r draws
-    /// from random stream r for every candidate).
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    /// from random stream r for every candidate; at most 100,000).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=MAX_REPLICATIONS))]
     replications: u32,
     #[command(flatten)]
     variation: VariationArgs,
@@ -201,8 +206,8 @@ struct ConfirmArgs {
     #[arg(long, default_value_t = 3)]
     confirm: u32,
     /// Replications a candidate may reach in the confirmation stage (default: enough to prove
-    /// the risk budget with one breach, 110 at 5 %).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    /// the risk budget with one breach, 110 at 5 %; at most 100,000).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=MAX_REPLICATIONS))]
     confirm_replications: Option<u32>,
     /// Candidates the confirmation stage tries at most (default: twice --confirm).
     #[arg(long)]
@@ -655,6 +660,13 @@ fn run_search(
         // A warning about the result, not progress: shown under --quiet too.
         eprintln!("costsim: {skipped} candidates left out: their pool breaks a placement rule");
     }
+    let (candidates, repeats) = search::distinct(candidates);
+    if repeats > 0 {
+        eprintln!(
+            "costsim: {repeats} candidates left out: the same configuration as an earlier one \
+             (the space spells a setting twice, e.g. a CPU limit as a size and as a factor)"
+        );
+    }
     if candidates.is_empty() {
         return Err(Error::input(
             &sc.space_file,
@@ -905,7 +917,7 @@ fn merge(cli: &Cli, sc: &Scenario, files: &[PathBuf], top: usize) -> Result<()> 
                 ),
             ));
         }
-        if !f.header.scenario_digest.is_empty() && f.header.scenario_digest != digest {
+        if f.header.scenario_digest != digest {
             return Err(Error::input(
                 &name,
                 Some("header.scenario_digest".into()),

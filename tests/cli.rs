@@ -2444,3 +2444,77 @@ fn a_zero_risk_budget_is_rejected() {
         assert!(out.stderr.contains("(0, 1]"), "{}", out.stderr);
     }
 }
+
+#[test]
+fn a_setting_spelled_twice_in_the_space_is_one_candidate() {
+    // At a 200m request, a 300m CPU limit and a 1.5x one are the same configuration: 2 CPU
+    // limits × 2 targets would be 4 candidates, but they are 2.
+    let f = Fixture::new();
+    f.write(
+        SPACE,
+        &SPACE_EIGHT
+            .replace("cpu_request: [150m, 250m]", "cpu_request: [200m]")
+            .replace("cpu_limit: [none]", "cpu_limit: [300m, 1.5x]")
+            .replace("node_pool: [highmem, general]", "node_pool: [general]"),
+    );
+    let out = f.run(&[
+        "search",
+        "--format",
+        "json",
+        "--replications",
+        "1",
+        "--confirm",
+        "0",
+    ]);
+    assert_ok(&out);
+    let names: Vec<String> = out.json()["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert_ne!(names[0], names[1]);
+    assert!(
+        out.stderr
+            .contains("2 candidates left out: the same configuration"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn replications_beyond_the_cap_and_old_shard_files_are_rejected() {
+    let f = Fixture::new();
+    // u32::MAX replications used to abort on a 68 GB allocation.
+    for cmd in ["simulate", "search"] {
+        let out = f.run(&[cmd, "--replications", "4294967295"]);
+        assert_no_panic(&out);
+        assert_eq!(out.code, Some(2), "{cmd}: {}", out.stderr);
+        assert!(out.stderr.contains("1..=100000"), "{}", out.stderr);
+    }
+    // A format-1 shard (no digests to check) is refused, naming the format.
+    let out = f.run(&[
+        "search",
+        "--shard",
+        "0/1",
+        "--replications",
+        "1",
+        "--out",
+        "shards",
+    ]);
+    assert_ok(&out);
+    let text = f.read("shards/shard-0-of-1.json");
+    assert!(text.contains("costsim-shard/2"));
+    f.write(
+        "old.json",
+        &text.replace("costsim-shard/2", "costsim-shard/1"),
+    );
+    let out = f.run(&["merge", "old.json"]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("header.format") && out.stderr.contains("costsim-shard/2"),
+        "{}",
+        out.stderr
+    );
+}

@@ -119,6 +119,20 @@ pub fn admissible(scenario: &Scenario, configs: Vec<Config>) -> (Vec<Config>, us
     (kept, skipped)
 }
 
+/// `configs` with each configuration kept once, at its first place (a space can spell one
+/// setting twice: a `1.5x` CPU limit of a 200m request is the `300m` limit), and how many
+/// repeats were dropped.
+pub fn distinct(configs: Vec<Config>) -> (Vec<Config>, usize) {
+    let before = configs.len();
+    let mut seen = std::collections::HashSet::with_capacity(before);
+    let kept: Vec<Config> = configs
+        .into_iter()
+        .filter(|c| seen.insert(serde_json::to_string(&c.workloads).unwrap_or_default()))
+        .collect();
+    let repeats = before - kept.len();
+    (kept, repeats)
+}
+
 /// Simulates and evaluates one configuration.
 pub fn run_one(scenario: &Scenario, config: &Config, seed: u64) -> (RunResult, Evaluation) {
     run_one_with(scenario, config, seed, &Options::default())

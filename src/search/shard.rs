@@ -16,8 +16,9 @@ use crate::search::risk::Record;
 use crate::search::{Evaluated, MonteCarlo};
 use crate::sim::arrivals::Variation;
 
-/// The format tag of shard files.
-pub const FORMAT: &str = "costsim-shard/1";
+/// The format tag of shard files (2: headers carry the scenario and candidate digests; merge
+/// rejects files of format 1, whose digests it could not check).
+pub const FORMAT: &str = "costsim-shard/2";
 
 /// A slice of a search: shard `index` of `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,10 +72,10 @@ pub struct Header {
     #[serde(default = "confirm_off")]
     pub confirm: Confirm,
     /// [`Scenario::digest`](crate::model::scenario::Scenario::digest) of the scenario the
-    /// shard ran on (empty in shard files written before it existed).
+    /// shard ran on (read as empty from a file of format 1, which merge rejects).
     #[serde(default)]
     pub scenario_digest: String,
-    /// [`candidates_digest`] of the whole search's candidates (empty in older shard files).
+    /// [`candidates_digest`] of the whole search's candidates (empty in format 1).
     #[serde(default)]
     pub candidates_digest: String,
     /// Candidates of the whole search.
@@ -248,9 +249,7 @@ pub fn merge(files: Vec<(String, ShardFile)>) -> Result<(Vec<Evaluated>, Evaluat
     let baseline = baseline.ok_or_else(|| Error::internal("no baseline"))?;
     let plan = header.plan;
     let configs: Vec<Config> = all.iter().map(|c| c.config.clone()).collect();
-    if !header.candidates_digest.is_empty()
-        && candidates_digest(&configs) != header.candidates_digest
-    {
+    if candidates_digest(&configs) != header.candidates_digest {
         return Err(Error::input(
             first_name,
             Some("candidates".into()),
