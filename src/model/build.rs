@@ -29,16 +29,19 @@ enum Loaded {
 /// The series averaged over blocks of `window` (the arrival rate), re-binned to the block
 /// width, and the index of dispersion of the counts inside the blocks (variance / mean: the
 /// arrivals' burstiness, 1 for Poisson). A window of 0 or of one bin keeps the series and
-/// reports Poisson burstiness; a window that is not a whole number of bins keeps the bins.
+/// reports Poisson burstiness; a window that is not a whole number of bins, or longer than the
+/// series, keeps the bins. A
+/// last block shorter than the window is left out (counted as a whole block it would add
+/// requests the trace does not hold, and run the simulation past the trace's end).
 pub fn block_average(series: &traffic::RateSeries, window: Millis) -> (traffic::RateSeries, f64) {
     let bin_ms = Millis::from(series.bin_s) * SECOND;
     let w = (window / bin_ms.max(1)) as usize;
-    if w <= 1 || window % bin_ms.max(1) != 0 {
+    if w <= 1 || window % bin_ms.max(1) != 0 || series.counts.len() < w {
         return (series.clone(), 1.0);
     }
     let (mut num, mut den) = (0.0, 0.0);
     let mut counts = Vec::with_capacity(series.counts.len() / w + 1);
-    for block in series.counts.chunks(w) {
+    for block in series.counts.chunks_exact(w) {
         let sum = block.iter().sum::<f64>();
         let mean = sum / block.len() as f64;
         num += block.iter().map(|x| (x - mean).powi(2)).sum::<f64>();
@@ -564,4 +567,33 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
     check_config(&scenario, &scenario.baseline, &blabel)?;
     crate::model::validate::check_space(&scenario, &slabel)?;
     Ok(scenario)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(counts: &[f64]) -> traffic::RateSeries {
+        traffic::RateSeries {
+            source: "test".into(),
+            start_unix_s: 0,
+            bin_s: 1,
+            counts: counts.to_vec(),
+            gaps: Vec::new(),
+        }
+    }
+
+    /// Blocks of 3 one-second bins: means re-binned to 3 s; the last, partial block (the 7th
+    /// second) is left out rather than counted as a whole block of 3 requests; the dispersion
+    /// is the within-block variance over the mean.
+    #[test]
+    fn block_average_keeps_whole_blocks_only() {
+        let (s, idc) = block_average(&series(&[1.0, 2.0, 3.0, 4.0, 4.0, 4.0, 9.0]), 3 * SECOND);
+        assert_eq!(s.bin_s, 3);
+        assert_eq!(s.counts, vec![6.0, 12.0]);
+        assert!((idc - 2.0 / 18.0).abs() < 1e-12, "{idc}");
+        // Shorter than one block: kept as recorded.
+        let (s, idc) = block_average(&series(&[1.0, 2.0]), 3 * SECOND);
+        assert_eq!((s.bin_s, s.counts.clone(), idc), (1, vec![1.0, 2.0], 1.0));
+    }
 }
