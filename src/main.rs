@@ -209,8 +209,9 @@ struct ConfirmArgs {
     /// the risk budget with one breach, 110 at 5 %; at most 100,000).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=MAX_REPLICATIONS))]
     confirm_replications: Option<u32>,
-    /// Candidates the confirmation stage tries at most (default: twice --confirm).
-    #[arg(long)]
+    /// Candidates the confirmation stage tries at most (default: twice --confirm; at least 1:
+    /// `--confirm 0` turns the stage off).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     confirm_tries: Option<u32>,
 }
 
@@ -452,6 +453,17 @@ fn run(cli: &Cli) -> Result<()> {
             shard,
             confirm,
         } => {
+            if *first_stage > mc.replications {
+                return Err(Error::input(
+                    "<command line>",
+                    Some("--first-stage".into()),
+                    format!(
+                        "{first_stage} is more than --replications {}: the first halving stage \
+                         runs at most every replication",
+                        mc.replications
+                    ),
+                ));
+            }
             let plan = Plan {
                 replications: mc.replications,
                 first_stage: *first_stage,

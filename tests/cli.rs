@@ -2484,7 +2484,7 @@ fn a_setting_spelled_twice_in_the_space_is_one_candidate() {
 }
 
 #[test]
-fn replications_beyond_the_cap_and_old_shard_files_are_rejected() {
+fn out_of_range_search_settings_and_old_shard_files_are_rejected() {
     let f = Fixture::new();
     // u32::MAX replications used to abort on a 68 GB allocation.
     for cmd in ["simulate", "search"] {
@@ -2492,6 +2492,25 @@ fn replications_beyond_the_cap_and_old_shard_files_are_rejected() {
         assert_no_panic(&out);
         assert_eq!(out.code, Some(2), "{cmd}: {}", out.stderr);
         assert!(out.stderr.contains("1..=100000"), "{}", out.stderr);
+    }
+    // Settings the search used to change silently: a first stage beyond the replications (was
+    // clamped) and zero confirmation tries (turned the stage off).
+    for (args, field) in [
+        (
+            ["--first-stage", "5", "--replications", "2"],
+            "--first-stage",
+        ),
+        (
+            ["--confirm-tries", "0", "--replications", "2"],
+            "--confirm-tries",
+        ),
+    ] {
+        let mut all = vec!["search"];
+        all.extend(args);
+        let out = f.run(&all);
+        assert_no_panic(&out);
+        assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(field), "{}", out.stderr);
     }
     // A format-1 shard (no digests to check) is refused, naming the format.
     let out = f.run(&[
