@@ -251,7 +251,18 @@ impl VariationArgs {
 /// probability of exactly 0: the interval's upper bound stays above it), at most 1.
 fn risk_budget(s: &str) -> std::result::Result<f64, String> {
     match s.parse::<f64>() {
-        Ok(p) if p > 0.0 && p <= 1.0 => Ok(p),
+        Ok(p) if p > 0.0 && p <= 1.0 => {
+            // The fewest replications that prove it (none breaching) must be ones a run allows.
+            match search::risk::replications_to_prove(0, p) {
+                Some(n) if i64::from(n) <= MAX_REPLICATIONS => Ok(p),
+                n => Err(format!(
+                    "`{s}`: proving a breach probability that small takes {} replications \
+                     without a breach, more than the {MAX_REPLICATIONS} a run allows; expected \
+                     a budget of about 0.00004 or more",
+                    n.map_or("more than 4 billion".into(), |n| n.to_string())
+                )),
+            }
+        }
         Ok(0.0) => Err(format!(
             "`{s}`: no number of replications can prove a breach probability of 0 (the 95 % \
              upper bound stays above it); expected a probability in (0, 1], e.g. 0.05"

@@ -2430,6 +2430,18 @@ fn rollout_beyond_a_trace_that_cut_the_horizon_says_so() {
 }
 
 #[test]
+fn a_risk_budget_no_run_can_prove_is_rejected() {
+    let f = Fixture::new();
+    // 1e-5 takes 384,143 clean replications, 1e-300 more than any u32.
+    for (budget, says) in [("0.00001", "384143 replications"), ("1e-300", "4 billion")] {
+        let out = f.run(&["search", "--max-breach-probability", budget]);
+        assert_no_panic(&out);
+        assert_eq!(out.code, Some(2), "{budget}: {}", out.stderr);
+        assert!(out.stderr.contains(says), "{}", out.stderr);
+    }
+}
+
+#[test]
 fn a_zero_risk_budget_is_rejected() {
     let f = Fixture::new();
     for cmd in ["simulate", "search"] {
