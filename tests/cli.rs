@@ -2045,24 +2045,32 @@ fn shards_merge_into_the_single_run_byte_for_byte() {
     );
 }
 
-#[test]
-fn merge_accepts_the_same_scenario_reached_by_another_path() {
-    // Shards run with the relative `--scenario`; the merge names it by its absolute path (as
-    // from another directory): the same files, so the single run's output, not a digest error.
-    let f = eight();
-    let common = [
-        "--replications",
-        "2",
-        "--first-stage",
-        "1",
-        "--confirm",
-        "0",
-    ];
+/// A short search: 2 replications, halving from 1, no confirmation stage.
+const QUICK_SEARCH: [&str; 6] = [
+    "--replications",
+    "2",
+    "--first-stage",
+    "1",
+    "--confirm",
+    "0",
+];
+
+/// Runs shards 0/2 and 1/2 of the search with `common` into `shards/`.
+fn write_two_shards(f: &Fixture, common: &[&str]) {
     for s in ["0/2", "1/2"] {
         let mut args = vec!["search", "--shard", s, "--out", "shards"];
         args.extend(common);
         assert_ok(&f.run(&args));
     }
+}
+
+#[test]
+fn merge_accepts_the_same_scenario_reached_by_another_path() {
+    // Shards run with the relative `--scenario`; the merge names it by its absolute path (as
+    // from another directory): the same files, so the single run's output, not a digest error.
+    let f = eight();
+    let common = QUICK_SEARCH;
+    write_two_shards(&f, &common);
     let mut single = vec!["search", "--format", "json"];
     single.extend(common);
     let one = f.run(&single);
@@ -2099,19 +2107,8 @@ fn merge_accepts_the_same_scenario_reached_by_another_path() {
 #[test]
 fn merge_rejects_shard_headers_no_search_writes_naming_the_field() {
     let f = eight();
-    let common = [
-        "--replications",
-        "2",
-        "--first-stage",
-        "1",
-        "--confirm",
-        "0",
-    ];
-    for s in ["0/2", "1/2"] {
-        let mut args = vec!["search", "--shard", s, "--out", "shards"];
-        args.extend(common);
-        assert_ok(&f.run(&args));
-    }
+    let common = QUICK_SEARCH;
+    write_two_shards(&f, &common);
     // The same edit in both shards, so that they still agree with each other.
     for (field, edit) in [
         ("header.plan.replications", "replications=0"),
