@@ -44,7 +44,9 @@ struct Cli {
     /// No progress on stderr.
     #[arg(long, global = true)]
     quiet: bool,
-    /// Directory for result files (ranking.json, ranking.csv, timelines).
+    /// Directory for result files: search and merge write ranking.json, ranking.csv and the
+    /// timelines; simulate its JSON and timeline; emit the manifests (default `k8s`); report
+    /// the document and plots (default `docs/deployment`); shards their shard file.
     #[arg(long, global = true)]
     out: Option<PathBuf>,
     /// Load model: `fluid` (queueing formulas per step, fast) or `requests` (every request an

@@ -452,23 +452,28 @@ pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
     if let (Some(r), Some(mc)) = (e.risk(), &e.monte_carlo) {
         let _ = writeln!(
             out,
-            "Monte Carlo: {}/{} replications breached: breach probability {:.3} [95% CI {:.3}, {:.3}], {} at a budget of {}%; expected failed windows {:.2}%; worst window p99 {:.3} s, error rate {:.4}%; mean cost {:.2} {cur}/month (the other figures are replication 0's)",
+            "Monte Carlo: {}/{} replications breached: breach probability {:.3} [95% CI {:.3}, {:.3}], SLA {} at a budget of {}%; expected failed windows {:.2}%; worst window p99 {:.3} s, error rate {:.4}%; mean cost {:.2} {cur}/month (the other figures are replication 0's)",
             r.breaches,
             r.replications,
             r.breach_probability,
             r.ci_low,
             r.ci_high,
-            match crate::search::risk::risk_verdict(&r, mc.max_breach_probability) {
-                crate::search::risk::Verdict::Feasible => "feasible",
-                crate::search::risk::Verdict::Undecided => "undecided",
-                crate::search::risk::Verdict::Infeasible => "infeasible",
-            },
+            crate::search::risk::risk_verdict(&r, mc.max_breach_probability).as_str(),
             mc.max_breach_probability * 100.0,
             r.expected_failed_window_fraction * 100.0,
             r.worst_window_p99_s,
             r.worst_window_error_rate * 100.0,
             r.monthly_cost
         );
+        let overall = e.verdict();
+        if overall != crate::search::risk::risk_verdict(&r, mc.max_breach_probability) {
+            // The search's verdict adds the connection budgets to what the SLA says.
+            let _ = writeln!(
+                out,
+                "verdict: {} — a connection budget at maxReplicas exceeds a server's limit (see the pools below)",
+                overall.as_str()
+            );
+        }
     }
     for (o, spec) in ev.sla.objectives.iter().zip(&scenario.sla.objectives) {
         let _ = writeln!(

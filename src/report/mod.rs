@@ -480,13 +480,15 @@ pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool)
     ));
     let (rb, rw) = chosen.windows();
     let (bb, _) = r.baseline.windows();
+    // The search's verdict, not this one replay's windows: `undecided` is not a breach.
+    let verdict = match chosen.verdict.as_deref() {
+        _ if chosen.feasible => String::new(),
+        Some("undecided") => " (not proven feasible: too few replications to tell)".into(),
+        Some(v) => format!(" ({v}: breaches the SLA or a connection limit)"),
+        None => " (infeasible: breaches the SLA or a connection limit)".into(),
+    };
     o.push_str(&format!(
-        "SLA windows failed: {bb} → {rb} of {rw}{}\n",
-        if chosen.feasible {
-            ""
-        } else {
-            " (BREACHES the SLA)"
-        }
+        "SLA windows failed: {bb} → {rb} of {rw}{verdict}\n"
     ));
     if from_manifests && base != &r.baseline.config {
         o.push_str(

@@ -166,6 +166,17 @@ pub enum Verdict {
     Infeasible,
 }
 
+impl Verdict {
+    /// The verdict's name as the JSON writes it: `feasible`, `undecided` or `infeasible`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Feasible => "feasible",
+            Verdict::Undecided => "undecided",
+            Verdict::Infeasible => "infeasible",
+        }
+    }
+}
+
 /// The feasibility decision, the only one: a recorded replay (`risk` `None`) is feasible
 /// when it met the SLA; Monte Carlo replications are feasible when the breach probability's
 /// upper bound is within `max_breach_probability`, infeasible when the lower bound exceeds
