@@ -250,6 +250,18 @@ fn emit_round_trips_through_manifests_and_diff_shows_the_change() {
     // Same seed, same config: the same cost as the search found.
     assert_eq!(sim["cost"]["monthly"], r["baseline"]["cost"]["monthly"]);
 
+    // A candidate the search left undecided is not said to breach the SLA.
+    let undecided = r["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c["verdict"] == "undecided")
+        .expect("the fixture's search leaves candidates undecided");
+    let rank = (undecided + 1).to_string();
+    let (code, out, err) = costsim(dir, &["diff", "--from", "out", "--rank", &rank]);
+    assert_eq!(code, 0, "diff --rank {rank}: {err}");
+    assert!(out.contains("(not proven feasible"), "{out}");
+    assert!(!out.contains("breaches the SLA"), "{out}");
     let (code, out, err) = costsim(dir, &["diff", "--from", "out"]);
     assert_eq!(code, 0, "diff: {err}");
     assert!(out.contains("~ web node pool: general → light"), "{out}");
