@@ -411,8 +411,11 @@ pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
     for p in ev.cost.pools.iter().filter(|p| p.node_hours > 0.0) {
         let _ = writeln!(
             out,
-            "  pool {:<8} {:>7.1} node-hours, peak {} nodes, {:.2} {cur}",
-            p.pool, p.node_hours, p.peak_nodes, p.horizon
+            "  pool {:<8} {:>7.1} node-hours, peak {}, {:.2} {cur}",
+            p.pool,
+            p.node_hours,
+            count(u64::from(p.peak_nodes), "node", "nodes"),
+            p.horizon
         );
     }
     let opt = |x: Option<f64>| x.map_or("-".to_string(), pct);
@@ -478,7 +481,7 @@ pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
     for (o, spec) in ev.sla.objectives.iter().zip(&scenario.sla.objectives) {
         let _ = writeln!(
             out,
-            "  {}/{:<7} p99 target {:>7}: median window p99 {:.3} s, worst {:.3} s; error rate {:.4} % (worst window {:.4} %); {} windows failed",
+            "  {}/{:<7} p99 target {:>7}: median window p99 {:.3} s, worst {:.3} s; error rate {:.4} % (worst window {:.4} %); {} failed",
             o.service,
             o.class,
             crate::time::format_duration(spec.p99),
@@ -486,7 +489,7 @@ pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
             o.worst_p99_s,
             o.error_rate * 100.0,
             o.worst_error_rate * 100.0,
-            o.breached_windows
+            count(u64::from(o.breached_windows), "window", "windows")
         );
     }
     for c in &ev.connections {
@@ -548,4 +551,9 @@ pub fn to_json_string<T: Serialize>(v: &T) -> String {
     let mut s = serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into());
     s.push('\n');
     s
+}
+
+/// `n` with the singular or plural noun: `1 node`, `2 nodes`, `0 windows`.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

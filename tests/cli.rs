@@ -2384,6 +2384,20 @@ fn sla_window_longer_than_the_horizon_is_rejected() {
     f.replace(SCENARIO, "window: 5m", "window: 3h");
     let out = f.run(&["validate"]);
     assert_input_error(&out, SCENARIO, "sla.window", &["3h", "2h", "horizon"]);
+    // A control loop slower than the run would never run either.
+    let f = Fixture::new();
+    f.replace(
+        SCENARIO,
+        "autoscaler_interval: 10s",
+        "autoscaler_interval: 5h",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        SCENARIO,
+        "control_plane.autoscaler_interval",
+        &["5h", "2h", "never run"],
+    );
 }
 
 #[test]

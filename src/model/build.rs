@@ -490,6 +490,24 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
         ),
         _ => fmt(horizon),
     };
+    for (field, period) in [
+        ("control_plane.metrics_resolution", cp.metrics_resolution),
+        ("control_plane.hpa_sync_period", cp.hpa_sync_period),
+        ("control_plane.autoscaler_interval", cp.autoscaler_interval),
+    ] {
+        if period > horizon {
+            return Err(Error::at_field(
+                &label,
+                field,
+                format!(
+                    "{} is longer than the simulated horizon ({}): the loop would never run; \
+                     expected at most the horizon",
+                    fmt(period),
+                    run_horizon
+                ),
+            ));
+        }
+    }
     if file.sla.window > horizon {
         return Err(Error::at_field(
             &label,
