@@ -30,9 +30,9 @@ enum Loaded {
 /// width, and the index of dispersion of the counts inside the blocks (variance / mean: the
 /// arrivals' burstiness, 1 for Poisson). A window of 0 or of one bin keeps the series and
 /// reports Poisson burstiness; a window that is not a whole number of bins, or longer than the
-/// series, keeps the bins. A
-/// last block shorter than the window is left out (counted as a whole block it would add
-/// requests the trace does not hold, and run the simulation past the trace's end).
+/// series, keeps the bins. A last block shorter than the window is left out (counted as a whole
+/// block it would add requests the trace does not hold, and run the simulation past the
+/// trace's end).
 pub fn block_average(series: &traffic::RateSeries, window: Millis) -> (traffic::RateSeries, f64) {
     let bin_ms = Millis::from(series.bin_s) * SECOND;
     let w = (window / bin_ms.max(1)) as usize;
@@ -388,12 +388,36 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
         ));
     }
     let cp = file.control_plane.clone();
-    for (f, v) in [
-        ("control_plane.metrics_resolution", cp.metrics_resolution),
-        ("control_plane.hpa_sync_period", cp.hpa_sync_period),
-        ("control_plane.autoscaler_interval", cp.autoscaler_interval),
-        ("sla.window", file.sla.window),
-    ] {
+    let fmt = crate::time::format_duration;
+    // The horizon as the messages name it: the scenario's, or the trace's when that cut it.
+    let run_horizon = match file.horizon {
+        Some(h) if h > horizon => format!(
+            "{}: the scenario's horizon {} is cut to the trace",
+            fmt(horizon),
+            fmt(h)
+        ),
+        _ => fmt(horizon),
+    };
+    // The periods: whole seconds, and none longer than the run (what would not happen else).
+    let periods = [
+        (
+            "control_plane.metrics_resolution",
+            cp.metrics_resolution,
+            "the loop would never run",
+        ),
+        (
+            "control_plane.hpa_sync_period",
+            cp.hpa_sync_period,
+            "the loop would never run",
+        ),
+        (
+            "control_plane.autoscaler_interval",
+            cp.autoscaler_interval,
+            "the loop would never run",
+        ),
+        ("sla.window", file.sla.window, "no window would be whole"),
+    ];
+    for (f, v, never) in periods {
         if v < SECOND || v % SECOND != 0 {
             return Err(Error::at_field(
                 &label,
@@ -401,17 +425,49 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
                 "must be a whole number of seconds, at least 1s",
             ));
         }
+        if v > horizon {
+            return Err(Error::at_field(
+                &label,
+                f,
+                format!(
+                    "{} is longer than the simulated horizon ({run_horizon}): {never}; expected \
+                     at most the horizon",
+                    fmt(v)
+                ),
+            ));
+        }
+    }
+    // One-off events: inside the run, or they would never happen.
+    let events = file
+        .rollouts
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (format!("rollouts[{i}].at"), r.at, "rollout"))
+        .chain(file.servers.iter().flat_map(|(name, server)| {
+            server
+                .failovers
+                .iter()
+                .enumerate()
+                .map(move |(j, &f)| (format!("servers.{name}.failovers[{j}]"), f, "failover"))
+        }));
+    for (field, at, what) in events {
+        if at >= horizon {
+            return Err(Error::at_field(
+                &label,
+                field,
+                format!(
+                    "{} is not inside the simulated horizon ({run_horizon}): the {what} would \
+                     never happen; expected a time before it",
+                    fmt(at)
+                ),
+            ));
+        }
     }
     let mut step = 60 * SECOND;
     for r in &rates {
         step = gcd(step, Millis::from(r.bin_s) * SECOND);
     }
-    for v in [
-        cp.metrics_resolution,
-        cp.hpa_sync_period,
-        cp.autoscaler_interval,
-        file.sla.window,
-    ] {
+    for (_, v, _) in periods {
         step = gcd(step, v);
     }
 
@@ -476,78 +532,6 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
                 crate::time::format_duration(trace_ms),
                 crate::time::format_duration(horizon)
             ));
-        }
-    }
-    // Times inside the run: a window longer than the run never closes whole, and an event at
-    // or after its end never happens.
-    let fmt = crate::time::format_duration;
-    // The horizon as the messages name it: the scenario's, or the trace's when that cut it.
-    let run_horizon = match file.horizon {
-        Some(h) if h > horizon => format!(
-            "{}: the scenario's horizon {} is cut to the trace",
-            fmt(horizon),
-            fmt(h)
-        ),
-        _ => fmt(horizon),
-    };
-    for (field, period) in [
-        ("control_plane.metrics_resolution", cp.metrics_resolution),
-        ("control_plane.hpa_sync_period", cp.hpa_sync_period),
-        ("control_plane.autoscaler_interval", cp.autoscaler_interval),
-    ] {
-        if period > horizon {
-            return Err(Error::at_field(
-                &label,
-                field,
-                format!(
-                    "{} is longer than the simulated horizon ({}): the loop would never run; \
-                     expected at most the horizon",
-                    fmt(period),
-                    run_horizon
-                ),
-            ));
-        }
-    }
-    if file.sla.window > horizon {
-        return Err(Error::at_field(
-            &label,
-            "sla.window",
-            format!(
-                "{} is longer than the simulated horizon ({}): no window would be whole; \
-                 expected at most the horizon",
-                fmt(file.sla.window),
-                run_horizon
-            ),
-        ));
-    }
-    for (i, r) in file.rollouts.iter().enumerate() {
-        if r.at >= horizon {
-            return Err(Error::at_field(
-                &label,
-                format!("rollouts[{i}].at"),
-                format!(
-                    "{} is not inside the simulated horizon ({}): the rollout would never \
-                     happen; expected a time before it",
-                    fmt(r.at),
-                    run_horizon
-                ),
-            ));
-        }
-    }
-    for (name, server) in &file.servers {
-        for (j, &f) in server.failovers.iter().enumerate() {
-            if f >= horizon {
-                return Err(Error::at_field(
-                    &label,
-                    format!("servers.{name}.failovers[{j}]"),
-                    format!(
-                        "{} is not inside the simulated horizon ({}): the failover would \
-                         never happen; expected a time before it",
-                        fmt(f),
-                        run_horizon
-                    ),
-                ));
-            }
         }
     }
     let t = cp.scale_down_utilization_threshold;
