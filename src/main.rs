@@ -61,9 +61,8 @@ struct Cli {
     command: Command,
 }
 
-/// Most replications a flag accepts: a week's replication takes ~30 ms and keeps a 48-byte
-/// record, so 100,000 is ~50 CPU-minutes per candidate; beyond it a typo would exhaust memory.
-const MAX_REPLICATIONS: i64 = 100_000;
+/// Most replications a flag accepts ([`search::risk::MAX_REPLICATIONS`]).
+const MAX_REPLICATIONS: i64 = search::risk::MAX_REPLICATIONS as i64;
 
 #[derive(Subcommand, Debug)]
 enum Command {
@@ -249,33 +248,20 @@ impl VariationArgs {
     }
 }
 
-/// A risk budget: a probability above 0 (no finite number of replications proves a breach
-/// probability of exactly 0: the interval's upper bound stays above it), at most 1.
+/// A risk budget ([`search::risk::budget_problem`] says what a bad one lacks).
 fn risk_budget(s: &str) -> std::result::Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(p) if p > 0.0 && p <= 1.0 => {
-            // The fewest replications that prove it (none breaching) must be ones a run allows.
-            match search::risk::replications_to_prove(0, p) {
-                Some(n) if i64::from(n) <= MAX_REPLICATIONS => Ok(p),
-                n => Err(format!(
-                    "`{s}`: proving a breach probability that small takes {} replications \
-                     without a breach, more than the {MAX_REPLICATIONS} a run allows; expected \
-                     a budget of about 0.00004 or more",
-                    n.map_or("more than 4 billion".into(), |n| n.to_string())
-                )),
-            }
-        }
-        Ok(0.0) => Err(format!(
-            "`{s}`: no number of replications can prove a breach probability of 0 (the 95 % \
-             upper bound stays above it); expected a probability in (0, 1], e.g. 0.05"
-        )),
-        _ => Err(format!("`{s}` is not a probability in (0, 1]")),
+    let p = s
+        .parse::<f64>()
+        .map_err(|_| format!("`{s}` is not a probability in (0, 1]"))?;
+    match search::risk::budget_problem(p) {
+        None => Ok(p),
+        Some(problem) => Err(format!("`{s}`: {problem}")),
     }
 }
 
 fn growth(s: &str) -> std::result::Result<f64, String> {
     match s.trim_end_matches('%').parse::<f64>() {
-        Ok(g) if g.is_finite() && g > -100.0 && g <= 1000.0 => Ok(g),
+        Ok(g) if costsim::sim::arrivals::Variation::growth_in_range(g) => Ok(g),
         _ => Err(format!(
             "`{s}` is not a growth in percent per month (-100 < PCT ≤ 1000)"
         )),

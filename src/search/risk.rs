@@ -9,6 +9,34 @@ use crate::eval::Evaluation;
 /// The default risk budget (`--max-breach-probability`).
 pub const DEFAULT_MAX_BREACH_PROBABILITY: f64 = 0.05;
 
+/// Most replications a run takes of one candidate: a week's replication takes ~30 ms and keeps
+/// a 48-byte record, so 100,000 is ~50 CPU-minutes; beyond it a typo would exhaust memory.
+pub const MAX_REPLICATIONS: u32 = 100_000;
+
+/// What is wrong with `p` as a risk budget (`None`: nothing): it must be a probability above 0
+/// that [`MAX_REPLICATIONS`] without a breach can prove.
+pub fn budget_problem(p: f64) -> Option<String> {
+    if p == 0.0 {
+        return Some(
+            "no number of replications can prove a breach probability of 0 (the 95 % upper \
+             bound stays above it); expected a probability in (0, 1], e.g. 0.05"
+                .into(),
+        );
+    }
+    if !(p > 0.0 && p <= 1.0) {
+        return Some("not a probability: expected one in (0, 1]".into());
+    }
+    match replications_to_prove(0, p) {
+        Some(n) if n <= MAX_REPLICATIONS => None,
+        n => Some(format!(
+            "proving a breach probability that small takes {} replications without a breach, \
+             more than the {MAX_REPLICATIONS} a run allows; expected a budget of about 0.00004 \
+             or more",
+            n.map_or("more than 4 billion".into(), |n| n.to_string())
+        )),
+    }
+}
+
 /// What the ranking keeps of one replication of one candidate.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Record {

@@ -97,15 +97,13 @@ impl Header {
             Some(("header.plan.first_stage", "0; expected at least 1".into()))
         } else if p.eta == 0 {
             Some(("header.plan.eta", "0; expected at least 1".into()))
-        } else if !(p.max_breach_probability > 0.0 && p.max_breach_probability <= 1.0) {
+        } else if let Some(problem) = crate::search::risk::budget_problem(p.max_breach_probability)
+        {
             Some((
                 "header.plan.max_breach_probability",
-                format!(
-                    "{}; expected a probability in (0, 1]",
-                    p.max_breach_probability
-                ),
+                format!("{}: {problem}", p.max_breach_probability),
             ))
-        } else if !(g.is_finite() && g > -100.0 && g <= 1000.0) {
+        } else if !Variation::growth_in_range(g) {
             Some((
                 "header.variation.growth_pct_per_month",
                 format!("{g}; expected -100 < PCT ≤ 1000"),

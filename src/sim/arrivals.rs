@@ -24,6 +24,12 @@ pub struct Variation {
 }
 
 impl Variation {
+    /// Whether `pct` is a growth the model takes: finite, above −100 % (traffic cannot vanish)
+    /// and at most 1000 % per month.
+    pub fn growth_in_range(pct: f64) -> bool {
+        pct.is_finite() && pct > -100.0 && pct <= 1000.0
+    }
+
     /// Whether the traffic is the recorded replay as given.
     pub fn is_none(&self) -> bool {
         !self.poisson && !self.bootstrap_days && self.growth_pct_per_month == 0.0
