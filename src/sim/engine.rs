@@ -2110,17 +2110,23 @@ mod tests {
     use super::*;
     use crate::model::load::Files;
 
-    /// The autoscaler loops the clock skips are the ones that would change nothing: a day of
-    /// the default scenario with every loop run gives the same node history, scale events and
-    /// pending time (up to the rounding of steps cut at the skipped ticks).
-    #[test]
-    fn skipped_autoscaler_loops_change_nothing() {
+    /// The bundled default scenario cut to its first `hours`.
+    fn default_scenario_hours(hours: Millis) -> Scenario {
         let mut sc = crate::model::build::load_scenario(
             Files::Embedded,
             std::path::Path::new("models/scenarios/default.yaml"),
         )
         .unwrap();
-        sc.horizon = 24 * 60 * MINUTE;
+        sc.horizon = hours * 60 * MINUTE;
+        sc
+    }
+
+    /// The autoscaler loops the clock skips are the ones that would change nothing: a day of
+    /// the default scenario with every loop run gives the same node history, scale events and
+    /// pending time (up to the rounding of steps cut at the skipped ticks).
+    #[test]
+    fn skipped_autoscaler_loops_change_nothing() {
+        let sc = default_scenario_hours(24);
         let run = |skip: bool| {
             let mut sim = Sim::new(&sc, &sc.baseline, 1, &Options::default());
             sim.skip_idle_autoscaler = skip;
@@ -2157,15 +2163,7 @@ mod tests {
     /// limits (sharing the models they warmed) equals replication 1 on a fresh scenario.
     #[test]
     fn warm_models_give_the_results_of_cold_ones() {
-        let load = || {
-            let mut sc = crate::model::build::load_scenario(
-                Files::Embedded,
-                std::path::Path::new("models/scenarios/default.yaml"),
-            )
-            .unwrap();
-            sc.horizon = 12 * 60 * MINUTE;
-            sc
-        };
+        let load = || default_scenario_hours(12);
         let options = |replication| Options {
             replication,
             ..Options::default()
@@ -2200,12 +2198,7 @@ mod tests {
     #[test]
     fn rejected_requests_take_no_pool_connections() {
         let run = |scale: f64| {
-            let mut sc = crate::model::build::load_scenario(
-                Files::Embedded,
-                std::path::Path::new("models/scenarios/default.yaml"),
-            )
-            .unwrap();
-            sc.horizon = 12 * 60 * MINUTE;
+            let mut sc = default_scenario_hours(12);
             let backend = sc.service_index("backend").unwrap();
             sc.services[backend].scale = scale;
             let mut config = sc.baseline.clone();
