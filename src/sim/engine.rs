@@ -1194,13 +1194,12 @@ impl<'a> Sim<'a> {
 
     fn hpa_sync(&mut self, t: Millis) {
         for w in 0..self.workloads.len() {
-            let Some(mut hpa) = self.workloads[w].hpa.take() else {
+            let wl = &mut self.workloads[w];
+            let current = wl.desired;
+            let Some(hpa) = wl.hpa.as_mut() else {
                 continue;
             };
-            let current = self.workloads[w].desired;
-            let wl = &self.workloads[w];
             let desired = hpa.sync(t, current, &self.pods, &wl.pods, wl.arrival_rate_milli);
-            self.workloads[w].hpa = Some(hpa);
             if desired != current {
                 if desired > current {
                     self.workloads[w].run.scale_ups += 1;
