@@ -951,7 +951,7 @@ fn merge(cli: &Cli, sc: &Scenario, files: &[PathBuf], top: usize) -> Result<()> 
             LoadModel::Fluid
         },
         variation: header.variation,
-        replication: 0,
+        ..Options::default()
     };
     finish_search(
         cli,

@@ -191,6 +191,7 @@ pub fn replicate(
 ) -> halving::Outcome {
     let o = Options {
         replication: u64::from(r),
+        skip_timeline: true,
         ..options.clone()
     };
     let (_, evaluation) = run_one_with(scenario, config, seed, &o);

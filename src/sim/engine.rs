@@ -47,6 +47,9 @@ pub struct Options {
     pub replication: u64,
     /// How the replication varies the recorded traffic (none by default: the replay as given).
     pub variation: Variation,
+    /// Leave the per-minute timeline out of the result (a Monte Carlo replication keeps only
+    /// its SLA record).
+    pub skip_timeline: bool,
 }
 
 /// One SLA window's figures for one objective.
@@ -378,6 +381,8 @@ struct Sim<'a> {
     hist: Histogram,
     windows: Vec<WindowRun>,
     timeline: Vec<TimelinePoint>,
+    /// Leave the timeline out ([`Options::skip_timeline`]).
+    skip_timeline: bool,
     pools: Vec<PoolRun>,
     node_count: Vec<u32>,
     /// Pods to OOM-kill after this step (reused buffer).
@@ -696,6 +701,7 @@ impl<'a> Sim<'a> {
             hist: Histogram::default(),
             windows: Vec::new(),
             timeline: Vec::new(),
+            skip_timeline: options.skip_timeline,
             pools: vec![PoolRun::default(); sc.catalog.pools.len()],
             node_count: vec![0; sc.catalog.pools.len()],
             oom: Vec::new(),
@@ -830,7 +836,7 @@ impl<'a> Sim<'a> {
                     self.schedule_pending(t);
                 }
             }
-            if t % TIMELINE_EVERY == 0 {
+            if t % TIMELINE_EVERY == 0 && !self.skip_timeline {
                 self.sample_timeline(t);
             }
             self.probe_readiness(t);
