@@ -256,6 +256,9 @@ struct PoolState {
     ready_before: u32,
     /// Processes and open connections per process at the last tally.
     tallied: (f64, f64),
+    /// A checkout failure probability and, per class, the chance a request's operations all
+    /// succeed under it (`(1 − fail)^ops`), kept while the failure probability holds.
+    survive: (f64, Vec<f64>),
 }
 
 /// A downstream server's running tally.
@@ -309,6 +312,9 @@ struct Workload {
     arrival_rate_milli: Option<i64>,
     /// Queueing delay of the last step, seconds (what a probe on the workers waits).
     queue_wait_s: f64,
+    /// The last step's waiting time before its state (backlog plus pool checkouts), seconds,
+    /// and its latency bin (a logarithm), kept while the wait holds.
+    wait_bin: (f64, u16),
     /// Consecutive readiness-probe failures.
     probe_failures: u32,
     /// Current pod-template revision, and whether pods of older ones remain.
@@ -464,6 +470,7 @@ fn client_pools(
                 ),
                 ready_before: 0,
                 tallied: (0.0, 0.0),
+                survive: (f64::NAN, Vec::new()),
                 open: f64::from(pool.min_size),
                 pool,
                 ops,
@@ -607,6 +614,7 @@ impl<'a> Sim<'a> {
                 arrivals_at_scrape: (0.0, 0),
                 arrival_rate_milli: None,
                 queue_wait_s: 0.0,
+                wait_bin: (f64::NAN, 0),
                 probe_failures: 0,
                 revision: 0,
                 rolling: false,
@@ -1560,21 +1568,31 @@ impl<'a> Sim<'a> {
                         wait_s += per_request * (step.mean_wait_s + establish.wait_per_op_s);
                     }
                     let fail = (step.fail_per_op + ps.refused).min(1.0);
-                    for (f, &ops) in self.pool_fail.iter_mut().zip(&ps.ops) {
+                    if ps.survive.0 != fail {
                         // (1 − 0)^ops is 1: no power to take for a pool that fails nothing.
-                        let ok = if fail > 0.0 {
-                            (1.0 - fail).powf(ops)
-                        } else {
-                            1.0
-                        };
+                        ps.survive.1.clear();
+                        ps.survive.1.extend(ps.ops.iter().map(|&ops| {
+                            if fail > 0.0 {
+                                (1.0 - fail).powf(ops)
+                            } else {
+                                1.0
+                            }
+                        }));
+                        ps.survive.0 = fail;
+                    }
+                    for (f, &ok) in self.pool_fail.iter_mut().zip(&ps.survive.1) {
                         *f = 1.0 - (1.0 - *f) * ok;
                     }
                 }
-                let wait_bin = if wait_s > latency::FIRST_EDGE_S {
-                    latency::bin_of(wait_s) as u16
-                } else {
-                    0
-                };
+                if wl.wait_bin.0 != wait_s {
+                    let bin = if wait_s > latency::FIRST_EDGE_S {
+                        latency::bin_of(wait_s) as u16
+                    } else {
+                        0
+                    };
+                    wl.wait_bin = (wait_s, bin);
+                }
+                let wait_bin = wl.wait_bin.1;
                 let si_state = m.state(lambda_pod, wait_bin);
                 let st = m.state_law(si_state);
                 let pod_s = f64::from(ready) * dt;
