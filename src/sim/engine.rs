@@ -2032,7 +2032,7 @@ impl<'a> Sim<'a> {
             let model = &self.workloads[o.service].model;
             for &law in &o.touched {
                 let w = o.weights[law as usize];
-                self.hist.add_scaled(model.law(law), w);
+                self.hist.add_law(model.law(law), w);
                 o.weights[law as usize] = 0.0;
             }
             o.touched.clear();

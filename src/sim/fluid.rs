@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use crate::k8s::cfs;
 use crate::model::scenario::Service;
-use crate::sim::latency::{self, BINS};
+use crate::sim::latency::{self, Law};
 use crate::sim::queueing::{wait_law, WaitLaw};
 
 /// Number of equally likely atoms describing a class's base latency (service + downstream +
@@ -77,7 +77,7 @@ pub struct StateLaw {
 pub struct StateTable {
     memo: HashMap<u64, u32, BuildFastHash>,
     states: Vec<StateLaw>,
-    laws: Vec<[f32; BINS]>,
+    laws: Vec<Law>,
 }
 
 impl StateTable {
@@ -360,7 +360,7 @@ impl ServiceModel {
     }
 
     /// The latency law numbered `i` (as [`StateLaw::law`] holds).
-    pub fn law(&self, i: u32) -> &[f32; BINS] {
+    pub fn law(&self, i: u32) -> &Law {
         let i = i as usize;
         match self.known.laws.get(i) {
             Some(law) => law,
@@ -454,7 +454,7 @@ impl ServiceModel {
                 .push((self.known.laws.len() + self.learned.laws.len()) as u32);
             self.learned
                 .laws
-                .push(latency::law_with_wait(atoms, shift, *wait));
+                .push(Law::new(latency::law_with_wait(atoms, shift, *wait)));
         }
         if unqueued > self.max_in_flight {
             st.rejected = 1.0 - self.max_in_flight / unqueued;
@@ -611,7 +611,7 @@ impl CachedModel {
             }
             *budget -= st.law.len();
             for law in &mut st.law {
-                let own = learned.laws[*law as usize - known.laws.len()];
+                let own = learned.laws[*law as usize - known.laws.len()].clone();
                 *law = (table.laws.len() + self.pending.laws.len()) as u32;
                 self.pending.laws.push(own);
             }

@@ -9,6 +9,7 @@ use crate::sim::queueing::WaitLaw;
 
 /// Number of bins.
 pub const BINS: usize = 160;
+const _: () = assert!(BINS <= u8::MAX as usize, "Law keeps bin indices in a u8");
 /// Upper edge of bin 0, seconds (0.5 ms).
 pub const FIRST_EDGE_S: f64 = 0.0005;
 /// Ratio between consecutive edges.
@@ -50,6 +51,33 @@ pub fn bin_of(t: f64) -> usize {
     j.min(BINS - 1)
 }
 
+/// A normalized latency law over the bins, with the range of bins that hold its mass (a law
+/// of one step covers a few dozen of the bins: mixing only those is exact and cheaper).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Law {
+    mass: [f32; BINS],
+    first: u8,
+    end: u8,
+}
+
+impl Law {
+    /// The law with probability `mass` per bin.
+    pub fn new(mass: [f32; BINS]) -> Law {
+        let first = mass.iter().position(|&m| m != 0.0).unwrap_or(0);
+        let end = mass.iter().rposition(|&m| m != 0.0).map_or(first, |j| j + 1);
+        Law {
+            mass,
+            first: first as u8,
+            end: end as u8,
+        }
+    }
+
+    /// Probability per bin.
+    pub fn mass(&self) -> &[f32; BINS] {
+        &self.mass
+    }
+}
+
 /// A latency histogram: mass per bin (counts of requests, or probabilities).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Histogram {
@@ -72,6 +100,14 @@ impl Histogram {
     /// Adds `weight × other` (a normalized law) to this histogram.
     pub fn add_scaled(&mut self, other: &[f32; BINS], weight: f64) {
         for (m, o) in self.mass.iter_mut().zip(other.iter()) {
+            *m += weight * f64::from(*o);
+        }
+    }
+
+    /// Adds `weight × law` over the bins that hold the law's mass (the others would add 0).
+    pub fn add_law(&mut self, law: &Law, weight: f64) {
+        let (first, end) = (usize::from(law.first), usize::from(law.end));
+        for (m, o) in self.mass[first..end].iter_mut().zip(&law.mass[first..end]) {
             *m += weight * f64::from(*o);
         }
     }
