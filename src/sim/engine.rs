@@ -1180,7 +1180,15 @@ impl<'a> Sim<'a> {
             }
         }
         // The workloads' pod lists hold the live pods; the slab keeps every pod ever created.
-        for &id in self.workloads.iter().flat_map(|wl| &wl.pods) {
+        // Samples feed the HPA and the timeline only: without a timeline, a workload without
+        // an HPA is not scraped.
+        let timeline = !self.skip_timeline;
+        for &id in self
+            .workloads
+            .iter()
+            .filter(|wl| timeline || wl.hpa.is_some())
+            .flat_map(|wl| &wl.pods)
+        {
             let p = &mut self.pods[id];
             if p.status != PodStatus::Running {
                 continue;
@@ -1461,6 +1469,12 @@ impl<'a> Sim<'a> {
 
     fn fluid_step(&mut self, t: Millis, dt_ms: Millis) {
         let dt = dt_ms as f64 / 1000.0;
+        // Working sets per node, summed as the pods' usage is set (recounted if a pod is
+        // OOM-killed during the step).
+        self.node_memory.clear();
+        self.node_memory.resize(self.nodes.len(), 0.0);
+        let mut pressure = false;
+        let mut killed = false;
         self.downstream.iter_mut().for_each(|d| *d = 0.0);
         let mut class_base = 0;
         for w in 0..self.workloads.len() {
@@ -1653,14 +1667,10 @@ impl<'a> Sim<'a> {
             let mut bound = 0u32;
             let mut pending = 0u32;
             let mut running = 0u32;
-            let active = wl
-                .pods
-                .iter()
-                .filter(|&&id| self.pods[id].is_active())
-                .count();
-            wl.run.peak_pods = wl.run.peak_pods.max(active as u32);
+            let mut active = 0u32;
             for &id in &wl.pods {
                 let p = &mut self.pods[id];
+                active += u32::from(p.is_active());
                 match p.status {
                     PodStatus::Unscheduled => pending += 1,
                     PodStatus::Starting => {
@@ -1697,6 +1707,9 @@ impl<'a> Sim<'a> {
                         cpu_used += c;
                         mem_used += m;
                         if let Some(n) = p.node {
+                            self.node_memory[n] += m;
+                            pressure |=
+                                self.node_memory[n] > self.nodes[n].capacity.memory_bytes as f64;
                             let pr = &mut self.pools[self.nodes[n].pool];
                             pr.used_cpu_core_s += c * dt;
                             pr.used_memory_byte_s += m * dt;
@@ -1716,6 +1729,7 @@ impl<'a> Sim<'a> {
                     mem_req += p.requests.scheduled_memory_bytes as f64;
                 }
             }
+            wl.run.peak_pods = wl.run.peak_pods.max(active);
             wl.run.cpu_usage_core_s += cpu_used * dt;
             wl.run.memory_usage_byte_s += mem_used * dt;
             wl.run.cpu_request_core_s += cpu_req * dt;
@@ -1725,6 +1739,7 @@ impl<'a> Sim<'a> {
             wl.running = running;
             if !self.oom.is_empty() {
                 self.oom_kill(w, t + dt_ms);
+                killed = true;
             }
         }
         self.tally_connections(t, dt_ms);
@@ -1748,7 +1763,12 @@ impl<'a> Sim<'a> {
         for (pr, &c) in self.pools.iter_mut().zip(count.iter()) {
             pr.peak_nodes = pr.peak_nodes.max(c);
         }
-        self.relieve_memory_pressure(t + dt_ms);
+        if killed {
+            pressure = self.count_node_memory();
+        }
+        if pressure {
+            self.relieve_memory_pressure(t + dt_ms);
+        }
     }
 
     /// The request-level step of workload `w` over `[t, t + dt_ms)` at `lambda` requests per
@@ -1921,23 +1941,9 @@ impl<'a> Sim<'a> {
     /// exceed what the node offers them (allocatable, which already holds back the eviction
     /// threshold, less DaemonSet requests), evict the pod that exceeds its memory request the
     /// most (BestEffort pods, with no request, first), as `rankMemoryPressure` orders them. The
-    /// ReplicaSet replaces evicted pods.
+    /// ReplicaSet replaces evicted pods. Called with each node's working set in `node_memory`
+    /// when some node is over its capacity.
     fn relieve_memory_pressure(&mut self, t: Millis) {
-        self.node_memory.clear();
-        self.node_memory.resize(self.nodes.len(), 0.0);
-        let mut pressure = false;
-        for w in &self.workloads {
-            for &id in &w.pods {
-                let p = &self.pods[id];
-                if let (Some(n), PodStatus::Running) = (p.node, p.status) {
-                    self.node_memory[n] += p.memory_bytes;
-                    pressure |= self.node_memory[n] > self.nodes[n].capacity.memory_bytes as f64;
-                }
-            }
-        }
-        if !pressure {
-            return;
-        }
         for n in 0..self.nodes.len() {
             while self.node_memory[n] > self.nodes[n].capacity.memory_bytes as f64 {
                 let victim = self
@@ -1966,6 +1972,24 @@ impl<'a> Sim<'a> {
                 self.sync_deployment(w, t);
             }
         }
+    }
+
+    /// Sums the running pods' working sets per node into `node_memory`; whether some node is
+    /// over its capacity.
+    fn count_node_memory(&mut self) -> bool {
+        self.node_memory.clear();
+        self.node_memory.resize(self.nodes.len(), 0.0);
+        let mut pressure = false;
+        for w in &self.workloads {
+            for &id in &w.pods {
+                let p = &self.pods[id];
+                if let (Some(n), PodStatus::Running) = (p.node, p.status) {
+                    self.node_memory[n] += p.memory_bytes;
+                    pressure |= self.node_memory[n] > self.nodes[n].capacity.memory_bytes as f64;
+                }
+            }
+        }
+        pressure
     }
 
     /// An evicted pod's resources leave the node at once (the kubelet killed it).
