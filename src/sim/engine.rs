@@ -351,8 +351,8 @@ struct ObjectiveAcc {
     service: usize,
     weights: Vec<f64>,
     touched: Vec<u32>,
-    /// Latencies counted one by one (request-level engine).
-    direct: Histogram,
+    /// Latencies counted one by one (request-level engine; none under the fluid model).
+    direct: Option<Histogram>,
     arrivals: f64,
     errors: f64,
 }
@@ -665,7 +665,7 @@ impl<'a> Sim<'a> {
                 service: s,
                 weights: Vec::new(),
                 touched: Vec::new(),
-                direct: Histogram::default(),
+                direct: None,
                 arrivals: 0.0,
                 errors: 0.0,
             });
@@ -1830,7 +1830,8 @@ impl<'a> Sim<'a> {
                 let acc = &mut self.objectives[o];
                 acc.arrivals += st.arrivals;
                 acc.errors += st.rejected + st.timed_out;
-                for (m, x) in acc.direct.mass.iter_mut().zip(st.latency.mass.iter()) {
+                let direct = acc.direct.get_or_insert_with(Histogram::default);
+                for (m, x) in direct.mass.iter_mut().zip(st.latency.mass.iter()) {
                     *m += x;
                 }
             }
@@ -2060,10 +2061,12 @@ impl<'a> Sim<'a> {
                 o.weights[law as usize] = 0.0;
             }
             o.touched.clear();
-            for (m, d) in self.hist.mass.iter_mut().zip(o.direct.mass.iter()) {
-                *m += d;
+            if let Some(direct) = &mut o.direct {
+                for (m, d) in self.hist.mass.iter_mut().zip(direct.mass.iter()) {
+                    *m += d;
+                }
+                direct.clear();
             }
-            o.direct.clear();
             let [p50, p95, p99] = self.hist.quantiles([0.50, 0.95, 0.99]);
             figures.push(ObjectiveWindow {
                 arrivals: o.arrivals,
