@@ -57,6 +57,10 @@ struct Cli {
     /// Deployments and HPAs replace the scenario's baseline (search, simulate, emit, diff).
     #[arg(long, global = true)]
     manifests: Option<PathBuf>,
+    /// Which of `--seed` and `--load-model` the command line gave (merge takes both from the
+    /// shards and rejects a different one).
+    #[arg(skip)]
+    given: Given,
     #[command(subcommand)]
     command: Command,
 }
@@ -343,8 +347,28 @@ enum Format {
     Csv,
 }
 
+/// Global flags the command line set explicitly (not left at their defaults).
+#[derive(Debug, Clone, Copy, Default)]
+struct Given {
+    seed: bool,
+    load_model: bool,
+}
+
+/// Whether `id` was set on the command line, before or after the subcommand.
+fn given_on_command_line(m: &clap::ArgMatches, id: &str) -> bool {
+    m.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+        || m.subcommand()
+            .is_some_and(|(_, sub)| given_on_command_line(sub, id))
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let mut cli =
+        <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    cli.given = Given {
+        seed: given_on_command_line(&matches, "seed"),
+        load_model: given_on_command_line(&matches, "load_model"),
+    };
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -943,6 +967,32 @@ fn merge(cli: &Cli, sc: &Scenario, files: &[PathBuf], top: usize) -> Result<()> 
         parsed.push((name, f));
     }
     let header = parsed[0].1.header.clone();
+    let load_model = load_model_name(&cli.options().load_model);
+    for (flag, given, value, shards_value) in [
+        (
+            "--seed",
+            cli.given.seed,
+            cli.seed.to_string(),
+            header.seed.to_string(),
+        ),
+        (
+            "--load-model",
+            cli.given.load_model,
+            load_model.to_string(),
+            header.load_model.clone(),
+        ),
+    ] {
+        if given && value != shards_value {
+            return Err(Error::input(
+                "<command line>",
+                Some(flag.into()),
+                format!(
+                    "{value} is not what the shards were searched with ({shards_value}); \
+                     merge takes it from the shards: leave {flag} out"
+                ),
+            ));
+        }
+    }
     let (all, baseline) = shards::merge(parsed)?;
     let options = Options {
         load_model: if header.load_model == "requests" {

@@ -2007,6 +2007,35 @@ fn shards_merge_into_the_single_run_byte_for_byte() {
     let out = f.run(&["merge", &files[0], "other/shard-1-of-3.json", &files[2]]);
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(out.stderr.contains("another search"), "{}", out.stderr);
+    // Merge takes the seed and the load model from the shards: other ones given on the
+    // command line are bad input naming the flag (the shards' own are accepted).
+    let out = f.run(&["merge", "--seed", "99", &files[0], &files[1], &files[2]]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--seed") && out.stderr.contains("99 is not what the shards"),
+        "{}",
+        out.stderr
+    );
+    let out = f.run(&[
+        "--load-model",
+        "requests",
+        "merge",
+        &files[0],
+        &files[1],
+        &files[2],
+    ]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("--load-model"), "{}", out.stderr);
+    let same = [
+        "merge",
+        "--seed",
+        "5",
+        "--load-model",
+        "fluid",
+        "--out",
+        "same",
+    ];
+    assert_ok(&f.run(&[&same[..], &[&files[0], &files[1], &files[2]]].concat()));
     // A missing shard is bad input naming it.
     let out = f.run(&["merge", &files[0], &files[1]]);
     assert_eq!(out.code, Some(2), "{}", out.stderr);

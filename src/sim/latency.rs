@@ -64,7 +64,10 @@ impl Law {
     /// The law with probability `mass` per bin.
     pub fn new(mass: [f32; BINS]) -> Law {
         let first = mass.iter().position(|&m| m != 0.0).unwrap_or(0);
-        let end = mass.iter().rposition(|&m| m != 0.0).map_or(first, |j| j + 1);
+        let end = mass
+            .iter()
+            .rposition(|&m| m != 0.0)
+            .map_or(first, |j| j + 1);
         Law {
             mass,
             first: first as u8,
