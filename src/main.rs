@@ -561,7 +561,6 @@ fn validate(cli: &Cli, sc: &Scenario) -> Result<()> {
         "scenario": sc.name,
         "file": sc.file,
         "horizon_s": sc.horizon / 1000,
-        "step_ms": sc.step,
         "trace_start_unix_s": sc.trace_start_unix_s,
         "services": sc.services.iter().map(|s| serde_json::json!({
             "name": s.name,

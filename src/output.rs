@@ -166,6 +166,14 @@ fn sla_json(e: &Evaluated) -> Value {
     v
 }
 
+/// What `new` saves against `base` a month, and as a percentage of `base`, from the costs to
+/// the cent as ranking.json carries them (so diff and report give the same figure); none for
+/// a free baseline.
+fn saving(base: f64, new: f64) -> Option<(f64, f64)> {
+    let (b, w) = (round(base, 2), round(new, 2));
+    (b > 0.0).then(|| (w - b, (w - b) / b * 100.0))
+}
+
 fn round(x: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);
     (x * f).round() / f
@@ -373,13 +381,10 @@ pub fn ranking_table(
         let _ = writeln!(out, "baseline infeasible: {}", why.join("; "));
     }
     if let Some(best) = ranked.first() {
-        let (b, w) = (baseline.monthly_cost(), best.monthly_cost());
-        if b > 0.0 {
+        if let Some((delta, percent)) = saving(baseline.monthly_cost(), best.monthly_cost()) {
             let _ = writeln!(
                 out,
-                "rank 1 vs baseline: {:+.2} {cur}/month ({:+.1}%)",
-                w - b,
-                (w - b) / b * 100.0
+                "rank 1 vs baseline: {delta:+.2} {cur}/month ({percent:+.1}%)"
             );
         }
     }
@@ -556,4 +561,19 @@ pub fn to_json_string<T: Serialize>(v: &T) -> String {
 /// `n` with the singular or plural noun: `1 node`, `2 nodes`, `0 windows`.
 fn count(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saving_is_the_difference_of_the_costs_shown() {
+        // 1382.866 and 866.204 show as 1382.87 and 866.20: the saving is -516.67, not the
+        // -516.662 of the unrounded costs (which would print as -516.66).
+        let (delta, percent) = saving(1382.866, 866.204).unwrap();
+        assert_eq!(format!("{delta:+.2}"), "-516.67");
+        assert_eq!(format!("{percent:+.1}"), "-37.4");
+        assert_eq!(saving(0.0, 10.0), None);
+    }
 }

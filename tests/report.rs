@@ -21,6 +21,8 @@ const GOLDEN: &str = "tests/fixtures/report/cost-optimization.md";
 /// The fixture copied to a temp dir, searched once (`out/`) and reported (`doc/`).
 struct Run {
     dir: tempfile::TempDir,
+    /// What `search` printed.
+    search_table: String,
 }
 
 fn costsim(dir: &Path, args: &[&str]) -> (i32, String, String) {
@@ -45,11 +47,11 @@ fn run() -> &'static Run {
             let e = e.unwrap();
             fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
         }
-        let (code, _, err) = costsim(dir.path(), &["search", "--out", "out"]);
+        let (code, search_table, err) = costsim(dir.path(), &["search", "--out", "out"]);
         assert_eq!(code, 0, "search: {err}");
         let (code, _, err) = costsim(dir.path(), &["report", "--from", "out", "--out", "doc"]);
         assert_eq!(code, 0, "report: {err}");
-        Run { dir }
+        Run { dir, search_table }
     })
 }
 
@@ -275,6 +277,18 @@ fn emit_round_trips_through_manifests_and_diff_shows_the_change() {
     assert!(
         out.contains(&format!("monthly cost: {now:.2} → {new:.2} CNY")),
         "{out}"
+    );
+    // The search's summary gives the same saving to the cent.
+    let saving = out
+        .split("CNY (")
+        .nth(1)
+        .and_then(|rest| rest.split(" CNY").next())
+        .unwrap_or_else(|| panic!("no saving in: {out}"));
+    assert!(
+        run.search_table
+            .contains(&format!("rank 1 vs baseline: {saving} CNY/month")),
+        "diff saves {saving}; search said:\n{}",
+        run.search_table
     );
     // Against the overlay it emitted, nothing changes.
     let (code, out, err) = costsim(
