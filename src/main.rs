@@ -958,7 +958,8 @@ fn merge(cli: &Cli, sc: &Scenario, files: &[PathBuf], top: usize) -> Result<()> 
                 format!(
                     "the shard ran on another version of scenario `{}` (its model files, \
                      traces, baseline or space differ: digest {} here {digest}); merge with \
-                     the files the shards ran on, or rerun them",
+                     the files the shards ran on (and the same --manifests, which replace \
+                     the baseline), or rerun them",
                     sc.name, f.header.scenario_digest
                 ),
             ));
