@@ -1662,6 +1662,8 @@ impl<'a> Sim<'a> {
             let idle = wl.model.idle_cores;
             let base_mem = wl.model.base_memory;
             let memory = &self.sc.services[si].profile.memory;
+            // Pods whose workers do not grow add nothing (the growth is 0 bytes exactly).
+            let grows = memory.growth_per_request.0 != 0;
             let workers = wl.model.workers;
             let (mut cpu_used, mut mem_used, mut cpu_req, mut mem_req) = (0.0, 0.0, 0.0, 0.0);
             let mut bound = 0u32;
@@ -1692,7 +1694,9 @@ impl<'a> Sim<'a> {
                         } else {
                             (idle, base_mem)
                         };
-                        m += memory.growth_bytes(p.served, workers);
+                        if grows {
+                            m += memory.growth_bytes(p.served, workers);
+                        }
                         if p.ready {
                             m += wl.connection_memory;
                             wl.run.peak_pod_memory_bytes = wl.run.peak_pod_memory_bytes.max(m);

@@ -133,6 +133,7 @@ impl Histogram {
         if total <= 0.0 {
             return out;
         }
+        let targets = qs.map(|q| q.clamp(0.0, 1.0) * total);
         let mut next = 0;
         let mut cum = 0.0;
         for (j, &m) in self.mass.iter().enumerate() {
@@ -140,7 +141,7 @@ impl Histogram {
                 continue;
             }
             while next < N {
-                let target = qs[next].clamp(0.0, 1.0) * total;
+                let target = targets[next];
                 if cum + m < target {
                     break;
                 }
