@@ -97,11 +97,12 @@ pub fn stabilize_recommendation(
     history: &mut Vec<TimestampedRecommendation>,
     prenormalized: i32,
 ) -> i32 {
-    let window_ms = window as i128;
+    // `older_than(ts, now, window)` in `u64`: `ts < now − window`, never when `now < window`.
+    let cutoff = now.saturating_sub(window);
     let mut max_rec = prenormalized;
     let mut old_slot = None;
     for (i, rec) in history.iter().enumerate() {
-        if older_than(rec.timestamp, now, window_ms) {
+        if rec.timestamp < cutoff {
             old_slot = Some(i);
         } else if rec.replicas > max_rec {
             max_rec = rec.replicas;

@@ -1115,3 +1115,193 @@ proptest! {
         prop_assert_eq!(div_i128(s as i128, t as i128), s as i128 / t as i128);
     }
 }
+
+// ---- the replica memo -----------------------------------------------------------------------
+
+/// The differential test's random number generator (fixed seeds).
+type MemoRng = rand_chacha::ChaCha8Rng;
+
+/// A pod of the differential test's workload: what the HPA sees of it, its request and the
+/// usage its samples report (`None`: the metrics API has no sample for it).
+struct MemoPod {
+    pod: HpaPod,
+    request: Option<i64>,
+    usage: Option<i64>,
+}
+
+/// A random spec for the differential test: CPU (utilization or average value), memory, a
+/// Pods metric or CPU with an External metric; legacy or behavior normalization.
+fn memo_spec(rng: &mut MemoRng) -> HpaSpec {
+    use rand::Rng;
+    let rps = || MetricIdentifier { name: "rps".into() };
+    let cpu = MetricSpec::resource_utilization(ResourceName::Cpu, rng.random_range(30..130));
+    let metrics = match rng.random_range(0..5) {
+        0 => vec![cpu],
+        1 => vec![MetricSpec::Resource(ResourceMetricSource {
+            name: ResourceName::Cpu,
+            target: MetricTarget::AverageValue(rng.random_range(100..900)),
+        })],
+        2 => vec![MetricSpec::resource_utilization(ResourceName::Memory, 70)],
+        3 => vec![MetricSpec::Pods(PodsMetricSource {
+            metric: rps(),
+            target: MetricTarget::AverageValue(rng.random_range(100..900)),
+        })],
+        _ => vec![
+            cpu,
+            MetricSpec::External(ExternalMetricSource {
+                metric: rps(),
+                target: MetricTarget::Value(rng.random_range(1000..5000)),
+            }),
+        ],
+    };
+    let mut spec = HpaSpec::new(rng.random_range(1..4), rng.random_range(8..30), metrics);
+    if rng.random_bool(0.5) {
+        let rules = |rng: &mut MemoRng| {
+            rng.random_bool(0.5).then(|| HpaScalingRules {
+                stabilization_window_seconds: Some(rng.random_range(0..4) * 30),
+                select_policy: None,
+                policies: None,
+                tolerance: rng.random_bool(0.3).then_some(0.05),
+            })
+        };
+        spec.behavior = Some(Behavior {
+            scale_up: rules(rng),
+            scale_down: rules(rng),
+        });
+    }
+    spec
+}
+
+/// One random change to the workload at `now`: a pod appears, starts running, turns ready or
+/// unready, terminates, fails or goes away; usage changes or samples disappear; or the
+/// controller settings change.
+fn memo_event(rng: &mut MemoRng, now: Millis, pods: &mut Vec<MemoPod>, cfg: &mut ControllerConfig) {
+    use rand::Rng;
+    let ago = |rng: &mut MemoRng, n: u64| now.saturating_sub(rng.random_range(0..n) * 5 * SECOND);
+    let n = pods.len();
+    let i = rng.random_range(0..n.max(1));
+    match rng.random_range(0..12) {
+        0 | 1 if n < 12 => {
+            let start = (!rng.random_bool(0.05)).then(|| ago(rng, 4));
+            pods.push(MemoPod {
+                pod: HpaPod {
+                    phase: if rng.random_bool(0.3) {
+                        PodPhase::Pending
+                    } else {
+                        PodPhase::Running
+                    },
+                    deleting: false,
+                    ready: rng.random_bool(0.3),
+                    start_time: start,
+                    ready_transition_time: if rng.random_bool(0.1) { None } else { start },
+                },
+                request: (!rng.random_bool(0.03)).then_some(500),
+                usage: rng.random_bool(0.8).then(|| rng.random_range(0..1500)),
+            });
+        }
+        2 if n > 0 => pods[i].pod.phase = PodPhase::Running,
+        3 | 4 if n > 0 => {
+            pods[i].pod.ready = !pods[i].pod.ready;
+            pods[i].pod.ready_transition_time = Some(ago(rng, 3));
+        }
+        5 if n > 0 => pods[i].pod.deleting = true,
+        6 if n > 0 && rng.random_bool(0.3) => pods[i].pod.phase = PodPhase::Failed,
+        7 if n > 0 => {
+            pods.remove(i);
+        }
+        8 | 9 => {
+            for p in pods.iter_mut() {
+                if rng.random_bool(0.5) {
+                    p.usage = rng.random_bool(0.9).then(|| rng.random_range(0..1500));
+                }
+            }
+        }
+        10 if rng.random_bool(0.2) => {
+            cfg.cpu_initialization_period =
+                [0, MINUTE, 2 * MINUTE, 5 * MINUTE][rng.random_range(0..4)];
+            cfg.initial_readiness_delay = [0, 30 * SECOND, 2 * MINUTE][rng.random_range(0..3)];
+        }
+        11 if rng.random_bool(0.1) => cfg.pre_surge_fix = !cfg.pre_surge_fix,
+        _ => {}
+    }
+}
+
+/// Differential test of the replica memo: two controllers reconcile the same long random
+/// sequences of syncs (pods appearing, turning ready and unready, terminating; usage changing
+/// or staying put while the sample timestamps advance; time crossing CPU initialization
+/// periods and readiness windows; settings changing), one with its memo, one recomputing every
+/// time; every outcome and the whole state and status must agree at every step.
+#[test]
+fn replica_memo_matches_recomputing_every_sync() {
+    use rand::{Rng, SeedableRng};
+    for seed in 0..300u64 {
+        let mut rng = MemoRng::seed_from_u64(seed);
+        let mut spec = memo_spec(&mut rng);
+        let mut cfg = ControllerConfig::default();
+        let (mut memo, mut fresh) = (HpaController::new(), HpaController::new());
+        let mut pods: Vec<MemoPod> = Vec::new();
+        let mut now = NOW;
+        let mut current = spec.min_replicas;
+        let window = [15 * SECOND, 30 * SECOND, MINUTE][rng.random_range(0..3)];
+        for step in 0..400 {
+            now = match rng.random_range(0..40) {
+                0 => now + rng.random_range(0..15) * SECOND + rng.random_range(0..2),
+                1 => now.saturating_sub(rng.random_range(0..30) * SECOND),
+                _ => now + 15 * SECOND,
+            };
+            for _ in 0..rng.random_range(0..3) {
+                memo_event(&mut rng, now, &mut pods, &mut cfg);
+            }
+            if rng.random_bool(0.01) {
+                spec = memo_spec(&mut rng);
+            }
+            // The scrape: fresh timestamps, the same values unless an event changed them.
+            let scraped = now.saturating_sub(rng.random_range(0..4) * 5 * SECOND);
+            let per_pod = PodMetrics {
+                per_pod: pods
+                    .iter()
+                    .map(|p| PodMetricPoint {
+                        request: p.request,
+                        sample: p.usage.map(|value| Sample {
+                            value,
+                            timestamp: scraped,
+                            window,
+                        }),
+                    })
+                    .collect(),
+                unknown_pods: if rng.random_bool(0.05) {
+                    vec![Sample {
+                        value: 300,
+                        timestamp: scraped,
+                        window,
+                    }]
+                } else {
+                    vec![]
+                },
+            };
+            let inputs = [
+                MetricInput::PerPod(per_pod),
+                if rng.random_bool(0.05) {
+                    MetricInput::FetchError("down".into())
+                } else {
+                    MetricInput::Value(2000 + rng.random_range(0..3) * 500)
+                },
+            ];
+            let hpa_pods: Vec<HpaPod> = pods.iter().map(|p| p.pod).collect();
+            if rng.random_bool(0.02) {
+                current = rng.random_range(0..spec.max_replicas + 3);
+            }
+            let status = if rng.random_bool(0.9) {
+                hpa_pods.len() as i32
+            } else {
+                current
+            };
+            fresh.forget_replica_memo();
+            let a = memo.reconcile_in_place(now, &spec, current, status, &inputs, &hpa_pods, &cfg);
+            let b = fresh.reconcile_in_place(now, &spec, current, status, &inputs, &hpa_pods, &cfg);
+            assert_eq!(a, b, "seed {seed} step {step}: outcome");
+            assert_eq!(memo, fresh, "seed {seed} step {step}: state and status");
+            current = a.desired_replicas;
+        }
+    }
+}
