@@ -257,35 +257,9 @@ impl WorkloadHpa {
         ids: &[usize],
         service_rate_milli: Option<i64>,
     ) -> u32 {
-        // The metric inputs: Object and External take the service's rate, per-pod metrics
-        // are refilled below.
-        self.inputs.resize_with(self.spec.metrics.len(), || {
-            MetricInput::PerPod(PodMetrics::default())
-        });
-        for (m, input) in self.spec.metrics.iter().zip(self.inputs.iter_mut()) {
-            if per_pod_source(m).is_some() {
-                match input {
-                    MetricInput::PerPod(metrics) => metrics.per_pod.clear(),
-                    _ => *input = MetricInput::PerPod(PodMetrics::default()),
-                }
-                continue;
-            }
-            match service_rate_milli {
-                Some(v) => *input = MetricInput::Value(v),
-                None => {
-                    if !matches!(input, MetricInput::FetchError(e) if e == NO_RATE_YET) {
-                        *input = MetricInput::FetchError(NO_RATE_YET.into());
-                    }
-                }
-            }
-        }
-        // One pass over the pods: what the controller sees of each, its per-pod metric data,
-        // and the active count (`status.replicas`).
         self.pods.clear();
-        let mut status_replicas = 0i32;
         for &id in ids {
             let p = &pods[id];
-            status_replicas += i32::from(p.is_active());
             self.pods.push(HpaPod {
                 phase: match p.status {
                     PodStatus::Unscheduled | PodStatus::Starting => PodPhase::Pending,
@@ -298,13 +272,55 @@ impl WorkloadHpa {
                 start_time: p.start_time,
                 ready_transition_time: p.ready_transition.or(p.start_time),
             });
-            for (m, input) in self.spec.metrics.iter().zip(self.inputs.iter_mut()) {
-                let (Some(name), MetricInput::PerPod(metrics)) = (per_pod_source(m), input) else {
-                    continue;
-                };
-                metrics.per_pod.push(pod_metric_point(p, name));
-            }
         }
+        self.inputs.resize_with(self.spec.metrics.len(), || {
+            MetricInput::PerPod(PodMetrics::default())
+        });
+        for (m, input) in self.spec.metrics.iter().zip(self.inputs.iter_mut()) {
+            let name = match m {
+                MetricSpec::Resource(r) => Some(r.name),
+                MetricSpec::Pods(_) => None,
+                _ => {
+                    // Object and External: the service's arrival rate.
+                    match service_rate_milli {
+                        Some(v) => *input = MetricInput::Value(v),
+                        None => {
+                            if !matches!(input, MetricInput::FetchError(e) if e == NO_RATE_YET) {
+                                *input = MetricInput::FetchError(NO_RATE_YET.into());
+                            }
+                        }
+                    }
+                    continue;
+                }
+            };
+            if !matches!(input, MetricInput::PerPod(_)) {
+                *input = MetricInput::PerPod(PodMetrics::default());
+            }
+            let MetricInput::PerPod(metrics) = input else {
+                continue;
+            };
+            metrics.per_pod.clear();
+            metrics.per_pod.extend(ids.iter().map(|&id| {
+                let p = &pods[id];
+                let sample = |value: fn(&crate::k8s::pod::PodSample) -> i64| {
+                    p.sample.map(|s| Sample {
+                        value: value(&s),
+                        timestamp: s.at,
+                        window: s.window,
+                    })
+                };
+                let (request, sample) = match name {
+                    Some(ResourceName::Cpu) => (p.requests.cpu_milli, sample(|s| s.cpu_milli)),
+                    Some(ResourceName::Memory) => (
+                        p.requests.memory_bytes.map(|b| b.saturating_mul(1000)),
+                        sample(|s| s.memory_bytes.saturating_mul(1000)),
+                    ),
+                    None => (None, sample(|s| s.served_per_s_milli)),
+                };
+                PodMetricPoint { request, sample }
+            }));
+        }
+        let status_replicas = ids.iter().filter(|&&id| pods[id].is_active()).count() as i32;
         let out = self.controller.reconcile_in_place(
             now,
             &self.spec,
@@ -316,37 +332,6 @@ impl WorkloadHpa {
         );
         out.desired_replicas.max(0) as u32
     }
-}
-
-/// For a metric the simulator serves per pod: `Some(Some(resource))` for a Resource metric,
-/// `Some(None)` for a Pods metric; `None` for the others (Object and External).
-fn per_pod_source(m: &MetricSpec) -> Option<Option<ResourceName>> {
-    match m {
-        MetricSpec::Resource(r) => Some(Some(r.name)),
-        MetricSpec::Pods(_) => Some(None),
-        _ => None,
-    }
-}
-
-/// Pod `p`'s request and sample for the resource `name` (`None`: the Pods metric, served
-/// requests per second).
-fn pod_metric_point(p: &Pod, name: Option<ResourceName>) -> PodMetricPoint {
-    let sample = |value: fn(&crate::k8s::pod::PodSample) -> i64| {
-        p.sample.map(|s| Sample {
-            value: value(&s),
-            timestamp: s.at,
-            window: s.window,
-        })
-    };
-    let (request, sample) = match name {
-        Some(ResourceName::Cpu) => (p.requests.cpu_milli, sample(|s| s.cpu_milli)),
-        Some(ResourceName::Memory) => (
-            p.requests.memory_bytes.map(|b| b.saturating_mul(1000)),
-            sample(|s| s.memory_bytes.saturating_mul(1000)),
-        ),
-        None => (None, sample(|s| s.served_per_s_milli)),
-    };
-    PodMetricPoint { request, sample }
 }
 
 #[cfg(test)]
