@@ -147,24 +147,6 @@ fn hpa_reconcile(c: &mut Criterion) {
             .collect(),
         unknown_pods: Vec::new(),
     })];
-    // The simulator's path: the status stays in the controller; with the replica memo (the
-    // samples repeat) and recomputing every time.
-    for (name, memo) in [
-        ("hpa_reconcile_in_place_6_pods", true),
-        ("hpa_reconcile_in_place_6_pods_recomputed", false),
-    ] {
-        c.bench_function(name, |b| {
-            let mut ctl = HpaController::new();
-            let mut now = 3_600_000;
-            b.iter(|| {
-                now += 15_000;
-                if !memo {
-                    ctl.forget_replica_memo();
-                }
-                ctl.reconcile_in_place(now, &spec, 6, 6, &metrics, &pods, &cfg)
-            })
-        });
-    }
     c.bench_function("hpa_reconcile_6_pods", |b| {
         let mut ctl = HpaController::new();
         let mut now = 3_600_000;
