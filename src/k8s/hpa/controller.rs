@@ -9,8 +9,7 @@ use super::behavior::{
 use super::config::ControllerConfig;
 use super::replica_calculator::{
     average_value_replicas, covers_readiness, cpu_initialization_end, object_value_replicas,
-    plain_metric_replicas, resource_utilization_replicas, HpaPod, PodMetricPoint, PodMetrics,
-    Tolerances,
+    plain_metric_replicas, resource_utilization_replicas, HpaPod, PodMetrics, Sample, Tolerances,
 };
 use super::spec::{
     Behavior, HpaScalingRules, HpaSpec, MetricSourceType, MetricSpec, MetricTarget, ResourceName,
@@ -851,9 +850,6 @@ struct ReplicaMemo {
     /// period in between.
     from: Millis,
     until: Millis,
-    /// Per pod, the readiness change its sample must cover a window after when it is in its
-    /// CPU initialization period (`None` otherwise); empty when no pod is.
-    dated: Vec<Option<Millis>>,
     computed: Computed,
     statuses: Vec<MetricStatus>,
 }
@@ -889,14 +885,15 @@ impl ReplicaMemo {
             && self.status_replicas == x.status_replicas
             && self.tolerances == tolerance_bits(x.tolerances)
             && self.cfg == memo_cfg(x.cfg)
-            && self.metrics.len() == x.metrics.len()
-            && self
-                .metrics
-                .iter()
-                .zip(x.metrics)
-                .all(|(a, b)| same_input(a, b, &self.dated))
             && self.pods == x.pods
             && self.specs == x.specs
+            && self.metrics.len() == x.metrics.len()
+            && self.metrics.iter().zip(x.metrics).all(|(a, b)| {
+                same_input(a, b, &self.pods, |p| {
+                    p.start_time
+                        .is_some_and(|s| cpu_initialization_end(s, x.cfg) > self.from)
+                })
+            })
     }
 
     /// Stores `x` as the key of the result just computed at `now`, reusing the buffers.
@@ -927,18 +924,6 @@ impl ReplicaMemo {
             .min();
         self.from = now;
         self.until = next_end.unwrap_or(Millis::MAX);
-        self.dated.clear();
-        if next_end.is_some() {
-            let initializing = |p: &HpaPod| {
-                p.start_time
-                    .is_some_and(|s| cpu_initialization_end(s, x.cfg) > now)
-            };
-            self.dated.extend(
-                x.pods
-                    .iter()
-                    .map(|p| p.ready_transition_time.filter(|_| initializing(p))),
-            );
-        }
         self.valid = true;
     }
 }
@@ -957,37 +942,39 @@ fn memo_cfg(cfg: &ControllerConfig) -> (Millis, Millis, bool) {
     )
 }
 
-/// Whether two metric inputs give the same computation: equal, except for the timestamps
-/// and windows of the samples, which only need to agree on [`covers_readiness`] for the pods
-/// with a readiness change in `dated` (aligned with the pods; empty when none is dated).
-fn same_input(a: &MetricInput, b: &MetricInput, dated: &[Option<Millis>]) -> bool {
+/// Whether two metric inputs give the same computation for `pods`: equal, except for the
+/// timestamps and windows of the samples, which only need to agree on
+/// [`covers_readiness`] for the pods `initializing` says are in their CPU initialization
+/// period (the only ones whose samples the computation dates).
+fn same_input(
+    a: &MetricInput,
+    b: &MetricInput,
+    pods: &[HpaPod],
+    initializing: impl Fn(&HpaPod) -> bool,
+) -> bool {
     let (MetricInput::PerPod(a), MetricInput::PerPod(b)) = (a, b) else {
         return a == b;
     };
-    let same_point = |a: &PodMetricPoint, b: &PodMetricPoint| {
-        a.request == b.request
-            && match (&a.sample, &b.sample) {
-                (Some(x), Some(y)) => x.value == y.value,
-                (None, None) => true,
-                _ => false,
-            }
+    let same_sample = |pod: Option<&HpaPod>, a: &Option<Sample>, b: &Option<Sample>| match (a, b) {
+        (Some(a), Some(b)) => {
+            a.value == b.value
+                && match pod.and_then(|p| p.ready_transition_time.filter(|_| initializing(p))) {
+                    Some(since) => covers_readiness(a, since) == covers_readiness(b, since),
+                    None => true,
+                }
+        }
+        (None, None) => true,
+        _ => false,
     };
-    let points = a.per_pod.iter().zip(&b.per_pod);
     a.per_pod.len() == b.per_pod.len()
         && a.unknown_pods.len() == b.unknown_pods.len()
-        && if dated.is_empty() {
-            points.into_iter().all(|(a, b)| same_point(a, b))
-        } else {
-            points.enumerate().all(|(i, (a, b))| {
-                same_point(a, b)
-                    && match (dated.get(i).copied().flatten(), &a.sample, &b.sample) {
-                        (Some(since), Some(x), Some(y)) => {
-                            covers_readiness(x, since) == covers_readiness(y, since)
-                        }
-                        _ => true,
-                    }
+        && a.per_pod
+            .iter()
+            .zip(&b.per_pod)
+            .enumerate()
+            .all(|(i, (a, b))| {
+                a.request == b.request && same_sample(pods.get(i), &a.sample, &b.sample)
             })
-        }
         && a.unknown_pods
             .iter()
             .zip(&b.unknown_pods)
