@@ -8,8 +8,8 @@ use super::behavior::{
 };
 use super::config::ControllerConfig;
 use super::replica_calculator::{
-    average_value_replicas, covers_readiness, cpu_initialization_end, object_value_replicas,
-    plain_metric_replicas, resource_utilization_replicas, HpaPod, PodMetrics, Sample, Tolerances,
+    average_value_replicas, object_value_replicas, plain_metric_replicas,
+    resource_utilization_replicas, HpaPod, PodMetrics, Tolerances,
 };
 use super::spec::{
     Behavior, HpaScalingRules, HpaSpec, MetricSourceType, MetricSpec, MetricTarget, ResourceName,
@@ -250,10 +250,7 @@ pub struct ReconcileStep {
 ///
 /// Both lists stay bounded: an entry older than its window is overwritten rather than a new one
 /// appended, as upstream does.
-///
-/// It also remembers its last replica computation, to skip it when a reconcile would repeat
-/// it exactly (see [`HpaController::forget_replica_memo`]); equality ignores that memo.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HpaController {
     /// `None` until the first reconcile records the initial recommendation.
     recommendations: Option<Vec<TimestampedRecommendation>>,
@@ -261,20 +258,7 @@ pub struct HpaController {
     scale_down_events: Vec<ScaleEvent>,
     conditions: HpaConditions,
     metric_statuses: Vec<MetricStatus>,
-    memo: ReplicaMemo,
 }
-
-impl PartialEq for HpaController {
-    fn eq(&self, other: &Self) -> bool {
-        self.recommendations == other.recommendations
-            && self.scale_up_events == other.scale_up_events
-            && self.scale_down_events == other.scale_down_events
-            && self.conditions == other.conditions
-            && self.metric_statuses == other.metric_statuses
-    }
-}
-
-impl Eq for HpaController {}
 
 impl HpaController {
     /// A controller that has never seen this HPA: the first reconcile records
@@ -297,15 +281,7 @@ impl HpaController {
             scale_down_events,
             conditions: HpaConditions::default(),
             metric_statuses: Vec::new(),
-            memo: ReplicaMemo::default(),
         }
-    }
-
-    /// Drops the remembered replica computation, so the next reconcile computes the replica
-    /// proposals afresh. Outcomes are the same either way: the memo is only reused for inputs
-    /// that give the same result; this is for checking exactly that.
-    pub fn forget_replica_memo(&mut self) {
-        self.memo.valid = false;
     }
 
     /// Replaces the scale-event history (e.g. to resume a recorded state).
@@ -433,45 +409,44 @@ impl HpaController {
         } else if current < min {
             desired = min;
         } else {
+            let tolerances = tolerances_for(spec.behavior.as_ref(), cfg);
             let effective = spec.effective_metrics();
-            let inputs = ReplicaInputs {
-                specs: &effective,
+            let computed = compute_replicas_for_metrics(
+                now,
+                &effective,
                 metrics,
                 spec_replicas,
                 status_replicas,
                 pods,
-                tolerances: tolerances_for(spec.behavior.as_ref(), cfg),
+                tolerances,
                 cfg,
-            };
-            let computed = self.memo.compute(now, &inputs, &mut self.metric_statuses);
-            if let Some((reason, message)) = &computed.blocking {
+                &mut self.metric_statuses,
+            );
+            if let Some((reason, message)) = computed.blocking {
                 self.conditions.set(
                     ScalingActive,
                     false,
                     reason,
                     format_args!("the replica count could not be computed: {message}"),
                 );
-                let error = computed.error.clone();
                 self.set_able_to_scale(able);
                 return ReconcileStep {
                     desired_replicas: current,
                     rescaled: false,
                     proposal: None,
-                    error,
+                    error: computed.error,
                 };
             }
-            let (replicas, best) = (computed.replicas, computed.best);
-            error = computed.error.clone();
-            let label = best.map_or(MetricLabel::None, |i| MetricLabel::of(&effective[i]));
-            let [what, name] = label.pieces();
+            let [what, name] = computed.metric_name.pieces();
             self.conditions.set_pieces(
                 ScalingActive,
                 true,
                 "ValidMetricFound",
                 &["a replica count was computed from ", what, name],
             );
-            proposal = Some(replicas);
-            desired = replicas.max(0);
+            error = computed.error;
+            proposal = Some(computed.replicas);
+            desired = computed.replicas.max(0);
             (desired, able) = match &spec.behavior {
                 None => self.normalize_legacy(now, current, desired, min, max, cfg),
                 Some(b) => self.normalize_with_behavior(now, b, current, desired, min, max, cfg),
@@ -689,29 +664,6 @@ enum MetricLabel<'a> {
 }
 
 impl<'a> MetricLabel<'a> {
-    /// How the `ScalingActive` condition names a proposal computed from `spec`.
-    fn of(spec: &'a MetricSpec) -> Self {
-        match spec {
-            MetricSpec::Resource(r) => Self::resource(r.name, &r.target, false),
-            MetricSpec::ContainerResource(r) => Self::resource(r.name, &r.target, true),
-            MetricSpec::Pods(p) => MetricLabel::Pods(&p.metric.name),
-            MetricSpec::Object(o) => MetricLabel::Object(&o.metric.name),
-            MetricSpec::External(e) => MetricLabel::External(&e.metric.name),
-            MetricSpec::Unknown(_) => MetricLabel::None,
-        }
-    }
-
-    /// A (container) resource metric: utilization, or the raw value for AverageValue.
-    fn resource(resource: ResourceName, target: &MetricTarget, container: bool) -> Self {
-        match target {
-            MetricTarget::Utilization(_) => MetricLabel::Utilization {
-                resource,
-                container,
-            },
-            _ => MetricLabel::Resource(resource),
-        }
-    }
-
     /// The description as two pieces to concatenate, e.g. `cpu` and ` resource utilization
     /// (percent of request)`, or `pods metric ` and the metric name.
     fn pieces(self) -> [&'a str; 2] {
@@ -739,25 +691,9 @@ impl<'a> MetricLabel<'a> {
     }
 }
 
-/// What `computeReplicasForMetrics` reads besides `now`.
-struct ReplicaInputs<'a> {
-    /// The effective `spec.metrics`.
-    specs: &'a [MetricSpec],
-    /// What the metrics APIs returned, aligned with `specs`.
-    metrics: &'a [MetricInput],
-    spec_replicas: i32,
-    status_replicas: i32,
-    pods: &'a [HpaPod],
-    tolerances: Tolerances,
-    cfg: &'a ControllerConfig,
-}
-
-/// The result of `computeReplicasForMetrics` (without the per-metric statuses).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Computed {
+struct Computed<'a> {
     replicas: i32,
-    /// Index of the metric whose proposal won (`None` when no metric gave one).
-    best: Option<usize>,
+    metric_name: MetricLabel<'a>,
     /// `(reason, message)` of the first invalid metric when the controller must not scale.
     blocking: Option<(&'static str, String)>,
     error: Option<String>,
@@ -765,31 +701,38 @@ struct Computed {
 
 /// `computeReplicasForMetrics`: the largest valid proposal; invalid metrics block a scale-down.
 /// The per-metric statuses are appended to `statuses`.
-fn compute_replicas_for_metrics(
+#[allow(clippy::too_many_arguments)]
+fn compute_replicas_for_metrics<'a>(
     now: Millis,
-    x: &ReplicaInputs,
+    specs: &'a [MetricSpec],
+    inputs: &[MetricInput],
+    spec_replicas: i32,
+    status_replicas: i32,
+    pods: &[HpaPod],
+    tolerances: Tolerances,
+    cfg: &ControllerConfig,
     statuses: &mut Vec<MetricStatus>,
-) -> Computed {
+) -> Computed<'a> {
     let mut replicas = 0i32;
-    let mut best = None;
+    let mut metric_name = MetricLabel::None;
     let mut invalid = 0usize;
     let mut first_invalid: Option<(&'static str, String)> = None;
-    for (i, spec) in x.specs.iter().enumerate() {
+    for (i, spec) in specs.iter().enumerate() {
         match compute_replicas_for_metric(
             now,
             spec,
-            x.metrics.get(i),
-            x.spec_replicas,
-            x.status_replicas,
-            x.pods,
-            x.tolerances,
-            x.cfg,
+            inputs.get(i),
+            spec_replicas,
+            status_replicas,
+            pods,
+            tolerances,
+            cfg,
         ) {
-            Ok((proposal, status)) => {
+            Ok((proposal, status, name)) => {
                 statuses.push(status);
                 if replicas == 0 || proposal > replicas {
                     replicas = proposal;
-                    best = Some(i);
+                    metric_name = name;
                 }
             }
             Err((reason, message)) => {
@@ -804,13 +747,13 @@ fn compute_replicas_for_metrics(
     let error = first_invalid.as_ref().map(|(_, m)| {
         format!(
             "invalid metrics ({invalid} invalid out of {}), first error is: {m}",
-            x.specs.len()
+            specs.len()
         )
     });
-    let blocked = invalid >= x.specs.len() || (invalid > 0 && replicas < x.spec_replicas);
+    let blocked = invalid >= specs.len() || (invalid > 0 && replicas < spec_replicas);
     Computed {
         replicas,
-        best,
+        metric_name,
         blocking: if blocked {
             Some(first_invalid.unwrap_or((
                 "InvalidMetricSourceType",
@@ -823,194 +766,21 @@ fn compute_replicas_for_metrics(
     }
 }
 
-/// The last [`compute_replicas_for_metrics`]: its inputs, the range of `now` over which its
-/// result cannot change, and the result.
-///
-/// The computation reads `now` only in the CPU check of `groupPods`, and only through
-/// whether each pod is still in its CPU initialization period; and it reads a sample's
-/// timestamp and window only for such a pod, only through whether the sample covers a full
-/// window after the pod's readiness change. So until the next end of an initialization period
-/// the result is a function of the other inputs and of those booleans, not of the timestamps
-/// themselves, which advance with every scrape while the values stay put.
-#[derive(Debug, Clone, Default)]
-struct ReplicaMemo {
-    /// Whether the fields below describe a computation.
-    valid: bool,
-    specs: Vec<MetricSpec>,
-    metrics: Vec<MetricInput>,
-    pods: Vec<HpaPod>,
-    spec_replicas: i32,
-    status_replicas: i32,
-    /// `Tolerances` as bits (scale-down, scale-up).
-    tolerances: [u64; 2],
-    /// The controller settings the computation reads: the CPU initialization period, the
-    /// initial readiness delay and the pre-surge-fix mode.
-    cfg: (Millis, Millis, bool),
-    /// The result holds for `now` in `from..until`: no pod leaves its CPU initialization
-    /// period in between.
-    from: Millis,
-    until: Millis,
-    computed: Computed,
-    statuses: Vec<MetricStatus>,
-}
+type MetricResult<'a> = Result<(i32, MetricStatus, MetricLabel<'a>), (&'static str, String)>;
 
-impl ReplicaMemo {
-    /// The computation's result for `x` at `now`, with its statuses appended to `statuses`:
-    /// the remembered one when it still holds, else computed afresh and remembered.
-    fn compute(
-        &mut self,
-        now: Millis,
-        x: &ReplicaInputs,
-        statuses: &mut Vec<MetricStatus>,
-    ) -> &Computed {
-        if self.holds(now, x) {
-            statuses.extend_from_slice(&self.statuses);
-            return &self.computed;
-        }
-        let start = statuses.len();
-        self.computed = compute_replicas_for_metrics(now, x, statuses);
-        self.statuses.clear();
-        self.statuses.extend_from_slice(&statuses[start..]);
-        self.remember(now, x);
-        &self.computed
-    }
-
-    /// Whether the remembered result is the one [`compute_replicas_for_metrics`] gives for
-    /// `x` at `now`.
-    fn holds(&self, now: Millis, x: &ReplicaInputs) -> bool {
-        self.valid
-            && self.from <= now
-            && now < self.until
-            && self.spec_replicas == x.spec_replicas
-            && self.status_replicas == x.status_replicas
-            && self.tolerances == tolerance_bits(x.tolerances)
-            && self.cfg == memo_cfg(x.cfg)
-            && self.pods == x.pods
-            && self.specs == x.specs
-            && self.metrics.len() == x.metrics.len()
-            && self.metrics.iter().zip(x.metrics).all(|(a, b)| {
-                same_input(a, b, &self.pods, |p| {
-                    p.start_time
-                        .is_some_and(|s| cpu_initialization_end(s, x.cfg) > self.from)
-                })
-            })
-    }
-
-    /// Stores `x` as the key of the result just computed at `now`, reusing the buffers.
-    fn remember(&mut self, now: Millis, x: &ReplicaInputs) {
-        if self.specs != x.specs {
-            self.specs = x.specs.to_vec();
-        }
-        self.metrics.truncate(x.metrics.len());
-        for (kept, m) in self.metrics.iter_mut().zip(x.metrics) {
-            copy_input(kept, m);
-        }
-        let n = self.metrics.len();
-        self.metrics.extend_from_slice(&x.metrics[n..]);
-        self.pods.clear();
-        self.pods.extend_from_slice(x.pods);
-        self.spec_replicas = x.spec_replicas;
-        self.status_replicas = x.status_replicas;
-        self.tolerances = tolerance_bits(x.tolerances);
-        self.cfg = memo_cfg(x.cfg);
-        // The first end of a CPU initialization period after `now`: before it, every pod is on
-        // the same side of `start + period > now` as at `now`.
-        let next_end = x
-            .pods
-            .iter()
-            .filter_map(|p| p.start_time)
-            .map(|s| cpu_initialization_end(s, x.cfg))
-            .filter(|&end| end > now)
-            .min();
-        self.from = now;
-        self.until = next_end.unwrap_or(Millis::MAX);
-        self.valid = true;
-    }
-}
-
-/// The bits of both tolerances, compared exactly.
-fn tolerance_bits(t: Tolerances) -> [u64; 2] {
-    [t.scale_down.to_bits(), t.scale_up.to_bits()]
-}
-
-/// The controller settings the replica computation reads.
-fn memo_cfg(cfg: &ControllerConfig) -> (Millis, Millis, bool) {
-    (
-        cfg.cpu_initialization_period,
-        cfg.initial_readiness_delay,
-        cfg.pre_surge_fix,
-    )
-}
-
-/// Whether two metric inputs give the same computation for `pods`: equal, except for the
-/// timestamps and windows of the samples, which only need to agree on
-/// [`covers_readiness`] for the pods `initializing` says are in their CPU initialization
-/// period (the only ones whose samples the computation dates).
-fn same_input(
-    a: &MetricInput,
-    b: &MetricInput,
-    pods: &[HpaPod],
-    initializing: impl Fn(&HpaPod) -> bool,
-) -> bool {
-    let (MetricInput::PerPod(a), MetricInput::PerPod(b)) = (a, b) else {
-        return a == b;
-    };
-    let same_sample = |pod: Option<&HpaPod>, a: &Option<Sample>, b: &Option<Sample>| match (a, b) {
-        (Some(a), Some(b)) => {
-            a.value == b.value
-                && match pod.and_then(|p| p.ready_transition_time.filter(|_| initializing(p))) {
-                    Some(since) => covers_readiness(a, since) == covers_readiness(b, since),
-                    None => true,
-                }
-        }
-        (None, None) => true,
-        _ => false,
-    };
-    a.per_pod.len() == b.per_pod.len()
-        && a.unknown_pods.len() == b.unknown_pods.len()
-        && a.per_pod
-            .iter()
-            .zip(&b.per_pod)
-            .enumerate()
-            .all(|(i, (a, b))| {
-                a.request == b.request && same_sample(pods.get(i), &a.sample, &b.sample)
-            })
-        && a.unknown_pods
-            .iter()
-            .zip(&b.unknown_pods)
-            .all(|(a, b)| a.value == b.value)
-}
-
-/// `*kept = m.clone()`, reusing `kept`'s per-pod buffers.
-fn copy_input(kept: &mut MetricInput, m: &MetricInput) {
-    match (&mut *kept, m) {
-        (MetricInput::PerPod(k), MetricInput::PerPod(m)) => {
-            k.per_pod.clone_from(&m.per_pod);
-            k.unknown_pods.clone_from(&m.unknown_pods);
-        }
-        _ => {
-            if kept != m {
-                *kept = m.clone();
-            }
-        }
-    }
-}
-
-type MetricResult = Result<(i32, MetricStatus), (&'static str, String)>;
-
-/// `computeReplicasForMetric` for one metric: (proposal, status) or (condition reason, error
-/// message).
+/// `computeReplicasForMetric` for one metric: (proposal, status, description) or
+/// (condition reason, error message).
 #[allow(clippy::too_many_arguments)]
-fn compute_replicas_for_metric(
+fn compute_replicas_for_metric<'a>(
     now: Millis,
-    spec: &MetricSpec,
+    spec: &'a MetricSpec,
     input: Option<&MetricInput>,
     spec_replicas: i32,
     status_replicas: i32,
     pods: &[HpaPod],
     tol: Tolerances,
     cfg: &ControllerConfig,
-) -> MetricResult {
+) -> MetricResult<'a> {
     let source = spec.source_type();
     match spec {
         MetricSpec::Resource(r) => resource_metric(
@@ -1067,6 +837,7 @@ fn compute_replicas_for_metric(
                     average_value: Some(r.average),
                     ..MetricStatus::empty(source)
                 },
+                MetricLabel::Pods(&p.metric.name),
             ))
         }
         MetricSpec::Object(o) => {
@@ -1085,6 +856,7 @@ fn compute_replicas_for_metric(
                 tol,
                 source,
             )
+            .map(|(r, s)| (r, s, MetricLabel::Object(&o.metric.name)))
             .map_err(fail)
         }
         MetricSpec::External(e) => {
@@ -1103,6 +875,7 @@ fn compute_replicas_for_metric(
                 tol,
                 source,
             )
+            .map(|(r, s)| (r, s, MetricLabel::External(&e.metric.name)))
             .map_err(fail)
         }
         MetricSpec::Unknown(t) => Err((
@@ -1141,7 +914,7 @@ fn resource_metric(
     pods: &[HpaPod],
     tol: Tolerances,
     cfg: &ControllerConfig,
-) -> Result<(i32, MetricStatus), String> {
+) -> Result<(i32, MetricStatus, MetricLabel<'static>), String> {
     let source = if container.is_some() {
         MetricSourceType::ContainerResource
     } else {
@@ -1166,6 +939,7 @@ fn resource_metric(
                     average_value: Some(r.average),
                     ..MetricStatus::empty(source)
                 },
+                MetricLabel::Resource(resource),
             ))
         }
         MetricTarget::Utilization(pct) => {
@@ -1185,6 +959,10 @@ fn resource_metric(
                     average_utilization: Some(r.utilization_percent),
                     average_value: Some(r.raw_average),
                     ..MetricStatus::empty(source)
+                },
+                MetricLabel::Utilization {
+                    resource,
+                    container: container.is_some(),
                 },
             ))
         }

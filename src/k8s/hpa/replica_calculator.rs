@@ -255,27 +255,15 @@ fn cpu_sample_trusted(pod: &HpaPod, sample: &Sample, now: Millis, cfg: &Controll
     let (Some(since), Some(start)) = (pod.ready_transition_time, pod.start_time) else {
         return false;
     };
-    let unready = if cpu_initialization_end(start, cfg) > now {
+    let unready = if start.saturating_add(cfg.cpu_initialization_period) > now {
         // Still initializing: distrust unready pods and samples that do not yet cover a full
         // window after the last readiness change.
-        !pod.ready || !covers_readiness(sample, since)
+        !pod.ready || sample.timestamp < since.saturating_add(sample.window)
     } else {
         // Initialized: distrust pods that are unready and never became ready.
         !pod.ready && start.saturating_add(cfg.initial_readiness_delay) > since
     };
     !unready
-}
-
-/// When a pod that started at `start` leaves the CPU initialization period: its CPU samples
-/// get the initializing checks of `groupPods` while this is after `now`.
-pub(crate) fn cpu_initialization_end(start: Millis, cfg: &ControllerConfig) -> Millis {
-    start.saturating_add(cfg.cpu_initialization_period)
-}
-
-/// Whether `sample` covers a full window after the readiness change at `since` (the only way
-/// the CPU checks read a sample's timestamp and window).
-pub(crate) fn covers_readiness(sample: &Sample, since: Millis) -> bool {
-    sample.timestamp >= since.saturating_add(sample.window)
 }
 
 /// Σ usage, Σ request and the number of pods with a value (`GetResourceUtilizationRatio`'s
