@@ -40,7 +40,9 @@ pub fn to_spec(h: &HpaConfig) -> Result<HpaSpec, (String, String)> {
     if spec.metrics.is_empty() {
         spec.metrics = crate::k8s::hpa::spec::default_metrics();
     }
-    spec.behavior = behavior;
+    // Defaulted once, as the API server does on create: the controller then reads the rules
+    // in place at every sync.
+    spec.behavior = behavior.map(|b| b.with_defaults());
     spec.validate().map_err(|m| (String::new(), m))?;
     Ok(spec)
 }

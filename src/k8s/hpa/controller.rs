@@ -458,7 +458,7 @@ impl HpaController {
             able = AbleToScaleNote::Rescaled(desired);
             if let Some(b) = &spec.behavior {
                 if desired > current {
-                    let rules = HpaScalingRules::generate_scale_up(b.scale_up.as_ref());
+                    let rules = HpaScalingRules::effective_scale_up(b.scale_up.as_ref());
                     store_scale_event(
                         now,
                         &rules,
@@ -466,7 +466,7 @@ impl HpaController {
                         desired.saturating_sub(current),
                     );
                 } else {
-                    let rules = HpaScalingRules::generate_scale_down(b.scale_down.as_ref());
+                    let rules = HpaScalingRules::effective_scale_down(b.scale_down.as_ref());
                     store_scale_event(
                         now,
                         &rules,
@@ -565,11 +565,13 @@ impl HpaController {
         max: i32,
         cfg: &ControllerConfig,
     ) -> (i32, AbleToScaleNote) {
-        let up = HpaScalingRules::generate_scale_up(behavior.scale_up.as_ref());
-        let mut down = HpaScalingRules::generate_scale_down(behavior.scale_down.as_ref());
-        if down.stabilization_window_seconds.is_none() {
-            down.stabilization_window_seconds = Some(cfg.downscale_stabilization_window_seconds());
-        }
+        let up = HpaScalingRules::effective_scale_up(behavior.scale_up.as_ref());
+        let down = HpaScalingRules::effective_scale_down(behavior.scale_down.as_ref());
+        // An unset scale-down window is the controller's
+        // `--horizontal-pod-autoscaler-downscale-stabilization`.
+        let down_window = down
+            .stabilization_window_seconds
+            .unwrap_or_else(|| cfg.downscale_stabilization_window_seconds());
         let history = self.recommendations.get_or_insert_with(Vec::new);
         let stabilized = stabilize_recommendation_with_behaviors(
             now,
@@ -577,7 +579,7 @@ impl HpaController {
             current,
             prenormalized,
             up.stabilization_window_seconds.unwrap_or(0),
-            down.stabilization_window_seconds.unwrap_or(0),
+            down_window,
         );
         let able = if stabilized.replicas != prenormalized {
             AbleToScaleNote::Normalized {

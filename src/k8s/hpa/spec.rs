@@ -7,7 +7,9 @@
 //! target written here as `averageValue: 400` means 0.4 units.
 
 use serde::{Deserialize, Deserializer, Serialize};
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::LazyLock;
 
 /// `minReplicas` when unset (`pkg/apis/autoscaling/v2/defaults.go`, `SetDefaults_HorizontalPodAutoscaler`).
 pub const DEFAULT_MIN_REPLICAS: i32 = 1;
@@ -722,12 +724,48 @@ impl HpaScalingRules {
     /// Field-by-field defaulting of scale-up rules (`GenerateHPAScaleUpRules`): every set field
     /// of `rules` wins, every unset one comes from [`HpaScalingRules::default_scale_up`].
     pub fn generate_scale_up(rules: Option<&HpaScalingRules>) -> Self {
-        Self::overlay(rules, Self::default_scale_up())
+        Self::effective_scale_up(rules).into_owned()
     }
 
     /// Field-by-field defaulting of scale-down rules (`GenerateHPAScaleDownRules`).
     pub fn generate_scale_down(rules: Option<&HpaScalingRules>) -> Self {
-        Self::overlay(rules, Self::default_scale_down())
+        Self::effective_scale_down(rules).into_owned()
+    }
+
+    /// [`HpaScalingRules::generate_scale_up`] without a copy when there is nothing to fill
+    /// in: the defaults when `rules` is unset, `rules` itself when every defaulted field is
+    /// set (as after API defaulting, [`Behavior::with_defaults`]).
+    pub fn effective_scale_up(rules: Option<&HpaScalingRules>) -> Cow<'_, HpaScalingRules> {
+        static DEFAULT: LazyLock<HpaScalingRules> =
+            LazyLock::new(HpaScalingRules::default_scale_up);
+        Self::effective(rules, &DEFAULT)
+    }
+
+    /// [`HpaScalingRules::generate_scale_down`] without a copy when there is nothing to fill
+    /// in (see [`HpaScalingRules::effective_scale_up`]).
+    pub fn effective_scale_down(rules: Option<&HpaScalingRules>) -> Cow<'_, HpaScalingRules> {
+        static DEFAULT: LazyLock<HpaScalingRules> =
+            LazyLock::new(HpaScalingRules::default_scale_down);
+        Self::effective(rules, &DEFAULT)
+    }
+
+    fn effective<'a>(
+        from: Option<&'a HpaScalingRules>,
+        default: &'a HpaScalingRules,
+    ) -> Cow<'a, HpaScalingRules> {
+        match from {
+            None => Cow::Borrowed(default),
+            Some(f)
+                if f.select_policy.is_some()
+                    && f.policies.is_some()
+                    && (f.stabilization_window_seconds.is_some()
+                        || default.stabilization_window_seconds.is_none())
+                    && (f.tolerance.is_some() || default.tolerance.is_none()) =>
+            {
+                Cow::Borrowed(f)
+            }
+            Some(_) => Cow::Owned(Self::overlay(from, default.clone())),
+        }
     }
 
     fn overlay(from: Option<&HpaScalingRules>, mut to: HpaScalingRules) -> HpaScalingRules {
