@@ -382,9 +382,13 @@ pub fn ranking_table(
     }
     if let Some(best) = ranked.first() {
         if let Some((delta, percent)) = saving(baseline.monthly_cost(), best.monthly_cost()) {
+            let caveat = best
+                .verdict()
+                .caveat()
+                .map_or(String::new(), |c| format!("; rank 1 is {c}"));
             let _ = writeln!(
                 out,
-                "rank 1 vs baseline: {delta:+.2} {cur}/month ({percent:+.1}%)"
+                "rank 1 vs baseline: {delta:+.2} {cur}/month ({percent:+.1}%{caveat})"
             );
         }
     }

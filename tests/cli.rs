@@ -2595,3 +2595,21 @@ fn out_of_range_search_settings_and_old_shard_files_are_rejected() {
         out.stderr
     );
 }
+
+#[test]
+fn summary_saving_says_when_rank_1_is_not_feasible() {
+    // A p99 of 1 ms no candidate meets: the saving line must not read as a recommendation.
+    let f = eight();
+    f.replace(SCENARIO, "p99: 1s", "p99: 1ms");
+    let out = f.run(&["search", "--replications", "1", "--confirm", "0"]);
+    assert_ok(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("rank 1 vs baseline:"))
+        .unwrap_or_else(|| panic!("no summary line: {stdout}"));
+    assert!(
+        line.contains("; rank 1 is infeasible: breaches the SLA"),
+        "{line}"
+    );
+}

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::model::config::Config;
 use crate::model::scenario::Scenario;
 use crate::output::write_atomic;
+use crate::search::risk::Verdict;
 
 use markdown::{PlotRef, BAND};
 use plots::{BarChart, LineChart, Plot, Scatter, Series};
@@ -481,12 +482,12 @@ pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool)
     let (rb, rw) = chosen.windows();
     let (bb, _) = r.baseline.windows();
     // The search's verdict, not this one replay's windows: `undecided` is not a breach.
-    let verdict = match chosen.verdict.as_deref() {
-        _ if chosen.feasible => String::new(),
-        Some("undecided") => " (not proven feasible: too few replications to tell)".into(),
-        Some(v) => format!(" ({v}: breaches the SLA or a connection limit)"),
-        None => " (infeasible: breaches the SLA or a connection limit)".into(),
-    };
+    let verdict = match chosen.verdict.as_deref().map(Verdict::parse) {
+        _ if chosen.feasible => None,
+        Some(Some(v)) => v.caveat(),
+        _ => Verdict::Infeasible.caveat(),
+    }
+    .map_or(String::new(), |c| format!(" ({c})"));
     o.push_str(&format!(
         "SLA windows failed: {bb} → {rb} of {rw}{verdict}\n"
     ));

@@ -203,6 +203,23 @@ impl Verdict {
             Verdict::Infeasible => "infeasible",
         }
     }
+
+    /// The verdict named as [`Verdict::as_str`] writes it.
+    pub fn parse(name: &str) -> Option<Verdict> {
+        [Verdict::Feasible, Verdict::Undecided, Verdict::Infeasible]
+            .into_iter()
+            .find(|v| v.as_str() == name)
+    }
+
+    /// What a saving quoted for a candidate with this verdict must say beside it; none for a
+    /// feasible one.
+    pub fn caveat(self) -> Option<&'static str> {
+        match self {
+            Verdict::Feasible => None,
+            Verdict::Undecided => Some("not proven feasible: too few replications to tell"),
+            Verdict::Infeasible => Some("infeasible: breaches the SLA or a connection limit"),
+        }
+    }
 }
 
 /// The feasibility decision, the only one: a recorded replay (`risk` `None`) is feasible
