@@ -348,10 +348,44 @@ enum Format {
 }
 
 /// Global flags the command line set explicitly (not left at their defaults).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct Given {
+    /// The subcommand's name.
+    command: String,
     seed: bool,
     load_model: bool,
+    format: bool,
+}
+
+/// A global flag given to a command that does not use it is bad input, not silently
+/// ignored.
+fn reject_unused_flags(cli: &Cli) -> Result<()> {
+    use Command as C;
+    let c = &cli.command;
+    let simulates = matches!(c, C::Simulate { .. } | C::Search { .. } | C::Merge { .. });
+    let unused = [
+        (
+            "--seed",
+            cli.given.seed && !simulates && !matches!(c, C::Recommend { .. }),
+        ),
+        ("--load-model", cli.given.load_model && !simulates),
+        (
+            "--out",
+            cli.out.is_some() && matches!(c, C::Validate | C::Diff { .. }),
+        ),
+        (
+            "--format",
+            cli.given.format && matches!(c, C::Diff { .. } | C::Report { .. } | C::Emit { .. }),
+        ),
+    ];
+    match unused.into_iter().find(|(_, unused)| *unused) {
+        Some((flag, _)) => Err(Error::input(
+            "<command line>",
+            Some(flag.into()),
+            format!("`{}` does not use {flag}; leave it out", cli.given.command),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Whether `id` was set on the command line, before or after the subcommand.
@@ -366,8 +400,10 @@ fn main() -> ExitCode {
     let mut cli =
         <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     cli.given = Given {
+        command: matches.subcommand_name().unwrap_or_default().to_string(),
         seed: given_on_command_line(&matches, "seed"),
         load_model: given_on_command_line(&matches, "load_model"),
+        format: given_on_command_line(&matches, "format"),
     };
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -421,6 +457,7 @@ fn progress(cli: &Cli, len: u64, what: &str) -> ProgressBar {
 }
 
 fn run(cli: &Cli) -> Result<()> {
+    reject_unused_flags(cli)?;
     let render = match cli.format {
         Format::Table => cli_metrics::Render::Table,
         Format::Json => cli_metrics::Render::Json,
@@ -461,12 +498,26 @@ fn run(cli: &Cli) -> Result<()> {
             replications,
             variation,
             max_breach_probability,
-        } => simulate(
-            cli,
-            &scenario,
-            config.as_deref(),
-            replications.map(|r| (r, variation.variation(), *max_breach_probability)),
-        ),
+        } => {
+            let varied = [
+                ("--bootstrap-days", variation.bootstrap_days),
+                ("--growth", variation.growth != 0.0),
+            ];
+            if let (None, Some((flag, _))) = (replications, varied.iter().find(|(_, v)| *v)) {
+                return Err(Error::input(
+                    "<command line>",
+                    Some((*flag).into()),
+                    "varies Monte Carlo replications, and the recorded replay has none: \
+                     give --replications N",
+                ));
+            }
+            simulate(
+                cli,
+                &scenario,
+                config.as_deref(),
+                replications.map(|r| (r, variation.variation(), *max_breach_probability)),
+            )
+        }
         Command::Search {
             top,
             mc,

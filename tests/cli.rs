@@ -2613,3 +2613,42 @@ fn summary_saving_says_when_rank_1_is_not_feasible() {
         "{line}"
     );
 }
+
+#[test]
+fn flags_a_command_does_not_use_are_bad_input() {
+    let f = Fixture::new();
+    for (args, flag) in [
+        (&["validate", "--out", "v"][..], "--out"),
+        (&["validate", "--seed", "3"][..], "--seed"),
+        (
+            &["validate", "--load-model", "requests"][..],
+            "--load-model",
+        ),
+        (
+            &["diff", "--from", "out", "--format", "json"][..],
+            "--format",
+        ),
+        (&["diff", "--from", "out", "--out", "d"][..], "--out"),
+        (
+            &["report", "--from", "out", "--format", "json"][..],
+            "--format",
+        ),
+        (&["simulate", "--growth", "5"][..], "--growth"),
+        (&["simulate", "--bootstrap-days"][..], "--bootstrap-days"),
+    ] {
+        let out = f.run(args);
+        assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(flag), "{args:?}: {}", out.stderr);
+    }
+    // The same flags where they are used.
+    assert_ok(&f.run(&["validate", "--format", "json"]));
+    assert_ok(&f.run(&[
+        "simulate",
+        "--seed",
+        "3",
+        "--growth",
+        "5",
+        "--replications",
+        "2",
+    ]));
+}
