@@ -217,7 +217,8 @@ pub fn document(i: &Inputs) -> String {
     let _ = writeln!(
         o,
         "| distance from the 60–80 % band | {:.4} | {:.4} |",
-        base.band_distance, rec.band_distance
+        base.band(),
+        rec.band()
     );
     let _ = writeln!(o, "| SLA windows failed | {bb} of {bw} | {rb} of {rw} |");
     let _ = writeln!(
@@ -332,8 +333,8 @@ pub fn document(i: &Inputs) -> String {
         pct(rec.efficiency.cpu),
         pct(base.efficiency.memory),
         pct(rec.efficiency.memory),
-        base.band_distance,
-        rec.band_distance
+        base.band(),
+        rec.band()
     );
     let _ = writeln!(
         o,
@@ -574,7 +575,7 @@ pub fn document(i: &Inputs) -> String {
                 "| {} | {} | {bp} | {:.4} | `{}` |",
                 c.rank,
                 money(c.monthly()),
-                c.band_distance,
+                c.band(),
                 c.name
             );
         }

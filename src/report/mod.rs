@@ -215,7 +215,7 @@ pub fn build_plots(
         if has_bp {
             c.breach_probability().map_or(0.0, |b| b.p)
         } else {
-            c.band_distance
+            c.band()
         }
     };
     let point = |c: &Candidate| (c.monthly(), y(c));

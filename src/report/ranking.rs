@@ -46,8 +46,12 @@ pub struct Candidate {
     pub cost: Cost,
     /// Usage over requests.
     pub efficiency: Efficiency,
-    /// Mean distance of CPU and memory efficiency from the 60–80 % band.
+    /// Mean distance of CPU and memory efficiency from the 60–80 % band (replication 0's
+    /// when the search ran replications).
     pub band_distance: f64,
+    /// The band distance, mean over the replications (what the search ranks by).
+    #[serde(default)]
+    pub band_distance_mean: Option<f64>,
     /// SLA windows (and, when the search ran replications, the breach probability).
     pub sla: Value,
     /// Per-workload control-plane activity.
@@ -73,6 +77,12 @@ impl Candidate {
     /// them, the replay's otherwise.
     pub fn monthly(&self) -> f64 {
         self.cost.monthly_mean.unwrap_or(self.cost.monthly)
+    }
+
+    /// The band distance the search ranked by: the mean over the replications when it ran
+    /// them, the replay's otherwise.
+    pub fn band(&self) -> f64 {
+        self.band_distance_mean.unwrap_or(self.band_distance)
     }
 
     /// The verdict in words: `yes`, `not proven` (replications too few to bound the breach
