@@ -2652,3 +2652,19 @@ fn flags_a_command_does_not_use_are_bad_input() {
         "2",
     ]));
 }
+
+#[test]
+fn validate_shows_every_setting_that_changes_results() {
+    let f = Fixture::new();
+    f.replace(SCENARIO, "max_connections: 500", "max_connections: 7");
+    f.replace(SCENARIO, "management_fee: true", "management_fee: false");
+    let out = f.run(&["validate", "--format", "json"]);
+    assert_ok(&out);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["servers"]["mongodb"]["max_connections"], 7);
+    assert_eq!(v["management_fee"], false);
+    // No fee is charged, so none is shown.
+    assert!(v["cluster_fee"].is_null(), "{}", v["cluster_fee"]);
+    assert_eq!(v["placement"][0]["pool"], "highmem");
+    assert!(v["rollouts"].is_array());
+}
