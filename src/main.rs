@@ -172,8 +172,8 @@ enum Command {
         /// The overlay's environment name (`overlays/<NAME>`).
         #[arg(long, default_value = "prod")]
         overlay: String,
-        /// Namespace set in the overlay's kustomization.
-        #[arg(long)]
+        /// Namespace set in the overlay's kustomization (a DNS label, as Kubernetes requires).
+        #[arg(long, value_parser = namespace_name)]
         namespace: Option<String>,
     },
     /// Dry run: what a ranked candidate changes against the baseline (or `--manifests`) and
@@ -249,6 +249,23 @@ impl VariationArgs {
             bootstrap_days: self.bootstrap_days,
             growth_pct_per_month: self.growth,
         }
+    }
+}
+
+/// A namespace name: an RFC 1123 label (lower-case letters, digits and `-`, starting and
+/// ending with a letter or digit, at most 63 characters), as the API server validates it.
+fn namespace_name(s: &str) -> std::result::Result<String, String> {
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let inner = s
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if s.len() <= 63 && inner && edge(s.chars().next()) && edge(s.chars().last()) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "`{s}` is not a namespace name: lower-case letters, digits and `-`, starting and \
+             ending with a letter or digit, at most 63 characters"
+        ))
     }
 }
 

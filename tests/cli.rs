@@ -2635,6 +2635,14 @@ fn flags_a_command_does_not_use_are_bad_input() {
         ),
         (&["simulate", "--growth", "5"][..], "--growth"),
         (&["simulate", "--bootstrap-days"][..], "--bootstrap-days"),
+        (
+            &["emit", "--from", "out", "--namespace", "Bad_NS!"][..],
+            "--namespace",
+        ),
+        (
+            &["emit", "--from", "out", "--namespace=ns-"][..],
+            "--namespace",
+        ),
     ] {
         let out = f.run(args);
         assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
