@@ -756,6 +756,19 @@ fn run_search(
     shard: Option<Shard>,
     top: usize,
 ) -> Result<()> {
+    if let space::Sampling::LatinHypercube(n) | space::Sampling::Random(n) = sampling {
+        let points = space::grid_size(&sc.space);
+        if n > points {
+            return Err(Error::input(
+                "<command line>",
+                Some("--sample".into()),
+                format!(
+                    "{n} samples of a grid of {points} points: at most {points} (or `grid`, \
+                     every point once)"
+                ),
+            ));
+        }
+    }
     let (candidates, skipped) = search::admissible(
         sc,
         search::pools::with_pool_sizes(

@@ -2639,6 +2639,8 @@ fn flags_a_command_does_not_use_are_bad_input() {
             &["emit", "--from", "out", "--namespace", "Bad_NS!"][..],
             "--namespace",
         ),
+        (&["search", "--sample", "random:10000000"][..], "--sample"),
+        (&["search", "--sample", "lhs:100000000"][..], "--sample"),
         (
             &["emit", "--from", "out", "--namespace=ns-"][..],
             "--namespace",
