@@ -352,3 +352,57 @@ fn bad_manifests_exit_2_naming_file_and_line() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("backend-deployment.yaml: line "), "{err}");
 }
+
+/// `validate --manifests` on a copy of the base fixture edited by `edit`: (exit code, stderr).
+fn validate_edited_base(edit: impl Fn(&Path)) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(fixture("base")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+    }
+    edit(dir.path());
+    let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
+        .args(["validate", "--manifests"])
+        .arg(dir.path())
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_instance_type_no_pool_has_is_bad_input() {
+    // The scheduler would leave the pods Pending: no pool to assume.
+    let (code, err) = validate_edited_base(|d| {
+        let f = d.join("backend-deployment.yaml");
+        let text = std::fs::read_to_string(&f).unwrap();
+        let edited = text.replace("[ecs.r7.large, ecs.g7.large]", "[ecs.x9.huge]");
+        assert_ne!(text, edited, "fixture layout");
+        std::fs::write(f, edited).unwrap();
+    });
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("backend-deployment.yaml") && err.contains("ecs.x9.huge"),
+        "{err}"
+    );
+}
+
+#[test]
+fn manifests_with_no_deployment_of_the_scenario_are_bad_input() {
+    let (code, err) = validate_edited_base(|d| {
+        for f in ["backend", "frontend", "redis"] {
+            let p = d.join(format!("{f}-deployment.yaml"));
+            let text = std::fs::read_to_string(&p).unwrap();
+            std::fs::write(
+                p,
+                text.replace(&format!("name: {f}"), &format!("name: no{f}")),
+            )
+            .unwrap();
+        }
+    });
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("no Deployment is a service"), "{err}");
+}

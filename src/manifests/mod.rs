@@ -343,7 +343,14 @@ fn deployment_workload(
         }
         None => {}
     }
-    let pools = match pools_of(pod, catalog) {
+    let selected = pools_of(pod, catalog).map_err(|problem| {
+        Error::input(
+            &o.file,
+            Some(field("spec.template.spec (nodeSelector or nodeAffinity)")),
+            problem,
+        )
+    })?;
+    let pools = match selected {
         Some(p) => p,
         None => {
             let p = fallback
@@ -383,8 +390,12 @@ fn parse_durations(text: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The pools a pod spec's node selection names, if it names catalog pools.
-fn pools_of(pod: &Value, catalog: &NodePoolCatalog) -> Option<Vec<String>> {
+/// The pools a pod spec's node selection names, if it names catalog pools; an instance type
+/// no pool has is an error (the pods could never be scheduled).
+fn pools_of(
+    pod: &Value,
+    catalog: &NodePoolCatalog,
+) -> std::result::Result<Option<Vec<String>>, String> {
     let mut terms: Vec<(String, Vec<String>)> = Vec::new();
     if let Some(sel) = pod.get("nodeSelector").and_then(Value::as_object) {
         for (k, v) in sel {
@@ -418,6 +429,8 @@ fn pools_of(pod: &Value, catalog: &NodePoolCatalog) -> Option<Vec<String>> {
         }
     }
     for (key, values) in terms {
+        let by_instance_type =
+            key == INSTANCE_TYPE_LABEL || key == "beta.kubernetes.io/instance-type";
         let pools: Vec<String> = values
             .iter()
             .filter_map(|v| {
@@ -425,7 +438,7 @@ fn pools_of(pod: &Value, catalog: &NodePoolCatalog) -> Option<Vec<String>> {
                     .pools
                     .iter()
                     .find(|p| {
-                        if key == INSTANCE_TYPE_LABEL || key == "beta.kubernetes.io/instance-type" {
+                        if by_instance_type {
                             &p.instance_type == v
                         } else {
                             &p.name == v
@@ -435,10 +448,23 @@ fn pools_of(pod: &Value, catalog: &NodePoolCatalog) -> Option<Vec<String>> {
             })
             .collect();
         if !pools.is_empty() {
-            return Some(pools);
+            return Ok(Some(pools));
+        }
+        if by_instance_type {
+            // The scheduler would leave such pods Pending: no node has the instance type.
+            return Err(format!(
+                "`{key}` selects {}, which no node pool of the scenario has (instance types: {})",
+                values.join(", "),
+                catalog
+                    .pools
+                    .iter()
+                    .map(|p| p.instance_type.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
     }
-    None
+    Ok(None)
 }
 
 /// An HPA object as (target Deployment, `HpaConfig` JSON).
@@ -545,6 +571,27 @@ pub fn use_as_baseline(
     let read = read_config(path, &scenario.catalog, Some(&scenario.baseline))?;
     let mut notes = read.notes;
     let services: Vec<&str> = scenario.services.iter().map(|s| s.name.as_str()).collect();
+    if !read
+        .config
+        .workloads
+        .keys()
+        .any(|w| services.contains(&w.as_str()))
+    {
+        return Err(Error::input(
+            &path.display().to_string(),
+            None,
+            format!(
+                "no Deployment is a service of the scenario (Deployments: {}; services: {})",
+                read.config
+                    .workloads
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                services.join(", ")
+            ),
+        ));
+    }
     let config = apply_to_baseline(&scenario.baseline, &read.config, &services, &mut notes);
     let label = path.display().to_string();
     crate::model::validate::check_config(scenario, &config, &label)?;
