@@ -756,6 +756,17 @@ fn run_search(
     shard: Option<Shard>,
     top: usize,
 ) -> Result<()> {
+    if let Some(m) = &cli.manifests {
+        // The space was checked against the scenario's baseline; the manifests replaced it.
+        costsim::model::validate::check_space(
+            sc,
+            &format!(
+                "{} (with the baseline from --manifests {})",
+                sc.space_file,
+                m.display()
+            ),
+        )?;
+    }
     if let space::Sampling::LatinHypercube(n) | space::Sampling::Random(n) = sampling {
         let points = space::grid_size(&sc.space);
         if n > points {

@@ -406,3 +406,22 @@ fn manifests_with_no_deployment_of_the_scenario_are_bad_input() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("no Deployment is a service"), "{err}");
 }
+
+#[test]
+fn search_checks_the_space_against_the_baseline_the_manifests_give() {
+    // The base fixture's Deployments have no client pools; the default space sizes them.
+    let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
+        .args(["search", "--quiet", "--manifests"])
+        .arg(fixture("base"))
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--manifests")
+            && err.contains("client_pools.mongodb")
+            && err.contains("no client pool toward `mongodb`; its pools: none"),
+        "{err}"
+    );
+}

@@ -358,10 +358,15 @@ pub fn check_space(scenario: &Scenario, file: &str) -> Result<()> {
     Ok(())
 }
 
-/// Names for an error message: `` `a`, `b`, `c` ``.
+/// Names for an error message: `` `a`, `b`, `c` ``, or `none`.
 pub fn name_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
-    names
+    let list = names
         .map(|n| format!("`{n}`"))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    if list.is_empty() {
+        "none".into()
+    } else {
+        list
+    }
 }
