@@ -541,6 +541,14 @@ fn bad_memory_quantities_name_field_and_line() {
         ("\"\"", &["quantity", "empty"]),
         ("-1Gi", &["-1Gi", "negative"]),
         ("500m", &["500m", "500M or 500Mi"]),
+        // Upstream caps BinarySI at 2^63 − 1; memory beyond it is an error, never clamped.
+        ("9Ei", &["9Ei", "memory too large", "(8Ei - 1)"]),
+        (
+            "999999999Ei",
+            &["999999999Ei", "memory too large", "(8Ei - 1)"],
+        ),
+        ("8Ei", &["8Ei", "memory too large", "(8Ei - 1)"]),
+        ("1e400", &["1e400", "memory too large", "(8Ei - 1)"]),
     ];
     let f = Fixture::new();
     for (value, expected) in cases {
