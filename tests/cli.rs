@@ -973,6 +973,47 @@ fn bad_duration_names_the_field() {
 }
 
 #[test]
+fn duration_that_overflows_is_rejected_not_clamped() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("horizon: 2h", "horizon: 999999999999d", "horizon"),
+        ("window: 5m", "window: 99999999999999999d", "sla.window"),
+        (
+            "termination_grace: 30s",
+            "termination_grace: 1e300",
+            "termination_grace",
+        ),
+    ];
+    for (from, to, field) in cases {
+        let f = Fixture::new();
+        let file = if f.read(SCENARIO).contains(from) {
+            SCENARIO
+        } else {
+            BACKEND
+        };
+        f.replace(file, from, to);
+        let line = f.line_of(file, to);
+        let out = f.run(&["validate"]);
+        assert_input_error(&out, file, field, &["too long", "at most 106751991167d"]);
+        assert!(
+            mentions(&out.stderr, &format!("line {line}")),
+            "{to}: message should name line {line}:\n{}",
+            out.stderr
+        );
+        assert!(
+            !out.stderr.contains("whole number of seconds"),
+            "{to}: an overflow is not a rounding problem:\n{}",
+            out.stderr
+        );
+    }
+    // The maximum the message gives is accepted (and cut to the trace, as any long horizon).
+    let f = Fixture::new();
+    f.replace(SCENARIO, "horizon: 2h", "horizon: 106751991167d");
+    let out = f.run(&["validate"]);
+    assert_no_panic(&out);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+}
+
+#[test]
 fn bad_limit_rule_in_space_names_field_and_line() {
     let f = Fixture::new();
     f.replace_line_starting(SPACE, "  cpu_limit:", "  cpu_limit: [0.5x]");
