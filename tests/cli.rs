@@ -504,6 +504,46 @@ fn request_log_single_row_is_rejected() {
 }
 
 #[test]
+fn traffic_scale_beyond_the_count_cap_is_rejected() {
+    for scale in ["1e20", "1e300"] {
+        let f = Fixture::new();
+        f.replace(SCENARIO, "scale: 40 ", &format!("scale: {scale} "));
+        let out = f.run(&["simulate", "--format", "json"]);
+        assert_input_error(
+            &out,
+            SCENARIO,
+            "services[0].traffic.scale",
+            &[
+                scale,
+                "too large for this trace",
+                "at most 1e12",
+                "expected at most",
+            ],
+        );
+    }
+    // A bin of 1e11 requests allows a scale of at most 10 (10 × 1e11 is the 1e12 cap).
+    let f = Fixture::new();
+    f.set_line(NASA, 101, b"804571300,100000000000");
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        SCENARIO,
+        "services[0].traffic.scale",
+        &["40.0 is too large", "100000000000 requests"],
+    );
+    assert!(
+        mentions(&out.stderr, "expected at most 10"),
+        "{}",
+        out.stderr
+    );
+    let text = f.read(SCENARIO).replace("scale: 40", "scale: 10");
+    f.write(SCENARIO, &text);
+    let out = f.run(&["validate"]);
+    assert_no_panic(&out);
+    assert_eq!(out.code, Some(0), "scale 10 is at the cap:\n{}", out.stderr);
+}
+
+#[test]
 fn trace_count_that_overflows_is_rejected() {
     let f = Fixture::new();
     f.set_line(NASA, 101, b"804571300,1e308");
@@ -1179,7 +1219,8 @@ fn zero_readiness_probe_settings_are_rejected() {
 
 /// Request counts at the ingest cap (1e12 per bin) through redis-py's default 2³¹-connection
 /// pool: the Erlang B of a huge pool under a huge load must not take 2³¹ steps per call (the
-/// run used to hang).
+/// run used to hang). `traffic.scale: 1` keeps the scaled rate at the cap too (above it, the
+/// scale is rejected).
 #[test]
 fn counts_at_the_ingest_cap_do_not_hang() {
     let f = Fixture::new();
@@ -1192,6 +1233,9 @@ fn counts_at_the_ingest_cap_do_not_hang() {
     }
     f.write_lines(NASA, &big);
     f.replace_line_starting(SCENARIO, "horizon:", "horizon: 20m");
+    let text = f.read(SCENARIO);
+    assert_eq!(text.matches("scale: 40").count(), 2, "update the test");
+    f.write(SCENARIO, &text.replace("scale: 40", "scale: 1"));
     let out = f.run(&["simulate"]);
     assert_ok(&out);
 }
