@@ -544,6 +544,19 @@ fn traffic_scale_beyond_the_count_cap_is_rejected() {
 }
 
 #[test]
+fn config_of_the_wrong_kind_gets_a_short_message() {
+    let f = Fixture::new();
+    let out = f.run(&["simulate", "--config", NASA]);
+    assert_input_error(&out, NASA, NASA, &["…"]);
+    assert!(
+        out.stderr.len() < 600,
+        "the message must not quote the whole file ({} bytes):\n{}",
+        out.stderr.len(),
+        &out.stderr[..out.stderr.len().min(2000)]
+    );
+}
+
+#[test]
 fn trace_count_that_overflows_is_rejected() {
     let f = Fixture::new();
     f.set_line(NASA, 101, b"804571300,1e308");
