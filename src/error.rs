@@ -82,5 +82,84 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// The most characters of quoted input a parse error keeps (see [`bound_quoted`]).
+pub const MAX_QUOTED_CHARS: usize = 80;
+
+/// `message` with every double-quoted excerpt longer than [`MAX_QUOTED_CHARS`] cut to that
+/// many characters and `…`, so that a parser error quoting a whole file stays short. Escaped
+/// quotes (`\"`) inside an excerpt do not end it; an unterminated quote is cut the same way.
+pub fn bound_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(1024));
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c != '"' {
+            continue;
+        }
+        let mut escaped = false;
+        let mut closed = false;
+        for (kept, c) in chars.by_ref().enumerate() {
+            if !escaped && c == '"' {
+                closed = true;
+                break;
+            }
+            escaped = !escaped && c == '\\';
+            if kept < MAX_QUOTED_CHARS {
+                out.push(c);
+            } else if kept == MAX_QUOTED_CHARS {
+                out.push('…');
+            }
+        }
+        if closed {
+            out.push('"');
+        }
+    }
+    out
+}
+
 /// Result with a costsim [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_quoted_input_is_cut_short_ones_kept() {
+        let long = "x".repeat(70_000);
+        let msg = format!("invalid type: string \"{long}\", expected struct Config");
+        let cut = bound_quoted(&msg);
+        assert_eq!(
+            cut,
+            format!(
+                "invalid type: string \"{}…\", expected struct Config",
+                "x".repeat(MAX_QUOTED_CHARS)
+            )
+        );
+        let exact = "y".repeat(MAX_QUOTED_CHARS);
+        for kept in [
+            "unknown field `cpus`, expected one of `cpu`, `memory`".to_string(),
+            "invalid quantity \"512MB\": unknown suffix \"MB\"".to_string(),
+            format!("value \"{exact}\" here"),
+            "a \"quote with \\\" escape\" b".to_string(),
+        ] {
+            assert_eq!(bound_quoted(&kept), kept);
+        }
+        // An escaped quote does not end the excerpt; an unterminated one is cut too.
+        let escaped = format!("\"{}\\\"{}\" tail", "a".repeat(50), "b".repeat(50));
+        let cut = bound_quoted(&escaped);
+        assert!(cut.ends_with("…\" tail"), "{cut}");
+        assert!(cut.chars().count() < 100, "{cut}");
+        let open = format!("string \"{long}");
+        assert_eq!(
+            bound_quoted(&open),
+            format!("string \"{}…", "x".repeat(MAX_QUOTED_CHARS))
+        );
+        // Multi-byte characters are counted as characters, never split.
+        let wide = format!("\"{}\"", "é".repeat(200));
+        assert_eq!(
+            bound_quoted(&wide),
+            format!("\"{}…\"", "é".repeat(MAX_QUOTED_CHARS))
+        );
+    }
+}

@@ -1022,7 +1022,7 @@ fn merge(cli: &Cli, sc: &Scenario, files: &[PathBuf], top: usize) -> Result<()> 
             Error::input(
                 &name,
                 Some(format!("line {}", e.line())),
-                format!("not a costsim shard file: {e}"),
+                costsim::error::bound_quoted(&format!("not a costsim shard file: {e}")),
             )
         })?;
         if f.header.format != shards::FORMAT {

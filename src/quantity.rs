@@ -51,11 +51,13 @@
 //!   (`7Mi`).
 //! - **Integer accessors.** [`Quantity::value`] and [`Quantity::milli_value`] are exact
 //!   ceilings that saturate at the `i64` bounds (upstream overflows silently, and rounds some
-//!   negative values away from zero).
+//!   negative values away from zero); [`Quantity::checked_milli_value`] and
+//!   [`Quantity::checked_ceil_scaled`] return `None` instead, for callers that must reject.
 //! - **Serde.** Deserializing trims surrounding whitespace, like upstream's `UnmarshalJSON`;
 //!   [`Quantity::parse`] does not. Numbers are accepted and parsed from their decimal text.
-//! - **[`MilliCpu`] and [`Bytes`]** reject negative values and values beyond `i64`; [`Bytes`]
-//!   also rejects fractional bytes (`500m` of memory is half a byte, almost always a mistake
+//! - **[`MilliCpu`] and [`Bytes`]** reject negative values and values beyond `i64`, judged on
+//!   the value as written, before the BinarySI cap (`9Ei` of memory is an error, not 8Ei − 1);
+//!   [`Bytes`] also rejects fractional bytes (`500m` of memory is half a byte, almost always a mistake
 //!   for `500M` or `500Mi`). Upstream accepts all of these.
 //!
 //! Equality, ordering and hashing compare values only, never the format (`1000m == 1`), like
@@ -157,6 +159,13 @@ impl Quantity {
     /// Parses a quantity string such as `500m`, `1.5Gi`, `2`, `1e3` (see the module docs for
     /// the grammar and for where costsim is stricter than upstream).
     pub fn parse(s: &str) -> Result<Quantity, QuantityError> {
+        Self::parse_with_cap(s, true)
+    }
+
+    /// Parses like [`parse`](Self::parse), but leaves BinarySI values uncapped when
+    /// `cap_binary` is false, so that an integer view can reject `9Ei` instead of reading it
+    /// as 2^63−1.
+    fn parse_with_cap(s: &str, cap_binary: bool) -> Result<Quantity, QuantityError> {
         let fail = |reason: String| QuantityError::new(s, reason);
         if s.is_empty() {
             return Err(fail(format!(
@@ -255,7 +264,7 @@ impl Quantity {
         let mut format = format;
         if format == QuantityFormat::BinarySI {
             let max = BigInt::from(i64::MAX);
-            if cmp_abs(&mantissa, exponent, &max, 0) == Ordering::Greater {
+            if cap_binary && cmp_abs(&mantissa, exponent, &max, 0) == Ordering::Greater {
                 mantissa = if mantissa.is_negative() { -max } else { max };
                 exponent = 0;
             }
@@ -301,18 +310,28 @@ impl Quantity {
 
     /// `ceil(value × 10^scale)`, saturating at the `i64` bounds.
     fn scaled_ceil(&self, scale: i64) -> i64 {
+        self.checked_ceil_scaled(scale)
+            .unwrap_or(if self.mantissa.is_negative() {
+                i64::MIN
+            } else {
+                i64::MAX
+            })
+    }
+
+    /// `ceil(value × 1000)`, or `None` when it does not fit in an `i64` (no saturation).
+    pub fn checked_milli_value(&self) -> Option<i64> {
+        self.checked_ceil_scaled(3)
+    }
+
+    /// `ceil(value × 10^scale)`, or `None` when it does not fit in an `i64`.
+    pub fn checked_ceil_scaled(&self, scale: i64) -> Option<i64> {
         if self.mantissa.is_zero() {
-            return 0;
+            return Some(0);
         }
-        let saturated = if self.mantissa.is_negative() {
-            i64::MIN
-        } else {
-            i64::MAX
-        };
         let e = self.exponent.saturating_add(scale);
         if e >= 19 {
             // |mantissa| ≥ 1, so |value × 10^scale| ≥ 10^19 > i64::MAX.
-            return saturated;
+            return None;
         }
         let result = if e >= 0 {
             &self.mantissa * pow10(e as u64)
@@ -320,7 +339,7 @@ impl Quantity {
             let k = e.unsigned_abs();
             if k > digits_upper_bound(&self.mantissa) {
                 // 0 < |value × 10^scale| < 1.
-                return if self.mantissa.is_negative() { 0 } else { 1 };
+                return Some(if self.mantissa.is_negative() { 0 } else { 1 });
             }
             let divisor = pow10(k);
             // Truncation toward zero is already the ceiling for negative values.
@@ -330,7 +349,7 @@ impl Quantity {
             }
             q
         };
-        result.to_i64().unwrap_or(saturated)
+        result.to_i64()
     }
 
     /// The exact value in base units as a plain decimal: no exponent, no trailing zeros
@@ -761,7 +780,7 @@ pub struct MilliCpu(pub i64);
 impl MilliCpu {
     /// Parses a CPU amount such as `250m`, `0.5` or `2`.
     pub fn parse(s: &str) -> Result<Self, QuantityError> {
-        let q = Quantity::parse(s).map_err(|mut e| {
+        let q = Quantity::parse_with_cap(s, false).map_err(|mut e| {
             e.reason = e.reason.replace(EXAMPLES, "expected e.g. 250m, 0.5 or 2");
             e
         })?;
@@ -808,7 +827,7 @@ pub struct Bytes(pub i64);
 impl Bytes {
     /// Parses a memory amount such as `512Mi`, `1G` or `1048576`.
     pub fn parse(s: &str) -> Result<Self, QuantityError> {
-        Self::from_quantity_text(&Quantity::parse(s)?, s)
+        Self::from_quantity_text(&Quantity::parse_with_cap(s, false)?, s)
     }
 
     /// The memory amount of a quantity; errors name its canonical form.
@@ -1030,6 +1049,19 @@ mod tests {
         assert_eq!(q("-100E").milli_value(), i64::MIN);
         assert_eq!(q("1e2147483647").value(), i64::MAX);
         assert_eq!(q("9Ei").value(), i64::MAX);
+        // The checked accessors refuse instead of saturating.
+        assert_eq!(q("100E").checked_milli_value(), None);
+        assert_eq!(q("9Ei").checked_milli_value(), None);
+        assert_eq!(q("-100E").checked_milli_value(), None);
+        assert_eq!(
+            q("9223372036854775.807").checked_milli_value(),
+            Some(i64::MAX)
+        );
+        assert_eq!(q("9223372036854775.808").checked_milli_value(), None);
+        assert_eq!(q("0.1m").checked_milli_value(), Some(1));
+        assert_eq!(q("-0.1m").checked_milli_value(), Some(0));
+        assert_eq!(q("2731514n").checked_ceil_scaled(9), Some(2731514));
+        assert_eq!(q("10").checked_ceil_scaled(18), None);
         assert_eq!(q("9223372036854775807").value(), i64::MAX);
         assert_eq!(q("-9223372036854775808").value(), i64::MIN);
         assert_eq!(q("9223372036854775.807").milli_value(), i64::MAX);
@@ -1103,7 +1135,19 @@ mod tests {
         assert!(e.reason.contains("fractional bytes"), "{e}");
         assert!(Bytes::parse("-1Gi").is_err());
         assert!(Bytes::parse("10E").is_err());
-        assert_eq!(Bytes::parse("9Ei"), Ok(Bytes(i64::MAX)));
+        // Upstream caps `9Ei` at 2^63−1; as memory it is out of range, not 8Ei − 1.
+        for big in ["9Ei", "8Ei", "999999999Ei", "8796093022208Pi"] {
+            let e = Bytes::parse(big).unwrap_err();
+            assert!(e.reason.contains("memory too large"), "{big}: {e}");
+        }
+        assert_eq!(
+            Bytes::parse("9223372036854775807"),
+            Ok(Bytes(i64::MAX)),
+            "8Ei - 1 is the largest memory amount"
+        );
+        assert_eq!(Bytes::parse("8191Pi"), Ok(Bytes(8191 << 50)));
+        let e = MilliCpu::parse("9Ei").unwrap_err();
+        assert!(e.reason.contains("CPU too large"), "{e}");
         assert!(MilliCpu::parse("-250m").is_err());
         assert!(MilliCpu::parse("1E").is_err());
         for bad in ["512MB", "400Mib", "500mi", "1K", "1.5.5", "-", ""] {

@@ -17,6 +17,10 @@ pub const DAY: Millis = 24 * HOUR;
 /// calculators and OpenCost use).
 pub const HOURS_PER_MONTH: f64 = 730.0;
 
+/// The longest duration costsim accepts: 2^63 − 1 ms (about 106751991167 days), so that a
+/// duration also fits in an `i64` and sums of a few durations cannot wrap a `u64`.
+pub const MAX_DURATION: Millis = i64::MAX as Millis;
+
 /// Parses a duration such as `300ms`, `15s`, `5m`, `1h30m` or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Millis, String> {
     let t = s.trim();
@@ -59,16 +63,31 @@ pub fn parse_duration(s: &str) -> Result<Millis, String> {
         total += value * factor_ms;
         rest = &rest[unit_len..];
     }
-    Ok(total.round() as Millis)
+    checked_millis(total, s)
 }
 
 fn seconds_to_millis(secs: f64, s: &str) -> Result<Millis, String> {
-    if !secs.is_finite() || secs < 0.0 {
+    if secs.is_nan() || secs < 0.0 {
         return Err(format!(
             "duration `{s}` must be a non-negative number of seconds"
         ));
     }
-    Ok((secs * 1000.0).round() as Millis)
+    checked_millis(secs * 1000.0, s)
+}
+
+/// `ms` rounded to whole milliseconds, or an error when it exceeds [`MAX_DURATION`] (never a
+/// saturating cast).
+fn checked_millis(ms: f64, s: &str) -> Result<Millis, String> {
+    // 2^63 as f64; every f64 below it rounds to at most MAX_DURATION.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    let rounded = ms.round();
+    if rounded.is_nan() || rounded >= LIMIT {
+        return Err(format!(
+            "duration `{s}` is too long: at most {}d ({MAX_DURATION}ms)",
+            MAX_DURATION / DAY
+        ));
+    }
+    Ok(rounded as Millis)
 }
 
 /// Formats a duration compactly (`1h30m`, `15s`, `250ms`).
@@ -113,6 +132,29 @@ mod tests {
         assert!(parse_duration("5 minutes").is_err());
         assert!(parse_duration("").is_err());
         assert!(parse_duration("-3").is_err());
+    }
+
+    #[test]
+    fn rejects_durations_beyond_the_maximum() {
+        let max_days = MAX_DURATION / DAY;
+        assert_eq!(
+            parse_duration(&format!("{max_days}d")),
+            Ok(max_days * DAY),
+            "the maximum given in the message is accepted"
+        );
+        for long in [
+            "999999999999d",
+            "99999999999999999d",
+            "106751991168d",
+            "1e300",
+            "1e400",
+            "9223372036854775808ms",
+            "106751991167d1000000h",
+        ] {
+            let e = parse_duration(long).unwrap_err();
+            assert!(e.contains("too long"), "{long}: {e}");
+            assert!(e.contains(&format!("at most {max_days}d")), "{long}: {e}");
+        }
     }
 
     #[test]

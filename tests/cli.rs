@@ -504,6 +504,59 @@ fn request_log_single_row_is_rejected() {
 }
 
 #[test]
+fn traffic_scale_beyond_the_count_cap_is_rejected() {
+    for scale in ["1e20", "1e300"] {
+        let f = Fixture::new();
+        f.replace(SCENARIO, "scale: 40 ", &format!("scale: {scale} "));
+        let out = f.run(&["simulate", "--format", "json"]);
+        assert_input_error(
+            &out,
+            SCENARIO,
+            "services[0].traffic.scale",
+            &[
+                scale,
+                "too large for this trace",
+                "at most 1e12",
+                "expected at most",
+            ],
+        );
+    }
+    // A bin of 1e11 requests allows a scale of at most 10 (10 × 1e11 is the 1e12 cap).
+    let f = Fixture::new();
+    f.set_line(NASA, 101, b"804571300,100000000000");
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        SCENARIO,
+        "services[0].traffic.scale",
+        &["40.0 is too large", "100000000000 requests"],
+    );
+    assert!(
+        mentions(&out.stderr, "expected at most 10"),
+        "{}",
+        out.stderr
+    );
+    let text = f.read(SCENARIO).replace("scale: 40", "scale: 10");
+    f.write(SCENARIO, &text);
+    let out = f.run(&["validate"]);
+    assert_no_panic(&out);
+    assert_eq!(out.code, Some(0), "scale 10 is at the cap:\n{}", out.stderr);
+}
+
+#[test]
+fn config_of_the_wrong_kind_gets_a_short_message() {
+    let f = Fixture::new();
+    let out = f.run(&["simulate", "--config", NASA]);
+    assert_input_error(&out, NASA, NASA, &["…"]);
+    assert!(
+        out.stderr.len() < 600,
+        "the message must not quote the whole file ({} bytes):\n{}",
+        out.stderr.len(),
+        &out.stderr[..out.stderr.len().min(2000)]
+    );
+}
+
+#[test]
 fn trace_count_that_overflows_is_rejected() {
     let f = Fixture::new();
     f.set_line(NASA, 101, b"804571300,1e308");
@@ -541,6 +594,14 @@ fn bad_memory_quantities_name_field_and_line() {
         ("\"\"", &["quantity", "empty"]),
         ("-1Gi", &["-1Gi", "negative"]),
         ("500m", &["500m", "500M or 500Mi"]),
+        // Upstream caps BinarySI at 2^63 − 1; memory beyond it is an error, never clamped.
+        ("9Ei", &["9Ei", "memory too large", "(8Ei - 1)"]),
+        (
+            "999999999Ei",
+            &["999999999Ei", "memory too large", "(8Ei - 1)"],
+        ),
+        ("8Ei", &["8Ei", "memory too large", "(8Ei - 1)"]),
+        ("1e400", &["1e400", "memory too large", "(8Ei - 1)"]),
     ];
     let f = Fixture::new();
     for (value, expected) in cases {
@@ -965,6 +1026,47 @@ fn bad_duration_names_the_field() {
 }
 
 #[test]
+fn duration_that_overflows_is_rejected_not_clamped() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("horizon: 2h", "horizon: 999999999999d", "horizon"),
+        ("window: 5m", "window: 99999999999999999d", "sla.window"),
+        (
+            "termination_grace: 30s",
+            "termination_grace: 1e300",
+            "termination_grace",
+        ),
+    ];
+    for (from, to, field) in cases {
+        let f = Fixture::new();
+        let file = if f.read(SCENARIO).contains(from) {
+            SCENARIO
+        } else {
+            BACKEND
+        };
+        f.replace(file, from, to);
+        let line = f.line_of(file, to);
+        let out = f.run(&["validate"]);
+        assert_input_error(&out, file, field, &["too long", "at most 106751991167d"]);
+        assert!(
+            mentions(&out.stderr, &format!("line {line}")),
+            "{to}: message should name line {line}:\n{}",
+            out.stderr
+        );
+        assert!(
+            !out.stderr.contains("whole number of seconds"),
+            "{to}: an overflow is not a rounding problem:\n{}",
+            out.stderr
+        );
+    }
+    // The maximum the message gives is accepted (and cut to the trace, as any long horizon).
+    let f = Fixture::new();
+    f.replace(SCENARIO, "horizon: 2h", "horizon: 106751991167d");
+    let out = f.run(&["validate"]);
+    assert_no_panic(&out);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+}
+
+#[test]
 fn bad_limit_rule_in_space_names_field_and_line() {
     let f = Fixture::new();
     f.replace_line_starting(SPACE, "  cpu_limit:", "  cpu_limit: [0.5x]");
@@ -1130,7 +1232,8 @@ fn zero_readiness_probe_settings_are_rejected() {
 
 /// Request counts at the ingest cap (1e12 per bin) through redis-py's default 2³¹-connection
 /// pool: the Erlang B of a huge pool under a huge load must not take 2³¹ steps per call (the
-/// run used to hang).
+/// run used to hang). `traffic.scale: 1` keeps the scaled rate at the cap too (above it, the
+/// scale is rejected).
 #[test]
 fn counts_at_the_ingest_cap_do_not_hang() {
     let f = Fixture::new();
@@ -1143,6 +1246,9 @@ fn counts_at_the_ingest_cap_do_not_hang() {
     }
     f.write_lines(NASA, &big);
     f.replace_line_starting(SCENARIO, "horizon:", "horizon: 20m");
+    let text = f.read(SCENARIO);
+    assert_eq!(text.matches("scale: 40").count(), 2, "update the test");
+    f.write(SCENARIO, &text.replace("scale: 40", "scale: 1"));
     let out = f.run(&["simulate"]);
     assert_ok(&out);
 }

@@ -28,7 +28,7 @@ mod rate_csv;
 mod request_log;
 pub(crate) mod table;
 
-pub use rate_csv::{parse_rate_csv, read_rate_csv};
+pub use rate_csv::{parse_rate_csv, read_rate_csv, MAX_COUNT};
 pub use request_log::{parse_request_log, read_request_log};
 
 /// How a rate CSV names its columns and what to do with gaps.
@@ -241,6 +241,11 @@ impl RateSeries {
             counts: self.counts.iter().map(|c| c * k).collect(),
             ..self.clone_meta()
         }
+    }
+
+    /// The largest count of any bin (0 for an empty series; gaps are skipped).
+    pub fn max_count(&self) -> f64 {
+        self.counts.iter().copied().fold(0.0, f64::max)
     }
 
     /// Total requests over the series.

@@ -204,15 +204,20 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
             ));
         }
         let mut rate_scv = 1.0;
+        // The largest bin of the trace as recorded (before smoothing): `traffic.scale` is
+        // bounded by it.
+        let mut trace_peak = 0.0;
         let rate = match (&t.source, t.downstream_only) {
             (Some(s), false) => match loaded.get(s) {
                 Some(Loaded::Rate(r)) => {
+                    trace_peak = r.max_count();
                     let (series, scv) = smoothed(&mut smoothed_cache, s, r, t.smoothing);
                     rate_scv = scv;
                     Some(series)
                 }
                 Some(Loaded::Log(log)) => {
                     let r = Arc::new(log.to_rate_series(1));
+                    trace_peak = r.max_count();
                     let (series, scv) = smoothed(&mut smoothed_cache, s, &r, t.smoothing);
                     rate_scv = scv;
                     Some(series)
@@ -244,6 +249,19 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
                 ))
             }
         };
+        if t.scale * trace_peak > traffic::MAX_COUNT {
+            return Err(Error::at_field(
+                &label,
+                field("traffic.scale"),
+                format!(
+                    "{:?} is too large for this trace: its largest bin holds {trace_peak} \
+                     requests and a scaled bin may hold at most {:e}; expected at most {}",
+                    t.scale,
+                    traffic::MAX_COUNT,
+                    traffic::MAX_COUNT / trace_peak
+                ),
+            ));
+        }
         let mut classes = Vec::with_capacity(profile.classes.len());
         for c in &profile.classes {
             let mut input = ClassInput {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, Result};
+use crate::error::{bound_quoted, Error, Result};
 
 /// Deserializes YAML `text` (from `file`, used in error messages) into `T`.
 ///
@@ -30,8 +30,9 @@ pub fn from_yaml_str<T: DeserializeOwned>(text: &str, file: &str) -> Result<T> {
         };
         let inner = e.into_inner();
         let reported = inner.location().map(|l| l.line());
-        let mut message = inner.to_string();
-        if let Some(i) = message.find(" at line ") {
+        // A file of the wrong kind (a CSV passed as --config) is quoted whole by the parser.
+        let mut message = bound_quoted(&inner.to_string());
+        if let Some(i) = message.rfind(" at line ") {
             message.truncate(i);
         }
         // serde_yaml prefixes custom errors with the path of the enclosing mapping.

@@ -157,8 +157,11 @@ impl TryFrom<String> for PoolTimeout {
         }
         match crate::time::parse_duration(&t) {
             Ok(ms) if ms > 0 => Ok(PoolTimeout::After(ms)),
-            _ => Err(format!(
+            Ok(_) => Err(format!(
                 "`{t}`: expected a duration above 0 (`500ms`, `2s`) or `none`"
+            )),
+            Err(e) => Err(format!(
+                "{e}; expected a duration above 0 (`500ms`, `2s`) or `none`"
             )),
         }
     }

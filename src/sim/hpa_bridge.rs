@@ -12,6 +12,7 @@ use crate::k8s::hpa::{
 };
 use crate::k8s::pod::{Pod, PodStatus};
 use crate::model::config::{HpaConfig, MetricConfig, MetricTargetConfig, ScalingRulesConfig};
+use crate::quantity::{Quantity, QuantityFormat};
 use crate::time::Millis;
 
 /// Converts an HPA config (Kubernetes YAML shape) into the controller's spec and validates it
@@ -138,18 +139,28 @@ fn target(
             format!("missing for a {} target", t.kind),
         )
     };
+    // A target in milli-units; a value beyond i64 is rejected, never saturated.
+    let milli = |q: Option<&Quantity>, name: &str| {
+        let q = q.ok_or_else(|| need(name))?;
+        q.checked_milli_value().ok_or_else(|| {
+            (
+                format!("{at}.{name}"),
+                format!(
+                    "{q} is too large: at most {}",
+                    Quantity::from_milli(i64::MAX, QuantityFormat::DecimalSI)
+                ),
+            )
+        })
+    };
     Ok(match t.kind.as_str() {
         "Utilization" => MetricTarget::Utilization(
             t.average_utilization
                 .ok_or_else(|| need("averageUtilization"))?,
         ),
-        "AverageValue" => MetricTarget::AverageValue(
-            t.average_value
-                .as_ref()
-                .ok_or_else(|| need("averageValue"))?
-                .milli_value(),
-        ),
-        _ => MetricTarget::Value(t.value.as_ref().ok_or_else(|| need("value"))?.milli_value()),
+        "AverageValue" => {
+            MetricTarget::AverageValue(milli(t.average_value.as_ref(), "averageValue")?)
+        }
+        _ => MetricTarget::Value(milli(t.value.as_ref(), "value")?),
     })
 }
 

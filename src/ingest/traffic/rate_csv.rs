@@ -265,15 +265,15 @@ fn parse_bin_start(b: &[u8]) -> std::result::Result<i64, String> {
 }
 
 /// Largest request count accepted in one bin (10^12): far above any real trace, low enough
-/// that scaled sums stay finite.
-const MAX_COUNT: f64 = 1e12;
+/// that scaled sums stay finite. A scaled trace (`traffic.scale`) is held to the same cap.
+pub const MAX_COUNT: f64 = 1e12;
 
 /// A request count: a non-negative finite number, at most [`MAX_COUNT`].
 fn parse_count(b: &[u8]) -> std::result::Result<f64, String> {
     if let Some(v) = parse_digits(b) {
         if v as f64 > MAX_COUNT {
             return Err(format!(
-                "the request count {v} is too large; at most 1e12 per bin"
+                "the request count {v} is too large; at most {MAX_COUNT:e} per bin"
             ));
         }
         return Ok(v as f64);
@@ -281,7 +281,7 @@ fn parse_count(b: &[u8]) -> std::result::Result<f64, String> {
     let s = field_text(b);
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() && v > MAX_COUNT => Err(format!(
-            "the request count `{s}` is too large; at most 1e12 per bin"
+            "the request count `{s}` is too large; at most {MAX_COUNT:e} per bin"
         )),
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(v + 0.0),
         Ok(v) if v < 0.0 => Err(format!(
