@@ -378,13 +378,16 @@ fn main() -> ExitCode {
     }
 }
 
-/// Writes `text` to stdout; a closed pipe or a full disk is an error (exit 1), not a panic.
+/// Writes `text` to stdout. A closed pipe (the reader left, as `| head` does) ends the output
+/// quietly, as other Unix tools do; any other failure (a full disk) is an error (exit 1), not a
+/// panic.
 fn emit(text: &str) -> Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::internal(format!("cannot write to stdout: {e}")))
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.map_err(|e| Error::internal(format!("cannot write to stdout: {e}"))),
+    }
 }
 
 fn open_scenario(cli: &Cli) -> Result<Scenario> {

@@ -1344,6 +1344,41 @@ fn calibrate_out_file_with_a_long_name_that_fits_is_written() {
     );
 }
 
+#[test]
+fn closed_stdout_ends_quietly() {
+    // `costsim ... | head -1`: the reader is gone before costsim writes. That is not an
+    // internal error: costsim stops quietly, as other Unix tools do.
+    let f = Fixture::new();
+    let mut child = Command::new(bin())
+        .args([
+            "simulate",
+            "--format",
+            "json",
+            "--quiet",
+            "--scenario",
+            SCENARIO,
+        ])
+        .current_dir(f.root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn costsim");
+    // Closes the read end: every write to stdout fails with EPIPE.
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().expect("wait for costsim");
+    assert!(!stderr.contains("internal error"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // 6. Determinism.
 
