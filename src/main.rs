@@ -747,8 +747,8 @@ fn run_search(
             .pop()
             .ok_or_else(|| Error::internal("baseline evaluation missing"))?;
         bar.finish_and_clear();
-        let file = ShardFile {
-            header: shards::Header {
+        let file = ShardFile::new(
+            shards::Header {
                 format: shards::FORMAT.into(),
                 scenario: sc.name.clone(),
                 scenario_digest: sc.digest(),
@@ -761,14 +761,14 @@ fn run_search(
                 candidates_total: total,
                 shards: shard.count,
             },
-            shard: shard.index,
-            candidates: indices
+            shard.index,
+            indices
                 .into_iter()
                 .zip(done)
                 .map(|(i, e)| shards::shard_candidate(i, e))
                 .collect(),
-            baseline: shards::shard_candidate(0, baseline),
-        };
+            shards::shard_candidate(0, baseline),
+        );
         let text = output::to_json_string(&file);
         if let Some(dir) = &cli.out {
             output::write_atomic(

@@ -2097,6 +2097,72 @@ fn shards_merge_into_the_single_run_byte_for_byte() {
         "{}",
         out.stderr
     );
+    // Edited results (every record's cost, one breach flag, the baseline's evaluation) and
+    // an unknown key are bad input naming the file and the field, not ranked.
+    type Edit = fn(&mut Value);
+    let edits: [(&str, Edit, &str); 4] = [
+        (
+            "cost",
+            |v| {
+                for c in v["candidates"].as_array_mut().unwrap() {
+                    for r in c["records"].as_array_mut().unwrap() {
+                        assert!(r["monthly_cost"].is_f64(), "fixture layout: {r}");
+                        r["monthly_cost"] = Value::from(-5.0);
+                    }
+                }
+            },
+            "results_digest",
+        ),
+        (
+            "breached",
+            |v| {
+                let b = &mut v["candidates"][0]["records"][1]["breached"];
+                assert!(b.is_boolean(), "fixture layout: {b}");
+                *b = Value::from(!b.as_bool().unwrap());
+            },
+            "results_digest",
+        ),
+        (
+            "baseline",
+            |v| {
+                let c = &mut v["baseline"]["evaluation"]["cost"]["monthly"];
+                assert!(c.is_f64(), "fixture layout: {c}");
+                *c = Value::from(1.0);
+            },
+            "results_digest",
+        ),
+        (
+            "unknown",
+            |v| {
+                v["extra"] = Value::from(1);
+            },
+            "unknown field `extra`",
+        ),
+    ];
+    for (what, edit, field) in edits {
+        let mut edited: Value = serde_json::from_str(&f.read(&files[1])).unwrap();
+        edit(&mut edited);
+        let name = format!("edited-{what}.json");
+        f.write(&name, &serde_json::to_string_pretty(&edited).unwrap());
+        let out = f.run(&["merge", &files[0], &name, &files[2]]);
+        assert_input_error(&out, &name, field, &[]);
+        if field == "results_digest" {
+            assert!(out.stderr.contains("edited or damaged"), "{}", out.stderr);
+        }
+    }
+    // The unedited shards, rewritten the same, still merge into the single run.
+    let same: Value = serde_json::from_str(&f.read(&files[1])).unwrap();
+    f.write("same.json", &serde_json::to_string_pretty(&same).unwrap());
+    let out = f.run(&[
+        "merge",
+        "--format",
+        "json",
+        &files[0],
+        "same.json",
+        &files[2],
+    ]);
+    assert_ok(&out);
+    assert_eq!(out.stdout, f.read("single/ranking.json").into_bytes());
     // Shards of the same scenario name but other files (here a longer SLA window).
     f.replace(SCENARIO, "window: 5m", "window: 10m");
     let out = f.run(&["merge", &files[0], &files[1], &files[2]]);
@@ -2605,7 +2671,7 @@ fn out_of_range_search_settings_and_old_shard_files_are_rejected() {
         assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
         assert!(out.stderr.contains(field), "{}", out.stderr);
     }
-    // A format-1 shard (no digests to check) is refused, naming the format.
+    // A shard of an older format (no results digest to check) is refused, naming the format.
     let out = f.run(&[
         "search",
         "--shard",
@@ -2617,15 +2683,15 @@ fn out_of_range_search_settings_and_old_shard_files_are_rejected() {
     ]);
     assert_ok(&out);
     let text = f.read("shards/shard-0-of-1.json");
-    assert!(text.contains("costsim-shard/2"));
-    f.write(
-        "old.json",
-        &text.replace("costsim-shard/2", "costsim-shard/1"),
-    );
+    assert!(text.contains("costsim-shard/3"));
+    let mut old: Value = serde_json::from_str(&text).unwrap();
+    old["header"]["format"] = Value::from("costsim-shard/2");
+    old.as_object_mut().unwrap().remove("results_digest");
+    f.write("old.json", &old.to_string());
     let out = f.run(&["merge", "old.json"]);
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(
-        out.stderr.contains("header.format") && out.stderr.contains("costsim-shard/2"),
+        out.stderr.contains("header.format") && out.stderr.contains("costsim-shard/3"),
         "{}",
         out.stderr
     );
