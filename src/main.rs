@@ -650,7 +650,8 @@ fn simulate(
     };
     let v = output::candidate_json(0, &e);
     if let Some(dir) = &cli.out {
-        output::write_atomic(
+        let mut batch = output::Batch::default();
+        batch.add(
             &dir.join("simulation.json"),
             output::to_json_string(&v).as_bytes(),
         )?;
@@ -663,10 +664,11 @@ fn simulate(
                 ..options.clone()
             },
         );
-        output::write_atomic(
+        batch.add(
             &dir.join("timeline.csv"),
             output::timeline_csv(sc, &run).as_bytes(),
         )?;
+        batch.commit()?;
     }
     match cli.format {
         Format::Json => emit(&output::to_json_string(&v)),
@@ -842,11 +844,12 @@ fn finish_search(
         }
     }
     if let Some(dir) = &cli.out {
-        output::write_atomic(
+        let mut batch = output::Batch::default();
+        batch.add(
             &dir.join("ranking.json"),
             output::to_json_string(&v).as_bytes(),
         )?;
-        output::write_atomic(
+        batch.add(
             &dir.join("ranking.csv"),
             output::ranking_csv(&all, &baseline).as_bytes(),
         )?;
@@ -856,16 +859,17 @@ fn finish_search(
         };
         if let Some(best) = all.first() {
             let (run, _) = search::run_one_with(sc, &best.config, seed, &rep0);
-            output::write_atomic(
+            batch.add(
                 &dir.join("timeline_rank1.csv"),
                 output::timeline_csv(sc, &run).as_bytes(),
             )?;
         }
         let (run, _) = search::run_one_with(sc, &baseline.config, seed, &rep0);
-        output::write_atomic(
+        batch.add(
             &dir.join("timeline_baseline.csv"),
             output::timeline_csv(sc, &run).as_bytes(),
         )?;
+        batch.commit()?;
     }
     match cli.format {
         Format::Json => emit(&output::to_json_string(&v)),

@@ -1344,6 +1344,67 @@ fn calibrate_out_file_with_a_long_name_that_fits_is_written() {
     );
 }
 
+/// Relative paths of the files under `dir` (recursively), sorted; none for a missing `dir`.
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(entries) = fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Runs `args` with `--out blocked-CMD` after putting a directory where each file a run with
+/// `--out ok-CMD` writes goes: bad input naming that file, and none of the other files written.
+#[track_caller]
+fn assert_out_all_or_nothing(f: &Fixture, args: &[&str]) {
+    let (ok, blocked) = (format!("ok-{}", args[0]), format!("blocked-{}", args[0]));
+    assert_ok(&f.run(&[args, &["--out", &ok]].concat()));
+    let files = files_under(&f.path(&ok));
+    assert!(files.len() >= 2, "{args:?} writes several files: {files:?}");
+    for target in &files {
+        let _ = fs::remove_dir_all(f.path(&blocked));
+        fs::create_dir_all(f.path(&format!("{blocked}/{target}"))).unwrap();
+        let out = f.run(&[args, &["--out", &blocked]].concat());
+        assert_no_panic(&out);
+        assert_eq!(
+            out.code,
+            Some(2),
+            "{args:?}, {target} blocked: {}",
+            out.stderr
+        );
+        assert!(out.stderr.contains(target.as_str()), "{}", out.stderr);
+        assert!(out.stderr.contains("--out"), "{}", out.stderr);
+        assert_eq!(
+            files_under(&f.path(&blocked)),
+            Vec::<String>::new(),
+            "{args:?}, {target} blocked: nothing else written"
+        );
+    }
+}
+
+#[test]
+fn out_with_one_target_blocked_writes_none_of_the_files() {
+    let f = Fixture::with_tiny_space();
+    assert_out_all_or_nothing(&f, &["search", "--replications", "1"]);
+    assert_out_all_or_nothing(&f, &["simulate"]);
+    // Report and emit read a search's results.
+    assert_ok(&f.run(&["search", "--replications", "1", "--out", "results"]));
+    assert_out_all_or_nothing(&f, &["report", "--from", "results"]);
+    assert_out_all_or_nothing(&f, &["emit", "--from", "results"]);
+}
+
 #[test]
 fn closed_stdout_ends_quietly() {
     // `costsim ... | head -1`: the reader is gone before costsim writes. That is not an
