@@ -124,11 +124,13 @@ pub fn run_recommend(
     }
     let csv = recommend_csv(&reports);
     if let Some(dir) = out {
-        output::write_atomic(
+        let mut batch = output::Batch::default();
+        batch.add(
             &dir.join("recommendations.json"),
             output::to_json_string(&json).as_bytes(),
         )?;
-        output::write_atomic(&dir.join("recommendations.csv"), csv.as_bytes())?;
+        batch.add(&dir.join("recommendations.csv"), csv.as_bytes())?;
+        batch.commit()?;
     }
     Ok(match render {
         Render::Json => output::to_json_string(&json),

@@ -431,13 +431,16 @@ fn main() -> ExitCode {
     }
 }
 
-/// Writes `text` to stdout; a closed pipe or a full disk is an error (exit 1), not a panic.
+/// Writes `text` to stdout. A closed pipe (the reader left, as `| head` does) ends the output
+/// quietly, as other Unix tools do; any other failure (a full disk) is an error (exit 1), not a
+/// panic.
 fn emit(text: &str) -> Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::internal(format!("cannot write to stdout: {e}")))
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.map_err(|e| Error::internal(format!("cannot write to stdout: {e}"))),
+    }
 }
 
 fn open_scenario(cli: &Cli) -> Result<Scenario> {
@@ -721,7 +724,8 @@ fn simulate(
     };
     let v = output::candidate_json(0, &e);
     if let Some(dir) = &cli.out {
-        output::write_atomic(
+        let mut batch = output::Batch::default();
+        batch.add(
             &dir.join("simulation.json"),
             output::to_json_string(&v).as_bytes(),
         )?;
@@ -734,10 +738,11 @@ fn simulate(
                 ..options.clone()
             },
         );
-        output::write_atomic(
+        batch.add(
             &dir.join("timeline.csv"),
             output::timeline_csv(sc, &run).as_bytes(),
         )?;
+        batch.commit()?;
     }
     match cli.format {
         Format::Json => emit(&output::to_json_string(&v)),
@@ -842,8 +847,8 @@ fn run_search(
             .pop()
             .ok_or_else(|| Error::internal("baseline evaluation missing"))?;
         bar.finish_and_clear();
-        let file = ShardFile {
-            header: shards::Header {
+        let file = ShardFile::new(
+            shards::Header {
                 format: shards::FORMAT.into(),
                 scenario: sc.name.clone(),
                 scenario_digest: sc.digest(),
@@ -856,14 +861,14 @@ fn run_search(
                 candidates_total: total,
                 shards: shard.count,
             },
-            shard: shard.index,
-            candidates: indices
+            shard.index,
+            indices
                 .into_iter()
                 .zip(done)
                 .map(|(i, e)| shards::shard_candidate(i, e))
                 .collect(),
-            baseline: shards::shard_candidate(0, baseline),
-        };
+            shards::shard_candidate(0, baseline),
+        );
         let text = output::to_json_string(&file);
         if let Some(dir) = &cli.out {
             output::write_atomic(
@@ -937,11 +942,12 @@ fn finish_search(
         }
     }
     if let Some(dir) = &cli.out {
-        output::write_atomic(
+        let mut batch = output::Batch::default();
+        batch.add(
             &dir.join("ranking.json"),
             output::to_json_string(&v).as_bytes(),
         )?;
-        output::write_atomic(
+        batch.add(
             &dir.join("ranking.csv"),
             output::ranking_csv(&all, &baseline).as_bytes(),
         )?;
@@ -951,16 +957,17 @@ fn finish_search(
         };
         if let Some(best) = all.first() {
             let (run, _) = search::run_one_with(sc, &best.config, seed, &rep0);
-            output::write_atomic(
+            batch.add(
                 &dir.join("timeline_rank1.csv"),
                 output::timeline_csv(sc, &run).as_bytes(),
             )?;
         }
         let (run, _) = search::run_one_with(sc, &baseline.config, seed, &rep0);
-        output::write_atomic(
+        batch.add(
             &dir.join("timeline_baseline.csv"),
             output::timeline_csv(sc, &run).as_bytes(),
         )?;
+        batch.commit()?;
     }
     match cli.format {
         Format::Json => emit(&output::to_json_string(&v)),

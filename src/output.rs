@@ -2,7 +2,7 @@
 //! written atomically (temp file + rename, never half-written).
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -16,6 +16,93 @@ use crate::sim::engine::RunResult;
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, then rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut batch = Batch::default();
+    batch.add(path, bytes)?;
+    batch.commit()
+}
+
+/// Files a command writes together (into `--out`): each goes to a temporary file beside its
+/// target, and only when every one is written are they renamed into place. A failure (a
+/// directory where a file goes, a full disk) leaves none of them: the temporaries are removed
+/// when the batch is dropped uncommitted.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// (temporary file, target) of every file written so far.
+    staged: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Batch {
+    /// Stages `bytes` for `path`.
+    pub fn add(&mut self, path: &Path, bytes: &[u8]) -> Result<()> {
+        self.add_with(path, "", |tmp| {
+            std::fs::write(tmp, bytes).map_err(|e| write_error(path, "write this file", &e))
+        })
+    }
+
+    /// Stages the file `write` creates at the temporary path it is given, which ends in `ext`
+    /// (for encoders that pick the format by the extension, e.g. `.png`).
+    pub fn add_with(
+        &mut self,
+        path: &Path,
+        ext: &str,
+        write: impl FnOnce(&Path) -> Result<()>,
+    ) -> Result<()> {
+        check_target(path)?;
+        let tmp = temp_path(path, ext)?;
+        if let Err(e) = write(&tmp) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        self.staged.push((tmp, path.to_path_buf()));
+        Ok(())
+    }
+
+    /// Renames every staged file into place.
+    pub fn commit(mut self) -> Result<()> {
+        let staged = std::mem::take(&mut self.staged);
+        for (i, (tmp, path)) in staged.iter().enumerate() {
+            if let Err(e) = move_into_place(tmp, path) {
+                for (rest, _) in &staged[i + 1..] {
+                    let _ = std::fs::remove_file(rest);
+                }
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        for (tmp, _) in &self.staged {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+/// Bad input naming `path` when something other than a file (a directory, say) is in its place.
+fn check_target(path: &Path) -> Result<()> {
+    use std::io::{Error as IoError, ErrorKind as K};
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Err(write_error(
+            path,
+            "write this file",
+            &IoError::new(K::IsADirectory, "a directory is in its place"),
+        )),
+        Ok(m) if !m.is_file() => Err(write_error(
+            path,
+            "write this file",
+            &IoError::new(
+                K::AlreadyExists,
+                "something other than a file is in its place",
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The temporary file for `path`, in its directory (created if missing), ending in `ext`.
+fn temp_path(path: &Path, ext: &str) -> Result<PathBuf> {
     let dir = output_dir(path)?;
     let name = path
         .file_name()
@@ -27,9 +114,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     while !name.is_char_boundary(end) {
         end -= 1;
     }
-    let tmp = dir.join(format!(".{}.tmp-{}", &name[..end], std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| write_error(path, "write this file", &e))?;
-    move_into_place(&tmp, path)
+    Ok(dir.join(format!(".{}.tmp-{}{ext}", &name[..end], std::process::id())))
 }
 
 /// The directory `path` goes in, created if missing. A path that cannot be a directory (a file

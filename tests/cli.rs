@@ -1450,6 +1450,102 @@ fn calibrate_out_file_with_a_long_name_that_fits_is_written() {
     );
 }
 
+/// Relative paths of the files under `dir` (recursively), sorted; none for a missing `dir`.
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(entries) = fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Runs `args` with `--out blocked-CMD` after putting a directory where each file a run with
+/// `--out ok-CMD` writes goes: bad input naming that file, and none of the other files written.
+#[track_caller]
+fn assert_out_all_or_nothing(f: &Fixture, args: &[&str]) {
+    let (ok, blocked) = (format!("ok-{}", args[0]), format!("blocked-{}", args[0]));
+    assert_ok(&f.run(&[args, &["--out", &ok]].concat()));
+    let files = files_under(&f.path(&ok));
+    assert!(files.len() >= 2, "{args:?} writes several files: {files:?}");
+    for target in &files {
+        let _ = fs::remove_dir_all(f.path(&blocked));
+        fs::create_dir_all(f.path(&format!("{blocked}/{target}"))).unwrap();
+        let out = f.run(&[args, &["--out", &blocked]].concat());
+        assert_no_panic(&out);
+        assert_eq!(
+            out.code,
+            Some(2),
+            "{args:?}, {target} blocked: {}",
+            out.stderr
+        );
+        assert!(out.stderr.contains(target.as_str()), "{}", out.stderr);
+        assert!(out.stderr.contains("--out"), "{}", out.stderr);
+        assert_eq!(
+            files_under(&f.path(&blocked)),
+            Vec::<String>::new(),
+            "{args:?}, {target} blocked: nothing else written"
+        );
+    }
+}
+
+#[test]
+fn out_with_one_target_blocked_writes_none_of_the_files() {
+    let f = Fixture::with_tiny_space();
+    assert_out_all_or_nothing(&f, &["search", "--replications", "1"]);
+    assert_out_all_or_nothing(&f, &["simulate"]);
+    // Report and emit read a search's results.
+    assert_ok(&f.run(&["search", "--replications", "1", "--out", "results"]));
+    assert_out_all_or_nothing(&f, &["report", "--from", "results"]);
+    assert_out_all_or_nothing(&f, &["emit", "--from", "results"]);
+}
+
+#[test]
+fn closed_stdout_ends_quietly() {
+    // `costsim ... | head -1`: the reader is gone before costsim writes. That is not an
+    // internal error: costsim stops quietly, as other Unix tools do.
+    let f = Fixture::new();
+    let mut child = Command::new(bin())
+        .args([
+            "simulate",
+            "--format",
+            "json",
+            "--quiet",
+            "--scenario",
+            SCENARIO,
+        ])
+        .current_dir(f.root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn costsim");
+    // Closes the read end: every write to stdout fails with EPIPE.
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().expect("wait for costsim");
+    assert!(!stderr.contains("internal error"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // 6. Determinism.
 
@@ -2168,6 +2264,72 @@ fn shards_merge_into_the_single_run_byte_for_byte() {
         "{}",
         out.stderr
     );
+    // Edited results (every record's cost, one breach flag, the baseline's evaluation) and
+    // an unknown key are bad input naming the file and the field, not ranked.
+    type Edit = fn(&mut Value);
+    let edits: [(&str, Edit, &str); 4] = [
+        (
+            "cost",
+            |v| {
+                for c in v["candidates"].as_array_mut().unwrap() {
+                    for r in c["records"].as_array_mut().unwrap() {
+                        assert!(r["monthly_cost"].is_f64(), "fixture layout: {r}");
+                        r["monthly_cost"] = Value::from(-5.0);
+                    }
+                }
+            },
+            "results_digest",
+        ),
+        (
+            "breached",
+            |v| {
+                let b = &mut v["candidates"][0]["records"][1]["breached"];
+                assert!(b.is_boolean(), "fixture layout: {b}");
+                *b = Value::from(!b.as_bool().unwrap());
+            },
+            "results_digest",
+        ),
+        (
+            "baseline",
+            |v| {
+                let c = &mut v["baseline"]["evaluation"]["cost"]["monthly"];
+                assert!(c.is_f64(), "fixture layout: {c}");
+                *c = Value::from(1.0);
+            },
+            "results_digest",
+        ),
+        (
+            "unknown",
+            |v| {
+                v["extra"] = Value::from(1);
+            },
+            "unknown field `extra`",
+        ),
+    ];
+    for (what, edit, field) in edits {
+        let mut edited: Value = serde_json::from_str(&f.read(&files[1])).unwrap();
+        edit(&mut edited);
+        let name = format!("edited-{what}.json");
+        f.write(&name, &serde_json::to_string_pretty(&edited).unwrap());
+        let out = f.run(&["merge", &files[0], &name, &files[2]]);
+        assert_input_error(&out, &name, field, &[]);
+        if field == "results_digest" {
+            assert!(out.stderr.contains("edited or damaged"), "{}", out.stderr);
+        }
+    }
+    // The unedited shards, rewritten the same, still merge into the single run.
+    let same: Value = serde_json::from_str(&f.read(&files[1])).unwrap();
+    f.write("same.json", &serde_json::to_string_pretty(&same).unwrap());
+    let out = f.run(&[
+        "merge",
+        "--format",
+        "json",
+        &files[0],
+        "same.json",
+        &files[2],
+    ]);
+    assert_ok(&out);
+    assert_eq!(out.stdout, f.read("single/ranking.json").into_bytes());
     // Shards of the same scenario name but other files (here a longer SLA window).
     f.replace(SCENARIO, "window: 5m", "window: 10m");
     let out = f.run(&["merge", &files[0], &files[1], &files[2]]);
@@ -2676,7 +2838,7 @@ fn out_of_range_search_settings_and_old_shard_files_are_rejected() {
         assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
         assert!(out.stderr.contains(field), "{}", out.stderr);
     }
-    // A format-1 shard (no digests to check) is refused, naming the format.
+    // A shard of an older format (no results digest to check) is refused, naming the format.
     let out = f.run(&[
         "search",
         "--shard",
@@ -2688,15 +2850,15 @@ fn out_of_range_search_settings_and_old_shard_files_are_rejected() {
     ]);
     assert_ok(&out);
     let text = f.read("shards/shard-0-of-1.json");
-    assert!(text.contains("costsim-shard/2"));
-    f.write(
-        "old.json",
-        &text.replace("costsim-shard/2", "costsim-shard/1"),
-    );
+    assert!(text.contains("costsim-shard/3"));
+    let mut old: Value = serde_json::from_str(&text).unwrap();
+    old["header"]["format"] = Value::from("costsim-shard/2");
+    old.as_object_mut().unwrap().remove("results_digest");
+    f.write("old.json", &old.to_string());
     let out = f.run(&["merge", "old.json"]);
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(
-        out.stderr.contains("header.format") && out.stderr.contains("costsim-shard/2"),
+        out.stderr.contains("header.format") && out.stderr.contains("costsim-shard/3"),
         "{}",
         out.stderr
     );

@@ -12,7 +12,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::model::config::Config;
 use crate::model::scenario::Scenario;
-use crate::output::write_atomic;
+use crate::output::Batch;
 use crate::search::risk::Verdict;
 
 use markdown::{PlotRef, BAND};
@@ -266,12 +266,13 @@ pub fn write_report(scenario: &Scenario, from: &Path, out: &Path) -> Result<Stri
     let r = load_ranking(scenario, from)?;
     let rec = r.rank(1, "ranking.json")?;
     let plots = build_plots(scenario, &r, rec, from)?;
+    let mut batch = Batch::default();
     for (p, plot) in &plots {
-        write_atomic(
+        batch.add(
             &out.join(format!("{}.svg", p.stem)),
             plots::svg(plot)?.as_bytes(),
         )?;
-        plots::write_png(plot, &out.join(format!("{}.png", p.stem)))?;
+        plots::stage_png(plot, &out.join(format!("{}.png", p.stem)), &mut batch)?;
     }
     let refs: Vec<PlotRef> = plots.into_iter().map(|(p, _)| p).collect();
     let doc = markdown::document(&markdown::Inputs {
@@ -282,7 +283,8 @@ pub fn write_report(scenario: &Scenario, from: &Path, out: &Path) -> Result<Stri
         plots: &refs,
     });
     let path = out.join(DOCUMENT);
-    write_atomic(&path, doc.as_bytes())?;
+    batch.add(&path, doc.as_bytes())?;
+    batch.commit()?;
     Ok(format!(
         "wrote {} and {} plots (SVG + PNG)\n",
         path.display(),
@@ -325,10 +327,12 @@ pub fn write_manifests(
     let files =
         crate::manifests::emit::emit(base, &chosen.config, overlay, &pass, &scenario.catalog)?;
     let mut msg = String::new();
+    let mut batch = Batch::default();
     for f in &files {
-        write_atomic(&out.join(&f.path), f.text.as_bytes())?;
+        batch.add(&out.join(&f.path), f.text.as_bytes())?;
         msg.push_str(&format!("wrote {}\n", out.join(&f.path).display()));
     }
+    batch.commit()?;
     msg.push_str(&format!(
         "build with: kubectl kustomize {}\n",
         out.join("overlays").join(overlay).display()

@@ -320,23 +320,15 @@ pub fn svg(plot: &Plot) -> Result<String> {
     Ok(out)
 }
 
-/// Draws the plot as a PNG at `path`, atomically (a temporary file beside it, then rename).
-pub fn write_png(plot: &Plot, path: &Path) -> Result<()> {
+/// Draws the plot as a PNG for `path` into `batch` (a temporary file beside it, renamed
+/// into place when the batch is committed).
+pub fn stage_png(plot: &Plot, path: &Path, batch: &mut crate::output::Batch) -> Result<()> {
     register_font();
-    let dir = crate::output::output_dir(path)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
     // The extension tells plotters' encoder the format.
-    let tmp = dir.join(format!(".{name}.tmp-{}.png", std::process::id()));
-    {
-        let area = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
-        draw(area, plot).inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        })?;
-    }
-    crate::output::move_into_place(&tmp, path)
+    batch.add_with(path, ".png", |tmp| {
+        let area = BitMapBackend::new(tmp, SIZE).into_drawing_area();
+        draw(area, plot)
+    })
 }
 
 /// At most `max_points` points: consecutive points grouped into equal buckets, each drawn as

@@ -16,9 +16,10 @@ use crate::search::risk::Record;
 use crate::search::{Evaluated, MonteCarlo};
 use crate::sim::arrivals::Variation;
 
-/// The format tag of shard files (2: headers carry the scenario and candidate digests; merge
-/// rejects files of format 1, whose digests it could not check).
-pub const FORMAT: &str = "costsim-shard/2";
+/// The format tag of shard files (2: headers carry the scenario and candidate digests; 3: the
+/// file carries the digest of its results). Merge rejects older formats, whose digests it could
+/// not check.
+pub const FORMAT: &str = "costsim-shard/3";
 
 /// A slice of a search: shard `index` of `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +55,7 @@ impl Shard {
 
 /// What every shard of one search must agree on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Header {
     /// Always [`FORMAT`].
     pub format: String,
@@ -123,6 +125,7 @@ impl Header {
 
 /// One candidate of a shard: every replication's record and replication 0's evaluation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ShardCandidate {
     /// Index in the whole search's expansion order.
     pub index: usize,
@@ -136,6 +139,7 @@ pub struct ShardCandidate {
 
 /// The output of `search --shard I/N`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ShardFile {
     /// What the shards share.
     pub header: Header,
@@ -145,6 +149,52 @@ pub struct ShardFile {
     pub candidates: Vec<ShardCandidate>,
     /// The baseline, every replication.
     pub baseline: ShardCandidate,
+    /// [`results_digest`] of the shard, its candidates and baseline, computed when the file is
+    /// written: merge recomputes it, so an edited or damaged result is refused, not ranked
+    /// (read as empty from a file of an older format, which merge rejects).
+    #[serde(default)]
+    pub results_digest: String,
+}
+
+impl ShardFile {
+    /// The file of shard `shard` with these results, their digest computed.
+    pub fn new(
+        header: Header,
+        shard: u32,
+        candidates: Vec<ShardCandidate>,
+        baseline: ShardCandidate,
+    ) -> ShardFile {
+        let results_digest = results_digest(shard, &candidates, &baseline);
+        ShardFile {
+            header,
+            shard,
+            candidates,
+            baseline,
+            results_digest,
+        }
+    }
+
+    /// Whether the results are the ones the file's digest was computed from.
+    pub fn results_intact(&self) -> bool {
+        results_digest(self.shard, &self.candidates, &self.baseline) == self.results_digest
+    }
+}
+
+/// A fingerprint of what merge reads from a shard besides its header and the candidates'
+/// configurations (which [`candidates_digest`] covers): the shard index, every candidate's
+/// index, evaluation and records, and the baseline. JSON floats round-trip exactly, so a merge
+/// recomputes the digest the search wrote.
+pub fn results_digest(
+    shard: u32,
+    candidates: &[ShardCandidate],
+    baseline: &ShardCandidate,
+) -> String {
+    let results: Vec<_> = candidates
+        .iter()
+        .map(|c| (c.index, &c.evaluation, &c.records))
+        .collect();
+    let text = serde_json::to_string(&(shard, results, baseline)).unwrap_or_default();
+    crate::model::scenario::digest_of(text.as_bytes())
 }
 
 fn confirm_off() -> Confirm {
@@ -186,6 +236,14 @@ pub fn merge(files: Vec<(String, ShardFile)>) -> Result<(Vec<Evaluated>, Evaluat
     let mut slots: Vec<Option<ShardCandidate>> = vec![None; header.candidates_total];
     let mut baseline = None;
     for (name, f) in files {
+        if !f.results_intact() {
+            return Err(Error::input(
+                &name,
+                Some("results_digest".into()),
+                "the shard's results (candidates[].records, candidates[].evaluation, baseline) \
+                 do not match their digest: the file was edited or damaged; rerun the shard",
+            ));
+        }
         if f.header != header {
             return Err(Error::input(
                 &name,
