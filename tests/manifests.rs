@@ -425,3 +425,21 @@ fn search_checks_the_space_against_the_baseline_the_manifests_give() {
         "{err}"
     );
 }
+
+#[test]
+fn a_key_repeated_in_a_manifest_is_bad_input_naming_the_line() {
+    // YAML parsers keep the last of two equal keys: `replicas: 3` then `replicas: 5` would
+    // deploy 5 without a word.
+    let (code, err) = validate_edited_base(|d| {
+        let f = d.join("backend-deployment.yaml");
+        let text = std::fs::read_to_string(&f).unwrap();
+        let edited = text.replacen("  replicas: 3\n", "  replicas: 3\n  replicas: 5\n", 1);
+        assert_ne!(text, edited, "fixture layout");
+        std::fs::write(f, edited).unwrap();
+    });
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("backend-deployment.yaml: line ") && err.contains("duplicate key `replicas`"),
+        "{err}"
+    );
+}
