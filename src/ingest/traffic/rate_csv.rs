@@ -51,6 +51,13 @@ pub fn parse_rate_csv(text: &str, source_name: &str, opts: &RateCsvOptions) -> R
     } else {
         table.require(&opts.count_column, "count_column")?
     };
+    if count_col == ts_col {
+        return Err(Error::input(
+            source_name,
+            Some("count_column".into()),
+            "is the timestamp column too: the counts would be the timestamps",
+        ));
+    }
 
     let mut times: Vec<i64> = Vec::new();
     let mut counts: Vec<f64> = Vec::new();
@@ -248,8 +255,18 @@ fn most_common_step(times: &[i64]) -> i64 {
 }
 
 /// A bin start: integer unix seconds (fast path) or a timestamp text on a whole second.
+/// Latest unix second read as a bin start (3000-01-01): later numbers are timestamps in
+/// milliseconds or smaller units, which would read as bins of 1000 s or more.
+const MAX_UNIX_S: u64 = 32_503_680_000;
+
 fn parse_bin_start(b: &[u8]) -> std::result::Result<i64, String> {
     if let Some(v) = parse_digits(b) {
+        if v > MAX_UNIX_S {
+            return Err(format!(
+                "timestamp {v} is after the year 3000 in unix seconds: milliseconds? Give unix \
+                 seconds (or an RFC 3339 time)"
+            ));
+        }
         return Ok(v as i64);
     }
     let s = field_text(b);

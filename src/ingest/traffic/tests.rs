@@ -653,3 +653,24 @@ fn options_deserialize() {
     assert_eq!(o.context_tokens_column.as_deref(), Some("ctx"));
     assert_eq!(GapPolicy::default(), GapPolicy::Error);
 }
+
+#[test]
+fn millisecond_timestamps_and_a_count_column_that_is_the_timestamp_are_rejected() {
+    // Unix milliseconds would read as seconds 1000 apart, around the year 27000.
+    let text = "unix_s,requests\n804571201000,3\n804571202000,4\n";
+    let msg = rate_err(text, &RateCsvOptions::default(), 2);
+    assert!(msg.contains("milliseconds?"), "{msg}");
+    let text = "unix_s,requests\n804571201,3\n804571202,4\n";
+    let opts = RateCsvOptions {
+        timestamp_column: "unix_s".into(),
+        count_column: "unix_s".into(),
+        ..Default::default()
+    };
+    let err = parse_rate_csv(text, "t.csv", &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("count_column") && err.contains("timestamp column too"),
+        "{err}"
+    );
+}
