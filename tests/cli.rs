@@ -2946,3 +2946,23 @@ fn validate_shows_every_setting_that_changes_results() {
     assert_eq!(v["placement"][0]["pool"], "highmem");
     assert!(v["rollouts"].is_array());
 }
+
+#[test]
+fn a_zero_timeout_or_p99_is_bad_input() {
+    let f = Fixture::new();
+    f.replace_line_starting(BACKEND, "timeout:", "timeout: 0s");
+    assert_input_error(
+        &f.run(&["validate"]),
+        BACKEND,
+        "timeout",
+        &["0: every request"],
+    );
+    let f = Fixture::new();
+    f.replace(SCENARIO, "p99: 1s", "p99: 0s");
+    assert_input_error(
+        &f.run(&["validate"]),
+        SCENARIO,
+        "sla.objectives[0].p99",
+        &["must be above 0"],
+    );
+}

@@ -373,6 +373,13 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
                 "must be within [0, 1]",
             ));
         }
+        if o.p99 == 0 {
+            return Err(Error::at_field(
+                &label,
+                format!("sla.objectives[{i}].p99"),
+                "must be above 0: no request takes no time, so every window would fail",
+            ));
+        }
     }
     if !(0.0..=1.0).contains(&file.sla.max_breached_window_fraction) {
         return Err(Error::at_field(

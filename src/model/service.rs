@@ -248,6 +248,12 @@ impl ServiceProfile {
         if self.startup.min > self.startup.max {
             return Err(("startup".into(), "min must be <= max".into()));
         }
+        if self.timeout == 0 {
+            return Err((
+                "timeout".into(),
+                "0: every request would time out; expected a timeout > 0 (e.g. 60s)".into(),
+            ));
+        }
         if let Some(p) = &self.readiness_probe {
             // The kubelet's minimums: periodSeconds, timeoutSeconds and failureThreshold ≥ 1.
             if p.period == 0 {
