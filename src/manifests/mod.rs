@@ -578,7 +578,7 @@ pub fn use_as_baseline(
         .any(|w| services.contains(&w.as_str()))
     {
         return Err(Error::input(
-            &path.display().to_string(),
+            path.display().to_string(),
             None,
             format!(
                 "no Deployment is a service of the scenario (Deployments: {}; services: {})",
