@@ -373,16 +373,22 @@ fn validate_edited_base(edit: impl Fn(&Path)) -> (Option<i32>, String) {
     )
 }
 
+/// `validate --manifests` on the base fixture with `from` replaced by `to` (once) in the
+/// backend's Deployment.
+fn validate_with_backend_edit(from: &str, to: &str) -> (Option<i32>, String) {
+    validate_edited_base(|d| {
+        let f = d.join("backend-deployment.yaml");
+        let text = std::fs::read_to_string(&f).unwrap();
+        let edited = text.replacen(from, to, 1);
+        assert_ne!(text, edited, "fixture layout: no `{from}`");
+        std::fs::write(f, edited).unwrap();
+    })
+}
+
 #[test]
 fn an_instance_type_no_pool_has_is_bad_input() {
     // The scheduler would leave the pods Pending: no pool to assume.
-    let (code, err) = validate_edited_base(|d| {
-        let f = d.join("backend-deployment.yaml");
-        let text = std::fs::read_to_string(&f).unwrap();
-        let edited = text.replace("[ecs.r7.large, ecs.g7.large]", "[ecs.x9.huge]");
-        assert_ne!(text, edited, "fixture layout");
-        std::fs::write(f, edited).unwrap();
-    });
+    let (code, err) = validate_with_backend_edit("[ecs.r7.large, ecs.g7.large]", "[ecs.x9.huge]");
     assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("backend-deployment.yaml") && err.contains("ecs.x9.huge"),
@@ -430,13 +436,8 @@ fn search_checks_the_space_against_the_baseline_the_manifests_give() {
 fn a_key_repeated_in_a_manifest_is_bad_input_naming_the_line() {
     // YAML parsers keep the last of two equal keys: `replicas: 3` then `replicas: 5` would
     // deploy 5 without a word.
-    let (code, err) = validate_edited_base(|d| {
-        let f = d.join("backend-deployment.yaml");
-        let text = std::fs::read_to_string(&f).unwrap();
-        let edited = text.replacen("  replicas: 3\n", "  replicas: 3\n  replicas: 5\n", 1);
-        assert_ne!(text, edited, "fixture layout");
-        std::fs::write(f, edited).unwrap();
-    });
+    let (code, err) =
+        validate_with_backend_edit("  replicas: 3\n", "  replicas: 3\n  replicas: 5\n");
     assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("backend-deployment.yaml: line ") && err.contains("duplicate key `replicas`"),
