@@ -2509,10 +2509,19 @@ fn simulate_with_replications_reports_the_breach_probability() {
     );
 }
 
+/// Each `(args, flag)` exits 2 with a message naming `flag`.
+fn assert_each_names_its_flag(f: &Fixture, cases: &[(&[&str], &str)]) {
+    for (args, flag) in cases {
+        let out = f.run(args);
+        assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(flag), "{args:?}: {}", out.stderr);
+    }
+}
+
 #[test]
 fn bad_monte_carlo_flags_exit_2_naming_the_flag() {
     let f = Fixture::new();
-    for (args, flag) in [
+    let cases = [
         (vec!["search", "--replications", "0"], "--replications"),
         (vec!["search", "--replications", "many"], "--replications"),
         (vec!["simulate", "--replications", "0"], "--replications"),
@@ -2532,11 +2541,9 @@ fn bad_monte_carlo_flags_exit_2_naming_the_flag() {
         (vec!["search", "--shard", "1"], "--shard"),
         (vec!["search", "--halving", "0"], "--halving"),
         (vec!["search", "--first-stage", "0"], "--first-stage"),
-    ] {
-        let out = f.run(&args);
-        assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
-        assert!(out.stderr.contains(flag), "{args:?}: {}", out.stderr);
-    }
+    ];
+    let cases: Vec<(&[&str], &str)> = cases.iter().map(|(a, f)| (a.as_slice(), *f)).collect();
+    assert_each_names_its_flag(&f, &cases);
     f.write("junk.json", "{\"not\": \"a shard\"}");
     let out = f.run(&["merge", "junk.json"]);
     assert_eq!(out.code, Some(2), "{}", out.stderr);
@@ -2863,7 +2870,7 @@ fn summary_saving_says_when_rank_1_is_not_feasible() {
 #[test]
 fn flags_a_command_does_not_use_are_bad_input() {
     let f = Fixture::new();
-    for (args, flag) in [
+    let cases: [(&[&str], &str); 12] = [
         (&["validate", "--out", "v"][..], "--out"),
         (&["validate", "--seed", "3"][..], "--seed"),
         (
@@ -2891,11 +2898,8 @@ fn flags_a_command_does_not_use_are_bad_input() {
             &["emit", "--from", "out", "--namespace=ns-"][..],
             "--namespace",
         ),
-    ] {
-        let out = f.run(args);
-        assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
-        assert!(out.stderr.contains(flag), "{args:?}: {}", out.stderr);
-    }
+    ];
+    assert_each_names_its_flag(&f, &cases);
     // The same flags where they are used.
     assert_ok(&f.run(&["validate", "--format", "json"]));
     assert_ok(&f.run(&[
