@@ -2948,3 +2948,24 @@ fn a_zero_timeout_or_p99_is_bad_input() {
         &["must be above 0"],
     );
 }
+
+#[test]
+fn a_tail_shorter_than_an_sla_window_is_not_a_window() {
+    // 7000 s = 23 whole 5-minute windows and 100 s: the tail is noted, not counted.
+    let f = Fixture::new();
+    f.replace(SCENARIO, "horizon: 2h", "horizon: 7000s");
+    let out = f.run(&["simulate", "--format", "json"]);
+    assert_ok(&out);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["sla"]["windows"], 23, "{}", v["sla"]);
+    let out = f.run(&["validate", "--format", "json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["notes"].as_array().unwrap().iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .contains("is not evaluated: only whole windows")),
+        "{}",
+        v["notes"]
+    );
+}

@@ -559,6 +559,15 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
             ));
         }
     }
+    let window = file.sla.window;
+    if window > 0 && horizon % window != 0 {
+        notes.push(format!(
+            "the last {} of the horizon is shorter than an SLA window ({}) and is not \
+             evaluated: only whole windows count",
+            crate::time::format_duration(horizon % window),
+            crate::time::format_duration(window)
+        ));
+    }
     let t = cp.scale_down_utilization_threshold;
     if !(t.is_finite() && t > 0.0 && t <= 1.0) {
         return Err(Error::at_field(

@@ -858,14 +858,10 @@ impl<'a> Sim<'a> {
             t = next;
         }
         self.now = horizon;
-        let last = horizon - (horizon % window);
-        let start = if last == horizon {
-            horizon.saturating_sub(window)
-        } else {
-            last
-        };
-        if horizon > 0 && start < horizon {
-            self.close_window(start);
+        // The last whole window ends at the horizon only when the horizon is a whole number
+        // of windows; a shorter tail is not a window (the scenario notes it).
+        if horizon >= window && horizon % window == 0 {
+            self.close_window(horizon - window);
         }
     }
 
