@@ -273,6 +273,7 @@ pub fn ranking_json(
 ) -> Value {
     json!({
         "scenario": scenario.name,
+        "model_digest": scenario.model_digest(),
         "seed": seed,
         "horizon_hours": round(scenario.horizon as f64 / 3.6e6, 3),
         "currency": scenario.catalog.currency,

@@ -384,3 +384,31 @@ fn breach_probabilities_and_the_pareto_front_appear_when_the_search_gives_them()
     let svg = fs::read_to_string(run.path("doc-mc/pareto.svg")).unwrap();
     assert!(svg.contains("breach probability") && svg.contains("Pareto front"));
 }
+
+#[test]
+fn results_of_another_version_of_the_scenario_are_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    for e in fs::read_dir(repo().join("tests/fixtures/report")).unwrap() {
+        let e = e.unwrap();
+        fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+    }
+    let (code, _, err) = costsim(dir.path(), &["search", "--out", "out"]);
+    assert_eq!(code, 0, "search: {err}");
+    // The same scenario name, another SLA: the ranking is not this scenario's.
+    let path = dir.path().join("scenario.yaml");
+    let text = fs::read_to_string(&path).unwrap();
+    fs::write(&path, text.replace("window: 5m", "window: 10m")).unwrap();
+    for args in [
+        &["diff", "--from", "out"][..],
+        &["report", "--from", "out", "--out", "doc"][..],
+        &["emit", "--from", "out", "--out", "k8s"][..],
+    ] {
+        let (code, _, err) = costsim(dir.path(), args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(
+            err.contains("model_digest") && err.contains("another version of scenario"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!dir.path().join("doc").exists() && !dir.path().join("k8s").exists());
+}

@@ -371,6 +371,18 @@ impl Scenario {
     /// two scenarios with the same digest give the same results. Not of the file names, the
     /// notes or the caches.
     pub fn digest(&self) -> String {
+        digest_of(self.fingerprint(true).as_bytes())
+    }
+
+    /// [`Scenario::digest`] without the baseline (what `--manifests` replaces) and the space
+    /// (which only chooses the candidates): the model that gave a search's figures, so the
+    /// same for every search of it.
+    pub fn model_digest(&self) -> String {
+        digest_of(self.fingerprint(false).as_bytes())
+    }
+
+    /// The text the digests hash: with the baseline and the space, or without both.
+    fn fingerprint(&self, whole: bool) -> String {
         // A trace's `source` is its path as given (relative to the working directory, or
         // absolute): the same files reached by another path are the same scenario.
         let services: Vec<Service> = self
@@ -396,13 +408,13 @@ impl Scenario {
             self.placement,
             self.rollouts,
             self.servers,
-            self.baseline,
-            self.space,
+            whole.then_some(&self.baseline),
+            whole.then_some(&self.space),
             self.step,
             self.horizon,
             self.trace_start_unix_s,
         );
-        digest_of(text.as_bytes())
+        text
     }
 }
 

@@ -50,6 +50,18 @@ pub fn load_ranking(scenario: &Scenario, from: &Path) -> Result<Ranking> {
             ),
         ));
     }
+    let digest = scenario.model_digest();
+    if r.model_digest.as_ref().is_some_and(|d| *d != digest) {
+        return Err(Error::at_field(
+            &label,
+            "model_digest",
+            format!(
+                "the search ran on another version of scenario `{}` (its model files, traces \
+                 or SLA differ); rerun the search, or give the files it ran on",
+                scenario.name
+            ),
+        ));
+    }
     Ok(r)
 }
 

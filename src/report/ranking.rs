@@ -12,6 +12,10 @@ use crate::model::config::Config;
 pub struct Ranking {
     /// Scenario name.
     pub scenario: String,
+    /// [`crate::model::scenario::Scenario::model_digest`] of the scenario the search ran on
+    /// (absent in files written before it was recorded).
+    #[serde(default)]
+    pub model_digest: Option<String>,
     /// Seed of the run.
     pub seed: u64,
     /// Simulated hours.
