@@ -372,6 +372,7 @@ struct Given {
     seed: bool,
     load_model: bool,
     format: bool,
+    first_stage: bool,
 }
 
 /// A global flag given to a command that does not use it is bad input, not silently
@@ -407,7 +408,9 @@ fn reject_unused_flags(cli: &Cli) -> Result<()> {
 
 /// Whether `id` was set on the command line, before or after the subcommand.
 fn given_on_command_line(m: &clap::ArgMatches, id: &str) -> bool {
-    m.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+    // `value_source` panics on an id the command does not define: ask only where it is.
+    (m.ids().any(|i| i.as_str() == id)
+        && m.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
         || m.subcommand()
             .is_some_and(|(_, sub)| given_on_command_line(sub, id))
 }
@@ -421,6 +424,7 @@ fn main() -> ExitCode {
         seed: given_on_command_line(&matches, "seed"),
         load_model: given_on_command_line(&matches, "load_model"),
         format: given_on_command_line(&matches, "format"),
+        first_stage: given_on_command_line(&matches, "first_stage"),
     };
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -547,6 +551,27 @@ fn run(cli: &Cli) -> Result<()> {
             shard,
             confirm,
         } => {
+            let off = [
+                (
+                    "--confirm-replications",
+                    confirm.confirm == 0 && confirm.confirm_replications.is_some(),
+                    "sets the confirmation stage, which --confirm 0 turns off",
+                ),
+                (
+                    "--confirm-tries",
+                    confirm.confirm == 0 && confirm.confirm_tries.is_some(),
+                    "sets the confirmation stage, which --confirm 0 turns off",
+                ),
+                (
+                    "--first-stage",
+                    *halving == 1 && cli.given.first_stage,
+                    "sets halving's first stage, and --halving 1 has none: every candidate \
+                     runs every replication",
+                ),
+            ];
+            if let Some((flag, _, why)) = off.into_iter().find(|(_, unused, _)| *unused) {
+                return Err(Error::input("<command line>", Some(flag.into()), why));
+            }
             if *first_stage > mc.replications {
                 return Err(Error::input(
                     "<command line>",

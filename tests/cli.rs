@@ -2870,7 +2870,7 @@ fn summary_saving_says_when_rank_1_is_not_feasible() {
 #[test]
 fn flags_a_command_does_not_use_are_bad_input() {
     let f = Fixture::new();
-    let cases: [(&[&str], &str); 12] = [
+    let cases: [(&[&str], &str); 15] = [
         (&["validate", "--out", "v"][..], "--out"),
         (&["validate", "--seed", "3"][..], "--seed"),
         (
@@ -2893,6 +2893,18 @@ fn flags_a_command_does_not_use_are_bad_input() {
             "--namespace",
         ),
         (&["search", "--sample", "random:10000000"][..], "--sample"),
+        (
+            &["search", "--confirm", "0", "--confirm-tries", "5"][..],
+            "--confirm-tries",
+        ),
+        (
+            &["search", "--confirm", "0", "--confirm-replications", "50"][..],
+            "--confirm-replications",
+        ),
+        (
+            &["search", "--halving", "1", "--first-stage", "3"][..],
+            "--first-stage",
+        ),
         (&["search", "--sample", "lhs:100000000"][..], "--sample"),
         (
             &["emit", "--from", "out", "--namespace=ns-"][..],
