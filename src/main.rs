@@ -396,6 +396,17 @@ fn reject_unused_flags(cli: &Cli) -> Result<()> {
             cli.given.format && matches!(c, C::Diff { .. } | C::Report { .. } | C::Emit { .. }),
         ),
     ];
+    if matches!(c, C::Search { shard: Some(_), .. })
+        && cli.given.format
+        && cli.format != Format::Json
+    {
+        return Err(Error::input(
+            "<command line>",
+            Some("--format".into()),
+            "a shard is the JSON file `merge` reads, printed as JSON; leave --format out (merge \
+             prints the table)",
+        ));
+    }
     match unused.into_iter().find(|(_, unused)| *unused) {
         Some((flag, _)) => Err(Error::input(
             "<command line>",

@@ -2870,7 +2870,7 @@ fn summary_saving_says_when_rank_1_is_not_feasible() {
 #[test]
 fn flags_a_command_does_not_use_are_bad_input() {
     let f = Fixture::new();
-    let cases: [(&[&str], &str); 15] = [
+    let cases: [(&[&str], &str); 16] = [
         (&["validate", "--out", "v"][..], "--out"),
         (&["validate", "--seed", "3"][..], "--seed"),
         (
@@ -2904,6 +2904,10 @@ fn flags_a_command_does_not_use_are_bad_input() {
         (
             &["search", "--halving", "1", "--first-stage", "3"][..],
             "--first-stage",
+        ),
+        (
+            &["search", "--shard", "0/2", "--format", "table"][..],
+            "--format",
         ),
         (&["search", "--sample", "lhs:100000000"][..], "--sample"),
         (
