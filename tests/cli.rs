@@ -2985,3 +2985,13 @@ fn a_tail_shorter_than_an_sla_window_is_not_a_window() {
         v["notes"]
     );
 }
+
+#[test]
+fn an_empty_currency_or_config_name_is_bad_input() {
+    let f = Fixture::new();
+    f.replace_line_starting(POOLS, "currency:", "currency: \"\"");
+    assert_input_error(&f.run(&["validate"]), POOLS, "currency", &["empty"]);
+    let f = Fixture::new();
+    f.replace_line_starting(BASELINE, "name:", "name: \"\"");
+    assert_input_error(&f.run(&["validate"]), BASELINE, "name", &["empty"]);
+}

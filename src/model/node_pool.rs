@@ -137,6 +137,12 @@ impl NodePoolCatalog {
         if self.pools.is_empty() {
             return Err(("pools".into(), "the catalog has no pools".into()));
         }
+        if self.currency.trim().is_empty() {
+            return Err((
+                "currency".into(),
+                "empty: every cost is in it (e.g. CNY)".into(),
+            ));
+        }
         let fee = self.cluster_fee.per_hour;
         if !(fee.is_finite() && fee >= 0.0) {
             return Err((

@@ -7,6 +7,13 @@ use crate::model::scenario::Scenario;
 /// Checks `config` (read from `file`) against `scenario`: every service has a workload, pools
 /// exist, requests do not exceed limits, and the HPA is valid as the API server validates it.
 pub fn check_config(scenario: &Scenario, config: &Config, file: &str) -> Result<()> {
+    if config.name.trim().is_empty() {
+        return Err(Error::at_field(
+            file,
+            "name",
+            "empty: the ranking and the report name the configuration by it",
+        ));
+    }
     for s in &scenario.services {
         if !config.workloads.contains_key(&s.name) {
             return Err(Error::at_field(
