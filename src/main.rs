@@ -57,8 +57,9 @@ struct Cli {
     /// Deployments and HPAs replace the scenario's baseline (search, simulate, emit, diff).
     #[arg(long, global = true)]
     manifests: Option<PathBuf>,
-    /// Which of `--seed` and `--load-model` the command line gave (merge takes both from the
-    /// shards and rejects a different one).
+    /// The subcommand's name and which flags the command line set explicitly (a flag a
+    /// command does not use is bad input; merge takes the seed and load model from the
+    /// shards and rejects different ones).
     #[arg(skip)]
     given: Given,
     #[command(subcommand)]
@@ -400,21 +401,24 @@ fn reject_unused_flags(cli: &Cli) -> Result<()> {
         && cli.given.format
         && cli.format != Format::Json
     {
-        return Err(Error::input(
-            "<command line>",
-            Some("--format".into()),
+        return Err(flag_error(
+            "--format",
             "a shard is the JSON file `merge` reads, printed as JSON; leave --format out (merge \
              prints the table)",
         ));
     }
     match unused.into_iter().find(|(_, unused)| *unused) {
-        Some((flag, _)) => Err(Error::input(
-            "<command line>",
-            Some(flag.into()),
+        Some((flag, _)) => Err(flag_error(
+            flag,
             format!("`{}` does not use {flag}; leave it out", cli.given.command),
         )),
         None => Ok(()),
     }
+}
+
+/// Bad input on the command line, naming `flag`.
+fn flag_error(flag: &str, message: impl Into<String>) -> Error {
+    Error::input("<command line>", Some(flag.into()), message)
 }
 
 /// Whether `id` was set on the command line, before or after the subcommand.
@@ -499,9 +503,8 @@ fn run(cli: &Cli) -> Result<()> {
         Format::Csv => cli_metrics::Render::Csv,
     };
     if cli.format == Format::Csv && !matches!(cli.command, Command::Recommend { .. }) {
-        return Err(Error::input(
-            "<command line>",
-            Some("--format".into()),
+        return Err(flag_error(
+            "--format",
             "`csv` is only available for `recommend`; use table or json",
         ));
     }
@@ -539,9 +542,8 @@ fn run(cli: &Cli) -> Result<()> {
                 ("--growth", variation.growth != 0.0),
             ];
             if let (None, Some((flag, _))) = (replications, varied.iter().find(|(_, v)| *v)) {
-                return Err(Error::input(
-                    "<command line>",
-                    Some((*flag).into()),
+                return Err(flag_error(
+                    flag,
                     "varies Monte Carlo replications, and the recorded replay has none: \
                      give --replications N",
                 ));
@@ -581,12 +583,11 @@ fn run(cli: &Cli) -> Result<()> {
                 ),
             ];
             if let Some((flag, _, why)) = off.into_iter().find(|(_, unused, _)| *unused) {
-                return Err(Error::input("<command line>", Some(flag.into()), why));
+                return Err(flag_error(flag, why));
             }
             if *first_stage > mc.replications {
-                return Err(Error::input(
-                    "<command line>",
-                    Some("--first-stage".into()),
+                return Err(flag_error(
+                    "--first-stage",
                     format!(
                         "{first_stage} is more than --replications {}: the first halving stage \
                          runs at most every replication",
@@ -811,9 +812,8 @@ fn run_search(
     if let space::Sampling::LatinHypercube(n) | space::Sampling::Random(n) = sampling {
         let points = space::grid_size(&sc.space);
         if n > points {
-            return Err(Error::input(
-                "<command line>",
-                Some("--sample".into()),
+            return Err(flag_error(
+                "--sample",
                 format!(
                     "{n} samples of a grid of {points} points: at most {points} (or `grid`, \
                      every point once)"
@@ -1124,9 +1124,8 @@ fn merge(cli: &Cli, sc: &Scenario, files: &[PathBuf], top: usize) -> Result<()> 
         ),
     ] {
         if given && value != shards_value {
-            return Err(Error::input(
-                "<command line>",
-                Some(flag.into()),
+            return Err(flag_error(
+                flag,
                 format!(
                     "{value} is not what the shards were searched with ({shards_value}); \
                      merge takes it from the shards: leave {flag} out"
