@@ -148,6 +148,10 @@ impl MemoryProfile {
     /// `workers` workers: each worker grows by `growth_per_request` per request until it is
     /// recycled at `max_requests`; recycled workers (with gunicorn's jitter) average half of it.
     pub fn growth_bytes(&self, served: f64, workers: u32) -> f64 {
+        if self.growth_per_request.0 == 0 {
+            // Workers that do not grow (the formula's product would be 0 exactly).
+            return 0.0;
+        }
         let w = f64::from(workers.max(1));
         let per_worker = served / w;
         let counted = match self.max_requests {

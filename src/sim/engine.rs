@@ -405,6 +405,13 @@ struct Sim<'a> {
     pool_fail: Vec<f64>,
 }
 
+/// Adds a running pod's working set `bytes` to node `n`'s in `node_memory`; whether the node
+/// is now over its memory capacity.
+fn add_node_memory(node_memory: &mut [f64], nodes: &[Node], n: usize, bytes: f64) -> bool {
+    node_memory[n] += bytes;
+    node_memory[n] > nodes[n].capacity.memory_bytes as f64
+}
+
 /// CPU cores and memory bytes one pod's sidecars use (from the service profile), and whether
 /// any of them exceeds its own memory limit.
 fn sidecar_usage(
@@ -1658,8 +1665,6 @@ impl<'a> Sim<'a> {
             let idle = wl.model.idle_cores;
             let base_mem = wl.model.base_memory;
             let memory = &self.sc.services[si].profile.memory;
-            // Pods whose workers do not grow add nothing (the growth is 0 bytes exactly).
-            let grows = memory.growth_per_request.0 != 0;
             let workers = wl.model.workers;
             let (mut cpu_used, mut mem_used, mut cpu_req, mut mem_req) = (0.0, 0.0, 0.0, 0.0);
             let mut bound = 0u32;
@@ -1690,9 +1695,7 @@ impl<'a> Sim<'a> {
                         } else {
                             (idle, base_mem)
                         };
-                        if grows {
-                            m += memory.growth_bytes(p.served, workers);
-                        }
+                        m += memory.growth_bytes(p.served, workers);
                         if p.ready {
                             m += wl.connection_memory;
                             wl.run.peak_pod_memory_bytes = wl.run.peak_pod_memory_bytes.max(m);
@@ -1707,9 +1710,7 @@ impl<'a> Sim<'a> {
                         cpu_used += c;
                         mem_used += m;
                         if let Some(n) = p.node {
-                            self.node_memory[n] += m;
-                            pressure |=
-                                self.node_memory[n] > self.nodes[n].capacity.memory_bytes as f64;
+                            pressure |= add_node_memory(&mut self.node_memory, &self.nodes, n, m);
                             let pr = &mut self.pools[self.nodes[n].pool];
                             pr.used_cpu_core_s += c * dt;
                             pr.used_memory_byte_s += m * dt;
@@ -1985,8 +1986,8 @@ impl<'a> Sim<'a> {
             for &id in &w.pods {
                 let p = &self.pods[id];
                 if let (Some(n), PodStatus::Running) = (p.node, p.status) {
-                    self.node_memory[n] += p.memory_bytes;
-                    pressure |= self.node_memory[n] > self.nodes[n].capacity.memory_bytes as f64;
+                    pressure |=
+                        add_node_memory(&mut self.node_memory, &self.nodes, n, p.memory_bytes);
                 }
             }
         }
