@@ -150,23 +150,24 @@ fn write_error(path: &Path, what: &str, e: &std::io::Error) -> Error {
     // A name longer than the filesystem allows is the path's fault too
     // (`ErrorKind::InvalidFilename` is newer than the crate's minimum Rust).
     let too_long = e.raw_os_error() == Some(ENAMETOOLONG);
-    match e.kind() {
-        K::NotADirectory
-        | K::IsADirectory
-        | K::AlreadyExists
-        | K::PermissionDenied
-        | K::ReadOnlyFilesystem
-        | K::NotFound => Error::input(
+    let path_at_fault = too_long
+        || matches!(
+            e.kind(),
+            K::NotADirectory
+                | K::IsADirectory
+                | K::AlreadyExists
+                | K::PermissionDenied
+                | K::ReadOnlyFilesystem
+                | K::NotFound
+        );
+    if path_at_fault {
+        Error::input(
             path.display().to_string(),
             None,
             format!("cannot {what}: {e}; expected an output path (--out) you can write"),
-        ),
-        _ if too_long => Error::input(
-            path.display().to_string(),
-            None,
-            format!("cannot {what}: {e}; expected an output path (--out) you can write"),
-        ),
-        _ => Error::internal(format!("{}: cannot {what}: {e}", path.display())),
+        )
+    } else {
+        Error::internal(format!("{}: cannot {what}: {e}", path.display()))
     }
 }
 
