@@ -74,11 +74,6 @@ impl Law {
             end: end as u8,
         }
     }
-
-    /// Probability per bin.
-    pub fn mass(&self) -> &[f32; BINS] {
-        &self.mass
-    }
 }
 
 /// A latency histogram: mass per bin (counts of requests, or probabilities).
@@ -98,13 +93,6 @@ impl Histogram {
     /// Total mass.
     pub fn total(&self) -> f64 {
         self.mass.iter().sum()
-    }
-
-    /// Adds `weight × other` (a normalized law) to this histogram.
-    pub fn add_scaled(&mut self, other: &[f32; BINS], weight: f64) {
-        for (m, o) in self.mass.iter_mut().zip(other.iter()) {
-            *m += weight * f64::from(*o);
-        }
     }
 
     /// Adds `weight × law` over the bins that hold the law's mass (the others would add 0).
@@ -299,7 +287,7 @@ mod tests {
         };
         let law = law_with_wait(&[0.0], 0.0, w);
         let mut h = Histogram::default();
-        h.add_scaled(&law, 1000.0);
+        h.add_law(&Law::new(law), 1000.0);
         assert_relative_eq!(h.total(), 1000.0, epsilon = 1e-2);
         let q99 = h.quantile(0.99).unwrap();
         assert!((q99 / (100f64.ln() / 10.0) - 1.0).abs() < 0.05, "q99 {q99}");
@@ -316,7 +304,7 @@ mod tests {
         };
         let law = law_with_wait(&[0.010], 0.0, w);
         let mut h = Histogram::default();
-        h.add_scaled(&law, 1.0);
+        h.add_law(&Law::new(law), 1.0);
         let q50 = h.quantile(0.5).unwrap();
         assert!((q50 / 0.010 - 1.0).abs() < 0.1, "q50 {q50}");
         // P(L > 0.010 + t) = 0.3 e^{-5t}: q99 at t = ln(30)/5.
