@@ -675,6 +675,7 @@ fn validate(cli: &Cli, sc: &Scenario) -> Result<()> {
             "profile": s.profile,
             "scale": s.scale,
             "downstream_only": s.downstream_only,
+            "min_replicas": s.min_replicas,
             "trace": s.rate.as_ref().map(|r| serde_json::json!({
                 "source": r.source, "bins": r.counts.len(), "bin_s": r.bin_s,
                 "total_requests": r.total() * s.scale, "peak_hour_rps": r.peak(3600 / r.bin_s.max(1) as usize) * s.scale,

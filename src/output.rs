@@ -203,6 +203,9 @@ pub fn candidate_json(rank: usize, e: &Evaluated) -> Value {
         "sla": sla_json(e),
         "activity": ev.activity,
         "connections": ev.connections,
+        "availability": ev.availability.iter().map(|a| json!({
+            "workload": a.workload, "floor": a.floor, "fewest": a.fewest, "holds": a.holds(),
+        })).collect::<Vec<_>>(),
         "feasible": e.feasible(),
     });
     if let (Some(r), Value::Object(m)) = (e.risk(), &mut v) {
@@ -607,6 +610,14 @@ pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
             c.budget_at_max_replicas,
             c.idle_at_min_replicas,
             c.run.refused_connection_seconds
+        );
+    }
+    for a in &ev.availability {
+        let verdict = if a.holds() { "holds" } else { "INFEASIBLE" };
+        let _ = writeln!(
+            out,
+            "availability of {}: at least {} replicas (the scenario's floor), the config's fewest {}: {verdict}",
+            a.workload, a.floor, a.fewest
         );
     }
     let _ = writeln!(out, "control plane:");

@@ -1886,7 +1886,7 @@ fn bad_server_settings_name_the_field() {
 
 /// Eight backend candidates: CPU request × HPA target × pool.
 const SPACE_EIGHT: &str = "workload: backend\ngrid:\n  cpu_request: [150m, 250m]\n  \
-memory_request: [512Mi]\n  cpu_limit: [none]\n  memory_limit: [2x]\n  min_replicas: [1]\n  \
+memory_request: [512Mi]\n  cpu_limit: [none]\n  memory_limit: [2x]\n  min_replicas: [2]\n  \
 max_replicas: [10]\n  target_cpu_utilization: [60, 90]\n  node_pool: [highmem, general]\n\
 client_pools: { mongodb: [fit], redis: [fit] }\n";
 
@@ -2832,7 +2832,7 @@ fn out_of_range_search_settings_and_old_shard_files_are_rejected() {
     ]);
     assert_ok(&out);
     let text = f.read("shards/shard-0-of-1.json");
-    assert!(text.contains("costsim-shard/3"));
+    assert!(text.contains("costsim-shard/4"));
     let mut old: Value = serde_json::from_str(&text).unwrap();
     old["header"]["format"] = Value::from("costsim-shard/2");
     old.as_object_mut().unwrap().remove("results_digest");
@@ -2840,7 +2840,7 @@ fn out_of_range_search_settings_and_old_shard_files_are_rejected() {
     let out = f.run(&["merge", "old.json"]);
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(
-        out.stderr.contains("header.format") && out.stderr.contains("costsim-shard/3"),
+        out.stderr.contains("header.format") && out.stderr.contains("costsim-shard/4"),
         "{}",
         out.stderr
     );
@@ -2991,4 +2991,145 @@ fn an_empty_currency_or_config_name_is_bad_input() {
     let f = Fixture::new();
     f.replace_line_starting(BASELINE, "name:", "name: \"\"");
     assert_input_error(&f.run(&["validate"]), BASELINE, "name", &["empty"]);
+}
+
+/// The backend's availability floor line of the default scenario.
+const BACKEND_FLOOR: &str = "    min_replicas: 2              # availability floor";
+
+#[test]
+fn availability_floor_of_zero_is_rejected() {
+    let f = Fixture::new();
+    f.replace(
+        SCENARIO,
+        BACKEND_FLOOR,
+        "    min_replicas: 0              # availability floor",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        SCENARIO,
+        "services[0].min_replicas",
+        &["expected at least 1"],
+    );
+}
+
+#[test]
+fn space_below_the_availability_floor_names_the_value() {
+    let f = Fixture::new();
+    f.replace_line_starting(SPACE, "  min_replicas:", "  min_replicas: [2, 1]");
+    for cmd in ["validate", "search"] {
+        let out = f.run(&[cmd]);
+        assert_input_error(
+            &out,
+            SPACE,
+            "grid.min_replicas[1]",
+            &[
+                "1 is below `backend`'s availability floor of 2",
+                "at least 2",
+            ],
+        );
+    }
+}
+
+#[test]
+fn config_below_the_availability_floor_is_infeasible_whatever_the_sla() {
+    let f = Fixture::new();
+    // The baseline's backend HPA has minReplicas 3: a floor of 3 holds, one of 4 does not.
+    // Its MongoDB pools are made to fit the server's limit, so that the floor decides.
+    f.replace(
+        BASELINE,
+        "mongodb: { client: motor }",
+        "mongodb: { client: motor, maxPoolSize: 20 }",
+    );
+    f.replace_line_starting(SPACE, "  min_replicas:", "  min_replicas: [3]");
+    f.replace(
+        SCENARIO,
+        BACKEND_FLOOR,
+        "    min_replicas: 3              # availability floor",
+    );
+    let out = f.run(&["simulate", "--format", "json"]);
+    assert_ok(&out);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout()).unwrap();
+    let floors = v["availability"].as_array().expect("availability list");
+    let backend = floors.iter().find(|a| a["workload"] == "backend").unwrap();
+    assert_eq!(
+        (&backend["floor"], &backend["fewest"], &backend["holds"]),
+        (
+            &serde_json::json!(3),
+            &serde_json::json!(3),
+            &serde_json::json!(true)
+        )
+    );
+    let frontend = floors.iter().find(|a| a["workload"] == "frontend").unwrap();
+    assert_eq!(
+        (&frontend["floor"], &frontend["fewest"], &frontend["holds"]),
+        (
+            &serde_json::json!(2),
+            &serde_json::json!(2),
+            &serde_json::json!(true)
+        )
+    );
+    assert_eq!(v["feasible"], serde_json::json!(true), "{}", out.stdout());
+    let text = f.run(&["simulate"]);
+    assert_ok(&text);
+    assert!(
+        text.stdout().contains(
+            "availability of backend: at least 3 replicas (the scenario's floor), the config's fewest 3: holds"
+        ),
+        "{}",
+        text.stdout()
+    );
+
+    f.replace(
+        SCENARIO,
+        "    min_replicas: 3              # availability floor",
+        "    min_replicas: 4              # availability floor",
+    );
+    f.replace_line_starting(SPACE, "  min_replicas:", "  min_replicas: [4]");
+    let out = f.run(&["simulate", "--format", "json"]);
+    assert_ok(&out);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout()).unwrap();
+    let backend = v["availability"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["workload"] == "backend")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (&backend["floor"], &backend["fewest"], &backend["holds"]),
+        (
+            &serde_json::json!(4),
+            &serde_json::json!(3),
+            &serde_json::json!(false)
+        )
+    );
+    assert_eq!(v["feasible"], serde_json::json!(false));
+    let text = f.run(&["simulate"]);
+    assert_ok(&text);
+    assert!(
+        text.stdout().contains(
+            "availability of backend: at least 4 replicas (the scenario's floor), the config's fewest 3: INFEASIBLE"
+        ),
+        "{}",
+        text.stdout()
+    );
+    // The search names the floor among the baseline's reasons.
+    let out = f.run(&[
+        "search",
+        "--replications",
+        "1",
+        "--confirm",
+        "0",
+        "--sample",
+        "random:2",
+    ]);
+    assert_ok(&out);
+    assert!(
+        out.stdout().contains(
+            "backend: may run on 3 replicas, below the scenario's availability floor of 4"
+        ),
+        "{}",
+        out.stdout()
+    );
 }

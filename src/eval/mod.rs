@@ -25,6 +25,45 @@ pub struct Evaluation {
     pub activity: Vec<WorkloadActivity>,
     /// Connections per downstream server against its limit.
     pub connections: Vec<ServerConnections>,
+    /// The services with an availability floor (`min_replicas` in the scenario), against the
+    /// fewest replicas the config may run them on.
+    pub availability: Vec<Availability>,
+}
+
+/// A service's availability floor against the fewest replicas a config may run it on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Availability {
+    /// Workload.
+    pub workload: String,
+    /// The scenario's floor.
+    pub floor: u32,
+    /// The fewest replicas the config may run: its HPA's `minReplicas`, or `replicas`.
+    pub fewest: u32,
+}
+
+impl Availability {
+    /// The config never runs the workload on fewer replicas than the floor.
+    pub fn holds(&self) -> bool {
+        self.fewest >= self.floor
+    }
+}
+
+/// The availability floors of `scenario` against `config` (services with a floor above 1 that
+/// the config runs).
+pub fn availability(scenario: &Scenario, config: &Config) -> Vec<Availability> {
+    scenario
+        .services
+        .iter()
+        .filter(|s| s.min_replicas > 1)
+        .filter_map(|s| {
+            let w = config.workloads.get(&s.name)?;
+            Some(Availability {
+                workload: s.name.clone(),
+                floor: s.min_replicas,
+                fewest: w.replica_range().0,
+            })
+        })
+        .collect()
 }
 
 /// A downstream server's connections: what the run saw, and what the pools could open.
@@ -43,8 +82,8 @@ pub struct ServerConnections {
 }
 
 impl Evaluation {
-    /// What makes this replay unacceptable (empty when nothing does): SLA windows, and
-    /// connection budgets over a server's limit. The verdict itself is
+    /// What makes this replay unacceptable (empty when nothing does): SLA windows, connection
+    /// budgets over a server's limit, and services below their availability floor. The verdict itself is
     /// `search::risk::verdict`'s.
     pub fn infeasible_because(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -62,7 +101,23 @@ impl Evaluation {
                 c.run.limit.unwrap_or(0)
             ));
         }
+        for a in self.availability.iter().filter(|a| !a.holds()) {
+            out.push(format!(
+                "{}: may run on {} replica{}, below the scenario's availability floor of {}",
+                a.workload,
+                a.fewest,
+                if a.fewest == 1 { "" } else { "s" },
+                a.floor
+            ));
+        }
         out
+    }
+
+    /// Whether the config as a whole (not one replay) is unacceptable: a connection budget
+    /// over a server's limit, or a service below its availability floor.
+    pub fn statically_infeasible(&self) -> bool {
+        self.connections.iter().any(|c| !c.within_limit)
+            || self.availability.iter().any(|a| !a.holds())
     }
 }
 
@@ -80,9 +135,7 @@ fn connections(scenario: &Scenario, config: &Config, run: &RunResult) -> Vec<Ser
                 else {
                     continue;
                 };
-                let (min, max) = w.hpa.as_ref().map_or((w.replicas, w.replicas), |h| {
-                    (h.min_replicas.max(1) as u32, h.max_replicas.max(1) as u32)
-                });
+                let (min, max) = w.replica_range();
                 let procs = svc.profile.workers;
                 let concurrency = svc.profile.concurrency_per_worker;
                 budget += crate::model::pools::connection_budget(&pool, max, procs, concurrency);
@@ -209,5 +262,6 @@ pub fn evaluate(scenario: &Scenario, config: &Config, run: &RunResult) -> Evalua
         sla: sla::sla_outcome(scenario, run),
         activity,
         connections: connections(scenario, config, run),
+        availability: availability(scenario, config),
     }
 }

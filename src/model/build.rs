@@ -195,6 +195,17 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
                 format!("duplicate service `{}`", sref.name),
             ));
         }
+        let min_replicas = match sref.min_replicas {
+            Some(0) => {
+                return Err(Error::at_field(
+                    &label,
+                    field("min_replicas"),
+                    "0 is no availability floor; expected at least 1 (or leave it out)",
+                ))
+            }
+            Some(n) => n,
+            None => 1,
+        };
         let t = &sref.traffic;
         if !(t.scale.is_finite() && t.scale >= 0.0) {
             return Err(Error::at_field(
@@ -311,6 +322,7 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
             scale: t.scale,
             downstream_only: t.downstream_only,
             classes,
+            min_replicas,
         });
     }
     if services.is_empty() {

@@ -377,6 +377,16 @@ impl WorkloadConfig {
         out
     }
 
+    /// The fewest and the most replicas it may run: the HPA's `minReplicas` and `maxReplicas`
+    /// (each at least 1), or `replicas` without an HPA.
+    pub fn replica_range(&self) -> (u32, u32) {
+        self.hpa
+            .as_ref()
+            .map_or((self.replicas, self.replicas), |h| {
+                (h.min_replicas.max(1) as u32, h.max_replicas.max(1) as u32)
+            })
+    }
+
     /// The running containers' resources: the app first, then the sidecars.
     pub fn containers(&self) -> impl Iterator<Item = &Resources> {
         std::iter::once(&self.resources).chain(self.sidecars.iter().map(|s| &s.resources))

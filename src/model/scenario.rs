@@ -97,6 +97,12 @@ pub struct ServiceRef {
     pub profile: String,
     /// Its traffic.
     pub traffic: ServiceTraffic,
+    /// Availability floor: the fewest replicas a config may run this service on (its
+    /// `replicas`, or its HPA's `minReplicas`). `2` keeps a pod serving through the loss of one
+    /// pod or node (N+1), which the SLA windows alone do not demand: the model simulates drains,
+    /// OOM kills and rollouts, not node failures. Default 1: no floor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_replicas: Option<u32>,
 }
 
 /// One SLA objective: a latency percentile and an error rate per window.
@@ -299,6 +305,8 @@ pub struct Service {
     pub downstream_only: bool,
     /// Per class of the profile (same order).
     pub classes: Vec<ClassInput>,
+    /// Availability floor: the fewest replicas a config may run it on (1: none).
+    pub min_replicas: u32,
 }
 
 /// A rollout of a workload's Deployment (a new pod template) at a time of the run.

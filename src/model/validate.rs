@@ -345,6 +345,24 @@ pub fn check_space(scenario: &Scenario, file: &str) -> Result<()> {
             ));
         }
     }
+    let floor = scenario
+        .services
+        .iter()
+        .find(|sv| sv.name == s.workload)
+        .map_or(1, |sv| sv.min_replicas);
+    for (i, &m) in g.min_replicas.iter().enumerate() {
+        if m < floor as i32 {
+            return Err(Error::at_field(
+                file,
+                format!("grid.min_replicas[{i}]"),
+                format!(
+                    "{m} is below `{}`'s availability floor of {floor} (the scenario's \
+                     `min_replicas`): every such candidate would be infeasible; expected at least {floor}",
+                    s.workload
+                ),
+            ));
+        }
+    }
     for (i, &t) in g.target_cpu_utilization.iter().enumerate() {
         if t < 1 {
             return Err(Error::at_field(

@@ -223,7 +223,12 @@ pub fn document(i: &Inputs) -> String {
     let _ = writeln!(o, "| SLA windows failed | {bb} of {bw} | {rb} of {rw} |");
     let _ = writeln!(
         o,
-        "| feasible (SLA and connection limits) | {} | {} |",
+        "| feasible ({}) | {} | {} |",
+        if sc.services.iter().any(|s| s.min_replicas > 1) {
+            "SLA, connection limits and availability floors"
+        } else {
+            "SLA and connection limits"
+        },
         base.feasibility_word(),
         rec.feasibility_word()
     );
@@ -652,6 +657,24 @@ pub fn document(i: &Inputs) -> String {
             }
         }
     }
+    let floors: Vec<String> = sc
+        .services
+        .iter()
+        .filter(|s| s.min_replicas > 1)
+        .map(|s| format!("`{}` ≥ {}", s.name, s.min_replicas))
+        .collect();
+    if floors.is_empty() {
+        let _ = writeln!(
+            o,
+            "- Availability: no floor on replicas; the SLA windows count the drains, OOM kills and rollouts simulated, not node failures."
+        );
+    } else {
+        let _ = writeln!(
+            o,
+            "- Availability floors (the scenario's `min_replicas`): {} replicas at all times, so a pod or node loss, which the model does not simulate, leaves one serving; a config below a floor is infeasible.",
+            floors.join(", ")
+        );
+    }
     let _ = writeln!(
         o,
         "- Scenario `{}` (`{}`), seed {}.",
@@ -735,6 +758,18 @@ fn risk(rec: &Candidate, base: &Candidate, sc: &Scenario) -> String {
         parts.push(format!(
             "the recommended configuration's pools can exceed the connection limit of {}",
             over(rec).join(", ")
+        ));
+    }
+    if !base.below_floor().is_empty() {
+        parts.push(format!(
+            "the current configuration may run {} below the availability floor",
+            base.below_floor().join(", ")
+        ));
+    }
+    if !rec.below_floor().is_empty() {
+        parts.push(format!(
+            "the recommended configuration may run {} below the availability floor",
+            rec.below_floor().join(", ")
         ));
     }
     if rec.verdict.as_deref() == Some("undecided") {

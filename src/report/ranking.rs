@@ -65,7 +65,11 @@ pub struct Candidate {
     /// limit, and the connections used (when the config has client pools).
     #[serde(default)]
     pub connections: Vec<Value>,
-    /// Whether it met the SLA (and the connection limits).
+    /// Per service with an availability floor: the floor against the fewest replicas the
+    /// config may run.
+    #[serde(default)]
+    pub availability: Vec<Value>,
+    /// Whether it met the SLA (and the connection limits and availability floors).
     pub feasible: bool,
     /// The search's verdict with replications: `feasible`, `undecided` or `infeasible`.
     #[serde(default)]
@@ -77,6 +81,24 @@ pub struct Candidate {
 }
 
 impl Candidate {
+    /// The workloads the config may run on fewer replicas than the scenario's availability
+    /// floor, as `` `name` (fewest N, floor F) ``.
+    pub fn below_floor(&self) -> Vec<String> {
+        self.availability
+            .iter()
+            .filter(|a| a.get("holds").and_then(Value::as_bool) == Some(false))
+            .map(|a| {
+                let n = |k: &str| a.get(k).and_then(Value::as_u64).unwrap_or(0);
+                format!(
+                    "`{}` (fewest {}, floor {})",
+                    a.get("workload").and_then(Value::as_str).unwrap_or("?"),
+                    n("fewest"),
+                    n("floor")
+                )
+            })
+            .collect()
+    }
+
     /// The monthly cost the search ranked by: the mean over the replications when it ran
     /// them, the replay's otherwise.
     pub fn monthly(&self) -> f64 {

@@ -226,14 +226,14 @@ impl Verdict {
 /// when it met the SLA; Monte Carlo replications are feasible when the breach probability's
 /// upper bound is within `max_breach_probability`, infeasible when the lower bound exceeds
 /// it, undecided otherwise. `evaluation` is replication 0's, for conditions that hold or fail
-/// for the config as a whole: a connection budget over a server's limit is infeasible
-/// whatever the replications say.
+/// for the config as a whole: a connection budget over a server's limit, or a service below
+/// its availability floor, is infeasible whatever the replications say.
 pub fn verdict(
     evaluation: &Evaluation,
     risk: Option<&Risk>,
     max_breach_probability: f64,
 ) -> Verdict {
-    if evaluation.connections.iter().any(|c| !c.within_limit) {
+    if evaluation.statically_infeasible() {
         return Verdict::Infeasible;
     }
     match risk {

@@ -17,9 +17,9 @@ use crate::search::{Evaluated, MonteCarlo};
 use crate::sim::arrivals::Variation;
 
 /// The format tag of shard files (2: headers carry the scenario and candidate digests; 3: the
-/// file carries the digest of its results). Merge rejects older formats, whose digests it could
-/// not check.
-pub const FORMAT: &str = "costsim-shard/3";
+/// file carries the digest of its results; 4: evaluations carry the availability floors).
+/// Merge rejects older formats.
+pub const FORMAT: &str = "costsim-shard/4";
 
 /// A slice of a search: shard `index` of `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -730,6 +730,7 @@ mod tests {
                 arrival_scv: 1.0,
                 external_s: Vec::new(),
             }],
+            min_replicas: 1,
         };
         let block =
             crate::sim::pools::blocked_s_per_class(&svc.profile.classes, |s| s == "mongodb");

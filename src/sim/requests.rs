@@ -1113,6 +1113,7 @@ mod tests {
                 arrival_scv: 1.0,
                 external_s: Vec::new(),
             }],
+            min_replicas: 1,
         }
     }
 
