@@ -84,51 +84,83 @@ pub fn expand(space: &Space, baseline: &Config) -> Vec<Config> {
     let d = dims(space);
     let total: usize = d.iter().product();
     (0..total)
-        .filter_map(|mut k| {
-            let mut idx = [0usize; 8];
-            for f in (0..8).rev() {
-                idx[f] = k % d[f];
-                k /= d[f];
-            }
-            point(space, baseline, idx)
-        })
+        .filter_map(|k| point(space, baseline, decode(k, &d)))
         .collect()
 }
 
-/// The candidates of `space` under `sampling`, seeded by `seed` (the grid ignores it). Samples
-/// that land on an invalid point are skipped and repeated points are kept once, in sample
-/// order, so a sample may give fewer than N candidates.
+/// The value indices of the `k`-th grid point in expansion order (the last field fastest).
+fn decode(mut k: usize, d: &[usize; 8]) -> [usize; 8] {
+    let mut idx = [0usize; 8];
+    for f in (0..8).rev() {
+        idx[f] = k % d[f];
+        k /= d[f];
+    }
+    idx
+}
+
+/// `n` distinct valid grid points drawn uniformly without replacement, in draw order; fewer
+/// only when the grid has fewer. A partial Fisher–Yates shuffle of the flat indices, kept
+/// sparse (only the swapped slots are stored), so a large grid costs memory only for the draws.
+fn random_points(
+    space: &Space,
+    baseline: &Config,
+    n: usize,
+    rng: &mut rand_chacha::ChaCha8Rng,
+) -> Vec<Config> {
+    let d = dims(space);
+    let total: usize = d.iter().product();
+    let mut swapped = std::collections::BTreeMap::new();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::with_capacity(n.min(total));
+    for i in 0..total {
+        if out.len() == n {
+            break;
+        }
+        let left = total - i;
+        let j = i + ((crate::sim::rng::unit(rng) * left as f64) as usize).min(left - 1);
+        let drawn = swapped.get(&j).copied().unwrap_or(j);
+        swapped.insert(j, swapped.get(&i).copied().unwrap_or(i));
+        if let Some(c) = point(space, baseline, decode(drawn, &d)) {
+            if seen.insert(c.name.clone()) {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// The candidates of `space` under `sampling`, seeded by `seed` (the grid ignores it).
+/// `random:N` gives N distinct valid points (fewer only when the grid has fewer). A Latin
+/// hypercube places N points, one per stratum of each field; points that land on an invalid
+/// combination are skipped and repeated points are kept once, in sample order, so it may give
+/// fewer than N candidates.
 pub fn sample(space: &Space, baseline: &Config, sampling: Sampling, seed: u64) -> Vec<Config> {
     use rand::seq::SliceRandom;
     let d = dims(space);
-    let (n, lhs) = match sampling {
+    let n = match sampling {
         Sampling::Grid => return expand(space, baseline),
-        Sampling::LatinHypercube(n) => (n, true),
-        Sampling::Random(n) => (n, false),
+        Sampling::LatinHypercube(n) => n,
+        Sampling::Random(n) => n,
     };
     if d.contains(&0) {
         return Vec::new();
     }
     let mut rng = crate::sim::rng::stream(seed, 0, crate::sim::rng::Purpose::Sampling);
+    if let Sampling::Random(n) = sampling {
+        return random_points(space, baseline, n, &mut rng);
+    }
     let mut columns = Vec::with_capacity(8);
     for &m in &d {
-        let mut col: Vec<usize> = if lhs {
-            // Stratum i of n, a uniform point inside it, mapped onto the field's m values.
-            let mut strata: Vec<usize> = (0..n).collect();
-            strata.shuffle(&mut rng);
-            strata
-                .into_iter()
-                .map(|i| {
-                    let u = (i as f64 + crate::sim::rng::unit(&mut rng)) / n as f64;
-                    ((u * m as f64) as usize).min(m - 1)
-                })
-                .collect()
-        } else {
-            (0..n)
-                .map(|_| ((crate::sim::rng::unit(&mut rng) * m as f64) as usize).min(m - 1))
-                .collect()
-        };
-        col.truncate(n);
+        // Stratum i of n, a uniform point inside it, mapped onto the field's m values.
+        let mut strata: Vec<usize> = (0..n).collect();
+        strata.shuffle(&mut rng);
+        let col: Vec<usize> = strata
+            .into_iter()
+            .map(|i| {
+                let u = (i as f64 + crate::sim::rng::unit(&mut rng)) / n as f64;
+                ((u * m as f64) as usize).min(m - 1)
+            })
+            .collect();
         columns.push(col);
     }
     let mut seen = std::collections::BTreeSet::new();
@@ -257,4 +289,69 @@ pub fn describe(workload: &str, w: &crate::model::config::WorkloadConfig) -> Str
         b(w.resources.limits.memory),
         w.node_pool
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::load::from_yaml_str;
+
+    fn space_and_baseline() -> (Space, Config) {
+        let space: Space = from_yaml_str(
+            include_str!("../../models/spaces/default.yaml"),
+            "default.yaml",
+        )
+        .unwrap();
+        let baseline: Config = from_yaml_str(
+            include_str!("../../models/configs/baseline.yaml"),
+            "baseline.yaml",
+        )
+        .unwrap();
+        (space, baseline)
+    }
+
+    #[test]
+    fn random_samples_are_distinct_valid_points_of_the_grid() {
+        let (space, baseline) = space_and_baseline();
+        let grid: Vec<String> = expand(&space, &baseline)
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(grid.len(), 360);
+        for seed in 0..40 {
+            for n in [1, 10, 200, 360] {
+                let names: Vec<String> = sample(&space, &baseline, Sampling::Random(n), seed)
+                    .into_iter()
+                    .map(|c| c.name)
+                    .collect();
+                let distinct: std::collections::BTreeSet<_> = names.iter().collect();
+                assert_eq!((names.len(), distinct.len()), (n, n), "seed {seed}, n {n}");
+                assert!(names.iter().all(|c| grid.contains(c)));
+            }
+        }
+        // More than the grid holds: every point once.
+        assert_eq!(
+            sample(&space, &baseline, Sampling::Random(1000), 3).len(),
+            360
+        );
+    }
+
+    #[test]
+    fn random_samples_are_uniform_over_the_grid() {
+        // 360 points, 10 per draw, 3,600 draws: each point is expected 100 times; a count
+        // outside 55..=145 is a 4.5-sigma event for a uniform sampler.
+        let (space, baseline) = space_and_baseline();
+        let mut counts = std::collections::BTreeMap::<String, u32>::new();
+        for seed in 0..3_600 {
+            for c in sample(&space, &baseline, Sampling::Random(10), seed) {
+                *counts.entry(c.name).or_default() += 1;
+            }
+        }
+        assert_eq!(counts.len(), 360);
+        assert!(
+            counts.values().all(|&k| (55..=145).contains(&k)),
+            "{:?}",
+            counts.values().min()
+        );
+    }
 }
