@@ -179,11 +179,25 @@ fn a_deployment_without_replicas_starts_at_its_hpa_minimum() {
     let text = std::fs::read_to_string(fixture("base/backend-deployment.yaml"))
         .unwrap()
         .replace("  replicas: 3\n", "");
-    std::fs::write(dir.path().join("backend.yaml"), text).unwrap();
+    std::fs::write(dir.path().join("backend.yaml"), &text).unwrap();
     let read = manifests::read_config(dir.path(), &scenario().catalog, None).unwrap();
     assert_eq!(read.config.workloads["backend"].replicas, 3);
+    // The way to write an HPA-managed Deployment: nothing to note.
     assert!(
-        read.notes.iter().any(|n| n.contains("sets no replicas")),
+        !read.notes.iter().any(|n| n.contains("replicas")),
+        "{:?}",
+        read.notes
+    );
+    // Without the HPA it runs the API default of 1, and the note says so.
+    let deployment_only = text.split("\n---").next().unwrap().to_string();
+    assert!(!deployment_only.contains("HorizontalPodAutoscaler"));
+    std::fs::write(dir.path().join("backend.yaml"), deployment_only).unwrap();
+    let read = manifests::read_config(dir.path(), &scenario().catalog, None).unwrap();
+    assert_eq!(read.config.workloads["backend"].replicas, 1);
+    assert!(
+        read.notes
+            .iter()
+            .any(|n| n.contains("sets no replicas and has no HPA; it runs 1")),
         "{:?}",
         read.notes
     );
@@ -266,10 +280,49 @@ fn round_trip(base: &Config, chosen: &Config) {
     let dir = tempfile::tempdir().unwrap();
     write_files(&files, dir.path());
     let overlay = dir.path().join("overlays/prod");
+    // An HPA-managed Deployment is emitted without `replicas` (the HPA owns the count), so
+    // it reads back starting from the HPA's minimum; everything else reads back as emitted.
+    let starting_at_min = |c: &Config| {
+        let mut c = c.clone();
+        for w in c.workloads.values_mut() {
+            if let Some(h) = &w.hpa {
+                w.replicas = h.min_replicas.max(1) as u32;
+            }
+        }
+        c
+    };
+    for f in files.iter().filter(|f| f.text.contains("kind: Deployment")) {
+        let config = if f.path.starts_with("base/") {
+            base
+        } else {
+            chosen
+        };
+        for name in config
+            .workloads
+            .iter()
+            .filter(|(n, w)| w.hpa.is_some() && f.path.contains(n.as_str()))
+            .map(|(n, _)| n)
+        {
+            let sets = f.text.lines().any(|l| {
+                l.trim_start()
+                    .strip_prefix("replicas: ")
+                    .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+            });
+            assert!(
+                !sets,
+                "{}: sets the replicas the HPA of {name} owns:\n{}",
+                f.path, f.text
+            );
+        }
+    }
     let back = manifests::read_config(&overlay, &sc.catalog, None).unwrap();
-    assert_eq!(&back.config, chosen, "overlay read back:\n{files:#?}");
+    assert_eq!(
+        back.config,
+        starting_at_min(chosen),
+        "overlay read back:\n{files:#?}"
+    );
     let back_base = manifests::read_config(&dir.path().join("base"), &sc.catalog, None).unwrap();
-    assert_eq!(&back_base.config, base);
+    assert_eq!(back_base.config, starting_at_min(base));
     if have("kubectl", &["version", "--client"]) {
         let mut notes = Vec::new();
         let ours: Vec<Value> = kustomize::load(&overlay, &mut notes)

@@ -353,10 +353,14 @@ fn deployment(
         template_meta["annotations"] = json!({ INIT_DURATIONS_ANNOTATION: d });
     }
     let mut spec = json!({
-        "replicas": w.replicas,
         "selector": { "matchLabels": { NAME_LABEL: name } },
         "template": { "metadata": template_meta, "spec": pod },
     });
+    // An HPA owns the replica count: a manifest that sets it would reset the count at every
+    // `kubectl apply` (the Kubernetes docs' advice for HPA-managed Deployments).
+    if w.hpa.is_none() {
+        spec["replicas"] = json!(w.replicas);
+    }
     if let Some(s) = strategy(w)? {
         spec["strategy"] = s;
     }
@@ -402,7 +406,13 @@ fn deployment_patch(
     if !inits.is_empty() {
         pod["initContainers"] = Value::Array(inits);
     }
-    let mut spec = json!({ "replicas": w.replicas, "template": { "spec": pod } });
+    // With an HPA the patch removes `replicas` (see `deployment`).
+    let replicas = if w.hpa.is_none() {
+        json!(w.replicas)
+    } else {
+        Value::Null
+    };
+    let mut spec = json!({ "replicas": replicas, "template": { "spec": pod } });
     match (init_durations(base), init_durations(w)) {
         (_, Some(d)) => {
             spec["template"]["metadata"] =

@@ -164,17 +164,17 @@ pub fn config_from_objects(
                 .push(o.name().to_string()),
         }
     }
+    // Without `replicas` a Deployment starts from 1 (the API default); one an HPA manages is
+    // best written without it, and starts from the HPA's minimum.
     for (name, w) in &mut workloads {
         if !w.contains_key("replicas") {
-            let min = w
-                .get("hpa")
-                .and_then(|h| h.get("minReplicas"))
-                .cloned()
-                .unwrap_or(json!(1));
-            notes.push(format!(
-                "{label}: Deployment {name} sets no replicas; starting from {min} (the HPA's minimum, else 1)"
-            ));
-            w.insert("replicas".into(), min);
+            let min = w.get("hpa").and_then(|h| h.get("minReplicas")).cloned();
+            if min.is_none() {
+                notes.push(format!(
+                    "{label}: Deployment {name} sets no replicas and has no HPA; it runs 1 (the API default)"
+                ));
+            }
+            w.insert("replicas".into(), min.unwrap_or(json!(1)));
         }
     }
     for (kind, names) in ignored {

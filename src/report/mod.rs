@@ -395,7 +395,10 @@ pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool)
         let q = |c: Option<crate::quantity::MilliCpu>| c.map_or("-".into(), |c| c.to_string());
         let m = |c: Option<crate::quantity::Bytes>| c.map_or("-".into(), |c| c.to_string());
         line("node pool", b.pools().join("+"), w.pools().join("+"));
-        line("replicas", b.replicas.to_string(), w.replicas.to_string());
+        // With an HPA on both sides the replica count is the HPA's, not the manifest's.
+        if b.hpa.is_none() || w.hpa.is_none() {
+            line("replicas", b.replicas.to_string(), w.replicas.to_string());
+        }
         line(
             "cpu request",
             q(b.resources.requests.cpu),
