@@ -395,11 +395,12 @@ pub fn ranking_table(
         .count();
     let _ = writeln!(
         out,
-        "scenario {} — {:.1} h of traffic, {} candidates, {} feasible, {} undecided (SLA: ≤ {:.1}% of {} windows failing; feasible: breach probability ≤ {}% at the 95% upper bound)",
+        "scenario {} — {:.1} h of traffic, {} candidates, {} feasible, {} infeasible, {} undecided (SLA: ≤ {:.1}% of {} windows failing; feasible: breach probability ≤ {}% at the 95% upper bound)",
         scenario.name,
         scenario.horizon as f64 / 3.6e6,
         ranked.len(),
         ranked.iter().filter(|e| e.feasible()).count(),
+        ranked.len() - undecided - ranked.iter().filter(|e| e.feasible()).count(),
         undecided,
         scenario.sla.max_breached_window_fraction * 100.0,
         crate::time::format_duration(scenario.sla.window),
@@ -624,7 +625,7 @@ pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
     for a in &ev.activity {
         let _ = writeln!(
             out,
-            "  {:<10} ready pods {}–{} (mean {:.2}), {} scale-ups, {} scale-downs, {} evictions, {:.0} pending pod-s, {} unfittable, {:.0} rejected, {:.0} timed out, {} OOM kills, {} restarts, {} pressure evictions, {:.1} % of CFS periods throttled",
+            "  {:<10} ready pods {}–{}, pods on nodes {:.2} on average, {} scale-ups, {} scale-downs, {} evictions, {:.0} pending pod-s, {} unfittable, {:.0} rejected, {:.0} timed out, {} OOM kills, {} restarts, {} pressure evictions, {:.1} % of CFS periods throttled",
             a.workload,
             a.run.ready_min,
             a.run.ready_max,

@@ -281,7 +281,7 @@ pub fn document(i: &Inputs) -> String {
     );
     let _ = writeln!(
         o,
-        "| workload | pods mean (current → recommended) | pods min–max current | pods min–max recommended |"
+        "| workload | pods on nodes, mean (current → recommended) | ready pods min–max current | ready pods min–max recommended |"
     );
     let _ = writeln!(o, "|---|---|---|---|");
     for name in base.config.workloads.keys() {
@@ -700,6 +700,20 @@ pub fn document(i: &Inputs) -> String {
         o,
         "- [ ] Pods schedule: `kubectl get pods -o wide` shows every pod Running on the intended pool, none Pending."
     );
+    let managed: Vec<&str> = rec
+        .config
+        .workloads
+        .iter()
+        .filter(|(_, w)| w.hpa.is_some())
+        .map(|(n, _)| n.as_str())
+        .collect();
+    if !managed.is_empty() {
+        let _ = writeln!(
+            o,
+            "- [ ] HPA-managed Deployments ({}): the emitted manifests leave out `spec.replicas`; before the first apply, remove it from the live object's last-applied configuration (`kubectl apply edit-last-applied deployment/<name>`), or the Deployment drops to 1 replica for a moment.",
+            managed.join(", ")
+        );
+    }
     for name in rec.config.workloads.keys() {
         let ooms = act(rec, name, "oom_kills");
         let thr = act(rec, name, "throttled_period_ratio");
