@@ -570,13 +570,26 @@ pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
         );
         let overall = e.verdict();
         if overall != crate::search::risk::risk_verdict(&r, mc.max_breach_probability) {
-            // The search's verdict adds the connection budgets to what the SLA says.
+            // The search's verdict adds the config's static conditions to what the SLA says.
             let _ = writeln!(
                 out,
-                "verdict: {} — a connection budget at maxReplicas exceeds a server's limit (see the pools below)",
-                overall.as_str()
+                "verdict: {} — {}",
+                overall.as_str(),
+                ev.static_reasons().join("; ")
             );
         }
+    } else {
+        let why = ev.infeasible_because();
+        let _ = writeln!(
+            out,
+            "verdict: {}{}",
+            e.verdict().as_str(),
+            if why.is_empty() {
+                String::new()
+            } else {
+                format!(" — {}", why.join("; "))
+            }
+        );
     }
     for (o, spec) in ev.sla.objectives.iter().zip(&scenario.sla.objectives) {
         let _ = writeln!(
@@ -604,7 +617,7 @@ pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
         };
         let _ = writeln!(
             out,
-            "connections to {}: peak {:.0}, mean {:.0}, {limit}; budget at maxReplicas {}{verdict}; idle at minReplicas {}; refused {:.0} connection-s",
+            "connections to {}: peak {:.0}, mean {:.0}, {limit}; budget at maxReplicas with surge {}{verdict}; idle at minReplicas {}; refused {:.0} connection-s",
             c.run.server,
             c.run.peak_connections,
             c.run.mean_connections,

@@ -2505,7 +2505,9 @@ fn simulate_with_replications_reports_the_breach_probability() {
     // The fixture's baseline can open more MongoDB connections than the server takes: the
     // overall verdict says so beside the SLA's (as the search ranks it `no`).
     assert!(
-        text.contains("verdict: infeasible — a connection budget"),
+        text.contains(
+            "verdict: infeasible — mongodb: pools can open 2652 connections at maxReplicas with a rollout's surge"
+        ),
         "{text}"
     );
 }
@@ -2594,11 +2596,11 @@ fn space_pool_settings_vary_minimum_size_blocking_and_timeout() {
     // the timeout): 8 distinct configurations.
     assert_eq!(names.len(), 8, "{names:?}");
     for part in [
-        "mongodb:23,",
-        "mongodb:23/min5,",
-        "mongodb:23/wait2s,",
-        "mongodb:23/min5/wait2s,",
-        "redis:500/raise",
+        "mongodb:17,",
+        "mongodb:17/min5,",
+        "mongodb:17/wait2s,",
+        "mongodb:17/min5/wait2s,",
+        "redis:384/raise",
         "redis:50/block/wait1s",
     ] {
         assert!(
@@ -3043,7 +3045,7 @@ fn config_below_the_availability_floor_is_infeasible_whatever_the_sla() {
     f.replace(
         BASELINE,
         "mongodb: { client: motor }",
-        "mongodb: { client: motor, maxPoolSize: 20 }",
+        "mongodb: { client: motor, maxPoolSize: 17 }",
     );
     f.replace_line_starting(SPACE, "  min_replicas:", "  min_replicas: [3]");
     f.replace(

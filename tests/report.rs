@@ -373,7 +373,9 @@ fn breach_probabilities_and_the_pareto_front_appear_when_the_search_gives_them()
         "{doc}"
     );
     assert!(
-        doc.contains("more connections at maxReplicas than the limit of mongodb"),
+        doc.contains(
+            "more connections at maxReplicas (with a rollout's surge) than the limit of mongodb"
+        ),
         "{doc}"
     );
     let front = doc

@@ -72,8 +72,11 @@ pub struct ServerConnections {
     /// The run's record (peak, mean, refused).
     #[serde(flatten)]
     pub run: crate::sim::engine::ServerRun,
-    /// Connections the pools can open at `maxReplicas` (every process filling its pool, plus
-    /// monitors): what the server must admit when a latency spike makes every pool grow.
+    /// Connections the pools can open at `maxReplicas` plus a rollout's surge (every process
+    /// of [`WorkloadConfig::peak_pods`] filling its pool, plus monitors): what the server must
+    /// admit when a latency spike makes every pool grow during a rollout at the peak.
+    ///
+    /// [`WorkloadConfig::peak_pods`]: crate::model::config::WorkloadConfig::peak_pods
     pub budget_at_max_replicas: u64,
     /// Connections held at idle at `minReplicas` (`minPoolSize` and monitors).
     pub idle_at_min_replicas: u64,
@@ -93,9 +96,17 @@ impl Evaluation {
                 self.sla.breached_windows, self.sla.windows
             ));
         }
+        out.extend(self.static_reasons());
+        out
+    }
+
+    /// What makes the config as a whole unacceptable, whatever a replay says: connection
+    /// budgets over a server's limit and services below their availability floor.
+    pub fn static_reasons(&self) -> Vec<String> {
+        let mut out = Vec::new();
         for c in self.connections.iter().filter(|c| !c.within_limit) {
             out.push(format!(
-                "{}: pools can open {} connections at maxReplicas, over its limit of {}",
+                "{}: pools can open {} connections at maxReplicas with a rollout's surge, over its limit of {}",
                 c.run.server,
                 c.budget_at_max_replicas,
                 c.run.limit.unwrap_or(0)
@@ -116,8 +127,7 @@ impl Evaluation {
     /// Whether the config as a whole (not one replay) is unacceptable: a connection budget
     /// over a server's limit, or a service below its availability floor.
     pub fn statically_infeasible(&self) -> bool {
-        self.connections.iter().any(|c| !c.within_limit)
-            || self.availability.iter().any(|a| !a.holds())
+        !self.static_reasons().is_empty()
     }
 }
 
@@ -135,10 +145,15 @@ fn connections(scenario: &Scenario, config: &Config, run: &RunResult) -> Vec<Ser
                 else {
                     continue;
                 };
-                let (min, max) = w.replica_range();
+                let (min, _) = w.replica_range();
                 let procs = svc.profile.workers;
                 let concurrency = svc.profile.concurrency_per_worker;
-                budget += crate::model::pools::connection_budget(&pool, max, procs, concurrency);
+                budget += crate::model::pools::connection_budget(
+                    &pool,
+                    w.peak_pods(),
+                    procs,
+                    concurrency,
+                );
                 idle += crate::model::pools::idle_connections(&pool, min, procs);
             }
             ServerConnections {

@@ -387,6 +387,13 @@ impl WorkloadConfig {
             })
     }
 
+    /// The most pods it may run at once: its most replicas plus the rolling update's surge
+    /// (a rollout at the peak), what its client pools may open connections from.
+    pub fn peak_pods(&self) -> u32 {
+        let most = self.replica_range().1;
+        most + self.rolling_update.unwrap_or_default().resolve(most).0
+    }
+
     /// The running containers' resources: the app first, then the sidecars.
     pub fn containers(&self) -> impl Iterator<Item = &Resources> {
         std::iter::once(&self.resources).chain(self.sidecars.iter().map(|s| &s.resources))

@@ -507,7 +507,7 @@ pub fn document(i: &Inputs) -> String {
         let _ = writeln!(o, "## Connection pools\n");
         let _ = writeln!(
             o,
-            "Connections each server could see at `maxReplicas` (pools × processes × replicas) against its limit, and the peak the simulation used:\n"
+            "Connections each server could see at `maxReplicas` during a rollout (pools × processes × (maxReplicas + maxSurge)) against its limit, and the peak the simulation used:\n"
         );
         let _ = writeln!(
             o,
@@ -728,7 +728,7 @@ pub fn document(i: &Inputs) -> String {
     }
     let _ = writeln!(
         o,
-        "- [ ] Connection pools: no pool-timeout or `max_connections` errors in the app logs (pymongo `WaitQueueTimeoutError`, redis-py `ConnectionError: Too many connections`), and the server's connection count at `maxReplicas` stays under its limit."
+        "- [ ] Connection pools: no pool-timeout or `max_connections` errors in the app logs (pymongo `WaitQueueTimeoutError`, redis-py `ConnectionError: Too many connections`), and the server's connection count at `maxReplicas`, during a rollout too, stays under its limit."
     );
     let _ = writeln!(
         o,
@@ -764,7 +764,7 @@ fn risk(rec: &Candidate, base: &Candidate, sc: &Scenario) -> String {
     };
     if !over(base).is_empty() {
         parts.push(format!(
-            "the current configuration's pools can open more connections at maxReplicas than the limit of {}",
+            "the current configuration's pools can open more connections at maxReplicas (with a rollout's surge) than the limit of {}",
             over(base).join(", ")
         ));
     }

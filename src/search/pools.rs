@@ -118,7 +118,7 @@ fn sized(
                     let p = o.client_pools.get(server)?.resolve().ok()?;
                     Some(connection_budget(
                         &p,
-                        max_replicas(o),
+                        o.peak_pods(),
                         s.profile.workers,
                         s.profile.concurrency_per_worker,
                     ))
@@ -128,7 +128,7 @@ fn sized(
             let svc = scenario.services.iter().find(|s| s.name == workload)?;
             fitting_size(
                 limit.saturating_sub(others),
-                max_replicas(w),
+                w.peak_pods(),
                 svc.profile.workers,
                 resolved.monitors_per_member,
             )
@@ -141,10 +141,4 @@ fn sized(
     *p = p.with_max_size(n);
     c.name = crate::search::space::describe(workload, w);
     Some(c)
-}
-
-fn max_replicas(w: &crate::model::config::WorkloadConfig) -> u32 {
-    w.hpa
-        .as_ref()
-        .map_or(w.replicas, |h| h.max_replicas.max(1) as u32)
 }
