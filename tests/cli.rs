@@ -3139,3 +3139,29 @@ fn config_below_the_availability_floor_is_infeasible_whatever_the_sla() {
         out.stdout()
     );
 }
+
+/// A server that refuses connections fails the checkouts of the request-level engine as it
+/// fails the fluid model's (found by a tester: the request engine counted the refusals and
+/// failed nothing).
+#[test]
+fn refused_connections_fail_requests_in_both_load_models() {
+    let f = Fixture::new();
+    f.replace(SCENARIO, "max_connections: 500 ", "max_connections: 1 ");
+    f.replace(SCENARIO, "max_connections: 10000 ", "max_connections: 1 ");
+    let api_error_rate = |model: &str| {
+        let out = f.run(&["--load-model", model, "simulate", "--format", "json"]);
+        assert_ok(&out);
+        let v = out.json();
+        let api = v["sla"]["objectives"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["class"] == "api")
+            .unwrap()
+            .clone();
+        api["error_rate"].as_f64().unwrap()
+    };
+    let (fluid, requests) = (api_error_rate("fluid"), api_error_rate("requests"));
+    assert!(fluid > 0.99, "fluid error rate {fluid}");
+    assert!(requests > 0.99, "request engine error rate {requests}");
+}

@@ -1796,6 +1796,10 @@ impl<'a> Sim<'a> {
         let Some(rm) = wl.request_model.as_mut() else {
             return (wl.model.idle_cores, wl.model.base_memory);
         };
+        // The servers' refusals of the last step, as the fluid step applies them.
+        for ps in &wl.client_pools {
+            rm.set_refused(&self.servers[ps.server].run.server, ps.refused);
+        }
         rm.step(t, t + dt_ms, lambda, &self.ready_ids);
         // Connections each process holds toward each server: the pool's peak use so far
         // shared over the ready processes (kept open unless idle connections close).

@@ -177,6 +177,9 @@ pub struct PoolStats {
     pub timed_out: u64,
     /// Checkouts refused by a raising pool (the request failed).
     pub raised: u64,
+    /// Checkouts that needed a connection the server refused (over its `max_connections`;
+    /// the request failed).
+    pub refused: u64,
     /// Connections in use now, over all processes.
     pub in_use: u64,
     /// Most connections in use at once.
@@ -335,6 +338,9 @@ pub struct RequestModel {
     pub periods: (u64, u64),
     /// Per pool of [`RequestOptions::pools`] that some class calls (same order, those kept).
     pub pool_stats: Vec<PoolStats>,
+    /// Per pool, the share of its connections the server refuses (see
+    /// [`RequestModel::set_refused`]).
+    refused: Vec<f64>,
 }
 
 /// A gamma draw with mean 1 and squared coefficient of variation `scv` (0: deterministic;
@@ -466,6 +472,7 @@ impl RequestModel {
             lost: vec![0.0; n],
             periods: (0, 0),
             pool_stats: vec![PoolStats::default(); pools.len()],
+            refused: vec![0.0; pools.len()],
             pools,
         }
     }
@@ -559,6 +566,15 @@ impl RequestModel {
         }
         self.slot_of[id] = s;
         s
+    }
+
+    /// Sets the share of the connections of the pool toward `server` that the server refuses
+    /// (over its connection limit): from now on each checkout from that pool fails with that
+    /// probability. A server no pool talks to is ignored.
+    pub fn set_refused(&mut self, server: &str, share: f64) {
+        if let Some(i) = self.pools.iter().position(|p| p.server == server) {
+            self.refused[i] = share.clamp(0.0, 1.0);
+        }
     }
 
     /// Simulates `[t0, t1)` (ms): arrivals at `lambda` requests per second go to the pods in
@@ -972,6 +988,15 @@ impl RequestModel {
         let q = self.reqs[r as usize];
         let spec = &self.classes[q.class as usize];
         if let Some(&(pool, hold)) = spec.pooled.get(q.call as usize) {
+            // A checkout lands on a connection the server refused with the refused share (the
+            // fluid model's per-operation failure); no draw while nothing is refused.
+            let refused = self.refused[pool];
+            if refused > 0.0 && self.rng.random::<f64>() < refused {
+                self.pool_stats[pool].refused += 1;
+                self.stats[q.class as usize].rejected += 1.0;
+                self.fail(r, t);
+                return;
+            }
             let sem = self.sem_index(q.pod, q.worker, pool);
             if self.sems[sem].try_acquire() {
                 self.checked_out(pool, 0.0);
