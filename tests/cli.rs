@@ -3165,3 +3165,26 @@ fn refused_connections_fail_requests_in_both_load_models() {
     assert!(fluid > 0.99, "fluid error rate {fluid}");
     assert!(requests > 0.99, "request engine error rate {requests}");
 }
+
+/// A pool whose client speaks the other protocol than its server (a swapped driver) is bad
+/// input naming the pool's `client` field.
+#[test]
+fn swapped_client_driver_is_rejected() {
+    let f = Fixture::new();
+    f.replace(
+        BASELINE,
+        "mongodb: { client: motor }",
+        "mongodb: { client: redis-py }",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        BASELINE,
+        "workloads.backend.client_pools.mongodb.client",
+        &[
+            "`redis-py` speaks redis",
+            "server `mongodb` is a mongodb server",
+            "expected pymongo or motor",
+        ],
+    );
+}

@@ -337,6 +337,10 @@ pub fn fitting_size(room: u64, replicas: u32, processes: u32, monitors: u32) -> 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
+    /// What the server speaks (`mongodb` or `redis`), so that a pool with the other protocol's
+    /// client (a swapped driver) is bad input; absent: not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<Protocol>,
     /// Most client connections per member (Redis `maxclients`, default 10000; ApsaraDB for
     /// MongoDB: by instance type, e.g. 500 per node for a 1-core 2 GB replica set).
     pub max_connections: u32,
@@ -361,6 +365,43 @@ pub struct ServerConfig {
     /// (default [`REDIS_BYTES_PER_CONNECTION`]: Redis's per-client buffers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_per_connection: Option<Bytes>,
+}
+
+/// A downstream server's wire protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// MongoDB (clients: pymongo, motor).
+    Mongodb,
+    /// Redis (client: redis-py).
+    Redis,
+}
+
+impl Protocol {
+    /// The protocol a client library speaks (`None` for one costsim does not model).
+    pub fn of_client(client: &str) -> Option<Protocol> {
+        match client {
+            "pymongo" | "motor" => Some(Protocol::Mongodb),
+            "redis-py" => Some(Protocol::Redis),
+            _ => None,
+        }
+    }
+
+    /// Its name, as the scenario writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Mongodb => "mongodb",
+            Protocol::Redis => "redis",
+        }
+    }
+
+    /// The clients that speak it.
+    pub fn clients(self) -> &'static str {
+        match self {
+            Protocol::Mongodb => "pymongo or motor",
+            Protocol::Redis => "redis-py",
+        }
+    }
 }
 
 /// Default connection establishment time, ms: in-region TCP (0.5–2 ms) + TLS (10–50 ms) +

@@ -109,6 +109,22 @@ pub fn check_workload(
             }
         }
         pool.resolve().map_err(|(field, m)| (f(&field), m))?;
+        let speaks = crate::model::pools::Protocol::of_client(&pool.client);
+        let expects = scenario.servers.get(server).and_then(|s| s.protocol);
+        if let (Some(speaks), Some(expects)) = (speaks, expects) {
+            if speaks != expects {
+                return Err((
+                    f("client"),
+                    format!(
+                        "`{}` speaks {}, but server `{server}` is a {} server (the scenario's servers.{server}.protocol); expected {}",
+                        pool.client,
+                        speaks.name(),
+                        expects.name(),
+                        expects.clients()
+                    ),
+                ));
+            }
+        }
     }
     for (i, ic) in w.init_containers.iter().enumerate() {
         check_request_within_limit(&ic.resources)
