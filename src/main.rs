@@ -54,7 +54,8 @@ struct Cli {
     #[arg(long, value_enum, default_value_t = LoadModelArg::Fluid, global = true)]
     load_model: LoadModelArg,
     /// Kubernetes manifests (a kustomize directory, a directory of YAML files or a file) whose
-    /// Deployments and HPAs replace the scenario's baseline (search, simulate, emit, diff).
+    /// Deployments and HPAs replace the scenario's baseline (search, simulate, validate, emit,
+    /// diff).
     #[arg(long, global = true)]
     manifests: Option<PathBuf>,
     /// The subcommand's name and which flags the command line set explicitly (a flag a
@@ -1014,6 +1015,7 @@ fn finish_search(
             &baseline,
             top,
             confirm.enabled().then_some((confirm, &summary)),
+            &options.variation,
         )),
     }
 }

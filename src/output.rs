@@ -380,6 +380,7 @@ pub fn ranking_table(
     baseline: &Evaluated,
     top: usize,
     confirmation: Option<(&Confirm, &Summary)>,
+    variation: &crate::sim::arrivals::Variation,
 ) -> String {
     let mut out = String::new();
     let cur = &scenario.catalog.currency;
@@ -406,6 +407,20 @@ pub fn ranking_table(
         crate::time::format_duration(scenario.sla.window),
         budget * 100.0,
     );
+    // What the replications vary beyond the Poisson counts, when the user asked for more.
+    let mut varied = Vec::new();
+    if variation.bootstrap_days {
+        varied.push("recorded days drawn with replacement (--bootstrap-days)".to_string());
+    }
+    if variation.growth_pct_per_month != 0.0 {
+        varied.push(format!(
+            "traffic growing {} %/month (--growth)",
+            variation.growth_pct_per_month
+        ));
+    }
+    if !varied.is_empty() {
+        let _ = writeln!(out, "replications: {}", varied.join("; "));
+    }
     if let Some((c, s)) = confirmation {
         let _ = writeln!(
             out,

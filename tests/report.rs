@@ -304,7 +304,12 @@ fn emit_round_trips_through_manifests_and_diff_shows_the_change() {
         &["diff", "--from", "out", "--manifests", "k8s/overlays/prod"],
     );
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("no change"), "{out}");
+    assert!(
+        out.contains("no change: the baseline already deploys rank 1"),
+        "{out}"
+    );
+    // No saving is promised for what is already deployed.
+    assert!(!out.contains("monthly cost: "), "{out}");
 }
 
 #[test]

@@ -370,6 +370,11 @@ pub fn document(i: &Inputs) -> String {
         "\n## Cost breakdown over the {:.1} h simulated\n",
         r.horizon_hours
     );
+    let _ = writeln!(
+        o,
+        "One run each (the search's replication 0, seed {}), so the totals scale to slightly other monthly figures than the summary's, which are means over the replications.\n",
+        r.seed
+    );
     let _ = writeln!(o, "| item | current ({cur}) | recommended ({cur}) |");
     let _ = writeln!(o, "|---|---:|---:|");
     let pool_names: Vec<&String> = base.cost.pools.iter().map(|p| &p.pool).collect();

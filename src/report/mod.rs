@@ -125,7 +125,7 @@ pub fn build_plots(
         out.push((
             PlotRef {
                 stem: "replicas-nodes".into(),
-                caption: "Ready replicas per workload and nodes per pool over the trace, current (light) and recommended".into(),
+                caption: "Ready replicas per workload and nodes per pool over the trace, current (pale lines) and recommended (dark lines)".into(),
             },
             Plot::Stacked(vec![
                 LineChart {
@@ -483,21 +483,26 @@ pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool)
         o.push_str(&format!("- {name}: removed\n"));
         changes += 1;
     }
-    if changes == 0 {
-        o.push_str("no change\n");
-    }
     let now = r.baseline.monthly();
     let new = chosen.monthly();
     let cur = &r.currency;
-    o.push_str(&format!(
-        "monthly cost: {now:.2} → {new:.2} {cur} ({:+.2} {cur}, {:+.1} %)\n",
-        new - now,
-        if now > 0.0 {
-            (new - now) / now * 100.0
-        } else {
-            0.0
-        }
-    ));
+    if changes == 0 {
+        // Nothing to apply: a saving against the search's baseline would be one already made.
+        o.push_str(&format!(
+            "no change: the baseline already deploys rank {} (monthly cost {new:.2} {cur}; the search's baseline {now:.2} {cur})\n",
+            chosen.rank
+        ));
+    } else {
+        o.push_str(&format!(
+            "monthly cost: {now:.2} → {new:.2} {cur} ({:+.2} {cur}, {:+.1} %)\n",
+            new - now,
+            if now > 0.0 {
+                (new - now) / now * 100.0
+            } else {
+                0.0
+            }
+        ));
+    }
     let (rb, rw) = chosen.windows();
     let (bb, _) = r.baseline.windows();
     // The search's verdict, not this one replay's windows: `undecided` is not a breach.
