@@ -338,15 +338,24 @@ fn verdict_word(e: &Evaluated) -> &'static str {
     }
 }
 
-/// A run's timeline as CSV: per minute, desired and ready replicas per workload, nodes per pool.
-pub fn timeline_csv(scenario: &Scenario, run: &RunResult) -> String {
-    let mut out = String::from("minute");
+/// The columns of [`timeline_csv`] for `scenario`: `minute`, per service `<s>_desired`,
+/// `<s>_ready` and `<s>_cpu_utilization`, per pool `<p>_nodes`.
+pub fn timeline_columns(scenario: &Scenario) -> Vec<String> {
+    let mut cols = vec!["minute".to_string()];
     for s in &scenario.services {
-        let _ = write!(out, ",{0}_desired,{0}_ready,{0}_cpu_utilization", s.name);
+        for what in ["desired", "ready", "cpu_utilization"] {
+            cols.push(format!("{}_{what}", s.name));
+        }
     }
     for p in &scenario.catalog.pools {
-        let _ = write!(out, ",{}_nodes", p.name);
+        cols.push(format!("{}_nodes", p.name));
     }
+    cols
+}
+
+/// A run's timeline as CSV: per minute, desired and ready replicas per workload, nodes per pool.
+pub fn timeline_csv(scenario: &Scenario, run: &RunResult) -> String {
+    let mut out = timeline_columns(scenario).join(",");
     out.push('\n');
     for pt in &run.timeline {
         let _ = write!(out, "{}", pt.at / 60_000);

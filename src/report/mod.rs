@@ -12,6 +12,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::model::config::Config;
 use crate::model::scenario::Scenario;
+use crate::model::validate::check_config;
 use crate::output::Batch;
 use crate::search::risk::Verdict;
 
@@ -62,18 +63,75 @@ pub fn load_ranking(scenario: &Scenario, from: &Path) -> Result<Ranking> {
             ),
         ));
     }
+    check_configs(scenario, &r, &label)?;
     Ok(r)
 }
 
-fn read_timeline(path: &Path) -> Result<Option<BTreeMap<String, Vec<f64>>>> {
-    match std::fs::read_to_string(path) {
-        Ok(t) => plots::parse_timeline(&t, &path.display().to_string()).map(Some),
-        Err(_) => Ok(None),
+/// Every config in the ranking (the baseline's and each candidate's) gets the checks a
+/// `--config` file gets ([`check_config`]): a hand-edited ranking.json (a limit below its
+/// request, an HPA minimum above its maximum, a workload deleted or unknown pool) is bad input
+/// naming the file and the JSON path, not written into manifests.
+fn check_configs(scenario: &Scenario, r: &Ranking, label: &str) -> Result<()> {
+    let configs = std::iter::once(("baseline.config".to_string(), &r.baseline.config)).chain(
+        r.candidates
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!("candidates[{i}].config"), &c.config)),
+    );
+    for (path, config) in configs {
+        check_config(scenario, config, label).map_err(|e| match e {
+            Error::Input {
+                file,
+                location,
+                message,
+            } => Error::input(
+                file,
+                Some(match location {
+                    Some(field) => format!("{path}.{field}"),
+                    None => path.clone(),
+                }),
+                message,
+            ),
+            e => e,
+        })?;
     }
+    Ok(())
 }
 
-/// The report's plots from the ranking and the timelines beside it (a timeline that is
-/// missing leaves its plot out).
+/// Reads and checks one of the timelines `search --out` writes beside ranking.json.
+///
+/// A missing timeline is an error, not a report without its plots: `search --out` always
+/// writes both, so a missing one means the directory is incomplete (or not a search's), and a
+/// document quietly missing its replica and utilization plots reads as complete when it is not.
+fn read_timeline(scenario: &Scenario, path: &Path) -> Result<BTreeMap<String, Vec<f64>>> {
+    let label = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::input(
+            &label,
+            None,
+            format!(
+                "cannot read ({e}): `search --out` writes it beside ranking.json; rerun the \
+                 search into that directory"
+            ),
+        )
+    })?;
+    // A pod's CPU use is at most its node's CPU, and a request at least 1m.
+    let max_utilization = scenario
+        .catalog
+        .pools
+        .iter()
+        .map(|p| f64::from(p.vcpu) * 1000.0)
+        .fold(1.0, f64::max);
+    plots::parse_timeline(
+        &text,
+        &label,
+        &crate::output::timeline_columns(scenario),
+        max_utilization,
+    )
+}
+
+/// The report's plots from the ranking and the timelines beside it (both must be there; see
+/// [`read_timeline`]).
 pub fn build_plots(
     scenario: &Scenario,
     r: &Ranking,
@@ -81,9 +139,12 @@ pub fn build_plots(
     from: &Path,
 ) -> Result<Vec<(PlotRef, Plot)>> {
     let mut out = Vec::new();
-    let base_t = read_timeline(&from.join("timeline_baseline.csv"))?;
+    let base_t = Some(read_timeline(
+        scenario,
+        &from.join("timeline_baseline.csv"),
+    )?);
     let rec_t = if rec.rank == 1 {
-        read_timeline(&from.join("timeline_rank1.csv"))?
+        Some(read_timeline(scenario, &from.join("timeline_rank1.csv"))?)
     } else {
         None
     };
