@@ -170,8 +170,8 @@ enum Command {
         /// Which candidate (1 = the best).
         #[arg(long, default_value_t = 1)]
         rank: usize,
-        /// The overlay's environment name (`overlays/<NAME>`).
-        #[arg(long, default_value = "prod")]
+        /// The overlay's environment name (`overlays/<NAME>`; a DNS label, like a namespace).
+        #[arg(long, default_value = "prod", value_parser = overlay_name)]
         overlay: String,
         /// Namespace set in the overlay's kustomization (a DNS label, as Kubernetes requires).
         #[arg(long, value_parser = namespace_name)]
@@ -256,6 +256,19 @@ impl VariationArgs {
 /// A namespace name: an RFC 1123 label (lower-case letters, digits and `-`, starting and
 /// ending with a letter or digit, at most 63 characters), as the API server validates it.
 fn namespace_name(s: &str) -> std::result::Result<String, String> {
+    dns_label(s, "a namespace name")
+}
+
+/// An overlay name: it becomes the directory `overlays/<NAME>` and the name kustomize and
+/// `kubectl` users type, so the same RFC 1123 label rule as a namespace (no spaces, newlines,
+/// slashes or names too long for a file system).
+fn overlay_name(s: &str) -> std::result::Result<String, String> {
+    dns_label(s, "an overlay name")
+}
+
+/// `s` when it is an RFC 1123 label (lower-case letters, digits and `-`, starting and ending
+/// with a letter or digit, at most 63 characters); else why not, calling it `what`.
+fn dns_label(s: &str, what: &str) -> std::result::Result<String, String> {
     let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     let inner = s
         .chars()
@@ -264,8 +277,13 @@ fn namespace_name(s: &str) -> std::result::Result<String, String> {
         Ok(s.to_string())
     } else {
         Err(format!(
-            "`{s}` is not a namespace name: lower-case letters, digits and `-`, starting and \
-             ending with a letter or digit, at most 63 characters"
+            "`{}` is not {what}: lower-case letters, digits and `-`, starting and \
+             ending with a letter or digit, at most 63 characters",
+            s.escape_debug()
+                .to_string()
+                .chars()
+                .take(80)
+                .collect::<String>()
         ))
     }
 }
@@ -646,15 +664,22 @@ fn run(cli: &Cli) -> Result<()> {
             rank,
             overlay,
             namespace,
-        } => emit(&costsim::report::write_manifests(
-            &scenario,
-            from,
-            *rank,
-            overlay,
-            namespace.as_deref(),
-            cli.manifests.as_deref(),
-            cli.out.as_deref().unwrap_or(Path::new("k8s")),
-        )?),
+        } => {
+            let done = costsim::report::write_manifests(
+                &scenario,
+                from,
+                *rank,
+                overlay,
+                namespace.as_deref(),
+                cli.manifests.as_deref(),
+                cli.out.as_deref().unwrap_or(Path::new("k8s")),
+            )?;
+            for w in &done.warnings {
+                // A warning about the result, not progress: shown under --quiet too.
+                eprintln!("costsim: warning: {w}");
+            }
+            emit(&done.summary)
+        }
         Command::Diff { from, rank } => emit(&costsim::report::diff(
             &scenario,
             from,

@@ -571,3 +571,98 @@ fn bad_timelines_are_bad_input_naming_line_and_column() {
     assert!(err.contains("timeline_baseline.csv"), "{err}");
     assert!(!run.path("tl-missing-doc").exists());
 }
+
+#[test]
+fn emit_checks_the_overlay_name_first_and_a_failing_emit_leaves_no_directories() {
+    let run = run();
+    let long = "a".repeat(300);
+    for bad in [long.as_str(), "a b", "a\nb", "Prod", "../x", "x-"] {
+        let (code, _, err) = costsim(
+            run.dir.path(),
+            &[
+                "emit",
+                "--from",
+                "out",
+                "--overlay",
+                bad,
+                "--out",
+                "k8s-bad",
+            ],
+        );
+        assert_eq!(code, 2, "{bad:?}: {err}");
+        assert!(err.contains("--overlay"), "{bad:?}: {err}");
+        assert!(!run.path("k8s-bad").exists(), "{bad:?}: nothing created");
+    }
+    // A write that fails late (a directory where the overlay's kustomization goes) removes
+    // the directories it made on the way.
+    fs::create_dir_all(run.path("k8s-late/overlays/prod/kustomization.yaml")).unwrap();
+    let (code, _, err) = costsim(
+        run.dir.path(),
+        &["emit", "--from", "out", "--out", "k8s-late"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("kustomization.yaml"), "{err}");
+    assert!(!run.path("k8s-late/base").exists(), "base/ left behind");
+    assert!(run
+        .path("k8s-late/overlays/prod/kustomization.yaml")
+        .is_dir());
+}
+
+#[test]
+fn emitting_a_candidate_not_proven_feasible_warns() {
+    let run = run();
+    let r = run.ranking();
+    let undecided = r["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c["verdict"] == "undecided")
+        .expect("the fixture's search leaves candidates undecided");
+    let rank = (undecided + 1).to_string();
+    let (code, out, err) = costsim(
+        run.dir.path(),
+        &[
+            "emit",
+            "--from",
+            "out",
+            "--rank",
+            &rank,
+            "--out",
+            "k8s-undecided",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("kustomization.yaml"), "{out}");
+    assert!(
+        err.contains("warning") && err.contains("not proven feasible"),
+        "{err}"
+    );
+    // An infeasible one says so.
+    edited_out(run, "out-infeasible", |r| {
+        r["candidates"][0]["feasible"] = Value::Bool(false);
+        r["candidates"][0]["verdict"] = Value::String("infeasible".into());
+    });
+    let (code, _, err) = costsim(
+        run.dir.path(),
+        &[
+            "emit",
+            "--from",
+            "out-infeasible",
+            "--out",
+            "k8s-infeasible",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning") && err.contains("infeasible"),
+        "{err}"
+    );
+    // A feasible one does not.
+    assert_eq!(r["candidates"][0]["verdict"], "feasible");
+    let (code, _, err) = costsim(
+        run.dir.path(),
+        &["emit", "--from", "out", "--out", "k8s-feasible"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("warning"), "{err}");
+}

@@ -375,6 +375,35 @@ fn base_config<'a>(scenario: &'a Scenario, r: &'a Ranking, from_manifests: bool)
     }
 }
 
+/// What [`write_manifests`] did: the lines for stdout (the files, how to build them) and
+/// warnings for stderr.
+#[derive(Debug, Clone, Default)]
+pub struct Emitted {
+    /// `wrote …` per file and the build command.
+    pub summary: String,
+    /// About the candidate written (one the search did not prove feasible).
+    pub warnings: Vec<String>,
+}
+
+/// The warning for emitting `chosen`, when the search did not prove it feasible (its verdict
+/// is `infeasible` or `undecided`, or it is not feasible without a verdict).
+fn emit_warning(chosen: &Candidate) -> Option<String> {
+    if chosen.feasible {
+        return None;
+    }
+    let verdict = chosen
+        .verdict
+        .as_deref()
+        .and_then(Verdict::parse)
+        .unwrap_or(Verdict::Infeasible);
+    verdict.caveat().map(|c| {
+        format!(
+            "rank {} `{}` is {c}; the manifests deploy it anyway (check before applying)",
+            chosen.rank, chosen.name
+        )
+    })
+}
+
 /// Writes the kustomize base and overlay for the candidate of `rank` into `out`; returns what
 /// was written. With `manifests` (already the scenario's baseline) the base is their config,
 /// and their images and namespace carry over to the overlay (`namespace` overrides).
@@ -386,7 +415,7 @@ pub fn write_manifests(
     namespace: Option<&str>,
     manifests: Option<&Path>,
     out: &Path,
-) -> Result<String> {
+) -> Result<Emitted> {
     let r = load_ranking(scenario, from)?;
     let chosen = r.rank(rank, "ranking.json")?;
     let base = base_config(scenario, &r, manifests.is_some());
@@ -410,7 +439,10 @@ pub fn write_manifests(
         "build with: kubectl kustomize {}\n",
         out.join("overlays").join(overlay).display()
     ));
-    Ok(msg)
+    Ok(Emitted {
+        summary: msg,
+        warnings: emit_warning(chosen).into_iter().collect(),
+    })
 }
 
 /// A client pool's settings as the config gives them, by name (`client: -` for a server the
