@@ -932,13 +932,26 @@ fn run_search(
             shards::shard_candidate(0, baseline),
         );
         let text = output::to_json_string(&file);
-        if let Some(dir) = &cli.out {
-            output::write_atomic(
-                &dir.join(format!("shard-{}-of-{}.json", shard.index, shard.count)),
-                text.as_bytes(),
-            )?;
+        let Some(dir) = &cli.out else {
+            return emit(&text);
+        };
+        let path = dir.join(format!("shard-{}-of-{}.json", shard.index, shard.count));
+        output::write_atomic(&path, text.as_bytes())?;
+        // As without --shard, --out adds files and stdout keeps what the user asked for: the
+        // shard JSON only with an explicit --format json (it is the file), else one line.
+        if cli.given.format {
+            return emit(&text);
         }
-        return emit(&text);
+        return emit(&format!(
+            "wrote {}: shard {}/{}, {} of {total} candidates, {} replications each; merge all \
+             {} shards with `costsim merge`\n",
+            path.display(),
+            shard.index,
+            shard.count,
+            file.candidates.len(),
+            plan.replications,
+            shard.count
+        ));
     }
     let all = run(candidates, plan, &mut stage_start);
     bar.set_message("baseline");
