@@ -414,7 +414,27 @@ fn reject_unused_flags(cli: &Cli) -> Result<()> {
             "--format",
             cli.given.format && matches!(c, C::Diff { .. } | C::Report { .. } | C::Emit { .. }),
         ),
+        // The report reads the search's baseline from ranking.json; calibrate reads metrics.
+        (
+            "--manifests",
+            cli.manifests.is_some() && matches!(c, C::Report { .. } | C::Calibrate { .. }),
+        ),
     ];
+    if cli.manifests.is_some()
+        && matches!(
+            c,
+            C::Simulate {
+                config: Some(_),
+                ..
+            }
+        )
+    {
+        return Err(flag_error(
+            "--manifests",
+            "gives the configuration to simulate, and so does --config: give one of them \
+             (`simulate --manifests DIR` simulates what the manifests deploy)",
+        ));
+    }
     if matches!(c, C::Search { shard: Some(_), .. })
         && cli.given.format
         && cli.format != Format::Json

@@ -1735,6 +1735,37 @@ fn shard_with_out_writes_the_file_and_prints_one_line() {
 }
 
 #[test]
+fn manifests_where_they_would_be_ignored_are_a_flag_error() {
+    let f = Fixture::new();
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["simulate", "--config", BASELINE, "--manifests", "k8s"][..],
+            "--manifests",
+        ),
+        (
+            &["report", "--from", "out", "--manifests", "k8s"][..],
+            "--manifests",
+        ),
+        (
+            &[
+                "calibrate",
+                "--metrics",
+                "m.csv",
+                "--service",
+                "frontend",
+                "--manifests",
+                "k8s",
+            ][..],
+            "--manifests",
+        ),
+    ];
+    assert_each_names_its_flag(&f, &cases);
+    let out = f.run(cases[0].0);
+    assert!(out.stderr.contains("--config"), "{}", out.stderr);
+    assert_eq!(out.stdout(), "", "nothing simulated");
+}
+
+#[test]
 fn cpu_utilization_hpa_without_a_cpu_request_is_rejected() {
     let f = Fixture::new();
     f.replace(
