@@ -171,8 +171,8 @@ enum Command {
         /// Which candidate (1 = the best).
         #[arg(long, default_value_t = 1)]
         rank: usize,
-        /// The overlay's environment name (`overlays/<NAME>`).
-        #[arg(long, default_value = "prod")]
+        /// The overlay's environment name (`overlays/<NAME>`; a DNS label, like a namespace).
+        #[arg(long, default_value = "prod", value_parser = overlay_name)]
         overlay: String,
         /// Namespace set in the overlay's kustomization (a DNS label, as Kubernetes requires).
         #[arg(long, value_parser = namespace_name)]
@@ -257,6 +257,19 @@ impl VariationArgs {
 /// A namespace name: an RFC 1123 label (lower-case letters, digits and `-`, starting and
 /// ending with a letter or digit, at most 63 characters), as the API server validates it.
 fn namespace_name(s: &str) -> std::result::Result<String, String> {
+    dns_label(s, "a namespace name")
+}
+
+/// An overlay name: it becomes the directory `overlays/<NAME>` and the name kustomize and
+/// `kubectl` users type, so the same RFC 1123 label rule as a namespace (no spaces, newlines,
+/// slashes or names too long for a file system).
+fn overlay_name(s: &str) -> std::result::Result<String, String> {
+    dns_label(s, "an overlay name")
+}
+
+/// `s` when it is an RFC 1123 label (lower-case letters, digits and `-`, starting and ending
+/// with a letter or digit, at most 63 characters); else why not, calling it `what`.
+fn dns_label(s: &str, what: &str) -> std::result::Result<String, String> {
     let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     let inner = s
         .chars()
@@ -265,8 +278,13 @@ fn namespace_name(s: &str) -> std::result::Result<String, String> {
         Ok(s.to_string())
     } else {
         Err(format!(
-            "`{s}` is not a namespace name: lower-case letters, digits and `-`, starting and \
-             ending with a letter or digit, at most 63 characters"
+            "`{}` is not {what}: lower-case letters, digits and `-`, starting and \
+             ending with a letter or digit, at most 63 characters",
+            s.escape_debug()
+                .to_string()
+                .chars()
+                .take(80)
+                .collect::<String>()
         ))
     }
 }
@@ -397,7 +415,27 @@ fn reject_unused_flags(cli: &Cli) -> Result<()> {
             "--format",
             cli.given.format && matches!(c, C::Diff { .. } | C::Report { .. } | C::Emit { .. }),
         ),
+        // The report reads the search's baseline from ranking.json; calibrate reads metrics.
+        (
+            "--manifests",
+            cli.manifests.is_some() && matches!(c, C::Report { .. } | C::Calibrate { .. }),
+        ),
     ];
+    if cli.manifests.is_some()
+        && matches!(
+            c,
+            C::Simulate {
+                config: Some(_),
+                ..
+            }
+        )
+    {
+        return Err(flag_error(
+            "--manifests",
+            "gives the configuration to simulate, and so does --config: give one of them \
+             (`simulate --manifests DIR` simulates what the manifests deploy)",
+        ));
+    }
     if matches!(c, C::Search { shard: Some(_), .. })
         && cli.given.format
         && cli.format != Format::Json
@@ -647,15 +685,22 @@ fn run(cli: &Cli) -> Result<()> {
             rank,
             overlay,
             namespace,
-        } => emit(&costsim::report::write_manifests(
-            &scenario,
-            from,
-            *rank,
-            overlay,
-            namespace.as_deref(),
-            cli.manifests.as_deref(),
-            cli.out.as_deref().unwrap_or(Path::new("k8s")),
-        )?),
+        } => {
+            let done = costsim::report::write_manifests(
+                &scenario,
+                from,
+                *rank,
+                overlay,
+                namespace.as_deref(),
+                cli.manifests.as_deref(),
+                cli.out.as_deref().unwrap_or(Path::new("k8s")),
+            )?;
+            for w in &done.warnings {
+                // A warning about the result, not progress: shown under --quiet too.
+                eprintln!("costsim: warning: {w}");
+            }
+            emit(&done.summary)
+        }
         Command::Diff { from, rank } => emit(&costsim::report::diff(
             &scenario,
             from,
@@ -908,13 +953,26 @@ fn run_search(
             shards::shard_candidate(0, baseline),
         );
         let text = output::to_json_string(&file);
-        if let Some(dir) = &cli.out {
-            output::write_atomic(
-                &dir.join(format!("shard-{}-of-{}.json", shard.index, shard.count)),
-                text.as_bytes(),
-            )?;
+        let Some(dir) = &cli.out else {
+            return emit(&text);
+        };
+        let path = dir.join(format!("shard-{}-of-{}.json", shard.index, shard.count));
+        output::write_atomic(&path, text.as_bytes())?;
+        // As without --shard, --out adds files and stdout keeps what the user asked for: the
+        // shard JSON only with an explicit --format json (it is the file), else one line.
+        if cli.given.format {
+            return emit(&text);
         }
-        return emit(&text);
+        return emit(&format!(
+            "wrote {}: shard {}/{}, {} of {total} candidates, {} replications each; merge all \
+             {} shards with `costsim merge`\n",
+            path.display(),
+            shard.index,
+            shard.count,
+            file.candidates.len(),
+            plan.replications,
+            shard.count
+        ));
     }
     let all = run(candidates, plan, &mut stage_start);
     bar.set_message("baseline");

@@ -24,11 +24,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Files a command writes together (into `--out`): each goes to a temporary file beside its
 /// target, and only when every one is written are they renamed into place. A failure (a
 /// directory where a file goes, a full disk) leaves none of them: the temporaries are removed
-/// when the batch is dropped uncommitted.
+/// when the batch is dropped uncommitted, and so are the directories it created for them (a
+/// failed `emit` leaves no empty `base/` or `overlays/`).
 #[derive(Debug, Default)]
 pub struct Batch {
     /// (temporary file, target) of every file written so far.
     staged: Vec<(PathBuf, PathBuf)>,
+    /// Directories the batch created, in the order it created them (parents first).
+    created: Vec<PathBuf>,
 }
 
 impl Batch {
@@ -48,7 +51,21 @@ impl Batch {
         write: impl FnOnce(&Path) -> Result<()>,
     ) -> Result<()> {
         check_target(path)?;
-        let tmp = temp_path(path, ext)?;
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let mut missing: Vec<PathBuf> = dir
+            .ancestors()
+            .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+            .map(Path::to_path_buf)
+            .collect();
+        missing.reverse();
+        let made = temp_path(path, ext);
+        // Whatever part of the path exists now was made here (create_dir_all may fail midway).
+        self.created
+            .extend(missing.into_iter().take_while(|d| d.is_dir()));
+        let tmp = made?;
         if let Err(e) = write(&tmp) {
             let _ = std::fs::remove_file(&tmp);
             return Err(e);
@@ -60,11 +77,14 @@ impl Batch {
     /// Renames every staged file into place.
     pub fn commit(mut self) -> Result<()> {
         let staged = std::mem::take(&mut self.staged);
+        let created = std::mem::take(&mut self.created);
         for (i, (tmp, path)) in staged.iter().enumerate() {
             if let Err(e) = move_into_place(tmp, path) {
                 for (rest, _) in &staged[i + 1..] {
                     let _ = std::fs::remove_file(rest);
                 }
+                // Dropping the batch removes the directories it made that stayed empty.
+                self.created = created;
                 return Err(e);
             }
         }
@@ -76,6 +96,10 @@ impl Drop for Batch {
     fn drop(&mut self) {
         for (tmp, _) in &self.staged {
             let _ = std::fs::remove_file(tmp);
+        }
+        // Deepest first; `remove_dir` leaves a directory that holds anything.
+        for dir in self.created.iter().rev() {
+            let _ = std::fs::remove_dir(dir);
         }
     }
 }
@@ -338,15 +362,24 @@ fn verdict_word(e: &Evaluated) -> &'static str {
     }
 }
 
-/// A run's timeline as CSV: per minute, desired and ready replicas per workload, nodes per pool.
-pub fn timeline_csv(scenario: &Scenario, run: &RunResult) -> String {
-    let mut out = String::from("minute");
+/// The columns of [`timeline_csv`] for `scenario`: `minute`, per service `<s>_desired`,
+/// `<s>_ready` and `<s>_cpu_utilization`, per pool `<p>_nodes`.
+pub fn timeline_columns(scenario: &Scenario) -> Vec<String> {
+    let mut cols = vec!["minute".to_string()];
     for s in &scenario.services {
-        let _ = write!(out, ",{0}_desired,{0}_ready,{0}_cpu_utilization", s.name);
+        for what in ["desired", "ready", "cpu_utilization"] {
+            cols.push(format!("{}_{what}", s.name));
+        }
     }
     for p in &scenario.catalog.pools {
-        let _ = write!(out, ",{}_nodes", p.name);
+        cols.push(format!("{}_nodes", p.name));
     }
+    cols
+}
+
+/// A run's timeline as CSV: per minute, desired and ready replicas per workload, nodes per pool.
+pub fn timeline_csv(scenario: &Scenario, run: &RunResult) -> String {
+    let mut out = timeline_columns(scenario).join(",");
     out.push('\n');
     for pt in &run.timeline {
         let _ = write!(out, "{}", pt.at / 60_000);

@@ -1694,6 +1694,78 @@ fn stdout_write_error_is_not_a_panic() {
 }
 
 #[test]
+fn shard_with_out_writes_the_file_and_prints_one_line() {
+    let f = Fixture::with_tiny_space();
+    let out = f.run(&[
+        "search",
+        "--shard",
+        "0/2",
+        "--replications",
+        "1",
+        "--out",
+        "d",
+    ]);
+    assert_ok(&out);
+    let text = f.read("d/shard-0-of-2.json");
+    assert!(text.contains("costsim-shard/"), "{text}");
+    // As `search --out` prints its table and not ranking.json: not the file again.
+    assert_eq!(out.stdout().lines().count(), 1, "{}", out.stdout());
+    assert!(
+        out.stdout().contains("d/shard-0-of-2.json") && out.stdout().contains("costsim merge"),
+        "{}",
+        out.stdout()
+    );
+    // Asked for, the JSON comes too; without --out, it is the output.
+    let out = f.run(&[
+        "search",
+        "--shard",
+        "1/2",
+        "--replications",
+        "1",
+        "--out",
+        "d",
+        "--format",
+        "json",
+    ]);
+    assert_ok(&out);
+    assert_eq!(out.stdout(), f.read("d/shard-1-of-2.json"));
+    let out = f.run(&["search", "--shard", "1/2", "--replications", "1"]);
+    assert_ok(&out);
+    assert_eq!(out.stdout(), f.read("d/shard-1-of-2.json"));
+}
+
+#[test]
+fn manifests_where_they_would_be_ignored_are_a_flag_error() {
+    let f = Fixture::new();
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["simulate", "--config", BASELINE, "--manifests", "k8s"][..],
+            "--manifests",
+        ),
+        (
+            &["report", "--from", "out", "--manifests", "k8s"][..],
+            "--manifests",
+        ),
+        (
+            &[
+                "calibrate",
+                "--metrics",
+                "m.csv",
+                "--service",
+                "frontend",
+                "--manifests",
+                "k8s",
+            ][..],
+            "--manifests",
+        ),
+    ];
+    assert_each_names_its_flag(&f, &cases);
+    let out = f.run(cases[0].0);
+    assert!(out.stderr.contains("--config"), "{}", out.stderr);
+    assert_eq!(out.stdout(), "", "nothing simulated");
+}
+
+#[test]
 fn cpu_utilization_hpa_without_a_cpu_request_is_rejected() {
     let f = Fixture::new();
     f.replace(

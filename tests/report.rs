@@ -427,3 +427,249 @@ fn results_of_another_version_of_the_scenario_are_bad_input() {
     }
     assert!(!dir.path().join("doc").exists() && !dir.path().join("k8s").exists());
 }
+
+/// A copy of the search's `out/` as `name/`, with `edit` applied to its ranking.json.
+fn edited_out(run: &Run, name: &str, edit: impl FnOnce(&mut Value)) -> PathBuf {
+    let out = run.path(name);
+    fs::create_dir_all(&out).unwrap();
+    for f in ["timeline_rank1.csv", "timeline_baseline.csv", "ranking.csv"] {
+        fs::copy(run.path(&format!("out/{f}")), out.join(f)).unwrap();
+    }
+    let mut r = run.ranking();
+    edit(&mut r);
+    fs::write(
+        out.join("ranking.json"),
+        serde_json::to_string_pretty(&r).unwrap(),
+    )
+    .unwrap();
+    out
+}
+
+/// `report`, `emit` and `diff` from `from` fail as bad input (exit 2), with the error
+/// containing each of `want`, and write nothing.
+fn assert_all_reject(from: &str, want: &[&str]) {
+    let run = run();
+    let (doc, k8s) = (format!("{from}-doc"), format!("{from}-k8s"));
+    for args in [
+        &["diff", "--from", from][..],
+        &["report", "--from", from, "--out", &doc][..],
+        &["emit", "--from", from, "--out", &k8s][..],
+    ] {
+        let (code, out, err) = costsim(run.dir.path(), args);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        for w in want {
+            assert!(err.contains(w), "{args:?}: `{w}` not in: {err}");
+        }
+        assert_eq!(err.lines().count(), 1, "{args:?}: one error: {err}");
+    }
+    assert!(!run.path(&doc).exists() && !run.path(&k8s).exists());
+}
+
+#[test]
+fn configs_in_ranking_json_get_the_checks_of_a_config_file() {
+    let run = run();
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Edit, &str)> = vec![
+        (
+            "bad-limits",
+            Box::new(|r| {
+                r["candidates"][0]["config"]["workloads"]["web"]["resources"]["limits"] =
+                    serde_json::json!({ "cpu": "10m", "memory": "1Mi" });
+            }),
+            "candidates[0].config.workloads.web.resources.requests.cpu",
+        ),
+        (
+            "bad-hpa",
+            Box::new(|r| {
+                r["candidates"][0]["config"]["workloads"]["web"]["hpa"]["minReplicas"] =
+                    serde_json::json!(50);
+            }),
+            "candidates[0].config.workloads.web.hpa",
+        ),
+        (
+            "no-workload",
+            Box::new(|r| {
+                r["candidates"][0]["config"]["workloads"] = serde_json::json!({});
+            }),
+            "candidates[0].config.workloads.web",
+        ),
+        (
+            "bad-pool",
+            Box::new(|r| {
+                r["baseline"]["config"]["workloads"]["web"]["node_pool"] =
+                    serde_json::json!("nowhere");
+            }),
+            "baseline.config.workloads.web.node_pool",
+        ),
+        (
+            "extra-workload",
+            Box::new(|r| {
+                let web = r["candidates"][1]["config"]["workloads"]["web"].clone();
+                r["candidates"][1]["config"]["workloads"]["api"] = web;
+            }),
+            "candidates[1].config.workloads.api",
+        ),
+    ];
+    for (name, edit, path) in cases {
+        edited_out(run, name, edit);
+        assert_all_reject(name, &["ranking.json", path]);
+    }
+}
+
+#[test]
+fn bad_timelines_are_bad_input_naming_line_and_column() {
+    let run = run();
+    let csv = fs::read_to_string(run.path("out/timeline_rank1.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    // Row 2 (line 3) with column `name` set to `value`.
+    let with = |name: &str, value: &str| -> String {
+        let mut lines: Vec<String> = csv.lines().map(String::from).collect();
+        let mut f: Vec<&str> = lines[2].split(',').collect();
+        f[col(name)] = value;
+        lines[2] = f.join(",");
+        lines.join("\n") + "\n"
+    };
+    let cases = [
+        ("nan", with("web_ready", "NaN"), "column 3 `web_ready`"),
+        ("neg", with("web_desired", "-1"), "column 2 `web_desired`"),
+        ("order", with("minute", "0"), "increasing minutes"),
+        (
+            "huge",
+            with("web_cpu_utilization", "1e308"),
+            "`web_cpu_utilization`",
+        ),
+        (
+            "below",
+            with("web_cpu_utilization", "-7"),
+            "`web_cpu_utilization`",
+        ),
+        ("half", with("general_nodes", "1.5"), "`general_nodes`"),
+        (
+            "header",
+            csv.replacen("web_ready", "api_ready", 1),
+            "line 1, column 3",
+        ),
+    ];
+    for (name, text, want) in cases {
+        let from = format!("tl-{name}");
+        let out = edited_out(run, &from, |_| {});
+        fs::write(out.join("timeline_rank1.csv"), text).unwrap();
+        let doc = format!("{from}-doc");
+        let (code, _, err) = costsim(run.dir.path(), &["report", "--from", &from, "--out", &doc]);
+        assert_eq!(code, 2, "{name}: {err}");
+        assert!(
+            err.contains("timeline_rank1.csv") && err.contains(want),
+            "{name}: `{want}` not in {err}"
+        );
+        if name != "header" && name != "order" {
+            assert!(err.contains("line 3"), "{name}: {err}");
+        }
+        assert!(!run.path(&doc).exists(), "{name}: nothing written");
+    }
+    // A missing timeline is an error, not a document without its plots.
+    let out = edited_out(run, "tl-missing", |_| {});
+    fs::remove_file(out.join("timeline_baseline.csv")).unwrap();
+    let (code, _, err) = costsim(
+        run.dir.path(),
+        &["report", "--from", "tl-missing", "--out", "tl-missing-doc"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("timeline_baseline.csv"), "{err}");
+    assert!(!run.path("tl-missing-doc").exists());
+}
+
+#[test]
+fn emit_checks_the_overlay_name_first_and_a_failing_emit_leaves_no_directories() {
+    let run = run();
+    let long = "a".repeat(300);
+    for bad in [long.as_str(), "a b", "a\nb", "Prod", "../x", "x-"] {
+        let (code, _, err) = costsim(
+            run.dir.path(),
+            &[
+                "emit",
+                "--from",
+                "out",
+                "--overlay",
+                bad,
+                "--out",
+                "k8s-bad",
+            ],
+        );
+        assert_eq!(code, 2, "{bad:?}: {err}");
+        assert!(err.contains("--overlay"), "{bad:?}: {err}");
+        assert!(!run.path("k8s-bad").exists(), "{bad:?}: nothing created");
+    }
+    // A write that fails late (a directory where the overlay's kustomization goes) removes
+    // the directories it made on the way.
+    fs::create_dir_all(run.path("k8s-late/overlays/prod/kustomization.yaml")).unwrap();
+    let (code, _, err) = costsim(
+        run.dir.path(),
+        &["emit", "--from", "out", "--out", "k8s-late"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("kustomization.yaml"), "{err}");
+    assert!(!run.path("k8s-late/base").exists(), "base/ left behind");
+    assert!(run
+        .path("k8s-late/overlays/prod/kustomization.yaml")
+        .is_dir());
+}
+
+#[test]
+fn emitting_a_candidate_not_proven_feasible_warns() {
+    let run = run();
+    let r = run.ranking();
+    let undecided = r["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c["verdict"] == "undecided")
+        .expect("the fixture's search leaves candidates undecided");
+    let rank = (undecided + 1).to_string();
+    let (code, out, err) = costsim(
+        run.dir.path(),
+        &[
+            "emit",
+            "--from",
+            "out",
+            "--rank",
+            &rank,
+            "--out",
+            "k8s-undecided",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("kustomization.yaml"), "{out}");
+    assert!(
+        err.contains("warning") && err.contains("not proven feasible"),
+        "{err}"
+    );
+    // An infeasible one says so.
+    edited_out(run, "out-infeasible", |r| {
+        r["candidates"][0]["feasible"] = Value::Bool(false);
+        r["candidates"][0]["verdict"] = Value::String("infeasible".into());
+    });
+    let (code, _, err) = costsim(
+        run.dir.path(),
+        &[
+            "emit",
+            "--from",
+            "out-infeasible",
+            "--out",
+            "k8s-infeasible",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning") && err.contains("infeasible"),
+        "{err}"
+    );
+    // A feasible one does not.
+    assert_eq!(r["candidates"][0]["verdict"], "feasible");
+    let (code, _, err) = costsim(
+        run.dir.path(),
+        &["emit", "--from", "out", "--out", "k8s-feasible"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("warning"), "{err}");
+}

@@ -12,6 +12,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::model::config::Config;
 use crate::model::scenario::Scenario;
+use crate::model::validate::check_config;
 use crate::output::Batch;
 use crate::search::risk::Verdict;
 
@@ -62,18 +63,75 @@ pub fn load_ranking(scenario: &Scenario, from: &Path) -> Result<Ranking> {
             ),
         ));
     }
+    check_configs(scenario, &r, &label)?;
     Ok(r)
 }
 
-fn read_timeline(path: &Path) -> Result<Option<BTreeMap<String, Vec<f64>>>> {
-    match std::fs::read_to_string(path) {
-        Ok(t) => plots::parse_timeline(&t, &path.display().to_string()).map(Some),
-        Err(_) => Ok(None),
+/// Every config in the ranking (the baseline's and each candidate's) gets the checks a
+/// `--config` file gets ([`check_config`]): a hand-edited ranking.json (a limit below its
+/// request, an HPA minimum above its maximum, a workload deleted or unknown pool) is bad input
+/// naming the file and the JSON path, not written into manifests.
+fn check_configs(scenario: &Scenario, r: &Ranking, label: &str) -> Result<()> {
+    let configs = std::iter::once(("baseline.config".to_string(), &r.baseline.config)).chain(
+        r.candidates
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!("candidates[{i}].config"), &c.config)),
+    );
+    for (path, config) in configs {
+        check_config(scenario, config, label).map_err(|e| match e {
+            Error::Input {
+                file,
+                location,
+                message,
+            } => Error::input(
+                file,
+                Some(match location {
+                    Some(field) => format!("{path}.{field}"),
+                    None => path.clone(),
+                }),
+                message,
+            ),
+            e => e,
+        })?;
     }
+    Ok(())
 }
 
-/// The report's plots from the ranking and the timelines beside it (a timeline that is
-/// missing leaves its plot out).
+/// Reads and checks one of the timelines `search --out` writes beside ranking.json.
+///
+/// A missing timeline is an error, not a report without its plots: `search --out` always
+/// writes both, so a missing one means the directory is incomplete (or not a search's), and a
+/// document quietly missing its replica and utilization plots reads as complete when it is not.
+fn read_timeline(scenario: &Scenario, path: &Path) -> Result<BTreeMap<String, Vec<f64>>> {
+    let label = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::input(
+            &label,
+            None,
+            format!(
+                "cannot read ({e}): `search --out` writes it beside ranking.json; rerun the \
+                 search into that directory"
+            ),
+        )
+    })?;
+    // A pod's CPU use is at most its node's CPU, and a request at least 1m.
+    let max_utilization = scenario
+        .catalog
+        .pools
+        .iter()
+        .map(|p| f64::from(p.vcpu) * 1000.0)
+        .fold(1.0, f64::max);
+    plots::parse_timeline(
+        &text,
+        &label,
+        &crate::output::timeline_columns(scenario),
+        max_utilization,
+    )
+}
+
+/// The report's plots from the ranking and the timelines beside it (both must be there; see
+/// [`read_timeline`]).
 pub fn build_plots(
     scenario: &Scenario,
     r: &Ranking,
@@ -81,9 +139,12 @@ pub fn build_plots(
     from: &Path,
 ) -> Result<Vec<(PlotRef, Plot)>> {
     let mut out = Vec::new();
-    let base_t = read_timeline(&from.join("timeline_baseline.csv"))?;
+    let base_t = Some(read_timeline(
+        scenario,
+        &from.join("timeline_baseline.csv"),
+    )?);
     let rec_t = if rec.rank == 1 {
-        read_timeline(&from.join("timeline_rank1.csv"))?
+        Some(read_timeline(scenario, &from.join("timeline_rank1.csv"))?)
     } else {
         None
     };
@@ -314,6 +375,35 @@ fn base_config<'a>(scenario: &'a Scenario, r: &'a Ranking, from_manifests: bool)
     }
 }
 
+/// What [`write_manifests`] did: the lines for stdout (the files, how to build them) and
+/// warnings for stderr.
+#[derive(Debug, Clone, Default)]
+pub struct Emitted {
+    /// `wrote …` per file and the build command.
+    pub summary: String,
+    /// About the candidate written (one the search did not prove feasible).
+    pub warnings: Vec<String>,
+}
+
+/// The warning for emitting `chosen`, when the search did not prove it feasible (its verdict
+/// is `infeasible` or `undecided`, or it is not feasible without a verdict).
+fn emit_warning(chosen: &Candidate) -> Option<String> {
+    if chosen.feasible {
+        return None;
+    }
+    let verdict = chosen
+        .verdict
+        .as_deref()
+        .and_then(Verdict::parse)
+        .unwrap_or(Verdict::Infeasible);
+    verdict.caveat().map(|c| {
+        format!(
+            "rank {} `{}` is {c}; the manifests deploy it anyway (check before applying)",
+            chosen.rank, chosen.name
+        )
+    })
+}
+
 /// Writes the kustomize base and overlay for the candidate of `rank` into `out`; returns what
 /// was written. With `manifests` (already the scenario's baseline) the base is their config,
 /// and their images and namespace carry over to the overlay (`namespace` overrides).
@@ -325,7 +415,7 @@ pub fn write_manifests(
     namespace: Option<&str>,
     manifests: Option<&Path>,
     out: &Path,
-) -> Result<String> {
+) -> Result<Emitted> {
     let r = load_ranking(scenario, from)?;
     let chosen = r.rank(rank, "ranking.json")?;
     let base = base_config(scenario, &r, manifests.is_some());
@@ -349,7 +439,10 @@ pub fn write_manifests(
         "build with: kubectl kustomize {}\n",
         out.join("overlays").join(overlay).display()
     ));
-    Ok(msg)
+    Ok(Emitted {
+        summary: msg,
+        warnings: emit_warning(chosen).into_iter().collect(),
+    })
 }
 
 /// A client pool's settings as the config gives them, by name (`client: -` for a server the

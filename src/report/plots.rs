@@ -364,28 +364,107 @@ pub fn distribution(values: &[f64], hi: f64, bins: usize) -> Vec<(f64, f64)> {
 }
 
 /// Columns of a timeline CSV (`minute`, `<w>_ready`, `<p>_nodes`, …) by header name.
-pub fn parse_timeline(text: &str, file: &str) -> Result<BTreeMap<String, Vec<f64>>> {
+///
+/// The header must be `columns` (what `search --out` writes for the scenario), and every value
+/// what the simulator can write: finite; minutes, replica and node counts whole and
+/// non-negative; minutes increasing row by row; a CPU utilization (use over request) between
+/// 0 and `max_utilization`. A bad value names the file, line and column.
+pub fn parse_timeline(
+    text: &str,
+    file: &str,
+    columns: &[String],
+    max_utilization: f64,
+) -> Result<BTreeMap<String, Vec<f64>>> {
     let mut lines = text.lines();
     let header: Vec<&str> = lines
         .next()
-        .ok_or_else(|| Error::input(file, None, "empty timeline"))?
+        .ok_or_else(|| Error::input(file, None, "empty timeline: no header"))?
         .split(',')
+        .map(str::trim)
+        .collect();
+    if let Some(c) = (0..header.len().max(columns.len()))
+        .find(|&c| header.get(c).copied() != columns.get(c).map(String::as_str))
+    {
+        let got = header.get(c).map_or("nothing".into(), |h| format!("`{h}`"));
+        let want = columns
+            .get(c)
+            .map_or("no column".into(), |w| format!("`{w}`"));
+        return Err(Error::input(
+            file,
+            Some(format!("line 1, column {}", c + 1)),
+            format!(
+                "{got}, expected {want}: the header `search --out` writes for this scenario is `{}`",
+                crate::error::bound_quoted(&columns.join(","))
+            ),
+        ));
+    }
+    #[derive(Clone, Copy, PartialEq)]
+    enum Kind {
+        Minute,
+        Count,
+        Utilization,
+    }
+    let kinds: Vec<Kind> = header
+        .iter()
+        .map(|h| {
+            if *h == "minute" {
+                Kind::Minute
+            } else if h.ends_with("_cpu_utilization") {
+                Kind::Utilization
+            } else {
+                Kind::Count
+            }
+        })
         .collect();
     let mut cols: Vec<Vec<f64>> = vec![Vec::new(); header.len()];
+    let mut last_minute: Option<f64> = None;
     for (i, l) in lines.enumerate() {
+        let line = i as u64 + 2;
         let fields: Vec<&str> = l.split(',').collect();
         if fields.len() != header.len() {
             return Err(Error::at_line(
                 file,
-                i as u64 + 2,
+                line,
                 format!("{} fields, the header has {}", fields.len(), header.len()),
             ));
         }
-        for (c, f) in cols.iter_mut().zip(fields) {
-            c.push(f.trim().parse().map_err(|_| {
-                Error::at_line(file, i as u64 + 2, format!("`{f}` is not a number"))
-            })?);
+        for (c, f) in fields.iter().enumerate() {
+            let at = || Some(format!("line {line}, column {} `{}`", c + 1, header[c]));
+            let f = f.trim();
+            let x: f64 = f
+                .parse()
+                .ok()
+                .filter(|x: &f64| x.is_finite())
+                .ok_or_else(|| Error::input(file, at(), format!("`{f}` is not a finite number")))?;
+            let problem = match kinds[c] {
+                Kind::Minute | Kind::Count if x < 0.0 || x.fract() != 0.0 => {
+                    Some(format!("{f}: expected a whole number, at least 0"))
+                }
+                Kind::Minute if last_minute.is_some_and(|m| x <= m) => Some(format!(
+                    "minute {f} after minute {}: expected increasing minutes",
+                    last_minute.unwrap_or_default()
+                )),
+                Kind::Utilization if !(0.0..=max_utilization).contains(&x) => Some(format!(
+                    "{f}: expected a CPU use over request between 0 and {max_utilization} (a \
+                     pod uses at most its node's CPU)"
+                )),
+                _ => None,
+            };
+            if let Some(problem) = problem {
+                return Err(Error::input(file, at(), problem));
+            }
+            if kinds[c] == Kind::Minute {
+                last_minute = Some(x);
+            }
+            cols[c].push(x);
         }
+    }
+    if cols.first().is_none_or(Vec::is_empty) {
+        return Err(Error::input(
+            file,
+            None,
+            "no rows after the header: `search --out` writes one per minute",
+        ));
     }
     Ok(header.into_iter().map(String::from).zip(cols).collect())
 }
