@@ -120,9 +120,60 @@ pub fn bound_quoted(message: &str) -> String {
 /// Result with a costsim [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// The one of `known` that `word` is a near miss of (another case, or at most two letters
+/// inserted, deleted or replaced in a word of 8 letters or more), for a "did you mean" hint.
+pub fn near_miss<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+    known.iter().copied().find(|k| {
+        *k != word
+            && (k.eq_ignore_ascii_case(word) || (k.len() >= 8 && edit_distance(word, k) <= 2))
+    })
+}
+
+/// Levenshtein distance between `a` and `b` (in chars).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + usize::from(ca != cb))
+                .min(above + 1)
+                .min(row[j] + 1);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn near_misses_of_known_words_are_found_and_others_not() {
+        let kinds = ["Deployment", "HorizontalPodAutoscaler", "ConfigMap"];
+        assert_eq!(
+            near_miss("HorizontalPodAutoscalr", &kinds),
+            Some("HorizontalPodAutoscaler")
+        );
+        assert_eq!(near_miss("deployment", &kinds), Some("Deployment"));
+        assert_eq!(near_miss("Deploymnet", &kinds), Some("Deployment"));
+        assert_eq!(near_miss("configmap", &kinds), Some("ConfigMap"));
+        for other in [
+            "Service",
+            "Ingress",
+            "StatefulSet",
+            "Deployment",
+            "Secret",
+            "",
+        ] {
+            assert_eq!(near_miss(other, &kinds), None, "{other}");
+        }
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
 
     #[test]
     fn long_quoted_input_is_cut_short_ones_kept() {

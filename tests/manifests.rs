@@ -497,3 +497,20 @@ fn a_key_repeated_in_a_manifest_is_bad_input_naming_the_line() {
         "{err}"
     );
 }
+
+/// A misspelled kind of an object costsim reads is a typo, not another kind to ignore: ignoring
+/// `HorizontalPodAutoscalr` would drop the HPA and change every figure.
+#[test]
+fn a_misspelled_modeled_kind_is_bad_input_with_a_hint() {
+    let (code, err) = validate_with_backend_edit(
+        "kind: HorizontalPodAutoscaler",
+        "kind: HorizontalPodAutoscalr",
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("backend-deployment.yaml")
+            && err.contains("kind `HorizontalPodAutoscalr`")
+            && err.contains("did you mean `HorizontalPodAutoscaler`?"),
+        "{err}"
+    );
+}

@@ -66,6 +66,9 @@ pub fn read_config(
     Ok(FromManifests { config, notes })
 }
 
+/// The kinds whose settings make the config: a near miss of one is a typo, not another kind.
+const MODELED_KINDS: &[&str] = &["Deployment", "HorizontalPodAutoscaler", "ConfigMap"];
+
 /// The configuration the objects describe (see the module doc for the mapping).
 pub fn config_from_objects(
     objects: &[Object],
@@ -154,14 +157,26 @@ pub fn config_from_objects(
                     )),
                 }
             }
-            k => ignored
-                .entry(if k.is_empty() {
-                    "(no kind)".into()
-                } else {
-                    k.to_string()
-                })
-                .or_default()
-                .push(o.name().to_string()),
+            k => {
+                if let Some(known) = crate::error::near_miss(k, MODELED_KINDS) {
+                    return Err(Error::input(
+                        &o.file,
+                        None,
+                        format!(
+                            "kind `{k}` of `{}` is no kind costsim reads; did you mean `{known}`? (ignoring it would drop its settings)",
+                            o.name()
+                        ),
+                    ));
+                }
+                ignored
+                    .entry(if k.is_empty() {
+                        "(no kind)".into()
+                    } else {
+                        k.to_string()
+                    })
+                    .or_default()
+                    .push(o.name().to_string());
+            }
         }
     }
     // Without `replicas` a Deployment starts from 1 (the API default); one an HPA manages is
