@@ -448,6 +448,62 @@ fn daemonset_overhead_makes_a_big_pod_never_fit() {
     assert!(err.contains("cpu 1890m"), "{err}");
 }
 
+/// Field case "LimitRange defaults make a big pod never fit" (karpenter-provider-aws#3199):
+/// a DaemonSet with empty resources in a namespace with a LimitRange gets the default request
+/// at admission, which the overhead must count. Allocatable of a 2-vCPU node is 1930m; the
+/// DaemonSets request 25m + 100m + (nothing) = 125m, so an 1800m pod fits in 1805m. With a
+/// LimitRange `defaultRequest: { cpu: 1000m }` the third asks 1000m: room 805m, it never fits.
+/// A LimitRange with only `default: { cpu: 1000m }` (a default limit) gives the same request,
+/// as the API server copies the default limit into the default request; `max` alone too.
+#[test]
+fn limit_range_defaults_count_in_the_daemonset_overhead() {
+    let (d, path) = scenario(&Params {
+        cpu_request: "1800m",
+        ..Params::default()
+    });
+    let pools = d.path().join("pools.yaml");
+    let text = std::fs::read_to_string(&pools).unwrap();
+    assert!(text.contains("    daemonsets: []\n"), "fixture layout");
+    let load = |limit_range: &str| {
+        let edited = text.replace(
+            "    daemonsets: []\n",
+            &format!(
+                "    daemonsets: [{{ name: cni, cpu: 25m }}, {{ name: proxy, cpu: 100m }}, {{ name: agent }}]\n{limit_range}"
+            ),
+        );
+        std::fs::write(&pools, edited).unwrap();
+        load_scenario(Files::Disk, &path)
+    };
+    let sc = load("").unwrap();
+    assert_eq!(sc.catalog.pools[0].capacity_for_pods().cpu_milli, 1805);
+    for limit_range in [
+        "    daemonset_limit_range: { defaultRequest: { cpu: 1000m } }\n",
+        "    daemonset_limit_range: { default: { cpu: 1000m } }\n",
+        "    daemonset_limit_range: { max: { cpu: 1000m } }\n",
+        "    daemonset_limit_range: { defaultRequest: { cpu: 1000m }, min: { cpu: 50m } }\n",
+    ] {
+        let err = load(limit_range).unwrap_err().to_string();
+        assert!(
+            err.contains("never fits a node of pool `p`"),
+            "{limit_range}: {err}"
+        );
+        assert!(err.contains("cpu 805m"), "{limit_range}: {err}");
+    }
+    // `min` alone defaults the request to the minimum: 50m, room 1755m, still too small.
+    let err = load("    daemonset_limit_range: { min: { cpu: 50m } }\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cpu 1755m"), "{err}");
+    // A request the DaemonSet sets itself is kept: 125m + 10m, room 1795m.
+    let edited = text.replace(
+        "    daemonsets: []\n",
+        "    daemonsets: [{ name: cni, cpu: 25m }, { name: proxy, cpu: 100m }, { name: agent, cpu: 10m }]\n    daemonset_limit_range: { defaultRequest: { cpu: 1000m } }\n",
+    );
+    std::fs::write(&pools, edited).unwrap();
+    let err = load_scenario(Files::Disk, &path).unwrap_err().to_string();
+    assert!(err.contains("cpu 1795m"), "{err}");
+}
+
 /// Field case "Python/gunicorn: per-worker memory growth" (courtlistener#2640, gunicorn#2215):
 /// worker RSS ratchets up with every request; without `--max-requests` the pod reaches its
 /// limit and is OOM-killed every ~49 min; recycling workers every 1,000 requests bounds it.

@@ -22,10 +22,54 @@ pub struct ClusterFee {
 pub struct DaemonSetOverhead {
     /// DaemonSet name.
     pub name: String,
-    /// CPU request per node.
-    pub cpu: MilliCpu,
-    /// Memory request per node.
-    pub memory: Bytes,
+    /// CPU request per node (absent: the pod requests none, and the pool's
+    /// `daemonset_limit_range` may give it one).
+    #[serde(default)]
+    pub cpu: Option<MilliCpu>,
+    /// Memory request per node (absent: as for `cpu`).
+    #[serde(default)]
+    pub memory: Option<Bytes>,
+}
+
+/// The LimitRange (`type: Container`) of the namespace a pool's DaemonSets run in: at
+/// admission, a container that requests nothing of a resource gets its default request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LimitRangeDefaults {
+    /// `defaultRequest`.
+    #[serde(default)]
+    pub default_request: crate::model::config::ResourceList,
+    /// `default` (the default limit).
+    #[serde(default)]
+    pub default: crate::model::config::ResourceList,
+    /// `max`.
+    #[serde(default)]
+    pub max: crate::model::config::ResourceList,
+    /// `min`.
+    #[serde(default)]
+    pub min: crate::model::config::ResourceList,
+}
+
+impl LimitRangeDefaults {
+    /// The request a container without one gets, as the API server defaults the LimitRange
+    /// (`SetDefaults_LimitRangeItem`: the default limit falls back to `max`, the default
+    /// request to the default limit, then to `min`) before the LimitRanger applies it.
+    pub fn request(&self) -> crate::model::config::ResourceList {
+        crate::model::config::ResourceList {
+            cpu: self
+                .default_request
+                .cpu
+                .or(self.default.cpu)
+                .or(self.max.cpu)
+                .or(self.min.cpu),
+            memory: self
+                .default_request
+                .memory
+                .or(self.default.memory)
+                .or(self.max.memory)
+                .or(self.min.memory),
+        }
+    }
 }
 
 /// One node pool: a single instance type, billed per node-second.
@@ -55,6 +99,11 @@ pub struct NodePool {
     /// Per-node DaemonSet requests.
     #[serde(default)]
     pub daemonsets: Vec<DaemonSetOverhead>,
+    /// The LimitRange of the DaemonSets' namespace, which defaults the requests they leave out
+    /// (field case: a DaemonSet with empty resources got 1000m at admission, and a 15-CPU pod
+    /// no longer fit a 16-CPU node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daemonset_limit_range: Option<LimitRangeDefaults>,
     /// Fewest nodes the autoscaler keeps.
     #[serde(default)]
     pub min_nodes: u32,
@@ -90,11 +139,25 @@ impl NodePool {
         )
     }
 
+    /// What the DaemonSet pods of one node request in all, CPU millicores and memory bytes,
+    /// with the LimitRange's defaults for the requests they leave out.
+    pub fn daemonset_requests(&self) -> (i64, i64) {
+        let default = self
+            .daemonset_limit_range
+            .map(|l| l.request())
+            .unwrap_or_default();
+        self.daemonsets.iter().fold((0, 0), |(cpu, mem), d| {
+            (
+                cpu + d.cpu.or(default.cpu).map_or(0, |c| c.0),
+                mem + d.memory.or(default.memory).map_or(0, |m| m.0),
+            )
+        })
+    }
+
     /// Capacity left for workload pods: allocatable minus the DaemonSets' requests and pods.
     pub fn capacity_for_pods(&self) -> NodeCapacity {
         let a = self.allocatable();
-        let ds_cpu: i64 = self.daemonsets.iter().map(|d| d.cpu.0).sum();
-        let ds_mem: i64 = self.daemonsets.iter().map(|d| d.memory.0).sum();
+        let (ds_cpu, ds_mem) = self.daemonset_requests();
         NodeCapacity {
             cpu_milli: (a.cpu_milli - ds_cpu).max(0),
             memory_bytes: (a.memory_bytes - ds_mem).max(0),
@@ -179,11 +242,19 @@ impl NodePoolCatalog {
                 ));
             }
             if cap.cpu_milli <= 0 || cap.memory_bytes <= 0 {
+                // Blame the DaemonSets when they take what is left, else the node's size.
+                let a = p.allocatable();
+                let (ds_cpu, ds_mem) = p.daemonset_requests();
+                let field = match (cap.cpu_milli <= 0, ds_cpu > 0, ds_mem > 0) {
+                    (true, true, _) | (false, _, true) => "daemonsets",
+                    (true, false, _) => "vcpu",
+                    (false, _, false) => "kubelet_memory_capacity",
+                };
                 return Err((
-                    f("kubelet_memory_capacity"),
+                    f(field),
                     format!(
-                        "nothing is left for pods after reservations and DaemonSets (cpu {}m, memory {} bytes)",
-                        cap.cpu_milli, cap.memory_bytes
+                        "nothing is left for pods: allocatable cpu {}m and memory {} bytes after the kubelet's reservations, the DaemonSets request cpu {ds_cpu}m and memory {ds_mem} bytes per node",
+                        a.cpu_milli, a.memory_bytes
                     ),
                 ));
             }
