@@ -1090,6 +1090,28 @@ fn bad_limit_rule_says_what_is_expected() {
 }
 
 #[test]
+fn money_fields_of_the_catalog_are_bounded() {
+    for (from, to, field) in [
+        (
+            "price_per_hour: 0.52325",
+            "price_per_hour: 1e308",
+            "pools[1].price_per_hour",
+        ),
+        (
+            "price_per_hour: 0.52325",
+            "price_per_hour: 0.52325\n    per_node_fee_per_hour: 2e6",
+            "pools[1].per_node_fee_per_hour",
+        ),
+        ("per_hour: 0.64", "per_hour: 1e7", "cluster_fee.per_hour"),
+    ] {
+        let f = Fixture::new();
+        f.replace(POOLS, from, to);
+        let out = f.run(&["validate"]);
+        assert_input_error(&out, POOLS, field, &["at most 1e6"]);
+    }
+}
+
+#[test]
 fn space_without_valid_candidates_names_the_fields() {
     let f = Fixture::new();
     f.replace_line_starting(SPACE, "  min_replicas:", "  min_replicas: [20]");
