@@ -1112,6 +1112,24 @@ fn money_fields_of_the_catalog_are_bounded() {
 }
 
 #[test]
+fn worker_counts_are_bounded() {
+    for (line, value, field) in [
+        ("workers:", "workers: 100000", "workers"),
+        ("workers:", "workers: 4294967295", "workers"),
+        (
+            "concurrency_per_worker:",
+            "concurrency_per_worker: 200000",
+            "concurrency_per_worker",
+        ),
+    ] {
+        let f = Fixture::new();
+        f.replace_line_starting(BACKEND, line, value);
+        let out = f.run(&["validate"]);
+        assert_input_error(&out, BACKEND, field, &["expected a count from 1 to"]);
+    }
+}
+
+#[test]
 fn space_without_valid_candidates_names_the_fields() {
     let f = Fixture::new();
     f.replace_line_starting(SPACE, "  min_replicas:", "  min_replicas: [20]");
