@@ -1090,6 +1090,29 @@ fn bad_limit_rule_says_what_is_expected() {
 }
 
 #[test]
+fn zero_request_in_the_space_is_rejected() {
+    let f = Fixture::new();
+    f.replace_line_starting(SPACE, "  cpu_request:", "  cpu_request: [0, 250m]");
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        SPACE,
+        "grid.cpu_request[0]",
+        &["non-zero cpu request", "expected"],
+    );
+    let f = Fixture::new();
+    f.replace_line_starting(SPACE, "  memory_request:", "  memory_request: [512Mi, 0]");
+    f.replace_line_starting(SPACE, "  memory_limit:", "  memory_limit: [2x]");
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        SPACE,
+        "grid.memory_request[1]",
+        &["0 bytes", "expected"],
+    );
+}
+
+#[test]
 fn money_fields_of_the_catalog_are_bounded() {
     for (from, to, field) in [
         (
@@ -1127,6 +1150,78 @@ fn worker_counts_are_bounded() {
         let out = f.run(&["validate"]);
         assert_input_error(&out, BACKEND, field, &["expected a count from 1 to"]);
     }
+}
+
+#[test]
+fn messages_name_what_the_field_expects() {
+    // A CPU field gives CPU examples.
+    let f = Fixture::new();
+    f.replace(
+        BASELINE,
+        "cpu: 250m, memory: 512Mi",
+        "cpu: .nan, memory: 512Mi",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, BASELINE, "line", &["not a finite number", "250m"]);
+    assert!(!out.stderr.contains("512Mi or 500M"), "{}", out.stderr);
+    // A rollout setting says what it takes.
+    let f = Fixture::new();
+    f.replace(
+        BASELINE,
+        "    replicas: 3\n",
+        "    replicas: 3\n    rolling_update: { maxSurge: -1 }\n",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        BASELINE,
+        "line",
+        &["non-negative integer", "percentage like 25%"],
+    );
+    assert!(!out.stderr.contains("untagged enum"), "{}", out.stderr);
+    // A pool size of 0 is refused too: the bound is 1.
+    let f = Fixture::new();
+    f.replace(
+        BASELINE,
+        "mongodb: { client: motor }",
+        "mongodb: { client: motor, maxPoolSize: -1 }",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        BASELINE,
+        "workloads.backend.client_pools.mongodb.maxPoolSize",
+        &["expected a count ≥ 1"],
+    );
+    // Each server once.
+    let f = Fixture::new();
+    f.replace(
+        BASELINE,
+        "      redis: { client: redis-py }",
+        "      redis: { client: redis-py }\n      cassandra: { client: redis-py }",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        BASELINE,
+        "workloads.backend.client_pools.cassandra",
+        &["its servers: `mongodb`, `redis`"],
+    );
+    assert!(!out.stderr.contains("`redis`, `mongodb`"), "{}", out.stderr);
+    // Bytes have a unit.
+    let f = Fixture::new();
+    f.replace(
+        BASELINE,
+        "cpu: 250m, memory: 512Mi",
+        "cpu: 250m, memory: 0.5Ki",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        BASELINE,
+        "workloads.backend.node_pool",
+        &["pods requesting 512 bytes of memory"],
+    );
 }
 
 #[test]
