@@ -1090,6 +1090,29 @@ fn bad_limit_rule_says_what_is_expected() {
 }
 
 #[test]
+fn smoothing_must_be_whole_seconds_within_the_trace() {
+    for (window, expected) in [
+        ("1500ms", "whole number of seconds"),
+        ("3h", "longer than traffic `nasa_week`"),
+    ] {
+        let f = Fixture::new();
+        f.replace(SCENARIO, "smoothing: 60s", &format!("smoothing: {window}"));
+        let out = f.run(&["validate"]);
+        assert_input_error(
+            &out,
+            SCENARIO,
+            "services[0].traffic.smoothing",
+            &[expected, "expected"],
+        );
+    }
+    // 0s replays the bins as recorded.
+    let f = Fixture::new();
+    f.replace(SCENARIO, "smoothing: 60s", "smoothing: 0s");
+    let out = f.run(&["validate"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+}
+
+#[test]
 fn zero_request_in_the_space_is_rejected() {
     let f = Fixture::new();
     f.replace_line_starting(SPACE, "  cpu_request:", "  cpu_request: [0, 250m]");
@@ -1135,6 +1158,22 @@ fn money_fields_of_the_catalog_are_bounded() {
 }
 
 #[test]
+fn service_names_must_be_dns_labels() {
+    let long = "a".repeat(64);
+    for bad in ["../../../escaped", "Front_End✓", "-web", long.as_str()] {
+        let f = Fixture::new();
+        f.replace(SCENARIO, "- name: frontend", &format!("- name: \"{bad}\""));
+        let out = f.run(&["validate"]);
+        assert_input_error(
+            &out,
+            SCENARIO,
+            "services[1].name",
+            &["DNS-1123", "expected"],
+        );
+    }
+}
+
+#[test]
 fn worker_counts_are_bounded() {
     for (line, value, field) in [
         ("workers:", "workers: 100000", "workers"),
@@ -1150,6 +1189,91 @@ fn worker_counts_are_bounded() {
         let out = f.run(&["validate"]);
         assert_input_error(&out, BACKEND, field, &["expected a count from 1 to"]);
     }
+}
+
+#[test]
+fn a_short_trace_names_itself_as_the_horizon_limit() {
+    let f = Fixture::new();
+    f.replace(
+        SCENARIO,
+        "traffic: { source: nasa_week, scale: 40 }",
+        "traffic: { source: azure_conv, scale: 40 }",
+    );
+    for cmd in ["validate", "simulate"] {
+        let out = f.run(&[cmd]);
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        let text = format!("{}{}", out.stdout(), out.stderr);
+        assert!(
+            text.contains("shortest trace: traffic `azure_conv` of service `frontend`"),
+            "{cmd}: {text}"
+        );
+    }
+}
+
+#[test]
+fn kubernetes_invalid_settings_are_rejected() {
+    let cases: [(&str, &str, &str, &str, &[&str]); 7] = [
+        (
+            BASELINE,
+            "    replicas: 3\n",
+            "    replicas: 3\n    rolling_update: { maxSurge: 0, maxUnavailable: 0 }\n",
+            "workloads.backend.rolling_update.maxUnavailable",
+            &["may not be 0 when maxSurge is 0"],
+        ),
+        (
+            BASELINE,
+            "    replicas: 3\n",
+            "    replicas: 3\n    rolling_update: { maxUnavailable: 150% }\n",
+            "workloads.backend.rolling_update.maxUnavailable",
+            &["greater than 100%"],
+        ),
+        (
+            BASELINE,
+            "    replicas: 3\n",
+            "    replicas: 0\n",
+            "workloads.backend.replicas",
+            &["disables", "expected at least 1, or no HPA"],
+        ),
+        (
+            BASELINE,
+            "    replicas: 3\n",
+            "    replicas: 3\n    init_containers:\n      - { name: migrate }\n      - { name: migrate }\n",
+            "workloads.backend.init_containers[1].name",
+            &["duplicate container name `migrate`"],
+        ),
+        (
+            BASELINE,
+            "    replicas: 3\n",
+            "    replicas: 3\n    init_containers:\n      - { name: \"\" }\n",
+            "workloads.backend.init_containers[0].name",
+            &["empty"],
+        ),
+        (
+            SCENARIO,
+            "{ max_memory_request: 256Mi, pool: light }",
+            "{ min_memory_request: 1Gi, max_memory_request: 256Mi, pool: light }",
+            "placement[1].max_memory_request",
+            &["never match"],
+        ),
+        (
+            BACKEND,
+            "  - name: llm",
+            "  - name: api",
+            "classes[1].name",
+            &["duplicate class `api`"],
+        ),
+    ];
+    for (file, from, to, field, expected) in cases {
+        let f = Fixture::new();
+        f.replace(file, from, to);
+        let out = f.run(&["validate"]);
+        assert_input_error(&out, file, field, expected);
+    }
+    // A traffic header naming a column twice.
+    let f = Fixture::new();
+    f.replace(NASA, "unix_s,requests", "requests,unix_s,requests");
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, NASA, "line 1", &["`requests` twice"]);
 }
 
 #[test]
