@@ -30,9 +30,9 @@ enum Loaded {
 /// width, and the index of dispersion of the counts inside the blocks (variance / mean: the
 /// arrivals' burstiness, 1 for Poisson). A window of 0 or of one bin keeps the series and
 /// reports Poisson burstiness; a window that is not a whole number of bins, or longer than the
-/// series, keeps the bins (a scenario cannot ask for one: [`check_smoothing`] rejects it). A last block shorter than the window is left out (counted as a whole
-/// block it would add requests the trace does not hold, and run the simulation past the
-/// trace's end).
+/// series, keeps the bins (a scenario cannot ask for one: [`check_smoothing`] rejects it). A
+/// last block shorter than the window is left out (counted as a whole block it would add
+/// requests the trace does not hold, and run the simulation past the trace's end).
 pub fn block_average(series: &traffic::RateSeries, window: Millis) -> (traffic::RateSeries, f64) {
     let bin_ms = Millis::from(series.bin_s) * SECOND;
     let w = (window / bin_ms.max(1)) as usize;
@@ -245,8 +245,8 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
     let mut services = Vec::with_capacity(file.services.len());
     let mut smoothed_cache: BTreeMap<(String, Millis), (Arc<traffic::RateSeries>, f64)> =
         BTreeMap::new();
-    // (service, traffic source, span of the source as recorded) of every service with traffic.
-    let mut spans: Vec<(String, String, Millis)> = Vec::new();
+    // (service, traffic source) of every service with traffic, for the horizon's note.
+    let mut sources: Vec<(String, String)> = Vec::new();
     for (i, sref) in file.services.iter().enumerate() {
         let field = |f: &str| format!("services[{i}].{f}");
         let (profile, plabel): (ServiceProfile, String) = yaml_ref(
@@ -295,7 +295,7 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
                     trace_peak = r.max_count();
                     check_smoothing(r, s, t.smoothing)
                         .map_err(|m| Error::at_field(&label, field("traffic.smoothing"), m))?;
-                    spans.push((sref.name.clone(), s.clone(), span_of(r)));
+                    sources.push((sref.name.clone(), s.clone()));
                     let (series, scv) = smoothed(&mut smoothed_cache, s, r, t.smoothing);
                     rate_scv = scv;
                     Some(series)
@@ -305,7 +305,7 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
                     trace_peak = r.max_count();
                     check_smoothing(&r, s, t.smoothing)
                         .map_err(|m| Error::at_field(&label, field("traffic.smoothing"), m))?;
-                    spans.push((sref.name.clone(), s.clone(), span_of(&r)));
+                    sources.push((sref.name.clone(), s.clone()));
                     let (series, scv) = smoothed(&mut smoothed_cache, s, &r, t.smoothing);
                     rate_scv = scv;
                     Some(series)
@@ -495,24 +495,16 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
         .unwrap_or(0);
     let horizon = file.horizon.map_or(trace_ms, |h| h.min(trace_ms));
     // A shorter trace than the others cuts every service's run: say which one.
-    let longest = rates
-        .iter()
-        .map(|r| r.counts.len() as Millis * Millis::from(r.bin_s) * SECOND)
-        .max()
-        .unwrap_or(0);
+    let longest = rates.iter().map(|r| span_of(r)).max().unwrap_or(0);
     if trace_ms < longest && horizon == trace_ms {
         let short: Vec<String> = services
             .iter()
-            .filter(|s| {
-                s.rate.as_ref().is_some_and(|r| {
-                    r.counts.len() as Millis * Millis::from(r.bin_s) * SECOND == trace_ms
-                })
-            })
+            .filter(|s| s.rate.as_ref().is_some_and(|r| span_of(r) == trace_ms))
             .map(|s| {
-                let src = spans
+                let src = sources
                     .iter()
-                    .find(|(n, _, _)| *n == s.name)
-                    .map_or("?", |(_, src, _)| src.as_str());
+                    .find(|(n, _)| *n == s.name)
+                    .map_or("?", |(_, src)| src.as_str());
                 format!("traffic `{src}` of service `{}`", s.name)
             })
             .collect();
