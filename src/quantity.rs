@@ -172,6 +172,9 @@ impl Quantity {
                 "empty string; a quantity is a number with an optional suffix, {EXAMPLES}"
             )));
         }
+        if matches!(s, "NaN" | "inf" | "-inf" | "+inf") {
+            return Err(fail(format!("not a finite number; {EXAMPLES}")));
+        }
         if s.trim() != s {
             return Err(fail(format!(
                 "leading or trailing whitespace is not allowed; {EXAMPLES}"
@@ -713,15 +716,10 @@ impl Visitor<'_> for QuantityText {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
-        if v.is_finite() {
-            // Display of f64 is the shortest round-trip decimal, never in exponent notation.
-            Ok(v.to_string())
-        } else {
-            Err(E::custom(QuantityError::new(
-                &v.to_string(),
-                format!("not a finite number; {EXAMPLES}"),
-            )))
-        }
+        // Display of f64 is the shortest round-trip decimal, never in exponent notation; a
+        // non-finite one (`NaN`, `inf`) is left to the parser of the field's type, whose error
+        // gives examples of that type (CPU or memory).
+        Ok(v.to_string())
     }
 }
 
@@ -868,6 +866,17 @@ impl Bytes {
             ));
         }
         Ok(Bytes(q.value()))
+    }
+
+    /// The amount for a message, with its unit: `512Mi`, `1500k`, `512 bytes` (a plain number
+    /// alone reads as no unit at all).
+    pub fn with_unit(self) -> String {
+        let s = self.to_string();
+        if s.ends_with(|c: char| c.is_ascii_digit()) {
+            format!("{s} bytes")
+        } else {
+            s
+        }
     }
 
     /// The amount as a quantity: BinarySI when a non-zero multiple of 1024, else DecimalSI.

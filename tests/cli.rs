@@ -1090,6 +1090,265 @@ fn bad_limit_rule_says_what_is_expected() {
 }
 
 #[test]
+fn smoothing_must_be_whole_seconds_within_the_trace() {
+    for (window, expected) in [
+        ("1500ms", "whole number of seconds"),
+        ("3h", "longer than traffic `nasa_week`"),
+    ] {
+        let f = Fixture::new();
+        f.replace(SCENARIO, "smoothing: 60s", &format!("smoothing: {window}"));
+        let out = f.run(&["validate"]);
+        assert_input_error(
+            &out,
+            SCENARIO,
+            "services[0].traffic.smoothing",
+            &[expected, "expected"],
+        );
+    }
+    // 0s replays the bins as recorded.
+    let f = Fixture::new();
+    f.replace(SCENARIO, "smoothing: 60s", "smoothing: 0s");
+    let out = f.run(&["validate"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+}
+
+#[test]
+fn zero_request_in_the_space_is_rejected() {
+    let f = Fixture::new();
+    f.replace_line_starting(SPACE, "  cpu_request:", "  cpu_request: [0, 250m]");
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        SPACE,
+        "grid.cpu_request[0]",
+        &["non-zero cpu request", "expected"],
+    );
+    let f = Fixture::new();
+    f.replace_line_starting(SPACE, "  memory_request:", "  memory_request: [512Mi, 0]");
+    f.replace_line_starting(SPACE, "  memory_limit:", "  memory_limit: [2x]");
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        SPACE,
+        "grid.memory_request[1]",
+        &["0 bytes", "expected"],
+    );
+}
+
+#[test]
+fn money_fields_of_the_catalog_are_bounded() {
+    for (from, to, field) in [
+        (
+            "price_per_hour: 0.52325",
+            "price_per_hour: 1e308",
+            "pools[1].price_per_hour",
+        ),
+        (
+            "price_per_hour: 0.52325",
+            "price_per_hour: 0.52325\n    per_node_fee_per_hour: 2e6",
+            "pools[1].per_node_fee_per_hour",
+        ),
+        ("per_hour: 0.64", "per_hour: 1e7", "cluster_fee.per_hour"),
+    ] {
+        let f = Fixture::new();
+        f.replace(POOLS, from, to);
+        let out = f.run(&["validate"]);
+        assert_input_error(&out, POOLS, field, &["at most 1e6"]);
+    }
+}
+
+#[test]
+fn service_names_must_be_dns_labels() {
+    let long = "a".repeat(64);
+    for bad in ["../../../escaped", "Front_End✓", "-web", long.as_str()] {
+        let f = Fixture::new();
+        f.replace(SCENARIO, "- name: frontend", &format!("- name: \"{bad}\""));
+        let out = f.run(&["validate"]);
+        assert_input_error(
+            &out,
+            SCENARIO,
+            "services[1].name",
+            &["DNS-1123", "expected"],
+        );
+    }
+}
+
+#[test]
+fn worker_counts_are_bounded() {
+    for (line, value, field) in [
+        ("workers:", "workers: 100000", "workers"),
+        ("workers:", "workers: 4294967295", "workers"),
+        (
+            "concurrency_per_worker:",
+            "concurrency_per_worker: 200000",
+            "concurrency_per_worker",
+        ),
+    ] {
+        let f = Fixture::new();
+        f.replace_line_starting(BACKEND, line, value);
+        let out = f.run(&["validate"]);
+        assert_input_error(&out, BACKEND, field, &["expected a count from 1 to"]);
+    }
+}
+
+#[test]
+fn a_short_trace_names_itself_as_the_horizon_limit() {
+    let f = Fixture::new();
+    f.replace(
+        SCENARIO,
+        "traffic: { source: nasa_week, scale: 40 }",
+        "traffic: { source: azure_conv, scale: 40 }",
+    );
+    for cmd in ["validate", "simulate"] {
+        let out = f.run(&[cmd]);
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        let text = format!("{}{}", out.stdout(), out.stderr);
+        assert!(
+            text.contains("shortest trace: traffic `azure_conv` of service `frontend`"),
+            "{cmd}: {text}"
+        );
+    }
+}
+
+#[test]
+fn kubernetes_invalid_settings_are_rejected() {
+    let cases: [(&str, &str, &str, &str, &[&str]); 7] = [
+        (
+            BASELINE,
+            "    replicas: 3\n",
+            "    replicas: 3\n    rolling_update: { maxSurge: 0, maxUnavailable: 0 }\n",
+            "workloads.backend.rolling_update.maxUnavailable",
+            &["may not be 0 when maxSurge is 0"],
+        ),
+        (
+            BASELINE,
+            "    replicas: 3\n",
+            "    replicas: 3\n    rolling_update: { maxUnavailable: 150% }\n",
+            "workloads.backend.rolling_update.maxUnavailable",
+            &["greater than 100%"],
+        ),
+        (
+            BASELINE,
+            "    replicas: 3\n",
+            "    replicas: 0\n",
+            "workloads.backend.replicas",
+            &["disables", "expected at least 1, or no HPA"],
+        ),
+        (
+            BASELINE,
+            "    replicas: 3\n",
+            "    replicas: 3\n    init_containers:\n      - { name: migrate }\n      - { name: migrate }\n",
+            "workloads.backend.init_containers[1].name",
+            &["duplicate container name `migrate`"],
+        ),
+        (
+            BASELINE,
+            "    replicas: 3\n",
+            "    replicas: 3\n    init_containers:\n      - { name: \"\" }\n",
+            "workloads.backend.init_containers[0].name",
+            &["empty"],
+        ),
+        (
+            SCENARIO,
+            "{ max_memory_request: 256Mi, pool: light }",
+            "{ min_memory_request: 1Gi, max_memory_request: 256Mi, pool: light }",
+            "placement[1].max_memory_request",
+            &["never match"],
+        ),
+        (
+            BACKEND,
+            "  - name: llm",
+            "  - name: api",
+            "classes[1].name",
+            &["duplicate class `api`"],
+        ),
+    ];
+    for (file, from, to, field, expected) in cases {
+        let f = Fixture::new();
+        f.replace(file, from, to);
+        let out = f.run(&["validate"]);
+        assert_input_error(&out, file, field, expected);
+    }
+    // A traffic header naming a column twice.
+    let f = Fixture::new();
+    f.replace(NASA, "unix_s,requests", "requests,unix_s,requests");
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, NASA, "line 1", &["`requests` twice"]);
+}
+
+#[test]
+fn messages_name_what_the_field_expects() {
+    // A CPU field gives CPU examples.
+    let f = Fixture::new();
+    f.replace(
+        BASELINE,
+        "cpu: 250m, memory: 512Mi",
+        "cpu: .nan, memory: 512Mi",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, BASELINE, "line", &["not a finite number", "250m"]);
+    assert!(!out.stderr.contains("512Mi or 500M"), "{}", out.stderr);
+    // A rollout setting says what it takes.
+    let f = Fixture::new();
+    f.replace(
+        BASELINE,
+        "    replicas: 3\n",
+        "    replicas: 3\n    rolling_update: { maxSurge: -1 }\n",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        BASELINE,
+        "line",
+        &["non-negative integer", "percentage like 25%"],
+    );
+    assert!(!out.stderr.contains("untagged enum"), "{}", out.stderr);
+    // A pool size of 0 is refused too: the bound is 1.
+    let f = Fixture::new();
+    f.replace(
+        BASELINE,
+        "mongodb: { client: motor }",
+        "mongodb: { client: motor, maxPoolSize: -1 }",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        BASELINE,
+        "workloads.backend.client_pools.mongodb.maxPoolSize",
+        &["expected a count ≥ 1"],
+    );
+    // Each server once.
+    let f = Fixture::new();
+    f.replace(
+        BASELINE,
+        "      redis: { client: redis-py }",
+        "      redis: { client: redis-py }\n      cassandra: { client: redis-py }",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        BASELINE,
+        "workloads.backend.client_pools.cassandra",
+        &["its servers: `mongodb`, `redis`"],
+    );
+    assert!(!out.stderr.contains("`redis`, `mongodb`"), "{}", out.stderr);
+    // Bytes have a unit.
+    let f = Fixture::new();
+    f.replace(
+        BASELINE,
+        "cpu: 250m, memory: 512Mi",
+        "cpu: 250m, memory: 0.5Ki",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        BASELINE,
+        "workloads.backend.node_pool",
+        &["pods requesting 512 bytes of memory"],
+    );
+}
+
+#[test]
 fn space_without_valid_candidates_names_the_fields() {
     let f = Fixture::new();
     f.replace_line_starting(SPACE, "  min_replicas:", "  min_replicas: [20]");

@@ -30,9 +30,9 @@ enum Loaded {
 /// width, and the index of dispersion of the counts inside the blocks (variance / mean: the
 /// arrivals' burstiness, 1 for Poisson). A window of 0 or of one bin keeps the series and
 /// reports Poisson burstiness; a window that is not a whole number of bins, or longer than the
-/// series, keeps the bins. A last block shorter than the window is left out (counted as a whole
-/// block it would add requests the trace does not hold, and run the simulation past the
-/// trace's end).
+/// series, keeps the bins (a scenario cannot ask for one: [`check_smoothing`] rejects it). A
+/// last block shorter than the window is left out (counted as a whole block it would add
+/// requests the trace does not hold, and run the simulation past the trace's end).
 pub fn block_average(series: &traffic::RateSeries, window: Millis) -> (traffic::RateSeries, f64) {
     let bin_ms = Millis::from(series.bin_s) * SECOND;
     let w = (window / bin_ms.max(1)) as usize;
@@ -72,6 +72,74 @@ fn smoothed(
             (Arc::new(s), idc)
         })
         .clone()
+}
+
+/// The time a rate series covers.
+fn span_of(series: &traffic::RateSeries) -> Millis {
+    series.counts.len() as Millis * Millis::from(series.bin_s) * SECOND
+}
+
+/// A smoothing window [`block_average`] can apply to `series` (the traffic source `name`): 0
+/// (as recorded), or whole seconds, a whole number of the trace's bins and no longer than the
+/// trace. Any other window would silently keep the bins as recorded.
+fn check_smoothing(
+    series: &traffic::RateSeries,
+    name: &str,
+    window: Millis,
+) -> std::result::Result<(), String> {
+    if window == 0 {
+        return Ok(());
+    }
+    let fmt = crate::time::format_duration;
+    let bin = Millis::from(series.bin_s) * SECOND;
+    if window % SECOND != 0 {
+        return Err(format!(
+            "{} is not a whole number of seconds; expected whole seconds such as 60s (or 0s to \
+             replay the bins as recorded)",
+            fmt(window)
+        ));
+    }
+    if bin > 0 && window % bin != 0 {
+        return Err(format!(
+            "{} is not a whole number of the bins of traffic `{name}` ({} each); expected a \
+             multiple of {}",
+            fmt(window),
+            fmt(bin),
+            fmt(bin)
+        ));
+    }
+    let span = span_of(series);
+    if window > span {
+        return Err(format!(
+            "{} is longer than traffic `{name}`, which spans {}; expected at most {} (or 0s to \
+             replay the bins as recorded)",
+            fmt(window),
+            fmt(span),
+            fmt(span)
+        ));
+    }
+    Ok(())
+}
+
+/// A service name: a DNS-1123 label (lowercase letters, digits and `-`, starting and ending
+/// with a letter or digit, at most 63 characters), as Kubernetes requires of the Deployment,
+/// Service and HPA `emit` names after it, and safe as a file name.
+fn check_service_name(name: &str) -> std::result::Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if ok {
+        return Ok(());
+    }
+    Err(format!(
+        "{name:?} is not a DNS-1123 label; expected at most 63 lowercase letters, digits or \
+         '-', starting and ending with a letter or digit (e.g. my-backend), as Kubernetes \
+         requires of the Deployment named after it"
+    ))
 }
 
 fn gcd(a: Millis, b: Millis) -> Millis {
@@ -177,6 +245,8 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
     let mut services = Vec::with_capacity(file.services.len());
     let mut smoothed_cache: BTreeMap<(String, Millis), (Arc<traffic::RateSeries>, f64)> =
         BTreeMap::new();
+    // (service, traffic source) of every service with traffic, for the horizon's note.
+    let mut sources: Vec<(String, String)> = Vec::new();
     for (i, sref) in file.services.iter().enumerate() {
         let field = |f: &str| format!("services[{i}].{f}");
         let (profile, plabel): (ServiceProfile, String) = yaml_ref(
@@ -188,6 +258,7 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
         profile
             .validate()
             .map_err(|(f, m)| Error::at_field(&plabel, f, m))?;
+        check_service_name(&sref.name).map_err(|m| Error::at_field(&label, field("name"), m))?;
         if services.iter().any(|s: &Service| s.name == sref.name) {
             return Err(Error::at_field(
                 &label,
@@ -222,6 +293,9 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
             (Some(s), false) => match loaded.get(s) {
                 Some(Loaded::Rate(r)) => {
                     trace_peak = r.max_count();
+                    check_smoothing(r, s, t.smoothing)
+                        .map_err(|m| Error::at_field(&label, field("traffic.smoothing"), m))?;
+                    sources.push((sref.name.clone(), s.clone()));
                     let (series, scv) = smoothed(&mut smoothed_cache, s, r, t.smoothing);
                     rate_scv = scv;
                     Some(series)
@@ -229,6 +303,9 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
                 Some(Loaded::Log(log)) => {
                     let r = Arc::new(log.to_rate_series(1));
                     trace_peak = r.max_count();
+                    check_smoothing(&r, s, t.smoothing)
+                        .map_err(|m| Error::at_field(&label, field("traffic.smoothing"), m))?;
+                    sources.push((sref.name.clone(), s.clone()));
                     let (series, scv) = smoothed(&mut smoothed_cache, s, &r, t.smoothing);
                     rate_scv = scv;
                     Some(series)
@@ -417,6 +494,28 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
         .min()
         .unwrap_or(0);
     let horizon = file.horizon.map_or(trace_ms, |h| h.min(trace_ms));
+    // A shorter trace than the others cuts every service's run: say which one.
+    let longest = rates.iter().map(|r| span_of(r)).max().unwrap_or(0);
+    if trace_ms < longest && horizon == trace_ms {
+        let short: Vec<String> = services
+            .iter()
+            .filter(|s| s.rate.as_ref().is_some_and(|r| span_of(r) == trace_ms))
+            .map(|s| {
+                let src = sources
+                    .iter()
+                    .find(|(n, _)| *n == s.name)
+                    .map_or("?", |(_, src)| src.as_str());
+                format!("traffic `{src}` of service `{}`", s.name)
+            })
+            .collect();
+        notes.push(format!(
+            "the horizon is cut to {} by the shortest trace: {}; the longest spans {}, but every \
+             service is simulated over the shortest",
+            crate::time::format_duration(trace_ms),
+            short.join(", "),
+            crate::time::format_duration(longest)
+        ));
+    }
     if horizon == 0 {
         return Err(Error::at_field(
             &label,
@@ -509,6 +608,21 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
     }
 
     for (i, r) in file.placement.iter().enumerate() {
+        if let (Some(min), Some(max)) = (r.min_memory_request, r.max_memory_request) {
+            if min >= max {
+                return Err(Error::at_field(
+                    &label,
+                    format!("placement[{i}].max_memory_request"),
+                    format!(
+                        "{} is not above min_memory_request {}: the rule matches requests from \
+                         min (inclusive) to max (exclusive), so it would never match; expected \
+                         max_memory_request above min_memory_request",
+                        max.with_unit(),
+                        min.with_unit()
+                    ),
+                ));
+            }
+        }
         if catalog.pool(&r.pool).is_none() {
             return Err(Error::at_field(
                 &label,

@@ -227,8 +227,8 @@ fn is_zero(ms: &crate::time::Millis) -> bool {
 }
 
 /// An `IntOrString` of the Deployment API: a pod count or a percent of the replicas.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "IntOrText", into = "IntOrText")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(into = "IntOrText")]
 pub enum IntOrPercent {
     /// A pod count.
     Count(u32),
@@ -237,24 +237,48 @@ pub enum IntOrPercent {
 }
 
 /// The YAML shape of [`IntOrPercent`].
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 enum IntOrText {
     Int(u32),
     Text(String),
 }
 
-impl TryFrom<IntOrText> for IntOrPercent {
-    type Error = String;
-    fn try_from(v: IntOrText) -> Result<Self, String> {
-        match v {
-            IntOrText::Int(n) => Ok(IntOrPercent::Count(n)),
-            IntOrText::Text(t) => t
-                .strip_suffix('%')
-                .and_then(|n| n.parse().ok())
-                .map(IntOrPercent::Percent)
-                .ok_or_else(|| format!("`{t}` is neither a pod count nor a percent like `25%`")),
+const INT_OR_PERCENT: &str = "a non-negative integer (a pod count) or a percentage like 25%";
+
+impl<'de> Deserialize<'de> for IntOrPercent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = IntOrPercent;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(INT_OR_PERCENT)
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<IntOrPercent, E> {
+                u32::try_from(n)
+                    .map(IntOrPercent::Count)
+                    .map_err(|_| E::custom(format!("{n} is too large; expected {INT_OR_PERCENT}")))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<IntOrPercent, E> {
+                match u64::try_from(n) {
+                    Ok(n) => self.visit_u64(n),
+                    Err(_) => Err(E::custom(format!("{n}: expected {INT_OR_PERCENT}"))),
+                }
+            }
+            fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<IntOrPercent, E> {
+                Err(E::custom(format!("{n}: expected {INT_OR_PERCENT}")))
+            }
+            fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<IntOrPercent, E> {
+                Err(E::custom(format!("{b}: expected {INT_OR_PERCENT}")))
+            }
+            fn visit_str<E: serde::de::Error>(self, t: &str) -> Result<IntOrPercent, E> {
+                t.strip_suffix('%')
+                    .and_then(|n| n.parse().ok())
+                    .map(IntOrPercent::Percent)
+                    .ok_or_else(|| E::custom(format!("`{t}`: expected {INT_OR_PERCENT}")))
+            }
         }
+        d.deserialize_any(V)
     }
 }
 

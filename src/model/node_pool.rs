@@ -184,6 +184,26 @@ pub struct NodePoolCatalog {
     pub pools: Vec<NodePool>,
 }
 
+/// The largest hourly amount a money field of the catalog may hold. The largest cloud instances
+/// list at about 1e3 (USD) per hour and 1e4 (CNY, JPY ...) is well above any fee; 1e6 leaves room
+/// for any currency while keeping every cost (amount × hours × nodes, a month's projection)
+/// finite and printable: beyond it a cost can overflow to infinity and the ranking holds null.
+pub const MAX_PRICE_PER_HOUR: f64 = 1e6;
+
+/// A money field (currency per `per`): a finite number in [0, [`MAX_PRICE_PER_HOUR`]].
+fn check_money(field: &str, v: f64, per: &str) -> Result<(), (String, String)> {
+    if v.is_finite() && (0.0..=MAX_PRICE_PER_HOUR).contains(&v) {
+        return Ok(());
+    }
+    Err((
+        field.to_string(),
+        format!(
+            "{v:?} is not a price: expected a non-negative number of at most {MAX_PRICE_PER_HOUR:e} \
+             (currency per {per})"
+        ),
+    ))
+}
+
 impl NodePoolCatalog {
     /// The pool named `name`.
     pub fn pool(&self, name: &str) -> Option<&NodePool> {
@@ -206,24 +226,19 @@ impl NodePoolCatalog {
                 "empty: every cost is in it (e.g. CNY)".into(),
             ));
         }
-        let fee = self.cluster_fee.per_hour;
-        if !(fee.is_finite() && fee >= 0.0) {
-            return Err((
-                "cluster_fee.per_hour".into(),
-                format!("{fee} must be a non-negative number (currency per cluster-hour)"),
-            ));
-        }
+        check_money(
+            "cluster_fee.per_hour",
+            self.cluster_fee.per_hour,
+            "cluster-hour",
+        )?;
         for (i, p) in self.pools.iter().enumerate() {
             let f = |n: &str| format!("pools[{i}].{n}");
-            if !(p.price_per_hour.is_finite() && p.price_per_hour >= 0.0) {
-                return Err((f("price_per_hour"), "must be a non-negative number".into()));
-            }
-            if !(p.per_node_fee_per_hour.is_finite() && p.per_node_fee_per_hour >= 0.0) {
-                return Err((
-                    f("per_node_fee_per_hour"),
-                    "must be a non-negative number".into(),
-                ));
-            }
+            check_money(&f("price_per_hour"), p.price_per_hour, "node-hour")?;
+            check_money(
+                &f("per_node_fee_per_hour"),
+                p.per_node_fee_per_hour,
+                "node-hour",
+            )?;
             if p.vcpu == 0 {
                 return Err((f("vcpu"), "must be at least 1".into()));
             }

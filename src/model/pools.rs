@@ -123,11 +123,20 @@ impl ClientPool {
 pub type FieldError = (String, String);
 
 fn non_negative(v: Option<i64>, field: &str) -> Result<Option<u32>, FieldError> {
+    at_least(v, field, 0)
+}
+
+/// A count of at least `min` (a negative one named as such, the bound given as the real one).
+fn at_least(v: Option<i64>, field: &str, min: i64) -> Result<Option<u32>, FieldError> {
     match v {
         None => Ok(None),
-        Some(n) if n < 0 => Err((
+        Some(n) if n < min => Err((
             field.into(),
-            format!("{n} is negative; expected a count ≥ 0"),
+            if n < 0 {
+                format!("{n} is negative; expected a count ≥ {min}")
+            } else {
+                format!("{n}: expected a count ≥ {min}")
+            },
         )),
         Some(n) => u32::try_from(n)
             .map(Some)
@@ -168,7 +177,7 @@ impl ClientPoolConfig {
                     ("timeout", self.timeout.is_some()),
                     ("version", self.version.is_some()),
                 ])?;
-                let max_size = non_negative(self.max_pool_size, "maxPoolSize")?.unwrap_or(100);
+                let max_size = at_least(self.max_pool_size, "maxPoolSize", 1)?.unwrap_or(100);
                 let min_size = non_negative(self.min_pool_size, "minPoolSize")?.unwrap_or(0);
                 if min_size > max_size {
                     return Err((
@@ -186,7 +195,7 @@ impl ClientPoolConfig {
                 let max_idle = non_negative(self.max_idle_time_ms, "maxIdleTimeMS")?;
                 let wait = non_negative(self.wait_queue_timeout_ms, "waitQueueTimeoutMS")?;
                 let max_connecting =
-                    non_negative(self.max_connecting, "maxConnecting")?.unwrap_or(2);
+                    at_least(self.max_connecting, "maxConnecting", 1)?.unwrap_or(2);
                 if max_connecting == 0 {
                     return Err(("maxConnecting".into(), "0: expected ≥ 1".into()));
                 }
@@ -230,7 +239,7 @@ impl ClientPoolConfig {
                 }
                 let default_max = if blocking { 50 } else { REDIS_PY_UNLIMITED };
                 let max_size =
-                    non_negative(self.max_connections, "max_connections")?.unwrap_or(default_max);
+                    at_least(self.max_connections, "max_connections", 1)?.unwrap_or(default_max);
                 if max_size == 0 {
                     return Err(("max_connections".into(), "0: expected ≥ 1".into()));
                 }

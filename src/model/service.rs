@@ -243,11 +243,41 @@ pub struct SidecarUsage {
 impl ServiceProfile {
     /// Checks shares and counts; returns the field and the problem.
     pub fn validate(&self) -> Result<(), (String, String)> {
-        if self.workers == 0 {
-            return Err(("workers".into(), "must be at least 1".into()));
+        // Worker processes share the pod's CPUs: gunicorn advises 2 × cores + 1 and nginx one per
+        // core, and no node offers 512 cores, so 1024 is above any real pod. Beyond it the
+        // per-worker memory and connection pools grow to absurd sizes.
+        const MAX_WORKERS: u32 = 1024;
+        // Requests one worker holds at once: nginx's worker_connections tops out near 65535
+        // (the port range) and uvicorn's --limit-concurrency is set in the hundreds; 100000
+        // leaves room for either.
+        const MAX_CONCURRENCY: u32 = 100_000;
+        for (field, v, max) in [
+            ("workers", self.workers, MAX_WORKERS),
+            (
+                "concurrency_per_worker",
+                self.concurrency_per_worker,
+                MAX_CONCURRENCY,
+            ),
+        ] {
+            if v == 0 || v > max {
+                return Err((
+                    field.into(),
+                    format!("{v}: expected a count from 1 to {max}"),
+                ));
+            }
         }
-        if self.concurrency_per_worker == 0 {
-            return Err(("concurrency_per_worker".into(), "must be at least 1".into()));
+        let mut names = std::collections::BTreeSet::new();
+        for (i, c) in self.classes.iter().enumerate() {
+            if !names.insert(c.name.as_str()) {
+                return Err((
+                    format!("classes[{i}].name"),
+                    format!(
+                        "duplicate class `{}`: the SLA and class_logs name classes; expected \
+                         distinct names",
+                        c.name
+                    ),
+                ));
+            }
         }
         if self.startup.min > self.startup.max {
             return Err(("startup".into(), "min must be <= max".into()));

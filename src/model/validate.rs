@@ -68,6 +68,19 @@ pub fn check_workload(
         }
     }
     check_placement(scenario, w)?;
+    check_container_names(w)?;
+    if let Some(ru) = &w.rolling_update {
+        check_rolling_update(ru)?;
+    }
+    if w.replicas == 0 && w.hpa.is_some() {
+        return Err((
+            "replicas".into(),
+            "0 with an HPA: the HPA controller disables scaling while the Deployment has 0 \
+             replicas (ScalingActive false, `scaling is disabled since the replica count of the \
+             target is zero`), so it would never scale; expected at least 1, or no HPA"
+                .into(),
+        ));
+    }
     let r = &w.resources;
     let service = scenario.services.iter().find(|s| s.name == name);
     for (i, sc) in w.sidecars.iter().enumerate() {
@@ -210,7 +223,7 @@ pub fn check_placement(
                 "node_pool".into(),
                 format!(
                     "pods requesting {} of memory must run on pool `{}` (scenario placement rule {i}), not `{}`",
-                    crate::quantity::Bytes(memory),
+                    crate::quantity::Bytes(memory).with_unit(),
                     rule.pool,
                     w.node_pool
                 ),
@@ -221,11 +234,75 @@ pub fn check_placement(
                 format!("also_on[{j}]"),
                 format!(
                     "pods requesting {} of memory must run on pool `{}` (scenario placement rule {i}), not also on `{other}`",
-                    crate::quantity::Bytes(memory),
+                    crate::quantity::Bytes(memory).with_unit(),
                     rule.pool
                 ),
             ));
         }
+    }
+    Ok(())
+}
+
+/// Container names as the API server checks them: none empty, none repeated among the pod's
+/// sidecars and init containers.
+fn check_container_names(w: &WorkloadConfig) -> std::result::Result<(), (String, String)> {
+    let names = w
+        .sidecars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (format!("sidecars[{i}].name"), c.name.as_str()))
+        .chain(
+            w.init_containers
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (format!("init_containers[{i}].name"), c.name.as_str())),
+        );
+    let mut seen: Vec<(String, &str)> = Vec::new();
+    for (field, name) in names {
+        if name.trim().is_empty() {
+            return Err((
+                field,
+                "empty: the API server requires a container name; expected a DNS-1123 label \
+                 (e.g. log-shipper)"
+                    .into(),
+            ));
+        }
+        if let Some((first, _)) = seen.iter().find(|(_, n)| *n == name) {
+            return Err((
+                field,
+                format!(
+                    "duplicate container name `{name}` (also {first}): the API server rejects a \
+                     pod whose containers share a name; expected distinct names"
+                ),
+            ));
+        }
+        seen.push((field, name));
+    }
+    Ok(())
+}
+
+/// The Deployment's rolling update as the API server validates it: `maxUnavailable` at most
+/// 100 %, and not both 0.
+fn check_rolling_update(
+    ru: &crate::model::config::RollingUpdateConfig,
+) -> std::result::Result<(), (String, String)> {
+    use crate::model::config::IntOrPercent;
+    if let IntOrPercent::Percent(p) = ru.max_unavailable {
+        if p > 100 {
+            return Err((
+                "rolling_update.maxUnavailable".into(),
+                format!("{p}% must not be greater than 100%; expected a percent of at most 100% or a pod count"),
+            ));
+        }
+    }
+    let zero = |v: IntOrPercent| matches!(v, IntOrPercent::Count(0) | IntOrPercent::Percent(0));
+    if zero(ru.max_surge) && zero(ru.max_unavailable) {
+        return Err((
+            "rolling_update.maxUnavailable".into(),
+            "may not be 0 when maxSurge is 0 (the rollout could never replace a pod); expected \
+             maxSurge or maxUnavailable of at least 1"
+                .into(),
+        ));
     }
     Ok(())
 }
@@ -342,6 +419,35 @@ pub fn check_space(scenario: &Scenario, file: &str) -> Result<()> {
             ));
         }
     }
+    // Every candidate gets a CPU Utilization HPA (grid.target_cpu_utilization), which needs a
+    // non-zero CPU request, as check_workload requires of a config.
+    if let Some(i) = g.cpu_request.iter().position(|c| c.0 == 0) {
+        return Err(Error::at_field(
+            file,
+            format!("grid.cpu_request[{i}]"),
+            "0: every candidate has a cpu Utilization HPA, which needs a non-zero cpu request \
+             (utilization is usage / request; the HPA reports `missing request for cpu` and \
+             never scales); expected a request above 0 such as 250m",
+        ));
+    }
+    // A 0 memory request with a ratio limit (`2x`) is a limit of 0 bytes: every pod would be
+    // OOM-killed at start.
+    if let (Some(i), true) = (
+        g.memory_request.iter().position(|m| m.0 == 0),
+        g.memory_limit.iter().any(|l| {
+            matches!(
+                l,
+                crate::model::space::LimitChoice::Rule(crate::model::space::LimitRule::Ratio(_))
+            )
+        }),
+    ) {
+        return Err(Error::at_field(
+            file,
+            format!("grid.memory_request[{i}]"),
+            "0 with a ratio memory_limit (e.g. 2x): the limit would be 0 bytes and every pod \
+             OOM-killed; expected a request above 0 such as 512Mi",
+        ));
+    }
     let largest_max = g.max_replicas.iter().copied().max().unwrap_or(0);
     if g.min_replicas.iter().all(|&m| m > largest_max) {
         return Err(Error::at_field(
@@ -399,9 +505,12 @@ pub fn check_space(scenario: &Scenario, file: &str) -> Result<()> {
     Ok(())
 }
 
-/// Names for an error message: `` `a`, `b`, `c` ``, or `none`.
+/// Names for an error message: `` `a`, `b`, `c` ``, or `none`; each name once, in the order
+/// of its first occurrence.
 pub fn name_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let mut seen = std::collections::BTreeSet::new();
     let list = names
+        .filter(|n| seen.insert(*n))
         .map(|n| format!("`{n}`"))
         .collect::<Vec<_>>()
         .join(", ");

@@ -357,6 +357,18 @@ struct ObjectiveAcc {
     errors: f64,
 }
 
+impl ObjectiveAcc {
+    /// Counts `lost` requests a killed container held as errors. They arrived (and were
+    /// counted as served, or already as errors: rejected, timed out) before; a kill can only
+    /// turn a request of the window that has not failed into a failure, so the errors never
+    /// exceed the arrivals (counting every in-flight request on top gave error rates above
+    /// 100 % when pods were killed while shedding).
+    fn fail_in_flight(&mut self, lost: f64) {
+        let room = (self.arrivals - self.errors).max(0.0);
+        self.errors += lost.min(room);
+    }
+}
+
 /// The simulation of one configuration.
 struct Sim<'a> {
     sc: &'a Scenario,
@@ -1860,7 +1872,7 @@ impl<'a> Sim<'a> {
         for (c, &lost) in rm.lost.iter().enumerate() {
             wl.run.killed_requests += lost;
             if let Some(o) = self.objective_of[si][c] {
-                self.objectives[o].errors += lost;
+                self.objectives[o].fail_in_flight(lost);
             }
         }
     }
@@ -2027,7 +2039,7 @@ impl<'a> Sim<'a> {
                     for (c, &lost) in self.in_flight.iter().enumerate() {
                         self.workloads[w].run.killed_requests += lost;
                         if let Some(o) = self.objective_of[si][c] {
-                            self.objectives[o].errors += lost;
+                            self.objectives[o].fail_in_flight(lost);
                         }
                     }
                 }
@@ -2174,6 +2186,32 @@ mod tests {
         .unwrap();
         sc.horizon = hours * 60 * MINUTE;
         sc
+    }
+
+    /// Killing pods that hold requests never makes a window's errors exceed its arrivals: with
+    /// far too many workers per pod (validation bypassed) the backend is OOM-killed over and
+    /// over while it rejects its traffic, and counting the killed in-flight requests on top of
+    /// the rejected ones gave error rates above 100 %.
+    #[test]
+    fn errors_never_exceed_arrivals_when_pods_are_killed() {
+        let mut sc = default_scenario_hours(6);
+        let b = sc.service_index("backend").unwrap();
+        sc.services[b].profile.workers = 100_000;
+        let mut sim = Sim::new(&sc, &sc.baseline, 1, &Options::default());
+        sim.run();
+        let run = sim.finish();
+        assert!(run.workloads[b].oom_kills > 0, "the backend is OOM-killed");
+        for w in &run.windows {
+            for o in &w.objectives {
+                assert!(
+                    o.errors <= o.arrivals * (1.0 + 1e-12),
+                    "window at {}: {} errors of {} arrivals",
+                    w.start,
+                    o.errors,
+                    o.arrivals
+                );
+            }
+        }
     }
 
     /// The autoscaler loops the clock skips are the ones that would change nothing: a day of

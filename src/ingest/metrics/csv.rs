@@ -91,8 +91,8 @@ pub(super) fn parse_nezha(text: &str, source: &str, opts: &MetricsOptions) -> Re
     let pod_c = t.require("PodName", "Nezha PodName")?;
     let cpu_c = t.require("CpuUsage(m)", "Nezha CpuUsage(m)")?;
     let mem_c = t.require("MemoryUsage(Mi)", "Nezha MemoryUsage(Mi)")?;
-    let ops_c = t.find("PodWorkload(Ops)");
-    let lat_c = t.find("PodServerLatencyP90(s)");
+    let ops_c = t.find_unique("PodWorkload(Ops)")?;
+    let lat_c = t.find_unique("PodServerLatencyP90(s)")?;
     // CpuUsage × 10^scale = nanocores.
     let cpu_scale = match opts.nezha_cpu_unit {
         NezhaCpuUnit::Centicores => 7,

@@ -142,7 +142,7 @@ fn token_column(
 ) -> Result<Option<usize>> {
     match configured {
         Some(name) => table.require(name, option).map(Some),
-        None => Ok(table.find(default)),
+        None => table.find_unique(default),
     }
 }
 

@@ -95,10 +95,45 @@ impl<'a> Table<'a> {
         })
     }
 
+    /// Like [`find`](Self::find), but a column the header names twice is an error: which of
+    /// the two holds the data cannot be told.
+    pub fn find_unique(&self, name: &str) -> Result<Option<usize>> {
+        let Some(col) = self.find(name) else {
+            return Ok(None);
+        };
+        let exact = self.headers[col] == name;
+        let same = |h: &String| {
+            if exact {
+                h == name
+            } else {
+                h.eq_ignore_ascii_case(name)
+            }
+        };
+        if let Some(other) = self
+            .headers
+            .iter()
+            .enumerate()
+            .position(|(i, h)| i != col && same(h))
+        {
+            return Err(Error::at_line(
+                self.source,
+                1,
+                format!(
+                    "the header names column `{}` twice (columns {} and {}): which one holds the \
+                     data cannot be told; expected each column name once",
+                    self.headers[col],
+                    col.min(other) + 1,
+                    col.max(other) + 1
+                ),
+            ));
+        }
+        Ok(Some(col))
+    }
+
     /// Index of the required column `name`, set by the option `option`; the error lists the
     /// header's columns.
     pub fn require(&self, name: &str, option: &str) -> Result<usize> {
-        self.find(name).ok_or_else(|| {
+        self.find_unique(name)?.ok_or_else(|| {
             Error::at_line(
                 self.source,
                 1,
@@ -113,22 +148,25 @@ impl<'a> Table<'a> {
 
     /// The first of `candidates` present in the header, else an error saying to set `option`.
     pub fn detect(&self, candidates: &[&str], what: &str, option: &str) -> Result<usize> {
-        candidates.iter().find_map(|c| self.find(c)).ok_or_else(|| {
-            Error::at_line(
-                self.source,
-                1,
-                format!(
-                    "cannot tell which column holds the {what}: none of {} is in the header; \
+        for c in candidates {
+            if let Some(col) = self.find_unique(c)? {
+                return Ok(col);
+            }
+        }
+        Err(Error::at_line(
+            self.source,
+            1,
+            format!(
+                "cannot tell which column holds the {what}: none of {} is in the header; \
                          the header's columns are: {}; set `{option}` to one of them",
-                    candidates
-                        .iter()
-                        .map(|c| format!("`{c}`"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    self.column_list()
-                ),
-            )
-        })
+                candidates
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                self.column_list()
+            ),
+        ))
     }
 
     /// Reads the next data row into `rec`; returns its 1-based line number, or `None` at the
