@@ -514,3 +514,26 @@ fn a_misspelled_modeled_kind_is_bad_input_with_a_hint() {
         "{err}"
     );
 }
+
+/// A bad value read from manifests is named where the user wrote it: the manifest file and
+/// the object's field, not the manifests directory and costsim's config path.
+#[test]
+fn config_errors_from_manifests_name_the_manifest_file_and_field() {
+    let (code, err) = validate_with_backend_edit(
+        r#"limits: { memory: "1Gi", cpu: "500m" }"#,
+        r#"limits: { memory: "1Gi", cpu: "100m" }"#,
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(
+            "backend-deployment.yaml: Deployment backend: spec.template.spec.containers[0].resources.requests.cpu: request 250m exceeds the limit 100m"
+        ),
+        "{err}"
+    );
+    let (code, err) = validate_with_backend_edit("maxReplicas: 10", "maxReplicas: 0");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("backend-deployment.yaml: HorizontalPodAutoscaler backend: spec"),
+        "{err}"
+    );
+}

@@ -571,6 +571,66 @@ pub fn passthrough(objects: &[Object]) -> Passthrough {
     out
 }
 
+/// Where in the manifests the config field `field` (`workloads.<name>.<rest>`, as
+/// [`crate::model::validate::check_config`] names it) comes from: the object's file and the
+/// field path in it, e.g. `Deployment backend: spec.template.spec.containers[0].resources.limits.cpu`.
+/// `None` for a workload no object of the manifests defines.
+fn locate(objects: &[Object], field: &str) -> Option<(String, String)> {
+    let rest = field.strip_prefix("workloads.")?;
+    let (name, rest) = rest.split_once('.').unwrap_or((rest, ""));
+    let deployment = objects
+        .iter()
+        .find(|o| o.kind() == "Deployment" && o.name() == name)?;
+    let app = deployment
+        .value
+        .pointer("/spec/template/spec/containers")
+        .and_then(Value::as_array)
+        .and_then(|cs| {
+            cs.iter()
+                .position(|c| c.get("name").and_then(Value::as_str) == Some(name))
+        })
+        .unwrap_or(0);
+    let (head, tail) = rest.split_once('.').unwrap_or((rest, ""));
+    let join = |base: String| {
+        if tail.is_empty() {
+            base
+        } else {
+            format!("{base}.{tail}")
+        }
+    };
+    if head == "hpa" {
+        let hpa = objects.iter().find(|o| {
+            o.kind() == "HorizontalPodAutoscaler"
+                && o.value
+                    .pointer("/spec/scaleTargetRef/name")
+                    .and_then(Value::as_str)
+                    == Some(name)
+        })?;
+        return Some((
+            hpa.file.clone(),
+            format!(
+                "HorizontalPodAutoscaler {}: {}",
+                hpa.name(),
+                join("spec".into())
+            ),
+        ));
+    }
+    let path = match head {
+        "resources" => join(format!("spec.template.spec.containers[{app}].resources")),
+        "replicas" => "spec.replicas".into(),
+        "node_pool" | "also_on" => "spec.template.spec.affinity".into(),
+        "rolling_update" => join("spec.strategy.rollingUpdate".into()),
+        h if h.starts_with("init_containers") => {
+            join(h.replacen("init_containers", "spec.template.spec.initContainers", 1))
+        }
+        _ => format!("spec (the config's {rest})"),
+    };
+    Some((
+        deployment.file.clone(),
+        format!("Deployment {name}: {path}"),
+    ))
+}
+
 /// [`passthrough`] of the manifests at `path`.
 pub fn read_passthrough(path: &Path) -> Result<Passthrough> {
     Ok(passthrough(&kustomize::load(path, &mut Vec::new())?))
@@ -583,11 +643,18 @@ pub fn use_as_baseline(
     scenario: &mut crate::model::scenario::Scenario,
     path: &Path,
 ) -> Result<Vec<String>> {
-    let read = read_config(path, &scenario.catalog, Some(&scenario.baseline))?;
-    let mut notes = read.notes;
+    let mut notes = Vec::new();
+    let objects = kustomize::load(path, &mut notes)?;
+    let label = path.display().to_string();
+    let read = config_from_objects(
+        &objects,
+        &label,
+        &scenario.catalog,
+        Some(&scenario.baseline),
+        &mut notes,
+    )?;
     let services: Vec<&str> = scenario.services.iter().map(|s| s.name.as_str()).collect();
     if !read
-        .config
         .workloads
         .keys()
         .any(|w| services.contains(&w.as_str()))
@@ -597,8 +664,7 @@ pub fn use_as_baseline(
             None,
             format!(
                 "no Deployment is a service of the scenario (Deployments: {}; services: {})",
-                read.config
-                    .workloads
+                read.workloads
                     .keys()
                     .cloned()
                     .collect::<Vec<_>>()
@@ -607,9 +673,18 @@ pub fn use_as_baseline(
             ),
         ));
     }
-    let config = apply_to_baseline(&scenario.baseline, &read.config, &services, &mut notes);
-    let label = path.display().to_string();
-    crate::model::validate::check_config(scenario, &config, &label)?;
+    let config = apply_to_baseline(&scenario.baseline, &read, &services, &mut notes);
+    crate::model::validate::check_config(scenario, &config, &label).map_err(|e| match e {
+        Error::Input {
+            location: Some(field),
+            message,
+            ..
+        } => match locate(&objects, &field) {
+            Some((file, at)) => Error::input(file, Some(at), message),
+            None => Error::input(&label, Some(field), message),
+        },
+        e => e,
+    })?;
     scenario.baseline = config;
     scenario.baseline_file = label;
     Ok(notes)
