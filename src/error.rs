@@ -120,12 +120,17 @@ pub fn bound_quoted(message: &str) -> String {
 /// Result with a costsim [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// The one of `known` that `word` is a near miss of (another case, or at most two letters
-/// inserted, deleted or replaced in a word of 8 letters or more), for a "did you mean" hint.
+/// The one of `known` that `word` is a near miss of (another case, or letters inserted,
+/// deleted or replaced: one in a word of 4 letters or more, two in one of 8 or more), for a
+/// "did you mean" hint.
 pub fn near_miss<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
     known.iter().copied().find(|k| {
-        *k != word
-            && (k.eq_ignore_ascii_case(word) || (k.len() >= 8 && edit_distance(word, k) <= 2))
+        let allowed = match k.len() {
+            0..=3 => 0,
+            4..=7 => 1,
+            _ => 2,
+        };
+        *k != word && (k.eq_ignore_ascii_case(word) || edit_distance(word, k) <= allowed)
     })
 }
 
@@ -161,6 +166,9 @@ mod tests {
         assert_eq!(near_miss("deployment", &kinds), Some("Deployment"));
         assert_eq!(near_miss("Deploymnet", &kinds), Some("Deployment"));
         assert_eq!(near_miss("configmap", &kinds), Some("ConfigMap"));
+        assert_eq!(near_miss("mongdb", &["mongodb", "redis"]), Some("mongodb"));
+        assert_eq!(near_miss("rediss", &["mongodb", "redis"]), Some("redis"));
+        assert_eq!(near_miss("cache", &["mongodb", "redis"]), None);
         for other in [
             "Service",
             "Ingress",

@@ -630,7 +630,7 @@ pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
         let why = ev.infeasible_because();
         let _ = writeln!(
             out,
-            "verdict: {}{}",
+            "verdict: {} on this one replay{} (--replications N gives the breach probability a search ranks by)",
             e.verdict().as_str(),
             if why.is_empty() {
                 String::new()

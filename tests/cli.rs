@@ -2837,7 +2837,7 @@ fn simulate_with_replications_reports_the_breach_probability() {
     // overall verdict says so beside the SLA's (as the search ranks it `no`).
     assert!(
         text.contains(
-            "verdict: infeasible — mongodb: pools can open 2652 connections at maxReplicas with a rollout's surge"
+            "verdict: infeasible — mongodb: pools can open 3060 connections at maxReplicas with a rollout's surge"
         ),
         "{text}"
     );
@@ -2927,11 +2927,11 @@ fn space_pool_settings_vary_minimum_size_blocking_and_timeout() {
     // the timeout): 8 distinct configurations.
     assert_eq!(names.len(), 8, "{names:?}");
     for part in [
-        "mongodb:17,",
-        "mongodb:17/min5,",
-        "mongodb:17/wait2s,",
-        "mongodb:17/min5/wait2s,",
-        "redis:384/raise",
+        "mongodb:14,",
+        "mongodb:14/min5,",
+        "mongodb:14/wait2s,",
+        "mongodb:14/min5/wait2s,",
+        "redis:100/raise",
         "redis:50/block/wait1s",
     ] {
         assert!(
@@ -3376,7 +3376,7 @@ fn config_below_the_availability_floor_is_infeasible_whatever_the_sla() {
     f.replace(
         BASELINE,
         "mongodb: { client: motor }",
-        "mongodb: { client: motor, maxPoolSize: 17 }",
+        "mongodb: { client: motor, maxPoolSize: 14 }",
     );
     f.replace_line_starting(SPACE, "  min_replicas:", "  min_replicas: [3]");
     f.replace(
@@ -3518,4 +3518,65 @@ fn swapped_client_driver_is_rejected() {
             "expected pymongo or motor",
         ],
     );
+}
+
+/// A server entry no profile calls is a misspelling that would silently lift the real server's
+/// limit.
+#[test]
+fn a_server_no_service_calls_is_rejected_with_a_hint() {
+    let f = Fixture::new();
+    f.replace(
+        SCENARIO,
+        "  mongodb:                       #",
+        "  mongdb:                        #",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        SCENARIO,
+        "servers.mongdb",
+        &[
+            "no service's profile calls `mongdb`",
+            "did you mean `mongodb`?",
+        ],
+    );
+}
+
+/// Rollout settings beyond the API's int32 are bad input, and no budget wraps around: a huge
+/// maxReplicas with a large surge stays over the limit.
+#[test]
+fn rollout_counts_beyond_int32_are_rejected_and_budgets_do_not_wrap() {
+    let f = Fixture::new();
+    f.replace(
+        BASELINE,
+        "    replicas: 3\n",
+        "    replicas: 3\n    rolling_update: { maxSurge: 4294967286 }\n",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        BASELINE,
+        "workloads.backend.rolling_update.maxSurge",
+        &["beyond the API's int32", "at most 2147483647"],
+    );
+    let f = Fixture::new();
+    f.replace(
+        BASELINE,
+        "    replicas: 3\n",
+        "    replicas: 3\n    rolling_update: { maxSurge: 300% }\n",
+    );
+    f.replace(BASELINE, "maxReplicas: 10", "maxReplicas: 1073741824");
+    let out = f.run(&["simulate", "--format", "json"]);
+    assert_ok(&out);
+    let v = out.json();
+    let mongo = v["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["server"] == "mongodb")
+        .unwrap()
+        .clone();
+    assert_eq!(mongo["within_limit"], serde_json::json!(false), "{mongo}");
+    assert!(mongo["budget_at_max_replicas"].as_u64().unwrap() > 500);
+    assert_eq!(v["feasible"], serde_json::json!(false));
 }

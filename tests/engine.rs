@@ -909,12 +909,14 @@ fn pooled_config(replicas: u32, hpa_max: Option<u32>, pool: &str) -> String {
     )
 }
 
-/// Connections = (maxReplicas + maxSurge) × processes × (maxPoolSize + monitors) against the
-/// server's limit: a rollout at 10 replicas runs 10 + ceil(25 % × 10) = 13 pods, so pymongo's
-/// default 100 on 2 processes each can open 13 × 2 × 102 = 2,652 connections to a
-/// 500-connection ApsaraDB node, and the candidate is infeasible at scale-out; maxPoolSize 20
-/// (13 × 2 × 22 = 572) is still over, 17 (13 × 2 × 19 = 494) fits and keeps the SLA;
-/// maxPoolSize 1 with a 1 ms checkout timeout fits too but fails requests.
+/// Connections = (maxReplicas + maxSurge + maxUnavailable) × processes × (maxPoolSize +
+/// monitors) against the server's limit: a rollout at 10 replicas runs 10 + ceil(25 % × 10)
+/// = 13 pods, and the floor(25 % × 10) = 2 old pods it scaled down still hold their pools
+/// through their grace period, 15 in all; pymongo's default 100 on 2 processes each can open
+/// 15 × 2 × 102 = 3,060 connections to a 500-connection ApsaraDB node, and the candidate is
+/// infeasible at scale-out; maxPoolSize 20 (15 × 2 × 22 = 660) is still over, 14
+/// (15 × 2 × 16 = 480) fits and keeps the SLA; maxPoolSize 1 with a 1 ms checkout timeout fits
+/// too but fails requests.
 #[test]
 fn pool_budget_over_the_server_limit_is_infeasible_and_a_smaller_pool_fits() {
     let p = Params {
@@ -929,7 +931,7 @@ fn pool_budget_over_the_server_limit_is_infeasible_and_a_smaller_pool_fits() {
     };
     let default = run("mongodb: { client: pymongo }");
     let c = &default.connections[0];
-    assert_eq!((c.budget_at_max_replicas, c.within_limit), (2652, false));
+    assert_eq!((c.budget_at_max_replicas, c.within_limit), (3060, false));
     assert_eq!(c.idle_at_min_replicas, 2 * 2 * 2);
     use costsim::search::risk::{verdict, Verdict};
     assert!(!default.sla.breached);
@@ -940,10 +942,10 @@ fn pool_budget_over_the_server_limit_is_infeasible_and_a_smaller_pool_fits() {
             over.connections[0].budget_at_max_replicas,
             over.connections[0].within_limit
         ),
-        (572, false)
+        (660, false)
     );
-    let small = run("mongodb: { client: pymongo, maxPoolSize: 17 }");
-    assert_eq!(small.connections[0].budget_at_max_replicas, 494);
+    let small = run("mongodb: { client: pymongo, maxPoolSize: 14 }");
+    assert_eq!(small.connections[0].budget_at_max_replicas, 480);
     assert_eq!(
         verdict(&small, None, 0.05),
         Verdict::Feasible,

@@ -635,6 +635,32 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
             ));
         }
     }
+    // A server no profile calls limits nothing: most likely a misspelled name, which would
+    // silently lift the limit of the server it meant.
+    let called: Vec<&str> = {
+        let mut v: Vec<&str> = services
+            .iter()
+            .flat_map(|s| s.profile.classes.iter())
+            .flat_map(|c| c.downstream.iter().map(|d| d.server.as_str()))
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    for name in file.servers.keys() {
+        if !called.contains(&name.as_str()) {
+            let hint = crate::error::near_miss(name, &called)
+                .map_or(String::new(), |m| format!("; did you mean `{m}`?"));
+            return Err(Error::at_field(
+                &label,
+                format!("servers.{name}"),
+                format!(
+                    "no service's profile calls `{name}`, so its limits would apply to nothing{hint} (called: {})",
+                    name_list(called.iter().copied())
+                ),
+            ));
+        }
+    }
     for (name, server) in &file.servers {
         for (field, v) in [
             ("max_connections", server.max_connections),

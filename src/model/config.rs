@@ -411,11 +411,14 @@ impl WorkloadConfig {
             })
     }
 
-    /// The most pods it may run at once: its most replicas plus the rolling update's surge
-    /// (a rollout at the peak), what its client pools may open connections from.
+    /// The most pods that may hold connections at once: its most replicas, plus a rollout's
+    /// surge, plus the old pods it scaled down that still run out their termination grace
+    /// period (up to `maxUnavailable`; the Deployment controller does not count terminating
+    /// pods against the surge). What its client pools may open connections from.
     pub fn peak_pods(&self) -> u32 {
         let most = self.replica_range().1;
-        most + self.rolling_update.unwrap_or_default().resolve(most).0
+        let (surge, unavailable) = self.rolling_update.unwrap_or_default().resolve(most);
+        most.saturating_add(surge).saturating_add(unavailable)
     }
 
     /// The running containers' resources: the app first, then the sidecars.

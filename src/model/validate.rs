@@ -287,6 +287,23 @@ fn check_rolling_update(
     ru: &crate::model::config::RollingUpdateConfig,
 ) -> std::result::Result<(), (String, String)> {
     use crate::model::config::IntOrPercent;
+    for (name, v) in [
+        ("maxSurge", ru.max_surge),
+        ("maxUnavailable", ru.max_unavailable),
+    ] {
+        let n = match v {
+            IntOrPercent::Count(n) | IntOrPercent::Percent(n) => n,
+        };
+        if i32::try_from(n).is_err() {
+            return Err((
+                format!("rolling_update.{name}"),
+                format!(
+                    "{n} is beyond the API's int32; expected at most {}",
+                    i32::MAX
+                ),
+            ));
+        }
+    }
     if let IntOrPercent::Percent(p) = ru.max_unavailable {
         if p > 100 {
             return Err((
@@ -473,7 +490,7 @@ pub fn check_space(scenario: &Scenario, file: &str) -> Result<()> {
         .find(|sv| sv.name == s.workload)
         .map_or(1, |sv| sv.min_replicas);
     for (i, &m) in g.min_replicas.iter().enumerate() {
-        if m < floor as i32 {
+        if i64::from(m) < i64::from(floor) {
             return Err(Error::at_field(
                 file,
                 format!("grid.min_replicas[{i}]"),

@@ -512,7 +512,7 @@ pub fn document(i: &Inputs) -> String {
         let _ = writeln!(o, "## Connection pools\n");
         let _ = writeln!(
             o,
-            "Connections each server could see at `maxReplicas` during a rollout (pools × processes × (maxReplicas + maxSurge)) against its limit, and the peak the simulation used:\n"
+            "Connections each server could see at `maxReplicas` during a rollout ((maxReplicas + maxSurge + maxUnavailable terminating pods) × processes × (pool size + monitors)) against its limit, and the peak the simulation used:\n"
         );
         let _ = writeln!(
             o,
@@ -794,6 +794,11 @@ fn risk(rec: &Candidate, base: &Candidate, sc: &Scenario) -> String {
     if rec.verdict.as_deref() == Some("undecided") {
         parts.push(format!(
             "the recommended configuration's breach probability is not yet proven within the risk budget (too few replications; {rb} of {rw} windows failed in replication 0)"
+        ));
+    } else if !rec.feasible && (!over(rec).is_empty() || !rec.below_floor().is_empty()) {
+        // Infeasible for what the config is, named above, not for its SLA windows.
+        parts.push(format!(
+            "the recommended configuration is infeasible for that reason ({rb} of {rw} SLA windows failed in replication 0)"
         ));
     } else if !rec.feasible {
         parts.push(format!(

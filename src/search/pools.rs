@@ -126,6 +126,9 @@ fn sized(
                 .sum();
             let resolved = pool.resolve().ok()?;
             let svc = scenario.services.iter().find(|s| s.name == workload)?;
+            // A process never holds more connections than it serves requests at once
+            // (`connection_budget`), so a larger size is the same pool with a size it never
+            // reaches.
             fitting_size(
                 limit.saturating_sub(others),
                 w.peak_pods(),
@@ -133,6 +136,7 @@ fn sized(
                 resolved.monitors_per_member,
             )
             .min(resolved.max_size)
+            .min(svc.profile.concurrency_per_worker.max(1))
         }
     };
     let mut c = c.clone();

@@ -217,7 +217,9 @@ impl Verdict {
         match self {
             Verdict::Feasible => None,
             Verdict::Undecided => Some("not proven feasible: too few replications to tell"),
-            Verdict::Infeasible => Some("infeasible: breaches the SLA or a connection limit"),
+            Verdict::Infeasible => {
+                Some("infeasible: breaches the SLA, a connection limit or an availability floor")
+            }
         }
     }
 }

@@ -1843,10 +1843,11 @@ impl<'a> Sim<'a> {
         for (c, st) in rm.stats.iter().enumerate() {
             wl.run.rejected += st.rejected;
             wl.run.timed_out += st.timed_out;
+            wl.run.pool_errors += st.pool_failed;
             if let Some(o) = self.objective_of[si][c] {
                 let acc = &mut self.objectives[o];
                 acc.arrivals += st.arrivals;
-                acc.errors += st.rejected + st.timed_out;
+                acc.errors += st.rejected + st.timed_out + st.pool_failed;
                 let direct = acc.direct.get_or_insert_with(Histogram::default);
                 for (m, x) in direct.mass.iter_mut().zip(st.latency.mass.iter()) {
                     *m += x;
@@ -2087,7 +2088,10 @@ impl<'a> Sim<'a> {
             let [p50, p95, p99] = self.hist.quantiles([0.50, 0.95, 0.99]);
             figures.push(ObjectiveWindow {
                 arrivals: o.arrivals,
-                errors: o.errors,
+                // The request engine counts a failure when it happens, an arrival when it
+                // arrives: right after an overload a window can see more failures (of the last
+                // window's arrivals) than arrivals. Its error rate is then 100 %, not more.
+                errors: o.errors.min(o.arrivals),
                 p50_s: p50.unwrap_or(0.0),
                 p95_s: p95.unwrap_or(0.0),
                 p99_s: p99.unwrap_or(0.0),

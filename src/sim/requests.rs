@@ -142,11 +142,14 @@ impl Semaphore {
 pub struct ClassStats {
     /// Requests that arrived.
     pub arrivals: f64,
-    /// Rejected: no ready pod, no free slot, or a raising pool exhausted.
+    /// Rejected: no ready pod or no free slot.
     pub rejected: f64,
-    /// Timed out: dropped from the worker queue after the client timeout, answered after it,
-    /// or a pool checkout that waited past its timeout.
+    /// Timed out: dropped from the worker queue after the client timeout, or answered after
+    /// it.
     pub timed_out: f64,
+    /// Failed at a connection checkout, as the fluid model's pool errors: a raising pool
+    /// exhausted, a blocking pool's wait past its timeout, or a connection the server refused.
+    pub pool_failed: f64,
     /// Completed (answered), timed out or not.
     pub served: f64,
     /// Failed because their pod was killed.
@@ -160,6 +163,7 @@ impl ClassStats {
         self.arrivals = 0.0;
         self.rejected = 0.0;
         self.timed_out = 0.0;
+        self.pool_failed = 0.0;
         self.served = 0.0;
         self.killed = 0.0;
         self.latency.clear();
@@ -993,7 +997,7 @@ impl RequestModel {
             let refused = self.refused[pool];
             if refused > 0.0 && self.rng.random::<f64>() < refused {
                 self.pool_stats[pool].refused += 1;
-                self.stats[q.class as usize].rejected += 1.0;
+                self.stats[q.class as usize].pool_failed += 1.0;
                 self.fail(r, t);
                 return;
             }
@@ -1006,7 +1010,7 @@ impl RequestModel {
                 match self.pools[pool].mode {
                     PoolMode::Raise => {
                         self.pool_stats[pool].raised += 1;
-                        self.stats[q.class as usize].rejected += 1.0;
+                        self.stats[q.class as usize].pool_failed += 1.0;
                         self.fail(r, t);
                     }
                     PoolMode::Block { timeout_ms } => {
@@ -1077,7 +1081,7 @@ impl RequestModel {
         let sem = self.sem_index(q.pod, q.worker, pool);
         if self.sems[sem].cancel(r) {
             self.pool_stats[pool].timed_out += 1;
-            self.stats[q.class as usize].timed_out += 1.0;
+            self.stats[q.class as usize].pool_failed += 1.0;
             self.fail(r, t);
         }
     }
@@ -1154,8 +1158,8 @@ mod tests {
 
     /// Runs `steps` steps of 5 s at `lambda` on pod 0; returns (arrivals, rejected, timed
     /// out, served, waited for a worker) and the latency histogram.
-    fn drive(rm: &mut RequestModel, steps: u64, lambda: f64) -> ([f64; 5], Histogram) {
-        let mut tot = [0.0; 5];
+    fn drive(rm: &mut RequestModel, steps: u64, lambda: f64) -> ([f64; 6], Histogram) {
+        let mut tot = [0.0; 6];
         let mut h = Histogram::default();
         for k in 0..steps {
             rm.step(k * 5000, (k + 1) * 5000, lambda, &[0]);
@@ -1165,6 +1169,7 @@ mod tests {
             tot[2] += st.timed_out;
             tot[3] += st.served;
             tot[4] += rm.waits.waited as f64;
+            tot[5] += st.pool_failed;
             for (m, x) in h.mass.iter_mut().zip(st.latency.mass.iter()) {
                 *m += x;
             }
@@ -1255,13 +1260,14 @@ mod tests {
                 mode,
             }],
         };
-        // Raising pool: a loss system, Erlang B(1, 0.5) = 1/3 rejected.
+        // Raising pool: a loss system, Erlang B(1, 0.5) = 1/3 fail at the checkout (pool
+        // errors, as the fluid model counts them; none rejected by the pod).
         let mut rm = model(&svc, None, &pool(PoolMode::Raise));
         let (tot, _) = drive(&mut rm, 2000, 5.0);
-        assert!((tot[1] / tot[0] - 1.0 / 3.0).abs() < 0.015, "{tot:?}");
-        assert_eq!(tot[2], 0.0);
+        assert!((tot[5] / tot[0] - 1.0 / 3.0).abs() < 0.015, "{tot:?}");
+        assert_eq!((tot[1], tot[2]), (0.0, 0.0));
         let ps = &rm.pool_stats[0];
-        assert_eq!(ps.raised as f64, tot[1]);
+        assert_eq!(ps.raised as f64, tot[5]);
         assert_eq!((ps.waited, ps.peak_in_use), (0, 1));
         // A 1 ms wait limit behaves the same, as timeouts.
         let mut rm = model(
@@ -1272,13 +1278,13 @@ mod tests {
             }),
         );
         let (tot, _) = drive(&mut rm, 2000, 5.0);
-        assert!((tot[2] / tot[0] - 1.0 / 3.0).abs() < 0.015, "{tot:?}");
-        assert_eq!(tot[1], 0.0);
+        assert!((tot[5] / tot[0] - 1.0 / 3.0).abs() < 0.015, "{tot:?}");
+        assert_eq!((tot[1], tot[2]), (0.0, 0.0));
         // Waiting forever: no error; an M/D/1 queue (P(wait) = ρ = 0.5, so the median
         // latency is the 100 ms hold, and the p90 lies above it).
         let mut rm = model(&svc, None, &pool(PoolMode::Block { timeout_ms: None }));
         let (tot, h) = drive(&mut rm, 2000, 5.0);
-        assert_eq!(tot[1] + tot[2], 0.0);
+        assert_eq!(tot[1] + tot[2] + tot[5], 0.0);
         // M/D/1 at ρ = 0.5: half the checkouts wait.
         let ps = &rm.pool_stats[0];
         let waited = ps.waited as f64 / ps.checkouts as f64;
