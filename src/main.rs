@@ -873,7 +873,9 @@ fn run_search(
         search::pools::with_pool_sizes(
             sc,
             &sc.space,
-            space::sample(&sc.space, &sc.baseline, sampling, cli.seed),
+            space::sample(&sc.space, &sc.baseline, sampling, cli.seed, &|c| {
+                search::admits(sc, c)
+            }),
         ),
     );
     if skipped > 0 {

@@ -231,10 +231,11 @@ pub fn candidate_json(rank: usize, e: &Evaluated) -> Value {
             "workload": a.workload, "floor": a.floor, "fewest": a.fewest, "holds": a.holds(),
         })).collect::<Vec<_>>(),
         "feasible": e.feasible(),
+        "verdict": e.verdict(),
+        "static_reasons": ev.static_reasons(),
     });
     if let (Some(r), Value::Object(m)) = (e.risk(), &mut v) {
         m.insert("pareto".into(), json!(e.pareto));
-        m.insert("verdict".into(), json!(e.verdict()));
         if let Some(Value::Object(c)) = m.get_mut("cost") {
             c.insert("monthly_mean".into(), json!(round(r.monthly_cost, 2)));
         }

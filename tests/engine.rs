@@ -480,7 +480,7 @@ fn limit_range_defaults_count_in_the_daemonset_overhead() {
         "    daemonset_limit_range: { defaultRequest: { cpu: 1000m } }\n",
         "    daemonset_limit_range: { default: { cpu: 1000m } }\n",
         "    daemonset_limit_range: { max: { cpu: 1000m } }\n",
-        "    daemonset_limit_range: { defaultRequest: { cpu: 1000m }, min: { cpu: 50m } }\n",
+        "    daemonset_limit_range: { defaultRequest: { cpu: 1000m }, min: { cpu: 20m } }\n",
     ] {
         let err = load(limit_range).unwrap_err().to_string();
         assert!(
@@ -489,11 +489,35 @@ fn limit_range_defaults_count_in_the_daemonset_overhead() {
         );
         assert!(err.contains("cpu 805m"), "{limit_range}: {err}");
     }
-    // `min` alone defaults the request to the minimum: 50m, room 1755m, still too small.
+    // `min` alone defaults the request to the minimum: 20m, room 1785m, still too small.
+    let err = load("    daemonset_limit_range: { min: { cpu: 20m } }\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cpu 1785m"), "{err}");
+    // A LimitRange the API server refuses, and a DaemonSet request the LimitRanger refuses.
+    let err = load("    daemonset_limit_range: { min: { cpu: 500m }, max: { cpu: 100m } }\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("daemonset_limit_range.min.cpu") && err.contains("must not exceed max"),
+        "{err}"
+    );
+    let err = load(
+        "    daemonset_limit_range: { defaultRequest: { cpu: 300m }, default: { cpu: 100m } }\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("defaultRequest cpu must not exceed default"),
+        "{err}"
+    );
     let err = load("    daemonset_limit_range: { min: { cpu: 50m } }\n")
         .unwrap_err()
         .to_string();
-    assert!(err.contains("cpu 1755m"), "{err}");
+    assert!(
+        err.contains("daemonsets[0]") && err.contains("below the LimitRange's min"),
+        "{err}"
+    );
     // A request the DaemonSet sets itself is kept: 125m + 10m, room 1795m.
     let edited = text.replace(
         "    daemonsets: []\n",

@@ -183,8 +183,10 @@ pub fn config_from_objects(
     // best written without it, and starts from the HPA's minimum.
     for (name, w) in &mut workloads {
         if !w.contains_key("replicas") {
-            let min = w.get("hpa").and_then(|h| h.get("minReplicas")).cloned();
-            if min.is_none() {
+            // An HPA without minReplicas has the API default of 1.
+            let hpa = w.get("hpa");
+            let min = hpa.map(|h| h.get("minReplicas").cloned().unwrap_or(json!(1)));
+            if hpa.is_none() {
                 notes.push(format!(
                     "{label}: Deployment {name} sets no replicas and has no HPA; it runs 1 (the API default)"
                 ));

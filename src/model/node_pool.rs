@@ -51,6 +51,72 @@ pub struct LimitRangeDefaults {
 }
 
 impl LimitRangeDefaults {
+    /// Checks the order the API server requires of each resource (`ValidateLimitRange`):
+    /// min ≤ defaultRequest ≤ default ≤ max; returns the field (relative to the LimitRange)
+    /// and the problem.
+    pub fn check(&self) -> Result<(), (String, String)> {
+        let order = [
+            ("min", self.min),
+            ("defaultRequest", self.default_request),
+            ("default", self.default),
+            ("max", self.max),
+        ];
+        for (i, &(lo_name, lo)) in order.iter().enumerate() {
+            for &(hi_name, hi) in &order[i + 1..] {
+                let pairs = [
+                    ("cpu", lo.cpu.map(|c| c.0), hi.cpu.map(|c| c.0)),
+                    ("memory", lo.memory.map(|m| m.0), hi.memory.map(|m| m.0)),
+                ];
+                for (resource, a, b) in pairs {
+                    if let (Some(a), Some(b)) = (a, b) {
+                        if a > b {
+                            return Err((
+                                format!("{lo_name}.{resource}"),
+                                format!(
+                                    "{lo_name} {resource} must not exceed {hi_name} (the API server refuses such a LimitRange)"
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Why the LimitRanger refuses a container requesting `request`: below `min` or above
+    /// `max` of a resource.
+    pub fn refuses(&self, request: crate::model::config::ResourceList) -> Option<String> {
+        let checks = [
+            (
+                "cpu",
+                request.cpu.map(|c| c.0),
+                self.min.cpu.map(|c| c.0),
+                self.max.cpu.map(|c| c.0),
+            ),
+            (
+                "memory",
+                request.memory.map(|m| m.0),
+                self.min.memory.map(|m| m.0),
+                self.max.memory.map(|m| m.0),
+            ),
+        ];
+        checks.into_iter().find_map(|(resource, r, min, max)| {
+            let r = r?;
+            if min.is_some_and(|m| r < m) {
+                Some(format!(
+                    "its {resource} request is below the LimitRange's min"
+                ))
+            } else if max.is_some_and(|m| r > m) {
+                Some(format!(
+                    "its {resource} request is above the LimitRange's max"
+                ))
+            } else {
+                None
+            }
+        })
+    }
+
     /// The request a container without one gets, as the API server defaults the LimitRange
     /// (`SetDefaults_LimitRangeItem`: the default limit falls back to `max`, the default
     /// request to the default limit, then to `min`) before the LimitRanger applies it.
@@ -272,6 +338,25 @@ impl NodePoolCatalog {
                         a.cpu_milli, a.memory_bytes
                     ),
                 ));
+            }
+            if let Some(l) = &p.daemonset_limit_range {
+                l.check()
+                    .map_err(|(field, m)| (f(&format!("daemonset_limit_range.{field}")), m))?;
+                for (j, d) in p.daemonsets.iter().enumerate() {
+                    let request = crate::model::config::ResourceList {
+                        cpu: d.cpu,
+                        memory: d.memory,
+                    };
+                    if let Some(why) = l.refuses(request) {
+                        return Err((
+                            f(&format!("daemonsets[{j}]")),
+                            format!(
+                                "`{}`: {why}, so the API server would refuse its pods; expected a request within the pool's daemonset_limit_range",
+                                d.name
+                            ),
+                        ));
+                    }
+                }
             }
             if p.min_nodes > p.max_nodes {
                 return Err((

@@ -109,14 +109,19 @@ pub fn admissible(scenario: &Scenario, configs: Vec<Config>) -> (Vec<Config>, us
     let before = configs.len();
     let kept: Vec<Config> = configs
         .into_iter()
-        .filter(|c| {
-            c.workloads
-                .values()
-                .all(|w| crate::model::validate::check_placement(scenario, w).is_ok())
-        })
+        .filter(|c| admits(scenario, c))
         .collect();
     let skipped = before - kept.len();
     (kept, skipped)
+}
+
+/// Whether the scenario's placement rules admit `config` (every workload on the pool its
+/// memory request requires).
+pub fn admits(scenario: &Scenario, config: &Config) -> bool {
+    config
+        .workloads
+        .values()
+        .all(|w| crate::model::validate::check_placement(scenario, w).is_ok())
 }
 
 /// `configs` with each configuration kept once, at its first place (a space can spell one

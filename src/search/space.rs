@@ -98,13 +98,15 @@ fn decode(mut k: usize, d: &[usize; 8]) -> [usize; 8] {
     idx
 }
 
-/// `n` distinct valid grid points drawn uniformly without replacement, in draw order; fewer
-/// only when the grid has fewer. A partial Fisher–Yates shuffle of the flat indices, kept
-/// sparse (only the swapped slots are stored), so a large grid costs memory only for the draws.
+/// `n` distinct valid grid points that `admit` accepts, drawn uniformly without replacement,
+/// in draw order; fewer only when the grid has fewer. A partial Fisher–Yates shuffle of the
+/// flat indices, kept sparse (only the swapped slots are stored), so a large grid costs memory
+/// only for the draws.
 fn random_points(
     space: &Space,
     baseline: &Config,
     n: usize,
+    admit: &dyn Fn(&Config) -> bool,
     rng: &mut rand_chacha::ChaCha8Rng,
 ) -> Vec<Config> {
     let d = dims(space);
@@ -120,7 +122,7 @@ fn random_points(
         let j = i + ((crate::sim::rng::unit(rng) * left as f64) as usize).min(left - 1);
         let drawn = swapped.get(&j).copied().unwrap_or(j);
         swapped.insert(j, swapped.get(&i).copied().unwrap_or(i));
-        if let Some(c) = point(space, baseline, decode(drawn, &d)) {
+        if let Some(c) = point(space, baseline, decode(drawn, &d)).filter(|c| admit(c)) {
             if seen.insert(c.name.clone()) {
                 out.push(c);
             }
@@ -130,11 +132,18 @@ fn random_points(
 }
 
 /// The candidates of `space` under `sampling`, seeded by `seed` (the grid ignores it).
-/// `random:N` gives N distinct valid points (fewer only when the grid has fewer). A Latin
+/// `random:N` gives N distinct valid points that `admit` accepts (the scenario's placement
+/// rules; fewer only when the grid has fewer). A Latin
 /// hypercube places N points, one per stratum of each field; points that land on an invalid
 /// combination are skipped and repeated points are kept once, in sample order, so it may give
 /// fewer than N candidates.
-pub fn sample(space: &Space, baseline: &Config, sampling: Sampling, seed: u64) -> Vec<Config> {
+pub fn sample(
+    space: &Space,
+    baseline: &Config,
+    sampling: Sampling,
+    seed: u64,
+    admit: &dyn Fn(&Config) -> bool,
+) -> Vec<Config> {
     use rand::seq::SliceRandom;
     let d = dims(space);
     let n = match sampling {
@@ -147,7 +156,7 @@ pub fn sample(space: &Space, baseline: &Config, sampling: Sampling, seed: u64) -
     }
     let mut rng = crate::sim::rng::stream(seed, 0, crate::sim::rng::Purpose::Sampling);
     if let Sampling::Random(n) = sampling {
-        return random_points(space, baseline, n, &mut rng);
+        return random_points(space, baseline, n, admit, &mut rng);
     }
     let mut columns = Vec::with_capacity(8);
     for &m in &d {
@@ -320,10 +329,11 @@ mod tests {
         assert_eq!(grid.len(), 360);
         for seed in 0..40 {
             for n in [1, 10, 200, 360] {
-                let names: Vec<String> = sample(&space, &baseline, Sampling::Random(n), seed)
-                    .into_iter()
-                    .map(|c| c.name)
-                    .collect();
+                let names: Vec<String> =
+                    sample(&space, &baseline, Sampling::Random(n), seed, &|_| true)
+                        .into_iter()
+                        .map(|c| c.name)
+                        .collect();
                 let distinct: std::collections::BTreeSet<_> = names.iter().collect();
                 assert_eq!((names.len(), distinct.len()), (n, n), "seed {seed}, n {n}");
                 assert!(names.iter().all(|c| grid.contains(c)));
@@ -331,8 +341,24 @@ mod tests {
         }
         // More than the grid holds: every point once.
         assert_eq!(
-            sample(&space, &baseline, Sampling::Random(1000), 3).len(),
+            sample(&space, &baseline, Sampling::Random(1000), 3, &|_| true).len(),
             360
+        );
+    }
+
+    #[test]
+    fn random_samples_draw_only_admitted_points() {
+        // As the placement rules leave out a pool: 240 of the 360 points are admitted.
+        let (space, baseline) = space_and_baseline();
+        let admit = |c: &Config| c.workloads["backend"].node_pool != "general";
+        for seed in 0..20 {
+            let got = sample(&space, &baseline, Sampling::Random(10), seed, &admit);
+            assert_eq!(got.len(), 10, "seed {seed}");
+            assert!(got.iter().all(admit));
+        }
+        assert_eq!(
+            sample(&space, &baseline, Sampling::Random(300), 1, &admit).len(),
+            240
         );
     }
 
@@ -343,7 +369,7 @@ mod tests {
         let (space, baseline) = space_and_baseline();
         let mut counts = std::collections::BTreeMap::<String, u32>::new();
         for seed in 0..3_600 {
-            for c in sample(&space, &baseline, Sampling::Random(10), seed) {
+            for c in sample(&space, &baseline, Sampling::Random(10), seed, &|_| true) {
                 *counts.entry(c.name).or_default() += 1;
             }
         }
