@@ -537,3 +537,41 @@ fn config_errors_from_manifests_name_the_manifest_file_and_field() {
         "{err}"
     );
 }
+
+/// The app reads its pool sizes from the ConfigMap's data, costsim from the annotation: a data
+/// edit alone (the natural one) is bad input naming the key, not a silently other simulation.
+#[test]
+fn pool_configmap_data_that_disagrees_with_its_annotation_is_bad_input() {
+    let sc = scenario();
+    let pass = manifests::Passthrough::default();
+    let files = emit::emit(&sc.baseline, &rich_config(), "prod", &pass, &sc.catalog).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_files(&files, dir.path());
+    let overlay = dir.path().join("overlays/prod");
+    assert!(manifests::read_config(&overlay, &sc.catalog, None).is_ok());
+    let edited = files
+        .iter()
+        .find(|f| f.path.starts_with("overlays/") && f.text.contains("MONGODB_MAX_POOL_SIZE"))
+        .expect("an overlay ConfigMap with the pool size");
+    let p = dir.path().join(&edited.path);
+    let text = std::fs::read_to_string(&p).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("MONGODB_MAX_POOL_SIZE"))
+        .unwrap()
+        .to_string();
+    let indent = &line[..line.len() - line.trim_start().len()];
+    std::fs::write(
+        &p,
+        text.replace(&line, &format!("{indent}MONGODB_MAX_POOL_SIZE: '200'")),
+    )
+    .unwrap();
+    let err = manifests::read_config(&overlay, &sc.catalog, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("data.MONGODB_MAX_POOL_SIZE")
+            && err.contains("`200` in the data, `50` in the costsim.io/client-pools annotation"),
+        "{err}"
+    );
+}

@@ -66,6 +66,43 @@ pub fn read_config(
     Ok(FromManifests { config, notes })
 }
 
+/// The app reads its pool settings from the ConfigMap's `data`, costsim from the annotation:
+/// they must say the same (an edit of one alone would make costsim simulate other pools than
+/// the app opens).
+fn check_pool_data(o: &Object, pools: &Value) -> Result<()> {
+    let want = crate::manifests::emit::pool_settings(pools);
+    let empty = Map::new();
+    let data = o
+        .value
+        .get("data")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let keys: std::collections::BTreeSet<&str> = want
+        .keys()
+        .map(String::as_str)
+        .chain(data.keys().map(String::as_str))
+        .collect();
+    for key in keys {
+        let (have, said) = (data.get(key).map(text), want.get(key));
+        if have.as_ref() != said {
+            return Err(Error::at_field(
+                &o.file,
+                format!("ConfigMap {}: data.{key}", o.name()),
+                format!(
+                    "{} in the data, {} in the {CLIENT_POOLS_ANNOTATION} annotation, which costsim simulates; the app reads the data: make both say the same",
+                    have.map_or("absent".into(), |h| format!("`{h}`")),
+                    said.map_or("absent".into(), |s| format!("`{s}`"))
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The kinds whose settings make the config: a near miss of one is a typo, not another kind.
 const MODELED_KINDS: &[&str] = &["Deployment", "HorizontalPodAutoscaler", "ConfigMap"];
 
@@ -148,6 +185,7 @@ pub fn config_from_objects(
                                 format!("not JSON: {e}"),
                             )
                         })?;
+                        check_pool_data(o, &v)?;
                         wl.insert("client_pools".into(), v);
                     }
                     _ => notes.push(format!(
