@@ -3580,3 +3580,46 @@ fn rollout_counts_beyond_int32_are_rejected_and_budgets_do_not_wrap() {
     assert!(mongo["budget_at_max_replicas"].as_u64().unwrap() > 500);
     assert_eq!(v["feasible"], serde_json::json!(false));
 }
+
+/// The floor is about pods; pods that share one node fall together. A floored workload whose
+/// ready pods ran on a single node is warned of, with the share of the time; without a floor
+/// there is no promise to warn about.
+#[test]
+fn floored_pods_on_one_node_are_warned_of() {
+    let f = Fixture::new();
+    let warning = |f: &Fixture| {
+        let out = f.run(&["simulate", "--format", "json"]);
+        assert_ok(&out);
+        let v = out.json();
+        let frontend = v["activity"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["workload"] == "frontend")
+            .unwrap()
+            .clone();
+        let seconds = frontend["single_node_seconds"].as_f64().unwrap();
+        let warned = frontend["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|w| w.as_str())
+            .find(|w| w.contains("all its ready pods ran on one node"))
+            .map(String::from);
+        (seconds, warned)
+    };
+    // The baseline's two frontend pods share the light pool's single node all the time.
+    let (seconds, warned) = warning(&f);
+    assert_eq!(seconds, 7200.0);
+    let warned = warned.expect("a warning");
+    assert!(warned.contains("100 % of the time"), "{warned}");
+    assert!(warned.contains("availability floor of 2"), "{warned}");
+    f.replace(
+        SCENARIO,
+        "  - name: frontend\n    profile: ../services/frontend.yaml\n    min_replicas: 2\n",
+        "  - name: frontend\n    profile: ../services/frontend.yaml\n",
+    );
+    let (seconds, warned) = warning(&f);
+    assert_eq!(seconds, 7200.0);
+    assert_eq!(warned, None);
+}

@@ -185,8 +185,25 @@ pub struct WorkloadActivity {
     pub run: crate::sim::engine::WorkloadRun,
 }
 
-fn warnings(w: &crate::sim::engine::WorkloadRun, config: &Config) -> Vec<String> {
+fn warnings(
+    w: &crate::sim::engine::WorkloadRun,
+    config: &Config,
+    scenario: &Scenario,
+    horizon_s: f64,
+) -> Vec<String> {
     let mut out = Vec::new();
+    // The floor promises a pod left after one failure; pods sharing a node do not keep it.
+    let floor = scenario
+        .services
+        .iter()
+        .find(|s| s.name == w.name)
+        .map_or(1, |s| s.min_replicas);
+    if floor > 1 && w.single_node_seconds > 0.0 && horizon_s > 0.0 {
+        out.push(format!(
+            "all its ready pods ran on one node {:.0} % of the time: a node failure (not simulated) is then a full outage despite the availability floor of {floor}; spread them with a topologySpreadConstraint on kubernetes.io/hostname (minDomains: 2) and keep two nodes in the pool, which costs more",
+            w.single_node_seconds / horizon_s * 100.0
+        ));
+    }
     let limit = config
         .workloads
         .get(&w.name)
@@ -266,7 +283,7 @@ pub fn evaluate(scenario: &Scenario, config: &Config, run: &RunResult) -> Evalua
             } else {
                 0.0
             },
-            warnings: warnings(w, config),
+            warnings: warnings(w, config, scenario, horizon_s),
             run: w.clone(),
         })
         .collect();

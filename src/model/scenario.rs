@@ -99,8 +99,9 @@ pub struct ServiceRef {
     pub traffic: ServiceTraffic,
     /// Availability floor: the fewest replicas a config may run this service on (its
     /// `replicas`, or its HPA's `minReplicas`). `2` keeps a pod serving through the loss of one
-    /// pod or node (N+1), which the SLA windows alone do not demand: the model simulates drains,
-    /// OOM kills and rollouts, not node failures. Default 1: no floor.
+    /// pod (N+1), which the SLA windows alone do not demand: the model simulates drains, OOM
+    /// kills and rollouts, not failures. Pods that share a node fall together: the run warns
+    /// when a floored workload's ready pods all ran on one node. Default 1: no floor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_replicas: Option<u32>,
 }

@@ -249,6 +249,29 @@ pub fn document(i: &Inputs) -> String {
         money(new)
     );
     let _ = writeln!(o, "Risk: {}\n", risk(rec, base, sc));
+    // What the simulation warns of, per workload (the same lines `simulate` prints).
+    for (label, c) in [("recommended", rec), ("current", base)] {
+        let lines: Vec<String> = c
+            .activity
+            .iter()
+            .flat_map(|a| {
+                let name = a.get("workload").and_then(Value::as_str).unwrap_or("?");
+                a.get("warnings")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(move |w| format!("- `{name}`: {w}"))
+            })
+            .collect();
+        if !lines.is_empty() {
+            let _ = writeln!(
+                o,
+                "Warnings, {label} configuration (replication 0):\n\n{}\n",
+                lines.join("\n")
+            );
+        }
+    }
 
     // Current vs recommended.
     let _ = writeln!(o, "## Current vs recommended, per workload\n");
@@ -676,7 +699,7 @@ pub fn document(i: &Inputs) -> String {
     } else {
         let _ = writeln!(
             o,
-            "- Availability floors (the scenario's `min_replicas`): {} replicas at all times, so a pod or node loss, which the model does not simulate, leaves one serving; a config below a floor is infeasible.",
+            "- Availability floors (the scenario's `min_replicas`): {} replicas at all times, so the loss of one pod, which the model does not simulate, leaves one serving (a node loss does too only when the pods run on different nodes: see the warnings); a config below a floor is infeasible.",
             floors.join(", ")
         );
     }

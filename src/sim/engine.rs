@@ -99,6 +99,10 @@ pub struct WorkloadRun {
     pub pending_pod_seconds: f64,
     /// Fewest ready pods seen.
     pub ready_min: u32,
+    /// Seconds in which its ready pods (at least one) all ran on one node: a node failure then
+    /// takes every one of them.
+    #[serde(default)]
+    pub single_node_seconds: f64,
     /// Most ready pods seen.
     pub ready_max: u32,
     /// HPA scale-ups.
@@ -1683,8 +1687,16 @@ impl<'a> Sim<'a> {
             let mut pending = 0u32;
             let mut running = 0u32;
             let mut active = 0u32;
+            // The node of the first ready pod, and whether another ready pod runs elsewhere.
+            let (mut ready_node, mut spread) = (None, false);
             for &id in &wl.pods {
                 let p = &mut self.pods[id];
+                if p.ready && p.status == PodStatus::Running {
+                    match ready_node {
+                        None => ready_node = p.node,
+                        Some(n) => spread |= p.node != Some(n),
+                    }
+                }
                 active += u32::from(p.is_active());
                 match p.status {
                     PodStatus::Unscheduled => pending += 1,
@@ -1743,6 +1755,9 @@ impl<'a> Sim<'a> {
                 }
             }
             wl.run.peak_pods = wl.run.peak_pods.max(active);
+            if ready_node.is_some() && !spread {
+                wl.run.single_node_seconds += dt;
+            }
             wl.run.cpu_usage_core_s += cpu_used * dt;
             wl.run.memory_usage_byte_s += mem_used * dt;
             wl.run.cpu_request_core_s += cpu_req * dt;
