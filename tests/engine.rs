@@ -1192,3 +1192,46 @@ fn client_connections_cost_an_in_cluster_server_memory_until_it_ooms() {
     assert!(big.workloads[1].oom_kills >= 1, "{:?}", big.workloads[1]);
     assert_eq!(big.workloads[0].oom_kills, 0);
 }
+
+/// The availability floor stands for a PodDisruptionBudget (minAvailable = floor) in the
+/// cluster autoscaler's drains: four 500m pods start on two nodes (three and one) at low
+/// traffic, and the HPA scales them to two, one on each underused node. Without a floor the
+/// autoscaler drains one node and the workload runs on one ready pod until the evicted one is
+/// back; with a floor of 2 that drain is refused.
+#[test]
+fn the_floor_keeps_drains_from_taking_ready_pods_below_it() {
+    let p = Params {
+        rate_per_minute: vec![2; 120],
+        replicas: 4,
+        hpa: Some((2, 8, 70)),
+        ..Params::default()
+    };
+    let run = |floor: bool| {
+        let (d, path) = scenario(&p);
+        if floor {
+            for (file, from, to) in [
+                (
+                    "scenario.yaml",
+                    "    profile: svc.yaml\n",
+                    "    profile: svc.yaml\n    min_replicas: 2\n",
+                ),
+                ("space.yaml", "min_replicas: [1]", "min_replicas: [2]"),
+            ] {
+                let f = d.path().join(file);
+                let text = std::fs::read_to_string(&f).unwrap();
+                assert!(text.contains(from), "fixture layout: {from}");
+                std::fs::write(&f, text.replace(from, to)).unwrap();
+            }
+        }
+        let sc = load_scenario(Files::Disk, &path).unwrap();
+        let (run, _) = run_one(&sc, &sc.baseline, 1);
+        (run.workloads[0].ready_min, run.workloads[0].evictions)
+    };
+    let (ready_min, evictions) = run(false);
+    assert!(
+        evictions > 0 && ready_min == 1,
+        "without a floor: {ready_min} ready at least, {evictions} evictions"
+    );
+    let (ready_min, _) = run(true);
+    assert_eq!(ready_min, 2, "the floor of 2 holds");
+}

@@ -276,7 +276,8 @@ fn round_trip(base: &Config, chosen: &Config) {
         )]
         .into(),
     };
-    let files = emit::emit(base, chosen, "prod", &pass, &sc.catalog).unwrap();
+    let floors = [("backend".to_string(), 2)].into();
+    let files = emit::emit(base, chosen, "prod", &pass, &sc.catalog, &floors).unwrap();
     let dir = tempfile::tempdir().unwrap();
     write_files(&files, dir.path());
     let overlay = dir.path().join("overlays/prod");
@@ -315,7 +316,22 @@ fn round_trip(base: &Config, chosen: &Config) {
             );
         }
     }
+    // The backend's floor of 2 goes out as its disruption budget, in the overlay.
+    let pdb = files
+        .iter()
+        .find(|f| f.path == "overlays/prod/backend-pdb.yaml")
+        .expect("a PodDisruptionBudget for the floored backend");
+    assert!(
+        pdb.text.contains("kind: PodDisruptionBudget") && pdb.text.contains("minAvailable: 2"),
+        "{}",
+        pdb.text
+    );
     let back = manifests::read_config(&overlay, &sc.catalog, None).unwrap();
+    assert!(
+        !back.notes.iter().any(|n| n.contains("PodDisruptionBudget")),
+        "{:?}",
+        back.notes
+    );
     assert_eq!(
         back.config,
         starting_at_min(chosen),
@@ -544,7 +560,15 @@ fn config_errors_from_manifests_name_the_manifest_file_and_field() {
 fn pool_configmap_data_that_disagrees_with_its_annotation_is_bad_input() {
     let sc = scenario();
     let pass = manifests::Passthrough::default();
-    let files = emit::emit(&sc.baseline, &rich_config(), "prod", &pass, &sc.catalog).unwrap();
+    let files = emit::emit(
+        &sc.baseline,
+        &rich_config(),
+        "prod",
+        &pass,
+        &sc.catalog,
+        &Default::default(),
+    )
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     write_files(&files, dir.path());
     let overlay = dir.path().join("overlays/prod");

@@ -39,6 +39,7 @@ pub fn emit(
     env: &str,
     pass: &super::Passthrough,
     catalog: &NodePoolCatalog,
+    floors: &std::collections::BTreeMap<String, u32>,
 ) -> Result<Vec<File>> {
     if env.is_empty() || env.contains(['/', '\\']) || env.starts_with('.') {
         return Err(Error::input(
@@ -126,6 +127,22 @@ pub fn emit(
                 )?);
                 resources.push(Value::String(f));
             }
+        }
+        // The availability floor the simulation held the cluster autoscaler's drains to, as
+        // the budget that holds the real one to it.
+        if let Some(&floor) = floors.get(name).filter(|&&f| f > 1) {
+            let f = format!("{name}-pdb.yaml");
+            files.push(yaml_file(
+                format!("{dir}/{f}"),
+                &[json!({
+                    "apiVersion": "policy/v1",
+                    "kind": "PodDisruptionBudget",
+                    "metadata": { "name": name, "labels": { NAME_LABEL: name } },
+                    "spec": { "minAvailable": floor,
+                              "selector": { "matchLabels": { NAME_LABEL: name } } },
+                })],
+            )?);
+            resources.push(Value::String(f));
         }
         match (base_w.and_then(|b| b.hpa.as_ref()), &w.hpa) {
             (Some(_), Some(h)) => {

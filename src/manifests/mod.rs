@@ -195,6 +195,9 @@ pub fn config_from_objects(
                     )),
                 }
             }
+            // The scenario's availability floor is what the model applies (emit writes it as
+            // a budget); a budget read here changes nothing and needs no note.
+            "PodDisruptionBudget" => {}
             k => {
                 if let Some(known) = crate::error::near_miss(k, MODELED_KINDS) {
                     return Err(Error::input(

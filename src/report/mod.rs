@@ -426,8 +426,18 @@ pub fn write_manifests(
     if let Some(ns) = namespace {
         pass.namespace = Some(ns.to_string());
     }
-    let files =
-        crate::manifests::emit::emit(base, &chosen.config, overlay, &pass, &scenario.catalog)?;
+    let files = crate::manifests::emit::emit(
+        base,
+        &chosen.config,
+        overlay,
+        &pass,
+        &scenario.catalog,
+        &scenario
+            .services
+            .iter()
+            .map(|s| (s.name.clone(), s.min_replicas))
+            .collect(),
+    )?;
     let mut msg = String::new();
     let mut batch = Batch::default();
     for f in &files {

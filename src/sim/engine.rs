@@ -1407,6 +1407,24 @@ impl<'a> Sim<'a> {
         self.autoscaler_seen = Some((changes, next_due));
     }
 
+    /// Whether evicting the pods `on_node` keeps every floored workload at its floor of ready
+    /// pods: the floor stands for a PodDisruptionBudget with `minAvailable` = floor, which the
+    /// cluster autoscaler's drain respects (a node whose pods exceed a budget's
+    /// `disruptionsAllowed` = healthy − minAvailable is not removed).
+    fn disruption_allowed(&self, on_node: &[usize]) -> bool {
+        self.workloads.iter().enumerate().all(|(w, wl)| {
+            let floor = self.sc.services[wl.service].min_replicas;
+            if floor <= 1 {
+                return true;
+            }
+            let evicted = on_node
+                .iter()
+                .filter(|&&id| self.pods[id].workload == w && self.pods[id].ready)
+                .count() as u32;
+            evicted == 0 || wl.serving.saturating_sub(evicted) >= floor
+        })
+    }
+
     fn autoscale_loop(&mut self, t: Millis) {
         let cp = self.sc.control_plane.clone();
         // Scale-up for pods that found no node.
@@ -1458,7 +1476,7 @@ impl<'a> Sim<'a> {
                 .filter(|&id| self.pods[id].node == Some(i) && self.pods[id].is_active())
                 .collect();
             if !on_node.is_empty() {
-                if drained_one {
+                if drained_one || !self.disruption_allowed(&on_node) {
                     continue;
                 }
                 let reqs: Vec<PodRequests> =
