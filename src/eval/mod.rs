@@ -127,7 +127,8 @@ impl Evaluation {
     /// Whether the config as a whole (not one replay) is unacceptable: a connection budget
     /// over a server's limit, or a service below its availability floor.
     pub fn statically_infeasible(&self) -> bool {
-        !self.static_reasons().is_empty()
+        self.connections.iter().any(|c| !c.within_limit)
+            || self.availability.iter().any(|a| !a.holds())
     }
 }
 

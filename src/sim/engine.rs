@@ -764,13 +764,14 @@ impl<'a> Sim<'a> {
         let p = &self.sc.catalog.pools[pool];
         let alloc = p.allocatable();
         let cap = p.capacity_for_pods();
+        let (daemonset_cpu_milli, daemonset_memory_bytes) = p.daemonset_requests();
         self.nodes.push(Node {
             pool,
             capacity: cap,
             allocatable_cpu_milli: alloc.cpu_milli,
             allocatable_memory_bytes: alloc.memory_bytes,
-            daemonset_cpu_milli: p.daemonset_requests().0,
-            daemonset_memory_bytes: p.daemonset_requests().1,
+            daemonset_cpu_milli,
+            daemonset_memory_bytes,
             created_at: self.now,
             ready_at,
             removed_at: None,
