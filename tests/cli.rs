@@ -3623,3 +3623,44 @@ fn floored_pods_on_one_node_are_warned_of() {
     assert_eq!(seconds, 7200.0);
     assert_eq!(warned, None);
 }
+
+/// The emitted overlay carries the floor as a PodDisruptionBudget; a budget edited away from
+/// the floor is noted (the simulated drains keep the floor, the cluster the budget), and a
+/// bad value in a manifest is named in its file and object.
+#[test]
+fn emitted_budget_and_manifest_errors_point_at_the_manifests() {
+    let f = Fixture::with_tiny_space();
+    let mut args = vec!["search", "--out", "o"];
+    args.extend(QUICK_SEARCH);
+    assert_ok(&f.run(&args));
+    assert_ok(&f.run(&["emit", "--from", "o", "--out", "k8s"]));
+    let pdb = "k8s/overlays/prod/backend-pdb.yaml";
+    let text = f.read(pdb);
+    assert!(text.contains("minAvailable: 2"), "{text}");
+    let out = f.run(&["simulate", "--manifests", "k8s/overlays/prod"]);
+    assert_ok(&out);
+    assert!(
+        !out.stderr.contains("PodDisruptionBudget"),
+        "{}",
+        out.stderr
+    );
+    f.write(pdb, &text.replace("minAvailable: 2", "minAvailable: 1"));
+    let out = f.run(&["simulate", "--manifests", "k8s/overlays/prod"]);
+    assert_ok(&out);
+    assert!(
+        out.stderr.contains("PodDisruptionBudget backend (minAvailable 1) is not the scenario's availability floor of 2"),
+        "{}",
+        out.stderr
+    );
+    let deployment = "k8s/base/backend-deployment.yaml";
+    let text = f.read(deployment);
+    assert!(text.contains("cpu: 250m"), "{text}");
+    f.write(deployment, &text.replacen("cpu: 250m", "cpu: abc", 1));
+    let out = f.run(&["simulate", "--manifests", "k8s/base"]);
+    assert_input_error(
+        &out,
+        "backend-deployment.yaml",
+        "Deployment backend: spec.template.spec.containers[0].resources",
+        &["abc"],
+    );
+}

@@ -202,7 +202,7 @@ fn warnings(
     if floor > 1 && w.single_node_seconds > 0.0 && horizon_s > 0.0 {
         out.push(format!(
             "all its ready pods ran on one node {:.0} % of the time: a node failure (not simulated) is then a full outage despite the availability floor of {floor}; spread them with a topologySpreadConstraint on kubernetes.io/hostname (minDomains: 2) and keep two nodes in the pool, which costs more",
-            w.single_node_seconds / horizon_s * 100.0
+            (w.single_node_seconds / horizon_s * 100.0).min(100.0)
         ));
     }
     let limit = config

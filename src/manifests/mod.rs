@@ -253,7 +253,11 @@ pub fn config_from_objects(
     let v = json!({ "name": name, "workloads": workloads });
     serde_path_to_error::deserialize(v).map_err(|e| {
         let path = e.path().to_string();
-        Error::at_field(label, path, e.into_inner().to_string())
+        let message = e.into_inner().to_string();
+        match locate(objects, &path) {
+            Some((file, at)) => Error::input(file, Some(at), message),
+            None => Error::at_field(label, path, message),
+        }
     })
 }
 
@@ -614,6 +618,39 @@ pub fn passthrough(objects: &[Object]) -> Passthrough {
     out
 }
 
+/// A note when the PodDisruptionBudget `o` of a scenario service is not `minAvailable` = the
+/// service's availability floor: the simulated drains keep the floor, the cluster keeps the
+/// budget.
+fn budget_against_floor(o: &Object, scenario: &crate::model::scenario::Scenario) -> Option<String> {
+    let target = o
+        .value
+        .pointer("/spec/selector/matchLabels")
+        .and_then(|m| m.get(crate::manifests::emit::NAME_LABEL))
+        .and_then(Value::as_str)
+        .unwrap_or(o.name());
+    let service = scenario.services.iter().find(|s| s.name == target)?;
+    let spec = o.value.get("spec");
+    let min = spec.and_then(|s| s.get("minAvailable"));
+    let max_unavailable = spec.and_then(|s| s.get("maxUnavailable"));
+    let floor = service.min_replicas;
+    let matches = max_unavailable.is_none()
+        && min.and_then(Value::as_u64) == Some(u64::from(floor))
+        || floor <= 1 && min.is_none() && max_unavailable.is_none();
+    (!matches).then(|| {
+        let rule = match (min, max_unavailable) {
+            (Some(m), _) => format!("minAvailable {m}"),
+            (None, Some(m)) => format!("maxUnavailable {m}"),
+            (None, None) => "no rule".into(),
+        };
+        format!(
+            "{}: PodDisruptionBudget {} ({rule}) is not the scenario's availability floor of {floor} for `{}`: the simulated drains keep the floor, the cluster keeps the budget",
+            o.file,
+            o.name(),
+            service.name
+        )
+    })
+}
+
 /// Where in the manifests the config field `field` (`workloads.<name>.<rest>`, as
 /// [`crate::model::validate::check_config`] names it) comes from: the object's file and the
 /// field path in it, e.g. `Deployment backend: spec.template.spec.containers[0].resources.limits.cpu`.
@@ -715,6 +752,11 @@ pub fn use_as_baseline(
                 services.join(", ")
             ),
         ));
+    }
+    for o in objects.iter().filter(|o| o.kind() == "PodDisruptionBudget") {
+        if let Some(note) = budget_against_floor(o, scenario) {
+            notes.push(note);
+        }
     }
     let config = apply_to_baseline(&scenario.baseline, &read, &services, &mut notes);
     crate::model::validate::check_config(scenario, &config, &label).map_err(|e| match e {

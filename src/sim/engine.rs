@@ -2183,6 +2183,12 @@ impl<'a> Sim<'a> {
                 }
                 if let Some(rm) = &w.request_model {
                     w.run.request_events = rm.events;
+                    // The p99 of the run's granted checkout waits, per pool (the fluid model
+                    // keeps the worst step's).
+                    for stats in &rm.pool_stats {
+                        let p99 = stats.wait.quantile(0.99).unwrap_or(0.0);
+                        w.run.pool_wait_p99_s = w.run.pool_wait_p99_s.max(p99);
+                    }
                 }
                 self.sc.model_cache.checkin(w.model_key, w.model);
                 w.run
