@@ -3664,3 +3664,42 @@ fn emitted_budget_and_manifest_errors_point_at_the_manifests() {
         &["abc"],
     );
 }
+
+/// A driver always pools: a workload calling a limited server without a configured pool is
+/// simulated as never waiting and its budget goes unchecked, which the run says.
+#[test]
+fn calls_to_a_limited_server_without_a_pool_are_warned_of() {
+    let f = Fixture::new();
+    let text = f.read(BASELINE);
+    let start = text.find("    client_pools:").expect("baseline pools");
+    let end = text[start..].find("    hpa:").expect("hpa after the pools") + start;
+    f.write(BASELINE, &format!("{}{}", &text[..start], &text[end..]));
+    let space = f.read(SPACE);
+    let cut = space.find("client_pools:").expect("space pools");
+    f.write(SPACE, &space[..cut]);
+    let out = f.run(&["simulate", "--format", "json"]);
+    assert_ok(&out);
+    let v = out.json();
+    let backend = v["activity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["workload"] == "backend")
+        .unwrap()
+        .clone();
+    let warnings: Vec<&str> = backend["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w.as_str())
+        .collect();
+    for (server, clients) in [("mongodb", "pymongo or motor"), ("redis", "redis-py")] {
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains(&format!("it calls `{server}`"))
+                    && w.contains(&format!("set client_pools.{server}.client ({clients})"))),
+            "{warnings:?}"
+        );
+    }
+}

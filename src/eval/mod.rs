@@ -199,6 +199,30 @@ fn warnings(
         .iter()
         .find(|s| s.name == w.name)
         .map_or(1, |s| s.min_replicas);
+    // A driver always pools: calls to a limited server without a configured pool are
+    // simulated as never waiting, with no connection budget checked.
+    if let (Some(svc), Some(wc)) = (
+        scenario.services.iter().find(|s| s.name == w.name),
+        config.workloads.get(&w.name),
+    ) {
+        let mut unpooled: Vec<&str> = svc
+            .profile
+            .classes
+            .iter()
+            .flat_map(|c| c.downstream.iter().map(|d| d.server.as_str()))
+            .filter(|s| scenario.servers.contains_key(*s) && !wc.client_pools.contains_key(*s))
+            .collect();
+        unpooled.sort_unstable();
+        unpooled.dedup();
+        for server in unpooled {
+            let clients = scenario.servers[server]
+                .protocol
+                .map_or("pymongo, motor or redis-py", |p| p.clients());
+            out.push(format!(
+                "it calls `{server}`, which has a connection limit, with no client pool configured: its calls never wait and no connection budget is checked; set client_pools.{server}.client ({clients}) to model the driver's defaults"
+            ));
+        }
+    }
     if floor > 1 && w.single_node_seconds > 0.0 && horizon_s > 0.0 {
         out.push(format!(
             "all its ready pods ran on one node {:.0} % of the time: a node failure (not simulated) is then a full outage despite the availability floor of {floor}; spread them with a topologySpreadConstraint on kubernetes.io/hostname (minDomains: 2) and keep two nodes in the pool, which costs more",
