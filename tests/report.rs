@@ -39,14 +39,20 @@ fn costsim(dir: &Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// `tests/fixtures/report` copied into a fresh temporary directory.
+fn fixture_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for e in fs::read_dir(repo().join("tests/fixtures/report")).unwrap() {
+        let e = e.unwrap();
+        fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+    }
+    dir
+}
+
 fn run() -> &'static Run {
     static RUN: OnceLock<Run> = OnceLock::new();
     RUN.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        for e in fs::read_dir(repo().join("tests/fixtures/report")).unwrap() {
-            let e = e.unwrap();
-            fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
-        }
+        let dir = fixture_copy();
         let (code, search_table, err) = costsim(dir.path(), &["search", "--out", "out"]);
         assert_eq!(code, 0, "search: {err}");
         let (code, _, err) = costsim(dir.path(), &["report", "--from", "out", "--out", "doc"]);
@@ -402,11 +408,7 @@ fn breach_probabilities_and_the_pareto_front_appear_when_the_search_gives_them()
 
 #[test]
 fn results_of_another_version_of_the_scenario_are_bad_input() {
-    let dir = tempfile::tempdir().unwrap();
-    for e in fs::read_dir(repo().join("tests/fixtures/report")).unwrap() {
-        let e = e.unwrap();
-        fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
-    }
+    let dir = fixture_copy();
     let (code, _, err) = costsim(dir.path(), &["search", "--out", "out"]);
     assert_eq!(code, 0, "search: {err}");
     // The same scenario name, another SLA: the ranking is not this scenario's.
