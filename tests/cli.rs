@@ -3577,7 +3577,12 @@ fn rollout_counts_beyond_int32_are_rejected_and_budgets_do_not_wrap() {
         .unwrap()
         .clone();
     assert_eq!(mongo["within_limit"], serde_json::json!(false), "{mongo}");
-    assert!(mongo["budget_at_max_replicas"].as_u64().unwrap() > 500);
+    // 1073741824 + ceil(300 %) 3221225472 + floor(25 %) 268435456 = 4563402752 pods, beyond
+    // u32, × 2 processes × (100 + 2 monitors).
+    assert_eq!(
+        mongo["budget_at_max_replicas"].as_u64(),
+        Some(4_563_402_752 * 2 * 102)
+    );
     assert_eq!(v["feasible"], serde_json::json!(false));
 }
 

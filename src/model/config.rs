@@ -415,10 +415,10 @@ impl WorkloadConfig {
     /// surge, plus the old pods it scaled down that still run out their termination grace
     /// period (up to `maxUnavailable`; the Deployment controller does not count terminating
     /// pods against the surge). What its client pools may open connections from.
-    pub fn peak_pods(&self) -> u32 {
+    pub fn peak_pods(&self) -> u64 {
         let most = self.replica_range().1;
         let (surge, unavailable) = self.rolling_update.unwrap_or_default().resolve(most);
-        most.saturating_add(surge).saturating_add(unavailable)
+        u64::from(most) + u64::from(surge) + u64::from(unavailable)
     }
 
     /// The running containers' resources: the app first, then the sidecars.

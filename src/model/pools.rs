@@ -336,8 +336,8 @@ impl ClientPoolConfig {
 
 /// The largest pool size per process whose budget, `replicas × processes × (size +
 /// monitors)`, fits in `room` connections (at least 1).
-pub fn fitting_size(room: u64, replicas: u32, processes: u32, monitors: u32) -> u32 {
-    let per_size = u64::from(replicas.max(1)) * u64::from(processes.max(1));
+pub fn fitting_size(room: u64, replicas: u64, processes: u32, monitors: u32) -> u32 {
+    let per_size = replicas.max(1).saturating_mul(u64::from(processes.max(1)));
     let size = (room / per_size).saturating_sub(u64::from(monitors));
     u32::try_from(size).unwrap_or(u32::MAX).max(1)
 }
@@ -469,13 +469,15 @@ mod durations {
 /// pool of 2**31 is bounded by the worker's concurrency limit, not by its size.
 pub fn connection_budget(
     pool: &ClientPool,
-    replicas: u32,
+    replicas: u64,
     processes: u32,
     concurrency: u32,
 ) -> u64 {
-    u64::from(replicas)
-        * u64::from(processes)
-        * (u64::from(pool.max_size.min(concurrency.max(1))) + u64::from(pool.monitors_per_member))
+    replicas
+        .saturating_mul(u64::from(processes))
+        .saturating_mul(
+            u64::from(pool.max_size.min(concurrency.max(1))) + u64::from(pool.monitors_per_member),
+        )
 }
 
 /// Connections one workload holds at a server when idle: every process keeps `minPoolSize`
