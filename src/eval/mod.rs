@@ -194,26 +194,16 @@ fn warnings(
 ) -> Vec<String> {
     let mut out = Vec::new();
     // The floor promises a pod left after one failure; pods sharing a node do not keep it.
-    let floor = scenario
-        .services
-        .iter()
-        .find(|s| s.name == w.name)
-        .map_or(1, |s| s.min_replicas);
+    let service = scenario.services.iter().find(|s| s.name == w.name);
+    let floor = service.map_or(1, |s| s.min_replicas);
     // A driver always pools: calls to a limited server without a configured pool are
     // simulated as never waiting, with no connection budget checked.
-    if let (Some(svc), Some(wc)) = (
-        scenario.services.iter().find(|s| s.name == w.name),
-        config.workloads.get(&w.name),
-    ) {
-        let mut unpooled: Vec<&str> = svc
+    if let (Some(svc), Some(wc)) = (service, config.workloads.get(&w.name)) {
+        let unpooled = svc
             .profile
-            .classes
-            .iter()
-            .flat_map(|c| c.downstream.iter().map(|d| d.server.as_str()))
-            .filter(|s| scenario.servers.contains_key(*s) && !wc.client_pools.contains_key(*s))
-            .collect();
-        unpooled.sort_unstable();
-        unpooled.dedup();
+            .servers()
+            .into_iter()
+            .filter(|s| scenario.servers.contains_key(*s) && !wc.client_pools.contains_key(*s));
         for server in unpooled {
             let clients = scenario.servers[server]
                 .protocol

@@ -638,11 +638,7 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
     // A server no profile calls limits nothing: most likely a misspelled name, which would
     // silently lift the limit of the server it meant.
     let called: Vec<&str> = {
-        let mut v: Vec<&str> = services
-            .iter()
-            .flat_map(|s| s.profile.classes.iter())
-            .flat_map(|c| c.downstream.iter().map(|d| d.server.as_str()))
-            .collect();
+        let mut v: Vec<&str> = services.iter().flat_map(|s| s.profile.servers()).collect();
         v.sort_unstable();
         v.dedup();
         v

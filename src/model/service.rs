@@ -241,6 +241,18 @@ pub struct SidecarUsage {
 }
 
 impl ServiceProfile {
+    /// The servers its classes call, sorted, each once.
+    pub fn servers(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .classes
+            .iter()
+            .flat_map(|c| c.downstream.iter().map(|d| d.server.as_str()))
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
     /// Checks shares and counts; returns the field and the problem.
     pub fn validate(&self) -> Result<(), (String, String)> {
         // Worker processes share the pod's CPUs: gunicorn advises 2 × cores + 1 and nginx one per

@@ -103,20 +103,14 @@ pub fn check_workload(
     for (server, pool) in &w.client_pools {
         let f = |x: &str| format!("client_pools.{server}.{x}");
         if let Some(svc) = service {
-            let calls = svc
-                .profile
-                .classes
-                .iter()
-                .flat_map(|c| c.downstream.iter())
-                .any(|d| &d.server == server);
-            if !calls {
-                let servers = svc.profile.classes.iter().flat_map(|c| c.downstream.iter());
+            let servers = svc.profile.servers();
+            if !servers.contains(&server.as_str()) {
                 return Err((
                     format!("client_pools.{server}"),
                     format!(
                         "the profile of `{}` makes no calls to `{server}`; its servers: {}",
                         svc.name,
-                        name_list(servers.map(|d| d.server.as_str()))
+                        name_list(servers.into_iter())
                     ),
                 ));
             }
