@@ -599,3 +599,28 @@ fn pool_configmap_data_that_disagrees_with_its_annotation_is_bad_input() {
         "{err}"
     );
 }
+
+#[test]
+fn placement_rules_the_scheduler_model_lacks_are_noted_not_dropped_silently() {
+    // A common HA setup: spread over nodes and keep replicas apart. Both can make the
+    // cluster run more nodes than requests alone need, so a cost read from these manifests
+    // must say it did not apply them.
+    let (code, err) = validate_with_backend_edit(
+        "      containers:\n",
+        "        podAntiAffinity:\n          preferredDuringSchedulingIgnoredDuringExecution:\n            - weight: 100\n              podAffinityTerm:\n                topologyKey: kubernetes.io/hostname\n                labelSelector: { matchLabels: { app: backend } }\n      topologySpreadConstraints:\n        - { maxSkew: 1, minDomains: 2, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule, labelSelector: { matchLabels: { app: backend } } }\n      containers:\n",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    for field in [
+        "spec.template.spec.topologySpreadConstraints is not modeled",
+        "spec.template.spec.affinity.podAntiAffinity is not modeled",
+    ] {
+        assert!(
+            err.contains("backend-deployment.yaml") && err.contains(field),
+            "{field}: {err}"
+        );
+    }
+    // The untouched base has neither: no such note.
+    let (code, err) = validate_edited_base(|_| {});
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("is not modeled (pods are placed"), "{err}");
+}

@@ -441,7 +441,40 @@ fn deployment_workload(
     if pools.len() > 1 {
         w.insert("also_on".into(), json!(pools[1..]));
     }
+    for constraint in unmodeled_placement(pod) {
+        notes.push(format!(
+            "{}: Deployment {name}: spec.template.spec.{constraint} is not modeled (pods are placed on requests and the pool alone), so the simulated node count and cost may be lower than the cluster's",
+            o.file
+        ));
+    }
     Ok(w)
+}
+
+/// The pod-spec placement rules the scheduler model does not apply: spreading and inter-pod
+/// (anti-)affinity, which can make the scheduler and the cluster autoscaler use more nodes than
+/// requests alone need, and preferred node affinity, which can steer pods between pools.
+fn unmodeled_placement(pod: &Value) -> Vec<&'static str> {
+    let present = |pointer: &str| {
+        pod.pointer(pointer).is_some_and(|v| match v {
+            Value::Array(a) => !a.is_empty(),
+            Value::Object(o) => !o.is_empty(),
+            Value::Null => false,
+            _ => true,
+        })
+    };
+    [
+        ("/topologySpreadConstraints", "topologySpreadConstraints"),
+        ("/affinity/podAntiAffinity", "affinity.podAntiAffinity"),
+        ("/affinity/podAffinity", "affinity.podAffinity"),
+        (
+            "/affinity/nodeAffinity/preferredDuringSchedulingIgnoredDuringExecution",
+            "affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution",
+        ),
+    ]
+    .into_iter()
+    .filter(|(pointer, _)| present(pointer))
+    .map(|(_, name)| name)
+    .collect()
 }
 
 /// `name=20s,other=5s` → {name: 20s, other: 5s}.
