@@ -1235,3 +1235,52 @@ fn the_floor_keeps_drains_from_taking_ready_pods_below_it() {
     let (ready_min, _) = run(true);
     assert_eq!(ready_min, 2, "the floor of 2 holds");
 }
+
+/// A hostname spread (topologySpreadConstraints on kubernetes.io/hostname, DoNotSchedule)
+/// as the scheduler and the cluster autoscaler apply it: two 500m replicas fit one 2-vCPU
+/// node. With `minDomains: 2` the global minimum counts as 0 while only one node exists, so
+/// the second replica needs a second node (warm start and every drain respect it): 2 nodes
+/// × 2 h × 0.5 + 2 h × 0.64 fee = 3.28 CNY, and the replicas never share a node. `maxSkew: 1`
+/// alone does not: one node is one balanced domain (1 + 1 − 1 ≤ 1), so both replicas share
+/// it, as without a constraint: 1 × 2 × 0.5 + 1.28 = 2.28 CNY.
+#[test]
+fn a_hostname_spread_needs_min_domains_to_put_replicas_on_separate_nodes() {
+    let p = Params {
+        replicas: 2,
+        rate_per_minute: vec![2; 120],
+        ..Params::default()
+    };
+    let run = |spread: Option<&str>| {
+        let (d, path) = scenario(&p);
+        if let Some(s) = spread {
+            let f = d.path().join("config.yaml");
+            let text = std::fs::read_to_string(&f).unwrap();
+            let edited = text.replacen(
+                "    node_pool: p\n",
+                &format!("    node_pool: p\n    topology_spread: {s}\n"),
+                1,
+            );
+            assert_ne!(text, edited, "fixture layout");
+            std::fs::write(f, edited).unwrap();
+        }
+        let sc = load_scenario(Files::Disk, &path).unwrap();
+        run_one(&sc, &sc.baseline, 1)
+    };
+    for spread in [None, Some("{ max_skew: 1 }")] {
+        let (r, ev) = run(spread);
+        assert!(
+            (r.pools[0].node_seconds - 7200.0).abs() < 1e-9,
+            "{spread:?}"
+        );
+        assert!((ev.cost.horizon - 2.28).abs() < 1e-9, "{spread:?}");
+        assert!((r.workloads[0].single_node_seconds - 7200.0).abs() < 1e-9);
+    }
+    let (r, ev) = run(Some("{ max_skew: 1, min_domains: 2 }"));
+    assert_eq!(r.pools[0].peak_nodes, 2);
+    // Both nodes run the whole 2 h: each is under the 50 % scale-down threshold, but a drain
+    // would put both replicas on one node (skew 2 − 0 > 1 with one domain left).
+    assert!((r.pools[0].node_seconds - 14_400.0).abs() < 1e-9);
+    assert!((ev.cost.horizon - 3.28).abs() < 1e-9, "{}", ev.cost.horizon);
+    assert_eq!(r.workloads[0].single_node_seconds, 0.0);
+    assert_eq!(r.workloads[0].evictions, 0);
+}

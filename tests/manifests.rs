@@ -229,6 +229,7 @@ workloads:
     init_containers:
       - { name: migrate, duration: 20s, resources: { requests: { cpu: 100m, memory: 64Mi } } }
     rolling_update: { maxSurge: 1, maxUnavailable: 10% }
+    topology_spread: { max_skew: 1, min_domains: 2 }
     client_pools:
       mongodb: { client: pymongo, maxPoolSize: 50, minPoolSize: 5, waitQueueTimeoutMS: 2000 }
       redis: { client: redis-py, pool_class: BlockingConnectionPool, max_connections: 20, timeout: 5 }
@@ -247,6 +248,7 @@ workloads:
     node_pool: light
     replicas: 3
     resources: { requests: { cpu: 50m, memory: 96Mi }, limits: { cpu: 100m, memory: 192Mi } }
+    topology_spread: { max_skew: 2 }
     hpa: { minReplicas: 1, maxReplicas: 3, metrics: [] }
   redis:
     node_pool: light
@@ -392,10 +394,21 @@ fn emitted_overlay_reads_back_to_the_emitted_config() {
     // Baseline → rich: new sidecar and init container, pool change, HPA with behavior, a new
     // HPA on the frontend, strategy added.
     round_trip(&sc.baseline, &rich_config());
-    // And back: sidecars and init containers deleted, HPA removed from the frontend.
+    // And back: sidecars and init containers deleted, HPA removed from the frontend, the
+    // spread constraints deleted.
     let mut back = sc.baseline.clone();
     back.name = "plain".into();
     round_trip(&rich_config(), &back);
+    // A spread changed in place: the patch replaces the hostname entry, so the base's
+    // minDomains does not survive a new maxSkew.
+    let mut changed = rich_config();
+    changed.name = "rich-spread".into();
+    let b = changed.workloads.get_mut("backend").unwrap();
+    b.topology_spread = Some(costsim::model::config::TopologySpreadConfig {
+        max_skew: 2,
+        min_domains: None,
+    });
+    round_trip(&rich_config(), &changed);
 }
 
 #[test]
@@ -602,16 +615,18 @@ fn pool_configmap_data_that_disagrees_with_its_annotation_is_bad_input() {
 
 #[test]
 fn placement_rules_the_scheduler_model_lacks_are_noted_not_dropped_silently() {
-    // A common HA setup: spread over nodes and keep replicas apart. Both can make the
-    // cluster run more nodes than requests alone need, so a cost read from these manifests
-    // must say it did not apply them.
+    // A common HA setup: spread over nodes and zones, keep replicas apart. The hostname
+    // spread is modeled; the zone spread and the anti-affinity are not, and can make the
+    // cluster run more nodes than the simulation, so a cost read from these manifests must
+    // say it did not apply them.
     let (code, err) = validate_with_backend_edit(
         "      containers:\n",
-        "        podAntiAffinity:\n          preferredDuringSchedulingIgnoredDuringExecution:\n            - weight: 100\n              podAffinityTerm:\n                topologyKey: kubernetes.io/hostname\n                labelSelector: { matchLabels: { app: backend } }\n      topologySpreadConstraints:\n        - { maxSkew: 1, minDomains: 2, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule, labelSelector: { matchLabels: { app: backend } } }\n      containers:\n",
+        "        podAntiAffinity:\n          preferredDuringSchedulingIgnoredDuringExecution:\n            - weight: 100\n              podAffinityTerm:\n                topologyKey: kubernetes.io/hostname\n                labelSelector: { matchLabels: { app: backend } }\n      topologySpreadConstraints:\n        - { maxSkew: 1, minDomains: 2, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule, labelSelector: { matchLabels: { app: backend } } }\n        - { maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: ScheduleAnyway, labelSelector: { matchLabels: { app: backend } } }\n        - { maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule, labelSelector: { matchLabels: { app: other } } }\n      containers:\n",
     );
     assert_eq!(code, Some(0), "{err}");
     for field in [
-        "spec.template.spec.topologySpreadConstraints is not modeled",
+        "topologySpreadConstraints[1] is not modeled (a topology key other than kubernetes.io/hostname",
+        "topologySpreadConstraints[2] is not modeled (its labelSelector is not matchLabels the Deployment's own pods carry",
         "spec.template.spec.affinity.podAntiAffinity is not modeled",
     ] {
         assert!(
@@ -619,8 +634,46 @@ fn placement_rules_the_scheduler_model_lacks_are_noted_not_dropped_silently() {
             "{field}: {err}"
         );
     }
-    // The untouched base has neither: no such note.
+    assert!(!err.contains("topologySpreadConstraints[0]"), "{err}");
+    // The untouched base has none of them: no such note.
     let (code, err) = validate_edited_base(|_| {});
     assert_eq!(code, Some(0), "{err}");
     assert!(!err.contains("is not modeled (pods are placed"), "{err}");
+}
+
+#[test]
+fn a_hostname_spread_in_the_manifests_reads_as_the_workload_spread() {
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(fixture("base")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+    }
+    let f = dir.path().join("backend-deployment.yaml");
+    let text = std::fs::read_to_string(&f).unwrap().replacen(
+        "      containers:\n",
+        "      topologySpreadConstraints:\n        - { maxSkew: 2, minDomains: 3, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule, labelSelector: { matchLabels: { app: backend } } }\n      containers:\n",
+        1,
+    );
+    std::fs::write(&f, text).unwrap();
+    let read = manifests::read_config(dir.path(), &scenario().catalog, None).unwrap();
+    assert_eq!(
+        read.config.workloads["backend"].topology_spread,
+        Some(costsim::model::config::TopologySpreadConfig {
+            max_skew: 2,
+            min_domains: Some(3)
+        })
+    );
+    assert_eq!(read.config.workloads["frontend"].topology_spread, None);
+    // maxSkew 0 is refused as the API server refuses it, naming the manifest and the field.
+    let (code, err) = validate_with_backend_edit(
+        "      containers:\n",
+        "      topologySpreadConstraints:\n        - { maxSkew: 0, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule, labelSelector: { matchLabels: { app: backend } } }\n      containers:\n",
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("backend-deployment.yaml")
+            && err.contains("spec.template.spec.topologySpreadConstraints")
+            && err.contains("expected a whole number from 1"),
+        "{err}"
+    );
 }

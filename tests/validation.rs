@@ -392,12 +392,16 @@ fn request_engine_oom_kills_lose_in_flight_requests_and_scale_down_drains() {
 
     // Scale-down: 2 pods at 16 req/s, then 1 req/s; the HPA (1–4 at 50 %) removes a pod,
     // which leaves the endpoints and finishes its requests within the 30 s grace period.
+    // The ReplicaSet removes doubled-up pods first, so the one it keeps runs on the node the
+    // scale-up added; two nodes at least keep the autoscaler from draining that last pod
+    // (without a PodDisruptionBudget a drain would take it, and the service, down).
     let mut rate = vec![16; 20];
     rate.extend(vec![1; 40]);
     let (_d, path) = scenario(&Params {
         rate_per_minute: rate,
         replicas: 2,
         hpa: Some((1, 4, 50)),
+        min_nodes: 2,
         ..Params::default()
     });
     let sc = load_scenario(Files::Disk, &path).unwrap();

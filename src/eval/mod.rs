@@ -215,7 +215,7 @@ fn warnings(
     }
     if floor > 1 && w.single_node_seconds > 0.0 && horizon_s > 0.0 {
         out.push(format!(
-            "all its ready pods ran on one node {:.0} % of the time: a node failure (not simulated) is then a full outage despite the availability floor of {floor}; spread them with a topologySpreadConstraint on kubernetes.io/hostname (minDomains: 2) and keep two nodes in the pool, which costs more",
+            "all its ready pods ran on one node {:.0} % of the time: a node failure (not simulated) is then a full outage despite the availability floor of {floor}; spread them over nodes (`topology_spread: {{ max_skew: 1, min_domains: 2 }}` in the config, a topologySpreadConstraint on kubernetes.io/hostname in the manifests) and simulate that config to price the extra node",
             (w.single_node_seconds / horizon_s * 100.0).min(100.0)
         ));
     }

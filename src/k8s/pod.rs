@@ -243,13 +243,17 @@ impl Pod {
 
 /// Deletion preference of the ReplicaSet controller (upstream `ActivePodsWithRanks`, reduced
 /// to what the simulator tracks): unassigned before assigned, Pending before Running, not-ready
-/// before ready, ready for a shorter time first, newer first. Smaller key = deleted first.
+/// before ready, doubled-up before alone (`colocated`: the active pods of the same Deployment on
+/// the pod's node, itself included), ready for a shorter time first, newer first. Smaller key =
+/// deleted first.
 pub fn deletion_rank(
     p: &Pod,
+    colocated: u32,
 ) -> (
     u8,
     u8,
     u8,
+    std::cmp::Reverse<u32>,
     std::cmp::Reverse<Millis>,
     std::cmp::Reverse<Millis>,
 ) {
@@ -269,6 +273,7 @@ pub fn deletion_rank(
         assigned,
         phase,
         ready,
+        std::cmp::Reverse(colocated),
         std::cmp::Reverse(ready_since),
         std::cmp::Reverse(p.created_at),
     )
@@ -367,7 +372,21 @@ mod tests {
             unready.clone(),
             pending.clone(),
         ];
-        pods.sort_by_key(deletion_rank);
+        pods.sort_by_key(|p| deletion_rank(p, 1));
         assert_eq!(pods, vec![pending, unready, new_ready, old_ready]);
+    }
+
+    #[test]
+    fn doubled_up_ready_pods_go_before_newer_ones_alone() {
+        // Upstream's rank 5 comes before the ready time: of two ready pods, the one sharing
+        // its node with another pod of the Deployment goes first, though it is older.
+        let doubled_old = pod(PodStatus::Running, Some(0), true, 100, 0);
+        let alone_new = pod(PodStatus::Running, Some(1), true, 900, 800);
+        let mut pods = [(alone_new.clone(), 1), (doubled_old.clone(), 2)];
+        pods.sort_by_key(|(p, c)| deletion_rank(p, *c));
+        assert_eq!(pods.map(|(p, _)| p), [doubled_old, alone_new.clone()]);
+        // Not-ready still goes before a doubled-up ready pod.
+        let unready = pod(PodStatus::Running, Some(1), false, 0, 50);
+        assert!(deletion_rank(&unready, 1) < deletion_rank(&alone_new, 3));
     }
 }

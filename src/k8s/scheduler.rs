@@ -1,4 +1,5 @@
-//! Nodes and the scheduler's fit on requests (NodeResourcesFit with LeastAllocated scoring).
+//! Nodes and the scheduler's fit on requests (NodeResourcesFit with LeastAllocated scoring),
+//! and its PodTopologySpread filter for spreading a workload over nodes.
 
 use crate::k8s::pod::PodRequests;
 use crate::model::node_pool::NodeCapacity;
@@ -111,13 +112,80 @@ fn ratio(a: i64, b: i64) -> f64 {
     }
 }
 
-/// The Ready node of one of `pools` the scheduler binds a pod with `req` to, if any fits: the highest
-/// LeastAllocated score, ties to the lowest index (deterministic).
-pub fn pick_node(nodes: &[Node], pools: &[usize], req: &PodRequests, now: Millis) -> Option<usize> {
+/// A workload's hostname topology spread constraint (`topologyKey: kubernetes.io/hostname`,
+/// `whenUnsatisfiable: DoNotSchedule`, selecting the workload's own pods), as the
+/// PodTopologySpread filter applies it. A node is a domain of the workload when its pods may
+/// run there (`nodeAffinityPolicy: Honor`); its count is the workload's pods bound to it,
+/// terminating ones left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostnameSpread {
+    /// `maxSkew` (at least 1).
+    pub max_skew: u32,
+    /// `minDomains` (1 when unset).
+    pub min_domains: u32,
+}
+
+impl HostnameSpread {
+    /// The global minimum over the domains' counts: the smallest, or 0 while there are fewer
+    /// domains than `minDomains` (or none).
+    pub fn global_min(&self, domains: impl IntoIterator<Item = u32>) -> u32 {
+        let (mut n, mut min) = (0u32, u32::MAX);
+        for c in domains {
+            n += 1;
+            min = min.min(c);
+        }
+        if n == 0 || n < self.min_domains {
+            0
+        } else {
+            min
+        }
+    }
+
+    /// Whether one more of the workload's pods may go to a domain holding `on_node` of them:
+    /// the filter's `matchNum + 1 − globalMin ≤ maxSkew`.
+    pub fn admits(&self, on_node: u32, global_min: u32) -> bool {
+        i64::from(on_node) + 1 - i64::from(global_min) <= i64::from(self.max_skew)
+    }
+}
+
+/// A spreading workload's constraint and its pods bound to each node (by node index).
+#[derive(Debug, Clone, Copy)]
+pub struct Spread<'a> {
+    /// The constraint.
+    pub rule: HostnameSpread,
+    /// The workload's non-terminating pods on each node.
+    pub counts: &'a [u32],
+}
+
+/// The Ready node of one of `pools` the scheduler binds a pod with `req` to, if any fits (and
+/// `spread` admits it there): the highest LeastAllocated score, ties to the lowest index
+/// (deterministic). The spread's domains are the Ready nodes of `pools`.
+pub fn pick_node(
+    nodes: &[Node],
+    pools: &[usize],
+    req: &PodRequests,
+    now: Millis,
+    spread: Option<Spread>,
+) -> Option<usize> {
+    let eligible = |n: &Node| pools.contains(&n.pool) && n.is_ready(now);
+    let global_min = spread.map(|s| {
+        s.rule.global_min(
+            nodes
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| eligible(n))
+                .map(|(i, _)| s.counts[i]),
+        )
+    });
     let mut best: Option<(usize, f64)> = None;
     for (i, n) in nodes.iter().enumerate() {
-        if !pools.contains(&n.pool) || !n.is_ready(now) || !n.fits(req) {
+        if !eligible(n) || !n.fits(req) {
             continue;
+        }
+        if let (Some(s), Some(min)) = (spread, global_min) {
+            if !s.rule.admits(s.counts[i], min) {
+                continue;
+            }
         }
         let s = n.least_allocated_score(req);
         if best.is_none_or(|(_, b)| s > b) {
@@ -128,7 +196,7 @@ pub fn pick_node(nodes: &[Node], pools: &[usize], req: &PodRequests, now: Millis
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn node(cpu: i64, mem: i64, pods: u32) -> Node {
@@ -172,6 +240,62 @@ mod tests {
         let b = node(2000, 1 << 30, 10);
         let req = PodRequests::new(Some(500), Some(1 << 20));
         a.bind(&req);
-        assert_eq!(pick_node(&[a, b], &[0], &req, 0), Some(1));
+        assert_eq!(pick_node(&[a, b], &[0], &req, 0, None), Some(1));
+    }
+
+    #[test]
+    fn spread_filter_follows_upstream_skew_and_min_domains() {
+        let rule = |max_skew, min_domains| HostnameSpread {
+            max_skew,
+            min_domains,
+        };
+        // 1/1/0 with maxSkew 1: only the empty node takes the next pod (skew 2 − 0 elsewhere).
+        let r = rule(1, 1);
+        let min = r.global_min([1, 1, 0]);
+        assert_eq!(min, 0);
+        assert_eq!([1, 1, 0].map(|c| r.admits(c, min)), [false, false, true]);
+        // maxSkew 2 admits any of them.
+        assert!([1, 1, 0].iter().all(|&c| rule(2, 1).admits(c, min)));
+        // One node with one pod and minDomains 2: the minimum counts as 0, so the second pod
+        // waits for a second node; with two nodes (1/0) it goes to the empty one.
+        let r = rule(1, 2);
+        assert_eq!(r.global_min([1]), 0);
+        assert!(!r.admits(1, r.global_min([1])));
+        assert!(!r.admits(1, r.global_min([1, 0])) && r.admits(0, r.global_min([1, 0])));
+        // Enough domains: 2/2/2 with minDomains 3 admits 3 on any node.
+        assert!(r.admits(2, rule(1, 3).global_min([2, 2, 2])));
+        // minDomains 5 with 3 domains: the minimum is 0, so at most maxSkew per node.
+        let r = rule(2, 5);
+        assert!(r.admits(1, r.global_min([2, 2, 1])) && !r.admits(2, r.global_min([2, 2, 1])));
+    }
+
+    #[test]
+    fn pick_node_skips_nodes_the_spread_rules_out() {
+        // Node 0 is the emptier by requests, but holds the workload's only pod.
+        let mut a = node(4000, 1 << 30, 10);
+        let mut b = node(2000, 1 << 30, 10);
+        let req = PodRequests::new(Some(500), Some(1 << 20));
+        a.bind(&req);
+        b.bind(&PodRequests::new(Some(1500), Some(1 << 20)));
+        let nodes = [a, b];
+        assert_eq!(pick_node(&nodes, &[0], &req, 0, None), Some(0));
+        let spread = Spread {
+            rule: HostnameSpread {
+                max_skew: 1,
+                min_domains: 1,
+            },
+            counts: &[1, 0],
+        };
+        assert_eq!(pick_node(&nodes, &[0], &req, 0, Some(spread)), Some(1));
+        // One pod on each of the two nodes and minDomains 3: fewer domains than that, so the
+        // minimum counts as 0 and neither node may take a second pod (skew 2 > 1).
+        let spread3 = Spread {
+            rule: HostnameSpread {
+                max_skew: 1,
+                min_domains: 3,
+            },
+            counts: &[1, 1],
+        };
+        assert_eq!(pick_node(&nodes, &[0], &req, 0, Some(spread3)), None);
     }
 }

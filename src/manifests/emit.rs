@@ -365,6 +365,9 @@ fn deployment(
         }
         pod["initContainers"] = Value::Array(inits);
     }
+    if let Some(ts) = &w.topology_spread {
+        pod["topologySpreadConstraints"] = json!([spread_constraint(name, ts)]);
+    }
     let mut template_meta = json!({ "labels": { NAME_LABEL: name } });
     if let Some(d) = init_durations(w) {
         template_meta["annotations"] = json!({ INIT_DURATIONS_ANNOTATION: d });
@@ -423,6 +426,20 @@ fn deployment_patch(
     if !inits.is_empty() {
         pod["initContainers"] = Value::Array(inits);
     }
+    // The list merges by `topologyKey`: the hostname entry's fields are set (a `minDomains`
+    // the base has and the overlay does not is cleared), or the list goes (the base's only
+    // entry is the hostname one).
+    match (&w.topology_spread, &base.topology_spread) {
+        (Some(ts), b) => {
+            let mut c = spread_constraint(name, ts);
+            if ts.min_domains.is_none() && b.is_some_and(|b| b.min_domains.is_some()) {
+                c["minDomains"] = Value::Null;
+            }
+            pod["topologySpreadConstraints"] = json!([c]);
+        }
+        (None, Some(_)) => pod["topologySpreadConstraints"] = Value::Null,
+        (None, None) => {}
+    }
     // With an HPA the patch removes `replicas` (see `deployment`).
     let replicas = if w.hpa.is_none() {
         json!(w.replicas)
@@ -452,6 +469,24 @@ fn deployment_patch(
         "metadata": { "name": name, "annotations": { CONFIG_ANNOTATION: config_name } },
         "spec": spec,
     }))
+}
+
+/// The well-known node label with the node's name: the topology key of spreading over nodes.
+pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
+
+/// The `topologySpreadConstraints` entry of a workload's spread over nodes, selecting its own
+/// pods.
+fn spread_constraint(name: &str, ts: &crate::model::config::TopologySpreadConfig) -> Value {
+    let mut c = json!({
+        "maxSkew": ts.max_skew,
+        "topologyKey": HOSTNAME_LABEL,
+        "whenUnsatisfiable": "DoNotSchedule",
+        "labelSelector": { "matchLabels": { NAME_LABEL: name } },
+    });
+    if let Some(d) = ts.min_domains {
+        c["minDomains"] = json!(d);
+    }
+    c
 }
 
 /// Patch elements for a container list: each wanted container with its resources replaced

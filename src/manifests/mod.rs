@@ -441,6 +441,20 @@ fn deployment_workload(
     if pools.len() > 1 {
         w.insert("also_on".into(), json!(pools[1..]));
     }
+    let labels = o
+        .value
+        .pointer("/spec/template/metadata/labels")
+        .and_then(Value::as_object);
+    let (spread, unmodeled_spread) = hostname_spread(pod, labels);
+    if let Some(ts) = spread {
+        w.insert("topology_spread".into(), ts);
+    }
+    for (i, why) in unmodeled_spread {
+        notes.push(format!(
+            "{}: Deployment {name}: spec.template.spec.topologySpreadConstraints[{i}] is not modeled ({why}); only a hostname DoNotSchedule spread of the Deployment's own pods is, so the simulated node count and cost may be lower than the cluster's",
+            o.file
+        ));
+    }
     for constraint in unmodeled_placement(pod) {
         notes.push(format!(
             "{}: Deployment {name}: spec.template.spec.{constraint} is not modeled (pods are placed on requests and the pool alone), so the simulated node count and cost may be lower than the cluster's",
@@ -450,9 +464,75 @@ fn deployment_workload(
     Ok(w)
 }
 
-/// The pod-spec placement rules the scheduler model does not apply: spreading and inter-pod
+/// The pod spec's hostname spread as a `topology_spread` value, if it has one the scheduler
+/// model applies (`topologyKey: kubernetes.io/hostname`, `whenUnsatisfiable: DoNotSchedule`, a
+/// `labelSelector` of `matchLabels` that the pod's own `labels` satisfy, default node
+/// policies, no `matchLabelKeys`), and the other entries with why they are not modeled.
+fn hostname_spread(
+    pod: &Value,
+    labels: Option<&Map<String, Value>>,
+) -> (Option<Value>, Vec<(usize, &'static str)>) {
+    let mut spread = None;
+    let mut unmodeled = Vec::new();
+    let entries = pod
+        .get("topologySpreadConstraints")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for (i, c) in entries.iter().enumerate() {
+        let text = |k: &str| c.get(k).and_then(Value::as_str);
+        let own_pods = c
+            .get("labelSelector")
+            .and_then(Value::as_object)
+            .is_some_and(|sel| {
+                sel.keys().all(|k| k == "matchLabels")
+                    && sel
+                        .get("matchLabels")
+                        .and_then(Value::as_object)
+                        .is_some_and(|m| {
+                            !m.is_empty()
+                                && m.iter()
+                                    .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+                        })
+            });
+        let why = if text("topologyKey") != Some(emit::HOSTNAME_LABEL) {
+            Some("a topology key other than kubernetes.io/hostname: nodes have no zones here")
+        } else if text("whenUnsatisfiable") != Some("DoNotSchedule") {
+            Some("ScheduleAnyway only scores nodes")
+        } else if !own_pods {
+            Some("its labelSelector is not matchLabels the Deployment's own pods carry")
+        } else if c.get("matchLabelKeys").is_some()
+            || text("nodeAffinityPolicy").is_some_and(|p| p != "Honor")
+            || text("nodeTaintsPolicy").is_some_and(|p| p != "Ignore")
+        {
+            Some("matchLabelKeys or non-default node policies")
+        } else if spread.is_some() {
+            Some("a second hostname constraint")
+        } else {
+            None
+        };
+        match why {
+            Some(w) => unmodeled.push((i, w)),
+            None => {
+                let mut ts = Map::new();
+                ts.insert(
+                    "max_skew".into(),
+                    c.get("maxSkew").cloned().unwrap_or(Value::Null),
+                );
+                if let Some(d) = c.get("minDomains") {
+                    ts.insert("min_domains".into(), d.clone());
+                }
+                spread = Some(Value::Object(ts));
+            }
+        }
+    }
+    (spread, unmodeled)
+}
+
+/// The pod-spec placement rules the scheduler model does not apply: inter-pod
 /// (anti-)affinity, which can make the scheduler and the cluster autoscaler use more nodes than
-/// requests alone need, and preferred node affinity, which can steer pods between pools.
+/// requests alone need, and preferred node affinity, which can steer pods between pools
+/// (spread constraints are checked by [`hostname_spread`]).
 fn unmodeled_placement(pod: &Value) -> Vec<&'static str> {
     let present = |pointer: &str| {
         pod.pointer(pointer).is_some_and(|v| match v {
@@ -463,7 +543,6 @@ fn unmodeled_placement(pod: &Value) -> Vec<&'static str> {
         })
     };
     [
-        ("/topologySpreadConstraints", "topologySpreadConstraints"),
         ("/affinity/podAntiAffinity", "affinity.podAntiAffinity"),
         ("/affinity/podAffinity", "affinity.podAffinity"),
         (
@@ -728,16 +807,21 @@ fn locate(objects: &[Object], field: &str) -> Option<(String, String)> {
             ),
         ));
     }
-    let path = match head {
-        "resources" => join(format!("spec.template.spec.containers[{app}].resources")),
-        "replicas" => "spec.replicas".into(),
-        "node_pool" | "also_on" => "spec.template.spec.affinity".into(),
-        "rolling_update" => join("spec.strategy.rollingUpdate".into()),
-        h if h.starts_with("init_containers") => {
-            join(h.replacen("init_containers", "spec.template.spec.initContainers", 1))
-        }
-        _ => format!("spec (the config's {rest})"),
-    };
+    let path =
+        match head {
+            "resources" => join(format!("spec.template.spec.containers[{app}].resources")),
+            "replicas" => "spec.replicas".into(),
+            "node_pool" | "also_on" => "spec.template.spec.affinity".into(),
+            "rolling_update" => join("spec.strategy.rollingUpdate".into()),
+            "topology_spread" => format!(
+            "spec.template.spec.topologySpreadConstraints (the kubernetes.io/hostname entry's {})",
+            if tail == "min_domains" { "minDomains" } else { "maxSkew" }
+        ),
+            h if h.starts_with("init_containers") => {
+                join(h.replacen("init_containers", "spec.template.spec.initContainers", 1))
+            }
+            _ => format!("spec (the config's {rest})"),
+        };
     Some((
         deployment.file.clone(),
         format!("Deployment {name}: {path}"),

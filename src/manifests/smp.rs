@@ -18,6 +18,7 @@ fn merge_key(field: &str) -> Option<&'static str> {
         "volumeMounts" => Some("mountPath"),
         "volumeDevices" => Some("devicePath"),
         "ports" => Some("containerPort"),
+        "topologySpreadConstraints" => Some("topologyKey"),
         _ => None,
     }
 }

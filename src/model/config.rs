@@ -376,6 +376,40 @@ pub struct WorkloadConfig {
     /// Rolling-update strategy of its Deployment (absent: 25 % / 25 %).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rolling_update: Option<RollingUpdateConfig>,
+    /// Spread of its pods over nodes (a `topologySpreadConstraints` entry on
+    /// `kubernetes.io/hostname` with `whenUnsatisfiable: DoNotSchedule`); absent: pods are
+    /// placed on requests alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topology_spread: Option<TopologySpreadConfig>,
+}
+
+/// A hostname topology spread constraint over a workload's own pods, as its Deployment's
+/// `topologySpreadConstraints` entry writes it (`topologyKey: kubernetes.io/hostname`,
+/// `whenUnsatisfiable: DoNotSchedule`, `labelSelector` = the pods' labels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopologySpreadConfig {
+    /// `maxSkew`: how many more of its pods one node may hold than the emptiest eligible node.
+    #[serde(default = "one")]
+    pub max_skew: u32,
+    /// `minDomains`: while fewer eligible nodes exist, the emptiest counts as holding none, so
+    /// no node takes more than `max_skew` pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_domains: Option<u32>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl TopologySpreadConfig {
+    /// The scheduler's rule for this constraint.
+    pub fn rule(&self) -> crate::k8s::scheduler::HostnameSpread {
+        crate::k8s::scheduler::HostnameSpread {
+            max_skew: self.max_skew,
+            min_domains: self.min_domains.unwrap_or(1),
+        }
+    }
 }
 
 /// A configuration of every workload (`models/configs/*.yaml`).

@@ -72,6 +72,9 @@ pub fn check_workload(
     if let Some(ru) = &w.rolling_update {
         check_rolling_update(ru)?;
     }
+    if let Some(ts) = &w.topology_spread {
+        check_topology_spread(ts)?;
+    }
     if w.replicas == 0 && w.hpa.is_some() {
         return Err((
             "replicas".into(),
@@ -314,6 +317,27 @@ fn check_rolling_update(
              maxSurge or maxUnavailable of at least 1"
                 .into(),
         ));
+    }
+    Ok(())
+}
+
+/// The API server's rules for a spread constraint: `maxSkew` and `minDomains` at least 1,
+/// within int32.
+fn check_topology_spread(
+    ts: &crate::model::config::TopologySpreadConfig,
+) -> std::result::Result<(), (String, String)> {
+    for (name, v) in [
+        ("max_skew", Some(ts.max_skew)),
+        ("min_domains", ts.min_domains),
+    ] {
+        if let Some(v) = v {
+            if v == 0 || i32::try_from(v).is_err() {
+                return Err((
+                    format!("topology_spread.{name}"),
+                    format!("{v}: expected a whole number from 1 to {}", i32::MAX),
+                ));
+            }
+        }
     }
     Ok(())
 }

@@ -7,9 +7,9 @@ use std::collections::BinaryHeap;
 
 use rand_chacha::ChaCha8Rng;
 
-use crate::k8s::cluster_autoscaler::{plan_scale_up, pods_fit_elsewhere};
+use crate::k8s::cluster_autoscaler::{plan_scale_up, pods_fit_elsewhere, SpreadGroup, SpreadPods};
 use crate::k8s::pod::{deletion_rank, Pod, PodRequests, PodStatus};
-use crate::k8s::scheduler::{pick_node, Node};
+use crate::k8s::scheduler::{pick_node, HostnameSpread, Node, Spread};
 use crate::model::config::Config;
 use crate::model::scenario::{Expander, Scenario};
 use crate::sim::arrivals::{day_map, ArrivalSource, Variation};
@@ -326,6 +326,8 @@ struct Workload {
     rolling: bool,
     /// Rolling-update strategy.
     strategy: crate::model::config::RollingUpdateConfig,
+    /// Its spread over nodes, if it has one.
+    spread: Option<HostnameSpread>,
     /// Client pools toward downstream servers.
     client_pools: Vec<PoolState>,
     /// Pods whose containers run (they hold their pools' connections).
@@ -642,6 +644,7 @@ impl<'a> Sim<'a> {
                 revision: 0,
                 rolling: false,
                 strategy: wc.rolling_update.unwrap_or_default(),
+                spread: wc.topology_spread.map(|t| t.rule()),
                 client_pools,
                 running: 0,
                 connection_memory: 0.0,
@@ -746,6 +749,61 @@ impl<'a> Sim<'a> {
 
     /// The pool's `min_nodes` when some workload of the config uses it; 0 otherwise (a pool no
     /// workload uses would be deleted, not kept warm).
+    /// Workload `w`'s pods bound to each node (by node index), terminating ones left out, as
+    /// the spread filter counts them.
+    fn spread_counts(&self, w: usize) -> Vec<u32> {
+        let mut counts = vec![0u32; self.nodes.len()];
+        for &id in &self.workloads[w].pods {
+            let p = &self.pods[id];
+            if let (Some(n), false) = (p.node, p.status == PodStatus::Terminating) {
+                counts[n] += 1;
+            }
+        }
+        counts
+    }
+
+    /// The spread groups of the workloads `of` (one per spreading workload, in order) for a
+    /// plan placing pods on the nodes `targets`: each workload's pods on its other existing
+    /// nodes (`fixed`: every node of its pools, provisioning ones too, as the autoscaler's
+    /// snapshot holds them, but not `excluded`) and on the targets. Returns the groups and
+    /// each workload's group.
+    fn spread_groups(
+        &self,
+        of: &[usize],
+        targets: &[usize],
+        excluded: Option<usize>,
+    ) -> (Vec<SpreadGroup>, Vec<Option<usize>>) {
+        let mut groups = Vec::new();
+        let mut group_of_workload = vec![None; self.workloads.len()];
+        for &w in of {
+            let Some(rule) = self.workloads[w].spread else {
+                continue;
+            };
+            if group_of_workload[w].is_some() {
+                continue;
+            }
+            let counts = self.spread_counts(w);
+            let pools = &self.workloads[w].pools;
+            let fixed = (0..self.nodes.len())
+                .filter(|&n| {
+                    self.nodes[n].exists()
+                        && pools.contains(&self.nodes[n].pool)
+                        && Some(n) != excluded
+                        && !targets.contains(&n)
+                })
+                .map(|n| counts[n])
+                .collect();
+            let on_targets = targets.iter().map(|&n| counts[n]).collect();
+            group_of_workload[w] = Some(groups.len());
+            groups.push(SpreadGroup {
+                rule,
+                fixed,
+                on_targets,
+            });
+        }
+        (groups, group_of_workload)
+    }
+
     fn min_nodes(&self, pool: usize) -> u32 {
         if self.workloads.iter().any(|w| w.pools.contains(&pool)) {
             self.sc.catalog.pools[pool].min_nodes
@@ -800,23 +858,36 @@ impl<'a> Sim<'a> {
         }
         for pool in 0..self.sc.catalog.pools.len() {
             let min = self.min_nodes(pool);
-            let pending: Vec<PodRequests> = self
+            let (pending, owners): (Vec<PodRequests>, Vec<usize>) = self
                 .pods
                 .iter()
                 .filter(|p| self.workloads[p.workload].pool == pool)
-                .map(|p| p.requests)
-                .collect();
+                .map(|p| (p.requests, p.workload))
+                .unzip();
+            let (groups, group_of) = self.spread_groups(&owners, &[], None);
+            let group_of: Vec<Option<usize>> = owners.iter().map(|&w| group_of[w]).collect();
+            let spread = SpreadPods {
+                group_of: &group_of,
+                groups: &groups,
+            };
             let cap = self.sc.catalog.pools[pool].capacity_for_pods();
             let max = self.sc.catalog.pools[pool].max_nodes;
-            let plan = plan_scale_up(&[], 0, &pending, cap, max);
+            let plan = plan_scale_up(&[], 0, &pending, spread, cap, max);
             for _ in 0..plan.new_nodes.max(min) {
                 self.new_node(pool, 0);
             }
         }
+        let mut counts: Vec<Vec<u32>> = vec![vec![0; self.nodes.len()]; self.workloads.len()];
         for id in 0..self.pods.len() {
-            let pool = self.workloads[self.pods[id].workload].pool;
+            let w = self.pods[id].workload;
+            let pool = self.workloads[w].pool;
             let req = self.pods[id].requests;
-            if let Some(n) = pick_node(&self.nodes, &[pool], &req, 0) {
+            let spread = self.workloads[w].spread.map(|rule| Spread {
+                rule,
+                counts: &counts[w],
+            });
+            if let Some(n) = pick_node(&self.nodes, &[pool], &req, 0, spread) {
+                counts[w][n] += 1;
                 self.nodes[n].bind(&req);
                 let p = &mut self.pods[id];
                 p.node = Some(n);
@@ -1048,15 +1119,28 @@ impl<'a> Sim<'a> {
             let pools = std::mem::take(&mut self.workloads[w].pools);
             let startup = self.sc.services[self.workloads[w].service].profile.startup;
             let init_delay = self.workloads[w].init_delay;
+            let rule = self.workloads[w].spread;
+            let mut counts = if rule.is_some() {
+                self.spread_counts(w)
+            } else {
+                Vec::new()
+            };
             for k in 0..self.workloads[w].pods.len() {
                 let id = self.workloads[w].pods[k];
                 if self.pods[id].status != PodStatus::Unscheduled {
                     continue;
                 }
                 let req = self.pods[id].requests;
-                let Some(n) = pick_node(&self.nodes, &pools, &req, t) else {
+                let spread = rule.map(|rule| Spread {
+                    rule,
+                    counts: &counts,
+                });
+                let Some(n) = pick_node(&self.nodes, &pools, &req, t, spread) else {
                     continue;
                 };
+                if rule.is_some() {
+                    counts[n] += 1;
+                }
                 self.nodes[n].bind(&req);
                 let p = &mut self.pods[id];
                 p.node = Some(n);
@@ -1088,11 +1172,27 @@ impl<'a> Sim<'a> {
             }
         } else if active.len() > desired {
             let mut victims = active;
-            victims.sort_by_key(|&id| deletion_rank(&self.pods[id]));
+            let colocated = self.colocated(w);
+            victims.sort_by_key(|&id| deletion_rank(&self.pods[id], colocated(&self.pods[id])));
             for &id in victims.iter().take(victims.len() - desired) {
                 self.delete_pod(id, t);
             }
         }
+    }
+
+    /// For the ReplicaSet controller's deletion rank: how many active pods of workload `w` (any
+    /// revision) share a pod's node, the pod itself included (unassigned pods count together).
+    fn colocated(&self, w: usize) -> impl Fn(&Pod) -> u32 {
+        let mut on_node = vec![0u32; self.nodes.len() + 1];
+        let slot = |p: &Pod| p.node.unwrap_or(self.nodes.len());
+        for &id in &self.workloads[w].pods {
+            let p = &self.pods[id];
+            if p.is_active() {
+                on_node[slot(p)] += 1;
+            }
+        }
+        let unassigned = self.nodes.len();
+        move |p: &Pod| on_node[p.node.unwrap_or(unassigned)]
     }
 
     fn create_pod(&mut self, w: usize, t: Millis) {
@@ -1139,8 +1239,9 @@ impl<'a> Sim<'a> {
         for _ in 0..grow {
             self.create_pod(w, t);
         }
+        let colocated = self.colocated(w);
         if count(&new) > desired {
-            new.sort_by_key(|&id| deletion_rank(&self.pods[id]));
+            new.sort_by_key(|&id| deletion_rank(&self.pods[id], colocated(&self.pods[id])));
             for &id in &new[..(count(&new) - desired) as usize] {
                 self.delete_pod(id, t);
             }
@@ -1153,7 +1254,8 @@ impl<'a> Sim<'a> {
         if cleanup == 0 {
             return true;
         }
-        old.sort_by_key(|&id| deletion_rank(&self.pods[id]));
+        let colocated = self.colocated(w);
+        old.sort_by_key(|&id| deletion_rank(&self.pods[id], colocated(&self.pods[id])));
         let old_ready = old.iter().filter(|&&id| self.pods[id].is_serving()).count() as u32;
         let mut spare_ready = (new_ready + old_ready).saturating_sub(min_available);
         for &id in &old {
@@ -1287,11 +1389,20 @@ impl<'a> Sim<'a> {
                     .iter()
                     .map(|&k| self.pods[pending[k].0].requests)
                     .collect();
-                let provisioning: Vec<&Node> = self
-                    .nodes
-                    .iter()
-                    .filter(|n| n.pool == pool && n.exists() && n.ready_at > t)
+                let targets: Vec<usize> = (0..self.nodes.len())
+                    .filter(|&i| {
+                        let n = &self.nodes[i];
+                        n.pool == pool && n.exists() && n.ready_at > t
+                    })
                     .collect();
+                let owners: Vec<usize> = takers.iter().map(|&k| pending[k].1).collect();
+                let (groups, group_of) = self.spread_groups(&owners, &targets, None);
+                let group_of: Vec<Option<usize>> = owners.iter().map(|&w| group_of[w]).collect();
+                let spread = SpreadPods {
+                    group_of: &group_of,
+                    groups: &groups,
+                };
+                let provisioning: Vec<&Node> = targets.iter().map(|&i| &self.nodes[i]).collect();
                 let existing = self
                     .nodes
                     .iter()
@@ -1300,7 +1411,7 @@ impl<'a> Sim<'a> {
                     + planned;
                 let p = &self.sc.catalog.pools[pool];
                 let cap = p.capacity_for_pods();
-                let plan = plan_scale_up(&provisioning, existing, &reqs, cap, p.max_nodes);
+                let plan = plan_scale_up(&provisioning, existing, &reqs, spread, cap, p.max_nodes);
                 if plan.placed.is_empty() {
                     continue;
                 }
@@ -1482,14 +1593,21 @@ impl<'a> Sim<'a> {
                 }
                 let reqs: Vec<PodRequests> =
                     on_node.iter().map(|&id| self.pods[id].requests).collect();
-                let others: Vec<&Node> = self
-                    .nodes
-                    .iter()
-                    .enumerate()
-                    .filter(|(j, m)| *j != i && m.pool == pool && m.is_ready(t))
-                    .map(|(_, m)| m)
+                let targets: Vec<usize> = (0..self.nodes.len())
+                    .filter(|&j| {
+                        let m = &self.nodes[j];
+                        j != i && m.pool == pool && m.is_ready(t)
+                    })
                     .collect();
-                if !pods_fit_elsewhere(&others, &reqs) {
+                let owners: Vec<usize> = on_node.iter().map(|&id| self.pods[id].workload).collect();
+                let (groups, group_of) = self.spread_groups(&owners, &targets, Some(i));
+                let group_of: Vec<Option<usize>> = owners.iter().map(|&w| group_of[w]).collect();
+                let spread = SpreadPods {
+                    group_of: &group_of,
+                    groups: &groups,
+                };
+                let others: Vec<&Node> = targets.iter().map(|&j| &self.nodes[j]).collect();
+                if !pods_fit_elsewhere(&others, &reqs, spread) {
                     continue;
                 }
                 drained_one = true;
