@@ -262,6 +262,26 @@ mod tests {
     }
 
     #[test]
+    fn oom_bump_is_capped_at_max_memory() {
+        // Upstream TestRecordOOMCapsAtMaxMemory / TestRecordOOMWithoutMaxMemory.
+        const MB: i64 = 1 << 20;
+        let c = VpaConfig {
+            oom_bump_up_ratio: 2.0,
+            oom_min_bump_up_bytes: 0.0,
+            ..VpaConfig::default()
+        };
+        let t0 = 1_492_536_905_000;
+        let mut agg = AggregateContainerState::new(&c);
+        let mut capped = ContainerState::new();
+        capped.set_max_memory(1000 * MB);
+        capped.record_oom(t0, 1000 * MB, &mut agg).unwrap();
+        assert_eq!(capped.max_memory_peak(), 1000 * MB);
+        let mut free = ContainerState::new();
+        free.record_oom(t0, 1000 * MB, &mut agg).unwrap();
+        assert_eq!(free.max_memory_peak(), 2000 * MB);
+    }
+
+    #[test]
     fn one_week_of_history_gives_upstream_multipliers() {
         // Upstream comment values: 24 h → ×2, one week → ×1.14 (upper bound).
         assert_eq!(with_confidence_multiplier(1000, 1.0, 1.0, 1.0), 2000);

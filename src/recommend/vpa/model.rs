@@ -154,6 +154,9 @@ pub struct ContainerState {
     /// End (exclusive) of the current memory aggregation interval.
     window_end: Option<i64>,
     last_memory_sample_start: Option<i64>,
+    /// Cap on the memory an OOM may ask for, bytes; 0 = no cap (upstream `MaxMemory`, the
+    /// container's maxAllowed memory).
+    max_memory: ResourceAmount,
 }
 
 impl ContainerState {
@@ -165,6 +168,17 @@ impl ContainerState {
     /// End of the current memory aggregation interval (unix ms), once a memory sample came.
     pub fn window_end(&self) -> Option<i64> {
         self.window_end
+    }
+
+    /// Caps the memory an OOM may ask for at `bytes` (0 = no cap), like upstream's
+    /// `ContainerState.MaxMemory`: both the OOM base and the bumped peak are capped.
+    pub fn set_max_memory(&mut self, bytes: ResourceAmount) {
+        self.max_memory = bytes.max(0);
+    }
+
+    /// The memory cap set with [`set_max_memory`](Self::set_max_memory), 0 if none.
+    pub fn max_memory(&self) -> ResourceAmount {
+        self.max_memory
     }
 
     /// The memory peak of the current interval, from usage or from an OOM.
@@ -201,8 +215,9 @@ impl ContainerState {
 
     /// Records an OOM kill at `t_ms` of a container that requested `requested_bytes`: an
     /// artificial peak of max(base + min bump, base × ratio), base = max(request, usage peak of
-    /// the interval) — never the previous OOM peak, so repeated OOMs do not run away. An OOM
-    /// older than one interval before the window end is discarded (error).
+    /// the interval) — never the previous OOM peak, so repeated OOMs do not run away. With a
+    /// memory cap ([`set_max_memory`](Self::set_max_memory)) the base and the peak are both
+    /// capped at it. An OOM older than one interval before the window end is discarded (error).
     pub fn record_oom<H: SampleHistogram>(
         &mut self,
         t_ms: i64,
@@ -216,9 +231,18 @@ impl ContainerState {
                 ));
             }
         }
-        let used = requested_bytes.max(self.memory_peak);
-        let needed = (used + resource_amount_from_float(agg.oom_min_bump_up_bytes))
-            .max(scale_resource(used, agg.oom_bump_up_ratio));
+        let cap = |x: ResourceAmount| {
+            if self.max_memory > 0 {
+                x.min(self.max_memory)
+            } else {
+                x
+            }
+        };
+        let used = cap(requested_bytes.max(self.memory_peak));
+        let needed = cap(
+            (used + resource_amount_from_float(agg.oom_min_bump_up_bytes))
+                .max(scale_resource(used, agg.oom_bump_up_ratio)),
+        );
         if !self.add_memory(needed, t_ms, true, agg) {
             return Err("adding OOM sample failed".into());
         }
