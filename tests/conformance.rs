@@ -46,10 +46,12 @@ fn run_case(kind: &str, case: &serde_json::Value) -> Outcome {
     }
 }
 
+/// kind -> (passed, failed, unsupported)
+type Tally = BTreeMap<String, (usize, usize, usize)>;
+
 /// Runs every case of `files`; returns the tally per kind and the failures.
-fn run_files(files: &[PathBuf]) -> (BTreeMap<String, (usize, usize, usize)>, Vec<String>) {
-    // kind -> (passed, failed, unsupported)
-    let mut tally: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+fn run_files(files: &[PathBuf]) -> (Tally, Vec<String>) {
+    let mut tally = Tally::new();
     let mut failures = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(file).expect("read conformance file");

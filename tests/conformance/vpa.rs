@@ -18,6 +18,9 @@ const HISTOGRAM_TEST_START_MS: i64 = 1_234_567_890_000;
 const CONTAINER_TEST_START_MS: i64 = 1_492_536_905_000;
 /// Upstream `weightEpsilon` of the histogram tests.
 const TEST_WEIGHT_EPSILON: f64 = 1e-15;
+/// Relative tolerance of number comparisons (upstream `valueEpsilon`-style `InEpsilon`); a case
+/// may widen it with `inputs.max_relative_error` (e.g. 0.05 in `TestPercentileEstimator`).
+const DEFAULT_REL_EPS: f64 = 1e-12;
 
 type Actual = Map<String, Value>;
 
@@ -26,22 +29,54 @@ pub fn run_case(case: &Value) -> Outcome {
     let inputs = &case["inputs"];
     let result = match test {
         "TestAggregateContainerUsageSamples" => aggregate_samples(inputs),
-        "TestConfidenceMultiplierWithCustomInterval" => confidence_case(inputs),
+        "TestConfidenceMultiplierWithCustomInterval"
+        | "TestConfidenceMultiplier"
+        | "TestConfidenceMultiplierNoHistory" => confidence_case(inputs),
+        "TestPercentileEstimator" => percentile_estimator_case(inputs),
         "TestDecayingHistogramPercentiles" | "TestLongtermDecay" | "TestSimpleDecay" => {
             histogram_case(inputs, &case["expected"], true)
         }
         "TestPercentiles" | "TestPercentilesEmptyHistogram" => {
             histogram_case(inputs, &case["expected"], false)
         }
-        "TestExponentialHistogramOptions" => options_case(inputs, &case["expected"]),
+        "TestExponentialHistogramOptions" | "TestLinearHistogramOptions" => {
+            options_case(inputs, &case["expected"])
+        }
         "TestMarginEstimator" => margin_case(inputs),
         "TestMinResourcesEstimator" => min_case(inputs),
         "TestRecordOOMDiscardsOldSample" => oom_discard_case(inputs),
         "TestRecordOOMDontRunAway" => oom_run_away_case(inputs),
         "TestRecordOOMInNewWindow" => oom_new_window_case(inputs),
         "TestRecordOOMIncreasedByMin" => oom_min_case(inputs),
+        // Neighbours of the OOM tests (bump-up, known sample, custom intervals, MaxMemory).
+        other if other.starts_with("TestRecordOOM") => oom_generic_case(inputs),
+        // Memory-peak windows with a custom aggregation interval (or interval count).
+        other if other.starts_with("TestMemory") && inputs.get("memory_samples").is_some() => {
+            memory_samples_case(inputs)
+        }
+        // Other histogram tests: add/subtract sequences (IsEmpty), or samples and percentiles.
+        _ if inputs.get("ops").is_some() => histogram_ops_case(inputs),
+        other
+            if inputs.get("samples").is_some()
+                && inputs.get("options").is_some()
+                && (other.contains("Histogram")
+                    || other.contains("Decay")
+                    || other.contains("Percentile")) =>
+        {
+            histogram_case(
+                inputs,
+                &case["expected"],
+                inputs.get("halfLife_s").is_some(),
+            )
+        }
         other => return Outcome::Unsupported(format!("test `{other}` is not mapped")),
     };
+    let eps = inputs["max_relative_error"]
+        .as_f64()
+        .unwrap_or(DEFAULT_REL_EPS);
+    if eps != DEFAULT_REL_EPS {
+        return compare_within(&case["expected"], result, eps);
+    }
     compare(&case["expected"], result)
 }
 
@@ -174,7 +209,11 @@ fn parse_cpu_samples(text: &str) -> Result<(usize, f64, i64), String> {
 }
 
 fn confidence_case(inputs: &Value) -> Result<Actual, String> {
-    let (n, cores, gap_ms) = parse_cpu_samples(inputs["cpu_samples"].as_str().unwrap_or(""))?;
+    // No `cpu_samples` (or "none") means no history.
+    let (n, cores, gap_ms) = match inputs["cpu_samples"].as_str() {
+        None | Some("" | "none" | "no samples") => (0, 0.0, 0),
+        Some(text) => parse_cpu_samples(text)?,
+    };
     let config = VpaConfig::default();
     let mut agg = AggregateContainerState::new(&config);
     let mut t = CONTAINER_TEST_START_MS;
@@ -182,7 +221,8 @@ fn confidence_case(inputs: &Value) -> Result<Actual, String> {
         agg.add_cpu_sample(cpu_amount_from_cores(cores), t);
         t += gap_ms;
     }
-    let conf = confidence(&agg, num(inputs, "confidence_interval_s")? as i64 * 1000);
+    let interval_s = inputs["confidence_interval_s"].as_f64().unwrap_or(86_400.0);
+    let conf = confidence(&agg, interval_s as i64 * 1000);
     let (m, e) = (num(inputs, "multiplier")?, num(inputs, "exponent")?);
     let cpu = with_confidence_multiplier(
         cpu_amount_from_cores(num(inputs, "base_cpu_cores")?),
@@ -200,6 +240,150 @@ fn confidence_case(inputs: &Value) -> Result<Actual, String> {
     a.insert("confidence".into(), json!(conf));
     a.insert("cpu_cores".into(), json!(cpu as f64 / 1000.0));
     a.insert("memory_bytes".into(), json!(mem as f64));
+    // The raw ResourceAmounts (millicores, bytes), as upstream compares them with no history.
+    a.insert("cpu_amount".into(), json!(cpu));
+    a.insert("memory_amount".into(), json!(mem));
+    Ok(a)
+}
+
+/// `TestPercentileEstimator`: plain histograms with the recommender's CPU and memory options,
+/// `cpu_samples_cores` / `memory_samples_bytes` ([value, weight] pairs), read at
+/// `cpu_percentile` / `memory_percentile`.
+fn percentile_estimator_case(inputs: &Value) -> Result<Actual, String> {
+    let config = VpaConfig::default();
+    let agg = AggregateContainerState::new(&config);
+    let mut cpu = Histogram::new(*agg.cpu.histogram().options());
+    let mut mem = Histogram::new(*agg.memory_peaks.histogram().options());
+    for (key, h) in [
+        ("cpu_samples_cores", &mut cpu),
+        ("memory_samples_bytes", &mut mem),
+    ] {
+        for s in arr(inputs, key)? {
+            let (v, w) = pair(s)?;
+            h.add(v, w);
+        }
+    }
+    let c = cpu_amount_from_cores(cpu.percentile(num(inputs, "cpu_percentile")?));
+    let m = resource_amount_from_float(mem.percentile(num(inputs, "memory_percentile")?));
+    let mut a = Actual::new();
+    a.insert("cpu_cores".into(), json!(c as f64 / 1000.0));
+    a.insert("memory_bytes".into(), json!(m as f64));
+    Ok(a)
+}
+
+/// `[value, weight]` or `{"value", "weight"}`.
+fn pair(s: &Value) -> Result<(f64, f64), String> {
+    match s {
+        Value::Array(a) if a.len() >= 2 => Ok((
+            a[0].as_f64().ok_or("sample value is not a number")?,
+            a[1].as_f64().ok_or("sample weight is not a number")?,
+        )),
+        _ => Ok((num(s, "value")?, num(s, "weight")?)),
+    }
+}
+
+/// Histogram options of a case: `options` "linear" (`maxValue`, `bucketSize`) or "exponential"
+/// (`maxValue`, `firstBucketSize`, `ratio`), `epsilon` defaulting to upstream's test epsilon.
+fn case_options(inputs: &Value) -> Result<HistogramOptions, String> {
+    let eps = inputs["epsilon"].as_f64().unwrap_or(TEST_WEIGHT_EPSILON);
+    match inputs["options"].as_str() {
+        Some("exponential") => HistogramOptions::exponential(
+            num(inputs, "maxValue")?,
+            num(inputs, "firstBucketSize")?,
+            num(inputs, "ratio")?,
+            eps,
+        ),
+        Some("linear") | None => {
+            HistogramOptions::linear(num(inputs, "maxValue")?, num(inputs, "bucketSize")?, eps)
+        }
+        Some(other) => Err(format!("unknown histogram options `{other}`")),
+    }
+}
+
+/// Add/subtract sequences on a histogram (`TestEmptyHistogram`, `TestNonEmptyOnEpsilonAddition`):
+/// `ops` is a list of `["add" | "subtract", value, weight]` (optionally a time offset, s, for a
+/// decaying histogram with `halfLife_s`); reports `is_empty_initially`, `is_empty_after_each`,
+/// `is_empty` (at the end), `total_weight` and any `percentile` asked for.
+fn histogram_ops_case(inputs: &Value) -> Result<Actual, String> {
+    let options = case_options(inputs)?;
+    let mut plain = Histogram::new(options);
+    let mut decaying = inputs
+        .get("halfLife_s")
+        .and_then(Value::as_f64)
+        .map(|h| DecayingHistogram::new(options, h as i64 * 1000));
+    let initially = match &decaying {
+        Some(d) => d.is_empty(),
+        None => plain.is_empty(),
+    };
+    let mut after = Vec::new();
+    for op in arr(inputs, "ops")? {
+        let o = op.as_array().ok_or("an op is not a list")?;
+        let kind = o
+            .first()
+            .and_then(Value::as_str)
+            .ok_or("op without a kind")?;
+        let v = o
+            .get(1)
+            .and_then(Value::as_f64)
+            .ok_or("op without a value")?;
+        let w = o
+            .get(2)
+            .and_then(Value::as_f64)
+            .ok_or("op without a weight")?;
+        let t =
+            HISTOGRAM_TEST_START_MS + o.get(3).and_then(Value::as_f64).unwrap_or(0.0) as i64 * 1000;
+        match (kind, decaying.as_mut()) {
+            ("add", Some(d)) => d.add_sample(v, w, t),
+            ("subtract", Some(d)) => d.subtract_sample(v, w, t),
+            ("add", None) => plain.add(v, w),
+            ("subtract", None) => plain.subtract(v, w),
+            (k, _) => return Err(format!("unknown op `{k}`")),
+        }
+        after.push(match &decaying {
+            Some(d) => d.is_empty(),
+            None => plain.is_empty(),
+        });
+    }
+    let mut a = Actual::new();
+    a.insert("is_empty_initially".into(), json!(initially));
+    a.insert(
+        "is_empty".into(),
+        json!(after.last().copied().unwrap_or(initially)),
+    );
+    a.insert("is_empty_after_each".into(), json!(after));
+    if decaying.is_none() {
+        a.insert("total_weight".into(), json!(plain.total_weight()));
+    }
+    Ok(a)
+}
+
+/// Memory samples through one container (`TestMemorySamplesWithCustomAggregationInterval` and
+/// neighbours): `memory_samples` [{t_s, mem_bytes}] with `aggregation_interval_s` (default 24 h);
+/// reports the memory-peak histogram ops and which samples were accepted.
+fn memory_samples_case(inputs: &Value) -> Result<Actual, String> {
+    let config = VpaConfig {
+        memory_aggregation_interval_ms: inputs["aggregation_interval_s"]
+            .as_f64()
+            .map(|s| s as i64 * 1000)
+            .unwrap_or(VpaConfig::default().memory_aggregation_interval_ms),
+        ..VpaConfig::default()
+    };
+    let mut agg = recording_state(&config);
+    let mut c = ContainerState::new();
+    let mut accepted = Vec::new();
+    for s in arr(inputs, "memory_samples")? {
+        let t = CONTAINER_TEST_START_MS + num(s, "t_s")? as i64 * 1000;
+        accepted.push(c.add_memory_sample(num(s, "mem_bytes")? as i64, t, &mut agg));
+    }
+    let ops: Vec<Value> = agg
+        .memory_peaks
+        .ops
+        .iter()
+        .map(|(op, v, w, t)| json!([op, v, w, offset_s(*t, CONTAINER_TEST_START_MS)]))
+        .collect();
+    let mut a = Actual::new();
+    a.insert("memory_histogram_ops".into(), json!(ops));
+    a.insert("accepted".into(), json!(accepted));
     Ok(a)
 }
 
@@ -212,17 +396,13 @@ fn asked(expected: &Value, key: &str) -> Vec<String> {
 }
 
 fn histogram_case(inputs: &Value, expected: &Value, decaying: bool) -> Result<Actual, String> {
-    if inputs["options"].as_str() != Some("linear") {
-        return Err(format!("options {} are not linear", inputs["options"]));
-    }
-    let eps = inputs["epsilon"].as_f64().unwrap_or(TEST_WEIGHT_EPSILON);
-    let options =
-        HistogramOptions::linear(num(inputs, "maxValue")?, num(inputs, "bucketSize")?, eps)?;
+    let options = case_options(inputs)?;
     let samples = arr(inputs, "samples")?;
     let percentile: Box<dyn Fn(f64) -> f64> = if decaying {
         let mut h = DecayingHistogram::new(options, num(inputs, "halfLife_s")? as i64 * 1000);
         for s in samples {
-            let t = HISTOGRAM_TEST_START_MS + num(s, "time_offset_s")? as i64 * 1000;
+            let offset = s["time_offset_s"].as_f64().unwrap_or(0.0);
+            let t = HISTOGRAM_TEST_START_MS + offset as i64 * 1000;
             h.add_sample(num(s, "value")?, num(s, "weight")?, t);
         }
         Box::new(move |p| h.percentile(p))
@@ -253,13 +433,9 @@ fn histogram_case(inputs: &Value, expected: &Value, decaying: bool) -> Result<Ac
 }
 
 fn options_case(inputs: &Value, expected: &Value) -> Result<Actual, String> {
-    let o = HistogramOptions::exponential(
-        num(inputs, "maxValue")?,
-        num(inputs, "firstBucketSize")?,
-        num(inputs, "ratio")?,
-        num(inputs, "epsilon")?,
-    )?;
+    let o = case_options(inputs)?;
     let mut a = Actual::new();
+    a.insert("epsilon".into(), json!(o.epsilon()));
     a.insert("numBuckets".into(), json!(o.num_buckets()));
     let mut starts = Map::new();
     for b in 0..o.num_buckets() {
@@ -377,26 +553,109 @@ fn oom_min_case(inputs: &Value) -> Result<Actual, String> {
     Ok(a)
 }
 
+/// Any OOM test (`TestRecordOOM*`): an optional usage sample (`usage_sample_bytes` or
+/// `prior_peak_bytes` > 0, at `usage_time_offset_s`), then one OOM of `oom_request_bytes`
+/// (default: the usage sample) at `oom_time_offset_s` (or `oom_age_relative_to_last_sample_s`),
+/// with `oomBumpUpRatio`, `oomMinBumpUp_bytes`, `aggregation_interval_s` and `max_memory_bytes`
+/// (0 = none) overriding the defaults. Reports the last memory peak added and its window end, or
+/// the error (`expected.error`).
+fn oom_generic_case(inputs: &Value) -> Result<Actual, String> {
+    let d = VpaConfig::default();
+    let config = VpaConfig {
+        oom_bump_up_ratio: inputs["oomBumpUpRatio"]
+            .as_f64()
+            .unwrap_or(d.oom_bump_up_ratio),
+        oom_min_bump_up_bytes: inputs["oomMinBumpUp_bytes"]
+            .as_f64()
+            .unwrap_or(d.oom_min_bump_up_bytes),
+        memory_aggregation_interval_ms: inputs["aggregation_interval_s"]
+            .as_f64()
+            .map(|s| s as i64 * 1000)
+            .unwrap_or(d.memory_aggregation_interval_ms),
+        ..d
+    };
+    let mut agg = recording_state(&config);
+    let mut c = ContainerState::new();
+    c.set_max_memory(inputs["max_memory_bytes"].as_f64().unwrap_or(0.0) as i64);
+    let usage = inputs["usage_sample_bytes"]
+        .as_f64()
+        .or_else(|| inputs["prior_peak_bytes"].as_f64())
+        .unwrap_or(0.0) as i64;
+    let t_usage = CONTAINER_TEST_START_MS
+        + inputs["usage_time_offset_s"].as_f64().unwrap_or(0.0) as i64 * 1000;
+    if usage > 0 && !c.add_memory_sample(usage, t_usage, &mut agg) {
+        return Err("the usage sample was rejected".into());
+    }
+    let request = inputs["oom_request_bytes"]
+        .as_f64()
+        .map(|v| v as i64)
+        .unwrap_or(usage);
+    let offset = inputs["oom_time_offset_s"]
+        .as_f64()
+        .or_else(|| inputs["oom_age_relative_to_last_sample_s"].as_f64())
+        .unwrap_or(0.0);
+    let t_oom = CONTAINER_TEST_START_MS + offset as i64 * 1000;
+    c.record_oom(t_oom, request, &mut agg)?;
+    let (v, t) = last_memory_add(&agg)?;
+    let mut a = Actual::new();
+    a.insert("memory_peak_sample_bytes".into(), json!(v));
+    a.insert(
+        "sample_timestamp_offset_s".into(),
+        offset_s(t, CONTAINER_TEST_START_MS),
+    );
+    a.insert("max_memory_peak_bytes".into(), json!(c.max_memory_peak()));
+    Ok(a)
+}
+
 // ---- comparison -----------------------------------------------------------------------------
 
 /// Equal JSON, numbers to 1e-12 relative; an expected object only needs its own keys.
 fn matches(want: &Value, got: &Value) -> bool {
+    matches_within(want, got, DEFAULT_REL_EPS)
+}
+
+/// [`matches`] with numbers to `eps` relative.
+fn matches_within(want: &Value, got: &Value, eps: f64) -> bool {
     match (want, got) {
         (Value::Number(w), Value::Number(g)) => {
             let (w, g) = (
                 w.as_f64().unwrap_or(f64::NAN),
                 g.as_f64().unwrap_or(f64::NAN),
             );
-            w == g || (w - g).abs() <= 1e-12 * w.abs().max(g.abs())
+            w == g || (w - g).abs() <= eps * w.abs().max(g.abs())
         }
         (Value::Array(w), Value::Array(g)) => {
-            w.len() == g.len() && w.iter().zip(g).all(|(w, g)| matches(w, g))
+            w.len() == g.len() && w.iter().zip(g).all(|(w, g)| matches_within(w, g, eps))
         }
         (Value::Object(w), Value::Object(g)) => w
             .iter()
-            .all(|(k, w)| g.get(k).is_some_and(|g| matches(w, g))),
+            .all(|(k, w)| g.get(k).is_some_and(|g| matches_within(w, g, eps))),
         _ => want == got,
     }
+}
+
+/// [`compare`] with numbers to `eps` relative (upstream `InEpsilon(.., eps)`).
+fn compare_within(expected: &Value, actual: Result<Actual, String>, eps: f64) -> Outcome {
+    if let (Ok(a), Some(exp)) = (&actual, expected.as_object()) {
+        if !exp.contains_key("error") {
+            let diffs: Vec<String> = exp
+                .iter()
+                .filter_map(|(k, want)| match a.get(k) {
+                    None => Some(format!("unknown expected key `{k}` (not produced)")),
+                    Some(got) if !matches_within(want, got, eps) => Some(format!(
+                        "`{k}`: expected {want}, got {got} (to {eps} relative)"
+                    )),
+                    Some(_) => None,
+                })
+                .collect();
+            return if diffs.is_empty() {
+                Outcome::Pass
+            } else {
+                Outcome::Fail(diffs.join("; "))
+            };
+        }
+    }
+    compare(expected, actual)
 }
 
 fn compare(expected: &Value, actual: Result<Actual, String>) -> Outcome {
