@@ -40,9 +40,10 @@
 //! - **No digits, no quantity.** Upstream parses `-`, `+`, `.`, `Ki` or `e3` as zero; costsim
 //!   rejects any input without at least one digit, because in a model file such a value is
 //!   always a typo.
-//! - **Exponent range.** An `e`/`E` exponent must fit in an `i32` (upstream reads 64 bits and
-//!   silently truncates to 32), and so must the exponent of the canonical form, so that every
-//!   canonical string parses back to the same value.
+//! - **Exponent range.** An `e`/`E` exponent must be within ±2147483647, as upstream's
+//!   `interpret` requires (older upstream versions read 64 bits and silently truncated to 32),
+//!   and so must the exponent of the canonical form, so that every canonical string parses back
+//!   to the same value.
 //! - **DecimalSI beyond `E`.** A DecimalSI value whose canonical exponent is 21 or more has no
 //!   SI letter; it is printed in exponent notation (`1000E` → `1e21`) so the output stays
 //!   parseable (older upstream versions silently dropped the suffix).
@@ -533,10 +534,13 @@ fn interpret_suffix(suffix: &str, number: &str) -> Result<(Multiplier, QuantityF
             ));
         }
         if unsigned.bytes().all(|c| c.is_ascii_digit()) {
+            // Upstream accepts [-MaxInt32, MaxInt32]: its int32 scale is negated later, and
+            // -MinInt32 overflows, so MinInt32 itself is rejected too
+            // (TestInterpretExponentInt32Bounds).
             return match rest.parse::<i32>() {
-                Ok(e) => Ok((Pow10(i64::from(e)), DecimalExponent)),
-                Err(_) => Err(format!(
-                    "exponent {suffix:?} is out of range (it must fit in 32 bits)"
+                Ok(e) if e != i32::MIN => Ok((Pow10(i64::from(e)), DecimalExponent)),
+                _ => Err(format!(
+                    "exponent {suffix:?} is out of range (it must be within ±2147483647)"
                 )),
             };
         }
@@ -987,7 +991,7 @@ mod tests {
             ("100.035Ki", "102435840m"),
             ("1000E", "1e21"),
             ("1e21", "1e21"),
-            ("1e-2147483648", "1e-9"),
+            ("1e-2147483647", "1e-9"),
             ("1e2147483647", "10e2147483646"),
             ("-3.001n", "-4n"),
         ];
@@ -1031,6 +1035,7 @@ mod tests {
             "1.5.5",
             "--1",
             "1e2147483648",
+            "1e-2147483648",
             "1000e2147483647",
             "1\u{00e9}",
             "\u{0661}",
@@ -1086,7 +1091,7 @@ mod tests {
         assert_eq!(q("9223372036854775807").value(), i64::MAX);
         assert_eq!(q("-9223372036854775808").value(), i64::MIN);
         assert_eq!(q("9223372036854775.807").milli_value(), i64::MAX);
-        assert_eq!(q("1e-2147483648").milli_value(), 1);
+        assert_eq!(q("1e-2147483647").milli_value(), 1);
     }
 
     #[test]
