@@ -30,7 +30,10 @@
 pub mod histogram;
 pub mod model;
 
-pub use histogram::{DecayingHistogram, Histogram, HistogramOptions, SampleHistogram};
+pub use histogram::{
+    DecayingHistogram, Histogram, HistogramCheckpoint, HistogramOptions, SampleHistogram,
+    MAX_CHECKPOINT_WEIGHT,
+};
 pub use model::{
     cpu_amount_from_cores, resource_amount_from_float, scale_resource, AggregateContainerState,
     ContainerState, ResourceAmount,
