@@ -8,7 +8,7 @@ use super::Outcome;
 use costsim::recommend::vpa::{
     confidence, cpu_amount_from_cores, resource_amount_from_float, with_confidence_multiplier,
     with_margin, AggregateContainerState, ContainerState, DecayingHistogram, Histogram,
-    HistogramOptions, SampleHistogram, VpaConfig,
+    HistogramCheckpoint, HistogramOptions, SampleHistogram, VpaConfig,
 };
 use serde_json::{json, Map, Value};
 
@@ -54,6 +54,9 @@ pub fn run_case(case: &Value) -> Outcome {
         other if other.starts_with("TestMemory") && inputs.get("memory_samples").is_some() => {
             memory_samples_case(inputs)
         }
+        // Checkpoints and merges of histograms.
+        other if other.contains("Checkpoint") => checkpoint_case(inputs),
+        other if other.contains("Merge") => merge_case(inputs, &case["expected"]),
         // Other histogram tests: add/subtract sequences (IsEmpty), or samples and percentiles.
         _ if inputs.get("ops").is_some() => histogram_ops_case(inputs),
         other
@@ -354,6 +357,136 @@ fn histogram_ops_case(inputs: &Value) -> Result<Actual, String> {
     if decaying.is_none() {
         a.insert("total_weight".into(), json!(plain.total_weight()));
     }
+    Ok(a)
+}
+
+/// One histogram of a case from its `samples` ({value, weight, time_offset_s}); decaying when
+/// `halfLife_s` is given.
+enum CaseHistogram {
+    Plain(Histogram),
+    Decaying(DecayingHistogram),
+}
+
+impl CaseHistogram {
+    fn build(inputs: &Value, samples: &[Value]) -> Result<CaseHistogram, String> {
+        let options = case_options(inputs)?;
+        let mut h = match inputs.get("halfLife_s").and_then(Value::as_f64) {
+            Some(hl) => CaseHistogram::Decaying(DecayingHistogram::new(options, hl as i64 * 1000)),
+            None => CaseHistogram::Plain(Histogram::new(options)),
+        };
+        for s in samples {
+            let (v, w) = pair(s)?;
+            let offset = s["time_offset_s"].as_f64().unwrap_or(0.0);
+            let t = HISTOGRAM_TEST_START_MS + offset as i64 * 1000;
+            match &mut h {
+                CaseHistogram::Plain(p) => p.add(v, w),
+                CaseHistogram::Decaying(d) => d.add_sample(v, w, t),
+            }
+        }
+        Ok(h)
+    }
+
+    fn plain(&self) -> &Histogram {
+        match self {
+            CaseHistogram::Plain(p) => p,
+            CaseHistogram::Decaying(d) => d.histogram(),
+        }
+    }
+}
+
+/// The non-empty buckets of a histogram as {"index": weight}.
+fn bucket_map(h: &Histogram) -> Value {
+    let mut m = Map::new();
+    for (i, w) in h.bucket_weights().iter().enumerate() {
+        if *w != 0.0 {
+            m.insert(i.to_string(), json!(w));
+        }
+    }
+    Value::Object(m)
+}
+
+/// Checkpoint tests: with `checkpoint` ({total_weight, bucket_weights: {"index": weight}}, or
+/// null) it is loaded into an empty histogram (reporting `total_weight`, `bucket_weight`,
+/// `is_empty`, or the error); otherwise the histogram of `samples` is saved (reporting
+/// `checkpoint_total_weight`, `checkpoint_bucket_weights`, `checkpoint_num_buckets`).
+fn checkpoint_case(inputs: &Value) -> Result<Actual, String> {
+    let mut a = Actual::new();
+    if let Some(cp) = inputs.get("checkpoint") {
+        if cp.is_null() {
+            return Err("Cannot load from empty checkpoint".into());
+        }
+        let mut weights = std::collections::BTreeMap::new();
+        if let Some(m) = cp["bucket_weights"].as_object() {
+            for (k, v) in m {
+                let b: i64 = k.parse().map_err(|_| format!("bad bucket {k}"))?;
+                let w = v.as_u64().ok_or("bucket weight is not a uint32")?;
+                weights.insert(b, u32::try_from(w).map_err(|_| "bucket weight > uint32")?);
+            }
+        }
+        let checkpoint = HistogramCheckpoint {
+            total_weight: num(cp, "total_weight")?,
+            bucket_weights: weights,
+        };
+        let mut h = Histogram::new(case_options(inputs)?);
+        h.load_from_checkpoint(&checkpoint)?;
+        a.insert("total_weight".into(), json!(h.total_weight()));
+        a.insert("bucket_weight".into(), bucket_map(&h));
+        a.insert("is_empty".into(), json!(h.is_empty()));
+        return Ok(a);
+    }
+    let h = CaseHistogram::build(inputs, arr(inputs, "samples")?)?;
+    let cp = h.plain().save_to_checkpoint();
+    let weights: Map<String, Value> = cp
+        .bucket_weights
+        .iter()
+        .map(|(b, w)| (b.to_string(), json!(w)))
+        .collect();
+    a.insert("checkpoint_num_buckets".into(), json!(weights.len()));
+    a.insert("checkpoint_total_weight".into(), json!(cp.total_weight));
+    a.insert("checkpoint_bucket_weights".into(), Value::Object(weights));
+    Ok(a)
+}
+
+/// Merge tests: `histograms` is a list of sample lists merged into the first; `expected_samples`
+/// (optional) builds the histogram it must equal (upstream `Equals`). Reports `equals_expected`,
+/// `total_weight`, `bucket_weight` and any `percentile` asked for.
+fn merge_case(inputs: &Value, expected: &Value) -> Result<Actual, String> {
+    let lists = arr(inputs, "histograms")?;
+    let mut hs = lists
+        .iter()
+        .map(|l| CaseHistogram::build(inputs, l.as_array().ok_or("a histogram is not a list")?))
+        .collect::<Result<Vec<_>, String>>()?;
+    if hs.is_empty() {
+        return Err("no histograms to merge".into());
+    }
+    let rest = hs.split_off(1);
+    let mut merged = hs.pop().ok_or("no histograms to merge")?;
+    for o in &rest {
+        match (&mut merged, o) {
+            (CaseHistogram::Plain(m), CaseHistogram::Plain(o)) => m.merge(o)?,
+            (CaseHistogram::Decaying(m), CaseHistogram::Decaying(o)) => m.merge(o)?,
+            _ => return Err("cannot merge a decaying and a plain histogram".into()),
+        }
+    }
+    let mut a = Actual::new();
+    if let Some(samples) = inputs.get("expected_samples").and_then(Value::as_array) {
+        let want = CaseHistogram::build(inputs, samples)?;
+        let eq = match (&merged, &want) {
+            (CaseHistogram::Plain(m), CaseHistogram::Plain(w)) => m.equals(w),
+            (CaseHistogram::Decaying(m), CaseHistogram::Decaying(w)) => m.equals(w),
+            _ => false,
+        };
+        a.insert("equals_expected".into(), json!(eq));
+    }
+    let h = merged.plain();
+    a.insert("total_weight".into(), json!(h.total_weight()));
+    a.insert("bucket_weight".into(), bucket_map(h));
+    let mut ps = Map::new();
+    for k in asked(expected, "percentile") {
+        let p: f64 = k.parse().map_err(|_| format!("bad percentile {k}"))?;
+        ps.insert(k, json!(h.percentile(p)));
+    }
+    a.insert("percentile".into(), Value::Object(ps));
     Ok(a)
 }
 
