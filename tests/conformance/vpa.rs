@@ -44,6 +44,9 @@ pub fn run_case(case: &Value) -> Outcome {
         }
         "TestMarginEstimator" => margin_case(inputs),
         "TestMinResourcesEstimator" => min_case(inputs),
+        "TestMinResourcesApplied" | "TestMinResourcesSplitAcrossContainers" => {
+            pod_minimum_case(inputs)
+        }
         "TestRecordOOMDiscardsOldSample" => oom_discard_case(inputs),
         "TestRecordOOMDontRunAway" => oom_run_away_case(inputs),
         "TestRecordOOMInNewWindow" => oom_new_window_case(inputs),
@@ -608,6 +611,28 @@ fn min_case(inputs: &Value) -> Result<Actual, String> {
     Ok(a)
 }
 
+/// `TestMinResourcesApplied` / `TestMinResourcesSplitAcrossContainers`: a constant estimate
+/// (`const_cpu_cores`, `const_memory_bytes`) for each of `containers` containers of a pod,
+/// raised to the pod minimum (25m, 250 MiB) split evenly over the containers.
+fn pod_minimum_case(inputs: &Value) -> Result<Actual, String> {
+    let n = match &inputs["containers"] {
+        Value::Array(a) => a.len(),
+        v => v
+            .as_u64()
+            .ok_or("`containers` is neither a count nor a list")? as usize,
+    };
+    let config = VpaConfig::default();
+    let min = costsim::recommend::vpa::container_minimums(&config, n);
+    let cpu = cpu_amount_from_cores(num(inputs, "const_cpu_cores")?).max(min.cpu_milli);
+    let mem = resource_amount_from_float(num(inputs, "const_memory_bytes")?).max(min.memory_bytes);
+    let mut a = Actual::new();
+    a.insert("cpu_cores".into(), json!(cpu as f64 / 1000.0));
+    a.insert("memory_bytes".into(), json!(mem as f64));
+    a.insert("target_cpu_milli".into(), json!(cpu));
+    a.insert("target_memory_bytes".into(), json!(mem));
+    Ok(a)
+}
+
 fn oom_discard_case(inputs: &Value) -> Result<Actual, String> {
     let config = VpaConfig::default();
     let mut agg = recording_state(&config);
@@ -709,7 +734,16 @@ fn oom_generic_case(inputs: &Value) -> Result<Actual, String> {
     };
     let mut agg = recording_state(&config);
     let mut c = ContainerState::new();
-    c.set_max_memory(inputs["max_memory_bytes"].as_f64().unwrap_or(0.0) as i64);
+    let max_memory = [
+        "max_memory_bytes",
+        "maxMemory_bytes",
+        "MaxMemory",
+        "max_memory",
+    ]
+    .iter()
+    .find_map(|k| inputs[*k].as_f64())
+    .unwrap_or(0.0);
+    c.set_max_memory(max_memory as i64);
     let usage = inputs["usage_sample_bytes"]
         .as_f64()
         .or_else(|| inputs["prior_peak_bytes"].as_f64())
