@@ -200,15 +200,31 @@ fn aggregate_samples(inputs: &Value) -> Result<Actual, String> {
 /// `"9 samples of 1.0 core, 2 minutes apart"` → (9, 1.0, 120 000 ms).
 fn parse_cpu_samples(text: &str) -> Result<(usize, f64, i64), String> {
     let w: Vec<&str> = text.split([' ', ',']).filter(|s| !s.is_empty()).collect();
+    let unit_ms = |u: &str| match u.trim_end_matches('s') {
+        "second" | "sec" => Some(1_000),
+        "minute" | "min" => Some(60_000),
+        "hour" | "h" => Some(3_600_000),
+        _ => None,
+    };
     match w.as_slice() {
-        [n, "samples", "of", cores, "core" | "cores", gap, "minutes" | "minute", "apart"] => Ok((
+        [n, "sample" | "samples", "of", cores, "core" | "cores", gap, unit, "apart"] => {
+            let unit = unit_ms(unit).ok_or_else(|| format!("bad unit in {text:?}"))?;
+            Ok((
+                n.parse().map_err(|_| format!("bad count in {text:?}"))?,
+                cores
+                    .parse()
+                    .map_err(|_| format!("bad cores in {text:?}"))?,
+                gap.parse::<i64>()
+                    .map_err(|_| format!("bad gap in {text:?}"))?
+                    * unit,
+            ))
+        }
+        [n, "sample" | "samples", "of", cores, "core" | "cores"] => Ok((
             n.parse().map_err(|_| format!("bad count in {text:?}"))?,
             cores
                 .parse()
                 .map_err(|_| format!("bad cores in {text:?}"))?,
-            gap.parse::<i64>()
-                .map_err(|_| format!("bad gap in {text:?}"))?
-                * 60_000,
+            60_000,
         )),
         _ => Err(format!("cannot read `cpu_samples` {text:?}")),
     }
