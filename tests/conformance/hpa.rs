@@ -894,6 +894,21 @@ fn reconcile_case(inputs: &Value, ctx: &Ctx, expected: &Value) -> CaseResult {
     {
         actual.insert("utilization_percent", json!(u));
     }
+    // `conditions`: every condition set, in upstream's order, as "Type=Status Reason".
+    let all: Vec<Value> = [
+        ConditionType::AbleToScale,
+        ConditionType::ScalingActive,
+        ConditionType::ScalingLimited,
+    ]
+    .into_iter()
+    .filter_map(|t| {
+        out.conditions.get(t).map(|c| {
+            let status = if c.status { "True" } else { "False" };
+            json!(format!("{}={status} {}", t.as_str(), c.reason))
+        })
+    })
+    .collect();
+    actual.insert("conditions", json!(all));
     // `condition` is "Type=Status Reason"; report the condition of the type the case names.
     let wanted = expected["condition"]
         .as_str()
