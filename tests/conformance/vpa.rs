@@ -57,6 +57,7 @@ pub fn run_case(case: &Value) -> Outcome {
         other if other.starts_with("TestMemory") && inputs.get("memory_samples").is_some() => {
             memory_samples_case(inputs)
         }
+        other if other.starts_with("TestAggregateContainerStateIsExpired") => expiry_case(inputs),
         // Checkpoints and merges of histograms.
         other if other.contains("Checkpoint") => checkpoint_case(inputs),
         other if other.contains("Merge") => merge_case(inputs, &case["expected"]),
@@ -646,6 +647,41 @@ fn pod_minimum_case(inputs: &Value) -> Result<Actual, String> {
     a.insert("memory_bytes".into(), json!(mem as f64));
     a.insert("target_cpu_milli".into(), json!(cpu));
     a.insert("target_memory_bytes".into(), json!(mem));
+    Ok(a)
+}
+
+/// `TestAggregateContainerStateIsExpired*`: an aggregation with `total_samples_count` CPU
+/// samples (the last at `last_sample_offset_s`) created at `creation_offset_s`, asked at each of
+/// `now_offsets_s` whether it expired, with `aggregation_interval_count` (default 8) intervals
+/// of `aggregation_interval_s` (default 24 h). Reports `expired` (one per time).
+fn expiry_case(inputs: &Value) -> Result<Actual, String> {
+    let d = VpaConfig::default();
+    let config = VpaConfig {
+        memory_aggregation_interval_ms: inputs["aggregation_interval_s"]
+            .as_f64()
+            .map(|s| s as i64 * 1000)
+            .unwrap_or(d.memory_aggregation_interval_ms),
+        ..d
+    };
+    let count = inputs["aggregation_interval_count"]
+        .as_i64()
+        .unwrap_or(config.memory_aggregation_interval_count);
+    let at = |k: &str| CONTAINER_TEST_START_MS + inputs[k].as_f64().unwrap_or(0.0) as i64 * 1000;
+    let mut agg = AggregateContainerState::new(&config);
+    let n = inputs["total_samples_count"].as_u64().unwrap_or(0);
+    for _ in 0..n {
+        agg.add_cpu_sample(0, at("last_sample_offset_s"));
+    }
+    let created = at("creation_offset_s");
+    let expired: Vec<bool> = arr(inputs, "now_offsets_s")?
+        .iter()
+        .map(|t| {
+            let now = CONTAINER_TEST_START_MS + t.as_f64().unwrap_or(0.0) as i64 * 1000;
+            agg.is_expired(now, created, count)
+        })
+        .collect();
+    let mut a = Actual::new();
+    a.insert("expired".into(), json!(expired));
     Ok(a)
 }
 

@@ -133,6 +133,21 @@ impl<H: SampleHistogram> AggregateContainerState<H> {
         self.total_samples_count += 1;
     }
 
+    /// Whether the aggregation is stale and would be garbage-collected (upstream `isExpired`):
+    /// at least `interval_count` memory aggregation intervals (upstream's
+    /// `--memory-aggregation-interval-count`, default 8, so 8 days) have passed since the last
+    /// CPU sample, or since `created_ms` when it never had a sample.
+    pub fn is_expired(&self, now_ms: i64, created_ms: i64, interval_count: i64) -> bool {
+        let window = self
+            .memory_aggregation_interval_ms
+            .saturating_mul(interval_count);
+        let since = match (self.total_samples_count, self.last_sample_start) {
+            (0, _) | (_, None) => created_ms,
+            (_, Some(last)) => last,
+        };
+        now_ms.saturating_sub(since) >= window
+    }
+
     fn add_memory_peak(&mut self, bytes: ResourceAmount, t_ms: i64) {
         self.memory_peaks.add_sample(bytes as f64, 1.0, t_ms);
     }
