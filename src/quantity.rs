@@ -40,19 +40,21 @@
 //! - **No digits, no quantity.** Upstream parses `-`, `+`, `.`, `Ki` or `e3` as zero; costsim
 //!   rejects any input without at least one digit, because in a model file such a value is
 //!   always a typo.
-//! - **Exponent range.** An `e`/`E` exponent must fit in an `i32` (upstream reads 64 bits and
-//!   silently truncates to 32), and so must the exponent of the canonical form, so that every
-//!   canonical string parses back to the same value.
+//! - **Exponent range.** An `e`/`E` exponent must be within ±2147483647, as upstream's
+//!   `interpret` requires (older upstream versions read 64 bits and silently truncated to 32),
+//!   and so must the exponent of the canonical form, so that every canonical string parses back
+//!   to the same value.
 //! - **DecimalSI beyond `E`.** A DecimalSI value whose canonical exponent is 21 or more has no
 //!   SI letter; it is printed in exponent notation (`1000E` → `1e21`) so the output stays
 //!   parseable (older upstream versions silently dropped the suffix).
 //! - **No echoed input.** Upstream's `String()` returns the input text itself when it looks
 //!   canonical, including a leading `+` (`+7Mi`); [`Quantity::canonical`] is always computed
 //!   (`7Mi`).
-//! - **Integer accessors.** [`Quantity::value`] and [`Quantity::milli_value`] are exact
-//!   ceilings that saturate at the `i64` bounds (upstream overflows silently, and rounds some
-//!   negative values away from zero); [`Quantity::checked_milli_value`] and
-//!   [`Quantity::checked_ceil_scaled`] return `None` instead, for callers that must reject.
+//! - **Integer accessors.** [`Quantity::value`] and [`Quantity::milli_value`] round an inexact
+//!   result away from zero, as upstream documents and tests (`TestNegativeValueRoundsAwayFromZero`:
+//!   `-1500m` → -2, `-0.0005` → -1 milli), and saturate at the `i64` bounds (upstream overflows
+//!   silently); [`Quantity::checked_milli_value`] and [`Quantity::checked_ceil_scaled`] return
+//!   `None` instead, for callers that must reject.
 //! - **Serde.** Deserializing trims surrounding whitespace, like upstream's `UnmarshalJSON`;
 //!   [`Quantity::parse`] does not. Numbers are accepted and parsed from their decimal text.
 //! - **[`MilliCpu`] and [`Bytes`]** reject negative values and values beyond `i64`, judged on
@@ -295,23 +297,26 @@ impl Quantity {
         self.format
     }
 
-    /// `ceil(value × 1000)`, saturating at the `i64` bounds (upstream `MilliValue`).
+    /// `value × 1000` rounded away from zero, saturating at the `i64` bounds (upstream
+    /// `MilliValue`: `0.0001` → 1, `-0.0005` → -1).
     pub fn milli_value(&self) -> i64 {
         self.scaled_ceil(3)
     }
 
-    /// `ceil(value)`, saturating at the `i64` bounds (upstream `Value`).
+    /// The value rounded away from zero, saturating at the `i64` bounds (upstream `Value`:
+    /// `1500m` → 2, `-1500m` → -2).
     pub fn value(&self) -> i64 {
         self.scaled_ceil(0)
     }
 
-    /// `ceil(value × 10^scale)`, saturating at the `i64` bounds: `ceil_scaled(9)` is the
-    /// value in nano-units (`2731514n` → 2731514), `ceil_scaled(3)` is [`milli_value`](Self::milli_value).
+    /// `value × 10^scale` rounded away from zero (the ceiling for non-negative values),
+    /// saturating at the `i64` bounds: `ceil_scaled(9)` is the value in nano-units
+    /// (`2731514n` → 2731514), `ceil_scaled(3)` is [`milli_value`](Self::milli_value).
     pub fn ceil_scaled(&self, scale: i64) -> i64 {
         self.scaled_ceil(scale)
     }
 
-    /// `ceil(value × 10^scale)`, saturating at the `i64` bounds.
+    /// `value × 10^scale` rounded away from zero, saturating at the `i64` bounds.
     fn scaled_ceil(&self, scale: i64) -> i64 {
         self.checked_ceil_scaled(scale)
             .unwrap_or(if self.mantissa.is_negative() {
@@ -321,12 +326,16 @@ impl Quantity {
             })
     }
 
-    /// `ceil(value × 1000)`, or `None` when it does not fit in an `i64` (no saturation).
+    /// `value × 1000` rounded away from zero, or `None` when it does not fit in an `i64` (no
+    /// saturation).
     pub fn checked_milli_value(&self) -> Option<i64> {
         self.checked_ceil_scaled(3)
     }
 
-    /// `ceil(value × 10^scale)`, or `None` when it does not fit in an `i64`.
+    /// `value × 10^scale` rounded away from zero, or `None` when it does not fit in an `i64`.
+    /// Upstream's `ScaledValue` rounds an inexact result away from zero for either sign
+    /// (`negativeScaleInt64`, and the `inf.Dec` path since kubernetes#110653), so a negative
+    /// fraction goes down, not up.
     pub fn checked_ceil_scaled(&self, scale: i64) -> Option<i64> {
         if self.mantissa.is_zero() {
             return Some(0);
@@ -341,14 +350,18 @@ impl Quantity {
         } else {
             let k = e.unsigned_abs();
             if k > digits_upper_bound(&self.mantissa) {
-                // 0 < |value × 10^scale| < 1.
-                return Some(if self.mantissa.is_negative() { 0 } else { 1 });
+                // 0 < |value × 10^scale| < 1: one unit away from zero.
+                return Some(if self.mantissa.is_negative() { -1 } else { 1 });
             }
             let divisor = pow10(k);
-            // Truncation toward zero is already the ceiling for negative values.
+            // Truncation toward zero, then one unit away from zero when inexact.
             let mut q = &self.mantissa / &divisor;
-            if (&self.mantissa % &divisor).is_positive() {
-                q += 1;
+            if !(&self.mantissa % &divisor).is_zero() {
+                if self.mantissa.is_negative() {
+                    q -= 1;
+                } else {
+                    q += 1;
+                }
             }
             q
         };
@@ -521,10 +534,13 @@ fn interpret_suffix(suffix: &str, number: &str) -> Result<(Multiplier, QuantityF
             ));
         }
         if unsigned.bytes().all(|c| c.is_ascii_digit()) {
+            // Upstream accepts [-MaxInt32, MaxInt32]: its int32 scale is negated later, and
+            // -MinInt32 overflows, so MinInt32 itself is rejected too
+            // (TestInterpretExponentInt32Bounds).
             return match rest.parse::<i32>() {
-                Ok(e) => Ok((Pow10(i64::from(e)), DecimalExponent)),
-                Err(_) => Err(format!(
-                    "exponent {suffix:?} is out of range (it must fit in 32 bits)"
+                Ok(e) if e != i32::MIN => Ok((Pow10(i64::from(e)), DecimalExponent)),
+                _ => Err(format!(
+                    "exponent {suffix:?} is out of range (it must be within ±2147483647)"
                 )),
             };
         }
@@ -975,7 +991,7 @@ mod tests {
             ("100.035Ki", "102435840m"),
             ("1000E", "1e21"),
             ("1e21", "1e21"),
-            ("1e-2147483648", "1e-9"),
+            ("1e-2147483647", "1e-9"),
             ("1e2147483647", "10e2147483646"),
             ("-3.001n", "-4n"),
         ];
@@ -1019,6 +1035,7 @@ mod tests {
             "1.5.5",
             "--1",
             "1e2147483648",
+            "1e-2147483648",
             "1000e2147483647",
             "1\u{00e9}",
             "\u{0661}",
@@ -1051,8 +1068,8 @@ mod tests {
         assert_eq!(q("0.0001").milli_value(), 1);
         assert_eq!(q("1n").value(), 1);
         assert_eq!(q("1.5").value(), 2);
-        assert_eq!(q("-1.5").value(), -1);
-        assert_eq!(q("-0.0001").milli_value(), 0);
+        assert_eq!(q("-1.5").value(), -2);
+        assert_eq!(q("-0.0001").milli_value(), -1);
         assert_eq!(q("-250m").milli_value(), -250);
         assert_eq!(q("100E").milli_value(), i64::MAX);
         assert_eq!(q("-100E").milli_value(), i64::MIN);
@@ -1068,13 +1085,13 @@ mod tests {
         );
         assert_eq!(q("9223372036854775.808").checked_milli_value(), None);
         assert_eq!(q("0.1m").checked_milli_value(), Some(1));
-        assert_eq!(q("-0.1m").checked_milli_value(), Some(0));
+        assert_eq!(q("-0.1m").checked_milli_value(), Some(-1));
         assert_eq!(q("2731514n").checked_ceil_scaled(9), Some(2731514));
         assert_eq!(q("10").checked_ceil_scaled(18), None);
         assert_eq!(q("9223372036854775807").value(), i64::MAX);
         assert_eq!(q("-9223372036854775808").value(), i64::MIN);
         assert_eq!(q("9223372036854775.807").milli_value(), i64::MAX);
-        assert_eq!(q("1e-2147483648").milli_value(), 1);
+        assert_eq!(q("1e-2147483647").milli_value(), 1);
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Conformance runner: every case in `../shared/conformance/*.jsonl` (or the directory named by
 //! `COSTSIM_CONFORMANCE_DIR`) goes through costsim's public API; any mismatch fails the test.
 //!
-//! Prints one line per kind: `conformance <kind>: N passed, M failed, K unsupported`.
+//! Prints one line per kind: `conformance <kind>: N passed, M failed, K unsupported`; then the
+//! cases of `tests/conformance/extra-upstream.jsonl` (more rows of the same upstream tests and
+//! their neighbours) the same way, as `conformance-extra <kind>: ...`.
 
 #[path = "conformance/hpa.rs"]
 mod hpa;
@@ -44,21 +46,14 @@ fn run_case(kind: &str, case: &serde_json::Value) -> Outcome {
     }
 }
 
-#[test]
-fn upstream_conformance_cases() {
-    let dir = conformance_dir();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read conformance dir {}: {e}", dir.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no *.jsonl files in {}", dir.display());
+/// kind -> (passed, failed, unsupported)
+type Tally = BTreeMap<String, (usize, usize, usize)>;
 
-    // kind -> (passed, failed, unsupported)
-    let mut tally: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+/// Runs every case of `files`; returns the tally per kind and the failures.
+fn run_files(files: &[PathBuf]) -> (Tally, Vec<String>) {
+    let mut tally = Tally::new();
     let mut failures = Vec::new();
-    for file in &files {
+    for file in files {
         let text = std::fs::read_to_string(file).expect("read conformance file");
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
@@ -88,8 +83,36 @@ fn upstream_conformance_cases() {
             }
         }
     }
+    (tally, failures)
+}
+
+/// The cases this repository adds (more rows of the same upstream tests and their neighbours).
+fn extra_file() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/extra-upstream.jsonl")
+}
+
+#[test]
+fn upstream_conformance_cases() {
+    let dir = conformance_dir();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read conformance dir {}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no *.jsonl files in {}", dir.display());
+
+    let (tally, mut failures) = run_files(&files);
     for (kind, (p, f, u)) in &tally {
         println!("conformance {kind}: {p} passed, {f} failed, {u} unsupported");
+    }
+    let extra = extra_file();
+    if extra.exists() {
+        let (tally, extra_failures) = run_files(std::slice::from_ref(&extra));
+        for (kind, (p, f, u)) in &tally {
+            println!("conformance-extra {kind}: {p} passed, {f} failed, {u} unsupported");
+        }
+        failures.extend(extra_failures);
     }
     for f in &failures {
         eprintln!("{f}");

@@ -9,8 +9,8 @@ use super::Outcome;
 use costsim::k8s::hpa::behavior::{
     calculate_scale_down_limit_with_behaviors, calculate_scale_up_limit,
     calculate_scale_up_limit_with_scaling_rules, convert_desired_replicas_with_behavior_rate,
-    convert_desired_replicas_with_rules, stabilize_recommendation,
-    stabilize_recommendation_with_behaviors, BehaviorRateArgs, ScaleEvent,
+    convert_desired_replicas_with_rules, replicas_change_per_period, stabilize_recommendation,
+    stabilize_recommendation_with_behaviors, store_scale_event, BehaviorRateArgs, ScaleEvent,
     TimestampedRecommendation,
 };
 use costsim::k8s::hpa::controller::{ConditionType, HpaController, MetricInput};
@@ -66,6 +66,8 @@ pub fn run_behavior_case(case: &serde_json::Value) -> Outcome {
         "stabilizeRecommendationWithBehaviors" => behavior_stabilize_case(inputs, &ctx),
         "calculateScaleUpLimitWithScalingRules" => limit_case(inputs, &ctx, true),
         "calculateScaleDownLimitWithBehaviors" => limit_case(inputs, &ctx, false),
+        "storeScaleEvent" => store_events_case(inputs, &ctx),
+        "getReplicasChangePerPeriod" => change_per_period_case(inputs, &ctx),
         "calculateScaleUpLimit" => int(inputs, "currentReplicas").map(|c| {
             let l = calculate_scale_up_limit(
                 c,
@@ -606,7 +608,9 @@ fn legacy_stabilize_case(inputs: &Value, ctx: &Ctx) -> CaseResult {
         &mut history,
         int(inputs, "prenormalizedDesiredReplicas")?,
     );
-    Ok(Ok(Actual::from([("replicas", json!(r))])))
+    let mut a = Actual::from([("replicas", json!(r))]);
+    stored_log(&mut a, &history);
+    Ok(Ok(a))
 }
 
 fn behavior_stabilize_case(inputs: &Value, ctx: &Ctx) -> CaseResult {
@@ -620,9 +624,83 @@ fn behavior_stabilize_case(inputs: &Value, ctx: &Ctx) -> CaseResult {
         int_or(inputs, "scaleUpStabilizationWindowSeconds", 0)?,
         int_or(inputs, "scaleDownStabilizationWindowSeconds", down_default)?,
     );
-    Ok(Ok(Actual::from([
+    let mut a = Actual::from([
         ("replicas", json!(r.replicas)),
         ("condition_reason", json!(r.reason)),
+    ]);
+    stored_log(&mut a, &history);
+    Ok(Ok(a))
+}
+
+/// The recommendation log after a stabilization call: its length (upstream's
+/// `expectedLogLength`) and the stored replica counts in order (`expectedRecommendations`).
+fn stored_log(a: &mut Actual, history: &[TimestampedRecommendation]) {
+    let stored: Vec<i32> = history.iter().map(|r| r.replicas).collect();
+    a.insert("log_length", json!(stored.len()));
+    a.insert("recommendations_length", json!(stored.len()));
+    a.insert("stored_recommendations", json!(stored));
+}
+
+/// `storeScaleEvent` (TestStoreScaleEvents): the change within `periodSeconds` (default 60)
+/// before storing, then the events after storing a change of `replicaChange` from
+/// `prevReplicas`, checked in both directions (as upstream's test does); `scalingRules` null
+/// means no behavior, so nothing is stored.
+fn store_events_case(inputs: &Value, ctx: &Ctx) -> CaseResult {
+    let key = ["prevScaleEvents", "scaleEvents", "events"]
+        .into_iter()
+        .find(|k| inputs.get(*k).is_some())
+        .unwrap_or("prevScaleEvents");
+    let prev = events(inputs, key, ctx)?;
+    let change = int(inputs, "replicaChange")?;
+    let period = int_or(inputs, "periodSeconds", 60)?;
+    let rules_key = ["scalingRules", "rules", "behavior"]
+        .into_iter()
+        .find(|k| inputs.get(*k).is_some())
+        .unwrap_or("scalingRules");
+    let rules = rules(inputs.get(rules_key))?;
+    let before = replicas_change_per_period(ctx.now, period, &prev);
+    let mut results = Vec::new();
+    for up in [true, false] {
+        let mut evs = prev.clone();
+        if let Some(r) = &rules {
+            let defaulted = if up {
+                HpaScalingRules::generate_scale_up(Some(r))
+            } else {
+                HpaScalingRules::generate_scale_down(Some(r))
+            };
+            store_scale_event(ctx.now, &defaulted, &mut evs, change);
+        }
+        let shown: Vec<Value> = evs
+            .iter()
+            .map(|e| json!({"replicaChange": e.replica_change, "outdated": e.outdated}))
+            .collect();
+        results.push(shown);
+    }
+    if results[0] != results[1] {
+        return Ok(Err(format!(
+            "scale-up and scale-down bookkeeping differ: {:?} vs {:?}",
+            results[0], results[1]
+        )));
+    }
+    Ok(Ok(Actual::from([
+        ("replicasChangePerPeriod", json!(before)),
+        ("replicas_change", json!(before)),
+        ("newScaleEvents", json!(results[0])),
+        ("events_after", json!(results[0])),
+    ])))
+}
+
+/// `getReplicasChangePerPeriod`: the sum of the changes newer than `now − periodSeconds`.
+fn change_per_period_case(inputs: &Value, ctx: &Ctx) -> CaseResult {
+    let key = ["scaleEvents", "events", "prevScaleEvents", "scaleUpEvents"]
+        .into_iter()
+        .find(|k| inputs.get(*k).is_some())
+        .unwrap_or("scaleEvents");
+    let evs = events(inputs, key, ctx)?;
+    let r = replicas_change_per_period(ctx.now, int(inputs, "periodSeconds")?, &evs);
+    Ok(Ok(Actual::from([
+        ("replicasChangePerPeriod", json!(r)),
+        ("replicas_change", json!(r)),
     ])))
 }
 
@@ -816,6 +894,21 @@ fn reconcile_case(inputs: &Value, ctx: &Ctx, expected: &Value) -> CaseResult {
     {
         actual.insert("utilization_percent", json!(u));
     }
+    // `conditions`: every condition set, in upstream's order, as "Type=Status Reason".
+    let all: Vec<Value> = [
+        ConditionType::AbleToScale,
+        ConditionType::ScalingActive,
+        ConditionType::ScalingLimited,
+    ]
+    .into_iter()
+    .filter_map(|t| {
+        out.conditions.get(t).map(|c| {
+            let status = if c.status { "True" } else { "False" };
+            json!(format!("{}={status} {}", t.as_str(), c.reason))
+        })
+    })
+    .collect();
+    actual.insert("conditions", json!(all));
     // `condition` is "Type=Status Reason"; report the condition of the type the case names.
     let wanted = expected["condition"]
         .as_str()

@@ -1,10 +1,18 @@
 //! quantity_parse cases: parse `inputs.string` with [`Quantity::parse`] and check every key of
-//! `expected` (`error`, `value`, `value_int`, `format`, `canonical`). An unknown key fails the
+//! `expected` (`error`, `value`, `value_int` = `Value()`, `milli_value` = `MilliValue()`, `format`,
+//! `canonical`). An unknown key fails the
 //! case, so new case shapes are noticed.
 use super::Outcome;
 use costsim::quantity::{Quantity, QuantityFormat};
 
-const KNOWN_KEYS: &[&str] = &["error", "value", "value_int", "format", "canonical"];
+const KNOWN_KEYS: &[&str] = &[
+    "error",
+    "value",
+    "value_int",
+    "milli_value",
+    "format",
+    "canonical",
+];
 
 pub fn run_case(case: &serde_json::Value) -> Outcome {
     let Some(input) = case["inputs"]["string"].as_str() else {
@@ -65,6 +73,17 @@ pub fn run_case(case: &serde_json::Value) -> Outcome {
                 }
             }
             None => problems.push(format!("`expected.value_int` is not an i64: {v}")),
+        }
+    }
+    if let Some(v) = expected.get("milli_value") {
+        match v.as_i64() {
+            Some(want) => {
+                let got = q.milli_value();
+                if got != want {
+                    problems.push(format!("milli_value: got {got}, want {want}"));
+                }
+            }
+            None => problems.push(format!("`expected.milli_value` is not an i64: {v}")),
         }
     }
     if let Some(v) = expected.get("format") {

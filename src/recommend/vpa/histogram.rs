@@ -7,6 +7,8 @@
 //! of the bucket in which the cumulative weight reaches `p × total` (the start of the last
 //! bucket, which has no end).
 
+use std::collections::BTreeMap;
+
 /// Past this exponent (2^100) the decaying histogram moves its reference time forward and
 /// rescales, so that weights never overflow (upstream `maxDecayExponent`).
 const MAX_DECAY_EXPONENT: i64 = 100;
@@ -157,6 +159,19 @@ pub trait SampleHistogram {
     fn percentile(&self, p: f64) -> f64;
 }
 
+/// Largest bucket weight of a saved checkpoint (upstream `MaxCheckpointWeight`).
+pub const MAX_CHECKPOINT_WEIGHT: u32 = 10_000;
+
+/// A histogram as a VPA checkpoint stores it (upstream `HistogramCheckpoint`): bucket index →
+/// relative weight, and the total weight.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HistogramCheckpoint {
+    /// Sum of all weights.
+    pub total_weight: f64,
+    /// Bucket index → weight relative to the largest ([`MAX_CHECKPOINT_WEIGHT`]).
+    pub bucket_weights: BTreeMap<i64, u32>,
+}
+
 /// Weighted samples in buckets (upstream `histogram`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Histogram {
@@ -255,6 +270,102 @@ impl Histogram {
         }
     }
 
+    /// Adds `other`'s weights (upstream `Merge`); the bucket schemes must be the same.
+    pub fn merge(&mut self, other: &Histogram) -> Result<(), String> {
+        if self.options != other.options {
+            return Err("can't merge histograms with different options".into());
+        }
+        if other.min_bucket <= other.max_bucket {
+            for b in other.min_bucket..=other.max_bucket {
+                self.bucket_weight[b] += other.bucket_weight[b];
+            }
+        }
+        self.total_weight += other.total_weight;
+        self.min_bucket = self.min_bucket.min(other.min_bucket);
+        self.max_bucket = self.max_bucket.max(other.max_bucket);
+        Ok(())
+    }
+
+    /// Same scheme, same non-empty range and every bucket within 1e-15 (upstream `Equals`).
+    pub fn equals(&self, other: &Histogram) -> bool {
+        if self.options != other.options
+            || self.min_bucket != other.min_bucket
+            || self.max_bucket != other.max_bucket
+        {
+            return false;
+        }
+        (self.min_bucket..=self.max_bucket)
+            .all(|b| (self.bucket_weight[b] - other.bucket_weight[b]).abs() <= 1e-15)
+    }
+
+    /// The weight of each bucket (index order).
+    pub fn bucket_weights(&self) -> &[f64] {
+        &self.bucket_weight
+    }
+
+    /// The compact form upstream stores in a VPA checkpoint (`SaveToChekpoint`): the total weight
+    /// and the non-empty buckets' weights scaled so the largest is [`MAX_CHECKPOINT_WEIGHT`],
+    /// rounded, zeros dropped.
+    pub fn save_to_checkpoint(&self) -> HistogramCheckpoint {
+        let mut bucket_weights = BTreeMap::new();
+        if self.min_bucket <= self.max_bucket {
+            let range = self.min_bucket..=self.max_bucket;
+            let max = range
+                .clone()
+                .map(|b| self.bucket_weight[b])
+                .fold(0.0, f64::max);
+            let ratio = f64::from(MAX_CHECKPOINT_WEIGHT) / max;
+            for b in range {
+                // Go's uint32(math.Round(x)); x ≤ MAX_CHECKPOINT_WEIGHT here.
+                let w = (self.bucket_weight[b] * ratio).round();
+                if w >= 1.0 {
+                    bucket_weights.insert(b as i64, w as u32);
+                }
+            }
+        }
+        HistogramCheckpoint {
+            total_weight: self.total_weight,
+            bucket_weights,
+        }
+    }
+
+    /// Adds a checkpoint's weights (upstream `LoadFromCheckpoint`): each stored bucket weight is
+    /// scaled by `total / Σ stored`, so the total weight is restored. Errors on a negative total,
+    /// a negative bucket or a bucket past the scheme, and changes nothing then.
+    pub fn load_from_checkpoint(&mut self, checkpoint: &HistogramCheckpoint) -> Result<(), String> {
+        if checkpoint.total_weight < 0.0 {
+            return Err(format!(
+                "Cannot load checkpoint with negative weight {}",
+                checkpoint.total_weight
+            ));
+        }
+        let n = self.options.num_buckets();
+        let mut sum: i64 = 0;
+        for (&b, &w) in &checkpoint.bucket_weights {
+            sum += i64::from(w);
+            if b < 0 {
+                return Err(format!("Checkpoint has a negative bucket {b}"));
+            }
+            if b as u64 >= n as u64 {
+                return Err(format!(
+                    "Checkpoint has bucket {b} that is exceeding histogram buckets {n}"
+                ));
+            }
+        }
+        if sum == 0 {
+            return Ok(());
+        }
+        let ratio = checkpoint.total_weight / sum as f64;
+        for (&b, &w) in &checkpoint.bucket_weights {
+            let b = b as usize;
+            self.min_bucket = self.min_bucket.min(b);
+            self.max_bucket = self.max_bucket.max(b);
+            self.bucket_weight[b] += f64::from(w) * ratio;
+        }
+        self.total_weight += checkpoint.total_weight;
+        Ok(())
+    }
+
     /// Multiplies every weight by `factor` (≥ 0); percentiles do not change.
     fn scale(&mut self, factor: f64) {
         if self.min_bucket <= self.max_bucket {
@@ -308,6 +419,39 @@ impl DecayingHistogram {
     /// Whether no bucket holds at least epsilon.
     pub fn is_empty(&self) -> bool {
         self.histogram.is_empty()
+    }
+
+    /// Adds `other`'s samples (upstream `Merge`): the histogram with the older reference time is
+    /// first moved to the younger one, then the weights are added. The half-lives and bucket
+    /// schemes must be the same.
+    pub fn merge(&mut self, other: &DecayingHistogram) -> Result<(), String> {
+        if self.half_life_ms != other.half_life_ms {
+            return Err("can't merge decaying histograms with different half life periods".into());
+        }
+        let mut o = other.clone();
+        match (self.reference_ms, o.reference_ms) {
+            (Some(a), Some(b)) if a < b => {
+                self.shift_reference(b);
+            }
+            (Some(a), Some(b)) if b < a => {
+                o.shift_reference(a);
+            }
+            (None, Some(b)) => {
+                self.shift_reference(b);
+            }
+            (Some(a), None) => {
+                o.shift_reference(a);
+            }
+            _ => {}
+        }
+        self.histogram.merge(&o.histogram)
+    }
+
+    /// Same half-life, same reference time and [`Histogram::equals`] (upstream `Equals`).
+    pub fn equals(&self, other: &DecayingHistogram) -> bool {
+        self.half_life_ms == other.half_life_ms
+            && self.reference_ms == other.reference_ms
+            && self.histogram.equals(&other.histogram)
     }
 
     fn decay_factor(&mut self, t_ms: i64) -> f64 {
@@ -381,6 +525,58 @@ mod tests {
 
     fn linear() -> HistogramOptions {
         HistogramOptions::linear(10.0, 1.0, 1e-15).unwrap()
+    }
+
+    #[test]
+    fn checkpoint_round_trip_keeps_total_and_relative_weights() {
+        // Upstream TestHistogramSaveToCheckpointForMultipleValues / LoadFromCheckpoint.
+        let mut h = Histogram::new(linear());
+        h.add(1.0, 1.0);
+        h.add(2.0, 10000.0);
+        h.add(3.0, 50.0);
+        let cp = h.save_to_checkpoint();
+        assert_eq!(cp.total_weight, 10051.0);
+        assert_eq!(
+            cp.bucket_weights.values().copied().collect::<Vec<_>>(),
+            [1, 10000, 50]
+        );
+        let mut back = Histogram::new(linear());
+        back.load_from_checkpoint(&cp).unwrap();
+        assert_eq!(back.total_weight(), 10051.0);
+        assert_eq!(back.percentile(0.5), h.percentile(0.5));
+        let bad = HistogramCheckpoint {
+            total_weight: 1.0,
+            bucket_weights: [(99, 1)].into_iter().collect(),
+        };
+        assert!(Histogram::new(linear()).load_from_checkpoint(&bad).is_err());
+    }
+
+    #[test]
+    fn merge_adds_weights_and_aligns_decay_references() {
+        let mut a = Histogram::new(linear());
+        a.add(1.0, 1.0);
+        let mut b = Histogram::new(linear());
+        b.add(3.0, 1.0);
+        a.merge(&b).unwrap();
+        let mut want = Histogram::new(linear());
+        want.add(1.0, 1.0);
+        want.add(3.0, 1.0);
+        assert!(a.equals(&want));
+        // Upstream TestDecayingHistogramMerge.
+        let (t0, hour) = (1_234_567_890_000, 3_600_000);
+        let mut d1 = DecayingHistogram::new(linear(), hour);
+        d1.add_sample(1.0, 1.0, t0);
+        d1.add_sample(2.0, 1.0, t0 + hour);
+        let mut d2 = DecayingHistogram::new(linear(), hour);
+        d2.add_sample(2.0, 1.0, t0 + 2 * hour);
+        d2.add_sample(3.0, 1.0, t0 + hour);
+        d1.merge(&d2).unwrap();
+        let mut dw = DecayingHistogram::new(linear(), hour);
+        dw.add_sample(2.0, 1.0, t0 + 2 * hour);
+        dw.add_sample(2.0, 1.0, t0 + hour);
+        dw.add_sample(3.0, 1.0, t0 + hour);
+        dw.add_sample(1.0, 1.0, t0);
+        assert!(d1.equals(&dw));
     }
 
     #[test]

@@ -30,7 +30,10 @@
 pub mod histogram;
 pub mod model;
 
-pub use histogram::{DecayingHistogram, Histogram, HistogramOptions, SampleHistogram};
+pub use histogram::{
+    DecayingHistogram, Histogram, HistogramCheckpoint, HistogramOptions, SampleHistogram,
+    MAX_CHECKPOINT_WEIGHT,
+};
 pub use model::{
     cpu_amount_from_cores, resource_amount_from_float, scale_resource, AggregateContainerState,
     ContainerState, ResourceAmount,
@@ -51,6 +54,9 @@ pub struct VpaConfig {
     pub memory_half_life_ms: i64,
     /// One memory peak per container and interval (`--memory-aggregation-interval`, 24 h).
     pub memory_aggregation_interval_ms: i64,
+    /// Memory aggregation intervals kept before an idle aggregation expires
+    /// (`--memory-aggregation-interval-count`, 8).
+    pub memory_aggregation_interval_count: i64,
     /// Memory bump ratio after an OOM (`--oom-bump-up-ratio`, 1.2).
     pub oom_bump_up_ratio: f64,
     /// Smallest memory bump after an OOM, bytes (`--oom-min-bump-up-bytes`, 100 MiB).
@@ -86,6 +92,7 @@ impl Default for VpaConfig {
             cpu_half_life_ms: 24 * HOUR_MS,
             memory_half_life_ms: 24 * HOUR_MS,
             memory_aggregation_interval_ms: 24 * HOUR_MS,
+            memory_aggregation_interval_count: 8,
             oom_bump_up_ratio: 1.2,
             oom_min_bump_up_bytes: 100.0 * 1024.0 * 1024.0,
             target_cpu_percentile: 0.9,
@@ -259,6 +266,41 @@ mod tests {
             100_000_000_000_000
         );
         assert_eq!(with_confidence_multiplier(3140, 0.001, -2.0, 0.0), 0);
+    }
+
+    #[test]
+    fn aggregation_expires_after_eight_intervals() {
+        // Upstream TestAggregateContainerStateIsExpired.
+        let c = VpaConfig::default();
+        let (t0, day) = (1_492_536_905_000, 86_400_000);
+        let mut agg = AggregateContainerState::new(&c);
+        let n = c.memory_aggregation_interval_count;
+        assert!(!agg.is_expired(t0 + 7 * day, t0, n));
+        assert!(agg.is_expired(t0 + 8 * day, t0, n));
+        agg.add_cpu_sample(100, t0);
+        assert!(!agg.is_expired(t0 + 7 * day, 0, n));
+        assert!(agg.is_expired(t0 + 8 * day, 0, n));
+        assert!(agg.is_expired(t0 + 4 * day, 0, 4));
+    }
+
+    #[test]
+    fn oom_bump_is_capped_at_max_memory() {
+        // Upstream TestRecordOOMCapsAtMaxMemory / TestRecordOOMWithoutMaxMemory.
+        const MB: i64 = 1 << 20;
+        let c = VpaConfig {
+            oom_bump_up_ratio: 2.0,
+            oom_min_bump_up_bytes: 0.0,
+            ..VpaConfig::default()
+        };
+        let t0 = 1_492_536_905_000;
+        let mut agg = AggregateContainerState::new(&c);
+        let mut capped = ContainerState::new();
+        capped.set_max_memory(1000 * MB);
+        capped.record_oom(t0, 1000 * MB, &mut agg).unwrap();
+        assert_eq!(capped.max_memory_peak(), 1000 * MB);
+        let mut free = ContainerState::new();
+        free.record_oom(t0, 1000 * MB, &mut agg).unwrap();
+        assert_eq!(free.max_memory_peak(), 2000 * MB);
     }
 
     #[test]

@@ -133,6 +133,21 @@ impl<H: SampleHistogram> AggregateContainerState<H> {
         self.total_samples_count += 1;
     }
 
+    /// Whether the aggregation is stale and would be garbage-collected (upstream `isExpired`):
+    /// at least `interval_count` memory aggregation intervals (upstream's
+    /// `--memory-aggregation-interval-count`, default 8, so 8 days) have passed since the last
+    /// CPU sample, or since `created_ms` when it never had a sample.
+    pub fn is_expired(&self, now_ms: i64, created_ms: i64, interval_count: i64) -> bool {
+        let window = self
+            .memory_aggregation_interval_ms
+            .saturating_mul(interval_count);
+        let since = match (self.total_samples_count, self.last_sample_start) {
+            (0, _) | (_, None) => created_ms,
+            (_, Some(last)) => last,
+        };
+        now_ms.saturating_sub(since) >= window
+    }
+
     fn add_memory_peak(&mut self, bytes: ResourceAmount, t_ms: i64) {
         self.memory_peaks.add_sample(bytes as f64, 1.0, t_ms);
     }
@@ -154,6 +169,9 @@ pub struct ContainerState {
     /// End (exclusive) of the current memory aggregation interval.
     window_end: Option<i64>,
     last_memory_sample_start: Option<i64>,
+    /// Cap on the memory an OOM may ask for, bytes; 0 = no cap (upstream `MaxMemory`, the
+    /// container's maxAllowed memory).
+    max_memory: ResourceAmount,
 }
 
 impl ContainerState {
@@ -165,6 +183,17 @@ impl ContainerState {
     /// End of the current memory aggregation interval (unix ms), once a memory sample came.
     pub fn window_end(&self) -> Option<i64> {
         self.window_end
+    }
+
+    /// Caps the memory an OOM may ask for at `bytes` (0 = no cap), like upstream's
+    /// `ContainerState.MaxMemory`: both the OOM base and the bumped peak are capped.
+    pub fn set_max_memory(&mut self, bytes: ResourceAmount) {
+        self.max_memory = bytes.max(0);
+    }
+
+    /// The memory cap set with [`set_max_memory`](Self::set_max_memory), 0 if none.
+    pub fn max_memory(&self) -> ResourceAmount {
+        self.max_memory
     }
 
     /// The memory peak of the current interval, from usage or from an OOM.
@@ -201,8 +230,9 @@ impl ContainerState {
 
     /// Records an OOM kill at `t_ms` of a container that requested `requested_bytes`: an
     /// artificial peak of max(base + min bump, base × ratio), base = max(request, usage peak of
-    /// the interval) — never the previous OOM peak, so repeated OOMs do not run away. An OOM
-    /// older than one interval before the window end is discarded (error).
+    /// the interval) — never the previous OOM peak, so repeated OOMs do not run away. With a
+    /// memory cap ([`set_max_memory`](Self::set_max_memory)) the base and the peak are both
+    /// capped at it. An OOM older than one interval before the window end is discarded (error).
     pub fn record_oom<H: SampleHistogram>(
         &mut self,
         t_ms: i64,
@@ -216,9 +246,18 @@ impl ContainerState {
                 ));
             }
         }
-        let used = requested_bytes.max(self.memory_peak);
-        let needed = (used + resource_amount_from_float(agg.oom_min_bump_up_bytes))
-            .max(scale_resource(used, agg.oom_bump_up_ratio));
+        let cap = |x: ResourceAmount| {
+            if self.max_memory > 0 {
+                x.min(self.max_memory)
+            } else {
+                x
+            }
+        };
+        let used = cap(requested_bytes.max(self.memory_peak));
+        let needed = cap(
+            (used + resource_amount_from_float(agg.oom_min_bump_up_bytes))
+                .max(scale_resource(used, agg.oom_bump_up_ratio)),
+        );
         if !self.add_memory(needed, t_ms, true, agg) {
             return Err("adding OOM sample failed".into());
         }
