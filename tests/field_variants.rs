@@ -111,3 +111,53 @@ fn kubectl_top_sum_footer_is_not_a_pod() {
     );
     assert!(e.contains("s.txt: line 4") && e.contains("1MB"), "{e}");
 }
+
+// ---- Field case 19: quantities that parse but are typos ----
+
+#[test]
+fn typo_quantities_that_parse_are_warned_of_with_their_value() {
+    use costsim::model::config::Config;
+    use costsim::model::load::from_yaml_str;
+    use costsim::model::validate::suspicious_quantities;
+    let text = "name: t\nworkloads:\n  app:\n    node_pool: p\n    replicas: 1\n    resources:\n      \
+                requests: { cpu: 0.5, memory: 512 }\n      limits: { cpu: 1e3, memory: \"128974848000m\" }\n    \
+                hpa:\n      minReplicas: 1\n      maxReplicas: 4\n      metrics: [ { type: Resource, resource: \
+                { name: memory, target: { type: AverageValue, averageValue: 400 } } } ]\n";
+    let c: Config = from_yaml_str(text, "c.yaml").unwrap();
+    let w = &c.workloads["app"];
+    // The values themselves are read exactly: 0.5 = 500m, 1e3 = 1000 cores, 128974848000m =
+    // 128,974,848 bytes, 512 = 512 bytes.
+    assert_eq!(w.resources.requests.cpu.unwrap().0, 500);
+    assert_eq!(w.resources.limits.cpu.unwrap().0, 1_000_000);
+    assert_eq!(w.resources.limits.memory.unwrap().0, 128_974_848);
+    assert_eq!(w.resources.requests.memory.unwrap().0, 512);
+    let warnings = suspicious_quantities(&c, Some(text));
+    let has = |s: &str| warnings.iter().any(|w| w.contains(s));
+    assert!(
+        has("workloads.app.resources.requests.memory is 512 bytes, below 1Mi"),
+        "{warnings:?}"
+    );
+    assert!(
+        has("workloads.app.resources.limits.cpu is 1000 cores") && has("did you mean 1000m?"),
+        "{warnings:?}"
+    );
+    assert!(
+        has("line 8: memory \"128974848000m\" uses `m`") && has("128974848 bytes"),
+        "{warnings:?}"
+    );
+    assert!(
+        has("hpa.metrics[0].resource.target.averageValue is 400 bytes"),
+        "{warnings:?}"
+    );
+    assert_eq!(warnings.len(), 4, "{warnings:?}");
+    // Correct spellings give none.
+    let ok =
+        "name: t\nworkloads:\n  app:\n    node_pool: p\n    replicas: 1\n    resources:\n      \
+              requests: { cpu: 250m, memory: 1.5Gi }\n      limits: { cpu: \"2\", memory: 2G }\n";
+    let c: Config = from_yaml_str(ok, "ok.yaml").unwrap();
+    assert_eq!(
+        c.workloads["app"].resources.requests.memory.unwrap().0,
+        1_610_612_736
+    );
+    assert!(suspicious_quantities(&c, Some(ok)).is_empty());
+}
