@@ -161,3 +161,139 @@ fn typo_quantities_that_parse_are_warned_of_with_their_value() {
     );
     assert!(suspicious_quantities(&c, Some(ok)).is_empty());
 }
+
+// ---- Field case 22: DaemonSet overhead and LimitRange defaults, with a bigger shape ----
+
+/// A one-service scenario in a temporary directory: `pools` is the catalog's `pools:` list,
+/// `workload` the baseline workload `app`'s body (indented by 4).
+fn small_scenario(
+    pools: &str,
+    workload: &str,
+    minutes: usize,
+) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut trace = String::from("unix_s,requests\n");
+    for s in 0..minutes * 60 {
+        trace.push_str(&format!("{},1\n", 1_000_000_000 + s));
+    }
+    std::fs::write(d.join("trace.csv"), trace).unwrap();
+    std::fs::write(
+        d.join("svc.yaml"),
+        "name: app\nworkers: 1\nconcurrency_per_worker: 1000\nmemory: { base_per_worker: 100Mi }\n\
+         startup: { min: 10s, max: 10s }\nreadiness_delay: 5s\ntimeout: 600s\n\
+         classes:\n  - { name: api, share: 1.0, cpu_ms: 10 }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("pools.yaml"),
+        format!(
+            "catalog: t\nregion: t\ncurrency: USD\nprices_as_of: \"2024-10-09\"\n\
+             cluster_fee: {{ name: none, per_hour: 0 }}\npools:\n{pools}"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("config.yaml"),
+        format!("name: base\nworkloads:\n  app:\n{workload}"),
+    )
+    .unwrap();
+    let first_pool = pools
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("- name: "))
+        .unwrap()
+        .to_string();
+    std::fs::write(
+        d.join("space.yaml"),
+        format!(
+            "workload: app\ngrid:\n  cpu_request: [500m]\n  memory_request: [128Mi]\n  cpu_limit: [none]\n  \
+             memory_limit: [none]\n  min_replicas: [1]\n  max_replicas: [4]\n  target_cpu_utilization: [70]\n  \
+             node_pool: [{first_pool}]\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("scenario.yaml"),
+        "name: t\ntraffic:\n  t: { kind: rate_csv, path: trace.csv }\nservices:\n  - name: app\n    \
+         profile: svc.yaml\n    traffic: { source: t, scale: 1, smoothing: 0s }\nnode_pools: pools.yaml\n\
+         management_fee: false\nsla:\n  window: 5m\n  max_breached_window_fraction: 0.0\n  objectives:\n    \
+         - { service: app, class: api, p99: 10s, max_error_rate: 0.01 }\nbaseline: config.yaml\nspace: space.yaml\n",
+    )
+    .unwrap();
+    let path = d.join("scenario.yaml");
+    (dir, path)
+}
+
+fn shape(name: &str, vcpu: u32, price: f64, agent: &str, limit_range: &str) -> String {
+    format!(
+        "  - name: {name}\n    instance_type: ecs.g7.{name}\n    vcpu: {vcpu}\n    memory: {vcpu}Gi\n    \
+         kubelet_memory_capacity: {vcpu}Gi\n    price_per_hour: {price}\n    billing: pay-as-you-go\n    \
+         max_pods: 110\n    daemonsets: [ {{ name: cni, cpu: 25m }}, {{ name: proxy, cpu: 100m }}, {{ name: agent{agent} }} ]\n{limit_range}    \
+         min_nodes: 0\n    max_nodes: 10\n    provisioning_delay: {{ min: 60s, max: 60s }}\n"
+    )
+}
+
+#[test]
+fn a_pod_too_big_for_its_first_pool_runs_on_the_bigger_shape_it_may_use() {
+    use costsim::model::build::load_scenario;
+    use costsim::model::load::Files;
+    // 16 vCPU: allocatable 16000 − 110m (ACK's CPU reservation) = 15890m; the agent gets the
+    // LimitRange's defaultRequest 1000m, so 15890 − 25 − 100 − 1000 = 14765m < 15000m: the
+    // 15-CPU pod fits only the 32-vCPU shape it may also use, one node of it for the hour.
+    let lr = "    daemonset_limit_range: { defaultRequest: { cpu: 1000m } }\n";
+    let pools = shape("x16", 16, 1.0, "", lr) + &shape("x32", 32, 2.0, "", lr);
+    let w = "    node_pool: x16\n    also_on: [x32]\n    replicas: 1\n    resources:\n      requests: { cpu: \"15\", memory: 1Gi }\n";
+    let (_d, path) = small_scenario(&pools, w, 60);
+    let sc = load_scenario(Files::Disk, &path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sc.catalog.pools[0].capacity_for_pods().cpu_milli, 14_765);
+    let (run, ev) = costsim::search::run_one(&sc, &sc.baseline, 1);
+    assert_eq!(run.pools[0].peak_nodes, 0);
+    assert_eq!(run.pools[1].peak_nodes, 1);
+    assert_eq!(ev.activity[0].run.unfittable_pods, 0);
+    // A LimitRange `max` alone is the default limit and so the default request: 500m gives
+    // 15890 − 625 = 15265m, and the pod fits the 16-vCPU shape.
+    let lr = "    daemonset_limit_range: { max: { cpu: 500m } }\n";
+    let pools = shape("x16", 16, 1.0, "", lr) + &shape("x32", 32, 2.0, "", lr);
+    let (_d, path) = small_scenario(&pools, w, 60);
+    let sc = load_scenario(Files::Disk, &path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sc.catalog.pools[0].capacity_for_pods().cpu_milli, 15_265);
+    let (run, _) = costsim::search::run_one(&sc, &sc.baseline, 1);
+    assert_eq!((run.pools[0].peak_nodes, run.pools[1].peak_nodes), (1, 0));
+    // Without the bigger shape the pod never fits: an error naming the pool and its room.
+    let pools = shape(
+        "x16",
+        16,
+        1.0,
+        "",
+        "    daemonset_limit_range: { defaultRequest: { cpu: 1000m } }\n",
+    );
+    let w1 = "    node_pool: x16\n    replicas: 1\n    resources:\n      requests: { cpu: \"15\", memory: 1Gi }\n";
+    let (_d, path) = small_scenario(&pools, w1, 60);
+    let err = load_scenario(Files::Disk, &path).unwrap_err().to_string();
+    assert!(
+        err.contains("never fits a node of pool `x16`") && err.contains("cpu 14765m"),
+        "{err}"
+    );
+    assert!(!err.contains("did you mean"), "{err}");
+}
+
+#[test]
+fn a_daemonset_request_above_the_limit_range_default_limit_is_refused() {
+    use costsim::model::build::load_scenario;
+    use costsim::model::load::Files;
+    // The agent requests 1500m and sets no limit; the LimitRange gives it the default limit
+    // 1000m, and a request above its limit is invalid: the API server refuses its pods.
+    let lr = "    daemonset_limit_range: { default: { cpu: 1000m }, max: { cpu: \"2\" } }\n";
+    let pools = shape("x16", 16, 1.0, ", cpu: 1500m", lr);
+    let w = "    node_pool: x16\n    replicas: 1\n    resources:\n      requests: { cpu: 1, memory: 1Gi }\n";
+    let (_d, path) = small_scenario(&pools, w, 10);
+    let err = load_scenario(Files::Disk, &path).unwrap_err().to_string();
+    assert!(
+        err.contains("pools[0].daemonsets[2]") && err.contains("default limit"),
+        "{err}"
+    );
+    // At the default limit exactly it is admitted.
+    let pools = shape("x16", 16, 1.0, ", cpu: 1000m", lr);
+    let (_d, path) = small_scenario(&pools, w, 10);
+    assert!(load_scenario(Files::Disk, &path).is_ok());
+}

@@ -137,22 +137,47 @@ pub fn check_workload(
         check_request_within_limit(&ic.resources)
             .map_err(|(f, m)| (format!("init_containers[{i}].{f}"), m))?;
     }
-    if let Some(pool) = scenario.catalog.pool(&w.node_pool) {
-        let cap = pool.capacity_for_pods();
-        let req = w.pod_requests();
-        let (cpu, mem) = (req.sched_cpu(), req.sched_memory());
-        if cpu > cap.cpu_milli || mem > cap.memory_bytes {
-            return Err((
-                "resources.requests".into(),
+    // The pod must fit an empty node of one of its pools (`node_pool` or `also_on`): the
+    // cluster autoscaler grows whichever can hold it.
+    let pools: Vec<_> = std::iter::once(&w.node_pool)
+        .chain(&w.also_on)
+        .filter_map(|p| scenario.catalog.pool(p))
+        .collect();
+    let req = w.pod_requests();
+    let (cpu, mem) = (req.sched_cpu(), req.sched_memory());
+    let fits = |p: &&crate::model::node_pool::NodePool| {
+        let cap = p.capacity_for_pods();
+        cpu <= cap.cpu_milli && mem <= cap.memory_bytes
+    };
+    if !pools.is_empty() && !pools.iter().any(fits) {
+        let rooms: Vec<String> = pools
+            .iter()
+            .map(|p| {
+                let cap = p.capacity_for_pods();
+                let name = if pools.len() == 1 {
+                    String::new()
+                } else {
+                    format!("`{}`: ", p.name)
+                };
                 format!(
-                    "a pod requesting cpu {cpu}m / memory {mem} bytes never fits a node of pool `{}` (room for pods: cpu {}m, memory {} bytes after reservations and DaemonSets); it would stay Pending{}",
-                    pool.name,
-                    cap.cpu_milli,
-                    cap.memory_bytes,
-                    bare_cores_hint(r.requests.cpu)
-                ),
-            ));
-        }
+                    "{name}cpu {}m, memory {} bytes",
+                    cap.cpu_milli, cap.memory_bytes
+                )
+            })
+            .collect();
+        let (which, noun) = if pools.len() == 1 {
+            (format!("pool `{}`", pools[0].name), "room for pods")
+        } else {
+            ("any of its pools".to_string(), "room for pods per node")
+        };
+        return Err((
+            "resources.requests".into(),
+            format!(
+                "a pod requesting cpu {cpu}m / memory {mem} bytes never fits a node of {which} ({noun}: {} after reservations and DaemonSets); it would stay Pending{}",
+                rooms.join("; "),
+                bare_cores_hint(r.requests.cpu)
+            ),
+        ));
     }
     check_request_within_limit(r)?;
     if let Some(h) = &w.hpa {
@@ -628,7 +653,7 @@ pub fn suspicious_quantities(config: &Config, text: Option<&str>) -> Vec<String>
 /// For a CPU request of whole cores that cannot fit: the hint that a bare number counts cores.
 fn bare_cores_hint(cpu: Option<crate::quantity::MilliCpu>) -> String {
     match cpu {
-        Some(c) if c.0 >= 10_000 && c.0 % 1000 == 0 => format!(
+        Some(c) if c.0 >= 100_000 && c.0 % 1000 == 0 => format!(
             " (resources.requests.cpu {0} is {0} cores: a bare number counts cores; did you mean {0}m?)",
             c.0 / 1000
         ),
