@@ -297,3 +297,55 @@ fn a_daemonset_request_above_the_limit_range_default_limit_is_refused() {
     let (_d, path) = small_scenario(&pools, w, 10);
     assert!(load_scenario(Files::Disk, &path).is_ok());
 }
+
+// ---- Field case 16: minPoolSize above what a process serves at once ----
+
+#[test]
+fn min_pool_size_above_the_worker_concurrency_counts_in_the_budget() {
+    use costsim::model::build::load_scenario;
+    use costsim::model::load::Files;
+    // gunicorn-style 3 processes per pod serving at most 50 requests each, pymongo
+    // minPoolSize 200: every process opens 200 connections at start whatever it serves, plus
+    // 2 monitors. Idle: 1 pod × 3 × 202 = 606 > 500. During a rollout of the 1 replica
+    // (maxSurge 25 % → 1 surge pod) 2 pods hold 2 × 3 × 202 = 1212: over the limit, a static
+    // reason (the budget used to count min(maxPoolSize, concurrency) = 50 per process: 312).
+    let pools = shape("x16", 16, 1.0, "", "");
+    let svc = "name: app\nworkers: 3\nconcurrency_per_worker: 50\nmemory: { base_per_worker: 100Mi }\n\
+               startup: { min: 10s, max: 10s }\nreadiness_delay: 5s\ntimeout: 60s\nclasses:\n  - { name: api, \
+               share: 1.0, cpu_ms: 5, downstream: [ { server: mongodb, ops_per_request: 3, round_trip: 2ms } ] }\n";
+    let run = |pool: &str| {
+        let w = format!(
+            "    node_pool: x16\n    replicas: 1\n    resources:\n      requests: {{ cpu: 500m, memory: 512Mi }}\n    \
+             client_pools:\n      mongodb: {{ client: pymongo, {pool} }}\n"
+        );
+        let (d, path) = small_scenario(&pools, &w, 30);
+        std::fs::write(d.path().join("svc.yaml"), svc).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(
+            &path,
+            format!(
+                "{text}servers:\n  mongodb: {{ max_connections: 500, replica_set_members: 3 }}\n"
+            ),
+        )
+        .unwrap();
+        let sc = load_scenario(Files::Disk, &path).unwrap_or_else(|e| panic!("{e}"));
+        costsim::search::run_one(&sc, &sc.baseline, 1).1
+    };
+    let eager = run("minPoolSize: 200, maxPoolSize: 500");
+    let c = &eager.connections[0];
+    assert_eq!(c.idle_at_min_replicas, 606);
+    assert_eq!(c.budget_at_max_replicas, 1212);
+    assert!(!c.within_limit);
+    assert_eq!(c.run.peak_connections, 606.0);
+    // minPoolSize 5: the budget is the concurrency, 2 × 3 × (50 + 2) = 312 ≤ 500.
+    let lazy = run("minPoolSize: 5, maxPoolSize: 500");
+    let c = &lazy.connections[0];
+    assert_eq!(
+        (
+            c.idle_at_min_replicas,
+            c.budget_at_max_replicas,
+            c.within_limit
+        ),
+        (3 * 7, 312, true)
+    );
+}
