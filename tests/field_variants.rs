@@ -349,3 +349,52 @@ fn min_pool_size_above_the_worker_concurrency_counts_in_the_budget() {
         (3 * 7, 312, true)
     );
 }
+
+// ---- Field cases 2 and 3: per-pod usage as a plain CSV (ts,pod,cpu / memory) ----
+
+#[test]
+fn a_plain_usage_csv_is_read_with_quantities_and_times_of_day() {
+    // Case 3's gateway: 40m, 210m, 35m, 190m, 30m every 15 s (mean 101m, max 210m).
+    let gw = "ts,pod,cpu\n00:00:00,gw-1,40m\n00:00:15,gw-1,210m\n00:00:30,gw-1,35m\n\
+              00:00:45,gw-1,190m\n00:01:00,gw-1,30m\n";
+    let m = metrics(gw, "gw.csv");
+    assert_eq!(m.format, MetricsFormat::UsageCsv);
+    let cpu: Vec<i64> = m.samples.iter().map(|s| s.cpu_nanocores.unwrap()).collect();
+    assert_eq!(
+        cpu,
+        [40_000_000, 210_000_000, 35_000_000, 190_000_000, 30_000_000]
+    );
+    let t: Vec<i64> = m.samples.iter().map(|s| s.t_ms).collect();
+    assert_eq!(t, [0, 15_000, 30_000, 45_000, 60_000]);
+    assert!(m.samples.iter().all(|s| s.working_set_bytes.is_none()));
+    // Case 2's memory column, other units and an empty (missing, not zero) value; cores as
+    // plain numbers.
+    let mem = "ts,pod,memory_working_set,cpu\n10:00,api-1,310Mi,0.25\n10:00,api-2,325058560,\n\
+               10:00,api-3,0.29Gi,1e-1\n";
+    let m = metrics(mem, "mem.csv");
+    let ws: Vec<i64> = m
+        .samples
+        .iter()
+        .map(|s| s.working_set_bytes.unwrap())
+        .collect();
+    // 0.29Gi = 311385128.96 → 311385129 bytes (rounded up).
+    assert_eq!(ws, [310 << 20, 325_058_560, 311_385_129]);
+    assert_eq!(m.samples[0].cpu_nanocores, Some(250_000_000));
+    assert_eq!(m.samples[1].cpu_nanocores, None);
+    assert_eq!(m.samples[2].cpu_nanocores, Some(100_000_000));
+    assert_eq!(m.missing.len(), 1);
+    assert_eq!(m.samples[0].t_ms, 36_000_000);
+    // Bad values name the file, line and column.
+    let e = metrics_err("ts,pod,cpu\n00:00:00,gw-1,40MB\n", "bad.csv");
+    assert!(
+        e.contains("bad.csv: line 2") && e.contains("`cpu`") && e.contains("40MB"),
+        "{e}"
+    );
+    let e = metrics_err("ts,pod,memory\n25:00,a-1,1Mi\n", "t.csv");
+    assert!(e.contains("t.csv: line 2") && e.contains("`ts`"), "{e}");
+    let e = metrics_err("ts,pod,memory\n10:00,a-1,500m\n", "m.csv");
+    assert!(
+        e.contains("m.csv: line 2") && e.contains("500M or 500Mi"),
+        "{e}"
+    );
+}

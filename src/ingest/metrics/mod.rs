@@ -49,6 +49,9 @@ pub enum MetricsFormat {
     NezhaCsv,
     /// The Google cluster-usage trace v3 (Borg 2019) `instance_usage` CSV.
     BorgCsv,
+    /// A generic usage CSV: a `pod` column and `cpu` and/or `memory` (quantities), optional
+    /// `ts` (unix seconds, ISO, or a time of day), `namespace`, `container`.
+    UsageCsv,
 }
 
 /// How exact a sample's values are.
@@ -208,6 +211,8 @@ pub fn parse_metrics(text: &str, source: &str, opts: &MetricsOptions) -> Result<
         csv::parse_nezha(text, source, opts)
     } else if csv::is_borg_header(first_line) {
         csv::parse_borg(text, source, opts)
+    } else if csv::is_generic_header(first_line) {
+        csv::parse_generic(text, source)
     } else if text.trim().is_empty() {
         Err(Error::at_line(
             source,
