@@ -398,3 +398,57 @@ fn a_plain_usage_csv_is_read_with_quantities_and_times_of_day() {
         "{e}"
     );
 }
+
+// ---- Field case 3: the HPA threshold (request × target %) against recorded bursts ----
+
+#[test]
+fn recommend_shows_the_hpa_threshold_against_the_recorded_bursts() {
+    use costsim::model::config::Config;
+    use costsim::model::load::from_yaml_str;
+    // Gateway: 100m request, 50 % target → 50m per pod. Samples 40, 210, 35, 190, 30m: p95
+    // by linear interpolation 190 + 0.8 × 20 = 206m, 4.12× the threshold; a 412m request
+    // puts it at the target. A memory target on a 256Mi pod with a 64Mi sidecar: the pod
+    // request is 320Mi and 60 % of it 192Mi.
+    let cfg: Config = from_yaml_str(
+        "name: t\nworkloads:\n  gw:\n    node_pool: p\n    replicas: 2\n    resources:\n      \
+         requests: { cpu: 100m, memory: 64Mi }\n    hpa:\n      minReplicas: 2\n      maxReplicas: 10\n      \
+         metrics: [ { type: Resource, resource: { name: cpu, target: { type: Utilization, averageUtilization: 50 } } } ]\n  \
+         web:\n    node_pool: p\n    replicas: 2\n    resources:\n      requests: { cpu: 1, memory: 256Mi }\n    \
+         sidecars: [ { name: nginx, resources: { requests: { cpu: 10m, memory: 64Mi } } } ]\n    hpa:\n      \
+         minReplicas: 2\n      maxReplicas: 10\n      metrics: [ { type: Resource, resource: { name: memory, \
+         target: { type: Utilization, averageUtilization: 60 } } } ]\n",
+        "c.yaml",
+    )
+    .unwrap();
+    let gw = metrics(
+        "ts,pod,cpu\n00:00:00,gw-1,40m\n00:00:15,gw-1,210m\n00:00:30,gw-1,35m\n\
+         00:00:45,gw-1,190m\n00:01:00,gw-1,30m\n",
+        "gw.csv",
+    );
+    // web's app and sidecar containers at one time: 150Mi + 9Mi = 159Mi per pod.
+    let web = metrics(
+        "ts,pod,container,memory\n00:00,web-1,app,150Mi\n00:00,web-1,nginx,9Mi\n",
+        "web.csv",
+    );
+    let samples: Vec<_> = gw.samples.into_iter().chain(web.samples).collect();
+    let t = costsim::recommend::hpa_thresholds(&samples, &cfg);
+    assert_eq!(t.len(), 2);
+    let g = &t[0];
+    assert_eq!((g.workload.as_str(), g.resource.as_str()), ("gw", "cpu"));
+    assert_eq!((g.pod_request, g.target_percent), (100, 50));
+    assert!((g.threshold - 50.0).abs() < 1e-9);
+    assert!((g.p95 - 206.0).abs() < 1e-9, "{}", g.p95);
+    assert!((g.max - 210.0).abs() < 1e-9);
+    assert!((g.p95_ratio - 4.12).abs() < 1e-9);
+    assert!((g.request_for_p95_at_target - 412.0).abs() < 1e-9);
+    let w = &t[1];
+    assert_eq!(
+        (w.workload.as_str(), w.resource.as_str()),
+        ("web", "memory")
+    );
+    assert_eq!(w.pod_request, 320 << 20);
+    assert!((w.threshold - 0.6 * f64::from(320 << 20)).abs() < 1e-3);
+    assert!((w.p95 - f64::from(159 << 20)).abs() < 1e-3);
+    // 159/192 = 0.83: below the target, no scale-up although the app container may OOM.
+    assert!((w.p95_ratio - 159.0 / 192.0).abs() < 1e-9);
+}
