@@ -452,3 +452,60 @@ fn recommend_shows_the_hpa_threshold_against_the_recorded_bursts() {
     // 159/192 = 0.83: below the target, no scale-up although the app container may OOM.
     assert!((w.p95_ratio - 159.0 / 192.0).abs() < 1e-9);
 }
+
+// ---- Field case 12: a sidecar's request dilutes the HPA, CPU variant ----
+
+#[test]
+fn an_over_requested_sidecar_dilutes_a_cpu_target_and_is_warned_of() {
+    use costsim::model::build::load_scenario;
+    use costsim::model::load::Files;
+    // One-worker app pods, 50 ms of CPU per request at 6 req/s: the app uses 300m of its 400m
+    // request (75 %, above the 60 % target), but a log shipper requesting 400m and using 3m
+    // makes the pod (300 + 3)/800 = 38 %: no scale-up. Right-sized at 10m: 303/410 = 74 %, the
+    // HPA scales up (ceil(1 × 0.74/0.6) = 2).
+    let pools = shape("x4", 4, 1.0, "", "");
+    let svc =
+        "name: app\nworkers: 1\nconcurrency_per_worker: 1000\nmemory: { base_per_worker: 100Mi }\n\
+               startup: { min: 10s, max: 10s }\nreadiness_delay: 5s\ntimeout: 600s\n\
+               classes:\n  - { name: api, share: 1.0, cpu_ms: 50 }\n\
+               sidecars:\n  - { name: shipper, cpu: 3m, memory: 20Mi }\n";
+    let run = |sidecar_cpu: &str| {
+        let w = format!(
+            "    node_pool: x4\n    replicas: 1\n    resources:\n      requests: {{ cpu: 400m, memory: 256Mi }}\n    \
+             sidecars:\n      - {{ name: shipper, resources: {{ requests: {{ cpu: {sidecar_cpu}, memory: 32Mi }} }} }}\n    \
+             hpa:\n      minReplicas: 1\n      maxReplicas: 4\n      metrics: [ {{ type: Resource, resource: \
+             {{ name: cpu, target: {{ type: Utilization, averageUtilization: 60 }} }} }} ]\n"
+        );
+        let (d, path) = small_scenario(&pools, &w, 30);
+        std::fs::write(d.path().join("svc.yaml"), svc).unwrap();
+        let trace: String = std::iter::once("unix_s,requests\n".to_string())
+            .chain((0..1800).map(|s| format!("{},6\n", 1_000_000_000 + s)))
+            .collect();
+        std::fs::write(d.path().join("trace.csv"), trace).unwrap();
+        let sc = load_scenario(Files::Disk, &path).unwrap_or_else(|e| panic!("{e}"));
+        costsim::search::run_one(&sc, &sc.baseline, 1)
+    };
+    let (r, ev) = run("400m");
+    assert_eq!(r.workloads[0].scale_ups, 0);
+    let warned = ev.activity[0]
+        .warnings
+        .iter()
+        .find(|w| w.contains("sidecar `shipper` requests 400m of cpu but uses 3m"));
+    assert!(warned.is_some(), "{:?}", ev.activity[0].warnings);
+    assert!(warned.unwrap().contains("ContainerResource"));
+    // 32Mi requested, 20Mi used: not a tenfold gap, and memory has no target: no memory warning.
+    assert!(!ev.activity[0]
+        .warnings
+        .iter()
+        .any(|w| w.contains("of memory")));
+    let (r, ev) = run("10m");
+    assert!(
+        r.workloads[0].ready_max >= 2,
+        "{}",
+        r.workloads[0].ready_max
+    );
+    assert!(!ev.activity[0]
+        .warnings
+        .iter()
+        .any(|w| w.contains("sidecar")));
+}

@@ -213,6 +213,56 @@ fn warnings(
             ));
         }
     }
+    // A sidecar requesting far more than it uses dilutes a Resource Utilization target (the
+    // HPA divides the pod's usage by the sum of its containers' requests), while each
+    // container is OOM-killed at its own limit (field case: nginx at the app's 1600Mi).
+    if let (Some(svc), Some(wc)) = (service, config.workloads.get(&w.name)) {
+        let utilization_targets: Vec<&str> = wc.hpa.as_ref().map_or(Vec::new(), |h| {
+            let mut v: Vec<&str> = h
+                .metrics
+                .iter()
+                .filter_map(|m| m.resource.as_ref())
+                .filter(|r| r.target.kind == "Utilization")
+                .map(|r| r.name.as_str())
+                .collect();
+            if h.metrics.is_empty() {
+                v.push("cpu");
+            }
+            v
+        });
+        for sc in &wc.sidecars {
+            let Some(usage) = svc.profile.sidecars.iter().find(|u| u.name == sc.name) else {
+                continue;
+            };
+            let req = sc.resources.effective_requests();
+            let checks = [
+                ("memory", req.memory.map(|m| m.0), usage.memory.0, "Mi"),
+                ("cpu", req.cpu.map(|c| c.0), usage.cpu.0, "m"),
+            ];
+            for (resource, request, used, unit) in checks {
+                let Some(request) = request.filter(|&r| r > 0) else {
+                    continue;
+                };
+                if !utilization_targets.contains(&resource) || used * 10 > request {
+                    continue;
+                }
+                let (shown_req, shown_use, suggest) = if resource == "memory" {
+                    let mi = |b: i64| (b as f64 / 1_048_576.0).ceil() as i64;
+                    (
+                        mi(request),
+                        mi(used),
+                        ((mi(used) * 2).max(16) as u64).next_power_of_two() as i64,
+                    )
+                } else {
+                    (request, used, (used * 2).max(10))
+                };
+                out.push(format!(
+                    "sidecar `{}` requests {shown_req}{unit} of {resource} but uses {shown_use}{unit}: the HPA's {resource} utilization is the pod's usage over all containers' requests, so it is diluted and may never reach the target while the app container hits its own limit; right-size the sidecar (e.g. {suggest}{unit}) or target the app with a ContainerResource metric",
+                    sc.name
+                ));
+            }
+        }
+    }
     if floor > 1 && w.single_node_seconds > 0.0 && horizon_s > 0.0 {
         out.push(format!(
             "all its ready pods ran on one node {:.0} % of the time: a node failure (not simulated) is then a full outage despite the availability floor of {floor}; spread them with a topologySpreadConstraint on kubernetes.io/hostname (minDomains: 2) and keep two nodes in the pool, which costs more",
