@@ -218,7 +218,7 @@ pub fn parse_metrics(text: &str, source: &str, opts: &MetricsOptions) -> Result<
             source,
             1,
             "the file is empty; expected `kubectl top pods` output, a Prometheus query result \
-             (JSON) or a Nezha/Borg CSV",
+             or metrics API answer (JSON), or a Nezha, Borg or plain usage CSV (pod, cpu, memory)",
         ))
     } else {
         kubectl_top::parse(text, source)
