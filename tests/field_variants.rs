@@ -509,3 +509,44 @@ fn an_over_requested_sidecar_dilutes_a_cpu_target_and_is_warned_of() {
         .iter()
         .any(|w| w.contains("sidecar")));
 }
+
+// ---- Field case 15's kind: a pool exhausted, blocking with a timeout ----
+
+#[test]
+fn a_blocking_pool_past_saturation_fails_the_excess_not_every_checkout() {
+    use costsim::model::build::load_scenario;
+    use costsim::model::load::Files;
+    // redis-py BlockingConnectionPool(max_connections=5, timeout=0.05) in one async worker,
+    // one 50 ms call per request: 5 connections serve 100 calls/s. At 120 req/s a checkout
+    // waits for one of them and gives up after 50 ms (M/M/5+D): 20.9 % time out in a
+    // 400,000-checkout simulation of that queue, and at least the excess 1 − 100/120 = 16.7 %
+    // must; Erlang C without the timeouts leaving called it 100 %. At 60 req/s: 1.29 %.
+    let pools = shape("x4", 4, 1.0, "", "");
+    let svc = "name: app\nworkers: 1\nconcurrency_per_worker: 1000\nmemory: { base_per_worker: 100Mi }\n\
+               startup: { min: 10s, max: 10s }\nreadiness_delay: 5s\ntimeout: 60s\nclasses:\n  - { name: api, \
+               share: 1.0, cpu_ms: 1, downstream: [ { server: redis, ops_per_request: 1, round_trip: 50ms } ] }\n";
+    let w = "    node_pool: x4\n    replicas: 1\n    resources:\n      requests: { cpu: 500m, memory: 512Mi }\n    \
+             client_pools:\n      redis: { client: redis-py, pool_class: BlockingConnectionPool, max_connections: 5, timeout: 0.05 }\n";
+    let share = |rate: u32| {
+        let (d, path) = small_scenario(&pools, w, 30);
+        std::fs::write(d.path().join("svc.yaml"), svc).unwrap();
+        let trace: String = std::iter::once("unix_s,requests\n".to_string())
+            .chain((0..1800).map(|s| format!("{},{rate}\n", 1_000_000_000 + s)))
+            .collect();
+        std::fs::write(d.path().join("trace.csv"), trace).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(
+            &path,
+            format!("{text}servers:\n  redis: {{ max_connections: 10000 }}\n"),
+        )
+        .unwrap();
+        let sc = load_scenario(Files::Disk, &path).unwrap_or_else(|e| panic!("{e}"));
+        let (r, _) = costsim::search::run_one(&sc, &sc.baseline, 1);
+        r.workloads[0].pool_errors / r.workloads[0].arrivals
+    };
+    let over = share(120);
+    assert!((over / 0.209 - 1.0).abs() < 0.03, "{over}");
+    assert!(over >= 1.0 - 100.0 / 120.0);
+    let under = share(60);
+    assert!((under / 0.0129 - 1.0).abs() < 0.05, "{under}");
+}
