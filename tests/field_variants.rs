@@ -550,3 +550,51 @@ fn a_blocking_pool_past_saturation_fails_the_excess_not_every_checkout() {
     let under = share(60);
     assert!((under / 0.0129 - 1.0).abs() < 0.05, "{under}");
 }
+
+// ---- Field case 13: cgroup v1 kills one worker, not the container ----
+
+#[test]
+fn per_process_oom_kills_one_worker_without_a_restart() {
+    use costsim::model::build::load_scenario;
+    use costsim::model::load::Files;
+    // 3 gunicorn workers of 150Mi + a 30Mi master = 480Mi at rest, 40Ki per request, 5 req/s,
+    // limit 1Gi: 544Mi of growth = 13,926 requests, the limit is reached at 2,785 s. Under
+    // cgroup v2 (K8s ≥ 1.28, memory.oom.group) the container dies and restarts, twice in 2 h.
+    // Per process (cgroup v1) one worker dies and is replaced at rest: the pod drops by a
+    // third of its growth (181Mi = 4,642 requests, 928 s), so workers die at 2,785, 3,714,
+    // 4,642, 5,571 and 6,499 s: 5 in 2 h, with no restart and the pod always ready.
+    let pools = shape("x4", 4, 1.0, "", "");
+    let svc = "name: app\nworkers: 3\nworker_kind: threads\nconcurrency_per_worker: 2\n\
+               memory: { base_pod: 30Mi, base_per_worker: 150Mi, growth_per_request: 40Ki }\n\
+               startup: { min: 10s, max: 10s }\nreadiness_delay: 5s\ntimeout: 60s\n\
+               classes:\n  - { name: api, share: 1.0, cpu_ms: 20 }\n";
+    let w = "    node_pool: x4\n    replicas: 1\n    resources:\n      requests: { cpu: 300m, memory: 512Mi }\n      \
+             limits: { cpu: 600m, memory: 1Gi }\n";
+    let run = |mode: &str| {
+        let (d, path) = small_scenario(&pools, w, 120);
+        std::fs::write(d.path().join("svc.yaml"), svc).unwrap();
+        let trace: String = std::iter::once("unix_s,requests\n".to_string())
+            .chain((0..7200).map(|s| format!("{},5\n", 1_000_000_000 + s)))
+            .collect();
+        std::fs::write(d.path().join("trace.csv"), trace).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(
+            &path,
+            format!("{text}control_plane: {{ oom_kill: {mode} }}\n"),
+        )
+        .unwrap();
+        let sc = load_scenario(Files::Disk, &path).unwrap_or_else(|e| panic!("{e}"));
+        costsim::search::run_one(&sc, &sc.baseline, 1)
+    };
+    let (r, _) = run("container");
+    let a = &r.workloads[0];
+    assert_eq!((a.oom_kills, a.restarts, a.worker_oom_kills), (2, 2, 0));
+    let (r, ev) = run("process");
+    let a = &r.workloads[0];
+    assert_eq!((a.oom_kills, a.restarts, a.worker_oom_kills), (0, 0, 5));
+    assert_eq!(a.ready_min, 1);
+    assert!(ev.activity[0]
+        .warnings
+        .iter()
+        .any(|w| w.contains("5 worker processes OOM-killed alone")));
+}

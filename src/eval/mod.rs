@@ -283,6 +283,21 @@ fn warnings(
             w.peak_pod_memory_bytes / 1_048_576.0
         ));
     }
+    if let (Some(l), true) = (limit, w.worker_oom_kills > 0) {
+        let svc = service.map(|s| &s.profile);
+        let per_worker = svc.map_or(String::new(), |p| {
+            format!(
+                "; {} workers of {} at rest plus {} per request served",
+                p.workers,
+                p.memory.base_per_worker.with_unit(),
+                p.memory.growth_per_request.with_unit()
+            )
+        });
+        out.push(format!(
+            "{} worker processes OOM-killed alone at the memory limit {l} (oom_kill: process, as under cgroup v1): Kubernetes sees no restart and no OOMKilled status, only the failed requests{per_worker}; size the limit for workers × the peak worker working set plus the master, or bound each worker's growth with max_requests",
+            w.worker_oom_kills
+        ));
+    }
     if w.pressure_evictions > 0 {
         out.push(format!(
             "{} pods evicted under node memory pressure: they use more memory than they request; raise the memory request toward the working set",
