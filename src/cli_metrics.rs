@@ -114,7 +114,9 @@ pub fn run_recommend(
         &VpaConfig::default(),
         &KrrConfig::default(),
     );
+    let thresholds = costsim::recommend::hpa_thresholds(&samples, baseline);
     let mut json = recommend_json(sets, scenario, which, &reports);
+    json["hpa_thresholds"] = serde_json::to_value(&thresholds).unwrap_or_default();
     let sim = match simulate {
         Some(o) => Some(simulate_recommendations(scenario, &reports, o)?),
         None => None,
@@ -137,6 +139,7 @@ pub fn run_recommend(
         Render::Csv => csv,
         Render::Table => {
             let mut t = recommend_table(sets, scenario, &reports);
+            t.push_str(&hpa_threshold_lines(&thresholds));
             if let Some(sim) = &sim {
                 t.push_str(&sim.table);
             }
@@ -329,6 +332,42 @@ fn simulate_recommendations(
         table: t,
         json: json!({ "scenario": scenario.name, "seed": o.seed, "runs": json_rows, "not_simulated": skipped }),
     })
+}
+
+/// One line per HPA Utilization target: its per-pod threshold against the recorded bursts.
+fn hpa_threshold_lines(thresholds: &[costsim::recommend::HpaThreshold]) -> String {
+    let mut s = String::new();
+    for h in thresholds {
+        let amount = |v: f64| {
+            if h.resource == "cpu" {
+                format!("{}m", (v * 1000.0).round() / 1000.0)
+            } else {
+                mib(Some(v.round() as i64))
+            }
+        };
+        let burst = if h.p95_ratio > 1.1 {
+            format!(
+                ": a burst like it asks for ceil({:.2} × current) replicas (clamped to maxReplicas); a {} request puts the p95 at the target",
+                h.p95_ratio,
+                amount(h.request_for_p95_at_target.ceil())
+            )
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            s,
+            "hpa {}: {} target {} % of the pod's {} request = {} per pod; per-pod p95 {} (max {}) is {:.2}× it{burst}",
+            h.workload,
+            h.resource,
+            h.target_percent,
+            amount(h.pod_request as f64),
+            amount(h.threshold),
+            amount(h.p95),
+            amount(h.max),
+            h.p95_ratio
+        );
+    }
+    s
 }
 
 fn recommend_json(

@@ -771,6 +771,9 @@ fn simulate(
             let text = Files::Disk.read(p)?;
             let c: Config = from_yaml_str(&text, &label)?;
             check_config(sc, &c, &label)?;
+            for w in costsim::model::validate::suspicious_quantities(&c, Some(&text)) {
+                eprintln!("costsim: warning: {label}: {w}");
+            }
             c
         }
     };

@@ -213,6 +213,56 @@ fn warnings(
             ));
         }
     }
+    // A sidecar requesting far more than it uses dilutes a Resource Utilization target (the
+    // HPA divides the pod's usage by the sum of its containers' requests), while each
+    // container is OOM-killed at its own limit (field case: nginx at the app's 1600Mi).
+    if let (Some(svc), Some(wc)) = (service, config.workloads.get(&w.name)) {
+        let utilization_targets: Vec<&str> = wc.hpa.as_ref().map_or(Vec::new(), |h| {
+            let mut v: Vec<&str> = h
+                .metrics
+                .iter()
+                .filter_map(|m| m.resource.as_ref())
+                .filter(|r| r.target.kind == "Utilization")
+                .map(|r| r.name.as_str())
+                .collect();
+            if h.metrics.is_empty() {
+                v.push("cpu");
+            }
+            v
+        });
+        for sc in &wc.sidecars {
+            let Some(usage) = svc.profile.sidecars.iter().find(|u| u.name == sc.name) else {
+                continue;
+            };
+            let req = sc.resources.effective_requests();
+            let checks = [
+                ("memory", req.memory.map(|m| m.0), usage.memory.0, "Mi"),
+                ("cpu", req.cpu.map(|c| c.0), usage.cpu.0, "m"),
+            ];
+            for (resource, request, used, unit) in checks {
+                let Some(request) = request.filter(|&r| r > 0) else {
+                    continue;
+                };
+                if !utilization_targets.contains(&resource) || used * 10 > request {
+                    continue;
+                }
+                let (shown_req, shown_use, suggest) = if resource == "memory" {
+                    let mi = |b: i64| (b as f64 / 1_048_576.0).ceil() as i64;
+                    (
+                        mi(request),
+                        mi(used),
+                        ((mi(used) * 2).max(16) as u64).next_power_of_two() as i64,
+                    )
+                } else {
+                    (request, used, (used * 2).max(10))
+                };
+                out.push(format!(
+                    "sidecar `{}` requests {shown_req}{unit} of {resource} but uses {shown_use}{unit}: the HPA's {resource} utilization is the pod's usage over all containers' requests, so it is diluted and may never reach the target while the app container hits its own limit; right-size the sidecar (e.g. {suggest}{unit}) or target the app with a ContainerResource metric",
+                    sc.name
+                ));
+            }
+        }
+    }
     if floor > 1 && w.single_node_seconds > 0.0 && horizon_s > 0.0 {
         out.push(format!(
             "all its ready pods ran on one node {:.0} % of the time: a node failure (not simulated) is then a full outage despite the availability floor of {floor}; spread them over nodes (`topology_spread: {{ max_skew: 1, min_domains: 2 }}` in the config, a topologySpreadConstraint on kubernetes.io/hostname in the manifests) and simulate that config to price the extra node",
@@ -231,6 +281,21 @@ fn warnings(
             w.crash_loop_restarts,
             l,
             w.peak_pod_memory_bytes / 1_048_576.0
+        ));
+    }
+    if let (Some(l), true) = (limit, w.worker_oom_kills > 0) {
+        let svc = service.map(|s| &s.profile);
+        let per_worker = svc.map_or(String::new(), |p| {
+            format!(
+                "; {} workers of {} at rest plus {} per request served",
+                p.workers,
+                p.memory.base_per_worker.with_unit(),
+                p.memory.growth_per_request.with_unit()
+            )
+        });
+        out.push(format!(
+            "{} worker processes OOM-killed alone at the memory limit {l} (oom_kill: process, as under cgroup v1): Kubernetes sees no restart and no OOMKilled status, only the failed requests{per_worker}; size the limit for workers × the peak worker working set plus the master, or bound each worker's growth with max_requests",
+            w.worker_oom_kills
         ));
     }
     if w.pressure_evictions > 0 {

@@ -693,8 +693,12 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
         };
         rollouts.push((si, r.at));
     }
-    let (baseline, blabel): (Config, String) =
-        yaml_ref(files, &resolve(dir, &file.baseline), &label, "baseline")?;
+    let baseline_path = resolve(dir, &file.baseline);
+    let (baseline, blabel): (Config, String) = yaml_ref(files, &baseline_path, &label, "baseline")?;
+    let baseline_text = files.read(&baseline_path).ok();
+    for w in crate::model::validate::suspicious_quantities(&baseline, baseline_text.as_deref()) {
+        notes.push(format!("{blabel}: {w}"));
+    }
     let (space, slabel): (Space, String) =
         yaml_ref(files, &resolve(dir, &file.space), &label, "space")?;
     if let Some(h) = file.horizon {

@@ -84,8 +84,10 @@ impl LimitRangeDefaults {
         Ok(())
     }
 
-    /// Why the LimitRanger refuses a container requesting `request`: below `min` or above
-    /// `max` of a resource.
+    /// Why the API server refuses a container requesting `request` and setting no limits:
+    /// below `min` or above `max` of a resource (the LimitRanger), or above the default limit
+    /// the LimitRanger gives it (`default`, else `max`), since a request may not exceed its
+    /// limit (kubernetes/kubernetes#51430: `must be less than or equal to cpu limit`).
     pub fn refuses(&self, request: crate::model::config::ResourceList) -> Option<String> {
         let checks = [
             (
@@ -93,28 +95,36 @@ impl LimitRangeDefaults {
                 request.cpu.map(|c| c.0),
                 self.min.cpu.map(|c| c.0),
                 self.max.cpu.map(|c| c.0),
+                self.default.cpu.map(|c| c.0),
             ),
             (
                 "memory",
                 request.memory.map(|m| m.0),
                 self.min.memory.map(|m| m.0),
                 self.max.memory.map(|m| m.0),
+                self.default.memory.map(|m| m.0),
             ),
         ];
-        checks.into_iter().find_map(|(resource, r, min, max)| {
-            let r = r?;
-            if min.is_some_and(|m| r < m) {
-                Some(format!(
-                    "its {resource} request is below the LimitRange's min"
-                ))
-            } else if max.is_some_and(|m| r > m) {
-                Some(format!(
-                    "its {resource} request is above the LimitRange's max"
-                ))
-            } else {
-                None
-            }
-        })
+        checks
+            .into_iter()
+            .find_map(|(resource, r, min, max, default)| {
+                let r = r?;
+                if min.is_some_and(|m| r < m) {
+                    Some(format!(
+                        "its {resource} request is below the LimitRange's min"
+                    ))
+                } else if max.is_some_and(|m| r > m) {
+                    Some(format!(
+                        "its {resource} request is above the LimitRange's max"
+                    ))
+                } else if default.is_some_and(|d| r > d) {
+                    Some(format!(
+                        "its {resource} request is above the LimitRange's default limit, which it gets without a limit of its own (a request may not exceed its limit)"
+                    ))
+                } else {
+                    None
+                }
+            })
     }
 
     /// The request a container without one gets, as the API server defaults the LimitRange

@@ -466,18 +466,19 @@ mod durations {
 /// process filling its pool, plus its monitoring connections. Both drivers open connections
 /// on demand, one per operation in progress, so a process never holds more than it has
 /// requests in flight (a request's operations run one after the other): redis-py's default
-/// pool of 2**31 is bounded by the worker's concurrency limit, not by its size.
+/// pool of 2**31 is bounded by the worker's concurrency limit, not by its size. pymongo's
+/// `minPoolSize` connections are opened eagerly whatever the concurrency, so a process holds
+/// at least that many.
 pub fn connection_budget(
     pool: &ClientPool,
     replicas: u64,
     processes: u32,
     concurrency: u32,
 ) -> u64 {
+    let per_process = pool.max_size.min(concurrency.max(1)).max(pool.min_size);
     replicas
         .saturating_mul(u64::from(processes))
-        .saturating_mul(
-            u64::from(pool.max_size.min(concurrency.max(1))) + u64::from(pool.monitors_per_member),
-        )
+        .saturating_mul(u64::from(per_process) + u64::from(pool.monitors_per_member))
 }
 
 /// Connections one workload holds at a server when idle: every process keeps `minPoolSize`

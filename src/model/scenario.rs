@@ -168,6 +168,30 @@ pub struct ControlPlane {
     /// How the cluster autoscaler picks a pool when pending pods could go to several.
     #[serde(default)]
     pub expander: Expander,
+    /// What the kernel's OOM killer kills when a container reaches its memory limit.
+    #[serde(default, skip_serializing_if = "OomKill::is_default")]
+    pub oom_kill: OomKill,
+}
+
+/// What an OOM kill at a container's memory limit takes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OomKill {
+    /// The whole container: cgroup v2 with Kubernetes ≥ 1.28 sets `memory.oom.group`, so every
+    /// process of it dies and the kubelet restarts it (restartCount + 1).
+    #[default]
+    Container,
+    /// The largest process only (cgroup v1, or the kubelet's `singleProcessOOMKill`): with
+    /// several worker processes (gunicorn), one worker dies with its requests in flight, the
+    /// master forks a fresh one at its resting size, and the container keeps running: no
+    /// restart, no readiness change (gunicorn#2215).
+    Process,
+}
+
+impl OomKill {
+    fn is_default(&self) -> bool {
+        *self == OomKill::Container
+    }
 }
 
 /// Cluster-autoscaler expander (`--expander`). `random`, upstream's default, is left out: a
@@ -193,6 +217,7 @@ impl Default for ControlPlane {
             termination_grace: default_30s(),
             hpa_pre_surge_fix: false,
             expander: Expander::default(),
+            oom_kill: OomKill::default(),
         }
     }
 }

@@ -140,19 +140,47 @@ pub fn check_workload(
         check_request_within_limit(&ic.resources)
             .map_err(|(f, m)| (format!("init_containers[{i}].{f}"), m))?;
     }
-    if let Some(pool) = scenario.catalog.pool(&w.node_pool) {
-        let cap = pool.capacity_for_pods();
-        let req = w.pod_requests();
-        let (cpu, mem) = (req.sched_cpu(), req.sched_memory());
-        if cpu > cap.cpu_milli || mem > cap.memory_bytes {
-            return Err((
-                "resources.requests".into(),
+    // The pod must fit an empty node of one of its pools (`node_pool` or `also_on`): the
+    // cluster autoscaler grows whichever can hold it.
+    let pools: Vec<_> = std::iter::once(&w.node_pool)
+        .chain(&w.also_on)
+        .filter_map(|p| scenario.catalog.pool(p))
+        .collect();
+    let req = w.pod_requests();
+    let (cpu, mem) = (req.sched_cpu(), req.sched_memory());
+    let fits = |p: &&crate::model::node_pool::NodePool| {
+        let cap = p.capacity_for_pods();
+        cpu <= cap.cpu_milli && mem <= cap.memory_bytes
+    };
+    if !pools.is_empty() && !pools.iter().any(fits) {
+        let rooms: Vec<String> = pools
+            .iter()
+            .map(|p| {
+                let cap = p.capacity_for_pods();
+                let name = if pools.len() == 1 {
+                    String::new()
+                } else {
+                    format!("`{}`: ", p.name)
+                };
                 format!(
-                    "a pod requesting cpu {cpu}m / memory {mem} bytes never fits a node of pool `{}` (room for pods: cpu {}m, memory {} bytes after reservations and DaemonSets); it would stay Pending",
-                    pool.name, cap.cpu_milli, cap.memory_bytes
-                ),
-            ));
-        }
+                    "{name}cpu {}m, memory {} bytes",
+                    cap.cpu_milli, cap.memory_bytes
+                )
+            })
+            .collect();
+        let (which, noun) = if pools.len() == 1 {
+            (format!("pool `{}`", pools[0].name), "room for pods")
+        } else {
+            ("any of its pools".to_string(), "room for pods per node")
+        };
+        return Err((
+            "resources.requests".into(),
+            format!(
+                "a pod requesting cpu {cpu}m / memory {mem} bytes never fits a node of {which} ({noun}: {} after reservations and DaemonSets); it would stay Pending{}",
+                rooms.join("; "),
+                bare_cores_hint(r.requests.cpu)
+            ),
+        ));
     }
     check_request_within_limit(r)?;
     if let Some(h) = &w.hpa {
@@ -554,4 +582,129 @@ pub fn name_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
     } else {
         list
     }
+}
+
+/// Quantities of a configuration that parse but are almost surely typos (field case
+/// "Quantity strings people get wrong"): memory below 1Mi (`memory: 512` is 512 bytes),
+/// memory written with the milli suffix (`128974848000m` is 128974848 bytes; `m` is 1/1000,
+/// not mega), and CPU written as a bare number of 100 cores or more (`cpu: 250`, `1e3`: cores,
+/// where millicores were meant). `text` is the configuration's YAML, for the `m` check and
+/// the line numbers; each warning names the field path.
+pub fn suspicious_quantities(config: &Config, text: Option<&str>) -> Vec<String> {
+    const MI: i64 = 1 << 20;
+    let mut out = Vec::new();
+    for (name, w) in &config.workloads {
+        let mut lists: Vec<(String, &crate::model::config::ResourceList)> = vec![
+            (
+                format!("workloads.{name}.resources.requests"),
+                &w.resources.requests,
+            ),
+            (
+                format!("workloads.{name}.resources.limits"),
+                &w.resources.limits,
+            ),
+        ];
+        for (i, s) in w.sidecars.iter().enumerate() {
+            lists.push((
+                format!("workloads.{name}.sidecars[{i}].resources.requests"),
+                &s.resources.requests,
+            ));
+            lists.push((
+                format!("workloads.{name}.sidecars[{i}].resources.limits"),
+                &s.resources.limits,
+            ));
+        }
+        for (i, c) in w.init_containers.iter().enumerate() {
+            lists.push((
+                format!("workloads.{name}.init_containers[{i}].resources.requests"),
+                &c.resources.requests,
+            ));
+            lists.push((
+                format!("workloads.{name}.init_containers[{i}].resources.limits"),
+                &c.resources.limits,
+            ));
+        }
+        for (path, l) in lists {
+            if let Some(m) = l.memory.filter(|m| m.0 > 0 && m.0 < MI) {
+                out.push(format!(
+                    "{path}.memory is {} bytes, below 1Mi: a unit left out? (did you mean {}Mi or {}M?)",
+                    m.0, m.0, m.0
+                ));
+            }
+            if let Some(c) = l.cpu.filter(|c| c.0 >= 100_000 && c.0 % 1000 == 0) {
+                let cores = c.0 / 1000;
+                out.push(format!(
+                    "{path}.cpu is {cores} cores (a bare number counts cores): did you mean {cores}m?"
+                ));
+            }
+        }
+        if let Some(h) = &w.hpa {
+            for (i, m) in h.metrics.iter().enumerate() {
+                let Some(r) = &m.resource else { continue };
+                let Some(v) = &r.target.average_value else {
+                    continue;
+                };
+                if r.name == "memory" && !v.is_zero() && v.to_f64() < MI as f64 {
+                    out.push(format!(
+                        "workloads.{name}.hpa.metrics[{i}].resource.target.averageValue is {} bytes of memory per pod, below 1Mi: did you mean {}Mi?",
+                        v.to_decimal_string(),
+                        v.to_decimal_string()
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(text) = text {
+        for (i, line) in text.lines().enumerate() {
+            for value in memory_values(line) {
+                let Ok(q) = crate::quantity::Quantity::parse(value) else {
+                    continue;
+                };
+                if value.ends_with('m') && q.is_integer() {
+                    out.push(format!(
+                        "line {}: memory {value:?} uses `m` (milli, 1/1000): it is {} bytes; write it as {} or use M / Mi",
+                        i + 1,
+                        q.to_decimal_string(),
+                        q.to_decimal_string()
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// For a CPU request of whole cores that cannot fit: the hint that a bare number counts cores.
+fn bare_cores_hint(cpu: Option<crate::quantity::MilliCpu>) -> String {
+    match cpu {
+        Some(c) if c.0 >= 100_000 && c.0 % 1000 == 0 => format!(
+            " (resources.requests.cpu {0} is {0} cores: a bare number counts cores; did you mean {0}m?)",
+            c.0 / 1000
+        ),
+        _ => String::new(),
+    }
+}
+
+/// The values of `memory:` keys on one YAML line (block or flow style), unquoted.
+fn memory_values(line: &str) -> Vec<&str> {
+    let code = line.split(" #").next().unwrap_or(line);
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(pos) = code[from..].find("memory:") {
+        let at = from + pos;
+        let before = code[..at].chars().next_back();
+        from = at + "memory:".len();
+        if !before.is_none_or(|c| c == ' ' || c == '{' || c == ',') {
+            continue;
+        }
+        let rest = code[from..].trim_start();
+        let rest = rest.trim_start_matches(['"', '\'']);
+        let end = rest
+            .find(|c: char| c == ',' || c == '}' || c == '"' || c == '\'' || c.is_whitespace())
+            .unwrap_or(rest.len());
+        if end > 0 {
+            out.push(&rest[..end]);
+        }
+    }
+    out
 }

@@ -467,3 +467,105 @@ mod tests {
         assert_eq!(v.name, "vpa");
     }
 }
+
+/// What a Resource Utilization HPA target means against the recorded usage (field case
+/// "hair-trigger HPA"): utilization is usage over the pod's request, so the target sits at
+/// `request × target %` per pod, and a burst of `k` times that asks for `ceil(k × N)`
+/// replicas.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HpaThreshold {
+    /// Workload (the baseline's, matched by name).
+    pub workload: String,
+    /// `cpu` or `memory`.
+    pub resource: String,
+    /// The HPA's `averageUtilization`, percent.
+    pub target_percent: i32,
+    /// The pod's request of the resource (all its containers, as the HPA sums them):
+    /// millicores or bytes.
+    pub pod_request: i64,
+    /// `pod_request × target / 100`: the per-pod usage at which the HPA holds still.
+    pub threshold: f64,
+    /// Per-pod usage (summed over containers) at the 95th percentile of the samples
+    /// (linear interpolation) and at its maximum, in the unit of `pod_request`.
+    pub p95: f64,
+    /// The highest per-pod usage recorded.
+    pub max: f64,
+    /// `p95 / threshold`: the HPA's usage ratio in a p95 burst (tolerance 0.1).
+    pub p95_ratio: f64,
+    /// The pod request that puts the p95 at the target: `p95 / (target / 100)`.
+    pub request_for_p95_at_target: f64,
+}
+
+/// For each workload of `config` with an HPA whose metrics include a Resource Utilization
+/// target (none listed: CPU 80 %, the API default) and with samples in `samples`: the target's
+/// threshold against the recorded per-pod usage.
+pub fn hpa_thresholds(
+    samples: &[UsageSample],
+    config: &crate::model::config::Config,
+) -> Vec<HpaThreshold> {
+    let mut out = Vec::new();
+    for (name, w) in &config.workloads {
+        let Some(h) = &w.hpa else { continue };
+        let mine: Vec<UsageSample> = samples
+            .iter()
+            .filter(|s| workload_of(&s.pod) == name)
+            .cloned()
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let pods = crate::ingest::metrics::pod_totals(&mine);
+        let mut targets: Vec<(String, i32)> = h
+            .metrics
+            .iter()
+            .filter(|m| m.kind == "Resource")
+            .filter_map(|m| {
+                let r = m.resource.as_ref()?;
+                let u = r.target.average_utilization?;
+                (r.target.kind == "Utilization").then(|| (r.name.clone(), u))
+            })
+            .collect();
+        if h.metrics.is_empty() {
+            targets.push(("cpu".into(), 80));
+        }
+        let req = w.pod_requests();
+        for (resource, target) in targets {
+            let (request, values): (Option<i64>, Vec<f64>) = match resource.as_str() {
+                "cpu" => (
+                    req.cpu_milli,
+                    pods.iter()
+                        .filter_map(|s| s.cpu_nanocores)
+                        .map(|n| n as f64 / 1e6)
+                        .collect(),
+                ),
+                "memory" => (
+                    req.memory_bytes,
+                    pods.iter()
+                        .filter_map(|s| s.working_set_bytes)
+                        .map(|b| b as f64)
+                        .collect(),
+                ),
+                _ => continue,
+            };
+            let (Some(request), Some(p95)) = (request, krr::quantile(&values, 0.95)) else {
+                continue;
+            };
+            if request <= 0 || target <= 0 {
+                continue;
+            }
+            let threshold = request as f64 * f64::from(target) / 100.0;
+            out.push(HpaThreshold {
+                workload: name.clone(),
+                resource,
+                target_percent: target,
+                pod_request: request,
+                threshold,
+                p95,
+                max: values.iter().copied().fold(f64::MIN, f64::max),
+                p95_ratio: p95 / threshold,
+                request_for_p95_at_target: p95 * 100.0 / f64::from(target),
+            });
+        }
+    }
+    out
+}

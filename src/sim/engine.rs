@@ -125,6 +125,10 @@ pub struct WorkloadRun {
     pub pressure_evictions: u32,
     /// Containers killed for exceeding their memory limit.
     pub oom_kills: u32,
+    /// Worker processes the OOM killer took alone (`control_plane.oom_kill: process`): the
+    /// container kept running and did not restart.
+    #[serde(default)]
+    pub worker_oom_kills: u32,
     /// Container restarts (after OOM kills).
     pub restarts: u32,
     /// Restarts that waited longer than the first back-off (CrashLoopBackOff).
@@ -1819,6 +1823,9 @@ impl<'a> Sim<'a> {
             let base_mem = wl.model.base_memory;
             let memory = &self.sc.services[si].profile.memory;
             let workers = wl.model.workers;
+            let per_process_oom =
+                self.sc.control_plane.oom_kill == crate::model::scenario::OomKill::Process;
+            let mut worker_kills: Vec<usize> = Vec::new();
             let (mut cpu_used, mut mem_used, mut cpu_req, mut mem_req) = (0.0, 0.0, 0.0, 0.0);
             let mut bound = 0u32;
             let mut pending = 0u32;
@@ -1861,7 +1868,22 @@ impl<'a> Sim<'a> {
                             m += wl.connection_memory;
                             wl.run.peak_pod_memory_bytes = wl.run.peak_pod_memory_bytes.max(m);
                         }
-                        if wl.sidecar_oom || wl.memory_limit.is_some_and(|l| m > l) {
+                        let app_over = wl.memory_limit.is_some_and(|l| m > l);
+                        if app_over
+                            && !wl.sidecar_oom
+                            && per_process_oom
+                            && workers > 1
+                            && memory.growth_per_request.0 > 0
+                            && p.served > 0.0
+                        {
+                            // The largest process goes alone: a worker that grew the most
+                            // (they serve alike), which the master replaces at its resting
+                            // size; its share of the requests in flight fails.
+                            let share = 1.0 / f64::from(workers);
+                            m -= memory.growth_bytes(p.served, workers) * share;
+                            p.served *= 1.0 - share;
+                            worker_kills.push(id);
+                        } else if wl.sidecar_oom || app_over {
                             self.oom.push(id);
                         }
                         // Metrics and usage are the pod's: app plus sidecars.
@@ -1902,6 +1924,9 @@ impl<'a> Sim<'a> {
             wl.run.pod_seconds += f64::from(bound) * dt;
             wl.run.pending_pod_seconds += f64::from(pending) * dt;
             wl.running = running;
+            if !worker_kills.is_empty() {
+                self.worker_oom_kill(w, &worker_kills, workers);
+            }
             if !self.oom.is_empty() {
                 self.oom_kill(w, t + dt_ms);
                 killed = true;
@@ -2172,6 +2197,27 @@ impl<'a> Sim<'a> {
         }
         self.need_schedule = true;
         self.cluster_changes += 1;
+    }
+
+    /// The OOM killer took one worker process of each pod in `ids` (`oom_kill: process`): that
+    /// worker's share (1 of `workers`) of the pod's requests in flight fails; the container
+    /// keeps running, ready, with no restart (the master forks a fresh worker).
+    fn worker_oom_kill(&mut self, w: usize, ids: &[usize], workers: u32) {
+        let si = self.workloads[w].service;
+        let share = 1.0 / f64::from(workers.max(1));
+        for &id in ids {
+            self.workloads[w].run.worker_oom_kills += 1;
+            if !self.pods[id].ready || self.workloads[w].request_model.is_some() {
+                continue;
+            }
+            for (c, &lost) in self.in_flight.iter().enumerate() {
+                let lost = lost * share;
+                self.workloads[w].run.killed_requests += lost;
+                if let Some(o) = self.objective_of[si][c] {
+                    self.objectives[o].fail_in_flight(lost);
+                }
+            }
+        }
     }
 
     /// Kills the containers in `self.oom` (working set above the memory limit at the end of

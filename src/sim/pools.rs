@@ -214,10 +214,21 @@ pub fn pool_step(pool: &ClientPool, capacity: u32, ops_per_s: f64, hold_s: f64) 
             fail_per_op: erlang_b(c, a),
             ..PoolStep::default()
         },
-        Exhausted::Block { timeout_s } => {
+        Exhausted::Block {
+            timeout_s: Some(timeout),
+        } => {
+            let w = abandoning_wait(c, ops_per_s, hold_s, timeout);
+            PoolStep {
+                in_use: (a * (1.0 - w.fail)).min(f64::from(capacity)),
+                needed,
+                mean_wait_s: w.mean_s,
+                wait_p99_s: w.p99_s,
+                fail_per_op: w.fail,
+            }
+        }
+        Exhausted::Block { timeout_s: None } => {
             if a >= f64::from(c) {
-                // Saturated: the wait queue grows without bound; every checkout ends up past
-                // any timeout (or the client's own).
+                // Saturated and nobody gives up: the wait queue grows without bound.
                 return PoolStep {
                     in_use,
                     needed,
@@ -237,9 +248,102 @@ pub fn pool_step(pool: &ClientPool, capacity: u32, ops_per_s: f64, hold_s: f64) 
                 needed,
                 mean_wait_s: law.mean(),
                 wait_p99_s: p99,
-                fail_per_op: timeout_s.map_or(0.0, |t| law.tail(t)),
+                fail_per_op: 0.0,
             }
         }
+    }
+}
+
+/// Checkout waits of a pool whose waiters give up after `timeout_s` (pymongo
+/// `waitQueueTimeoutMS`, redis-py `BlockingConnectionPool(timeout=…)`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AbandoningWait {
+    /// Fraction of checkouts that time out.
+    pub fail: f64,
+    /// Mean time a checkout waits (a failing one waits the whole timeout), seconds.
+    pub mean_s: f64,
+    /// 99th percentile of the checkout wait, seconds (at most the timeout).
+    pub p99_s: f64,
+}
+
+/// The M/M/c+D queue: `c` connections, Poisson checkouts at `lambda`/s holding one for an
+/// exponential time of mean `hold_s`, each waiter leaving after `tau` seconds. While every
+/// connection is busy the pool frees one at rate cμ, so the virtual wait V of a checkout has
+/// density g·e^{−δx} on (0, τ] and g·e^{−δτ}·e^{−cμ(x−τ)} beyond (δ = cμ − λ; a waiter who
+/// would wait past τ does not join), with g = λ·π_{c−1}; PASTA gives the timed-out share
+/// P(V > τ). Unlike Erlang C it is stable at any load: above saturation the share tends to
+/// 1 − cμ/λ, the excess, instead of every checkout. Computed scaled by max(1, e^{−δτ}), so
+/// no exponential overflows.
+pub fn abandoning_wait(c: u32, lambda: f64, hold_s: f64, tau: f64) -> AbandoningWait {
+    let none = AbandoningWait {
+        fail: 0.0,
+        mean_s: 0.0,
+        p99_s: 0.0,
+    };
+    if lambda <= 0.0 || hold_s <= 0.0 {
+        return none;
+    }
+    if c == 0 {
+        return AbandoningWait {
+            fail: 1.0,
+            mean_s: 0.0,
+            p99_s: 0.0,
+        };
+    }
+    let a = lambda * hold_s;
+    let c_mu = f64::from(c) / hold_s;
+    let delta = c_mu - lambda;
+    let tau = tau.max(0.0);
+    let dt = delta * tau;
+    // h̃(x) = e^{−δx}/M with M = max(1, e^{−δτ}); I0 = ∫_0^τ h̃, I1 = ∫_0^τ x·h̃, h̃(τ), 1/M.
+    let (i0, i1, h_tau, inv_m) = if delta.abs() * tau < 1e-12 {
+        (tau, tau * tau / 2.0, 1.0, 1.0)
+    } else if delta > 0.0 {
+        let e = (-dt).exp();
+        (
+            -(-dt).exp_m1() / delta,
+            (1.0 - e * (1.0 + dt)) / (delta * delta),
+            e,
+            1.0,
+        )
+    } else {
+        let d = -delta;
+        let e = (-d * tau).exp(); // e^{δτ} = 1/M
+        (
+            -(-d * tau).exp_m1() / d,
+            tau / d - (-(-d * tau).exp_m1()) / (d * d),
+            1.0,
+            e,
+        )
+    };
+    let tail = h_tau / c_mu;
+    // λ·π_{c−1}/P(V = 0) = λ·B(c − 1, A).
+    let lb = lambda * erlang_b(c - 1, a);
+    let z = inv_m + lb * (i0 + tail);
+    let fail = (lb * tail / z).clamp(0.0, 1.0);
+    let mean_s = lb * (i1 + tau * tail) / z;
+    let busy = lb * (i0 + tail) / z;
+    let p99_s = if fail >= 0.01 {
+        tau
+    } else if busy <= 0.01 {
+        0.0
+    } else {
+        // P(V > x) = lb·(∫_x^τ h̃ + h̃(τ)/cμ)/z = 0.01.
+        let r = 0.01 * z / lb - tail;
+        let x = if delta.abs() * tau < 1e-12 {
+            tau - r
+        } else if delta > 0.0 {
+            -(delta * r + h_tau).ln() / delta
+        } else {
+            let d = -delta;
+            tau + (1.0 - d * r).ln() / d
+        };
+        x.clamp(0.0, tau)
+    };
+    AbandoningWait {
+        fail,
+        mean_s,
+        p99_s,
     }
 }
 
@@ -265,12 +369,28 @@ mod tests {
         // 2 connections, 80 ops/s holding 10 ms: A = 0.8, B(2, 0.8) = 0.32/2.12 = 0.1509,
         // C = 2B / (2 − 0.8(1 − B)) = 0.2286; mean wait C / (cμ − λ) = 0.2286 / 120 = 1.905 ms.
         let s = pool_step(&pymongo(2, Some(5)), 2, 80.0, 0.010);
-        assert_relative_eq!(s.in_use, 0.8, epsilon = 1e-12);
+        // Checkouts that time out hold no connection.
+        assert_relative_eq!(s.in_use, 0.8 * (1.0 - s.fail_per_op), epsilon = 1e-12);
         let erlang_c = crate::sim::queueing::erlang_c(2, 0.8);
         assert_relative_eq!(erlang_c, 0.228_571_428, epsilon = 1e-6);
-        assert_relative_eq!(s.mean_wait_s, erlang_c / 120.0, epsilon = 1e-12);
-        // P(W > 5 ms) = C·e^{−120 × 0.005}.
-        assert_relative_eq!(s.fail_per_op, erlang_c * (-0.6f64).exp(), epsilon = 1e-12);
+        let patient = pool_step(&pymongo(2, None), 2, 80.0, 0.010);
+        assert_relative_eq!(patient.mean_wait_s, erlang_c / 120.0, epsilon = 1e-12);
+        // Checkouts give up after 5 ms (M/M/2+D): with δ = cμ − λ = 120, e^{−δτ} = e^{−0.6},
+        // λ·B(1, 0.8) = 80 × 0.8/1.8 = 35.56, ∫_0^τ e^{−δx} = (1 − e^{−0.6})/120 and the tail
+        // e^{−0.6}/200: P(V > τ) = 35.56 × e^{−0.6}/200 / (1 + 35.56 × (I0 + tail)) = 0.0792
+        // (a 400,000-checkout simulation: 0.0794), below Erlang C's C·e^{−0.6} = 0.1254,
+        // which ignores that the ones who give up free their place.
+        let lb = 80.0 * 0.8 / 1.8;
+        let e = (-0.6f64).exp();
+        let (i0, tail) = ((1.0 - e) / 120.0, e / 200.0);
+        assert_relative_eq!(
+            s.fail_per_op,
+            lb * tail / (1.0 + lb * (i0 + tail)),
+            epsilon = 1e-12
+        );
+        assert_relative_eq!(s.fail_per_op, 0.0792, epsilon = 5e-4);
+        assert!(s.mean_wait_s < erlang_c / 120.0);
+        assert_relative_eq!(s.wait_p99_s, 0.005);
         // Waiting forever: no failures.
         assert_eq!(
             pool_step(&pymongo(2, None), 2, 80.0, 0.010).fail_per_op,
@@ -304,11 +424,46 @@ mod tests {
         );
     }
 
+    /// M/M/5+D, 50 ms holds (μ = 20/s), 50 ms timeout, against a 400,000-checkout
+    /// simulation of the FCFS queue whose waiters leave at the timeout: at λ = 60, 100, 120
+    /// and 200/s it times out 1.29 %, 11.8 %, 20.9 % and 50.3 % of checkouts. Erlang C said
+    /// 3.2 % at 60/s and every checkout from 100/s on (ρ ≥ 1): waiters who give up keep the
+    /// queue finite, and the share tends to the excess 1 − cμ/λ (50 % at 200/s).
+    #[test]
+    fn a_pool_whose_waiters_time_out_is_stable_past_saturation() {
+        for (lambda, simulated) in [
+            (60.0, 0.0129),
+            (100.0, 0.118),
+            (120.0, 0.209),
+            (200.0, 0.503),
+        ] {
+            let w = abandoning_wait(5, lambda, 0.05, 0.05);
+            assert!(
+                (w.fail / simulated - 1.0).abs() < 0.03,
+                "λ {lambda}: {} vs {simulated}",
+                w.fail
+            );
+            assert!(w.fail >= 1.0 - 100.0 / lambda);
+        }
+        // Far past saturation: the excess.
+        let w = abandoning_wait(5, 10_000.0, 0.05, 2.0);
+        assert_relative_eq!(w.fail, 1.0 - 100.0 / 10_000.0, epsilon = 1e-9);
+        assert_relative_eq!(w.p99_s, 2.0);
+        // A timeout long against the holds and a light load: Erlang C's tail.
+        let w = abandoning_wait(2, 80.0, 0.010, 0.5);
+        let c = crate::sim::queueing::erlang_c(2, 0.8);
+        assert!(w.fail < 1e-20 && w.fail >= 0.0);
+        assert_relative_eq!(w.mean_s, c / 120.0, epsilon = 1e-9);
+    }
+
     #[test]
     fn saturated_or_empty_pools_fail_every_checkout() {
-        let s = pool_step(&pymongo(2, Some(1000)), 2, 300.0, 0.010);
+        let s = pool_step(&pymongo(2, None), 2, 300.0, 0.010);
         assert_eq!(s.fail_per_op, 1.0);
         assert!(s.mean_wait_s.is_infinite());
+        // With a timeout the saturated pool fails the excess, 1 − 200/300.
+        let s = pool_step(&pymongo(2, Some(1000)), 2, 300.0, 0.010);
+        assert_relative_eq!(s.fail_per_op, 1.0 / 3.0, epsilon = 1e-3);
         assert_eq!(pool_step(&pymongo(2, None), 0, 1.0, 0.010).fail_per_op, 1.0);
     }
 

@@ -239,3 +239,175 @@ pub(super) fn parse_borg(text: &str, source: &str, opts: &MetricsOptions) -> Res
         missing,
     })
 }
+
+/// Column names of the generic usage CSV: the pod, and CPU and/or memory.
+const GENERIC_POD: [&str; 3] = ["pod", "pod_name", "podname"];
+const GENERIC_TIME: [&str; 5] = ["ts", "time", "timestamp", "t", "date"];
+const GENERIC_CPU: [&str; 4] = ["cpu", "cpu_usage", "cpu_cores", "cpu(cores)"];
+const GENERIC_MEMORY: [&str; 7] = [
+    "memory",
+    "memory_working_set",
+    "memory_working_set_bytes",
+    "working_set",
+    "mem",
+    "memory_usage",
+    "memory(bytes)",
+];
+
+fn header_any(cols: &[String], names: &[&str]) -> bool {
+    cols.iter()
+        .any(|c| names.iter().any(|n| c.eq_ignore_ascii_case(n)))
+}
+
+/// A generic usage CSV (`ts,pod,cpu` / `ts,pod,memory_working_set`, as people export them):
+/// a pod column and a CPU or memory column; optional time, namespace and container columns.
+pub(super) fn is_generic_header(first_line: &str) -> bool {
+    let cols: Vec<String> = first_line
+        .split(',')
+        .map(|c| c.trim().trim_matches('"').to_string())
+        .collect();
+    cols.len() >= 2
+        && header_any(&cols, &GENERIC_POD)
+        && (header_any(&cols, &GENERIC_CPU) || header_any(&cols, &GENERIC_MEMORY))
+}
+
+/// A time field of the generic CSV, unix ms: unix seconds, an ISO date-time, or a time of day
+/// `HH:MM[:SS]` (taken on 1970-01-01 UTC: only the differences between samples matter, and a
+/// recording that passes midnight needs full dates).
+fn generic_time(text: &str) -> std::result::Result<i64, String> {
+    let parts: Vec<&str> = text.split(':').collect();
+    if (2..=3).contains(&parts.len()) && parts.iter().all(|p| !p.is_empty() && p.len() <= 2) {
+        let nums: Vec<u32> = parts
+            .iter()
+            .map(|p| p.parse::<u32>())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| format!("{text:?} is not a time of day HH:MM[:SS]"))?;
+        let (h, m, s) = (nums[0], nums[1], nums.get(2).copied().unwrap_or(0));
+        if h > 23 || m > 59 || s > 59 {
+            return Err(format!("{text:?} is not a time of day HH:MM[:SS]"));
+        }
+        return Ok(i64::from(h * 3600 + m * 60 + s) * 1000);
+    }
+    crate::ingest::traffic::civil::parse_timestamp_ns(text).map(|ns| ns.div_euclid(1_000_000))
+}
+
+pub(super) fn parse_generic(text: &str, source: &str) -> Result<MetricsSet> {
+    let t = Table::open(text, source)?;
+    let first = |names: &[&str]| -> Result<Option<usize>> {
+        for n in names {
+            if let Some(c) = t.find_unique(n)? {
+                return Ok(Some(c));
+            }
+        }
+        Ok(None)
+    };
+    let pod_c = first(&GENERIC_POD)?.ok_or_else(|| {
+        Error::at_line(
+            source,
+            1,
+            format!("no pod column; columns: {}", t.column_list()),
+        )
+    })?;
+    let time_c = first(&GENERIC_TIME)?;
+    let cpu_c = first(&GENERIC_CPU)?;
+    let mem_c = first(&GENERIC_MEMORY)?;
+    let ns_c = first(&["namespace", "ns"])?;
+    let container_c = first(&["container", "container_name"])?;
+    let mut t = t;
+    let mut rec = ByteRecord::new();
+    let mut samples = Vec::new();
+    let mut missing = Vec::new();
+    while let Some(line) = t.next(&mut rec)? {
+        let t_ms = match time_c {
+            None => 0,
+            Some(c) => {
+                let f = field_text(Table::field(&rec, c)).into_owned();
+                generic_time(f.trim()).map_err(|e| {
+                    t.field_error(
+                        line,
+                        c,
+                        format!("{e}; expected unix seconds, an ISO date-time or HH:MM[:SS]"),
+                    )
+                })?
+            }
+        };
+        let pod = field_text(Table::field(&rec, pod_c)).trim().to_string();
+        if pod.is_empty() {
+            return Err(t.field_error(line, pod_c, "the pod name is empty"));
+        }
+        let text_of = |c: usize| field_text(Table::field(&rec, c)).trim().to_string();
+        let cpu = match cpu_c {
+            None => None,
+            Some(c) => {
+                let s = text_of(c);
+                if s.is_empty() || s.eq_ignore_ascii_case("nan") {
+                    None
+                } else {
+                    let q = Quantity::parse(&s).map_err(|e| {
+                        t.field_error(line, c, format!("{e} (CPU: cores, e.g. 0.25, or 250m)"))
+                    })?;
+                    if q.is_negative() {
+                        return Err(t.field_error(line, c, format!("{s} is negative")));
+                    }
+                    Some(q.ceil_scaled(9))
+                }
+            }
+        };
+        let mem = match mem_c {
+            None => None,
+            Some(c) => {
+                let s = text_of(c);
+                if s.is_empty() || s.eq_ignore_ascii_case("nan") {
+                    None
+                } else {
+                    // Exact values round up to a byte (as Prometheus'); milli-bytes are a
+                    // typo (`500m` meant 500M or 500Mi) and get Bytes' hint.
+                    let q =
+                        Quantity::parse(&s).map_err(|e| t.field_error(line, c, e.to_string()))?;
+                    if q.is_negative() || (s.ends_with('m') && !q.is_integer()) {
+                        let e = crate::quantity::Bytes::parse(&s).err();
+                        return Err(t.field_error(
+                            line,
+                            c,
+                            e.map_or_else(
+                                || format!("{s} is not a memory amount"),
+                                |e| e.to_string(),
+                            ),
+                        ));
+                    }
+                    Some(q.value())
+                }
+            }
+        };
+        super::check_sample(t_ms, cpu, mem).map_err(|e| Error::at_line(source, line, e))?;
+        if (cpu_c.is_some() && cpu.is_none()) || (mem_c.is_some() && mem.is_none()) {
+            missing.push(MissingSample {
+                namespace: ns_c.map(text_of).unwrap_or_default(),
+                pod: pod.clone(),
+                t_ms: Some(t_ms),
+                location: format!("line {line}"),
+                reason: "an empty or NaN value (missing, not zero)".into(),
+            });
+        }
+        samples.push(UsageSample {
+            namespace: ns_c.map(text_of).unwrap_or_default(),
+            pod,
+            container: container_c.map(text_of).unwrap_or_default(),
+            t_ms,
+            cpu_nanocores: cpu,
+            working_set_bytes: mem,
+            requests_per_s: None,
+            server_latency_p90_s: None,
+            precision: Precision::Exact,
+        });
+    }
+    if samples.is_empty() {
+        return Err(t.no_data_rows());
+    }
+    Ok(MetricsSet {
+        source: source.to_string(),
+        format: MetricsFormat::UsageCsv,
+        samples,
+        missing,
+    })
+}

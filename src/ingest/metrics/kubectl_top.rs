@@ -1,7 +1,8 @@
 //! `kubectl top pods` text: the 3-column table, `-A` (NAMESPACE first), `--containers`
 //! (POD, NAME: one line per container), an optional trailing `SWAP(bytes)` column, several
 //! snapshots each preceded by a `date` line (as `while true; do date; kubectl top pods; sleep
-//! 60; done` writes them), and `error: Metrics not available for pod …` lines.
+//! 60; done` writes them), `error: Metrics not available for pod …` lines, and the `--sum`
+//! footer (a `________` rule, then the table's totals), which is skipped: it is no pod.
 
 use std::collections::BTreeSet;
 
@@ -70,6 +71,8 @@ pub(super) fn parse(text: &str, source: &str) -> Result<MetricsSet> {
     let mut snapshot_t: Option<i64> = None;
     let mut date_used = false;
     let mut seen: BTreeSet<(String, String, String)> = BTreeSet::new();
+    // After a `--sum` rule (`________ ________`): the totals line comes next.
+    let mut sum_rule = false;
     for (i, raw) in text.lines().enumerate() {
         let line_no = i as u64 + 1;
         let line = raw.trim();
@@ -107,6 +110,31 @@ pub(super) fn parse(text: &str, source: &str) -> Result<MetricsSet> {
         }
         if line.starts_with("No resources found") {
             continue;
+        }
+        if layout.is_some() && tokens.iter().all(|t| t.bytes().all(|c| c == b'_')) {
+            // `kubectl top pods --sum`: the rule under the CPU and memory columns.
+            sum_rule = true;
+            continue;
+        }
+        if std::mem::take(&mut sum_rule) {
+            // The totals under the rule: CPU and memory of the table's sum, no pod name.
+            if let [cpu, mem] = tokens.as_slice() {
+                Quantity::parse(cpu).map_err(|e| {
+                    Error::at_line(source, line_no, format!("`--sum` total CPU: {e}"))
+                })?;
+                Bytes::parse(mem).map_err(|e| {
+                    Error::at_line(source, line_no, format!("`--sum` total memory: {e}"))
+                })?;
+                continue;
+            }
+            return Err(Error::at_line(
+                source,
+                line_no,
+                format!(
+                    "expected the `--sum` totals (CPU and memory) under the `________` rule, found {} columns",
+                    tokens.len()
+                ),
+            ));
         }
         let is_date = tokens.len() == 1 || WEEKDAYS.contains(&tokens[0].trim_end_matches(','));
         if let (Some(l), false) = (layout, is_date) {

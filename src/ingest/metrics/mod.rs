@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 
 mod csv;
 mod kubectl_top;
+mod metrics_api;
 mod prometheus;
 
 pub use self::csv::NezhaCpuUnit;
@@ -41,10 +42,16 @@ pub enum MetricsFormat {
     KubectlTop,
     /// A Prometheus HTTP API query result (`matrix` or `vector`).
     Prometheus,
+    /// The resource metrics API (`metrics.k8s.io/v1beta1` `PodMetrics` or `PodMetricsList`,
+    /// as `kubectl get --raw` prints it): exact values.
+    MetricsApi,
     /// The Nezha per-pod metric CSV (`TimeStamp,PodName,CpuUsage(m),MemoryUsage(Mi),…`).
     NezhaCsv,
     /// The Google cluster-usage trace v3 (Borg 2019) `instance_usage` CSV.
     BorgCsv,
+    /// A generic usage CSV: a `pod` column and `cpu` and/or `memory` (quantities), optional
+    /// `ts` (unix seconds, ISO, or a time of day), `namespace`, `container`.
+    UsageCsv,
 }
 
 /// How exact a sample's values are.
@@ -182,24 +189,36 @@ pub fn read_metrics(path: &Path, opts: &MetricsOptions) -> Result<MetricsSet> {
     parse_metrics(&text, &source, opts)
 }
 
-/// Parses metrics text of any supported format, detected from its content: JSON
-/// (Prometheus) when it starts with `{`, CSV when the first line is a Nezha or Borg header,
-/// else `kubectl top` text.
+/// Parses metrics text of any supported format, detected from its content: JSON when it
+/// starts with `{` (the metrics API's `PodMetrics` / `PodMetricsList`, else a Prometheus
+/// answer), CSV when the first line is a Nezha or Borg header, else `kubectl top` text.
 pub fn parse_metrics(text: &str, source: &str, opts: &MetricsOptions) -> Result<MetricsSet> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let first_line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     if text.trim_start().starts_with('{') {
-        prometheus::parse(text, source, opts)
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(v) if metrics_api::is_metrics_api(&v) => {
+                // A bare `{"containers": …}` body names no pod: the file's name does.
+                let stem = Path::new(source)
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or(source);
+                metrics_api::parse(&v, source, stem)
+            }
+            _ => prometheus::parse(text, source, opts),
+        }
     } else if csv::is_nezha_header(first_line) {
         csv::parse_nezha(text, source, opts)
     } else if csv::is_borg_header(first_line) {
         csv::parse_borg(text, source, opts)
+    } else if csv::is_generic_header(first_line) {
+        csv::parse_generic(text, source)
     } else if text.trim().is_empty() {
         Err(Error::at_line(
             source,
             1,
             "the file is empty; expected `kubectl top pods` output, a Prometheus query result \
-             (JSON) or a Nezha/Borg CSV",
+             or metrics API answer (JSON), or a Nezha, Borg or plain usage CSV (pod, cpu, memory)",
         ))
     } else {
         kubectl_top::parse(text, source)
