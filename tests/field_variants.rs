@@ -510,6 +510,55 @@ fn an_over_requested_sidecar_dilutes_a_cpu_target_and_is_warned_of() {
         .any(|w| w.contains("sidecar")));
 }
 
+#[test]
+fn a_container_resource_target_reads_the_app_container_alone() {
+    use costsim::model::build::load_scenario;
+    use costsim::model::load::Files;
+    // The same pods as above, with the HPA on a ContainerResource metric of the app container
+    // (`container: app`): its usage is the pod's less the shipper's 3m, over its own 400m
+    // request, so the over-requested sidecar no longer dilutes it: 300/400 = 75 % > 60 %, the
+    // HPA scales up (ceil(1 × 0.75/0.6) = 2) though the pod-level ratio is 38 %. A metric on
+    // the shipper reads its 3m over 400m (under 1 %): no scale-up. A container the pod lacks
+    // is bad input naming the field.
+    let pools = shape("x4", 4, 1.0, "", "");
+    let svc =
+        "name: app\nworkers: 1\nconcurrency_per_worker: 1000\nmemory: { base_per_worker: 100Mi }\n\
+               startup: { min: 10s, max: 10s }\nreadiness_delay: 5s\ntimeout: 600s\n\
+               classes:\n  - { name: api, share: 1.0, cpu_ms: 50 }\n\
+               sidecars:\n  - { name: shipper, cpu: 3m, memory: 20Mi }\n";
+    let run = |container: &str| {
+        let w = format!(
+            "    node_pool: x4\n    replicas: 1\n    resources:\n      requests: {{ cpu: 400m, memory: 256Mi }}\n    \
+             sidecars:\n      - {{ name: shipper, resources: {{ requests: {{ cpu: {sidecar_cpu}, memory: 32Mi }} }} }}\n    \
+             hpa:\n      minReplicas: 1\n      maxReplicas: 4\n      metrics: [ {{ type: ContainerResource, containerResource: \
+             {{ name: cpu, container: {container}, target: {{ type: Utilization, averageUtilization: 60 }} }} }} ]\n",
+            sidecar_cpu = "400m"
+        );
+        let (d, path) = small_scenario(&pools, &w, 30);
+        std::fs::write(d.path().join("svc.yaml"), svc).unwrap();
+        let trace: String = std::iter::once("unix_s,requests\n".to_string())
+            .chain((0..1800).map(|s| format!("{},6\n", 1_000_000_000 + s)))
+            .collect();
+        std::fs::write(d.path().join("trace.csv"), trace).unwrap();
+        let sc = load_scenario(Files::Disk, &path).map_err(|e| e.to_string())?;
+        Ok::<_, String>(costsim::search::run_one(&sc, &sc.baseline, 1))
+    };
+    let (r, _) = run("app").expect("loads");
+    assert!(
+        r.workloads[0].ready_max >= 2,
+        "{}",
+        r.workloads[0].ready_max
+    );
+    assert!(r.workloads[0].scale_ups >= 1);
+    let (r, _) = run("shipper").expect("loads");
+    assert_eq!(r.workloads[0].scale_ups, 0);
+    let err = run("shiper").unwrap_err();
+    assert!(
+        err.contains("containerResource.container") && err.contains("`shiper` is not a container"),
+        "{err}"
+    );
+}
+
 // ---- Field case 15's kind: a pool exhausted, blocking with a timeout ----
 
 #[test]

@@ -241,6 +241,8 @@ workloads:
           resource: { name: cpu, target: { type: Utilization, averageUtilization: 80 } }
         - type: Pods
           pods: { metric: { name: requests_per_second }, target: { type: AverageValue, averageValue: "30" } }
+        - type: ContainerResource
+          containerResource: { name: memory, container: backend, target: { type: Utilization, averageUtilization: 85 } }
       behavior:
         scaleUp: { stabilizationWindowSeconds: 0, selectPolicy: Max, policies: [ { type: Percent, value: 100, periodSeconds: 15 } ] }
         scaleDown: { stabilizationWindowSeconds: 300 }

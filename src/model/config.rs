@@ -68,6 +68,18 @@ pub struct ResourceMetricConfig {
     pub target: MetricTargetConfig,
 }
 
+/// A `ContainerResource` metric source: one container's usage over its own request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerResourceMetricConfig {
+    /// `cpu` or `memory`.
+    pub name: String,
+    /// The container: the app (named like the workload) or one of its sidecars.
+    pub container: String,
+    /// The target.
+    pub target: MetricTargetConfig,
+}
+
 /// The name of a custom or external metric (`metric: {name: ...}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -108,12 +120,19 @@ pub struct CustomMetricConfig {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricConfig {
-    /// `Resource`, `Pods`, `Object` or `External`.
+    /// `Resource`, `ContainerResource`, `Pods`, `Object` or `External`.
     #[serde(rename = "type")]
     pub kind: String,
     /// The resource metric.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<ResourceMetricConfig>,
+    /// The container resource metric.
+    #[serde(
+        default,
+        rename = "containerResource",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub container_resource: Option<ContainerResourceMetricConfig>,
     /// The per-pod metric.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pods: Option<CustomMetricConfig>,

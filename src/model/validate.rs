@@ -201,6 +201,10 @@ pub fn check_workload(
         })?;
         let pod = w.pod_requests();
         for (i, m) in spec.metrics.iter().enumerate() {
+            if let crate::k8s::hpa::MetricSpec::ContainerResource(res) = m {
+                check_container_metric(name, w, res)
+                    .map_err(|m| (format!("hpa.metrics[{i}].containerResource.container"), m))?;
+            }
             if let crate::k8s::hpa::MetricSpec::Resource(res) = m {
                 let utilization =
                     matches!(res.target, crate::k8s::hpa::MetricTarget::Utilization(_));
@@ -225,6 +229,47 @@ pub fn check_workload(
         return Err((
             "replicas".into(),
             "must be at least 1 without an HPA".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A `ContainerResource` metric names a container of the pod (the app, named like the
+/// workload, or a sidecar), and a Utilization target needs that container's request.
+fn check_container_metric(
+    name: &str,
+    w: &WorkloadConfig,
+    m: &crate::k8s::hpa::spec::ContainerResourceMetricSource,
+) -> std::result::Result<(), String> {
+    let resources = if m.container == name {
+        &w.resources
+    } else {
+        match w.sidecars.iter().find(|s| s.name == m.container) {
+            Some(s) => &s.resources,
+            None => {
+                return Err(format!(
+                "`{}` is not a container of the pod; expected {name} (the app) or a sidecar ({})",
+                m.container,
+                if w.sidecars.is_empty() {
+                    "it has none".to_string()
+                } else {
+                    name_list(w.sidecars.iter().map(|s| s.name.as_str()))
+                }
+            ))
+            }
+        }
+    };
+    let e = resources.effective_requests();
+    let request = match m.name {
+        crate::k8s::hpa::ResourceName::Cpu => e.cpu.map(|c| c.0),
+        crate::k8s::hpa::ResourceName::Memory => e.memory.map(|b| b.0),
+    };
+    if matches!(m.target, crate::k8s::hpa::MetricTarget::Utilization(_))
+        && request.is_none_or(|r| r == 0)
+    {
+        return Err(format!(
+            "a {} Utilization target on container `{}` needs its non-zero {} request (without one the HPA reports `missing request for {}` and never scales)",
+            m.name, m.container, m.name, m.name
         ));
     }
     Ok(())

@@ -14,7 +14,7 @@ use crate::model::config::Config;
 use crate::model::scenario::{Expander, Scenario};
 use crate::sim::arrivals::{day_map, ArrivalSource, Variation};
 use crate::sim::fluid::{ModelKey, ServiceModel};
-use crate::sim::hpa_bridge::WorkloadHpa;
+use crate::sim::hpa_bridge::{ContainerUsage, ContainerView, WorkloadHpa};
 use crate::sim::latency::{self, Histogram};
 use crate::sim::requests::{RequestModel, RequestOptions};
 use crate::sim::rng::{self, Purpose};
@@ -434,6 +434,60 @@ fn add_node_memory(node_memory: &mut [f64], nodes: &[Node], n: usize, bytes: f64
     node_memory[n] > nodes[n].capacity.memory_bytes as f64
 }
 
+/// What a `ContainerResource` metric on `container` reads in the pods of `wc`: the app
+/// container (named like the service) or a sidecar, with its requests and usage; `None` for a
+/// name the pod has no container of.
+fn container_view(
+    svc: &crate::model::scenario::Service,
+    wc: &crate::model::config::WorkloadConfig,
+    container: &str,
+) -> Option<ContainerView> {
+    let requests = |r: &crate::model::config::Resources| {
+        let e = r.effective_requests();
+        (e.cpu.map(|c| c.0), e.memory.map(|m| m.0))
+    };
+    let used = |name: &str| {
+        svc.profile
+            .sidecars
+            .iter()
+            .find(|u| u.name == name)
+            .map_or((0, 0), |u| (u.cpu.0, u.memory.0))
+    };
+    let (cpu_request_milli, memory_request_bytes, usage) = if container == svc.name {
+        let (cpu, mem) = requests(&wc.resources);
+        let (sc_cpu, sc_mem) = wc
+            .sidecars
+            .iter()
+            .map(|s| used(&s.name))
+            .fold((0, 0), |(c, m), (uc, um)| (c + uc, m + um));
+        (
+            cpu,
+            mem,
+            ContainerUsage::App {
+                sidecars_cpu_milli: sc_cpu,
+                sidecars_memory_bytes: sc_mem,
+            },
+        )
+    } else {
+        let s = wc.sidecars.iter().find(|s| s.name == container)?;
+        let (cpu, mem) = requests(&s.resources);
+        let (cpu_milli, memory_bytes) = used(container);
+        (
+            cpu,
+            mem,
+            ContainerUsage::Sidecar {
+                cpu_milli,
+                memory_bytes,
+            },
+        )
+    };
+    Some(ContainerView {
+        cpu_request_milli,
+        memory_request_bytes,
+        usage,
+    })
+}
+
 /// CPU cores and memory bytes one pod's sidecars use (from the service profile), and whether
 /// any of them exceeds its own memory limit.
 fn sidecar_usage(
@@ -588,7 +642,7 @@ impl<'a> Sim<'a> {
             let hpa = wc
                 .hpa
                 .as_ref()
-                .map(|h| WorkloadHpa::new(h, &sc.control_plane));
+                .map(|h| WorkloadHpa::new(h, &sc.control_plane, |c| container_view(svc, wc, c)));
             let mut desired = wc.replicas;
             if let Some(h) = &hpa {
                 desired = h.clamp_initial(desired);

@@ -2,15 +2,15 @@
 //! [`crate::k8s::hpa`]: converts configs to specs and pods to what the controller sees.
 
 use crate::k8s::hpa::spec::{
-    ExternalMetricSource, MetricIdentifier, MetricTarget, ObjectMetricSource, PodsMetricSource,
-    ResourceMetricSource,
+    ContainerResourceMetricSource, ExternalMetricSource, MetricIdentifier, MetricTarget,
+    ObjectMetricSource, PodsMetricSource, ResourceMetricSource,
 };
 use crate::k8s::hpa::{
     Behavior, ControllerConfig, HpaController, HpaPod, HpaScalingPolicy, HpaScalingRules, HpaSpec,
     MetricInput, MetricSpec, PodMetricPoint, PodMetrics, PodPhase, PolicyType, ResourceName,
     Sample, SelectPolicy,
 };
-use crate::k8s::pod::{Pod, PodStatus};
+use crate::k8s::pod::{Pod, PodSample, PodStatus};
 use crate::model::config::{HpaConfig, MetricConfig, MetricTargetConfig, ScalingRulesConfig};
 use crate::quantity::{Quantity, QuantityFormat};
 use crate::time::Millis;
@@ -58,20 +58,28 @@ fn metric_spec(m: &MetricConfig) -> Result<MetricSpec, (String, String)> {
     match m.kind.as_str() {
         "Resource" => {
             let r = m.resource.as_ref().ok_or_else(missing)?;
-            let name = match r.name.as_str() {
-                "cpu" => ResourceName::Cpu,
-                "memory" => ResourceName::Memory,
-                other => {
-                    return Err((
-                        "resource.name".into(),
-                        format!(
-                            "`{other}` is not a resource the HPA can scale on; expected cpu or memory"
-                        ),
-                    ))
-                }
-            };
+            let name = resource_name(&r.name, "resource.name")?;
             let target = target(&r.target, "resource.target", &["Utilization", "AverageValue"])?;
             Ok(MetricSpec::Resource(ResourceMetricSource { name, target }))
+        }
+        "ContainerResource" => {
+            let r = m
+                .container_resource
+                .as_ref()
+                .ok_or_else(|| ("containerResource".into(), missing().1))?;
+            let name = resource_name(&r.name, "containerResource.name")?;
+            let target = target(
+                &r.target,
+                "containerResource.target",
+                &["Utilization", "AverageValue"],
+            )?;
+            Ok(MetricSpec::ContainerResource(
+                ContainerResourceMetricSource {
+                    name,
+                    container: r.container.clone(),
+                    target,
+                },
+            ))
         }
         "Pods" | "Object" | "External" => {
             let c = match m.kind.as_str() {
@@ -112,7 +120,19 @@ fn metric_spec(m: &MetricConfig) -> Result<MetricSpec, (String, String)> {
         }
         other => Err((
             "type".into(),
-            format!("`{other}` is not a metric source type; expected Resource, Pods, Object or External"),
+            format!("`{other}` is not a metric source type; expected Resource, ContainerResource, Pods, Object or External"),
+        )),
+    }
+}
+
+/// `cpu` or `memory`, the resources the HPA can scale on; errors name `at`.
+fn resource_name(name: &str, at: &str) -> Result<ResourceName, (String, String)> {
+    match name {
+        "cpu" => Ok(ResourceName::Cpu),
+        "memory" => Ok(ResourceName::Memory),
+        other => Err((
+            at.into(),
+            format!("`{other}` is not a resource the HPA can scale on; expected cpu or memory"),
         )),
     }
 }
@@ -220,6 +240,76 @@ fn rules(r: &ScalingRulesConfig, at: &str) -> Result<HpaScalingRules, (String, S
 /// The fetch error of an Object or External metric before the service has a rate.
 const NO_RATE_YET: &str = "no rate observed yet";
 
+/// What a `ContainerResource` metric reads of its container in every pod of the workload:
+/// the container's requests as the HPA sees them (`None` when unset) and its usage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContainerView {
+    /// CPU request, millicores.
+    pub cpu_request_milli: Option<i64>,
+    /// Memory request, bytes.
+    pub memory_request_bytes: Option<i64>,
+    /// Where its usage comes from.
+    pub usage: ContainerUsage,
+}
+
+/// A container's usage in a pod's metrics sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerUsage {
+    /// The app container: the pod's usage less its sidecars' (millicores, bytes).
+    App {
+        /// The sidecars' CPU, millicores.
+        sidecars_cpu_milli: i64,
+        /// The sidecars' memory, bytes.
+        sidecars_memory_bytes: i64,
+    },
+    /// A sidecar: its profile's constant usage (millicores, bytes).
+    Sidecar {
+        /// CPU, millicores.
+        cpu_milli: i64,
+        /// Memory, bytes.
+        memory_bytes: i64,
+    },
+}
+
+impl ContainerView {
+    /// The container's request and sample of `resource` in a pod with sample `pod`, in the
+    /// controller's milli-units (memory bytes × 1000).
+    fn point(&self, resource: ResourceName, pod: Option<PodSample>) -> PodMetricPoint {
+        let usage = |s: &PodSample| match (self.usage, resource) {
+            (
+                ContainerUsage::App {
+                    sidecars_cpu_milli, ..
+                },
+                ResourceName::Cpu,
+            ) => (s.cpu_milli - sidecars_cpu_milli).max(0),
+            (
+                ContainerUsage::App {
+                    sidecars_memory_bytes,
+                    ..
+                },
+                ResourceName::Memory,
+            ) => (s.memory_bytes - sidecars_memory_bytes)
+                .max(0)
+                .saturating_mul(1000),
+            (ContainerUsage::Sidecar { cpu_milli, .. }, ResourceName::Cpu) => cpu_milli,
+            (ContainerUsage::Sidecar { memory_bytes, .. }, ResourceName::Memory) => {
+                memory_bytes.saturating_mul(1000)
+            }
+        };
+        PodMetricPoint {
+            request: match resource {
+                ResourceName::Cpu => self.cpu_request_milli,
+                ResourceName::Memory => self.memory_request_bytes.map(|b| b.saturating_mul(1000)),
+            },
+            sample: pod.map(|s| Sample {
+                value: usage(&s),
+                timestamp: s.at,
+                window: s.window,
+            }),
+        }
+    }
+}
+
 /// One workload's HPA during a run: its spec, controller state and controller settings.
 #[derive(Debug, Clone)]
 pub struct WorkloadHpa {
@@ -228,15 +318,31 @@ pub struct WorkloadHpa {
     config: ControllerConfig,
     pods: Vec<HpaPod>,
     inputs: Vec<MetricInput>,
+    /// The container each `ContainerResource` metric reads, aligned with the spec's metrics.
+    containers: Vec<Option<ContainerView>>,
 }
 
 impl WorkloadHpa {
     /// A fresh controller for `h` (already validated by [`to_spec`]), with production defaults
-    /// and the scenario's sync period (and pre-1.19 mode, if asked).
-    pub fn new(h: &HpaConfig, cp: &crate::model::scenario::ControlPlane) -> WorkloadHpa {
+    /// and the scenario's sync period (and pre-1.19 mode, if asked); `container` names what a
+    /// `ContainerResource` metric reads of each of the pod's containers.
+    pub fn new(
+        h: &HpaConfig,
+        cp: &crate::model::scenario::ControlPlane,
+        container: impl Fn(&str) -> Option<ContainerView>,
+    ) -> WorkloadHpa {
         let spec = to_spec(h)
             .unwrap_or_else(|_| HpaSpec::new(1, 1, crate::k8s::hpa::spec::default_metrics()));
+        let containers = spec
+            .metrics
+            .iter()
+            .map(|m| match m {
+                MetricSpec::ContainerResource(r) => container(&r.container),
+                _ => None,
+            })
+            .collect();
         WorkloadHpa {
+            containers,
             spec,
             controller: HpaController::new(),
             config: ControllerConfig {
@@ -289,7 +395,32 @@ impl WorkloadHpa {
         self.inputs.resize_with(self.spec.metrics.len(), || {
             MetricInput::PerPod(PodMetrics::default())
         });
-        for (m, input) in self.spec.metrics.iter().zip(self.inputs.iter_mut()) {
+        for ((m, input), view) in self
+            .spec
+            .metrics
+            .iter()
+            .zip(self.inputs.iter_mut())
+            .zip(&self.containers)
+        {
+            if let MetricSpec::ContainerResource(r) = m {
+                let Some(view) = view else {
+                    *input = MetricInput::FetchError(format!(
+                        "no container `{}` in the pods",
+                        r.container
+                    ));
+                    continue;
+                };
+                if !matches!(input, MetricInput::PerPod(_)) {
+                    *input = MetricInput::PerPod(PodMetrics::default());
+                }
+                if let MetricInput::PerPod(metrics) = input {
+                    metrics.per_pod.clear();
+                    metrics
+                        .per_pod
+                        .extend(ids.iter().map(|&id| view.point(r.name, pods[id].sample)));
+                }
+                continue;
+            }
             let name = match m {
                 MetricSpec::Resource(r) => Some(r.name),
                 MetricSpec::Pods(_) => None,
@@ -358,7 +489,11 @@ mod tests {
     fn hpa(metric: &str) -> WorkloadHpa {
         let text = format!("minReplicas: 3\nmaxReplicas: 100\nmetrics:\n{metric}");
         let config: HpaConfig = crate::model::load::from_yaml_str(&text, "hpa.yaml").unwrap();
-        WorkloadHpa::new(&config, &crate::model::scenario::ControlPlane::default())
+        WorkloadHpa::new(
+            &config,
+            &crate::model::scenario::ControlPlane::default(),
+            |_| None,
+        )
     }
 
     /// A running pod started at `start`, using 900m of its 1000m request, ready or turned
@@ -452,12 +587,12 @@ mod tests {
         let ids: Vec<usize> = (0..13).collect();
         let mut cp = crate::model::scenario::ControlPlane::default();
         assert_eq!(
-            WorkloadHpa::new(&config, &cp).sync(NOW, 10, &pods, &ids, None),
+            WorkloadHpa::new(&config, &cp, |_| None).sync(NOW, 10, &pods, &ids, None),
             10
         );
         cp.hpa_pre_surge_fix = true;
         assert_eq!(
-            WorkloadHpa::new(&config, &cp).sync(NOW, 10, &pods, &ids, None),
+            WorkloadHpa::new(&config, &cp, |_| None).sync(NOW, 10, &pods, &ids, None),
             11
         );
     }
@@ -478,5 +613,51 @@ mod tests {
         assert_eq!(f, "metrics[0].object");
         let (f, _) = bad("  - type: Cheese\n");
         assert_eq!(f, "metrics[0].type");
+    }
+
+    /// A ContainerResource metric reads the app container as the pod less its sidecars, over
+    /// the app's own request: pods sampled at 900m with a 300m sidecar and a 1000m pod request
+    /// (app 400m + sidecar 600m). CPU Utilization 100 %: the pod-level ratio is 900/1000 = 0.9
+    /// (within the 0.1 tolerance: stays 3), the app's (900 − 300)/400 = 1.5 (ceil(3 × 1.5) =
+    /// 5), the sidecar's constant 300/600 = 0.5 (ceil(1.5) = 2, held at minReplicas 3).
+    #[test]
+    fn container_resource_reads_the_container_not_the_pod() {
+        let pods = vec![pod(0, true, 0), pod(0, true, 0), pod(0, true, 0)];
+        let ids = [0, 1, 2];
+        let metric = |kind: &str| {
+            format!("  - type: {kind}\n    {}: {{ name: cpu, {}target: {{ type: Utilization, averageUtilization: 100 }} }}\n",
+                if kind == "Resource" { "resource" } else { "containerResource" },
+                if kind == "Resource" { "" } else { "container: c, " })
+        };
+        let app = ContainerView {
+            cpu_request_milli: Some(400),
+            memory_request_bytes: None,
+            usage: ContainerUsage::App {
+                sidecars_cpu_milli: 300,
+                sidecars_memory_bytes: 0,
+            },
+        };
+        let sidecar = ContainerView {
+            cpu_request_milli: Some(600),
+            memory_request_bytes: None,
+            usage: ContainerUsage::Sidecar {
+                cpu_milli: 300,
+                memory_bytes: 0,
+            },
+        };
+        let cp = crate::model::scenario::ControlPlane::default();
+        let with = |kind: &str, view: Option<ContainerView>| {
+            let text = format!(
+                "minReplicas: 3\nmaxReplicas: 100\nmetrics:\n{}",
+                metric(kind)
+            );
+            let config: HpaConfig = crate::model::load::from_yaml_str(&text, "hpa.yaml").unwrap();
+            WorkloadHpa::new(&config, &cp, |_| view).sync(NOW, 3, &pods, &ids, None)
+        };
+        assert_eq!(with("Resource", None), 3);
+        assert_eq!(with("ContainerResource", Some(app)), 5);
+        assert_eq!(with("ContainerResource", Some(sidecar)), 3);
+        let point = app.point(ResourceName::Memory, pods[0].sample);
+        assert_eq!(point.sample.map(|s| s.value), Some((1i64 << 29) * 1000));
     }
 }
