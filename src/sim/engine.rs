@@ -2264,12 +2264,19 @@ impl<'a> Sim<'a> {
             if !self.pods[id].ready || self.workloads[w].request_model.is_some() {
                 continue;
             }
-            for (c, &lost) in self.in_flight.iter().enumerate() {
-                let lost = lost * share;
-                self.workloads[w].run.killed_requests += lost;
-                if let Some(o) = self.objective_of[si][c] {
-                    self.objectives[o].fail_in_flight(lost);
-                }
+            self.lose_fluid_in_flight(w, si, share);
+        }
+    }
+
+    /// Fails `share` of one ready pod's in-flight requests of workload `w` (service `si`)
+    /// under the fluid model (`self.in_flight`, per class, from the last step): killed
+    /// requests, and errors in their SLA objectives.
+    fn lose_fluid_in_flight(&mut self, w: usize, si: usize, share: f64) {
+        for (c, &lost) in self.in_flight.iter().enumerate() {
+            let lost = lost * share;
+            self.workloads[w].run.killed_requests += lost;
+            if let Some(o) = self.objective_of[si][c] {
+                self.objectives[o].fail_in_flight(lost);
             }
         }
     }
@@ -2289,12 +2296,7 @@ impl<'a> Sim<'a> {
             if p.ready {
                 self.workloads[w].serving -= 1;
                 if self.workloads[w].request_model.is_none() {
-                    for (c, &lost) in self.in_flight.iter().enumerate() {
-                        self.workloads[w].run.killed_requests += lost;
-                        if let Some(o) = self.objective_of[si][c] {
-                            self.objectives[o].fail_in_flight(lost);
-                        }
-                    }
+                    self.lose_fluid_in_flight(w, si, 1.0);
                 }
             }
             let p = &mut self.pods[id];
