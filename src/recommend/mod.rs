@@ -396,20 +396,16 @@ pub fn apply_recommendation(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::metrics::Precision;
 
     fn sample(pod: &str, t_ms: i64, cpu_milli: i64, mib: i64) -> UsageSample {
-        UsageSample {
-            namespace: String::new(),
-            pod: pod.into(),
-            container: String::new(),
+        UsageSample::usage(
+            String::new(),
+            pod.into(),
+            String::new(),
             t_ms,
-            cpu_nanocores: Some(cpu_milli * 1_000_000),
-            working_set_bytes: Some(mib << 20),
-            requests_per_s: None,
-            server_latency_p90_s: None,
-            precision: Precision::Exact,
-        }
+            Some(cpu_milli * 1_000_000),
+            Some(mib << 20),
+        )
     }
 
     fn base() -> crate::model::config::Config {

@@ -217,17 +217,14 @@ pub(super) fn parse_borg(text: &str, source: &str, opts: &MetricsOptions) -> Res
                 reason: "avg_cpu_usage or max_memory_usage is empty".into(),
             });
         }
-        samples.push(UsageSample {
-            namespace: String::new(),
+        samples.push(UsageSample::usage(
+            String::new(),
             pod,
-            container: String::new(),
+            String::new(),
             t_ms,
-            cpu_nanocores: cpu,
-            working_set_bytes: mem,
-            requests_per_s: None,
-            server_latency_p90_s: None,
-            precision: Precision::Exact,
-        });
+            cpu,
+            mem,
+        ));
     }
     if samples.is_empty() {
         return Err(t.no_data_rows());
@@ -389,17 +386,14 @@ pub(super) fn parse_generic(text: &str, source: &str) -> Result<MetricsSet> {
                 reason: "an empty or NaN value (missing, not zero)".into(),
             });
         }
-        samples.push(UsageSample {
-            namespace: ns_c.map(text_of).unwrap_or_default(),
+        samples.push(UsageSample::usage(
+            ns_c.map(text_of).unwrap_or_default(),
             pod,
-            container: container_c.map(text_of).unwrap_or_default(),
+            container_c.map(text_of).unwrap_or_default(),
             t_ms,
-            cpu_nanocores: cpu,
-            working_set_bytes: mem,
-            requests_per_s: None,
-            server_latency_p90_s: None,
-            precision: Precision::Exact,
-        });
+            cpu,
+            mem,
+        ));
     }
     if samples.is_empty() {
         return Err(t.no_data_rows());

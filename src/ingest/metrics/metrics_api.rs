@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use super::{MetricsFormat, MetricsSet, Precision, UsageSample};
+use super::{MetricsFormat, MetricsSet, UsageSample};
 use crate::error::{Error, Result};
 use crate::ingest::traffic::civil::parse_timestamp_ns;
 use crate::quantity::{Bytes, Quantity};
@@ -128,17 +128,14 @@ pub(super) fn parse(v: &Value, source: &str, fallback_pod: &str) -> Result<Metri
                 .map_err(|e| field(&format!("{cpath}.usage.memory"), e.to_string()))?;
             let cpu_n = cpu.ceil_scaled(9);
             super::check_sample(t_ms, Some(cpu_n), Some(mem.0)).map_err(|e| field(&cpath, e))?;
-            samples.push(UsageSample {
-                namespace: namespace.clone(),
-                pod: pod.clone(),
-                container: name.to_string(),
+            samples.push(UsageSample::usage(
+                namespace.clone(),
+                pod.clone(),
+                name.to_string(),
                 t_ms,
-                cpu_nanocores: Some(cpu_n),
-                working_set_bytes: Some(mem.0),
-                requests_per_s: None,
-                server_latency_p90_s: None,
-                precision: Precision::Exact,
-            });
+                Some(cpu_n),
+                Some(mem.0),
+            ));
         }
     }
     if samples.is_empty() {

@@ -100,6 +100,29 @@ pub struct UsageSample {
 }
 
 impl UsageSample {
+    /// An exact CPU and memory measurement of a pod (or one of its containers) at `t_ms`,
+    /// without request counts or latency.
+    pub fn usage(
+        namespace: String,
+        pod: String,
+        container: String,
+        t_ms: i64,
+        cpu_nanocores: Option<i64>,
+        working_set_bytes: Option<i64>,
+    ) -> UsageSample {
+        UsageSample {
+            namespace,
+            pod,
+            container,
+            t_ms,
+            cpu_nanocores,
+            working_set_bytes,
+            requests_per_s: None,
+            server_latency_p90_s: None,
+            precision: Precision::Exact,
+        }
+    }
+
     /// CPU usage in cores.
     pub fn cpu_cores(&self) -> Option<f64> {
         self.cpu_nanocores.map(|n| n as f64 / 1e9)

@@ -9,9 +9,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::{
-    MetricsFormat, MetricsOptions, MetricsSet, MissingSample, Precision, Resource, UsageSample,
-};
+use super::{MetricsFormat, MetricsOptions, MetricsSet, MissingSample, Resource, UsageSample};
 use crate::error::{Error, Result};
 use crate::quantity::Quantity;
 
@@ -176,17 +174,14 @@ pub(super) fn parse(text: &str, source: &str, opts: &MetricsOptions) -> Result<M
                 Resource::Memory => (None, Some(q.value())),
             };
             super::check_sample(t_ms, cpu, mem).map_err(|e| field(&ppath, e))?;
-            samples.push(UsageSample {
-                namespace: namespace.clone(),
-                pod: pod.clone(),
-                container: container.clone(),
+            samples.push(UsageSample::usage(
+                namespace.clone(),
+                pod.clone(),
+                container.clone(),
                 t_ms,
-                cpu_nanocores: cpu,
-                working_set_bytes: mem,
-                requests_per_s: None,
-                server_latency_p90_s: None,
-                precision: Precision::Exact,
-            });
+                cpu,
+                mem,
+            ));
         }
     }
     Ok(MetricsSet {
