@@ -147,15 +147,7 @@ pub(super) fn parse_nezha(text: &str, source: &str, opts: &MetricsOptions) -> Re
             precision: Precision::Exact,
         });
     }
-    if samples.is_empty() {
-        return Err(t.no_data_rows());
-    }
-    Ok(MetricsSet {
-        source: source.to_string(),
-        format: MetricsFormat::NezhaCsv,
-        samples,
-        missing,
-    })
+    table_set(&t, source, MetricsFormat::NezhaCsv, samples, missing)
 }
 
 pub(super) fn parse_borg(text: &str, source: &str, opts: &MetricsOptions) -> Result<MetricsSet> {
@@ -226,15 +218,7 @@ pub(super) fn parse_borg(text: &str, source: &str, opts: &MetricsOptions) -> Res
             mem,
         ));
     }
-    if samples.is_empty() {
-        return Err(t.no_data_rows());
-    }
-    Ok(MetricsSet {
-        source: source.to_string(),
-        format: MetricsFormat::BorgCsv,
-        samples,
-        missing,
-    })
+    table_set(&t, source, MetricsFormat::BorgCsv, samples, missing)
 }
 
 /// Column names of the generic usage CSV: the pod, and CPU and/or memory.
@@ -395,12 +379,24 @@ pub(super) fn parse_generic(text: &str, source: &str) -> Result<MetricsSet> {
             mem,
         ));
     }
+    table_set(&t, source, MetricsFormat::UsageCsv, samples, missing)
+}
+
+/// The samples read from table `t` as a set, or the table's "no data rows" error when it had
+/// none.
+fn table_set(
+    t: &Table,
+    source: &str,
+    format: MetricsFormat,
+    samples: Vec<UsageSample>,
+    missing: Vec<MissingSample>,
+) -> Result<MetricsSet> {
     if samples.is_empty() {
         return Err(t.no_data_rows());
     }
     Ok(MetricsSet {
         source: source.to_string(),
-        format: MetricsFormat::UsageCsv,
+        format,
         samples,
         missing,
     })
