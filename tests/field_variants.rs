@@ -455,37 +455,44 @@ fn recommend_shows_the_hpa_threshold_against_the_recorded_bursts() {
 
 // ---- Field case 12: a sidecar's request dilutes the HPA, CPU variant ----
 
-#[test]
-fn an_over_requested_sidecar_dilutes_a_cpu_target_and_is_warned_of() {
+/// One-worker app pods at 6 req/s of 50 ms each (300m of the app's 400m request) beside a log
+/// shipper that uses 3m and requests `sidecar_cpu`, under an HPA (1–4) with `metric`: the run
+/// and its evaluation, or the load error.
+fn sidecar_run(
+    sidecar_cpu: &str,
+    metric: &str,
+) -> Result<(costsim::sim::engine::RunResult, costsim::eval::Evaluation), String> {
     use costsim::model::build::load_scenario;
     use costsim::model::load::Files;
-    // One-worker app pods, 50 ms of CPU per request at 6 req/s: the app uses 300m of its 400m
-    // request (75 %, above the 60 % target), but a log shipper requesting 400m and using 3m
-    // makes the pod (300 + 3)/800 = 38 %: no scale-up. Right-sized at 10m: 303/410 = 74 %, the
-    // HPA scales up (ceil(1 × 0.74/0.6) = 2).
     let pools = shape("x4", 4, 1.0, "", "");
     let svc =
         "name: app\nworkers: 1\nconcurrency_per_worker: 1000\nmemory: { base_per_worker: 100Mi }\n\
                startup: { min: 10s, max: 10s }\nreadiness_delay: 5s\ntimeout: 600s\n\
                classes:\n  - { name: api, share: 1.0, cpu_ms: 50 }\n\
                sidecars:\n  - { name: shipper, cpu: 3m, memory: 20Mi }\n";
-    let run = |sidecar_cpu: &str| {
-        let w = format!(
-            "    node_pool: x4\n    replicas: 1\n    resources:\n      requests: {{ cpu: 400m, memory: 256Mi }}\n    \
-             sidecars:\n      - {{ name: shipper, resources: {{ requests: {{ cpu: {sidecar_cpu}, memory: 32Mi }} }} }}\n    \
-             hpa:\n      minReplicas: 1\n      maxReplicas: 4\n      metrics: [ {{ type: Resource, resource: \
-             {{ name: cpu, target: {{ type: Utilization, averageUtilization: 60 }} }} }} ]\n"
-        );
-        let (d, path) = small_scenario(&pools, &w, 30);
-        std::fs::write(d.path().join("svc.yaml"), svc).unwrap();
-        let trace: String = std::iter::once("unix_s,requests\n".to_string())
-            .chain((0..1800).map(|s| format!("{},6\n", 1_000_000_000 + s)))
-            .collect();
-        std::fs::write(d.path().join("trace.csv"), trace).unwrap();
-        let sc = load_scenario(Files::Disk, &path).unwrap_or_else(|e| panic!("{e}"));
-        costsim::search::run_one(&sc, &sc.baseline, 1)
-    };
-    let (r, ev) = run("400m");
+    let w = format!(
+        "    node_pool: x4\n    replicas: 1\n    resources:\n      requests: {{ cpu: 400m, memory: 256Mi }}\n    \
+         sidecars:\n      - {{ name: shipper, resources: {{ requests: {{ cpu: {sidecar_cpu}, memory: 32Mi }} }} }}\n    \
+         hpa:\n      minReplicas: 1\n      maxReplicas: 4\n      metrics: [ {metric} ]\n"
+    );
+    let (d, path) = small_scenario(&pools, &w, 30);
+    std::fs::write(d.path().join("svc.yaml"), svc).unwrap();
+    let trace: String = std::iter::once("unix_s,requests\n".to_string())
+        .chain((0..1800).map(|s| format!("{},6\n", 1_000_000_000 + s)))
+        .collect();
+    std::fs::write(d.path().join("trace.csv"), trace).unwrap();
+    let sc = load_scenario(Files::Disk, &path).map_err(|e| e.to_string())?;
+    Ok(costsim::search::run_one(&sc, &sc.baseline, 1))
+}
+
+#[test]
+fn an_over_requested_sidecar_dilutes_a_cpu_target_and_is_warned_of() {
+    // The app uses 300m of its 400m request (75 %, above the 60 % target), but a log shipper
+    // requesting 400m and using 3m makes the pod (300 + 3)/800 = 38 %: no scale-up.
+    // Right-sized at 10m: 303/410 = 74 %, the HPA scales up (ceil(1 × 0.74/0.6) = 2).
+    let cpu_60 =
+        "{ type: Resource, resource: { name: cpu, target: { type: Utilization, averageUtilization: 60 } } }";
+    let (r, ev) = sidecar_run("400m", cpu_60).unwrap();
     assert_eq!(r.workloads[0].scale_ups, 0);
     let warned = ev.activity[0]
         .warnings
@@ -498,7 +505,7 @@ fn an_over_requested_sidecar_dilutes_a_cpu_target_and_is_warned_of() {
         .warnings
         .iter()
         .any(|w| w.contains("of memory")));
-    let (r, ev) = run("10m");
+    let (r, ev) = sidecar_run("10m", cpu_60).unwrap();
     assert!(
         r.workloads[0].ready_max >= 2,
         "{}",
@@ -512,47 +519,27 @@ fn an_over_requested_sidecar_dilutes_a_cpu_target_and_is_warned_of() {
 
 #[test]
 fn a_container_resource_target_reads_the_app_container_alone() {
-    use costsim::model::build::load_scenario;
-    use costsim::model::load::Files;
-    // The same pods as above, with the HPA on a ContainerResource metric of the app container
+    // The same pods with the HPA on a ContainerResource metric of the app container
     // (`container: app`): its usage is the pod's less the shipper's 3m, over its own 400m
     // request, so the over-requested sidecar no longer dilutes it: 300/400 = 75 % > 60 %, the
     // HPA scales up (ceil(1 × 0.75/0.6) = 2) though the pod-level ratio is 38 %. A metric on
     // the shipper reads its 3m over 400m (under 1 %): no scale-up. A container the pod lacks
     // is bad input naming the field.
-    let pools = shape("x4", 4, 1.0, "", "");
-    let svc =
-        "name: app\nworkers: 1\nconcurrency_per_worker: 1000\nmemory: { base_per_worker: 100Mi }\n\
-               startup: { min: 10s, max: 10s }\nreadiness_delay: 5s\ntimeout: 600s\n\
-               classes:\n  - { name: api, share: 1.0, cpu_ms: 50 }\n\
-               sidecars:\n  - { name: shipper, cpu: 3m, memory: 20Mi }\n";
-    let run = |container: &str| {
-        let w = format!(
-            "    node_pool: x4\n    replicas: 1\n    resources:\n      requests: {{ cpu: 400m, memory: 256Mi }}\n    \
-             sidecars:\n      - {{ name: shipper, resources: {{ requests: {{ cpu: {sidecar_cpu}, memory: 32Mi }} }} }}\n    \
-             hpa:\n      minReplicas: 1\n      maxReplicas: 4\n      metrics: [ {{ type: ContainerResource, containerResource: \
-             {{ name: cpu, container: {container}, target: {{ type: Utilization, averageUtilization: 60 }} }} }} ]\n",
-            sidecar_cpu = "400m"
-        );
-        let (d, path) = small_scenario(&pools, &w, 30);
-        std::fs::write(d.path().join("svc.yaml"), svc).unwrap();
-        let trace: String = std::iter::once("unix_s,requests\n".to_string())
-            .chain((0..1800).map(|s| format!("{},6\n", 1_000_000_000 + s)))
-            .collect();
-        std::fs::write(d.path().join("trace.csv"), trace).unwrap();
-        let sc = load_scenario(Files::Disk, &path).map_err(|e| e.to_string())?;
-        Ok::<_, String>(costsim::search::run_one(&sc, &sc.baseline, 1))
+    let on = |container: &str| {
+        format!(
+            "{{ type: ContainerResource, containerResource: {{ name: cpu, container: {container}, target: {{ type: Utilization, averageUtilization: 60 }} }} }}"
+        )
     };
-    let (r, _) = run("app").expect("loads");
+    let (r, _) = sidecar_run("400m", &on("app")).unwrap();
     assert!(
         r.workloads[0].ready_max >= 2,
         "{}",
         r.workloads[0].ready_max
     );
     assert!(r.workloads[0].scale_ups >= 1);
-    let (r, _) = run("shipper").expect("loads");
+    let (r, _) = sidecar_run("400m", &on("shipper")).unwrap();
     assert_eq!(r.workloads[0].scale_ups, 0);
-    let err = run("shiper").unwrap_err();
+    let err = sidecar_run("400m", &on("shiper")).unwrap_err();
     assert!(
         err.contains("containerResource.container") && err.contains("`shiper` is not a container"),
         "{err}"
