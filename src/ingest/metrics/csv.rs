@@ -317,47 +317,38 @@ pub(super) fn parse_generic(text: &str, source: &str) -> Result<MetricsSet> {
             return Err(t.field_error(line, pod_c, "the pod name is empty"));
         }
         let text_of = |c: usize| field_text(Table::field(&rec, c)).trim().to_string();
-        let cpu = match cpu_c {
+        // An empty or NaN cell is a missing value; anything else must be a quantity.
+        let cell = |col: Option<usize>| {
+            col.map(|c| (c, text_of(c)))
+                .filter(|(_, s)| !s.is_empty() && !s.eq_ignore_ascii_case("nan"))
+        };
+        let cpu = match cell(cpu_c) {
             None => None,
-            Some(c) => {
-                let s = text_of(c);
-                if s.is_empty() || s.eq_ignore_ascii_case("nan") {
-                    None
-                } else {
-                    let q = Quantity::parse(&s).map_err(|e| {
-                        t.field_error(line, c, format!("{e} (CPU: cores, e.g. 0.25, or 250m)"))
-                    })?;
-                    if q.is_negative() {
-                        return Err(t.field_error(line, c, format!("{s} is negative")));
-                    }
-                    Some(q.ceil_scaled(9))
+            Some((c, s)) => {
+                let q = Quantity::parse(&s).map_err(|e| {
+                    t.field_error(line, c, format!("{e} (CPU: cores, e.g. 0.25, or 250m)"))
+                })?;
+                if q.is_negative() {
+                    return Err(t.field_error(line, c, format!("{s} is negative")));
                 }
+                Some(q.ceil_scaled(9))
             }
         };
-        let mem = match mem_c {
+        let mem = match cell(mem_c) {
             None => None,
-            Some(c) => {
-                let s = text_of(c);
-                if s.is_empty() || s.eq_ignore_ascii_case("nan") {
-                    None
-                } else {
-                    // Exact values round up to a byte (as Prometheus'); milli-bytes are a
-                    // typo (`500m` meant 500M or 500Mi) and get Bytes' hint.
-                    let q =
-                        Quantity::parse(&s).map_err(|e| t.field_error(line, c, e.to_string()))?;
-                    if q.is_negative() || (s.ends_with('m') && !q.is_integer()) {
-                        let e = crate::quantity::Bytes::parse(&s).err();
-                        return Err(t.field_error(
-                            line,
-                            c,
-                            e.map_or_else(
-                                || format!("{s} is not a memory amount"),
-                                |e| e.to_string(),
-                            ),
-                        ));
-                    }
-                    Some(q.value())
+            Some((c, s)) => {
+                // Exact values round up to a byte (as Prometheus'); milli-bytes are a typo
+                // (`500m` meant 500M or 500Mi) and get Bytes' hint.
+                let q = Quantity::parse(&s).map_err(|e| t.field_error(line, c, e.to_string()))?;
+                if q.is_negative() || (s.ends_with('m') && !q.is_integer()) {
+                    let e = crate::quantity::Bytes::parse(&s).err();
+                    return Err(t.field_error(
+                        line,
+                        c,
+                        e.map_or_else(|| format!("{s} is not a memory amount"), |e| e.to_string()),
+                    ));
                 }
+                Some(q.value())
             }
         };
         super::check_sample(t_ms, cpu, mem).map_err(|e| Error::at_line(source, line, e))?;
