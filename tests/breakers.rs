@@ -83,3 +83,123 @@ fn malformed_spread_constraints_in_manifests_are_bad_input_not_unmodeled_notes()
         "{err}"
     );
 }
+
+/// The default scenario written to `dir` with absolute paths to the repository's model and
+/// data files, the `light` pool capped at `light_max_nodes`, and `baseline` as its baseline
+/// config.
+fn scenario_with(dir: &Path, light_max_nodes: u32, baseline: &str) -> std::path::PathBuf {
+    let r = repo().display().to_string();
+    let sc = std::fs::read_to_string(repo().join("models/scenarios/default.yaml"))
+        .unwrap()
+        .replace("../../data", &format!("{r}/data"))
+        .replace("../services", &format!("{r}/models/services"))
+        .replace("../node-pools/ack-cn-shanghai.yaml", "pools.yaml")
+        .replace("../configs/baseline.yaml", "baseline.yaml")
+        .replace(
+            "../spaces/default.yaml",
+            &format!("{r}/models/spaces/default.yaml"),
+        );
+    let pools =
+        std::fs::read_to_string(repo().join("models/node-pools/ack-cn-shanghai.yaml")).unwrap();
+    let light = pools.find("  - name: light").unwrap();
+    let at = light + pools[light..].find("max_nodes:").unwrap();
+    let end = at + pools[at..].find('\n').unwrap();
+    let pools = format!(
+        "{}max_nodes: {light_max_nodes}{}",
+        &pools[..at],
+        &pools[end..]
+    );
+    std::fs::write(dir.join("pools.yaml"), pools).unwrap();
+    std::fs::write(dir.join("baseline.yaml"), baseline).unwrap();
+    let p = dir.join("scenario.yaml");
+    std::fs::write(&p, sc).unwrap();
+    p
+}
+
+/// The bundled baseline with `topology_spread` added to the frontend (2 replicas, pool light).
+fn baseline_with_frontend_spread(spread: &str) -> String {
+    let text = std::fs::read_to_string(repo().join("models/configs/baseline.yaml")).unwrap();
+    let anchor =
+        "  frontend:\n    node_pool: light             # lightweight pool (the story's userpool)\n";
+    assert!(text.contains(anchor), "baseline layout changed");
+    text.replacen(
+        anchor,
+        &format!("{anchor}    topology_spread: {spread}\n"),
+        1,
+    )
+}
+
+fn simulate_json(scenario: &Path) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
+        .args(["simulate", "--quiet", "--format", "json", "--scenario"])
+        .arg(scenario)
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn frontend<'a>(v: &'a serde_json::Value, key: &str) -> &'a serde_json::Value {
+    v[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["workload"] == "frontend")
+        .unwrap()
+}
+
+#[test]
+fn a_spread_the_pool_cannot_hold_says_its_pods_stay_pending_and_breaks_the_floor() {
+    // min_domains 2 on a pool of at most 1 node: the emptiest domain counts as empty, so the
+    // one node takes max_skew = 1 frontend pod and the second stays Pending the whole run. The
+    // run used to report the floor of 2 as holding, no warning of the pending pod, and advise
+    // adding the topology_spread the config already has.
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = baseline_with_frontend_spread("{ max_skew: 1, min_domains: 2 }");
+    let v = simulate_json(&scenario_with(dir.path(), 1, &baseline));
+    let a = frontend(&v, "activity");
+    assert_eq!(a["ready_max"], 1);
+    assert_eq!(a["capped_pods"], 1);
+    let warnings: Vec<&str> = a["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert!(
+        warnings.iter().any(|w| w.starts_with(
+            "1 pod(s) stayed Pending although they fit a node: the autoscaler could add none (light max_nodes 1) and its topology_spread (max_skew 1, min_domains 2)"
+        )),
+        "{warnings:?}"
+    );
+    assert!(
+        !warnings
+            .iter()
+            .any(|w| w.contains("spread them over nodes")),
+        "{warnings:?}"
+    );
+    let av = frontend(&v, "availability");
+    assert_eq!(
+        (av["fewest"].as_u64(), av["holds"].as_bool()),
+        (Some(1), Some(false))
+    );
+    assert!(v["static_reasons"]
+        .to_string()
+        .contains("frontend: may run on 1 replica, below the scenario's availability floor of 2"));
+
+    // With room for two nodes the spread holds: 2 ready pods, nothing capped, floor holds.
+    let dir = tempfile::tempdir().unwrap();
+    let v = simulate_json(&scenario_with(dir.path(), 10, &baseline));
+    let a = frontend(&v, "activity");
+    assert_eq!(
+        (a["ready_max"].as_u64(), a["capped_pods"].as_u64()),
+        (Some(2), Some(0))
+    );
+    assert_eq!(frontend(&v, "availability")["holds"], true);
+}
