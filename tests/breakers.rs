@@ -203,3 +203,64 @@ fn a_spread_the_pool_cannot_hold_says_its_pods_stay_pending_and_breaks_the_floor
     );
     assert_eq!(frontend(&v, "availability")["holds"], true);
 }
+
+#[test]
+fn search_candidates_keep_the_baselines_container_resource_metric_and_spread() {
+    use costsim::model::build::load_scenario;
+    use costsim::model::config::{
+        ContainerResourceMetricConfig, MetricConfig, MetricTargetConfig, TopologySpreadConfig,
+    };
+    use costsim::model::load::{Files, DEFAULT_SCENARIO};
+    let sc = load_scenario(Files::Embedded, Path::new(DEFAULT_SCENARIO)).unwrap();
+    let mut baseline = sc.baseline.clone();
+    let backend = baseline.workloads.get_mut("backend").unwrap();
+    backend.topology_spread = Some(TopologySpreadConfig {
+        max_skew: 1,
+        min_domains: Some(2),
+    });
+    backend.hpa.as_mut().unwrap().metrics = vec![MetricConfig {
+        kind: "ContainerResource".into(),
+        container_resource: Some(ContainerResourceMetricConfig {
+            name: "cpu".into(),
+            container: "backend".into(),
+            target: MetricTargetConfig {
+                kind: "Utilization".into(),
+                average_utilization: Some(70),
+                average_value: None,
+                value: None,
+            },
+        }),
+        ..MetricConfig::default()
+    }];
+    let candidates = costsim::search::space::expand(&sc.space, &baseline);
+    assert_eq!(candidates.len(), 360);
+    for c in &candidates {
+        let w = &c.workloads["backend"];
+        // Used to be replaced by a pod-level `Resource` cpu metric, which sidecars dilute.
+        let m = &w.hpa.as_ref().unwrap().metrics;
+        assert_eq!(m.len(), 1, "{}", c.name);
+        assert_eq!(m[0].kind, "ContainerResource", "{}", c.name);
+        assert!(m[0].resource.is_none(), "{}", c.name);
+        let cr = m[0].container_resource.as_ref().unwrap();
+        assert_eq!(
+            (cr.name.as_str(), cr.container.as_str()),
+            ("cpu", "backend")
+        );
+        let u = cr.target.average_utilization.unwrap();
+        assert!([60, 70, 80].contains(&u), "{}", c.name);
+        assert!(c.name.contains(&format!("@backend.cpu{u}% ")), "{}", c.name);
+        assert_eq!(
+            w.topology_spread
+                .as_ref()
+                .map(|t| (t.max_skew, t.min_domains)),
+            Some((1, Some(2))),
+            "{}",
+            c.name
+        );
+    }
+    // Candidate names stay unique.
+    let mut names: Vec<&str> = candidates.iter().map(|c| c.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), candidates.len());
+}
