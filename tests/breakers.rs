@@ -264,3 +264,38 @@ fn search_candidates_keep_the_baselines_container_resource_metric_and_spread() {
     names.dedup();
     assert_eq!(names.len(), candidates.len());
 }
+
+#[test]
+fn a_metric_with_a_second_source_beside_its_type_is_bad_input() {
+    // `type: ContainerResource` with a `resource:` block too used to run (the extra block
+    // silently ignored); the API server rejects it.
+    let text = std::fs::read_to_string(repo().join("models/configs/baseline.yaml")).unwrap();
+    let old = "        - type: Resource\n          resource: { name: cpu, target: { type: Utilization, averageUtilization: 70 } }";
+    assert!(text.contains(old), "baseline layout changed");
+    let both = "        - type: ContainerResource\n          resource: { name: cpu, target: { type: Utilization, averageUtilization: 70 } }\n          containerResource: { name: cpu, container: backend, target: { type: Utilization, averageUtilization: 70 } }";
+    let dir = tempfile::tempdir().unwrap();
+    let run = |config: &str| {
+        let f = dir.path().join("c.yaml");
+        std::fs::write(&f, config).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
+            .args(["simulate", "--quiet", "--config"])
+            .arg(&f)
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&text.replacen(old, both, 1));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("c.yaml: workloads.backend.hpa.metrics[0].resource: set on a ContainerResource metric: only `containerResource` may be"),
+        "{err}"
+    );
+    // The ContainerResource metric alone runs.
+    let alone = "        - type: ContainerResource\n          containerResource: { name: cpu, container: backend, target: { type: Utilization, averageUtilization: 70 } }";
+    let (code, err) = run(&text.replacen(old, alone, 1));
+    assert_eq!(code, Some(0), "{err}");
+}
