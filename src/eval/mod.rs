@@ -37,7 +37,8 @@ pub struct Availability {
     pub workload: String,
     /// The scenario's floor.
     pub floor: u32,
-    /// The fewest replicas the config may run: its HPA's `minReplicas`, or `replicas`.
+    /// The fewest replicas the config may run: its HPA's `minReplicas`, or `replicas` (no more
+    /// than its topology spread can place on the nodes its pools may have).
     pub fewest: u32,
 }
 
@@ -57,10 +58,26 @@ pub fn availability(scenario: &Scenario, config: &Config) -> Vec<Availability> {
         .filter(|s| s.min_replicas > 1)
         .filter_map(|s| {
             let w = config.workloads.get(&s.name)?;
+            let mut fewest = w.replica_range().0;
+            // A spread whose min_domains exceeds the nodes its pools may ever have holds each
+            // node to max_skew of its pods (the emptiest domain counts as empty): no more than
+            // that many can be scheduled, whatever the replicas.
+            if let Some(ts) = &w.topology_spread {
+                let nodes: u64 = w
+                    .pools()
+                    .into_iter()
+                    .filter_map(|name| scenario.catalog.pools.iter().find(|p| p.name == name))
+                    .map(|p| u64::from(p.max_nodes))
+                    .sum();
+                if ts.min_domains.is_some_and(|d| u64::from(d) > nodes) {
+                    let placeable = nodes.saturating_mul(u64::from(ts.max_skew));
+                    fewest = fewest.min(u32::try_from(placeable).unwrap_or(u32::MAX));
+                }
+            }
             Some(Availability {
                 workload: s.name.clone(),
                 floor: s.min_replicas,
-                fewest: w.replica_range().0,
+                fewest,
             })
         })
         .collect()
@@ -263,10 +280,46 @@ fn warnings(
             }
         }
     }
+    let spread = config
+        .workloads
+        .get(&w.name)
+        .and_then(|c| c.topology_spread.as_ref());
     if floor > 1 && w.single_node_seconds > 0.0 && horizon_s > 0.0 {
+        let share = w.single_node_seconds / horizon_s * 100.0;
+        let share = if share < 0.5 {
+            "under 1".to_string()
+        } else {
+            format!("{:.0}", share.min(100.0))
+        };
+        let advice = if spread.is_some() {
+            "its topology_spread keeps pods apart only while two or more of them are ready and the pools have the nodes for them (see pending pods and max_nodes)".to_string()
+        } else {
+            "spread them over nodes (`topology_spread: { max_skew: 1, min_domains: 2 }` in the config, a topologySpreadConstraint on kubernetes.io/hostname in the manifests) and simulate that config to price the extra node".to_string()
+        };
         out.push(format!(
-            "all its ready pods ran on one node {:.0} % of the time: a node failure (not simulated) is then a full outage despite the availability floor of {floor}; spread them over nodes (`topology_spread: {{ max_skew: 1, min_domains: 2 }}` in the config, a topologySpreadConstraint on kubernetes.io/hostname in the manifests) and simulate that config to price the extra node",
-            (w.single_node_seconds / horizon_s * 100.0).min(100.0)
+            "all its ready pods ran on one node {share} % of the time: a node failure (not simulated) is then a full outage despite the availability floor of {floor}; {advice}"
+        ));
+    }
+    if w.capped_pods > 0 {
+        let pools = config.workloads.get(&w.name).map_or(Vec::new(), |c| {
+            c.pools()
+                .into_iter()
+                .filter_map(|name| scenario.catalog.pools.iter().find(|p| p.name == name))
+                .map(|p| format!("{} max_nodes {}", p.name, p.max_nodes))
+                .collect()
+        });
+        let why = match spread {
+            Some(ts) => format!(
+                " and its topology_spread (max_skew {}{}) lets no node there take another of its pods",
+                ts.max_skew,
+                ts.min_domains.map_or(String::new(), |d| format!(", min_domains {d}"))
+            ),
+            None => " and their nodes are full".to_string(),
+        };
+        out.push(format!(
+            "{} pod(s) stayed Pending although they fit a node: the autoscaler could add none ({}){why}; raise max_nodes or lower the replicas",
+            w.capped_pods,
+            pools.join(", ")
         ));
     }
     let limit = config

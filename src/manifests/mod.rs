@@ -445,6 +445,79 @@ fn deployment_workload(
         .value
         .pointer("/spec/template/metadata/labels")
         .and_then(Value::as_object);
+    // The API server's validation of every entry, modeled or not: a malformed constraint is
+    // bad input, not an unmodeled one.
+    let entries = pod.get("topologySpreadConstraints");
+    if let Some(e) = entries.filter(|e| !e.is_null() && !e.is_array()) {
+        return Err(Error::input(
+            &o.file,
+            Some(field("spec.template.spec.topologySpreadConstraints")),
+            format!("{e}: expected a list of constraints"),
+        ));
+    }
+    for (i, c) in entries
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let at = |k: &str| {
+            field(&format!(
+                "spec.template.spec.topologySpreadConstraints[{i}].{k}"
+            ))
+        };
+        let when = c.get("whenUnsatisfiable").and_then(Value::as_str);
+        if !matches!(when, Some("DoNotSchedule" | "ScheduleAnyway")) {
+            return Err(Error::input(
+                &o.file,
+                Some(at("whenUnsatisfiable")),
+                format!(
+                    "{}: expected DoNotSchedule or ScheduleAnyway",
+                    c.get("whenUnsatisfiable").unwrap_or(&Value::Null)
+                ),
+            ));
+        }
+        if c.get("topologyKey")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            return Err(Error::input(
+                &o.file,
+                Some(at("topologyKey")),
+                format!(
+                    "{}: expected a node label key (e.g. kubernetes.io/hostname)",
+                    c.get("topologyKey").unwrap_or(&Value::Null)
+                ),
+            ));
+        }
+        if !c
+            .get("maxSkew")
+            .and_then(Value::as_i64)
+            .is_some_and(|s| (1..=i64::from(i32::MAX)).contains(&s))
+        {
+            return Err(Error::input(
+                &o.file,
+                Some(at("maxSkew")),
+                format!(
+                    "{}: expected a whole number from 1 to 2147483647",
+                    c.get("maxSkew").unwrap_or(&Value::Null)
+                ),
+            ));
+        }
+        if let Some(d) = c.get("minDomains").filter(|d| !d.is_null()) {
+            if when != Some("DoNotSchedule")
+                || !d
+                    .as_i64()
+                    .is_some_and(|d| (1..=i64::from(i32::MAX)).contains(&d))
+            {
+                return Err(Error::input(
+                    &o.file,
+                    Some(at("minDomains")),
+                    format!("{d}: expected a whole number from 1 to 2147483647, with whenUnsatisfiable: DoNotSchedule"),
+                ));
+            }
+        }
+    }
     let (spread, unmodeled_spread) = hostname_spread(pod, labels);
     if let Some(ts) = spread {
         w.insert("topology_spread".into(), ts);

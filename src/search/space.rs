@@ -1,7 +1,8 @@
 //! Expanding a candidate space into configurations: every grid point applied to the baseline.
 
 use crate::model::config::{
-    Config, HpaConfig, MetricConfig, MetricTargetConfig, ResourceMetricConfig,
+    Config, ContainerResourceMetricConfig, HpaConfig, MetricConfig, MetricTargetConfig,
+    ResourceMetricConfig,
 };
 use crate::model::space::{LimitChoice, LimitRule, Space};
 use crate::quantity::{Bytes, MilliCpu};
@@ -213,22 +214,45 @@ fn point(space: &Space, baseline: &Config, idx: [usize; 8]) -> Option<Config> {
     w.resources.limits.cpu = cpu_limit;
     w.resources.limits.memory = mem_limit;
     let behavior = base.hpa.as_ref().and_then(|h| h.behavior.clone());
-    w.hpa = Some(HpaConfig {
-        min_replicas: min,
-        max_replicas: max,
-        metrics: vec![MetricConfig {
+    let utilization = MetricTargetConfig {
+        kind: "Utilization".into(),
+        average_utilization: Some(target),
+        average_value: None,
+        value: None,
+    };
+    // A baseline that scales on one container's CPU (a ContainerResource metric, so that its
+    // sidecars do not dilute the utilization) keeps that container: the grid varies the
+    // target, not what is measured.
+    let container = base
+        .hpa
+        .iter()
+        .flat_map(|h| &h.metrics)
+        .filter_map(|m| m.container_resource.as_ref())
+        .find(|c| c.name == "cpu" && c.target.kind == "Utilization")
+        .map(|c| c.container.clone());
+    let metric = match container {
+        Some(container) => MetricConfig {
+            kind: "ContainerResource".into(),
+            container_resource: Some(ContainerResourceMetricConfig {
+                name: "cpu".into(),
+                container,
+                target: utilization,
+            }),
+            ..MetricConfig::default()
+        },
+        None => MetricConfig {
             kind: "Resource".into(),
             resource: Some(ResourceMetricConfig {
                 name: "cpu".into(),
-                target: MetricTargetConfig {
-                    kind: "Utilization".into(),
-                    average_utilization: Some(target),
-                    average_value: None,
-                    value: None,
-                },
+                target: utilization,
             }),
             ..MetricConfig::default()
-        }],
+        },
+    };
+    w.hpa = Some(HpaConfig {
+        min_replicas: min,
+        max_replicas: max,
+        metrics: vec![metric],
         behavior,
     });
     w.replicas = w.replicas.clamp(min.max(1) as u32, max.max(1) as u32);
@@ -247,11 +271,17 @@ pub fn describe(workload: &str, w: &crate::model::config::WorkloadConfig) -> Str
         let t = h
             .metrics
             .iter()
-            .filter_map(|m| m.resource.as_ref())
-            .filter_map(|r| {
-                r.target
-                    .average_utilization
-                    .map(|u| format!("{}{}%", r.name, u))
+            .filter_map(|m| {
+                let (name, target, container) = match (&m.resource, &m.container_resource) {
+                    (Some(r), _) => (&r.name, &r.target, None),
+                    (None, Some(c)) => (&c.name, &c.target, Some(&c.container)),
+                    (None, None) => return None,
+                };
+                let u = target.average_utilization?;
+                Some(match container {
+                    Some(c) => format!("{c}.{name}{u}%"),
+                    None => format!("{name}{u}%"),
+                })
             })
             .collect::<Vec<_>>()
             .join(",");

@@ -119,6 +119,11 @@ pub struct WorkloadRun {
     pub timed_out: f64,
     /// Most pods that could fit no node of their pool at once.
     pub unfittable_pods: u32,
+    /// Most pods at once that fit an empty node of their pool but that the autoscaler could
+    /// place nowhere: the pools were at `max_nodes` (with a topology spread, no node there
+    /// could take another of them). They stay Pending.
+    #[serde(default)]
+    pub capped_pods: u32,
     /// Highest working set of one ready pod, bytes.
     pub peak_pod_memory_bytes: f64,
     /// Pods the kubelet evicted under node memory pressure.
@@ -1511,6 +1516,7 @@ impl<'a> Sim<'a> {
         }
         // Pods no pool of theirs can ever hold.
         let mut unfittable = vec![0u32; self.workloads.len()];
+        let mut capped = vec![0u32; self.workloads.len()];
         for &(id, w) in &pending {
             let r = self.pods[id].requests;
             let fits_somewhere = self.workloads[w].pools.iter().any(|&pool| {
@@ -1520,9 +1526,11 @@ impl<'a> Sim<'a> {
                     && cap.pods > 0
             });
             unfittable[w] += u32::from(!fits_somewhere);
+            capped[w] += u32::from(fits_somewhere);
         }
-        for (wl, u) in self.workloads.iter_mut().zip(unfittable) {
+        for ((wl, u), c) in self.workloads.iter_mut().zip(unfittable).zip(capped) {
             wl.run.unfittable_pods = wl.run.unfittable_pods.max(u);
+            wl.run.capped_pods = wl.run.capped_pods.max(c);
         }
         for (pool, &count) in new_nodes.iter().enumerate() {
             let delay = self.sc.catalog.pools[pool].provisioning_delay;

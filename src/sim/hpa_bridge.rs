@@ -55,6 +55,35 @@ pub const REQUESTS_PER_SECOND: &str = "requests_per_second";
 fn metric_spec(m: &MetricConfig) -> Result<MetricSpec, (String, String)> {
     let field = m.kind.to_ascii_lowercase();
     let missing = || (field.clone(), format!("missing for a {} metric", m.kind));
+    // The API server takes exactly the source the type names: another one set beside it is
+    // rejected, not ignored.
+    let own = match m.kind.as_str() {
+        "Resource" => "resource",
+        "ContainerResource" => "containerResource",
+        "Pods" => "pods",
+        "Object" => "object",
+        "External" => "external",
+        _ => "",
+    };
+    let sources = [
+        ("resource", m.resource.is_some()),
+        ("containerResource", m.container_resource.is_some()),
+        ("pods", m.pods.is_some()),
+        ("object", m.object.is_some()),
+        ("external", m.external.is_some()),
+    ];
+    if let Some((extra, _)) = sources
+        .iter()
+        .find(|(k, set)| *set && *k != own && !own.is_empty())
+    {
+        return Err((
+            (*extra).to_string(),
+            format!(
+                "set on a {} metric: only `{own}` may be (the API server rejects a metric with a second source)",
+                m.kind
+            ),
+        ));
+    }
     match m.kind.as_str() {
         "Resource" => {
             let r = m.resource.as_ref().ok_or_else(missing)?;

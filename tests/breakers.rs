@@ -1,0 +1,301 @@
+//! Faults found by breaking the CLI from outside (bad input, spread semantics), each pinned
+//! down with the values the fix produces.
+
+use std::path::Path;
+use std::process::Command;
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `validate --manifests` on the base manifests fixture with `from` replaced by `to` (once) in
+/// the backend's Deployment: (exit code, stderr).
+fn validate_with_backend_edit(from: &str, to: &str) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let base = repo().join("tests/fixtures/manifests/base");
+    for e in std::fs::read_dir(base).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+    }
+    let f = dir.path().join("backend-deployment.yaml");
+    let text = std::fs::read_to_string(&f).unwrap();
+    let edited = text.replacen(from, to, 1);
+    assert_ne!(text, edited, "fixture layout: no `{from}`");
+    std::fs::write(f, edited).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
+        .args(["validate", "--quiet", "--manifests"])
+        .arg(dir.path())
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn malformed_spread_constraints_in_manifests_are_bad_input_not_unmodeled_notes() {
+    // The API server rejects all of these; they used to pass as "not modeled" notes (an
+    // unknown whenUnsatisfiable was even called ScheduleAnyway) with exit code 0.
+    let cases = [
+        (
+            "{ maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: Never, labelSelector: { matchLabels: { app: backend } } }",
+            "topologySpreadConstraints[0].whenUnsatisfiable: \"Never\": expected DoNotSchedule or ScheduleAnyway",
+        ),
+        (
+            "{ maxSkew: 1, whenUnsatisfiable: DoNotSchedule, labelSelector: { matchLabels: { app: backend } } }",
+            "topologySpreadConstraints[0].topologyKey: null: expected a node label key",
+        ),
+        (
+            "{ maxSkew: 0, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: ScheduleAnyway }",
+            "topologySpreadConstraints[0].maxSkew: 0: expected a whole number from 1 to 2147483647",
+        ),
+        (
+            "{ maxSkew: 1, minDomains: 2, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: ScheduleAnyway }",
+            "topologySpreadConstraints[0].minDomains: 2: expected a whole number from 1 to 2147483647, with whenUnsatisfiable: DoNotSchedule",
+        ),
+    ];
+    for (constraint, expected) in cases {
+        let (code, err) = validate_with_backend_edit(
+            "      containers:\n",
+            &format!(
+                "      topologySpreadConstraints:\n        - {constraint}\n      containers:\n"
+            ),
+        );
+        assert_eq!(code, Some(2), "{constraint}: {err}");
+        assert!(
+            err.contains("backend-deployment.yaml")
+                && err.contains("Deployment backend: spec.template.spec.")
+                && err.contains(expected),
+            "{constraint}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // A well-formed zone spread is still only a note.
+    let (code, err) = validate_with_backend_edit(
+        "      containers:\n",
+        "      topologySpreadConstraints:\n        - { maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: ScheduleAnyway }\n      containers:\n",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("topologySpreadConstraints[0] is not modeled (a topology key other"),
+        "{err}"
+    );
+}
+
+/// The default scenario written to `dir` with absolute paths to the repository's model and
+/// data files, the `light` pool capped at `light_max_nodes`, and `baseline` as its baseline
+/// config.
+fn scenario_with(dir: &Path, light_max_nodes: u32, baseline: &str) -> std::path::PathBuf {
+    let r = repo().display().to_string();
+    let sc = std::fs::read_to_string(repo().join("models/scenarios/default.yaml"))
+        .unwrap()
+        .replace("../../data", &format!("{r}/data"))
+        .replace("../services", &format!("{r}/models/services"))
+        .replace("../node-pools/ack-cn-shanghai.yaml", "pools.yaml")
+        .replace("../configs/baseline.yaml", "baseline.yaml")
+        .replace(
+            "../spaces/default.yaml",
+            &format!("{r}/models/spaces/default.yaml"),
+        );
+    let pools =
+        std::fs::read_to_string(repo().join("models/node-pools/ack-cn-shanghai.yaml")).unwrap();
+    let light = pools.find("  - name: light").unwrap();
+    let at = light + pools[light..].find("max_nodes:").unwrap();
+    let end = at + pools[at..].find('\n').unwrap();
+    let pools = format!(
+        "{}max_nodes: {light_max_nodes}{}",
+        &pools[..at],
+        &pools[end..]
+    );
+    std::fs::write(dir.join("pools.yaml"), pools).unwrap();
+    std::fs::write(dir.join("baseline.yaml"), baseline).unwrap();
+    let p = dir.join("scenario.yaml");
+    std::fs::write(&p, sc).unwrap();
+    p
+}
+
+/// The bundled baseline with `topology_spread` added to the frontend (2 replicas, pool light).
+fn baseline_with_frontend_spread(spread: &str) -> String {
+    let text = std::fs::read_to_string(repo().join("models/configs/baseline.yaml")).unwrap();
+    let anchor =
+        "  frontend:\n    node_pool: light             # lightweight pool (the story's userpool)\n";
+    assert!(text.contains(anchor), "baseline layout changed");
+    text.replacen(
+        anchor,
+        &format!("{anchor}    topology_spread: {spread}\n"),
+        1,
+    )
+}
+
+fn simulate_json(scenario: &Path) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
+        .args(["simulate", "--quiet", "--format", "json", "--scenario"])
+        .arg(scenario)
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn frontend<'a>(v: &'a serde_json::Value, key: &str) -> &'a serde_json::Value {
+    v[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["workload"] == "frontend")
+        .unwrap()
+}
+
+#[test]
+fn a_spread_the_pool_cannot_hold_says_its_pods_stay_pending_and_breaks_the_floor() {
+    // min_domains 2 on a pool of at most 1 node: the emptiest domain counts as empty, so the
+    // one node takes max_skew = 1 frontend pod and the second stays Pending the whole run. The
+    // run used to report the floor of 2 as holding, no warning of the pending pod, and advise
+    // adding the topology_spread the config already has.
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = baseline_with_frontend_spread("{ max_skew: 1, min_domains: 2 }");
+    let v = simulate_json(&scenario_with(dir.path(), 1, &baseline));
+    let a = frontend(&v, "activity");
+    assert_eq!(a["ready_max"], 1);
+    assert_eq!(a["capped_pods"], 1);
+    let warnings: Vec<&str> = a["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert!(
+        warnings.iter().any(|w| w.starts_with(
+            "1 pod(s) stayed Pending although they fit a node: the autoscaler could add none (light max_nodes 1) and its topology_spread (max_skew 1, min_domains 2)"
+        )),
+        "{warnings:?}"
+    );
+    assert!(
+        !warnings
+            .iter()
+            .any(|w| w.contains("spread them over nodes")),
+        "{warnings:?}"
+    );
+    let av = frontend(&v, "availability");
+    assert_eq!(
+        (av["fewest"].as_u64(), av["holds"].as_bool()),
+        (Some(1), Some(false))
+    );
+    assert!(v["static_reasons"]
+        .to_string()
+        .contains("frontend: may run on 1 replica, below the scenario's availability floor of 2"));
+
+    // With room for two nodes the spread holds: 2 ready pods, nothing capped, floor holds.
+    let dir = tempfile::tempdir().unwrap();
+    let v = simulate_json(&scenario_with(dir.path(), 10, &baseline));
+    let a = frontend(&v, "activity");
+    assert_eq!(
+        (a["ready_max"].as_u64(), a["capped_pods"].as_u64()),
+        (Some(2), Some(0))
+    );
+    assert_eq!(frontend(&v, "availability")["holds"], true);
+}
+
+#[test]
+fn search_candidates_keep_the_baselines_container_resource_metric_and_spread() {
+    use costsim::model::build::load_scenario;
+    use costsim::model::config::{
+        ContainerResourceMetricConfig, MetricConfig, MetricTargetConfig, TopologySpreadConfig,
+    };
+    use costsim::model::load::{Files, DEFAULT_SCENARIO};
+    let sc = load_scenario(Files::Embedded, Path::new(DEFAULT_SCENARIO)).unwrap();
+    let mut baseline = sc.baseline.clone();
+    let backend = baseline.workloads.get_mut("backend").unwrap();
+    backend.topology_spread = Some(TopologySpreadConfig {
+        max_skew: 1,
+        min_domains: Some(2),
+    });
+    backend.hpa.as_mut().unwrap().metrics = vec![MetricConfig {
+        kind: "ContainerResource".into(),
+        container_resource: Some(ContainerResourceMetricConfig {
+            name: "cpu".into(),
+            container: "backend".into(),
+            target: MetricTargetConfig {
+                kind: "Utilization".into(),
+                average_utilization: Some(70),
+                average_value: None,
+                value: None,
+            },
+        }),
+        ..MetricConfig::default()
+    }];
+    let candidates = costsim::search::space::expand(&sc.space, &baseline);
+    assert_eq!(candidates.len(), 360);
+    for c in &candidates {
+        let w = &c.workloads["backend"];
+        // Used to be replaced by a pod-level `Resource` cpu metric, which sidecars dilute.
+        let m = &w.hpa.as_ref().unwrap().metrics;
+        assert_eq!(m.len(), 1, "{}", c.name);
+        assert_eq!(m[0].kind, "ContainerResource", "{}", c.name);
+        assert!(m[0].resource.is_none(), "{}", c.name);
+        let cr = m[0].container_resource.as_ref().unwrap();
+        assert_eq!(
+            (cr.name.as_str(), cr.container.as_str()),
+            ("cpu", "backend")
+        );
+        let u = cr.target.average_utilization.unwrap();
+        assert!([60, 70, 80].contains(&u), "{}", c.name);
+        assert!(c.name.contains(&format!("@backend.cpu{u}% ")), "{}", c.name);
+        assert_eq!(
+            w.topology_spread
+                .as_ref()
+                .map(|t| (t.max_skew, t.min_domains)),
+            Some((1, Some(2))),
+            "{}",
+            c.name
+        );
+    }
+    // Candidate names stay unique.
+    let mut names: Vec<&str> = candidates.iter().map(|c| c.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), candidates.len());
+}
+
+#[test]
+fn a_metric_with_a_second_source_beside_its_type_is_bad_input() {
+    // `type: ContainerResource` with a `resource:` block too used to run (the extra block
+    // silently ignored); the API server rejects it.
+    let text = std::fs::read_to_string(repo().join("models/configs/baseline.yaml")).unwrap();
+    let old = "        - type: Resource\n          resource: { name: cpu, target: { type: Utilization, averageUtilization: 70 } }";
+    assert!(text.contains(old), "baseline layout changed");
+    let both = "        - type: ContainerResource\n          resource: { name: cpu, target: { type: Utilization, averageUtilization: 70 } }\n          containerResource: { name: cpu, container: backend, target: { type: Utilization, averageUtilization: 70 } }";
+    let dir = tempfile::tempdir().unwrap();
+    let run = |config: &str| {
+        let f = dir.path().join("c.yaml");
+        std::fs::write(&f, config).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
+            .args(["simulate", "--quiet", "--config"])
+            .arg(&f)
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&text.replacen(old, both, 1));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("c.yaml: workloads.backend.hpa.metrics[0].resource: set on a ContainerResource metric: only `containerResource` may be"),
+        "{err}"
+    );
+    // The ContainerResource metric alone runs.
+    let alone = "        - type: ContainerResource\n          containerResource: { name: cpu, container: backend, target: { type: Utilization, averageUtilization: 70 } }";
+    let (code, err) = run(&text.replacen(old, alone, 1));
+    assert_eq!(code, Some(0), "{err}");
+}
