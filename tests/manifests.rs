@@ -679,3 +679,53 @@ fn a_hostname_spread_in_the_manifests_reads_as_the_workload_spread() {
         "{err}"
     );
 }
+
+#[test]
+fn malformed_spread_constraints_in_manifests_are_bad_input_not_unmodeled_notes() {
+    // The API server rejects all of these; they used to pass as "not modeled" notes (an
+    // unknown whenUnsatisfiable was even called ScheduleAnyway) with exit code 0.
+    let cases = [
+        (
+            "{ maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: Never, labelSelector: { matchLabels: { app: backend } } }",
+            "topologySpreadConstraints[0].whenUnsatisfiable: \"Never\": expected DoNotSchedule or ScheduleAnyway",
+        ),
+        (
+            "{ maxSkew: 1, whenUnsatisfiable: DoNotSchedule, labelSelector: { matchLabels: { app: backend } } }",
+            "topologySpreadConstraints[0].topologyKey: null: expected a node label key",
+        ),
+        (
+            "{ maxSkew: 0, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: ScheduleAnyway }",
+            "topologySpreadConstraints[0].maxSkew: 0: expected a whole number from 1 to 2147483647",
+        ),
+        (
+            "{ maxSkew: 1, minDomains: 2, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: ScheduleAnyway }",
+            "topologySpreadConstraints[0].minDomains: 2: expected a whole number from 1 to 2147483647, with whenUnsatisfiable: DoNotSchedule",
+        ),
+    ];
+    for (constraint, expected) in cases {
+        let (code, err) = validate_with_backend_edit(
+            "      containers:\n",
+            &format!(
+                "      topologySpreadConstraints:\n        - {constraint}\n      containers:\n"
+            ),
+        );
+        assert_eq!(code, Some(2), "{constraint}: {err}");
+        assert!(
+            err.contains("backend-deployment.yaml")
+                && err.contains("Deployment backend: spec.template.spec.")
+                && err.contains(expected),
+            "{constraint}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // A well-formed zone spread is still only a note.
+    let (code, err) = validate_with_backend_edit(
+        "      containers:\n",
+        "      topologySpreadConstraints:\n        - { maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: ScheduleAnyway }\n      containers:\n",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("topologySpreadConstraints[0] is not modeled (a topology key other"),
+        "{err}"
+    );
+}
