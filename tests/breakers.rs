@@ -223,3 +223,26 @@ fn a_metric_with_a_second_source_beside_its_type_is_bad_input() {
     let (code, err) = run(&text.replacen(old, alone, 1));
     assert_eq!(code, Some(0), "{err}");
 }
+
+#[test]
+fn a_spread_without_max_skew_is_bad_input_as_in_the_api() {
+    // maxSkew is a required field of a topologySpreadConstraint; `{}` must not mean 1.
+    let text = "name: c\nworkloads:\n  app:\n    node_pool: p\n    replicas: 2\n    resources: { requests: { cpu: 100m } }\n    topology_spread: {}\n";
+    let err = costsim::model::load::from_yaml_str::<costsim::model::config::Config>(text, "c.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("c.yaml") && err.contains("max_skew") && err.contains("line 7"),
+        "{err}"
+    );
+    let ok = text.replace("{}", "{ max_skew: 2 }");
+    let c: costsim::model::config::Config =
+        costsim::model::load::from_yaml_str(&ok, "c.yaml").unwrap();
+    assert_eq!(
+        c.workloads["app"].topology_spread,
+        Some(costsim::model::config::TopologySpreadConfig {
+            max_skew: 2,
+            min_domains: None
+        })
+    );
+}

@@ -408,17 +408,13 @@ pub struct WorkloadConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TopologySpreadConfig {
-    /// `maxSkew`: how many more of its pods one node may hold than the emptiest eligible node.
-    #[serde(default = "one")]
+    /// `maxSkew`: how many more of its pods one node may hold than the emptiest eligible node
+    /// (required, as in the API).
     pub max_skew: u32,
     /// `minDomains`: while fewer eligible nodes exist, the emptiest counts as holding none, so
     /// no node takes more than `max_skew` pods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_domains: Option<u32>,
-}
-
-fn one() -> u32 {
-    1
 }
 
 impl TopologySpreadConfig {
