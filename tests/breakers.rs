@@ -108,6 +108,15 @@ fn a_spread_the_pool_cannot_hold_says_its_pods_stay_pending_and_breaks_the_floor
             .any(|w| w.contains("spread them over nodes")),
         "{warnings:?}"
     );
+    // One ready pod of a floor of 2 for the whole week: the run says so, beside the static check.
+    let below = a["below_floor_seconds"].as_f64().unwrap();
+    assert!((below - 604_800.0).abs() < 1e-6, "{below}");
+    assert!(
+        warnings.iter().any(|w| w.starts_with(
+            "fewer than its availability floor of 2 pods were ready for 604800 s (100.00 % of the time; fewest 1)"
+        )),
+        "{warnings:?}"
+    );
     let av = frontend(&v, "availability");
     assert_eq!(
         (av["fewest"].as_u64(), av["holds"].as_bool()),
@@ -125,6 +134,7 @@ fn a_spread_the_pool_cannot_hold_says_its_pods_stay_pending_and_breaks_the_floor
         (a["ready_max"].as_u64(), a["capped_pods"].as_u64()),
         (Some(2), Some(0))
     );
+    assert_eq!(a["below_floor_seconds"].as_f64(), Some(0.0));
     assert_eq!(frontend(&v, "availability")["holds"], true);
 }
 

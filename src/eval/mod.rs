@@ -300,6 +300,14 @@ fn warnings(
             "all its ready pods ran on one node {share} % of the time: a node failure (not simulated) is then a full outage despite the availability floor of {floor}; {advice}"
         ));
     }
+    if floor > 1 && w.below_floor_seconds > 0.0 && horizon_s > 0.0 {
+        out.push(format!(
+            "fewer than its availability floor of {floor} pods were ready for {:.0} s ({:.2} % of the time; fewest {}): the floor holds for the config's replicas, not for what failures (OOM kills, evictions, pods no node could take) left running",
+            w.below_floor_seconds,
+            (w.below_floor_seconds / horizon_s * 100.0).min(100.0),
+            w.ready_min
+        ));
+    }
     if w.capped_pods > 0 {
         let pools = config.workloads.get(&w.name).map_or(Vec::new(), |c| {
             c.pools()

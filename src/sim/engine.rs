@@ -103,6 +103,10 @@ pub struct WorkloadRun {
     /// takes every one of them.
     #[serde(default)]
     pub single_node_seconds: f64,
+    /// Seconds in which fewer pods were ready than the scenario's availability floor (OOM
+    /// kills, evictions, pods no node could take).
+    #[serde(default)]
+    pub below_floor_seconds: f64,
     /// Most ready pods seen.
     pub ready_max: u32,
     /// HPA scale-ups.
@@ -1978,6 +1982,9 @@ impl<'a> Sim<'a> {
             wl.run.peak_pods = wl.run.peak_pods.max(active);
             if ready_node.is_some() && !spread {
                 wl.run.single_node_seconds += dt;
+            }
+            if wl.serving < self.sc.services[si].min_replicas {
+                wl.run.below_floor_seconds += dt;
             }
             wl.run.cpu_usage_core_s += cpu_used * dt;
             wl.run.memory_usage_byte_s += mem_used * dt;
