@@ -829,20 +829,20 @@ impl<'a> Sim<'a> {
         counts
     }
 
-    /// The spread groups of the workloads `of` (one per spreading workload, in order) for a
-    /// plan placing pods on the nodes `targets`: each workload's pods on its other existing
-    /// nodes (`fixed`: every node of its pools, provisioning ones too, as the autoscaler's
-    /// snapshot holds them, but not `excluded`) and on the targets. Returns the groups and
-    /// each workload's group.
+    /// The spread groups of the pods' workloads `owners` (one per spreading workload, in
+    /// order) for a plan placing pods on the nodes `targets`: each workload's pods on its other
+    /// existing nodes (`fixed`: every node of its pools, provisioning ones too, as the
+    /// autoscaler's snapshot holds them, but not `excluded`) and on the targets. Returns the
+    /// groups and each pod's group, aligned with `owners`.
     fn spread_groups(
         &self,
-        of: &[usize],
+        owners: &[usize],
         targets: &[usize],
         excluded: Option<usize>,
     ) -> (Vec<SpreadGroup>, Vec<Option<usize>>) {
         let mut groups = Vec::new();
         let mut group_of_workload = vec![None; self.workloads.len()];
-        for &w in of {
+        for &w in owners {
             let Some(rule) = self.workloads[w].spread else {
                 continue;
             };
@@ -868,7 +868,8 @@ impl<'a> Sim<'a> {
                 on_targets,
             });
         }
-        (groups, group_of_workload)
+        let group_of = owners.iter().map(|&w| group_of_workload[w]).collect();
+        (groups, group_of)
     }
 
     fn min_nodes(&self, pool: usize) -> u32 {
@@ -932,7 +933,6 @@ impl<'a> Sim<'a> {
                 .map(|p| (p.requests, p.workload))
                 .unzip();
             let (groups, group_of) = self.spread_groups(&owners, &[], None);
-            let group_of: Vec<Option<usize>> = owners.iter().map(|&w| group_of[w]).collect();
             let spread = SpreadPods {
                 group_of: &group_of,
                 groups: &groups,
@@ -1464,7 +1464,6 @@ impl<'a> Sim<'a> {
                     .collect();
                 let owners: Vec<usize> = takers.iter().map(|&k| pending[k].1).collect();
                 let (groups, group_of) = self.spread_groups(&owners, &targets, None);
-                let group_of: Vec<Option<usize>> = owners.iter().map(|&w| group_of[w]).collect();
                 let spread = SpreadPods {
                     group_of: &group_of,
                     groups: &groups,
@@ -1671,7 +1670,6 @@ impl<'a> Sim<'a> {
                     .collect();
                 let owners: Vec<usize> = on_node.iter().map(|&id| self.pods[id].workload).collect();
                 let (groups, group_of) = self.spread_groups(&owners, &targets, Some(i));
-                let group_of: Vec<Option<usize>> = owners.iter().map(|&w| group_of[w]).collect();
                 let spread = SpreadPods {
                     group_of: &group_of,
                     groups: &groups,
