@@ -248,7 +248,7 @@ fn warnings(
             v
         });
         for sc in &wc.sidecars {
-            let Some(usage) = svc.profile.sidecars.iter().find(|u| u.name == sc.name) else {
+            let Some(usage) = svc.profile.sidecar(&sc.name) else {
                 continue;
             };
             let req = sc.resources.effective_requests();

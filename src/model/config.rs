@@ -38,6 +38,12 @@ impl Resources {
             memory: self.requests.memory.or(self.limits.memory),
         }
     }
+
+    /// The effective CPU (millicores) and memory (bytes) requests, `None` where unset.
+    pub fn effective_request_values(&self) -> (Option<i64>, Option<i64>) {
+        let e = self.effective_requests();
+        (e.cpu.map(|c| c.0), e.memory.map(|m| m.0))
+    }
 }
 
 /// An HPA metric target (`type: Utilization | AverageValue | Value`).
@@ -478,10 +484,7 @@ impl WorkloadConfig {
     /// The pod's requests (requests defaulted to limits): the running containers' sum for the
     /// HPA, and the init-container max rule on top for the scheduler.
     pub fn pod_requests(&self) -> crate::k8s::pod::PodRequests {
-        let requests = |r: &Resources| {
-            let e = r.effective_requests();
-            (e.cpu.map(|c| c.0), e.memory.map(|m| m.0))
-        };
+        let requests = Resources::effective_request_values;
         let running: Vec<_> = self.containers().map(requests).collect();
         let sidecars: Vec<_> = self
             .sidecars

@@ -241,6 +241,11 @@ pub struct SidecarUsage {
 }
 
 impl ServiceProfile {
+    /// What the sidecar `name` uses, if the profile lists it.
+    pub fn sidecar(&self, name: &str) -> Option<&SidecarUsage> {
+        self.sidecars.iter().find(|u| u.name == name)
+    }
+
     /// The servers its classes call, sorted, each once.
     pub fn servers(&self) -> Vec<&str> {
         let mut v: Vec<&str> = self

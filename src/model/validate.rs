@@ -259,10 +259,10 @@ fn check_container_metric(
             }
         }
     };
-    let e = resources.effective_requests();
+    let (cpu, memory) = resources.effective_request_values();
     let request = match m.name {
-        crate::k8s::hpa::ResourceName::Cpu => e.cpu.map(|c| c.0),
-        crate::k8s::hpa::ResourceName::Memory => e.memory.map(|b| b.0),
+        crate::k8s::hpa::ResourceName::Cpu => cpu,
+        crate::k8s::hpa::ResourceName::Memory => memory,
     };
     if matches!(m.target, crate::k8s::hpa::MetricTarget::Utilization(_))
         && request.is_none_or(|r| r == 0)

@@ -451,15 +451,10 @@ fn container_view(
     wc: &crate::model::config::WorkloadConfig,
     container: &str,
 ) -> Option<ContainerView> {
-    let requests = |r: &crate::model::config::Resources| {
-        let e = r.effective_requests();
-        (e.cpu.map(|c| c.0), e.memory.map(|m| m.0))
-    };
+    let requests = crate::model::config::Resources::effective_request_values;
     let used = |name: &str| {
         svc.profile
-            .sidecars
-            .iter()
-            .find(|u| u.name == name)
+            .sidecar(name)
             .map_or((0, 0), |u| (u.cpu.0, u.memory.0))
     };
     let (cpu_request_milli, memory_request_bytes, usage) = if container == svc.name {
@@ -505,7 +500,7 @@ fn sidecar_usage(
 ) -> (f64, f64, bool) {
     let (mut cpu, mut mem, mut oom) = (0.0, 0.0, false);
     for sc in &wc.sidecars {
-        if let Some(u) = svc.profile.sidecars.iter().find(|u| u.name == sc.name) {
+        if let Some(u) = svc.profile.sidecar(&sc.name) {
             cpu += u.cpu.0 as f64 / 1000.0;
             mem += u.memory.0 as f64;
             oom |= sc.resources.limits.memory.is_some_and(|l| u.memory.0 > l.0);
