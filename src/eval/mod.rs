@@ -384,7 +384,7 @@ fn warnings(
     }
     if w.pool_slots_lost > 0 {
         out.push(format!(
-            "{} pool slots per process lost at failovers (redis-py 8.0.0/8.0.1 Sentinel pool leak, redis/redis-py#4187): upgrade redis-py",
+            "{} pool slots per process lost at failovers (redis-py 8.0.0–8.0.1 Sentinel pool leak, redis/redis-py#4187): upgrade redis-py",
             w.pool_slots_lost
         ));
     }

@@ -64,8 +64,9 @@ pub struct ClientPoolConfig {
     /// redis-py `BlockingConnectionPool`: longest checkout wait, seconds (default 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<f64>,
-    /// redis-py version (8.0.0 and 8.0.1 Sentinel pools leak a slot per connection in flight
-    /// at a failover, redis/redis-py#4187).
+    /// redis-py version, PEP 440 (`8.0.1`, `v8.0.1`, `==8.0.1`, `8.0.0rc1`): releases from
+    /// 8.0.0 up to the fix (see [`SENTINEL_LEAK`]) leak a Sentinel pool slot per connection in
+    /// flight at a failover, redis/redis-py#4187.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// Which API of the driver the code calls: `async` (motor, pymongo `AsyncMongoClient`,
@@ -247,8 +248,23 @@ impl ClientPoolConfig {
                 if !(timeout.is_finite() && timeout >= 0.0) {
                     return Err(("timeout".into(), format!("{timeout}: expected seconds ≥ 0")));
                 }
+                let release = self
+                    .version
+                    .as_deref()
+                    .map(|v| {
+                        python_release(v).ok_or_else(|| {
+                            (
+                                "version".to_string(),
+                                format!(
+                                    "{v:?}: expected a redis-py release such as \"8.0.1\" \
+                                     (PEP 440: digits and dots, optional suffix)"
+                                ),
+                            )
+                        })
+                    })
+                    .transpose()?;
                 let leaks = self.pool_class.as_deref() == Some("SentinelConnectionPool")
-                    && matches!(self.version.as_deref(), Some("8.0.0") | Some("8.0.1"));
+                    && release.is_some_and(|r| SENTINEL_LEAK.contains(&r));
                 Ok(ClientPool {
                     max_size,
                     min_size: 0,
@@ -489,6 +505,46 @@ pub fn idle_connections(pool: &ClientPool, replicas: u32, processes: u32) -> u64
         * (u64::from(pool.min_size) + u64::from(pool.monitors_per_member))
 }
 
+/// redis-py releases whose `SentinelConnectionPool` loses a slot per connection in flight at a
+/// master switch (redis/redis-py#4187: reported on 8.0.0 and 8.0.1, fixed by #4193 after
+/// 8.0.1). Release segments `[major, minor, micro]`; a pre-release of 8.0.0 counts as 8.0.0.
+pub const SENTINEL_LEAK: std::ops::Range<[u32; 3]> = [8, 0, 0]..[8, 0, 2];
+
+/// The release segment `[major, minor, micro]` of a PEP 440 version string: an optional `==`
+/// or `v` prefix, one to three dot-separated numbers (missing ones are 0), then an optional
+/// pre/post/dev/local suffix (`rc1`, `.post1`, `+local`), which is ignored. `None` when the
+/// text is not a version.
+pub fn python_release(text: &str) -> Option<[u32; 3]> {
+    let t = text.trim();
+    let t = t.strip_prefix("==").unwrap_or(t).trim_start();
+    let t = t.strip_prefix(['v', 'V']).unwrap_or(t);
+    let end = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (numbers, suffix) = t.split_at(end);
+    // "8.0.0.post1": the dot before a suffix belongs to the suffix.
+    let numbers = match numbers.strip_suffix('.') {
+        Some(n) if !suffix.is_empty() => n,
+        _ => numbers,
+    };
+    let suffix_ok = suffix.is_empty()
+        || suffix.starts_with(|c: char| c.is_ascii_alphabetic() || "+-_".contains(c))
+            && suffix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".+-_".contains(c));
+    if numbers.is_empty() || !suffix_ok {
+        return None;
+    }
+    let mut release = [0u32; 3];
+    for (i, part) in numbers.split('.').enumerate() {
+        let n = part.parse::<u32>().ok()?;
+        if let Some(slot) = release.get_mut(i) {
+            *slot = n;
+        }
+    }
+    Some(release)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -510,6 +566,55 @@ mod tests {
         assert!(connection_budget(&p, 10, 2, 100) <= 500);
         assert!(connection_budget(&pymongo(Some(24), None).resolve().unwrap(), 10, 2, 100) > 500);
         assert_eq!(fitting_size(10, 10, 2, 2), 1, "never below one connection");
+    }
+
+    #[test]
+    fn python_versions_parse_to_their_release() {
+        for (text, want) in [
+            ("8.0.1", Some([8, 0, 1])),
+            ("v8.0.1", Some([8, 0, 1])),
+            ("==8.0.0", Some([8, 0, 0])),
+            ("8.0", Some([8, 0, 0])),
+            ("8", Some([8, 0, 0])),
+            ("8.0.0rc1", Some([8, 0, 0])),
+            ("8.0.1.post1", Some([8, 0, 1])),
+            ("8.0.1+local.2", Some([8, 0, 1])),
+            ("7.4.0.1", Some([7, 4, 0])),
+            ("latest", None),
+            ("", None),
+            ("8..1", None),
+            ("8.0.1 !", None),
+            (">=8.0", None),
+        ] {
+            assert_eq!(python_release(text), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn only_affected_redis_py_releases_leak_sentinel_slots() {
+        let sentinel = |v: &str| {
+            ClientPoolConfig {
+                client: "redis-py".into(),
+                pool_class: Some("SentinelConnectionPool".into()),
+                version: Some(v.into()),
+                ..ClientPoolConfig::default()
+            }
+            .resolve()
+        };
+        for (v, leaks) in [
+            ("7.4.0", false),
+            ("8.0.0rc2", true),
+            ("8.0.0", true),
+            ("v8.0.1", true),
+            ("8.0.1.post1", true),
+            ("8.0.2", false),
+            ("8.1", false),
+        ] {
+            assert_eq!(sentinel(v).unwrap().leaks_on_failover, leaks, "{v}");
+        }
+        let err = sentinel("eight").unwrap_err();
+        assert_eq!(err.0, "version");
+        assert!(err.1.contains("\"eight\""), "{}", err.1);
     }
 
     #[test]
