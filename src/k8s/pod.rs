@@ -177,6 +177,12 @@ pub struct Pod {
     pub served: f64,
     /// Requests served since the pod was created, and that count at the last scrape.
     pub served_total: (f64, f64),
+    /// CPU in use over the engine's current step, cores (a scrape inside a merged step adds
+    /// it to `cpu_used_core_ms` for the time not yet integrated).
+    pub cpu_cores: f64,
+    /// Requests served per second over the engine's current step (likewise for
+    /// `served_total`).
+    pub served_per_s: f64,
     /// Container restarts so far.
     pub restarts: u32,
     /// The back-off the next crash waits before its restart.
@@ -225,6 +231,8 @@ impl Pod {
             sample: None,
             served: 0.0,
             served_total: (0.0, 0.0),
+            cpu_cores: 0.0,
+            served_per_s: 0.0,
             restarts: 0,
             next_backoff: INITIAL_BACKOFF,
         }

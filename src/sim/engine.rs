@@ -53,7 +53,7 @@ pub struct Options {
 }
 
 /// One SLA window's figures for one objective.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
 pub struct ObjectiveWindow {
     /// Requests that arrived.
     pub arrivals: f64,
@@ -68,7 +68,7 @@ pub struct ObjectiveWindow {
 }
 
 /// One SLA window.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct WindowRun {
     /// Window start.
     pub start: Millis,
@@ -169,7 +169,7 @@ pub struct WorkloadRun {
 }
 
 /// What one node pool did during the run.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct PoolRun {
     /// Billed node-seconds (from the instance request to its removal).
     pub node_seconds: f64,
@@ -190,7 +190,7 @@ pub struct PoolRun {
 }
 
 /// One timeline sample.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TimelinePoint {
     /// Time.
     pub at: Millis,
@@ -205,7 +205,7 @@ pub struct TimelinePoint {
 }
 
 /// The outcome of one simulated run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RunResult {
     /// Simulated span.
     pub horizon: Millis,
@@ -327,6 +327,8 @@ struct Workload {
     /// (milli-requests/s), what an Object or External metric reports.
     arrivals_at_scrape: (f64, Millis),
     arrival_rate_milli: Option<i64>,
+    /// Arrival rate of the current step, requests/s.
+    lambda: f64,
     /// Queueing delay of the last step, seconds (what a probe on the workers waits).
     queue_wait_s: f64,
     /// The last step's waiting time before its state (backlog plus pool checkouts), seconds,
@@ -413,6 +415,17 @@ struct Sim<'a> {
     autoscaler_seen: Option<(u64, Millis)>,
     /// Skip autoscaler loops that cannot act (off only to test that skipping changes nothing).
     skip_idle_autoscaler: bool,
+    /// Merge the fluid steps of a steady stretch across stops where only the scrape and the
+    /// HPA sync run (off only to test that merging changes nothing but rounding).
+    merge_steady: bool,
+    /// The last fluid step left every input of the next one as it found it (see
+    /// [`Sim::fluid_step`]): its rates hold until something changes.
+    steady: bool,
+    /// A steady step not integrated yet: its start and length (ms). Its rates are the last
+    /// step's; it ends at the current stop.
+    deferred: Option<(Millis, Millis)>,
+    /// Stops merged into a steady step so far.
+    merged_stops: u64,
     downstream: Vec<f64>,
     calls: Vec<Vec<(usize, f64)>>,
     hist: Histogram,
@@ -700,6 +713,7 @@ impl<'a> Sim<'a> {
                 init_delay: wc.init_duration(),
                 arrivals_at_scrape: (0.0, 0),
                 arrival_rate_milli: None,
+                lambda: 0.0,
                 queue_wait_s: 0.0,
                 wait_bin: (f64::NAN, 0),
                 probe_failures: 0,
@@ -792,6 +806,10 @@ impl<'a> Sim<'a> {
             cluster_changes: 0,
             autoscaler_seen: None,
             skip_idle_autoscaler: true,
+            merge_steady: true,
+            steady: false,
+            deferred: None,
+            merged_stops: 0,
             downstream: vec![0.0; sc.services.len()],
             calls,
             hist: Histogram::default(),
@@ -979,6 +997,12 @@ impl<'a> Sim<'a> {
         let periods = self.clock_periods(window);
         let mut t = 0;
         while t < horizon {
+            // A stop where only the scrape and the HPA sync are due, inside a steady stretch,
+            // does not end the stretch's step unless the sync changes the replicas.
+            let merge = self.merge_steady && self.steady && self.only_metrics_due(t, &periods);
+            if !merge {
+                self.integrate_deferred();
+            }
             self.now = t;
             self.process_events(t);
             if t > 0 && t % window == 0 {
@@ -1011,9 +1035,17 @@ impl<'a> Sim<'a> {
                 }
             }
             let next = self.next_stop(t, &periods);
-            self.fluid_step(t, next - t);
+            if merge && self.steady {
+                let (start, len) = self.deferred.unwrap_or((t, 0));
+                self.deferred = Some((start, len + (next - t)));
+                self.merged_stops += 1;
+            } else {
+                self.integrate_deferred();
+                self.fluid_step(t, next - t);
+            }
             t = next;
         }
+        self.integrate_deferred();
         self.now = horizon;
         // The last whole window ends at the horizon only when the horizon is a whole number
         // of windows; a shorter tail is not a window (the scenario notes it).
@@ -1046,6 +1078,31 @@ impl<'a> Sim<'a> {
         periods.sort_unstable();
         periods.dedup();
         periods
+    }
+
+    /// Whether only the metrics scrape and the HPA sync are due at stop `t`: no event, no
+    /// failover, no window, bin, timeline or probe boundary, no autoscaler loop that may act,
+    /// no rollout or pending pod.
+    fn only_metrics_due(&self, t: Millis, periods: &[Millis]) -> bool {
+        let cp = &self.sc.control_plane;
+        let metrics = |p: Millis| p == cp.metrics_resolution || p == cp.hpa_sync_period;
+        let window = self.sc.sla.window.max(self.sc.step.max(1));
+        t > 0
+            && t % window != 0
+            && periods.iter().all(|&p| metrics(p) || t % p != 0)
+            && self.events.peek().is_none_or(|Reverse((at, ..))| *at > t)
+            && !(t % cp.autoscaler_interval.max(1) == 0 && self.autoscaler_may_act(t))
+            && !self.need_schedule
+            && self.workloads.iter().all(|w| !w.rolling)
+            && self.servers.iter().all(|s| !s.failovers.contains(&t))
+    }
+
+    /// Integrates the deferred steady step, if any: one fluid step over its whole length with
+    /// the inputs it started from (they held, or it would not have been deferred).
+    fn integrate_deferred(&mut self) {
+        if let Some((start, len)) = self.deferred.take() {
+            self.fluid_step(start, len);
+        }
     }
 
     /// The next time after `t` at which something can happen: a multiple of one of `periods`,
@@ -1355,12 +1412,16 @@ impl<'a> Sim<'a> {
 
     fn scrape(&mut self, t: Millis) {
         let resolution = self.sc.control_plane.metrics_resolution;
+        // Counters stand at the start of a deferred step: add what its rates did since.
+        let behind_ms = self.deferred.map_or(0, |(_, len)| len);
+        let behind_s = behind_ms as f64 / 1000.0;
         for wl in &mut self.workloads {
             let (a0, at0) = wl.arrivals_at_scrape;
             if t > at0 {
-                let rate = (wl.run.arrivals - a0) / (t - at0) as f64 * 1e6;
+                let arrivals = wl.run.arrivals + wl.lambda * behind_s;
+                let rate = (arrivals - a0) / (t - at0) as f64 * 1e6;
                 wl.arrival_rate_milli = Some(rate.round() as i64);
-                wl.arrivals_at_scrape = (wl.run.arrivals, t);
+                wl.arrivals_at_scrape = (arrivals, t);
             }
         }
         // The workloads' pod lists hold the live pods; the slab keeps every pod ever created.
@@ -1385,16 +1446,18 @@ impl<'a> Sim<'a> {
                 continue;
             }
             let window = t - at0;
+            let used = p.cpu_used_core_ms + p.cpu_cores * behind_ms as f64;
+            let served = p.served_total.0 + p.served_per_s * behind_s;
             p.sample = Some(crate::k8s::pod::PodSample {
-                cpu_milli: ((p.cpu_used_core_ms - used0) / window as f64 * 1000.0).round() as i64,
+                cpu_milli: ((used - used0) / window as f64 * 1000.0).round() as i64,
                 memory_bytes: p.memory_bytes.round() as i64,
                 at: t,
                 window,
-                served_per_s_milli: ((p.served_total.0 - p.served_total.1) / window as f64 * 1e6)
-                    .round() as i64,
+                served_per_s_milli: ((served - p.served_total.1) / window as f64 * 1e6).round()
+                    as i64,
             });
-            p.cpu_at_scrape = (p.cpu_used_core_ms, t);
-            p.served_total.1 = p.served_total.0;
+            p.cpu_at_scrape = (used, t);
+            p.served_total.1 = served;
         }
     }
 
@@ -1407,6 +1470,9 @@ impl<'a> Sim<'a> {
             };
             let desired = hpa.sync(t, current, &self.pods, &wl.pods, wl.arrival_rate_milli);
             if desired != current {
+                // The pods change from here: the steady step so far ends now.
+                self.integrate_deferred();
+                self.steady = false;
                 if desired > current {
                     self.workloads[w].run.scale_ups += 1;
                 } else {
@@ -1694,6 +1760,9 @@ impl<'a> Sim<'a> {
         self.node_memory.resize(self.nodes.len(), 0.0);
         let mut pressure = false;
         let mut killed = false;
+        // Whether this step leaves every input of the next one as it found it (backlog,
+        // admitted share, pools, memory): then the next one repeats its rates.
+        let mut steady = true;
         self.downstream.iter_mut().for_each(|d| *d = 0.0);
         let mut class_base = 0;
         for w in 0..self.workloads.len() {
@@ -1708,13 +1777,16 @@ impl<'a> Sim<'a> {
             };
             let n_classes = svc.profile.classes.len();
             let wl = &mut self.workloads[w];
+            wl.lambda = lambda;
             let ready = wl.serving;
+            let before = (wl.backlog_core_s, wl.queue_wait_s, wl.admitted);
             wl.run.ready_min = wl.run.ready_min.min(ready);
             wl.run.ready_max = wl.run.ready_max.max(ready);
             let arrivals = lambda * dt;
             wl.run.arrivals += arrivals;
             let mut served_per_ready_pod = 0.0;
             let (cpu_ready_cores, mem_ready) = if wl.request_model.is_some() {
+                steady = false;
                 self.requests_step(w, t, dt_ms, lambda, class_base)
             } else if ready == 0 || lambda <= 0.0 {
                 wl.backlog_core_s = 0.0;
@@ -1794,6 +1866,7 @@ impl<'a> Sim<'a> {
                         ops_per_s,
                         dt,
                     );
+                    steady &= ps.ready_before == ready && ps.open == establish.open;
                     ps.ready_before = ready;
                     ps.open = establish.open;
                     wl.run.pool_wait_p99_s = wl.run.pool_wait_p99_s.max(step.wait_p99_s);
@@ -1875,6 +1948,8 @@ impl<'a> Sim<'a> {
                 }
                 (m.idle_cores + busy, mem)
             };
+            let wl = &self.workloads[w];
+            steady &= before == (wl.backlog_core_s, wl.queue_wait_s, wl.admitted);
             class_base += n_classes;
             // Per-pod usage and the efficiency integrals.
             let wl = &mut self.workloads[w];
@@ -1882,6 +1957,8 @@ impl<'a> Sim<'a> {
             let base_mem = wl.model.base_memory;
             let memory = &self.sc.services[si].profile.memory;
             let workers = wl.model.workers;
+            // Memory that grows with the requests served changes every step.
+            steady &= memory.growth_per_request.0 == 0 || wl.running == 0;
             let per_process_oom =
                 self.sc.control_plane.oom_kill == crate::model::scenario::OomKill::Process;
             let mut worker_kills: Vec<usize> = Vec::new();
@@ -1914,12 +1991,15 @@ impl<'a> Sim<'a> {
                         let (c, mut m) = if let (true, Some(u)) = (p.ready, usage) {
                             p.served += u.served;
                             p.served_total.0 += u.served;
+                            p.served_per_s = u.served / dt;
                             (idle + u.cpu_cores, base_mem + u.memory_bytes)
                         } else if p.ready {
                             p.served += served_per_ready_pod;
                             p.served_total.0 += served_per_ready_pod;
+                            p.served_per_s = served_per_ready_pod / dt;
                             (cpu_ready_cores, mem_ready)
                         } else {
+                            p.served_per_s = 0.0;
                             (idle, base_mem)
                         };
                         m += memory.growth_bytes(p.served, workers);
@@ -1947,6 +2027,7 @@ impl<'a> Sim<'a> {
                         }
                         // Metrics and usage are the pod's: app plus sidecars.
                         let (c, m) = (c + wl.sidecar_cpu_cores, m + wl.sidecar_memory);
+                        p.cpu_cores = c;
                         p.cpu_used_core_ms += c * dt_ms as f64;
                         p.memory_bytes = m;
                         cpu_used += c;
@@ -1988,13 +2069,14 @@ impl<'a> Sim<'a> {
             wl.running = running;
             if !worker_kills.is_empty() {
                 self.worker_oom_kill(w, &worker_kills, workers);
+                steady = false;
             }
             if !self.oom.is_empty() {
                 self.oom_kill(w, t + dt_ms);
                 killed = true;
             }
         }
-        self.tally_connections(t, dt_ms);
+        steady &= self.tally_connections(t, dt_ms);
         let count = &mut self.node_count;
         count.iter_mut().for_each(|c| *c = 0);
         for n in &self.nodes {
@@ -2021,6 +2103,7 @@ impl<'a> Sim<'a> {
         if pressure {
             self.relieve_memory_pressure(t + dt_ms);
         }
+        self.steady = steady && !killed && !pressure;
     }
 
     /// The request-level step of workload `w` over `[t, t + dt_ms)` at `lambda` requests per
@@ -2124,10 +2207,13 @@ impl<'a> Sim<'a> {
     /// processes and growing pools count as opened connections (the storm figures), and a
     /// server that is a workload of the scenario holds its connections' memory on its ready
     /// pods in the next step.
-    fn tally_connections(&mut self, t: Millis, dt_ms: Millis) {
+    /// Tallies the connections the servers see over the step; whether every tally input of
+    /// the next step (open connections, refused shares, connection memory) stayed as it was.
+    fn tally_connections(&mut self, t: Millis, dt_ms: Millis) -> bool {
         if self.servers.is_empty() {
-            return;
+            return true;
         }
+        let mut steady = true;
         let dt = dt_ms as f64 / 1000.0;
         for s in &mut self.servers {
             s.connections = 0.0;
@@ -2148,6 +2234,7 @@ impl<'a> Sim<'a> {
                     (procs, open),
                     ps.handshake_s,
                 );
+                steady &= ps.tallied == (procs, open);
                 ps.tallied = (procs, open);
                 server.opened += opened;
                 server.opens_first_second += first_second;
@@ -2159,6 +2246,7 @@ impl<'a> Sim<'a> {
                     let in_flight = ps.in_use.round() as u32;
                     let capacity = ps.pool.max_size.saturating_sub(ps.lost);
                     ps.lost += in_flight.min(capacity);
+                    steady = false;
                     wl.run.pool_slots_lost = ps.lost;
                 }
             }
@@ -2180,19 +2268,23 @@ impl<'a> Sim<'a> {
         }
         for wl in &mut self.workloads {
             for ps in &mut wl.client_pools {
+                steady &= ps.refused == self.servers[ps.server].refused_share;
                 ps.refused = self.servers[ps.server].refused_share;
             }
         }
         for s in &self.servers {
             if let Some(w) = s.workload {
                 let wl = &mut self.workloads[w];
-                wl.connection_memory = crate::sim::pools::connection_memory_per_pod(
+                let memory = crate::sim::pools::connection_memory_per_pod(
                     s.connections,
                     s.bytes_per_connection,
                     wl.serving,
                 );
+                steady &= wl.connection_memory == memory;
+                wl.connection_memory = memory;
             }
         }
+        steady
     }
 
     /// Kubelet eviction under node memory pressure: while the working sets of a node's pods
@@ -2521,6 +2613,78 @@ mod tests {
                 max_relative = 1e-9
             );
         }
+    }
+
+    /// Whether two JSON values agree: numbers within `rel` (relative, or 1e-6 absolute near
+    /// zero), everything else exactly; the first difference's path otherwise.
+    fn json_close(
+        a: &serde_json::Value,
+        b: &serde_json::Value,
+        rel: f64,
+        path: &str,
+    ) -> Result<(), String> {
+        use serde_json::Value::*;
+        match (a, b) {
+            (Number(x), Number(y)) => {
+                let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+                let close = (x - y).abs() <= rel * x.abs().max(y.abs()) || (x - y).abs() < 1e-6;
+                close.then_some(()).ok_or(format!("{path}: {x} vs {y}"))
+            }
+            (Array(x), Array(y)) if x.len() == y.len() => x
+                .iter()
+                .zip(y)
+                .enumerate()
+                .try_for_each(|(i, (x, y))| json_close(x, y, rel, &format!("{path}[{i}]"))),
+            (Object(x), Object(y)) if x.len() == y.len() => x.iter().try_for_each(|(k, v)| {
+                json_close(
+                    v,
+                    y.get(k).ok_or(format!("{path}.{k} missing"))?,
+                    rel,
+                    &format!("{path}.{k}"),
+                )
+            }),
+            _ => (a == b).then_some(()).ok_or(format!("{path}: {a} vs {b}")),
+        }
+    }
+
+    /// Merging the fluid steps of steady stretches across scrape-and-sync stops changes
+    /// nothing but rounding: every figure of the run (counts, windows, breaches, costs,
+    /// usage integrals, the timeline) of candidates across the default space, under Monte
+    /// Carlo traffic, equals the run that steps at every stop to 1e-9.
+    #[test]
+    fn merged_steady_steps_change_nothing_but_rounding() {
+        let sc = default_scenario_hours(36);
+        let configs = crate::search::space::expand(&sc.space, &sc.baseline);
+        let options = Options {
+            replication: 3,
+            variation: crate::sim::arrivals::Variation {
+                poisson: true,
+                ..Default::default()
+            },
+            ..Options::default()
+        };
+        let mut compared = 0;
+        for config in std::iter::once(&sc.baseline).chain(configs.iter().step_by(45)) {
+            let run = |merge: bool| {
+                let mut sim = Sim::new(&sc, config, 1, &options);
+                sim.merge_steady = merge;
+                sim.run();
+                (
+                    sim.merged_stops,
+                    serde_json::to_value(sim.finish()).unwrap(),
+                )
+            };
+            let ((merged_stops, merged), (none, stepped)) = (run(true), run(false));
+            // 36 h has 8,640 scrape-and-sync stops; most lie inside steady stretches.
+            assert!(
+                merged_stops > 4_000 && none == 0,
+                "{}: {merged_stops}",
+                config.name
+            );
+            json_close(&merged, &stepped, 1e-9, &config.name).unwrap();
+            compared += 1;
+        }
+        assert_eq!(compared, 9);
     }
 
     /// Runs handed warm models by the scenario's cache give exactly the results of cold runs:
