@@ -349,6 +349,49 @@ pub struct WorkloadHpa {
     inputs: Vec<MetricInput>,
     /// The container each `ContainerResource` metric reads, aligned with the spec's metrics.
     containers: Vec<Option<ContainerView>>,
+    /// What the last full reconcile read: a sync that reads the same repeats its proposal
+    /// ([`HpaController::reconcile_repeat`]).
+    seen: Seen,
+}
+
+/// What one full reconcile read of the workload (buffers reused between reconciles).
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Seen {
+    /// A sync reading the same may repeat it: every started pod was past its CPU
+    /// initialization period, so the classification no longer depends on the time.
+    repeatable: bool,
+    spec_replicas: u32,
+    status_replicas: i32,
+    service_rate_milli: Option<i64>,
+    pods: Vec<SeenPod>,
+}
+
+/// One pod as a reconcile reads it, its requests aside (they are fixed for the pod's id). The
+/// sample's time and window are left out: they matter only while a pod is within its CPU
+/// initialization period.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct SeenPod {
+    id: usize,
+    status: PodStatus,
+    ready: bool,
+    start_time: Option<Millis>,
+    ready_transition: Option<Millis>,
+    sample: Option<(i64, i64, i64)>,
+}
+
+impl SeenPod {
+    fn of(id: usize, p: &Pod) -> SeenPod {
+        SeenPod {
+            id,
+            status: p.status,
+            ready: p.ready,
+            start_time: p.start_time,
+            ready_transition: p.ready_transition,
+            sample: p
+                .sample
+                .map(|s| (s.cpu_milli, s.memory_bytes, s.served_per_s_milli)),
+        }
+    }
 }
 
 impl WorkloadHpa {
@@ -381,6 +424,7 @@ impl WorkloadHpa {
             },
             pods: Vec::new(),
             inputs: Vec::new(),
+            seen: Seen::default(),
         }
     }
 
@@ -405,6 +449,18 @@ impl WorkloadHpa {
         ids: &[usize],
         service_rate_milli: Option<i64>,
     ) -> u32 {
+        if self.reads_as_before(spec_replicas, pods, ids, service_rate_milli) {
+            let again = self.controller.reconcile_repeat(
+                now,
+                &self.spec,
+                spec_replicas as i32,
+                self.seen.status_replicas,
+                &self.config,
+            );
+            if let Some(out) = again {
+                return out.desired_replicas.max(0) as u32;
+            }
+        }
         self.pods.clear();
         for &id in ids {
             let p = &pods[id];
@@ -503,7 +559,40 @@ impl WorkloadHpa {
             &self.pods,
             &self.config,
         );
+        let seen = &mut self.seen;
+        seen.spec_replicas = spec_replicas;
+        seen.status_replicas = status_replicas;
+        seen.service_rate_milli = service_rate_milli;
+        seen.pods.clear();
+        seen.pods
+            .extend(ids.iter().map(|&id| SeenPod::of(id, &pods[id])));
+        let init = self.config.cpu_initialization_period;
+        seen.repeatable = seen
+            .pods
+            .iter()
+            .all(|p| p.start_time.is_none_or(|s| s.saturating_add(init) <= now));
         out.desired_replicas.max(0) as u32
+    }
+
+    /// Whether the pods and the arrival rate read as at the last full reconcile, and that one
+    /// may be repeated.
+    fn reads_as_before(
+        &self,
+        spec_replicas: u32,
+        pods: &[Pod],
+        ids: &[usize],
+        service_rate_milli: Option<i64>,
+    ) -> bool {
+        let seen = &self.seen;
+        seen.repeatable
+            && seen.spec_replicas == spec_replicas
+            && seen.service_rate_milli == service_rate_milli
+            && seen.pods.len() == ids.len()
+            && seen
+                .pods
+                .iter()
+                .zip(ids)
+                .all(|(s, &id)| *s == SeenPod::of(id, &pods[id]))
     }
 }
 

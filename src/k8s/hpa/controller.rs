@@ -258,6 +258,9 @@ pub struct HpaController {
     scale_down_events: Vec<ScaleEvent>,
     conditions: HpaConditions,
     metric_statuses: Vec<MetricStatus>,
+    /// What the last reconcile's metrics proposed, when they proposed without an error:
+    /// `(spec replicas, status replicas, proposal)` (see [`HpaController::reconcile_repeat`]).
+    last_proposal: Option<(i32, i32, i32)>,
 }
 
 impl HpaController {
@@ -281,6 +284,7 @@ impl HpaController {
             scale_down_events,
             conditions: HpaConditions::default(),
             metric_statuses: Vec::new(),
+            last_proposal: None,
         }
     }
 
@@ -288,6 +292,27 @@ impl HpaController {
     pub fn set_scale_events(&mut self, scale_up: Vec<ScaleEvent>, scale_down: Vec<ScaleEvent>) {
         self.scale_up_events = scale_up;
         self.scale_down_events = scale_down;
+    }
+
+    /// A reconcile at `now` whose inputs (spec, configuration, metrics, pods and their
+    /// classification) equal those of the last one: the metrics would propose what they
+    /// proposed then, so only the normalization (stabilization, limits, conditions) and the
+    /// rescale run again, exactly as [`HpaController::reconcile_in_place`] runs them.
+    /// `None`, changing nothing, when the last reconcile did not reach a proposal (or reached
+    /// it with an error) at these replica counts; then the caller runs the full reconcile.
+    pub fn reconcile_repeat(
+        &mut self,
+        now: Millis,
+        spec: &HpaSpec,
+        spec_replicas: i32,
+        status_replicas: i32,
+        cfg: &ControllerConfig,
+    ) -> Option<ReconcileStep> {
+        let (current, status, proposal) = self.last_proposal?;
+        if (current, status) != (spec_replicas, status_replicas) {
+            return None;
+        }
+        Some(self.conclude(now, spec, current, proposal, None, cfg))
     }
 
     /// Whether the initial recommendation has been recorded (or a history was given).
@@ -377,6 +402,7 @@ impl HpaController {
     ) -> ReconcileStep {
         use ConditionType::*;
         self.metric_statuses.clear();
+        self.last_proposal = None;
         let current = spec_replicas;
         if self.recommendations.is_none() {
             self.recommendations = Some(vec![TimestampedRecommendation {
@@ -389,99 +415,128 @@ impl HpaController {
         // `AbleToScale` is set once, at the end: each step of a reconcile overwrites the one
         // before (the scale was read → the normalization's verdict → the rescale), and only
         // the last is visible.
-        let mut able = AbleToScaleNote::ReadScale;
-        let mut proposal = None;
-        let mut error = None;
-        let mut rescale = true;
-        let mut desired;
-
+        let read = AbleToScaleNote::ReadScale;
         if current == 0 && min != 0 {
-            desired = 0;
-            rescale = false;
             self.conditions.set(
                 ScalingActive,
                 false,
                 "ScalingDisabled",
                 format_args!("the target has zero replicas, so autoscaling is off"),
             );
+            return self.finish(now, spec, current, (0, false), read, None, None);
         } else if current > max {
-            desired = max;
+            return self.finish(now, spec, current, (max, true), read, None, None);
         } else if current < min {
-            desired = min;
-        } else {
-            let tolerances = tolerances_for(spec.behavior.as_ref(), cfg);
-            let effective = spec.effective_metrics();
-            let computed = compute_replicas_for_metrics(
-                now,
-                &effective,
-                metrics,
-                spec_replicas,
-                status_replicas,
-                pods,
-                tolerances,
-                cfg,
-                &mut self.metric_statuses,
-            );
-            if let Some((reason, message)) = computed.blocking {
-                self.conditions.set(
-                    ScalingActive,
-                    false,
-                    reason,
-                    format_args!("the replica count could not be computed: {message}"),
-                );
-                self.set_able_to_scale(able);
-                return ReconcileStep {
-                    desired_replicas: current,
-                    rescaled: false,
-                    proposal: None,
-                    error: computed.error,
-                };
-            }
-            let [what, name] = computed.metric_name.pieces();
-            self.conditions.set_pieces(
-                ScalingActive,
-                true,
-                "ValidMetricFound",
-                &["a replica count was computed from ", what, name],
-            );
-            error = computed.error;
-            proposal = Some(computed.replicas);
-            desired = computed.replicas.max(0);
-            (desired, able) = match &spec.behavior {
-                None => self.normalize_legacy(now, current, desired, min, max, cfg),
-                Some(b) => self.normalize_with_behavior(now, b, current, desired, min, max, cfg),
-            };
-            rescale = desired != current;
+            return self.finish(now, spec, current, (min, true), read, None, None);
         }
+        let tolerances = tolerances_for(spec.behavior.as_ref(), cfg);
+        let effective = spec.effective_metrics();
+        let computed = compute_replicas_for_metrics(
+            now,
+            &effective,
+            metrics,
+            spec_replicas,
+            status_replicas,
+            pods,
+            tolerances,
+            cfg,
+            &mut self.metric_statuses,
+        );
+        if let Some((reason, message)) = computed.blocking {
+            self.conditions.set(
+                ScalingActive,
+                false,
+                reason,
+                format_args!("the replica count could not be computed: {message}"),
+            );
+            self.set_able_to_scale(read);
+            return ReconcileStep {
+                desired_replicas: current,
+                rescaled: false,
+                proposal: None,
+                error: computed.error,
+            };
+        }
+        let [what, name] = computed.metric_name.pieces();
+        self.conditions.set_pieces(
+            ScalingActive,
+            true,
+            "ValidMetricFound",
+            &["a replica count was computed from ", what, name],
+        );
+        if computed.error.is_none() {
+            self.last_proposal = Some((current, status_replicas, computed.replicas));
+        }
+        self.conclude(now, spec, current, computed.replicas, computed.error, cfg)
+    }
 
-        if rescale {
-            able = AbleToScaleNote::Rescaled(desired);
-            if let Some(b) = &spec.behavior {
-                if desired > current {
-                    let rules = HpaScalingRules::effective_scale_up(b.scale_up.as_ref());
-                    store_scale_event(
-                        now,
-                        &rules,
-                        &mut self.scale_up_events,
-                        desired.saturating_sub(current),
-                    );
-                } else {
-                    let rules = HpaScalingRules::effective_scale_down(b.scale_down.as_ref());
-                    store_scale_event(
-                        now,
-                        &rules,
-                        &mut self.scale_down_events,
-                        current.saturating_sub(desired),
-                    );
-                }
+    /// The end of a reconcile whose metrics proposed `proposal`: normalization, then the
+    /// rescale.
+    fn conclude(
+        &mut self,
+        now: Millis,
+        spec: &HpaSpec,
+        current: i32,
+        proposal: i32,
+        error: Option<String>,
+        cfg: &ControllerConfig,
+    ) -> ReconcileStep {
+        let (min, max) = (spec.min_replicas, spec.max_replicas);
+        let prenormalized = proposal.max(0);
+        let (desired, able) = match &spec.behavior {
+            None => self.normalize_legacy(now, current, prenormalized, min, max, cfg),
+            Some(b) => self.normalize_with_behavior(now, b, current, prenormalized, min, max, cfg),
+        };
+        let rescale = (desired, desired != current);
+        self.finish(now, spec, current, rescale, able, Some(proposal), error)
+    }
+
+    /// Records a rescale to `desired` (when `rescale`; the scale event, under a behavior) and
+    /// the `AbleToScale` verdict; the reconcile's outcome.
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &mut self,
+        now: Millis,
+        spec: &HpaSpec,
+        current: i32,
+        (desired, rescale): (i32, bool),
+        mut able: AbleToScaleNote,
+        proposal: Option<i32>,
+        error: Option<String>,
+    ) -> ReconcileStep {
+        if !rescale {
+            self.set_able_to_scale(able);
+            return ReconcileStep {
+                desired_replicas: current,
+                rescaled: false,
+                proposal,
+                error,
+            };
+        }
+        able = AbleToScaleNote::Rescaled(desired);
+        if let Some(b) = &spec.behavior {
+            if desired > current {
+                let rules = HpaScalingRules::effective_scale_up(b.scale_up.as_ref());
+                store_scale_event(
+                    now,
+                    &rules,
+                    &mut self.scale_up_events,
+                    desired.saturating_sub(current),
+                );
+            } else {
+                let rules = HpaScalingRules::effective_scale_down(b.scale_down.as_ref());
+                store_scale_event(
+                    now,
+                    &rules,
+                    &mut self.scale_down_events,
+                    current.saturating_sub(desired),
+                );
             }
-        } else {
-            desired = current;
         }
         self.set_able_to_scale(able);
         ReconcileStep {
             desired_replicas: desired,
-            rescaled: rescale,
+            rescaled: true,
             proposal,
             error,
         }
