@@ -2687,6 +2687,36 @@ mod tests {
         assert_eq!(compared, 9);
     }
 
+    /// HPA syncs that repeat the last full reconcile's proposal change nothing: the default
+    /// space's candidates under Monte Carlo traffic give byte-identical runs when every sync
+    /// reconciles in full.
+    #[test]
+    fn repeated_hpa_proposals_change_nothing() {
+        let sc = default_scenario_hours(36);
+        let configs = crate::search::space::expand(&sc.space, &sc.baseline);
+        let options = Options {
+            replication: 5,
+            variation: crate::sim::arrivals::Variation {
+                poisson: true,
+                ..Default::default()
+            },
+            ..Options::default()
+        };
+        for config in std::iter::once(&sc.baseline).chain(configs.iter().step_by(60)) {
+            let run = |repeat: bool| {
+                let mut sim = Sim::new(&sc, config, 1, &options);
+                if !repeat {
+                    for w in &mut sim.workloads {
+                        w.hpa = w.hpa.take().map(WorkloadHpa::without_repeats);
+                    }
+                }
+                sim.run();
+                sim.finish()
+            };
+            assert_eq!(run(true), run(false), "{}", config.name);
+        }
+    }
+
     /// Runs handed warm models by the scenario's cache give exactly the results of cold runs:
     /// replication 1 after replications 2 and 3 of the same candidate and of one with other CPU
     /// limits (sharing the models they warmed) equals replication 1 on a fresh scenario.

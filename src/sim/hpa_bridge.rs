@@ -352,6 +352,9 @@ pub struct WorkloadHpa {
     /// What the last full reconcile read: a sync that reads the same repeats its proposal
     /// ([`HpaController::reconcile_repeat`]).
     seen: Seen,
+    /// Whether syncs may repeat the last proposal (off only to test that repeating changes
+    /// nothing).
+    repeats: bool,
 }
 
 /// What one full reconcile read of the workload (buffers reused between reconciles).
@@ -425,7 +428,15 @@ impl WorkloadHpa {
             pods: Vec::new(),
             inputs: Vec::new(),
             seen: Seen::default(),
+            repeats: true,
         }
+    }
+
+    /// Turns repeated proposals off: every sync reconciles in full.
+    #[cfg(test)]
+    pub(crate) fn without_repeats(mut self) -> WorkloadHpa {
+        self.repeats = false;
+        self
     }
 
     /// The initial replica count clamped into [minReplicas, maxReplicas].
@@ -584,7 +595,8 @@ impl WorkloadHpa {
         service_rate_milli: Option<i64>,
     ) -> bool {
         let seen = &self.seen;
-        seen.repeatable
+        self.repeats
+            && seen.repeatable
             && seen.spec_replicas == spec_replicas
             && seen.service_rate_milli == service_rate_milli
             && seen.pods.len() == ids.len()

@@ -1115,3 +1115,85 @@ proptest! {
         prop_assert_eq!(div_i128(s as i128, t as i128), s as i128 / t as i128);
     }
 }
+
+proptest! {
+    /// A controller that repeats the last proposal whenever a sync's inputs equal the last
+    /// full reconcile's ends every sync exactly as one that always reconciles in full: the
+    /// same outcome, conditions, metric statuses, recommendation history and scale events,
+    /// with and without behaviors, across scale-ups, stabilized scale-downs and limits.
+    #[test]
+    fn repeated_proposals_equal_full_reconciles(
+        min in 1..6i32,
+        span in 0..12i32,
+        behavior in proptest::option::of((arb_rules(), arb_rules())),
+        // Each sync reads the usage of one of a few levels, often the same as before.
+        levels in proptest::collection::vec(0..3000i64, 1..4),
+        picks in proptest::collection::vec(0..4usize, 5..80),
+    ) {
+        let max = min + span;
+        let mut spec = HpaSpec::new(min, max, vec![MetricSpec::resource_utilization(ResourceName::Cpu, 60)]);
+        spec.behavior = behavior.map(|(u, d)| Behavior { scale_up: u, scale_down: d });
+        let cfg = ControllerConfig::default();
+        let (mut full, mut repeating) = (HpaController::new(), HpaController::new());
+        let mut current = min;
+        let mut last_input: Option<(i32, i64)> = None;
+        for (s, &pick) in picks.iter().enumerate() {
+            let t = NOW + s as Millis * cfg.sync_period;
+            let usage = levels[pick % levels.len()];
+            let n = current.max(1) as usize;
+            let input = [cpu_input(t, n, 1000, usage)];
+            let pods = ready_pods(n);
+            let a = full.reconcile_in_place(t, &spec, current, current, &input, &pods, &cfg);
+            let b = match (last_input == Some((current, usage)))
+                .then(|| repeating.reconcile_repeat(t, &spec, current, current, &cfg))
+                .flatten()
+            {
+                Some(b) => b,
+                None => {
+                    last_input = Some((current, usage));
+                    repeating.reconcile_in_place(t, &spec, current, current, &input, &pods, &cfg)
+                }
+            };
+            prop_assert_eq!(&a, &b, "sync {}", s);
+            prop_assert_eq!(full.conditions(), repeating.conditions());
+            prop_assert_eq!(full.metric_statuses(), repeating.metric_statuses());
+            prop_assert_eq!(full.recommendations(), repeating.recommendations());
+            prop_assert_eq!(full.scale_up_events(), repeating.scale_up_events());
+            prop_assert_eq!(full.scale_down_events(), repeating.scale_down_events());
+            current = a.desired_replicas;
+        }
+    }
+}
+
+/// A repeat needs the last full reconcile's proposal at the same replica counts: none before
+/// any reconcile, none at other counts, and after a proposal it concludes like the full one
+/// (here a stabilized scale-down: 3 pods at 10 % of a 60 % target propose 1, held at 3).
+#[test]
+fn repeats_need_a_proposal_at_the_same_counts() {
+    let cfg = ControllerConfig::default();
+    let spec = HpaSpec::new(
+        1,
+        10,
+        vec![MetricSpec::resource_utilization(ResourceName::Cpu, 60)],
+    );
+    let mut c = HpaController::new();
+    assert_eq!(c.reconcile_repeat(NOW, &spec, 3, 3, &cfg), None);
+    let input = [cpu_input(NOW, 3, 1000, 100)];
+    let first = c.reconcile_in_place(NOW, &spec, 3, 3, &input, &ready_pods(3), &cfg);
+    assert_eq!((first.proposal, first.desired_replicas), (Some(1), 3));
+    assert_eq!(
+        c.reconcile_repeat(NOW + cfg.sync_period, &spec, 4, 4, &cfg),
+        None
+    );
+    let mut full = c.clone();
+    let t = NOW + cfg.sync_period;
+    let again = c.reconcile_repeat(t, &spec, 3, 3, &cfg).unwrap();
+    let reference = full.reconcile_in_place(t, &spec, 3, 3, &input, &ready_pods(3), &cfg);
+    assert_eq!(again, reference);
+    assert_eq!(c, full);
+    assert_eq!(
+        c.recommendations().len(),
+        3,
+        "initial, first and repeated recommendation"
+    );
+}
