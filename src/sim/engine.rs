@@ -391,6 +391,60 @@ impl ObjectiveAcc {
 }
 
 /// The simulation of one configuration.
+/// What one fluid step adds to the run's integrals, per second. A steady step's rates hold
+/// over the stretch after it, so a deferred stretch adds them again over its length.
+#[derive(Debug, Default)]
+struct StepRates {
+    /// Per workload (scenario order).
+    workloads: Vec<WorkloadRates>,
+    /// (objective, arrivals, errors) of each class with an objective.
+    objectives: Vec<(usize, f64, f64)>,
+    /// (objective, latency law, requests served) of each class with an objective.
+    weights: Vec<(usize, u32, f64)>,
+    /// Per node pool (catalog order).
+    pools: Vec<PoolRates>,
+    /// Per downstream server: (connections, connections over its limit).
+    servers: Vec<(f64, f64)>,
+}
+
+/// One workload's rates in a [`StepRates`] (requests, pods or resources per second).
+#[derive(Debug, Default, Clone, Copy)]
+struct WorkloadRates {
+    arrivals: f64,
+    rejected: f64,
+    timed_out: f64,
+    pool_errors: f64,
+    ready_pods: f64,
+    throttled_pods: f64,
+    single_node: f64,
+    below_floor: f64,
+    cpu_usage: f64,
+    memory_usage: f64,
+    cpu_request: f64,
+    memory_request: f64,
+    bound_pods: f64,
+    pending_pods: f64,
+}
+
+/// One node pool's rates in a [`StepRates`].
+#[derive(Debug, Default, Clone, Copy)]
+struct PoolRates {
+    used_cpu_cores: f64,
+    used_memory_bytes: f64,
+    requested_cpu_milli: f64,
+    allocatable_cpu_milli: f64,
+    requested_memory_bytes: f64,
+    allocatable_memory_bytes: f64,
+}
+
+/// Advances a running pod's counters by `dt_ms` at its step's rates.
+fn advance(p: &mut Pod, dt_ms: Millis) {
+    let served = p.served_per_s * dt_ms as f64 / 1000.0;
+    p.served += served;
+    p.served_total.0 += served;
+    p.cpu_used_core_ms += p.cpu_cores * dt_ms as f64;
+}
+
 struct Sim<'a> {
     sc: &'a Scenario,
     now: Millis,
@@ -426,6 +480,8 @@ struct Sim<'a> {
     deferred: Option<(Millis, Millis)>,
     /// Stops merged into a steady step so far.
     merged_stops: u64,
+    /// The last fluid step's rates (reused buffers).
+    rates: StepRates,
     downstream: Vec<f64>,
     calls: Vec<Vec<(usize, f64)>>,
     hist: Histogram,
@@ -810,6 +866,7 @@ impl<'a> Sim<'a> {
             steady: false,
             deferred: None,
             merged_stops: 0,
+            rates: StepRates::default(),
             downstream: vec![0.0; sc.services.len()],
             calls,
             hist: Histogram::default(),
@@ -1097,11 +1154,70 @@ impl<'a> Sim<'a> {
             && self.servers.iter().all(|s| !s.failovers.contains(&t))
     }
 
-    /// Integrates the deferred steady step, if any: one fluid step over its whole length with
-    /// the inputs it started from (they held, or it would not have been deferred).
+    /// Integrates the deferred steady step, if any: the last step's rates over its length
+    /// (its inputs held, or it would not have been deferred).
     fn integrate_deferred(&mut self) {
-        if let Some((start, len)) = self.deferred.take() {
-            self.fluid_step(start, len);
+        if let Some((_, len)) = self.deferred.take() {
+            self.add_rates(len);
+            for wl in &self.workloads {
+                for &id in &wl.pods {
+                    let p = &mut self.pods[id];
+                    if p.status == PodStatus::Running {
+                        advance(p, len);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds the last step's rates over `dt_ms` to the run's integrals.
+    fn add_rates(&mut self, dt_ms: Millis) {
+        let dt = dt_ms as f64 / 1000.0;
+        let r = &self.rates;
+        for (wl, r) in self.workloads.iter_mut().zip(&r.workloads) {
+            let run = &mut wl.run;
+            run.arrivals += r.arrivals * dt;
+            run.rejected += r.rejected * dt;
+            run.timed_out += r.timed_out * dt;
+            run.pool_errors += r.pool_errors * dt;
+            run.ready_pod_seconds += r.ready_pods * dt;
+            run.throttled_pod_seconds += r.throttled_pods * dt;
+            run.single_node_seconds += r.single_node * dt;
+            run.below_floor_seconds += r.below_floor * dt;
+            run.cpu_usage_core_s += r.cpu_usage * dt;
+            run.memory_usage_byte_s += r.memory_usage * dt;
+            run.cpu_request_core_s += r.cpu_request * dt;
+            run.memory_request_byte_s += r.memory_request * dt;
+            run.pod_seconds += r.bound_pods * dt;
+            run.pending_pod_seconds += r.pending_pods * dt;
+        }
+        for &(o, arrivals, errors) in &r.objectives {
+            let acc = &mut self.objectives[o];
+            acc.arrivals += arrivals * dt;
+            acc.errors += errors * dt;
+        }
+        for &(o, law, served) in &r.weights {
+            let acc = &mut self.objectives[o];
+            let law = law as usize;
+            if acc.weights.len() <= law {
+                acc.weights.resize(law + 1, 0.0);
+            }
+            if acc.weights[law] == 0.0 && served > 0.0 {
+                acc.touched.push(law as u32);
+            }
+            acc.weights[law] += served * dt;
+        }
+        for (pr, r) in self.pools.iter_mut().zip(&r.pools) {
+            pr.used_cpu_core_s += r.used_cpu_cores * dt;
+            pr.used_memory_byte_s += r.used_memory_bytes * dt;
+            pr.requested_cpu_milli_s += r.requested_cpu_milli * dt;
+            pr.allocatable_cpu_milli_s += r.allocatable_cpu_milli * dt;
+            pr.requested_memory_byte_s += r.requested_memory_bytes * dt;
+            pr.allocatable_memory_byte_s += r.allocatable_memory_bytes * dt;
+        }
+        for (s, &(connections, excess)) in self.servers.iter_mut().zip(&r.servers) {
+            s.run.mean_connections += connections * dt;
+            s.run.refused_connection_seconds += excess * dt;
         }
     }
 
@@ -1764,6 +1880,16 @@ impl<'a> Sim<'a> {
         // admitted share, pools, memory): then the next one repeats its rates.
         let mut steady = true;
         self.downstream.iter_mut().for_each(|d| *d = 0.0);
+        let rates = &mut self.rates;
+        rates.workloads.clear();
+        rates
+            .workloads
+            .resize(self.workloads.len(), WorkloadRates::default());
+        rates.objectives.clear();
+        rates.weights.clear();
+        rates.pools.clear();
+        rates.pools.resize(self.pools.len(), PoolRates::default());
+        rates.servers.clear();
         let mut class_base = 0;
         for w in 0..self.workloads.len() {
             let si = self.workloads[w].service;
@@ -1783,8 +1909,9 @@ impl<'a> Sim<'a> {
             wl.run.ready_min = wl.run.ready_min.min(ready);
             wl.run.ready_max = wl.run.ready_max.max(ready);
             let arrivals = lambda * dt;
-            wl.run.arrivals += arrivals;
-            let mut served_per_ready_pod = 0.0;
+            let rw = &mut self.rates.workloads[w];
+            rw.arrivals = lambda;
+            let mut served_per_s_ready_pod = 0.0;
             let (cpu_ready_cores, mem_ready) = if wl.request_model.is_some() {
                 steady = false;
                 self.requests_step(w, t, dt_ms, lambda, class_base)
@@ -1792,12 +1919,12 @@ impl<'a> Sim<'a> {
                 wl.backlog_core_s = 0.0;
                 wl.queue_wait_s = 0.0;
                 if arrivals > 0.0 {
-                    wl.run.rejected += arrivals;
+                    rw.rejected = lambda;
                     for c in 0..n_classes {
                         if let Some(o) = self.objective_of[si][c] {
                             let share = svc.profile.classes[c].share;
-                            self.objectives[o].arrivals += arrivals * share;
-                            self.objectives[o].errors += arrivals * share;
+                            let a = lambda * share;
+                            self.rates.objectives.push((o, a, a));
                         }
                     }
                 }
@@ -1901,9 +2028,8 @@ impl<'a> Sim<'a> {
                 let wait_bin = wl.wait_bin.1;
                 let si_state = m.state(lambda_pod, wait_bin);
                 let st = m.state_law(si_state);
-                let pod_s = f64::from(ready) * dt;
-                wl.run.ready_pod_seconds += pod_s;
-                wl.run.throttled_pod_seconds += st.throttled_ratio * pod_s;
+                rw.ready_pods = f64::from(ready);
+                rw.throttled_pods = st.throttled_ratio * f64::from(ready);
                 wl.admitted = 1.0 - st.rejected;
                 let shed_frac = if arrivals > 0.0 {
                     (shed / arrivals).min(1.0)
@@ -1911,39 +2037,33 @@ impl<'a> Sim<'a> {
                     0.0
                 };
                 let refused = (st.rejected + shed_frac).min(1.0);
-                served_per_ready_pod = lambda_pod * dt * (1.0 - refused);
+                served_per_s_ready_pod = lambda_pod * (1.0 - refused);
                 let mut mem = m.base_memory;
                 self.in_flight.clear();
                 for c in 0..n_classes {
                     let cm = &m.classes[c];
-                    let a = arrivals * cm.share;
+                    // Per second.
+                    let a = lambda * cm.share;
                     let rejected = a * refused;
                     let served = a - rejected;
                     let timed_out = served * st.timed_out[c];
                     let pool_failed = (served - timed_out) * self.pool_fail[c];
-                    wl.run.rejected += rejected;
-                    wl.run.timed_out += timed_out;
-                    wl.run.pool_errors += pool_failed;
+                    rw.rejected += rejected;
+                    rw.timed_out += timed_out;
+                    rw.pool_errors += pool_failed;
                     // Requests the concurrency limit rejects hold no memory (found by the
                     // request-level validation: counting them OOM-killed overloaded pods).
                     let in_flight = lambda_pod * cm.share * st.mean_latency[c] * (1.0 - refused);
                     self.in_flight.push(in_flight);
                     mem += in_flight * cm.memory_per_request;
                     if let Some(o) = self.objective_of[si][c] {
-                        let acc = &mut self.objectives[o];
-                        let law = st.law[c] as usize;
-                        if acc.weights.len() <= law {
-                            acc.weights.resize(law + 1, 0.0);
-                        }
-                        if acc.weights[law] == 0.0 && served > 0.0 {
-                            acc.touched.push(law as u32);
-                        }
-                        acc.weights[law] += served;
-                        acc.arrivals += a;
-                        acc.errors += rejected + timed_out + pool_failed;
+                        self.rates.weights.push((o, st.law[c], served));
+                        self.rates
+                            .objectives
+                            .push((o, a, rejected + timed_out + pool_failed));
                     }
                     for &(server, ops) in &self.calls[class_base + c] {
-                        self.downstream[server] += served / dt * ops;
+                        self.downstream[server] += served * ops;
                     }
                 }
                 (m.idle_cores + busy, mem)
@@ -1989,19 +2109,18 @@ impl<'a> Sim<'a> {
                         running += 1;
                         let usage = wl.request_model.as_ref().and_then(|rm| rm.usage(id));
                         let (c, mut m) = if let (true, Some(u)) = (p.ready, usage) {
-                            p.served += u.served;
-                            p.served_total.0 += u.served;
                             p.served_per_s = u.served / dt;
                             (idle + u.cpu_cores, base_mem + u.memory_bytes)
                         } else if p.ready {
-                            p.served += served_per_ready_pod;
-                            p.served_total.0 += served_per_ready_pod;
-                            p.served_per_s = served_per_ready_pod / dt;
+                            p.served_per_s = served_per_s_ready_pod;
                             (cpu_ready_cores, mem_ready)
                         } else {
                             p.served_per_s = 0.0;
                             (idle, base_mem)
                         };
+                        // Metrics and usage are the pod's: app plus sidecars.
+                        p.cpu_cores = c + wl.sidecar_cpu_cores;
+                        advance(p, dt_ms);
                         m += memory.growth_bytes(p.served, workers);
                         if p.ready {
                             m += wl.connection_memory;
@@ -2025,18 +2144,15 @@ impl<'a> Sim<'a> {
                         } else if wl.sidecar_oom || app_over {
                             self.oom.push(id);
                         }
-                        // Metrics and usage are the pod's: app plus sidecars.
-                        let (c, m) = (c + wl.sidecar_cpu_cores, m + wl.sidecar_memory);
-                        p.cpu_cores = c;
-                        p.cpu_used_core_ms += c * dt_ms as f64;
+                        let (c, m) = (p.cpu_cores, m + wl.sidecar_memory);
                         p.memory_bytes = m;
                         cpu_used += c;
                         mem_used += m;
                         if let Some(n) = p.node {
                             pressure |= add_node_memory(&mut self.node_memory, &self.nodes, n, m);
-                            let pr = &mut self.pools[self.nodes[n].pool];
-                            pr.used_cpu_core_s += c * dt;
-                            pr.used_memory_byte_s += m * dt;
+                            let pr = &mut self.rates.pools[self.nodes[n].pool];
+                            pr.used_cpu_cores += c;
+                            pr.used_memory_bytes += m;
                         }
                     }
                     PodStatus::BackOff => bound += 1,
@@ -2054,18 +2170,19 @@ impl<'a> Sim<'a> {
                 }
             }
             wl.run.peak_pods = wl.run.peak_pods.max(active);
+            let rw = &mut self.rates.workloads[w];
             if ready_node.is_some() && !spread {
-                wl.run.single_node_seconds += dt;
+                rw.single_node = 1.0;
             }
             if wl.serving < self.sc.services[si].min_replicas {
-                wl.run.below_floor_seconds += dt;
+                rw.below_floor = 1.0;
             }
-            wl.run.cpu_usage_core_s += cpu_used * dt;
-            wl.run.memory_usage_byte_s += mem_used * dt;
-            wl.run.cpu_request_core_s += cpu_req * dt;
-            wl.run.memory_request_byte_s += mem_req * dt;
-            wl.run.pod_seconds += f64::from(bound) * dt;
-            wl.run.pending_pod_seconds += f64::from(pending) * dt;
+            rw.cpu_usage = cpu_used;
+            rw.memory_usage = mem_used;
+            rw.cpu_request = cpu_req;
+            rw.memory_request = mem_req;
+            rw.bound_pods = f64::from(bound);
+            rw.pending_pods = f64::from(pending);
             wl.running = running;
             if !worker_kills.is_empty() {
                 self.worker_oom_kill(w, &worker_kills, workers);
@@ -2087,16 +2204,16 @@ impl<'a> Sim<'a> {
             if !n.is_ready(t) {
                 continue;
             }
-            let pr = &mut self.pools[n.pool];
-            pr.requested_cpu_milli_s += (n.cpu_requested + n.daemonset_cpu_milli) as f64 * dt;
-            pr.allocatable_cpu_milli_s += n.allocatable_cpu_milli as f64 * dt;
-            pr.requested_memory_byte_s +=
-                (n.memory_requested + n.daemonset_memory_bytes) as f64 * dt;
-            pr.allocatable_memory_byte_s += n.allocatable_memory_bytes as f64 * dt;
+            let pr = &mut self.rates.pools[n.pool];
+            pr.requested_cpu_milli += (n.cpu_requested + n.daemonset_cpu_milli) as f64;
+            pr.allocatable_cpu_milli += n.allocatable_cpu_milli as f64;
+            pr.requested_memory_bytes += (n.memory_requested + n.daemonset_memory_bytes) as f64;
+            pr.allocatable_memory_bytes += n.allocatable_memory_bytes as f64;
         }
         for (pr, &c) in self.pools.iter_mut().zip(count.iter()) {
             pr.peak_nodes = pr.peak_nodes.max(c);
         }
+        self.add_rates(dt_ms);
         if killed {
             pressure = self.count_node_memory();
         }
@@ -2214,7 +2331,6 @@ impl<'a> Sim<'a> {
             return true;
         }
         let mut steady = true;
-        let dt = dt_ms as f64 / 1000.0;
         for s in &mut self.servers {
             s.connections = 0.0;
             s.pool_connections = 0.0;
@@ -2253,11 +2369,10 @@ impl<'a> Sim<'a> {
         }
         for s in &mut self.servers {
             s.run.peak_connections = s.run.peak_connections.max(s.connections);
-            s.run.mean_connections += s.connections * dt;
             let excess = s
                 .limit
                 .map_or(0.0, |l| (s.connections - f64::from(l)).max(0.0));
-            s.run.refused_connection_seconds += excess * dt;
+            self.rates.servers.push((s.connections, excess));
             s.run.opened_connections += s.opened;
             s.run.peak_opens_per_s = s.run.peak_opens_per_s.max(s.opens_first_second);
             s.refused_share = if s.pool_connections > 0.0 {
