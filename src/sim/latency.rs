@@ -92,7 +92,19 @@ impl Default for Histogram {
 impl Histogram {
     /// Total mass.
     pub fn total(&self) -> f64 {
-        self.mass.iter().sum()
+        // Empty bins add exactly 0: summing the support gives the same total, faster.
+        self.mass[self.support()].iter().sum()
+    }
+
+    /// The bins from the first to the last that hold mass.
+    fn support(&self) -> std::ops::Range<usize> {
+        let first = self.mass.iter().position(|&m| m != 0.0).unwrap_or(0);
+        let end = self
+            .mass
+            .iter()
+            .rposition(|&m| m != 0.0)
+            .map_or(first, |j| j + 1);
+        first..end
     }
 
     /// Adds `weight × law` over the bins that hold the law's mass (the others would add 0).
@@ -124,7 +136,8 @@ impl Histogram {
         let targets = qs.map(|q| q.clamp(0.0, 1.0) * total);
         let mut next = 0;
         let mut cum = 0.0;
-        for (j, &m) in self.mass.iter().enumerate() {
+        let support = self.support();
+        for (j, &m) in self.mass.iter().enumerate().skip(support.start) {
             if m <= 0.0 {
                 continue;
             }

@@ -21,15 +21,18 @@ pub fn erlang_b(servers: u32, a: f64) -> f64 {
     let window = 10.0 * m.sqrt() + 50.0;
     // `m − window` < servers, so the cast cannot overflow; at or below 0 it starts at B(0) = 1.
     let start = if m > window { (m - window) as u32 } else { 0 };
-    let mut b = 1.0;
+    // The recursion on 1/B, which needs no division per step (a division's latency bounds
+    // the loop otherwise).
+    let per_server = 1.0 / a;
+    let mut inv_b: f64 = 1.0;
     for k in start + 1..=servers {
         let k = f64::from(k);
-        b = a * b / (k + a * b);
-        if b < NEGLIGIBLE && k > a {
+        inv_b = 1.0 + k * per_server * inv_b;
+        if inv_b > 1.0 / NEGLIGIBLE && k > a {
             break;
         }
     }
-    b
+    1.0 / inv_b
 }
 
 /// Erlang C: probability that an arrival waits in an M/M/c queue with `servers` servers and
