@@ -585,6 +585,30 @@ impl WorkloadHpa {
         out.desired_replicas.max(0) as u32
     }
 
+    /// After a sync at `now` that left the scale as it was: the last time up to which syncs
+    /// that read the same inputs leave it so (they only record their recommendation; see
+    /// [`WorkloadHpa::sync_unchanged`]), or `None` when that is not known.
+    pub fn settled_until(&self, now: Millis) -> Option<Millis> {
+        if !(self.repeats && self.seen.repeatable) {
+            return None;
+        }
+        self.controller.settled_until(now, &self.spec, &self.config)
+    }
+
+    /// A sync at `now` whose inputs are those of the last one, within the time
+    /// [`WorkloadHpa::settled_until`] gave: records what it records, changes nothing else.
+    pub fn sync_unchanged(&mut self, now: Millis) {
+        let seen = &self.seen;
+        let again = self.controller.reconcile_repeat(
+            now,
+            &self.spec,
+            seen.spec_replicas as i32,
+            seen.status_replicas,
+            &self.config,
+        );
+        debug_assert!(again.is_some_and(|s| !s.rescaled));
+    }
+
     /// Whether the pods and the arrival rate read as at the last full reconcile, and that one
     /// may be repeated.
     fn reads_as_before(

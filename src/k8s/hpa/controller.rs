@@ -261,6 +261,8 @@ pub struct HpaController {
     /// What the last reconcile's metrics proposed, when they proposed without an error:
     /// `(spec replicas, status replicas, proposal)` (see [`HpaController::reconcile_repeat`]).
     last_proposal: Option<(i32, i32, i32)>,
+    /// Whether the last reconcile rescaled.
+    last_rescaled: bool,
 }
 
 impl HpaController {
@@ -285,6 +287,7 @@ impl HpaController {
             conditions: HpaConditions::default(),
             metric_statuses: Vec::new(),
             last_proposal: None,
+            last_rescaled: false,
         }
     }
 
@@ -313,6 +316,41 @@ impl HpaController {
             return None;
         }
         Some(self.conclude(now, spec, current, proposal, None, cfg))
+    }
+
+    /// After a reconcile at `now` that proposed without an error and left the scale as it
+    /// was: the last time up to which repeating it ([`HpaController::reconcile_repeat`] with
+    /// the same inputs) leaves the scale and the conditions as they are, or `None` when that is
+    /// not known (a behavior's rate limits depend on the time; a rescale or no proposal).
+    ///
+    /// The legacy normalization stabilizes to the highest recommendation within the
+    /// downscale window. Repeats add the same proposal, so the outcome holds while the
+    /// recommendation that makes today's maximum stays within the window.
+    pub fn settled_until(
+        &self,
+        now: Millis,
+        spec: &HpaSpec,
+        cfg: &ControllerConfig,
+    ) -> Option<Millis> {
+        let (_, _, proposal) = self.last_proposal?;
+        if spec.behavior.is_some() || self.last_rescaled {
+            return None;
+        }
+        let window = cfg.downscale_stabilization_window;
+        let cutoff = now.saturating_sub(window);
+        let recent = self
+            .recommendations()
+            .iter()
+            .filter(|r| r.timestamp >= cutoff);
+        let highest = recent.clone().map(|r| r.replicas).max().unwrap_or(proposal);
+        if highest <= proposal {
+            return Some(Millis::MAX);
+        }
+        // The latest recommendation at the maximum leaves the window after `t + window`.
+        recent
+            .filter(|r| r.replicas == highest)
+            .map(|r| r.timestamp.saturating_add(window))
+            .max()
     }
 
     /// Whether the initial recommendation has been recorded (or a history was given).
@@ -504,6 +542,7 @@ impl HpaController {
         proposal: Option<i32>,
         error: Option<String>,
     ) -> ReconcileStep {
+        self.last_rescaled = rescale;
         if !rescale {
             self.set_able_to_scale(able);
             return ReconcileStep {
