@@ -256,3 +256,81 @@ fn a_spread_without_max_skew_is_bad_input_as_in_the_api() {
         })
     );
 }
+
+/// The bundled manifests fixture copied to a temp dir, `edit` applied to `base/<file>`; the
+/// exit code and stderr of `validate --manifests <dir>/base`.
+fn validate_manifests_with(file: &str, edit: impl Fn(&str) -> String) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base");
+    std::fs::create_dir(&base).unwrap();
+    let src = repo().join("tests/fixtures/manifests/base");
+    for e in std::fs::read_dir(&src).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, base.join(p.file_name().unwrap())).unwrap();
+    }
+    let f = base.join(file);
+    let text = std::fs::read_to_string(&f).unwrap();
+    let edited = edit(&text);
+    assert_ne!(edited, text, "fixture layout changed");
+    std::fs::write(&f, edited).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
+        .args(["validate", "--quiet", "--manifests"])
+        .arg(&base)
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_nan_or_infinite_number_in_a_manifest_is_bad_input_not_a_dropped_field() {
+    // `cpu: .inf` used to be read as null: the frontend's CPU request silently vanished and
+    // validate exited 0. kubectl cannot convert NaN or infinity to JSON either.
+    for bad in [".inf", ".nan", "-.inf"] {
+        let (code, err) = validate_manifests_with("frontend-deployment.yaml", |t| {
+            t.replacen("cpu: \"100m\"", &format!("cpu: {bad}"), 1)
+        });
+        assert_eq!(code, Some(2), "{bad}: {err}");
+        assert!(
+            err.contains("frontend-deployment.yaml: line ")
+                && err.contains("is not a finite number"),
+            "{bad}: {err}"
+        );
+    }
+    // A finite float is still a number.
+    let (code, err) = validate_manifests_with("frontend-deployment.yaml", |t| {
+        t.replacen("cpu: \"100m\"", "cpu: 0.1", 1)
+    });
+    assert_eq!(code, Some(0), "{err}");
+}
+
+#[test]
+fn a_manifest_document_without_a_string_kind_is_bad_input_not_ignored() {
+    // `kind: [Deployment]` (or no kind, or a document that is a list) used to be noted as
+    // "(no kind) redis ignored (not modeled)": the Deployment was dropped and the scenario's
+    // baseline used in its place, exit 0. kubectl refuses it (`Object 'Kind' is missing`).
+    let (code, err) = validate_manifests_with("redis-deployment.yaml", |t| {
+        t.replacen("kind: Deployment", "kind: [Deployment]", 1)
+    });
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("redis-deployment.yaml: document 1 of ")
+            && err.contains("kind")
+            && err.contains("missing or not a string"),
+        "{err}"
+    );
+    let (code, err) = validate_manifests_with("redis-deployment.yaml", |t| {
+        t.replacen("kind: Deployment\n", "", 1)
+    });
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("missing or not a string"), "{err}");
+    let (code, err) = validate_manifests_with("redis-deployment.yaml", |_| "- a\n- b\n".into());
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("redis-deployment.yaml: document 1 of 1") && err.contains("not a mapping"),
+        "{err}"
+    );
+}
