@@ -334,3 +334,46 @@ fn a_manifest_document_without_a_string_kind_is_bad_input_not_ignored() {
         "{err}"
     );
 }
+
+#[test]
+fn a_pymongo_timeout_of_zero_is_bad_input_as_pymongo_raises() {
+    // pymongo's validate_timeout_or_none takes (0, 1e9) ms for maxIdleTimeMS and
+    // waitQueueTimeoutMS; 0 raises ValueError at MongoClient(...). It used to be accepted
+    // (every waiting checkout failing at once, or connections closed as soon as idle).
+    let text = std::fs::read_to_string(repo().join("models/configs/baseline.yaml")).unwrap();
+    let old = "mongodb: { client: motor }";
+    assert!(text.contains(old), "baseline layout changed");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |pool: &str| {
+        let f = dir.path().join("c.yaml");
+        std::fs::write(&f, text.replacen(old, pool, 1)).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
+            .args(["simulate", "--quiet", "--config"])
+            .arg(&f)
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for (setting, field) in [
+        ("waitQueueTimeoutMS: 0", "waitQueueTimeoutMS"),
+        ("maxIdleTimeMS: 0", "maxIdleTimeMS"),
+        ("waitQueueTimeoutMS: 1000000000", "waitQueueTimeoutMS"),
+        ("maxIdleTimeMS: -5", "maxIdleTimeMS"),
+    ] {
+        let (code, err) = run(&format!("mongodb: {{ client: pymongo, {setting} }}"));
+        assert_eq!(code, Some(2), "{setting}: {err}");
+        assert!(
+            err.contains(&format!(
+                "c.yaml: workloads.backend.client_pools.mongodb.{field}: "
+            )) && err.contains("greater than 0 and less than one billion"),
+            "{setting}: {err}"
+        );
+    }
+    let (code, err) =
+        run("mongodb: { client: motor, waitQueueTimeoutMS: 1, maxIdleTimeMS: 999999999 }");
+    assert_eq!(code, Some(0), "{err}");
+}
