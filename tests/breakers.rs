@@ -377,3 +377,29 @@ fn a_pymongo_timeout_of_zero_is_bad_input_as_pymongo_raises() {
         run("mongodb: { client: motor, waitQueueTimeoutMS: 1, maxIdleTimeMS: 999999999 }");
     assert_eq!(code, Some(0), "{err}");
 }
+
+#[test]
+fn a_duration_of_the_wrong_type_says_a_duration_was_expected() {
+    // A map, list or boolean where a duration goes used to say "expected a Kubernetes
+    // quantity: a string such as "500m" or "512Mi"", which no duration field takes.
+    let text = "name: c\nworkloads:\n  app:\n    node_pool: p\n    replicas: 2\n    resources: { requests: { cpu: 100m } }\n    init_containers: [ { name: migrate, duration: { s: 20 } } ]\n";
+    let err = costsim::model::load::from_yaml_str::<costsim::model::config::Config>(text, "c.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("c.yaml: line 7")
+            && err.contains("init_containers[0].duration")
+            && err.contains("expected a duration: a string such as \"15s\"")
+            && !err.contains("quantity"),
+        "{err}"
+    );
+    // Quantities keep their own wording.
+    let text = text
+        .replace("duration: { s: 20 }", "duration: 20s")
+        .replace("cpu: 100m", "cpu: [100m]");
+    let err =
+        costsim::model::load::from_yaml_str::<costsim::model::config::Config>(&text, "c.yaml")
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("expected a Kubernetes quantity"), "{err}");
+}

@@ -418,7 +418,10 @@ pub mod duration_serde {
 
     /// Deserializes from a duration string or a number of seconds.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Millis, D::Error> {
-        let text = crate::quantity::deserialize_text(d)?;
+        let text = crate::quantity::deserialize_text_expecting(
+            d,
+            "a duration: a string such as \"15s\", \"5m\" or \"300ms\", or a number of seconds",
+        )?;
         parse_duration(&text).map_err(serde::de::Error::custom)
     }
 }
