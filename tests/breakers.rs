@@ -403,3 +403,36 @@ fn a_duration_of_the_wrong_type_says_a_duration_was_expected() {
             .to_string();
     assert!(err.contains("expected a Kubernetes quantity"), "{err}");
 }
+
+#[test]
+fn a_huge_profile_number_is_shown_in_exponent_form() {
+    // `cpu_ms: 1e300` used to be reported as a 301-digit number.
+    let dir = tempfile::tempdir().unwrap();
+    let r = repo().display().to_string();
+    let profile = std::fs::read_to_string(repo().join("models/services/backend.yaml"))
+        .unwrap()
+        .replacen("cpu_ms: 15 ", "cpu_ms: 1e300 ", 1);
+    std::fs::write(dir.path().join("backend.yaml"), profile).unwrap();
+    let sc = std::fs::read_to_string(repo().join("models/scenarios/default.yaml"))
+        .unwrap()
+        .replace("../../data", &format!("{r}/data"))
+        .replace("../services/backend.yaml", "backend.yaml")
+        .replace("../services", &format!("{r}/models/services"))
+        .replace("../node-pools", &format!("{r}/models/node-pools"))
+        .replace("../configs", &format!("{r}/models/configs"))
+        .replace("../spaces", &format!("{r}/models/spaces"));
+    let p = dir.path().join("scenario.yaml");
+    std::fs::write(&p, sc).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
+        .args(["validate", "--quiet", "--scenario"])
+        .arg(&p)
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("backend.yaml: classes[0].cpu_ms: 1e300 must be a number in [0, 1000000]"),
+        "{err}"
+    );
+}
