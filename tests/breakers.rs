@@ -436,3 +436,37 @@ fn a_huge_profile_number_is_shown_in_exponent_form() {
         "{err}"
     );
 }
+
+#[test]
+fn a_usage_csv_row_repeated_at_the_same_time_is_bad_input() {
+    // Two rows for pod a-1 at ts 5 were both kept: the pod's usage at that time counted
+    // twice (mean 50m of samples 10m and 90m), exit 0.
+    use costsim::ingest::metrics::{parse_metrics, MetricsOptions};
+    let opts = MetricsOptions::default();
+    let text = "pod,cpu,memory,ts\na-1,10m,1Mi,5\nb-1,20m,1Mi,5\na-1,90m,1Mi,5\n";
+    let err = parse_metrics(text, "u.csv", &opts).unwrap_err().to_string();
+    assert!(
+        err.contains("u.csv: line 4")
+            && err.contains("a second row for pod `a-1` at the same time as line 2"),
+        "{err}"
+    );
+    // Other times, other pods or other containers are separate samples.
+    let ok = "pod,container,cpu,ts\na-1,app,10m,5\na-1,proxy,1m,5\na-1,app,12m,6\nb-1,app,20m,5\n";
+    assert_eq!(parse_metrics(ok, "u.csv", &opts).unwrap().samples.len(), 4);
+    let err = parse_metrics(&format!("{ok}a-1,proxy,2m,5\n"), "u.csv", &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("line 6") && err.contains("pod `a-1` container `proxy`"),
+        "{err}"
+    );
+    // Without a time column the rows carry no time to repeat.
+    let untimed = "pod,cpu\na-1,10m\na-1,90m\n";
+    assert_eq!(
+        parse_metrics(untimed, "u.csv", &opts)
+            .unwrap()
+            .samples
+            .len(),
+        2
+    );
+}
