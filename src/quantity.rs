@@ -701,14 +701,14 @@ impl Serialize for Quantity {
 }
 
 /// Reads a quantity's text from a string (trimmed, like upstream `UnmarshalJSON`) or from a
-/// number (its decimal text).
-struct QuantityText;
+/// number (its decimal text); the field says what it expects (a type error names it).
+struct QuantityText(&'static str);
 
 impl Visitor<'_> for QuantityText {
     type Value = String;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a Kubernetes quantity: a string such as \"500m\" or \"512Mi\", or a number")
+        f.write_str(self.0)
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
@@ -742,7 +742,19 @@ impl Visitor<'_> for QuantityText {
 /// Reads a YAML/JSON scalar written as text or as a number into its text (`2` → `"2"`,
 /// `0.5` → `"0.5"`); model fields that accept both (quantities, durations, limit rules) share it.
 pub fn deserialize_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    deserializer.deserialize_any(QuantityText)
+    deserialize_text_expecting(
+        deserializer,
+        "a Kubernetes quantity: a string such as \"500m\" or \"512Mi\", or a number",
+    )
+}
+
+/// [`deserialize_text`] for a field that is not a quantity (a duration): `expecting` is what a
+/// value of the wrong type (a map, a list, a boolean) is told was expected.
+pub fn deserialize_text_expecting<'de, D: Deserializer<'de>>(
+    deserializer: D,
+    expecting: &'static str,
+) -> Result<String, D::Error> {
+    deserializer.deserialize_any(QuantityText(expecting))
 }
 
 impl<'de> Deserialize<'de> for Quantity {

@@ -256,3 +256,217 @@ fn a_spread_without_max_skew_is_bad_input_as_in_the_api() {
         })
     );
 }
+
+/// The bundled manifests fixture copied to a temp dir, `edit` applied to `base/<file>`; the
+/// exit code and stderr of `validate --manifests <dir>/base`.
+fn validate_manifests_with(file: &str, edit: impl Fn(&str) -> String) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base");
+    std::fs::create_dir(&base).unwrap();
+    let src = repo().join("tests/fixtures/manifests/base");
+    for e in std::fs::read_dir(&src).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, base.join(p.file_name().unwrap())).unwrap();
+    }
+    let f = base.join(file);
+    let text = std::fs::read_to_string(&f).unwrap();
+    let edited = edit(&text);
+    assert_ne!(edited, text, "fixture layout changed");
+    std::fs::write(&f, edited).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
+        .args(["validate", "--quiet", "--manifests"])
+        .arg(&base)
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_nan_or_infinite_number_in_a_manifest_is_bad_input_not_a_dropped_field() {
+    // `cpu: .inf` used to be read as null: the frontend's CPU request silently vanished and
+    // validate exited 0. kubectl cannot convert NaN or infinity to JSON either.
+    for bad in [".inf", ".nan", "-.inf"] {
+        let (code, err) = validate_manifests_with("frontend-deployment.yaml", |t| {
+            t.replacen("cpu: \"100m\"", &format!("cpu: {bad}"), 1)
+        });
+        assert_eq!(code, Some(2), "{bad}: {err}");
+        assert!(
+            err.contains("frontend-deployment.yaml: line ")
+                && err.contains("is not a finite number"),
+            "{bad}: {err}"
+        );
+    }
+    // A finite float is still a number.
+    let (code, err) = validate_manifests_with("frontend-deployment.yaml", |t| {
+        t.replacen("cpu: \"100m\"", "cpu: 0.1", 1)
+    });
+    assert_eq!(code, Some(0), "{err}");
+}
+
+#[test]
+fn a_manifest_document_without_a_string_kind_is_bad_input_not_ignored() {
+    // `kind: [Deployment]` (or no kind, or a document that is a list) used to be noted as
+    // "(no kind) redis ignored (not modeled)": the Deployment was dropped and the scenario's
+    // baseline used in its place, exit 0. kubectl refuses it (`Object 'Kind' is missing`).
+    let (code, err) = validate_manifests_with("redis-deployment.yaml", |t| {
+        t.replacen("kind: Deployment", "kind: [Deployment]", 1)
+    });
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("redis-deployment.yaml: document 1 of ")
+            && err.contains("kind")
+            && err.contains("missing or not a string"),
+        "{err}"
+    );
+    let (code, err) = validate_manifests_with("redis-deployment.yaml", |t| {
+        t.replacen("kind: Deployment\n", "", 1)
+    });
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("missing or not a string"), "{err}");
+    let (code, err) = validate_manifests_with("redis-deployment.yaml", |_| "- a\n- b\n".into());
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("redis-deployment.yaml: document 1 of 1") && err.contains("not a mapping"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_pymongo_timeout_of_zero_is_bad_input_as_pymongo_raises() {
+    // pymongo's validate_timeout_or_none takes (0, 1e9) ms for maxIdleTimeMS and
+    // waitQueueTimeoutMS; 0 raises ValueError at MongoClient(...). It used to be accepted
+    // (every waiting checkout failing at once, or connections closed as soon as idle).
+    let text = std::fs::read_to_string(repo().join("models/configs/baseline.yaml")).unwrap();
+    let old = "mongodb: { client: motor }";
+    assert!(text.contains(old), "baseline layout changed");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |pool: &str| {
+        let f = dir.path().join("c.yaml");
+        std::fs::write(&f, text.replacen(old, pool, 1)).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
+            .args(["simulate", "--quiet", "--config"])
+            .arg(&f)
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for (setting, field) in [
+        ("waitQueueTimeoutMS: 0", "waitQueueTimeoutMS"),
+        ("maxIdleTimeMS: 0", "maxIdleTimeMS"),
+        ("waitQueueTimeoutMS: 1000000000", "waitQueueTimeoutMS"),
+        ("maxIdleTimeMS: -5", "maxIdleTimeMS"),
+    ] {
+        let (code, err) = run(&format!("mongodb: {{ client: pymongo, {setting} }}"));
+        assert_eq!(code, Some(2), "{setting}: {err}");
+        assert!(
+            err.contains(&format!(
+                "c.yaml: workloads.backend.client_pools.mongodb.{field}: "
+            )) && err.contains("greater than 0 and less than one billion"),
+            "{setting}: {err}"
+        );
+    }
+    let (code, err) =
+        run("mongodb: { client: motor, waitQueueTimeoutMS: 1, maxIdleTimeMS: 999999999 }");
+    assert_eq!(code, Some(0), "{err}");
+}
+
+#[test]
+fn a_duration_of_the_wrong_type_says_a_duration_was_expected() {
+    // A map, list or boolean where a duration goes used to say "expected a Kubernetes
+    // quantity: a string such as "500m" or "512Mi"", which no duration field takes.
+    let text = "name: c\nworkloads:\n  app:\n    node_pool: p\n    replicas: 2\n    resources: { requests: { cpu: 100m } }\n    init_containers: [ { name: migrate, duration: { s: 20 } } ]\n";
+    let err = costsim::model::load::from_yaml_str::<costsim::model::config::Config>(text, "c.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("c.yaml: line 7")
+            && err.contains("init_containers[0].duration")
+            && err.contains("expected a duration: a string such as \"15s\"")
+            && !err.contains("quantity"),
+        "{err}"
+    );
+    // Quantities keep their own wording.
+    let text = text
+        .replace("duration: { s: 20 }", "duration: 20s")
+        .replace("cpu: 100m", "cpu: [100m]");
+    let err =
+        costsim::model::load::from_yaml_str::<costsim::model::config::Config>(&text, "c.yaml")
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("expected a Kubernetes quantity"), "{err}");
+}
+
+#[test]
+fn a_huge_profile_number_is_shown_in_exponent_form() {
+    // `cpu_ms: 1e300` used to be reported as a 301-digit number.
+    let dir = tempfile::tempdir().unwrap();
+    let r = repo().display().to_string();
+    let profile = std::fs::read_to_string(repo().join("models/services/backend.yaml"))
+        .unwrap()
+        .replacen("cpu_ms: 15 ", "cpu_ms: 1e300 ", 1);
+    std::fs::write(dir.path().join("backend.yaml"), profile).unwrap();
+    let sc = std::fs::read_to_string(repo().join("models/scenarios/default.yaml"))
+        .unwrap()
+        .replace("../../data", &format!("{r}/data"))
+        .replace("../services/backend.yaml", "backend.yaml")
+        .replace("../services", &format!("{r}/models/services"))
+        .replace("../node-pools", &format!("{r}/models/node-pools"))
+        .replace("../configs", &format!("{r}/models/configs"))
+        .replace("../spaces", &format!("{r}/models/spaces"));
+    let p = dir.path().join("scenario.yaml");
+    std::fs::write(&p, sc).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
+        .args(["validate", "--quiet", "--scenario"])
+        .arg(&p)
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("backend.yaml: classes[0].cpu_ms: 1e300 must be a number in [0, 1000000]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_usage_csv_row_repeated_at_the_same_time_is_bad_input() {
+    // Two rows for pod a-1 at ts 5 were both kept: the pod's usage at that time counted
+    // twice (mean 50m of samples 10m and 90m), exit 0.
+    use costsim::ingest::metrics::{parse_metrics, MetricsOptions};
+    let opts = MetricsOptions::default();
+    let text = "pod,cpu,memory,ts\na-1,10m,1Mi,5\nb-1,20m,1Mi,5\na-1,90m,1Mi,5\n";
+    let err = parse_metrics(text, "u.csv", &opts).unwrap_err().to_string();
+    assert!(
+        err.contains("u.csv: line 4")
+            && err.contains("a second row for pod `a-1` at the same time as line 2"),
+        "{err}"
+    );
+    // Other times, other pods or other containers are separate samples.
+    let ok = "pod,container,cpu,ts\na-1,app,10m,5\na-1,proxy,1m,5\na-1,app,12m,6\nb-1,app,20m,5\n";
+    assert_eq!(parse_metrics(ok, "u.csv", &opts).unwrap().samples.len(), 4);
+    let err = parse_metrics(&format!("{ok}a-1,proxy,2m,5\n"), "u.csv", &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("line 6") && err.contains("pod `a-1` container `proxy`"),
+        "{err}"
+    );
+    // Without a time column the rows carry no time to repeat.
+    let untimed = "pod,cpu\na-1,10m\na-1,90m\n";
+    assert_eq!(
+        parse_metrics(untimed, "u.csv", &opts)
+            .unwrap()
+            .samples
+            .len(),
+        2
+    );
+}

@@ -85,10 +85,20 @@ impl<'de> Deserialize<'de> for DistinctKeys {
             fn visit_u64<E>(self, n: u64) -> std::result::Result<DistinctKeys, E> {
                 Ok(DistinctKeys(Value::from(n)))
             }
-            fn visit_f64<E>(self, x: f64) -> std::result::Result<DistinctKeys, E> {
-                Ok(DistinctKeys(
-                    serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number),
-                ))
+            fn visit_f64<E: serde::de::Error>(
+                self,
+                x: f64,
+            ) -> std::result::Result<DistinctKeys, E> {
+                // `.nan` and `.inf` have no JSON form: kubectl fails to convert them, and
+                // reading them as null would silently drop the field (a request, a target).
+                serde_json::Number::from_f64(x)
+                    .map(|n| DistinctKeys(Value::Number(n)))
+                    .ok_or_else(|| {
+                        E::custom(format!(
+                            "`{x}` is not a finite number (Kubernetes objects are JSON, which \
+                             has no NaN or infinity); expected a number or a quantity such as 250m"
+                        ))
+                    })
             }
             fn visit_str<E>(self, s: &str) -> std::result::Result<DistinctKeys, E> {
                 Ok(DistinctKeys(Value::String(s.to_string())))
@@ -194,7 +204,23 @@ pub fn load(path: &Path, notes: &mut Vec<String>) -> Result<Vec<Object>> {
 
 fn load_file(path: &Path) -> Result<Vec<Object>> {
     let file = path.display().to_string();
-    Ok(parse_documents(&read_text(path)?, &file)?
+    let docs = parse_documents(&read_text(path)?, &file)?;
+    for (i, value) in docs.iter().enumerate() {
+        // kubectl refuses such a document (`Object 'Kind' is missing`); noting it as an
+        // ignored kind would silently drop what it deploys.
+        if !value.get("kind").is_some_and(Value::is_string) {
+            return Err(Error::at_field(
+                &file,
+                format!("document {} of {}: kind", i + 1, docs.len()),
+                if value.is_object() {
+                    "missing or not a string; expected a Kubernetes object's kind such as Deployment".to_string()
+                } else {
+                    "the document is not a mapping; expected a Kubernetes object with apiVersion, kind and metadata".to_string()
+                },
+            ));
+        }
+    }
+    Ok(docs
         .into_iter()
         .map(|value| Object {
             value,

@@ -127,6 +127,22 @@ fn non_negative(v: Option<i64>, field: &str) -> Result<Option<u32>, FieldError> 
     at_least(v, field, 0)
 }
 
+/// A pymongo timeout in milliseconds (`maxIdleTimeMS`, `waitQueueTimeoutMS`): pymongo's
+/// `validate_timeout_or_none` takes only values in (0, 1e9) and raises `ValueError` at
+/// `MongoClient(...)` for 0; leaving the option out is how to wait or idle forever.
+fn pymongo_timeout_ms(v: Option<i64>, field: &str) -> Result<Option<u32>, FieldError> {
+    match v {
+        Some(n) if !(1..1_000_000_000).contains(&n) => Err((
+            field.into(),
+            format!(
+                "{n}: expected milliseconds greater than 0 and less than one billion, as pymongo \
+                 requires (it raises ValueError otherwise); leave it out for no limit"
+            ),
+        )),
+        _ => at_least(v, field, 1),
+    }
+}
+
 /// A count of at least `min` (a negative one named as such, the bound given as the real one).
 fn at_least(v: Option<i64>, field: &str, min: i64) -> Result<Option<u32>, FieldError> {
     match v {
@@ -193,8 +209,8 @@ impl ClientPoolConfig {
                             .into(),
                     ));
                 }
-                let max_idle = non_negative(self.max_idle_time_ms, "maxIdleTimeMS")?;
-                let wait = non_negative(self.wait_queue_timeout_ms, "waitQueueTimeoutMS")?;
+                let max_idle = pymongo_timeout_ms(self.max_idle_time_ms, "maxIdleTimeMS")?;
+                let wait = pymongo_timeout_ms(self.wait_queue_timeout_ms, "waitQueueTimeoutMS")?;
                 let max_connecting =
                     at_least(self.max_connecting, "maxConnecting", 1)?.unwrap_or(2);
                 if max_connecting == 0 {

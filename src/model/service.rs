@@ -369,7 +369,13 @@ impl ServiceProfile {
             }
             for (name, v, max) in numbers {
                 if !(v.is_finite() && (0.0..=max).contains(&v)) {
-                    return Err((f(&name), format!("{v} must be a number in [0, {max}]")));
+                    // Display writes 1e300 as 301 digits; past 1e15 the exponent form reads.
+                    let shown = if v.abs() >= 1e15 {
+                        format!("{v:e}")
+                    } else {
+                        v.to_string()
+                    };
+                    return Err((f(&name), format!("{shown} must be a number in [0, {max}]")));
                 }
             }
             sum += c.share;
@@ -418,7 +424,10 @@ pub mod duration_serde {
 
     /// Deserializes from a duration string or a number of seconds.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Millis, D::Error> {
-        let text = crate::quantity::deserialize_text(d)?;
+        let text = crate::quantity::deserialize_text_expecting(
+            d,
+            "a duration: a string such as \"15s\", \"5m\" or \"300ms\", or a number of seconds",
+        )?;
         parse_duration(&text).map_err(serde::de::Error::custom)
     }
 }

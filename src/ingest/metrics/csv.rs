@@ -298,6 +298,10 @@ pub(super) fn parse_generic(text: &str, source: &str) -> Result<MetricsSet> {
     let mut rec = ByteRecord::new();
     let mut samples = Vec::new();
     let mut missing = Vec::new();
+    // With a time column, one row per (namespace, pod, container) and time: a repeated one
+    // (two exports concatenated, a duplicated scrape) would count its usage twice.
+    let mut seen: std::collections::HashMap<(String, String, String, i64), u64> =
+        std::collections::HashMap::new();
     while let Some(line) = t.next(&mut rec)? {
         let t_ms = match time_c {
             None => 0,
@@ -361,13 +365,33 @@ pub(super) fn parse_generic(text: &str, source: &str) -> Result<MetricsSet> {
                 reason: "an empty or NaN value (missing, not zero)".into(),
             });
         }
+        let namespace = ns_c.map(text_of).unwrap_or_default();
+        let container = container_c.map(text_of).unwrap_or_default();
+        if let Some(c) = time_c {
+            let key = (namespace.clone(), pod.clone(), container.clone(), t_ms);
+            if let Some(first) = seen.insert(key, line) {
+                return Err(t.field_error(
+                    line,
+                    c,
+                    format!(
+                        "a second row for pod `{pod}`{} at the same time as line {first}; \
+                         expected one row per pod{} and time",
+                        if container.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" container `{container}`")
+                        },
+                        if container_c.is_some() {
+                            " and container"
+                        } else {
+                            ""
+                        },
+                    ),
+                ));
+            }
+        }
         samples.push(UsageSample::usage(
-            ns_c.map(text_of).unwrap_or_default(),
-            pod,
-            container_c.map(text_of).unwrap_or_default(),
-            t_ms,
-            cpu,
-            mem,
+            namespace, pod, container, t_ms, cpu, mem,
         ));
     }
     table_set(&t, source, MetricsFormat::UsageCsv, samples, missing)
