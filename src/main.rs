@@ -915,9 +915,15 @@ fn run_search(
         bar.set_length(tasks as u64);
         bar.set_position(0);
         bar.set_message(format!(
-            "stage {}/{stages}: {live} candidates to {n} replications",
-            s + 1
+            "stage {}/{stages}: {live} candidates to {n} replication{}",
+            s + 1,
+            if n == 1 { "" } else { "s" }
         ));
+    };
+    let mut baseline_start = |_: usize, _: u32, _: usize, tasks: usize| {
+        bar.set_message("baseline");
+        bar.set_length(tasks as u64);
+        bar.set_position(0);
     };
     let tick = || bar.inc(1);
     let run = |configs: Vec<Config>, p: &Plan, start: &mut dyn FnMut(usize, u32, usize, usize)| {
@@ -931,7 +937,7 @@ fn run_search(
             .filter(|(i, _)| shard.holds(*i))
             .unzip();
         let done = run(mine, &full, &mut stage_start);
-        let baseline = run(vec![sc.baseline.clone()], &full, &mut |_, _, _, _| {})
+        let baseline = run(vec![sc.baseline.clone()], &full, &mut baseline_start)
             .pop()
             .ok_or_else(|| Error::internal("baseline evaluation missing"))?;
         bar.finish_and_clear();
@@ -980,13 +986,9 @@ fn run_search(
         ));
     }
     let all = run(candidates, plan, &mut stage_start);
-    bar.set_message("baseline");
-    let baseline = run(vec![sc.baseline.clone()], &full, &mut |_, _, _, tasks| {
-        bar.set_length(tasks as u64);
-        bar.set_position(0);
-    })
-    .pop()
-    .ok_or_else(|| Error::internal("baseline evaluation missing"))?;
+    let baseline = run(vec![sc.baseline.clone()], &full, &mut baseline_start)
+        .pop()
+        .ok_or_else(|| Error::internal("baseline evaluation missing"))?;
     bar.finish_and_clear();
     finish_search(
         cli, sc, cli.seed, options, plan, confirm, all, baseline, top,
@@ -1105,7 +1107,12 @@ fn confirm_stage(
             ))
         );
     }
-    let bar = progress(cli, 0, "confirm");
+    // No bar when the stage is off (it would sit at 0/0).
+    let bar = if confirm.enabled() {
+        progress(cli, 0, "confirm")
+    } else {
+        ProgressBar::hidden()
+    };
     let mut batch_start = |attempt: u32, _name: &str, from: u32, to: u32| {
         bar.set_length(u64::from(to - from));
         bar.set_position(0);
