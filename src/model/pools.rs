@@ -9,6 +9,9 @@ use crate::time::Millis;
 
 /// redis-py's `ConnectionPool` default `max_connections` (`2**31`): no practical limit.
 pub const REDIS_PY_UNLIMITED: u32 = 1 << 31;
+/// The size that stands for a pool without a limit (pymongo's `maxPoolSize=0`, redis-py's
+/// default `2**31`).
+pub const UNLIMITED_POOL: u32 = REDIS_PY_UNLIMITED;
 
 /// One workload's client pool toward one server, spelled as the driver spells its options:
 /// pymongo/motor `maxPoolSize`, `minPoolSize`, `maxIdleTimeMS`, `waitQueueTimeoutMS`,
@@ -19,7 +22,7 @@ pub const REDIS_PY_UNLIMITED: u32 = 1 << 31;
 pub struct ClientPoolConfig {
     /// `pymongo`, `motor` or `redis-py`.
     pub client: String,
-    /// pymongo: connections per server per client (per process); default 100.
+    /// pymongo: connections per server per client (per process); default 100, 0 = no limit.
     #[serde(
         rename = "maxPoolSize",
         default,
@@ -194,19 +197,17 @@ impl ClientPoolConfig {
                     ("timeout", self.timeout.is_some()),
                     ("version", self.version.is_some()),
                 ])?;
-                let max_size = at_least(self.max_pool_size, "maxPoolSize", 1)?.unwrap_or(100);
+                // pymongo's pool reads maxPoolSize 0 as no limit (`if not max_pool_size:
+                // max_pool_size = inf`).
+                let max_size = match non_negative(self.max_pool_size, "maxPoolSize")? {
+                    Some(0) => UNLIMITED_POOL,
+                    size => size.unwrap_or(100),
+                };
                 let min_size = non_negative(self.min_pool_size, "minPoolSize")?.unwrap_or(0);
                 if min_size > max_size {
                     return Err((
                         "minPoolSize".into(),
                         format!("{min_size} is above maxPoolSize {max_size}"),
-                    ));
-                }
-                if max_size == 0 {
-                    return Err((
-                        "maxPoolSize".into(),
-                        "0 would let no operation run (pymongo rejects it too); expected ≥ 1"
-                            .into(),
                     ));
                 }
                 let max_idle = pymongo_timeout_ms(self.max_idle_time_ms, "maxIdleTimeMS")?;
@@ -582,6 +583,16 @@ mod tests {
         assert!(connection_budget(&p, 10, 2, 100) <= 500);
         assert!(connection_budget(&pymongo(Some(24), None).resolve().unwrap(), 10, 2, 100) > 500);
         assert_eq!(fitting_size(10, 10, 2, 2), 1, "never below one connection");
+    }
+
+    /// pymongo reads `maxPoolSize=0` as no limit (its pool sets `max_pool_size = inf`); a
+    /// negative size is an error naming the field.
+    #[test]
+    fn pymongo_max_pool_size_zero_is_unlimited() {
+        let p = pymongo(Some(0), Some(5)).resolve().unwrap();
+        assert_eq!((p.max_size, p.min_size), (UNLIMITED_POOL, 5));
+        let err = pymongo(Some(-1), None).resolve().unwrap_err();
+        assert_eq!(err.0, "maxPoolSize");
     }
 
     #[test]
