@@ -351,6 +351,8 @@ pub fn document(i: &Inputs) -> String {
         }
     }
 
+    under_provisioned_notes(&mut o, rec);
+
     // Utilization vs band.
     let _ = writeln!(o, "\n## Utilization against the 60–80 % band\n");
     let _ = writeln!(
@@ -767,6 +769,55 @@ pub fn document(i: &Inputs) -> String {
         "- [ ] Utilization: after a week of `kubectl top pods`, usage ÷ request sits near the 60–80 % band; re-run `costsim recommend` on those metrics."
     );
     o
+}
+
+/// What an under-provisioned flag on the recommendation means, and the request that would
+/// bring usage to the top of the band (usage ÷ request = 80 %).
+fn under_provisioned_notes(o: &mut String, rec: &Candidate) {
+    for (name, w) in &rec.config.workloads {
+        let Some(e) = rec.efficiency_of(name) else {
+            continue;
+        };
+        let (cpu_request, memory_request) = w.resources.effective_request_values();
+        for (res, usage, request) in [
+            ("CPU", e.cpu, cpu_request),
+            ("memory", e.memory, memory_request),
+        ] {
+            let (Some(u), Some(r)) = (usage, request) else {
+                continue;
+            };
+            if u <= UNDER_PROVISIONED {
+                continue;
+            }
+            let needed = u * r as f64 / BAND.1;
+            let (now, to) = if res == "CPU" {
+                let to = crate::quantity::MilliCpu(needed.ceil() as i64);
+                (crate::quantity::MilliCpu(r).to_string(), to.to_string())
+            } else {
+                let mib = (needed / 1_048_576.0).ceil() as i64;
+                let to = crate::quantity::Bytes(mib * 1_048_576);
+                (crate::quantity::Bytes(r).to_string(), to.to_string())
+            };
+            let evicted = act(rec, name, "pressure_evictions");
+            let _ = writeln!(
+                o,
+                "\n- **{name} {res}** uses {} of its {now} request on average. It is still \
+                 recommended because the simulation, which models the kubelet's evictions, kept \
+                 it within the SLA risk budget{}. It leaves little margin, though: bursts go \
+                 above the request, and pods above their request are the first the kubelet \
+                 evicts under node memory pressure. A request of {to} brings it to {} (the top \
+                 of the band) at a higher cost; `costsim simulate --config` with that request \
+                 prices it.",
+                pct(u),
+                if evicted > 0.0 {
+                    format!(", with {evicted:.0} pressure evictions in the first replication")
+                } else {
+                    ", with no pressure eviction in the first replication".to_string()
+                },
+                pct(BAND.1),
+            );
+        }
+    }
 }
 
 fn flag(x: Option<f64>) -> &'static str {
