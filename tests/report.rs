@@ -675,3 +675,55 @@ fn emitting_a_candidate_not_proven_feasible_warns() {
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("warning"), "{err}");
 }
+
+/// A recommendation whose usage sits above 90 % of a request is explained: why it is still
+/// recommended and the request that brings it to 80 % (usage × request ÷ 0.8, rounded up to
+/// whole MiB or millicores). Here rank 1's memory efficiency is set to 0.96 in ranking.json.
+#[test]
+fn an_under_provisioned_recommendation_is_explained() {
+    let r = run();
+    let mut ranking = r.ranking();
+    let cands = ranking["candidates"].as_array_mut().unwrap();
+    let rank1 = cands.iter_mut().find(|c| c["rank"] == 1).unwrap();
+    let workload = rank1["efficiency"]["workloads"][0]["workload"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    rank1["efficiency"]["workloads"][0]["memory"] = serde_json::json!(0.96);
+    let request = rank1["config"]["workloads"][&workload]["resources"]["requests"]["memory"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    fs::create_dir(&out).unwrap();
+    for e in fs::read_dir(r.path("out")).unwrap() {
+        let e = e.unwrap();
+        fs::copy(e.path(), out.join(e.file_name())).unwrap();
+    }
+    fs::write(out.join("ranking.json"), ranking.to_string()).unwrap();
+    for e in fs::read_dir(r.dir.path()).unwrap() {
+        let e = e.unwrap();
+        if e.path().is_file() {
+            fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+        }
+    }
+    let (code, _, err) = costsim(dir.path(), &["report", "--from", "out", "--out", "doc"]);
+    assert_eq!(code, 0, "report: {err}");
+    let doc = fs::read_to_string(dir.path().join("doc/cost-optimization.md")).unwrap();
+    let mib: f64 = request
+        .trim_end_matches("Mi")
+        .parse()
+        .expect("a request in Mi");
+    let want = format!(
+        "A request of {}Mi brings it to 80 %",
+        (0.96 * mib / 0.8).ceil()
+    );
+    assert!(
+        doc.contains(&format!(
+            "**{workload} memory** uses 96 % of its {request} request"
+        )),
+        "{doc}"
+    );
+    assert!(doc.contains(&want), "{want} not in\n{doc}");
+}
