@@ -211,16 +211,7 @@ fn a_metric_with_a_second_source_beside_its_type_is_bad_input() {
     let run = |config: &str| {
         let f = dir.path().join("c.yaml");
         std::fs::write(&f, config).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
-            .args(["simulate", "--quiet", "--config"])
-            .arg(&f)
-            .current_dir(repo())
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        costsim_status(&["simulate", "--quiet", "--config"], &f)
     };
     let (code, err) = run(&text.replacen(old, both, 1));
     assert_eq!(code, Some(2), "{err}");
@@ -238,9 +229,7 @@ fn a_metric_with_a_second_source_beside_its_type_is_bad_input() {
 fn a_spread_without_max_skew_is_bad_input_as_in_the_api() {
     // maxSkew is a required field of a topologySpreadConstraint; `{}` must not mean 1.
     let text = "name: c\nworkloads:\n  app:\n    node_pool: p\n    replicas: 2\n    resources: { requests: { cpu: 100m } }\n    topology_spread: {}\n";
-    let err = costsim::model::load::from_yaml_str::<costsim::model::config::Config>(text, "c.yaml")
-        .unwrap_err()
-        .to_string();
+    let err = config_error(text);
     assert!(
         err.contains("c.yaml") && err.contains("max_skew") && err.contains("line 7"),
         "{err}"
@@ -273,9 +262,14 @@ fn validate_manifests_with(file: &str, edit: impl Fn(&str) -> String) -> (Option
     let edited = edit(&text);
     assert_ne!(edited, text, "fixture layout changed");
     std::fs::write(&f, edited).unwrap();
+    costsim_status(&["validate", "--quiet", "--manifests"], &base)
+}
+
+/// Runs costsim in the repository with `args` then `path`: its exit code and stderr.
+fn costsim_status(args: &[&str], path: &std::path::Path) -> (Option<i32>, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
-        .args(["validate", "--quiet", "--manifests"])
-        .arg(&base)
+        .args(args)
+        .arg(path)
         .current_dir(repo())
         .output()
         .unwrap();
@@ -383,9 +377,7 @@ fn a_duration_of_the_wrong_type_says_a_duration_was_expected() {
     // A map, list or boolean where a duration goes used to say "expected a Kubernetes
     // quantity: a string such as "500m" or "512Mi"", which no duration field takes.
     let text = "name: c\nworkloads:\n  app:\n    node_pool: p\n    replicas: 2\n    resources: { requests: { cpu: 100m } }\n    init_containers: [ { name: migrate, duration: { s: 20 } } ]\n";
-    let err = costsim::model::load::from_yaml_str::<costsim::model::config::Config>(text, "c.yaml")
-        .unwrap_err()
-        .to_string();
+    let err = config_error(text);
     assert!(
         err.contains("c.yaml: line 7")
             && err.contains("init_containers[0].duration")
@@ -469,4 +461,11 @@ fn a_usage_csv_row_repeated_at_the_same_time_is_bad_input() {
             .len(),
         2
     );
+}
+
+/// The error loading `text` as a config file named `c.yaml` gives.
+fn config_error(text: &str) -> String {
+    costsim::model::load::from_yaml_str::<costsim::model::config::Config>(text, "c.yaml")
+        .unwrap_err()
+        .to_string()
 }

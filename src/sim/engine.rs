@@ -2859,22 +2859,29 @@ mod tests {
         }
     }
 
-    /// Merging the fluid steps of steady stretches across scrape-and-sync stops changes
-    /// nothing but rounding: every figure of the run (counts, windows, breaches, costs,
-    /// usage integrals, the timeline) of candidates across the default space, under Monte
-    /// Carlo traffic, equals the run that steps at every stop to 1e-9.
-    #[test]
-    fn merged_steady_steps_change_nothing_but_rounding() {
+    /// 36 h of the default scenario, its space's candidates and Monte Carlo options for
+    /// `replication` (Poisson counts per bin).
+    fn space_under_monte_carlo(replication: u64) -> (Scenario, Vec<Config>, Options) {
         let sc = default_scenario_hours(36);
         let configs = crate::search::space::expand(&sc.space, &sc.baseline);
         let options = Options {
-            replication: 3,
+            replication,
             variation: crate::sim::arrivals::Variation {
                 poisson: true,
                 ..Default::default()
             },
             ..Options::default()
         };
+        (sc, configs, options)
+    }
+
+    /// Merging the fluid steps of steady stretches across scrape-and-sync stops changes
+    /// nothing but rounding: every figure of the run (counts, windows, breaches, costs,
+    /// usage integrals, the timeline) of candidates across the default space, under Monte
+    /// Carlo traffic, equals the run that steps at every stop to 1e-9.
+    #[test]
+    fn merged_steady_steps_change_nothing_but_rounding() {
+        let (sc, configs, options) = space_under_monte_carlo(3);
         let mut compared = 0;
         for config in std::iter::once(&sc.baseline).chain(configs.iter().step_by(45)) {
             let run = |merge: bool| {
@@ -2907,16 +2914,7 @@ mod tests {
     /// and every sync reconciles in full.
     #[test]
     fn repeated_and_skipped_hpa_syncs_change_nothing() {
-        let sc = default_scenario_hours(36);
-        let configs = crate::search::space::expand(&sc.space, &sc.baseline);
-        let options = Options {
-            replication: 5,
-            variation: crate::sim::arrivals::Variation {
-                poisson: true,
-                ..Default::default()
-            },
-            ..Options::default()
-        };
+        let (sc, configs, options) = space_under_monte_carlo(5);
         for config in std::iter::once(&sc.baseline).chain(configs.iter().step_by(60)) {
             let run = |repeat: bool, skip: bool| {
                 let mut sim = Sim::new(&sc, config, 1, &options);
