@@ -397,8 +397,8 @@ impl ObjectiveAcc {
 struct ClockPeriods {
     /// Metrics resolution and HPA sync period (a zero one never stops the clock).
     metrics: [Millis; 2],
-    /// The others, ascending, without the metrics periods' values only when no other
-    /// period shares them.
+    /// The others, ascending. A stop at one of them is never a metrics-only stop, even when
+    /// its value is also a metrics period's (a 15 s trace bin under a 15 s scrape).
     other: Vec<Millis>,
 }
 
