@@ -43,9 +43,17 @@ pub fn rank(mut candidates: Vec<Evaluated>) -> Vec<Evaluated> {
     candidates
 }
 
-/// The objectives the Pareto front minimizes.
+/// The objectives the Pareto front minimizes, at the precision the outputs give them (cost
+/// to 0.01, breach probability to 0.001, band distance to 0.0001): a difference no output
+/// shows is no trade-off, so a dearer candidate does not join the front on it.
 fn objectives(e: &Evaluated) -> [f64; 3] {
-    [e.monthly_cost(), e.breach_probability(), e.band_distance()]
+    as_shown([e.monthly_cost(), e.breach_probability(), e.band_distance()])
+}
+
+/// (cost, breach probability, band distance) in steps of the precision the outputs show.
+fn as_shown([cost, breach, band]: [f64; 3]) -> [f64; 3] {
+    let at = |x: f64, step: f64| (x / step).round();
+    [at(cost, 0.01), at(breach, 0.001), at(band, 0.0001)]
 }
 
 /// Whether `a` dominates `b`: no worse in every objective, better in one.
@@ -76,5 +84,19 @@ mod tests {
         assert!(dominates(&[1.0, 0.0, 0.1], &[2.0, 0.0, 0.1]));
         assert!(!dominates(&[1.0, 0.0, 0.1], &[1.0, 0.0, 0.1]));
         assert!(!dominates(&[1.0, 0.2, 0.1], &[2.0, 0.0, 0.1]));
+    }
+
+    /// A dearer candidate whose band distance is lower by less than the 0.0001 the outputs
+    /// show is dominated (both print 0.0496); a lower one by a shown step is a trade-off.
+    #[test]
+    fn differences_below_the_shown_precision_are_no_trade_off() {
+        let cheap = as_shown([1146.79, 0.0, 0.049_62]);
+        assert!(dominates(&cheap, &as_shown([1224.98, 0.0, 0.049_58])));
+        assert!(!dominates(&[1146.79, 0.0, 0.049_62], &[1224.98, 0.0, 0.049_58]));
+        assert!(!dominates(&cheap, &as_shown([1224.98, 0.0, 0.049_4])));
+        assert!(!dominates(
+            &as_shown([1146.79, 0.002, 0.0496]),
+            &as_shown([1224.98, 0.001, 0.0496])
+        ));
     }
 }
