@@ -2752,6 +2752,28 @@ fn merge_rejects_shard_headers_no_search_writes_naming_the_field() {
     }
 }
 
+/// A shard whose header was edited to say it is the whole search (`shards: 1`) holds half the
+/// candidates: the merge names that file and what it should hold, not "<command line>".
+#[test]
+fn merge_names_a_shard_that_holds_other_candidates_than_its_header_says() {
+    let f = eight();
+    write_two_shards(&f, &QUICK_SEARCH);
+    let mut v: Value = serde_json::from_str(&f.read("shards/shard-0-of-2.json")).unwrap();
+    let total = v["header"]["candidates_total"].as_u64().unwrap();
+    let held = v["candidates"].as_array().unwrap().len();
+    v["header"]["shards"] = 1.into();
+    f.write("whole.json", &v.to_string());
+    let out = f.run(&["merge", "whole.json"]);
+    assert_input_error(
+        &out,
+        "whole.json",
+        "candidates",
+        &[&format!(
+            "holds {held} candidates; shard 0 of 1 of a {total}-candidate search holds {total}"
+        )],
+    );
+}
+
 #[test]
 fn latin_hypercube_and_random_samples_are_seeded_subsets_of_the_grid() {
     let f = eight();

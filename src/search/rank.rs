@@ -92,7 +92,10 @@ mod tests {
     fn differences_below_the_shown_precision_are_no_trade_off() {
         let cheap = as_shown([1146.79, 0.0, 0.049_62]);
         assert!(dominates(&cheap, &as_shown([1224.98, 0.0, 0.049_58])));
-        assert!(!dominates(&[1146.79, 0.0, 0.049_62], &[1224.98, 0.0, 0.049_58]));
+        assert!(!dominates(
+            &[1146.79, 0.0, 0.049_62],
+            &[1224.98, 0.0, 0.049_58]
+        ));
         assert!(!dominates(&cheap, &as_shown([1224.98, 0.0, 0.049_4])));
         assert!(!dominates(
             &as_shown([1146.79, 0.002, 0.0496]),

@@ -263,6 +263,24 @@ pub fn merge(files: Vec<(String, ShardFile)>) -> Result<(Vec<Evaluated>, Evaluat
             ));
         }
         seen[s] = true;
+        // Shard s of n holds the candidates whose index is s modulo n.
+        let expected = header
+            .candidates_total
+            .saturating_sub(s)
+            .div_ceil(header.shards.max(1) as usize);
+        if f.candidates.len() != expected {
+            return Err(Error::input(
+                &name,
+                Some("candidates".into()),
+                format!(
+                    "holds {} candidates; shard {s} of {} of a {}-candidate search holds {expected}: \
+                     the header or the candidates were edited; rerun the shard",
+                    f.candidates.len(),
+                    header.shards,
+                    header.candidates_total
+                ),
+            ));
+        }
         for c in f.candidates {
             let ok = c.index < slots.len()
                 && c.index % header.shards as usize == s
