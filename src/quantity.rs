@@ -806,10 +806,7 @@ pub struct MilliCpu(pub i64);
 impl MilliCpu {
     /// Parses a CPU amount such as `250m`, `0.5` or `2`.
     pub fn parse(s: &str) -> Result<Self, QuantityError> {
-        let q = Quantity::parse_with_cap(s, false).map_err(|mut e| {
-            e.reason = e.reason.replace(EXAMPLES, "expected e.g. 250m, 0.5 or 2");
-            e
-        })?;
+        let q = Quantity::parse_with_cap(s, false).map_err(cpu_examples)?;
         Self::from_quantity_text(&q, s)
     }
 
@@ -841,6 +838,19 @@ impl MilliCpu {
 }
 
 quantity_newtype_traits!(MilliCpu);
+
+/// A parse error of a CPU amount, with CPU examples in place of the generic ones.
+fn cpu_examples(mut e: QuantityError) -> QuantityError {
+    e.reason = e.reason.replace(EXAMPLES, "expected e.g. 250m, 0.5 or 2");
+    e
+}
+
+impl Quantity {
+    /// Parses a CPU amount (usage or request) as an exact quantity; errors give CPU examples.
+    pub fn parse_cpu(s: &str) -> Result<Quantity, QuantityError> {
+        Quantity::parse(s).map_err(cpu_examples)
+    }
+}
 
 /// Memory in bytes, read through Quantity (`512Mi`, `1G`), value() = ceil. Rejects negative values.
 ///
@@ -1069,6 +1079,13 @@ mod tests {
         assert!(e.contains("500M or 500Mi"), "{e}");
         let e = Quantity::parse("12xyz").unwrap_err().to_string();
         assert!(e.contains("expected e.g. 512Mi or 500M"), "{e}");
+        // A CPU usage column gives CPU examples.
+        let e = Quantity::parse_cpu("NaN").unwrap_err().to_string();
+        assert!(
+            e.contains("expected e.g. 250m, 0.5 or 2") && !e.contains("512Mi"),
+            "{e}"
+        );
+        assert_eq!(Quantity::parse_cpu("250m").unwrap().milli_value(), 250);
         let e = Quantity::parse("-").unwrap_err().to_string();
         assert!(e.contains("no digits"), "{e}");
     }

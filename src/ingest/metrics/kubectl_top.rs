@@ -119,7 +119,7 @@ pub(super) fn parse(text: &str, source: &str) -> Result<MetricsSet> {
         if std::mem::take(&mut sum_rule) {
             // The totals under the rule: CPU and memory of the table's sum, no pod name.
             if let [cpu, mem] = tokens.as_slice() {
-                Quantity::parse(cpu).map_err(|e| {
+                Quantity::parse_cpu(cpu).map_err(|e| {
                     Error::at_line(source, line_no, format!("`--sum` total CPU: {e}"))
                 })?;
                 Bytes::parse(mem).map_err(|e| {
@@ -232,7 +232,7 @@ fn column_names(l: &Layout) -> String {
 
 fn row(tokens: &[&str], l: &Layout, t_ms: i64, source: &str, line: u64) -> Result<UsageSample> {
     let cpu_text = tokens[l.cpu];
-    let cpu = Quantity::parse(cpu_text)
+    let cpu = Quantity::parse_cpu(cpu_text)
         .map_err(|e| Error::at_line(source, line, format!("column CPU(cores): {e}")))?;
     if cpu.is_negative() {
         return Err(Error::at_line(

@@ -116,7 +116,7 @@ pub(super) fn parse(v: &Value, source: &str, fallback_pod: &str) -> Result<Metri
                     })
             };
             let cpu_text = usage("cpu")?;
-            let cpu = Quantity::parse(cpu_text)
+            let cpu = Quantity::parse_cpu(cpu_text)
                 .map_err(|e| field(&format!("{cpath}.usage.cpu"), e.to_string()))?;
             if cpu.is_negative() {
                 return Err(field(
