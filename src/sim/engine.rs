@@ -1200,7 +1200,11 @@ impl<'a> Sim<'a> {
     /// nothing, so the clock skips them.
     fn settle(&mut self, t: Millis) {
         let cp = &self.sc.control_plane;
-        if !self.skip_settled || self.step_start + cp.metrics_resolution > t {
+        // The syncs ran at `t` on the scrape at `t` (when the sync period is longer than the
+        // resolution, a scrape-only stop's HPAs last read an older sample).
+        let (sync, resolution) = (cp.hpa_sync_period, cp.metrics_resolution);
+        let synced_now = sync > 0 && resolution > 0 && t % sync == 0 && t % resolution == 0;
+        if !self.skip_settled || !synced_now || self.step_start + resolution > t {
             return;
         }
         let mut until = Millis::MAX;
@@ -2930,6 +2934,42 @@ mod tests {
             let full = run(false, false);
             assert_eq!(run(true, false), full, "{}: repeats", config.name);
             assert_eq!(run(true, true), full, "{}: skipped syncs", config.name);
+        }
+    }
+
+    /// The same holds off the default control plane: a 30 s HPA sync over a 15 s scrape (a
+    /// scrape-only stop's HPAs read an older sample, so the clock may not settle there; the
+    /// first version did and moved scale events), and an HPA with a behavior (its syncs
+    /// repeat, the clock never skips them).
+    #[test]
+    fn skipped_syncs_change_nothing_off_the_default_control_plane() {
+        let (mut sc, configs, options) = space_under_monte_carlo(7);
+        sc.control_plane.hpa_sync_period = 30 * SECOND;
+        let mut with_behavior = sc.baseline.clone();
+        let behavior: crate::model::config::BehaviorConfig = crate::model::load::from_yaml_str(
+            "scaleDown: { stabilizationWindowSeconds: 120 }\n",
+            "behavior.yaml",
+        )
+        .unwrap();
+        for w in with_behavior.workloads.values_mut() {
+            if let Some(h) = w.hpa.as_mut() {
+                h.behavior = Some(behavior.clone());
+            }
+        }
+        for config in [&sc.baseline, &with_behavior, &configs[100]] {
+            let run = |repeat: bool, skip: bool| {
+                let mut sim = Sim::new(&sc, config, 1, &options);
+                sim.skip_settled = skip;
+                if !repeat {
+                    for w in &mut sim.workloads {
+                        w.hpa = w.hpa.take().map(WorkloadHpa::without_repeats);
+                    }
+                }
+                sim.run();
+                sim.finish()
+            };
+            let full = run(false, false);
+            assert_eq!(run(true, true), full, "{}", config.name);
         }
     }
 
