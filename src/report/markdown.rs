@@ -6,17 +6,17 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use crate::eval::efficiency::{BAND_HIGH, BAND_LOW};
 use crate::model::config::{HpaConfig, ResourceList, WorkloadConfig};
 use crate::model::scenario::Scenario;
+use crate::recommend::{
+    OVER_PROVISIONED_BELOW as OVER_PROVISIONED, UNDER_PROVISIONED_ABOVE as UNDER_PROVISIONED,
+};
 
 use super::ranking::{Candidate, Ranking};
 
-/// Usage/request below this flags a pod as over-provisioned (the story's 30 %).
-pub const OVER_PROVISIONED: f64 = 0.30;
-/// Usage/request above this flags a pod as under-provisioned (the story's 90 %).
-pub const UNDER_PROVISIONED: f64 = 0.90;
 /// The efficiency band (usage / request) the ranking aims for.
-pub const BAND: (f64, f64) = (0.60, 0.80);
+pub const BAND: (f64, f64) = (BAND_LOW, BAND_HIGH);
 
 /// A plot beside the document: file stem (`.svg` and `.png` exist) and caption.
 #[derive(Debug, Clone)]
@@ -821,11 +821,11 @@ fn under_provisioned_notes(o: &mut String, rec: &Candidate) {
 }
 
 fn flag(x: Option<f64>) -> &'static str {
-    match x {
-        Some(v) if v < OVER_PROVISIONED => "over-provisioned",
-        Some(v) if v > UNDER_PROVISIONED => "under-provisioned",
-        Some(_) => "ok",
-        None => "-",
+    match crate::recommend::provisioning(x) {
+        crate::recommend::Provisioning::Over => "over-provisioned",
+        crate::recommend::Provisioning::Under => "under-provisioned",
+        crate::recommend::Provisioning::Ok => "ok",
+        crate::recommend::Provisioning::Unknown => "-",
     }
 }
 
