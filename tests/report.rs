@@ -314,8 +314,23 @@ fn emit_round_trips_through_manifests_and_diff_shows_the_change() {
         out.contains("no change: the baseline already deploys rank 1"),
         "{out}"
     );
-    // No saving is promised for what is already deployed.
+    // No saving is promised for what is already deployed, nor an SLA change.
     assert!(!out.contains("monthly cost: "), "{out}");
+    let rank1 = &run.ranking()["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["rank"] == 1)
+        .unwrap()
+        .clone();
+    let windows = rank1["sla"]["windows"].as_u64().unwrap_or(0);
+    assert!(
+        out.lines().any(|l| l.starts_with("SLA windows failed: ")
+            && !l.contains(" → ")
+            && l.contains(&format!(" of {windows}"))
+            && l.contains("(the search's baseline ")),
+        "{out}"
+    );
 }
 
 #[test]

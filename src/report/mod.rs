@@ -615,9 +615,12 @@ pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool)
         _ => Verdict::Infeasible.caveat(),
     }
     .map_or(String::new(), |c| format!(" ({c})"));
-    o.push_str(&format!(
-        "SLA windows failed: {bb} → {rb} of {rw}{verdict}\n"
-    ));
+    o.push_str(&if changes == 0 {
+        // As for the cost: the search's baseline is not what the manifests deploy.
+        format!("SLA windows failed: {rb} of {rw}{verdict} (the search's baseline {bb})\n")
+    } else {
+        format!("SLA windows failed: {bb} → {rb} of {rw}{verdict}\n")
+    });
     if from_manifests && base != &r.baseline.config {
         o.push_str(
             "note: the manifests differ from the baseline the search ran; the cost figures compare against the search's baseline (re-run `search --manifests` to price the manifests)\n",
