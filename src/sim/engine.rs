@@ -1114,11 +1114,13 @@ impl<'a> Sim<'a> {
                     self.sync_deployment(w, t);
                 }
             }
-            if merge && self.steady {
+            // The sync may have ended the steady stretch.
+            let deferring = merge && self.steady;
+            if deferring {
                 self.settle(t);
             }
             let next = self.next_stop(t, &periods);
-            if merge && self.steady {
+            if deferring {
                 let (start, len) = self.deferred.unwrap_or((t, 0));
                 self.deferred = Some((start, len + (next - t)));
                 self.merged_stops += 1;
@@ -1167,9 +1169,8 @@ impl<'a> Sim<'a> {
     /// no rollout or pending pod.
     fn only_metrics_due(&self, t: Millis, periods: &ClockPeriods) -> bool {
         let cp = &self.sc.control_plane;
-        let window = self.sc.sla.window.max(self.sc.step.max(1));
+        // `other` holds the SLA window too.
         t > 0
-            && t % window != 0
             && periods.other.iter().all(|&p| t % p != 0)
             && self.events.peek().is_none_or(|Reverse((at, ..))| *at > t)
             && !(t % cp.autoscaler_interval.max(1) == 0 && self.autoscaler_may_act(t))
@@ -1216,7 +1217,7 @@ impl<'a> Sim<'a> {
                 }
             }
         }
-        if until >= t + cp.hpa_sync_period.max(cp.metrics_resolution) {
+        if until >= t + sync.max(resolution) {
             self.quiet = Some((t, until));
         }
     }
@@ -2912,6 +2913,25 @@ mod tests {
         assert_eq!(compared, 9);
     }
 
+    /// A run of `config` with HPA repeats and settled skips on or off.
+    fn run_hpa_variant(
+        sc: &Scenario,
+        config: &Config,
+        options: &Options,
+        repeat: bool,
+        skip: bool,
+    ) -> RunResult {
+        let mut sim = Sim::new(sc, config, 1, options);
+        sim.skip_settled = skip;
+        if !repeat {
+            for w in &mut sim.workloads {
+                w.hpa = w.hpa.take().map(WorkloadHpa::without_repeats);
+            }
+        }
+        sim.run();
+        sim.finish()
+    }
+
     /// HPA syncs that repeat the last full reconcile's proposal, and the scrapes and syncs the
     /// clock skips while the HPAs are settled, change nothing: the default space's candidates
     /// under Monte Carlo traffic give byte-identical runs when the clock stops at every sync
@@ -2920,17 +2940,7 @@ mod tests {
     fn repeated_and_skipped_hpa_syncs_change_nothing() {
         let (sc, configs, options) = space_under_monte_carlo(5);
         for config in std::iter::once(&sc.baseline).chain(configs.iter().step_by(60)) {
-            let run = |repeat: bool, skip: bool| {
-                let mut sim = Sim::new(&sc, config, 1, &options);
-                sim.skip_settled = skip;
-                if !repeat {
-                    for w in &mut sim.workloads {
-                        w.hpa = w.hpa.take().map(WorkloadHpa::without_repeats);
-                    }
-                }
-                sim.run();
-                sim.finish()
-            };
+            let run = |repeat, skip| run_hpa_variant(&sc, config, &options, repeat, skip);
             let full = run(false, false);
             assert_eq!(run(true, false), full, "{}: repeats", config.name);
             assert_eq!(run(true, true), full, "{}: skipped syncs", config.name);
@@ -2957,17 +2967,7 @@ mod tests {
             }
         }
         for config in [&sc.baseline, &with_behavior, &configs[100]] {
-            let run = |repeat: bool, skip: bool| {
-                let mut sim = Sim::new(&sc, config, 1, &options);
-                sim.skip_settled = skip;
-                if !repeat {
-                    for w in &mut sim.workloads {
-                        w.hpa = w.hpa.take().map(WorkloadHpa::without_repeats);
-                    }
-                }
-                sim.run();
-                sim.finish()
-            };
+            let run = |repeat, skip| run_hpa_variant(&sc, config, &options, repeat, skip);
             let full = run(false, false);
             assert_eq!(run(true, true), full, "{}", config.name);
         }

@@ -487,13 +487,15 @@ impl HpaController {
                 reason,
                 format_args!("the replica count could not be computed: {message}"),
             );
-            self.set_able_to_scale(read);
-            return ReconcileStep {
-                desired_replicas: current,
-                rescaled: false,
-                proposal: None,
-                error: computed.error,
-            };
+            return self.finish(
+                now,
+                spec,
+                current,
+                (current, false),
+                read,
+                None,
+                computed.error,
+            );
         }
         let [what, name] = computed.metric_name.pieces();
         self.conditions.set_pieces(
