@@ -53,7 +53,6 @@ pub fn poisson(rng: &mut ChaCha8Rng, mean: f64) -> f64 {
         return k;
     }
     let slam = mean.sqrt();
-    let loglam = mean.ln();
     let b = 0.931 + 2.53 * slam;
     let a = -0.059 + 0.02483 * b;
     let invalpha = 1.1239 + 1.1328 / (b - 3.4);
@@ -69,8 +68,9 @@ pub fn poisson(rng: &mut ChaCha8Rng, mean: f64) -> f64 {
         if k < 0.0 || (us < 0.013 && v > us) {
             continue;
         }
+        // The squeeze above accepts most draws: the logarithms are taken only here.
         if v.ln() + invalpha.ln() - (a / (us * us) + b).ln()
-            <= -mean + k * loglam - statrs::function::gamma::ln_gamma(k + 1.0)
+            <= -mean + k * mean.ln() - statrs::function::gamma::ln_gamma(k + 1.0)
         {
             return k;
         }

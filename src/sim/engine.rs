@@ -475,6 +475,8 @@ struct Sim<'a> {
     /// Counts changes to what the cluster autoscaler reads (pods created, deleted or moved
     /// through their lifecycle, nodes added, ready or removed).
     cluster_changes: u64,
+    /// Live pods no node has taken yet (`PodStatus::Unscheduled`), kept as their statuses change.
+    unscheduled: u32,
     /// `cluster_changes` when the autoscaler last ran, and the first time after that run at
     /// which an unneeded node's timer (or the scale-down delay after a scale-up) runs out.
     autoscaler_seen: Option<(u64, Millis)>,
@@ -879,6 +881,7 @@ impl<'a> Sim<'a> {
             last_scale_up: None,
             need_schedule: false,
             cluster_changes: 0,
+            unscheduled: 0,
             autoscaler_seen: None,
             skip_idle_autoscaler: true,
             merge_steady: true,
@@ -1012,6 +1015,7 @@ impl<'a> Sim<'a> {
             for _ in 0..self.workloads[w].desired {
                 let p = Pod::new(w, self.workloads[w].requests, 0);
                 self.pods.push(p);
+                self.unscheduled += 1;
                 let id = self.pods.len() - 1;
                 self.workloads[w].pods.push(id);
             }
@@ -1048,6 +1052,7 @@ impl<'a> Sim<'a> {
             if let Some(n) = pick_node(&self.nodes, &[pool], &req, 0, spread) {
                 counts[w][n] += 1;
                 self.nodes[n].bind(&req);
+                self.unscheduled -= 1;
                 let p = &mut self.pods[id];
                 p.node = Some(n);
                 p.status = PodStatus::Running;
@@ -1466,6 +1471,7 @@ impl<'a> Sim<'a> {
                     counts[n] += 1;
                 }
                 self.nodes[n].bind(&req);
+                self.unscheduled -= 1;
                 let p = &mut self.pods[id];
                 p.node = Some(n);
                 p.status = PodStatus::Starting;
@@ -1523,6 +1529,7 @@ impl<'a> Sim<'a> {
         let mut p = Pod::new(w, self.workloads[w].requests, t);
         p.revision = self.workloads[w].revision;
         self.pods.push(p);
+        self.unscheduled += 1;
         let id = self.pods.len() - 1;
         self.workloads[w].pods.push(id);
         self.need_schedule = true;
@@ -1605,6 +1612,9 @@ impl<'a> Sim<'a> {
             self.workloads[p.workload].serving -= 1;
         }
         let unbound = p.node.is_none();
+        if p.status == PodStatus::Unscheduled {
+            self.unscheduled -= 1;
+        }
         p.ready = false;
         p.status = PodStatus::Terminating;
         p.deleted_at = Some(t);
@@ -1827,16 +1837,25 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// Whether a live pod waits for a node (the count, checked against the pods in debug builds).
+    fn any_unscheduled(&self) -> bool {
+        debug_assert_eq!(
+            self.unscheduled as usize,
+            self.workloads
+                .iter()
+                .flat_map(|w| &w.pods)
+                .filter(|&&id| self.pods[id].status == PodStatus::Unscheduled)
+                .count()
+        );
+        self.unscheduled > 0
+    }
+
     fn autoscaler_may_act(&self, t: Millis) -> bool {
         match self.autoscaler_seen {
             Some((changes, next_due))
                 if self.skip_idle_autoscaler && changes == self.cluster_changes && t < next_due =>
             {
-                self.workloads.iter().any(|w| {
-                    w.pods
-                        .iter()
-                        .any(|&id| self.pods[id].status == PodStatus::Unscheduled)
-                })
+                self.any_unscheduled()
             }
             _ => true,
         }
@@ -1887,12 +1906,7 @@ impl<'a> Sim<'a> {
     fn autoscale_loop(&mut self, t: Millis) {
         let cp = self.sc.control_plane.clone();
         // Scale-up for pods that found no node.
-        let any_pending = self.workloads.iter().any(|w| {
-            w.pods
-                .iter()
-                .any(|&id| self.pods[id].status == PodStatus::Unscheduled)
-        });
-        if any_pending {
+        if self.any_unscheduled() {
             self.scale_up(t);
         }
         // Scale-down of nodes unneeded for long enough.

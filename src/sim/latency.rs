@@ -129,14 +129,15 @@ impl Histogram {
     /// Inside a bin the quantile interpolates geometrically between its edges.
     pub fn quantiles<const N: usize>(&self, qs: [f64; N]) -> [Option<f64>; N] {
         let mut out = [None; N];
-        let total = self.total();
+        let support = self.support();
+        // Empty bins add exactly 0: the support's sum is the total.
+        let total: f64 = self.mass[support.clone()].iter().sum();
         if total <= 0.0 {
             return out;
         }
         let targets = qs.map(|q| q.clamp(0.0, 1.0) * total);
         let mut next = 0;
         let mut cum = 0.0;
-        let support = self.support();
         for (j, &m) in self.mass.iter().enumerate().skip(support.start) {
             if m <= 0.0 {
                 continue;
