@@ -48,6 +48,29 @@ impl Error {
         Self::input(file, Some(field.into()), message)
     }
 
+    /// A bad-input error for JSON that `e` rejected in `file`: at its line and column (and
+    /// `field`, the path to the value, when known), saying `what` (when not empty) and
+    /// serde_json's message without the position it repeats.
+    pub fn json(
+        file: impl Into<String>,
+        field: Option<&str>,
+        what: &str,
+        e: &serde_json::Error,
+    ) -> Self {
+        let mut location = format!("line {}, column {}", e.line(), e.column());
+        if let Some(f) = field.filter(|f| !f.is_empty() && *f != "." && *f != "?") {
+            location.push_str(&format!(", field `{f}`"));
+        }
+        let mut message = e.to_string();
+        if let Some(i) = message.rfind(" at line ") {
+            message.truncate(i);
+        }
+        if !what.is_empty() {
+            message = format!("{what}: {message}");
+        }
+        Self::input(file, Some(location), bound_quoted(&message))
+    }
+
     /// An internal error.
     pub fn internal(message: impl Into<String>) -> Self {
         Error::Internal(message.into())

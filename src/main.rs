@@ -1134,13 +1134,8 @@ fn merge(cli: &Cli, sc: &Scenario, files: &[PathBuf], top: usize) -> Result<()> 
         let name = p.display().to_string();
         let text = std::fs::read_to_string(p)
             .map_err(|e| Error::input(&name, None, format!("cannot read: {e}")))?;
-        let f: ShardFile = serde_json::from_str(&text).map_err(|e| {
-            Error::input(
-                &name,
-                Some(format!("line {}", e.line())),
-                costsim::error::bound_quoted(&format!("not a costsim shard file: {e}")),
-            )
-        })?;
+        let f: ShardFile = serde_json::from_str(&text)
+            .map_err(|e| Error::json(&name, None, "not a costsim shard file", &e))?;
         if f.header.format != shards::FORMAT {
             return Err(Error::input(
                 &name,

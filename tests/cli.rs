@@ -2562,6 +2562,19 @@ fn shards_merge_into_the_single_run_byte_for_byte() {
     let replicas = &mut edited["candidates"][0]["config"]["workloads"]["backend"]["replicas"];
     assert!(replicas.is_u64(), "fixture layout: {replicas}");
     *replicas = Value::from(replicas.as_u64().unwrap() + 1);
+    // A truncated shard: its line and column, once.
+    let text = f.read(&files[1]);
+    f.write("cut.json", &text[..text.len() / 2]);
+    let out = f.run(&["merge", &files[0], "cut.json", &files[2]]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cut.json: line ")
+            && out.stderr.contains(", column ")
+            && out.stderr.contains("not a costsim shard file: ")
+            && !out.stderr.contains(" at line "),
+        "{}",
+        out.stderr
+    );
     f.write("edited.json", &edited.to_string());
     let out = f.run(&["merge", &files[0], "edited.json", &files[2]]);
     assert_eq!(out.code, Some(2), "{}", out.stderr);

@@ -341,6 +341,26 @@ fn report_of_a_missing_search_is_bad_input() {
 }
 
 #[test]
+fn a_broken_ranking_json_names_its_line_column_and_field_once() {
+    let dir = fixture_copy();
+    let from = dir.path().join("s");
+    std::fs::create_dir(&from).unwrap();
+    for (text, want) in [
+        ("{\"version\": 1,\n \"scenario\": ", "line 2, column 13"),
+        ("{\"version\": 1}", "line 1, column 14"),
+        ("{\"scenario\": 7}", "line 1, column 14, field `scenario`"),
+    ] {
+        std::fs::write(from.join("ranking.json"), text).unwrap();
+        let (code, _, err) = costsim(dir.path(), &["report", "--from", "s"]);
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains(want) && !err.contains(" at line "),
+            "{want}: {err}"
+        );
+    }
+}
+
+#[test]
 fn breach_probabilities_and_the_pareto_front_appear_when_the_search_gives_them() {
     let run = run();
     let mut r = run.ranking();

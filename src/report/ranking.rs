@@ -258,12 +258,7 @@ impl Ranking {
         let mut de = serde_json::Deserializer::from_str(text);
         serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
-            let inner = e.into_inner();
-            Error::input(
-                file,
-                Some(format!("line {}, field `{path}`", inner.line())),
-                inner.to_string(),
-            )
+            Error::json(file, Some(&path), "", e.inner())
         })
     }
 

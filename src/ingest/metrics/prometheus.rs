@@ -14,13 +14,8 @@ use crate::error::{Error, Result};
 use crate::quantity::Quantity;
 
 pub(super) fn parse(text: &str, source: &str, opts: &MetricsOptions) -> Result<MetricsSet> {
-    let v: Value = serde_json::from_str(text).map_err(|e| {
-        Error::at_line(
-            source,
-            e.line() as u64,
-            format!("not valid JSON (column {}): {e}", e.column()),
-        )
-    })?;
+    let v: Value =
+        serde_json::from_str(text).map_err(|e| Error::json(source, None, "not valid JSON", &e))?;
     let field = |path: &str, msg: String| Error::at_field(source, path, msg);
     match v.get("status").and_then(Value::as_str) {
         Some("success") => {}

@@ -262,7 +262,9 @@ fn prometheus_errors_name_the_field() {
     ));
     assert!(e.contains("raw CPU counter"), "{e}");
     let e = err_text(parse("{\"status\":\"success\",\n\"data\":"));
-    assert!(e.contains("line 2: not valid JSON"), "{e}");
+    assert!(e.contains("line 2, column "), "{e}");
+    assert!(e.contains(": not valid JSON: "), "{e}");
+    assert!(!e.contains(" at line "), "the position is given once: {e}");
 }
 
 #[test]
