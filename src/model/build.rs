@@ -751,6 +751,7 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
         notes,
         cfs_cache: crate::k8s::cfs::ReplayCache::default(),
         model_cache: crate::sim::fluid::ModelCache::default(),
+        arrival_cache: crate::sim::arrivals::ArrivalCache::default(),
     };
     check_config(&scenario, &scenario.baseline, &blabel)?;
     crate::model::validate::check_space(&scenario, &slabel)?;

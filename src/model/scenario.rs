@@ -392,6 +392,8 @@ pub struct Scenario {
     /// Compiled fluid models shared by the runs, warm with their states (a cache: it changes no
     /// result).
     pub model_cache: crate::sim::fluid::ModelCache,
+    /// Drawn arrivals shared by the runs of a replication (a cache: it changes no result).
+    pub arrival_cache: crate::sim::arrivals::ArrivalCache,
 }
 
 impl Scenario {

@@ -2,6 +2,9 @@
 //! bootstrap and growth. The trace itself is shared (`Arc`) and never copied: a replication
 //! maps each bin to its source bin and draws its count when the engine first enters the bin.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -88,14 +91,33 @@ pub fn day_map(seed: u64, replication: u64, horizon: Millis) -> Vec<u64> {
 
 /// One workload's arrival rate under a [`Variation`]: the recorded series, the bin the engine
 /// is in and its (drawn) rate, so a bin's count is drawn once.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ArrivalSource {
     variation: Variation,
     scale: f64,
     rng: ChaCha8Rng,
     bin: usize,
     rate: f64,
+    /// (seed, replication, workload index): what the draws depend on besides the series.
+    stream: (u64, u64, u64),
+    /// Every bin's drawn rate, from an [`ArrivalCache`] (see [`ArrivalSource::share`]).
+    table: Option<Arc<[f64]>>,
 }
+
+/// Seed, replication, workload index, scale, day bootstrap and growth (bits).
+type TableKey = (u64, u64, u64, u64, bool, u64);
+
+/// The drawn rates of every bin of a replication, shared by the runs: with common random
+/// numbers every candidate of replication `r` draws the same counts, so a search draws them
+/// once per replication instead of once per candidate. A cache: it changes no result.
+#[derive(Debug, Clone, Default)]
+pub struct ArrivalCache(Arc<Mutex<HashMap<TableKey, SharedDraws>>>);
+
+/// The series the rates were drawn from (held, so its address is not reused) and the rates.
+type SharedDraws = (Arc<RateSeries>, Arc<[f64]>);
+
+/// Most draw tables an [`ArrivalCache`] keeps (a week of minute bins is 80 KB).
+const CACHED_TABLES: usize = 256;
 
 impl ArrivalSource {
     /// The source of workload `index` in replication `replication`.
@@ -112,7 +134,54 @@ impl ArrivalSource {
             rng: rng::indexed_stream(seed, replication, Purpose::Arrivals, index),
             bin: usize::MAX,
             rate: 0.0,
+            stream: (seed, replication, index),
+            table: None,
         }
+    }
+
+    /// Takes the rates of every bin before `horizon` of series `r` from `cache`, drawing them
+    /// there first (in bin order, as [`ArrivalSource::rate`] draws them) if another run has
+    /// not. Only Poisson draws are shared: the recorded rates cost nothing to read.
+    pub fn share(
+        &mut self,
+        cache: &ArrivalCache,
+        r: &Arc<RateSeries>,
+        horizon: Millis,
+        days: &[u64],
+    ) {
+        if !self.variation.poisson || self.bin != usize::MAX {
+            return;
+        }
+        let bin_ms = (Millis::from(r.bin_s) * 1000).max(1);
+        let bins = (horizon / bin_ms + 1) as usize;
+        let v = self.variation;
+        let (seed, replication, index) = self.stream;
+        let key = (
+            seed,
+            replication,
+            index,
+            self.scale.to_bits(),
+            v.bootstrap_days,
+            v.growth_pct_per_month.to_bits(),
+        );
+        let hit = cache.0.lock().ok().and_then(|map| {
+            map.get(&key)
+                .filter(|(series, table)| Arc::ptr_eq(series, r) && table.len() >= bins)
+                .map(|(_, table)| Arc::clone(table))
+        });
+        let table = hit.unwrap_or_else(|| {
+            let mut fresh = self.clone();
+            let rates: Arc<[f64]> = (0..bins)
+                .map(|i| fresh.rate(r, i as Millis * bin_ms, days))
+                .collect();
+            if let Ok(mut map) = cache.0.lock() {
+                if map.len() < CACHED_TABLES || map.contains_key(&key) {
+                    map.insert(key, (Arc::clone(r), Arc::clone(&rates)));
+                }
+            }
+            rates
+        });
+        self.table = Some(table);
     }
 
     /// The arrival rate (requests/s) at time `t` of series `r`, with `days` the replication's
@@ -122,6 +191,11 @@ impl ArrivalSource {
         let idx = (t / bin_ms) as usize;
         if idx == self.bin {
             return self.rate;
+        }
+        if let Some(&rate) = self.table.as_ref().and_then(|table| table.get(idx)) {
+            self.bin = idx;
+            self.rate = rate;
+            return rate;
         }
         self.bin = idx;
         let mut src = idx;
@@ -190,6 +264,52 @@ mod tests {
         }
         assert!((f64::from(zero) / n as f64 - 0.1353).abs() < 0.008);
         assert!((f64::from(two) / n as f64 - 0.2707).abs() < 0.01);
+    }
+
+    #[test]
+    fn shared_draws_are_the_draws_of_an_unshared_source() {
+        let per_day = 24;
+        let counts: Vec<f64> = (0..3 * per_day)
+            .map(|i| 5.0 + (i % 7) as f64 * 40.0)
+            .collect();
+        let r = Arc::new(RateSeries {
+            source: "t".into(),
+            bin_s: 3600,
+            counts,
+            start_unix_s: 0,
+            gaps: Vec::new(),
+        });
+        let horizon = 5 * 86_400_000;
+        let days = day_map(3, 2, horizon);
+        let v = Variation {
+            poisson: true,
+            bootstrap_days: true,
+            growth_pct_per_month: 12.0,
+        };
+        let cache = ArrivalCache::default();
+        let mut alone = ArrivalSource::new(3, 2, 1, 1.5, v);
+        let mut first = alone.clone();
+        let mut second = alone.clone();
+        first.share(&cache, &r, horizon, &days);
+        second.share(&cache, &r, horizon, &days);
+        let (a, b) = (first.table.clone().unwrap(), second.table.clone().unwrap());
+        assert!(
+            Arc::ptr_eq(&a, &b),
+            "the second run reads the first one's draws"
+        );
+        // Each bin read several times, as the engine does between its stops.
+        for t in (0..horizon).step_by(900_000) {
+            let want = alone.rate(&r, t, &days);
+            assert_eq!(first.rate(&r, t, &days), want, "t = {t}");
+        }
+        // Another replication, scale or variation draws its own.
+        let mut other = ArrivalSource::new(3, 3, 1, 1.5, v);
+        other.share(&cache, &r, horizon, &days);
+        assert!(!Arc::ptr_eq(other.table.as_ref().unwrap(), &a));
+        // Recorded rates are not drawn: nothing to share.
+        let mut replay = ArrivalSource::new(3, 2, 1, 1.5, Variation::default());
+        replay.share(&cache, &r, horizon, &days);
+        assert!(replay.table.is_none());
     }
 
     #[test]

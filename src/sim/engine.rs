@@ -861,7 +861,7 @@ impl<'a> Sim<'a> {
                     .collect()
             })
             .collect();
-        Sim {
+        let mut sim = Sim {
             sc,
             now: 0,
             seq: 0,
@@ -906,7 +906,16 @@ impl<'a> Sim<'a> {
             ready_ids: Vec::new(),
             servers,
             pool_fail: Vec::new(),
+        };
+        // Every candidate of this replication draws the same arrivals: once per search.
+        for wl in &mut sim.workloads {
+            let svc = &sc.services[wl.service];
+            if let (Some(rate), false) = (&svc.rate, svc.downstream_only) {
+                wl.arrivals
+                    .share(&sc.arrival_cache, rate, sc.horizon, &sim.days);
+            }
         }
+        sim
     }
 
     /// The pool's `min_nodes` when some workload of the config uses it; 0 otherwise (a pool no
