@@ -130,8 +130,31 @@ pub struct ServiceModel {
     known: std::sync::Arc<StateTable>,
     /// States this run computed beyond `known` (indices continue after `known`'s).
     learned: StateTable,
-    /// The last state asked for: consecutive steps usually repeat it.
+    /// The states asked for lately.
+    recent: Recent,
+}
+
+/// Slots of [`Recent`].
+const RECENT_SLOTS: usize = 64;
+
+/// The states a run asked for lately: consecutive steps usually repeat the last one, and a
+/// replication's rates keep returning to a few nearby levels, so most lookups end here
+/// instead of in the (large, shared) tables. States never move within a run: exact.
+#[derive(Debug, Clone)]
+struct Recent {
+    /// The last (per-pod rate, backlog bin, state).
     last: Option<(f64, u16, u32)>,
+    /// Direct-mapped (key, state); key `u64::MAX`: empty.
+    slots: [(u64, u32); RECENT_SLOTS],
+}
+
+impl Default for Recent {
+    fn default() -> Self {
+        Recent {
+            last: None,
+            slots: [(u64::MAX, 0); RECENT_SLOTS],
+        }
+    }
 }
 
 /// Standard-gamma quantile atoms with mean 1 and squared coefficient of variation `scv`
@@ -276,7 +299,7 @@ impl ServiceModel {
             cache_key: (None, 0),
             known: std::sync::Arc::default(),
             learned: StateTable::default(),
-            last: None,
+            recent: Recent::default(),
         }
     }
 
@@ -340,13 +363,13 @@ impl ServiceModel {
     /// traffic needs a few hundred distinct states, not one per step; the quantization moves a
     /// state's rate by at most ±1 % (latency only; arrival counts stay exact).
     pub fn state(&mut self, lambda_pod: f64, wait_bin: u16) -> u32 {
-        if let Some((l, w, i)) = self.last {
+        if let Some((l, w, i)) = self.recent.last {
             if l == lambda_pod && w == wait_bin {
                 return i;
             }
         }
         let i = self.lookup(lambda_pod, wait_bin);
-        self.last = Some((lambda_pod, wait_bin, i));
+        self.recent.last = Some((lambda_pod, wait_bin, i));
         i
     }
 
@@ -380,10 +403,20 @@ impl ServiceModel {
             ((lambda_pod / RATE_GRID_FLOOR).ln() / RATE_GRID_RATIO.ln()).round() as u32 + 1
         };
         let key = (u64::from(level) << 16) | u64::from(wait_bin);
-        if let Some(&i) = self.known.memo.get(&key) {
-            return i;
+        let slot = (level as usize)
+            .wrapping_mul(31)
+            .wrapping_add(usize::from(wait_bin))
+            % RECENT_SLOTS;
+        if self.recent.slots[slot].0 == key {
+            return self.recent.slots[slot].1;
         }
-        if let Some(&i) = self.learned.memo.get(&key) {
+        let known = self
+            .known
+            .memo
+            .get(&key)
+            .or_else(|| self.learned.memo.get(&key));
+        if let Some(&i) = known {
+            self.recent.slots[slot] = (key, i);
             return i;
         }
         let lambda_pod = if level == 0 {
@@ -462,6 +495,7 @@ impl ServiceModel {
         let idx = self.state_count() as u32;
         self.learned.states.push(st);
         self.learned.memo.insert(key, idx);
+        self.recent.slots[slot] = (key, idx);
         idx
     }
 
@@ -659,7 +693,7 @@ impl ModelCache {
         let known = std::sync::Arc::clone(&model.known);
         let entry = cache.models.entry(key).or_insert_with(|| {
             model.known = std::sync::Arc::default();
-            model.last = None;
+            model.recent = Recent::default();
             CachedModel {
                 template: model,
                 pending: StateTable::default(),
