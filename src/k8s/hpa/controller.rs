@@ -4,7 +4,7 @@
 use super::behavior::{
     convert_desired_replicas_with_behavior_rate, convert_desired_replicas_with_rules,
     stabilize_recommendation, stabilize_recommendation_with_behaviors, store_scale_event,
-    BehaviorRateArgs, ScaleEvent, TimestampedRecommendation,
+    BehaviorRateArgs, LimitedReplicas, ScaleEvent, TimestampedRecommendation,
 };
 use super::config::ControllerConfig;
 use super::replica_calculator::{
@@ -263,6 +263,25 @@ pub struct HpaController {
     last_proposal: Option<(i32, i32, i32)>,
     /// Whether the last reconcile rescaled.
     last_rescaled: bool,
+    /// The verdict the `ScalingLimited` and `AbleToScale` conditions were last set from, when
+    /// the last reconcile set them in [`HpaController::conclude`].
+    concluded: Option<Verdict>,
+}
+
+/// What the normalization of one reconcile decided, as far as the `ScalingLimited` and
+/// `AbleToScale` conditions depend on it: reconciles with the same verdict set these
+/// conditions alike. `AbleToScale` follows from the current, proposed, stabilized and limited
+/// counts (rescaled to the limited count, else the stabilization's note, whose reason is the
+/// direction from the current count to the proposal); `ScalingLimited` from the stabilized and
+/// limited counts and the limit's reason (each reason has one message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Verdict {
+    current: i32,
+    prenormalized: i32,
+    stabilized: i32,
+    limited: i32,
+    /// The limit's reason, by address and length: a static string's never change.
+    reason: (usize, usize),
 }
 
 impl HpaController {
@@ -288,6 +307,7 @@ impl HpaController {
             metric_statuses: Vec::new(),
             last_proposal: None,
             last_rescaled: false,
+            concluded: None,
         }
     }
 
@@ -461,11 +481,11 @@ impl HpaController {
                 "ScalingDisabled",
                 format_args!("the target has zero replicas, so autoscaling is off"),
             );
-            return self.finish(now, spec, current, (0, false), read, None, None);
+            return self.finish(now, spec, current, (0, false), Some(read), None, None);
         } else if current > max {
-            return self.finish(now, spec, current, (max, true), read, None, None);
+            return self.finish(now, spec, current, (max, true), Some(read), None, None);
         } else if current < min {
-            return self.finish(now, spec, current, (min, true), read, None, None);
+            return self.finish(now, spec, current, (min, true), Some(read), None, None);
         }
         let tolerances = tolerances_for(spec.behavior.as_ref(), cfg);
         let effective = spec.effective_metrics();
@@ -492,7 +512,7 @@ impl HpaController {
                 spec,
                 current,
                 (current, false),
-                read,
+                Some(read),
                 None,
                 computed.error,
             );
@@ -510,8 +530,9 @@ impl HpaController {
         self.conclude(now, spec, current, computed.replicas, computed.error, cfg)
     }
 
-    /// The end of a reconcile whose metrics proposed `proposal`: normalization, then the
-    /// rescale.
+    /// The end of a reconcile whose metrics proposed `proposal`: normalization (and the
+    /// `ScalingLimited` condition), then the rescale. The conditions are left as they are when
+    /// the verdict is the one they were last set from: they would be set to what they are.
     fn conclude(
         &mut self,
         now: Millis,
@@ -523,16 +544,44 @@ impl HpaController {
     ) -> ReconcileStep {
         let (min, max) = (spec.min_replicas, spec.max_replicas);
         let prenormalized = proposal.max(0);
-        let (desired, able) = match &spec.behavior {
+        let (stabilized, limited, able) = match &spec.behavior {
             None => self.normalize_legacy(now, current, prenormalized, min, max, cfg),
             Some(b) => self.normalize_with_behavior(now, b, current, prenormalized, min, max, cfg),
         };
+        let desired = limited.replicas;
         let rescale = (desired, desired != current);
-        self.finish(now, spec, current, rescale, able, Some(proposal), error)
+        let verdict = Some(Verdict {
+            current,
+            prenormalized,
+            stabilized,
+            limited: desired,
+            reason: (limited.reason.as_ptr() as usize, limited.reason.len()),
+        });
+        if self.concluded == verdict {
+            return self.finish(now, spec, current, rescale, None, Some(proposal), error);
+        }
+        self.conditions.set_text(
+            ConditionType::ScalingLimited,
+            desired != stabilized,
+            limited.reason,
+            limited.message,
+        );
+        let step = self.finish(
+            now,
+            spec,
+            current,
+            rescale,
+            Some(able),
+            Some(proposal),
+            error,
+        );
+        self.concluded = verdict;
+        step
     }
 
     /// Records a rescale to `desired` (when `rescale`; the scale event, under a behavior) and
-    /// the `AbleToScale` verdict; the reconcile's outcome.
+    /// the `AbleToScale` verdict (`None`: leaves the condition as it is); the reconcile's
+    /// outcome.
     #[allow(clippy::too_many_arguments)]
     fn finish(
         &mut self,
@@ -540,13 +589,15 @@ impl HpaController {
         spec: &HpaSpec,
         current: i32,
         (desired, rescale): (i32, bool),
-        mut able: AbleToScaleNote,
+        able: Option<AbleToScaleNote>,
         proposal: Option<i32>,
         error: Option<String>,
     ) -> ReconcileStep {
         self.last_rescaled = rescale;
         if !rescale {
-            self.set_able_to_scale(able);
+            if let Some(able) = able {
+                self.set_able_to_scale(able);
+            }
             return ReconcileStep {
                 desired_replicas: current,
                 rescaled: false,
@@ -554,7 +605,6 @@ impl HpaController {
                 error,
             };
         }
-        able = AbleToScaleNote::Rescaled(desired);
         if let Some(b) = &spec.behavior {
             if desired > current {
                 let rules = HpaScalingRules::effective_scale_up(b.scale_up.as_ref());
@@ -574,7 +624,9 @@ impl HpaController {
                 );
             }
         }
-        self.set_able_to_scale(able);
+        if able.is_some() {
+            self.set_able_to_scale(AbleToScaleNote::Rescaled(desired));
+        }
         ReconcileStep {
             desired_replicas: desired,
             rescaled: true,
@@ -583,8 +635,10 @@ impl HpaController {
         }
     }
 
-    /// Sets the `AbleToScale` condition a reconcile ends with.
+    /// Sets the `AbleToScale` condition a reconcile ends with (the verdict it was set from is
+    /// then unknown until [`HpaController::conclude`] records it).
     fn set_able_to_scale(&mut self, note: AbleToScaleNote) {
+        self.concluded = None;
         let c = &mut self.conditions;
         match note {
             AbleToScaleNote::ReadScale => c.set_text(
@@ -605,8 +659,8 @@ impl HpaController {
         }
     }
 
-    /// The legacy normalization: the stabilized and clamped count and the `AbleToScale`
-    /// verdict (sets `ScalingLimited`).
+    /// The legacy normalization: the stabilized count, the clamped one and the `AbleToScale`
+    /// verdict.
     fn normalize_legacy(
         &mut self,
         now: Millis,
@@ -615,7 +669,7 @@ impl HpaController {
         min: i32,
         max: i32,
         cfg: &ControllerConfig,
-    ) -> (i32, AbleToScaleNote) {
+    ) -> (i32, LimitedReplicas, AbleToScaleNote) {
         let history = self.recommendations.get_or_insert_with(Vec::new);
         let stabilized = stabilize_recommendation(
             now,
@@ -639,17 +693,11 @@ impl HpaController {
             cfg.scale_up_limit_factor,
             cfg.scale_up_limit_minimum,
         );
-        self.conditions.set_text(
-            ConditionType::ScalingLimited,
-            limited.replicas != stabilized,
-            limited.reason,
-            limited.message,
-        );
-        (limited.replicas, able)
+        (stabilized, limited, able)
     }
 
-    /// The behavior normalization: the stabilized and rate-limited count and the
-    /// `AbleToScale` verdict (sets `ScalingLimited`).
+    /// The behavior normalization: the stabilized count, the rate-limited one and the
+    /// `AbleToScale` verdict.
     #[allow(clippy::too_many_arguments)]
     fn normalize_with_behavior(
         &mut self,
@@ -660,7 +708,7 @@ impl HpaController {
         min: i32,
         max: i32,
         cfg: &ControllerConfig,
-    ) -> (i32, AbleToScaleNote) {
+    ) -> (i32, LimitedReplicas, AbleToScaleNote) {
         let up = HpaScalingRules::effective_scale_up(behavior.scale_up.as_ref());
         let down = HpaScalingRules::effective_scale_down(behavior.scale_down.as_ref());
         // An unset scale-down window is the controller's
@@ -698,13 +746,7 @@ impl HpaController {
                 scale_down_events: &self.scale_down_events,
             },
         );
-        self.conditions.set_text(
-            ConditionType::ScalingLimited,
-            limited.replicas != stabilized.replicas,
-            limited.reason,
-            limited.message,
-        );
-        (limited.replicas, able)
+        (stabilized.replicas, limited, able)
     }
 }
 
