@@ -4,7 +4,7 @@
 use super::behavior::{
     convert_desired_replicas_with_behavior_rate, convert_desired_replicas_with_rules,
     stabilize_recommendation, stabilize_recommendation_with_behaviors, store_scale_event,
-    BehaviorRateArgs, LimitedReplicas, ScaleEvent, TimestampedRecommendation,
+    BehaviorRateArgs, LimitedReplicas, ScaleEvent, Stabilized, TimestampedRecommendation,
 };
 use super::config::ControllerConfig;
 use super::replica_calculator::{
@@ -338,6 +338,33 @@ impl HpaController {
         Some(self.conclude(now, spec, current, proposal, None, cfg))
     }
 
+    /// [`HpaController::reconcile_repeat`] at a time up to the one
+    /// [`HpaController::settled_until`] gave after the last reconcile: its outcome is known to
+    /// be the last one's (the scale and the conditions stay as they are), so it only records
+    /// its recommendation.
+    pub fn repeat_settled(
+        &mut self,
+        now: Millis,
+        spec: &HpaSpec,
+        spec_replicas: i32,
+        status_replicas: i32,
+        cfg: &ControllerConfig,
+    ) -> Option<ReconcileStep> {
+        let (current, status, proposal) = self.last_proposal?;
+        if (current, status) != (spec_replicas, status_replicas) {
+            return None;
+        }
+        let (stabilized, _) = self.stabilize(now, spec, current, proposal.max(0), cfg);
+        debug_assert_eq!(self.concluded.map(|v| v.stabilized), Some(stabilized));
+        debug_assert!(!self.last_rescaled);
+        Some(ReconcileStep {
+            desired_replicas: current,
+            rescaled: false,
+            proposal: Some(proposal),
+            error: None,
+        })
+    }
+
     /// After a reconcile at `now` that proposed without an error and left the scale as it
     /// was: the last time up to which repeating it ([`HpaController::reconcile_repeat`] with
     /// the same inputs) leaves the scale and the conditions as they are, or `None` when that is
@@ -358,19 +385,21 @@ impl HpaController {
         }
         let window = cfg.downscale_stabilization_window;
         let cutoff = now.saturating_sub(window);
-        let recent = self
-            .recommendations()
-            .iter()
-            .filter(|r| r.timestamp >= cutoff);
-        let highest = recent.clone().map(|r| r.replicas).max().unwrap_or(proposal);
-        if highest <= proposal {
-            return Some(Millis::MAX);
+        // In one pass: the highest recommendation within the window and, when it is above the
+        // proposal, the time of the latest at it.
+        let (mut highest, mut latest) = (proposal, None);
+        for r in self.recommendations() {
+            if r.timestamp < cutoff {
+                continue;
+            }
+            if r.replicas > highest {
+                (highest, latest) = (r.replicas, Some(r.timestamp));
+            } else if r.replicas == highest && latest.is_some() {
+                latest = latest.max(Some(r.timestamp));
+            }
         }
         // The latest recommendation at the maximum leaves the window after `t + window`.
-        recent
-            .filter(|r| r.replicas == highest)
-            .map(|r| r.timestamp.saturating_add(window))
-            .max()
+        Some(latest.map_or(Millis::MAX, |t| t.saturating_add(window)))
     }
 
     /// Whether the initial recommendation has been recorded (or a history was given).
@@ -542,12 +571,9 @@ impl HpaController {
         error: Option<String>,
         cfg: &ControllerConfig,
     ) -> ReconcileStep {
-        let (min, max) = (spec.min_replicas, spec.max_replicas);
         let prenormalized = proposal.max(0);
-        let (stabilized, limited, able) = match &spec.behavior {
-            None => self.normalize_legacy(now, current, prenormalized, min, max, cfg),
-            Some(b) => self.normalize_with_behavior(now, b, current, prenormalized, min, max, cfg),
-        };
+        let (stabilized, able) = self.stabilize(now, spec, current, prenormalized, cfg);
+        let limited = self.limit(now, spec, current, stabilized, cfg);
         let desired = limited.replicas;
         let rescale = (desired, desired != current);
         let verdict = Some(Verdict {
@@ -659,72 +685,46 @@ impl HpaController {
         }
     }
 
-    /// The legacy normalization: the stabilized count, the clamped one and the `AbleToScale`
-    /// verdict.
-    fn normalize_legacy(
+    /// The stabilization of `prenormalized` (recorded in the history): the stabilized count
+    /// and the `AbleToScale` verdict.
+    fn stabilize(
         &mut self,
         now: Millis,
+        spec: &HpaSpec,
         current: i32,
         prenormalized: i32,
-        min: i32,
-        max: i32,
         cfg: &ControllerConfig,
-    ) -> (i32, LimitedReplicas, AbleToScaleNote) {
+    ) -> (i32, AbleToScaleNote) {
         let history = self.recommendations.get_or_insert_with(Vec::new);
-        let stabilized = stabilize_recommendation(
-            now,
-            cfg.downscale_stabilization_window,
-            history,
-            prenormalized,
-        );
-        let able = if stabilized != prenormalized {
-            AbleToScaleNote::Normalized {
+        let stabilized = match &spec.behavior {
+            None => Stabilized {
+                replicas: stabilize_recommendation(
+                    now,
+                    cfg.downscale_stabilization_window,
+                    history,
+                    prenormalized,
+                ),
                 reason: "ScaleDownStabilized",
                 message: "recent higher recommendations hold the scale-down back",
+            },
+            Some(b) => {
+                let up = HpaScalingRules::effective_scale_up(b.scale_up.as_ref());
+                let down = HpaScalingRules::effective_scale_down(b.scale_down.as_ref());
+                // An unset scale-down window is the controller's
+                // `--horizontal-pod-autoscaler-downscale-stabilization`.
+                let down_window = down
+                    .stabilization_window_seconds
+                    .unwrap_or_else(|| cfg.downscale_stabilization_window_seconds());
+                stabilize_recommendation_with_behaviors(
+                    now,
+                    history,
+                    current,
+                    prenormalized,
+                    up.stabilization_window_seconds.unwrap_or(0),
+                    down_window,
+                )
             }
-        } else {
-            AbleToScaleNote::READY
         };
-        let limited = convert_desired_replicas_with_rules(
-            current,
-            stabilized,
-            min,
-            max,
-            cfg.scale_up_limit_factor,
-            cfg.scale_up_limit_minimum,
-        );
-        (stabilized, limited, able)
-    }
-
-    /// The behavior normalization: the stabilized count, the rate-limited one and the
-    /// `AbleToScale` verdict.
-    #[allow(clippy::too_many_arguments)]
-    fn normalize_with_behavior(
-        &mut self,
-        now: Millis,
-        behavior: &Behavior,
-        current: i32,
-        prenormalized: i32,
-        min: i32,
-        max: i32,
-        cfg: &ControllerConfig,
-    ) -> (i32, LimitedReplicas, AbleToScaleNote) {
-        let up = HpaScalingRules::effective_scale_up(behavior.scale_up.as_ref());
-        let down = HpaScalingRules::effective_scale_down(behavior.scale_down.as_ref());
-        // An unset scale-down window is the controller's
-        // `--horizontal-pod-autoscaler-downscale-stabilization`.
-        let down_window = down
-            .stabilization_window_seconds
-            .unwrap_or_else(|| cfg.downscale_stabilization_window_seconds());
-        let history = self.recommendations.get_or_insert_with(Vec::new);
-        let stabilized = stabilize_recommendation_with_behaviors(
-            now,
-            history,
-            current,
-            prenormalized,
-            up.stabilization_window_seconds.unwrap_or(0),
-            down_window,
-        );
         let able = if stabilized.replicas != prenormalized {
             AbleToScaleNote::Normalized {
                 reason: stabilized.reason,
@@ -733,20 +733,43 @@ impl HpaController {
         } else {
             AbleToScaleNote::READY
         };
-        let limited = convert_desired_replicas_with_behavior_rate(
+        (stabilized.replicas, able)
+    }
+
+    /// The limits on the `stabilized` count: the legacy clamp, or a behavior's rate policies
+    /// and the bounds.
+    fn limit(
+        &self,
+        now: Millis,
+        spec: &HpaSpec,
+        current: i32,
+        stabilized: i32,
+        cfg: &ControllerConfig,
+    ) -> LimitedReplicas {
+        let (min, max) = (spec.min_replicas, spec.max_replicas);
+        let Some(b) = &spec.behavior else {
+            return convert_desired_replicas_with_rules(
+                current,
+                stabilized,
+                min,
+                max,
+                cfg.scale_up_limit_factor,
+                cfg.scale_up_limit_minimum,
+            );
+        };
+        convert_desired_replicas_with_behavior_rate(
             now,
             &BehaviorRateArgs {
                 current_replicas: current,
-                desired_replicas: stabilized.replicas,
+                desired_replicas: stabilized,
                 min_replicas: min,
                 max_replicas: max,
-                scale_up: &up,
-                scale_down: &down,
+                scale_up: &HpaScalingRules::effective_scale_up(b.scale_up.as_ref()),
+                scale_down: &HpaScalingRules::effective_scale_down(b.scale_down.as_ref()),
                 scale_up_events: &self.scale_up_events,
                 scale_down_events: &self.scale_down_events,
             },
-        );
-        (stabilized.replicas, limited, able)
+        )
     }
 }
 

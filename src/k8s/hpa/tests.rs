@@ -1120,7 +1120,9 @@ proptest! {
     /// A controller that repeats the last proposal whenever a sync's inputs equal the last
     /// full reconcile's ends every sync exactly as one that always reconciles in full: the
     /// same outcome, conditions, metric statuses, recommendation history and scale events,
-    /// with and without behaviors, across scale-ups, stabilized scale-downs and limits.
+    /// with and without behaviors, across scale-ups, stabilized scale-downs and limits. Within
+    /// the time `settled_until` gave after an ordinary sync, the repeats take the settled
+    /// shortcut (`repeat_settled`), as the simulator's skipped syncs do.
     #[test]
     fn repeated_proposals_equal_full_reconciles(
         min in 1..6i32,
@@ -1137,6 +1139,7 @@ proptest! {
         let (mut full, mut repeating) = (HpaController::new(), HpaController::new());
         let mut current = min;
         let mut last_input: Option<(i32, i64)> = None;
+        let mut settled: Option<Millis> = None;
         for (s, &pick) in picks.iter().enumerate() {
             let t = NOW + s as Millis * cfg.sync_period;
             let usage = levels[pick % levels.len()];
@@ -1144,15 +1147,24 @@ proptest! {
             let input = [cpu_input(t, n, 1000, usage)];
             let pods = ready_pods(n);
             let a = full.reconcile_in_place(t, &spec, current, current, &input, &pods, &cfg);
-            let b = match (last_input == Some((current, usage)))
-                .then(|| repeating.reconcile_repeat(t, &spec, current, current, &cfg))
-                .flatten()
-            {
-                Some(b) => b,
-                None => {
-                    last_input = Some((current, usage));
-                    repeating.reconcile_in_place(t, &spec, current, current, &input, &pods, &cfg)
-                }
+            let same = last_input == Some((current, usage));
+            let b = if same && settled.is_some_and(|until| t <= until) {
+                repeating.repeat_settled(t, &spec, current, current, &cfg).unwrap()
+            } else {
+                let b = match same
+                    .then(|| repeating.reconcile_repeat(t, &spec, current, current, &cfg))
+                    .flatten()
+                {
+                    Some(b) => b,
+                    None => {
+                        last_input = Some((current, usage));
+                        repeating.reconcile_in_place(t, &spec, current, current, &input, &pods, &cfg)
+                    }
+                };
+                settled = (!b.rescaled)
+                    .then(|| repeating.settled_until(t, &spec, &cfg))
+                    .flatten();
+                b
             };
             prop_assert_eq!(&a, &b, "sync {}", s);
             prop_assert_eq!(full.conditions(), repeating.conditions());
