@@ -63,7 +63,7 @@ pub struct HpaCondition {
 }
 
 /// The status conditions of one HPA; a condition stays as last set, like in the API object.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct HpaConditions {
     /// `AbleToScale`.
     pub able_to_scale: Option<HpaCondition>,
@@ -71,7 +71,28 @@ pub struct HpaConditions {
     pub scaling_active: Option<HpaCondition>,
     /// `ScalingLimited`.
     pub scaling_limited: Option<HpaCondition>,
+    /// Per condition type, the message it held before its current one: a condition that
+    /// changes back (e.g. stabilized, then not, then again) takes it back instead of building
+    /// it anew.
+    previous: [Option<std::sync::Arc<str>>; 3],
 }
+
+/// Equal when the conditions are; the messages they held before do not matter.
+impl PartialEq for HpaConditions {
+    fn eq(&self, other: &Self) -> bool {
+        (
+            &self.able_to_scale,
+            &self.scaling_active,
+            &self.scaling_limited,
+        ) == (
+            &other.able_to_scale,
+            &other.scaling_active,
+            &other.scaling_limited,
+        )
+    }
+}
+
+impl Eq for HpaConditions {}
 
 impl HpaConditions {
     /// The condition of the given type, if set.
@@ -83,12 +104,16 @@ impl HpaConditions {
         }
     }
 
-    /// The field holding the condition of type `t`.
-    fn slot(&mut self, t: ConditionType) -> &mut Option<HpaCondition> {
+    /// The field holding the condition of type `t`, and the message it held before.
+    fn slot(
+        &mut self,
+        t: ConditionType,
+    ) -> (&mut Option<HpaCondition>, &mut Option<std::sync::Arc<str>>) {
+        let [able, active, limited] = &mut self.previous;
         match t {
-            ConditionType::AbleToScale => &mut self.able_to_scale,
-            ConditionType::ScalingActive => &mut self.scaling_active,
-            ConditionType::ScalingLimited => &mut self.scaling_limited,
+            ConditionType::AbleToScale => (&mut self.able_to_scale, able),
+            ConditionType::ScalingActive => (&mut self.scaling_active, active),
+            ConditionType::ScalingLimited => (&mut self.scaling_limited, limited),
         }
     }
 
@@ -130,29 +155,35 @@ impl HpaConditions {
         );
     }
 
-    /// Sets condition `t`: keeps its message when `same` says it is unchanged, builds a new one
-    /// with `message` otherwise.
+    /// Sets condition `t`: keeps its message when `same` says it is unchanged, takes back the
+    /// one it held before when `same` says that is the one, builds a new one with `message`
+    /// otherwise.
     fn update(
         &mut self,
         t: ConditionType,
         status: bool,
         reason: &'static str,
-        same: impl FnOnce(&str) -> bool,
+        same: impl Fn(&str) -> bool,
         message: impl FnOnce() -> String,
     ) {
-        let slot = self.slot(t);
-        if let Some(c) = slot {
-            if same(&c.message) {
-                c.status = status;
-                c.reason = reason;
-                return;
-            }
+        let (slot, previous) = self.slot(t);
+        let Some(c) = slot else {
+            *slot = Some(HpaCondition {
+                status,
+                reason,
+                message: message().into(),
+            });
+            return;
+        };
+        if !same(&c.message) {
+            let next = match previous.take() {
+                Some(m) if same(&m) => m,
+                _ => message().into(),
+            };
+            *previous = Some(std::mem::replace(&mut c.message, next));
         }
-        *slot = Some(HpaCondition {
-            status,
-            reason,
-            message: message().into(),
-        });
+        c.status = status;
+        c.reason = reason;
     }
 }
 

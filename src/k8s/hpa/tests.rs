@@ -520,6 +520,46 @@ fn fresh_controller_does_not_scale_down_in_first_window() {
     assert_eq!((out.desired_replicas, out.rescaled), (3, true));
 }
 
+/// A condition that changes back to the message it held before takes that message back
+/// instead of building it anew: 4 pods at 50 % of a 50 % target (ready), then at 10 %
+/// (proposing 1, held at 4 by the stabilization), back, and at 10 % again.
+#[test]
+fn condition_messages_changing_back_are_taken_back() {
+    let cfg = ControllerConfig::default();
+    let spec = HpaSpec::new(
+        1,
+        10,
+        vec![MetricSpec::resource_utilization(ResourceName::Cpu, 50)],
+    );
+    let mut c = HpaController::new();
+    let able = |c: &HpaController| {
+        let m = &c
+            .conditions()
+            .get(ConditionType::AbleToScale)
+            .unwrap()
+            .message;
+        m.clone()
+    };
+    let mut messages = Vec::new();
+    for (i, usage) in [500, 100, 500, 100].into_iter().enumerate() {
+        let t = NOW + i as Millis * cfg.sync_period;
+        let input = [cpu_input(t, 4, 1000, usage)];
+        let step = c.reconcile_in_place(t, &spec, 4, 4, &input, &ready_pods(4), &cfg);
+        assert_eq!((step.desired_replicas, step.rescaled), (4, false));
+        messages.push(able(&c));
+    }
+    assert_eq!(
+        &*messages[0],
+        "the recommendation equals the stabilized size"
+    );
+    assert_eq!(
+        &*messages[1],
+        "recent higher recommendations hold the scale-down back"
+    );
+    assert!(std::sync::Arc::ptr_eq(&messages[0], &messages[2]));
+    assert!(std::sync::Arc::ptr_eq(&messages[1], &messages[3]));
+}
+
 /// The condition messages: built only when they change, and then exactly as before; the
 /// in-place reconcile leaves the same status in the controller as the copying one reports.
 #[test]
