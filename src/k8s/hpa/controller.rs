@@ -75,6 +75,10 @@ pub struct HpaConditions {
     /// changes back (e.g. stabilized, then not, then again) takes it back instead of building
     /// it anew.
     previous: [Option<std::sync::Arc<str>>; 3],
+    /// The static description (addresses and lengths of its pieces) of the metric
+    /// `ScalingActive` was last set `ValidMetricFound` from, when that was its last setting: a
+    /// static string never changes, so the same pieces again make the same message.
+    valid_metric: Option<[(usize, usize); 2]>,
 }
 
 /// Equal when the conditions are; the messages they held before do not matter.
@@ -155,6 +159,30 @@ impl HpaConditions {
         );
     }
 
+    /// Sets `ScalingActive` to `ValidMetricFound`, computed from the metric `label` describes;
+    /// recognizes a static description it was last set from without comparing the message.
+    fn set_valid_metric(&mut self, label: MetricLabel) {
+        const REASON: &str = "ValidMetricFound";
+        let key = label
+            .static_pieces()
+            .map(|p| p.map(|s| (s.as_ptr() as usize, s.len())));
+        if let (Some(_), Some(c)) = (key, &mut self.scaling_active) {
+            if self.valid_metric == key {
+                (c.status, c.reason) = (true, REASON);
+                return;
+            }
+        }
+        let [what, name] = label.pieces();
+        let computed = "a replica count was computed from ";
+        self.set_pieces(
+            ConditionType::ScalingActive,
+            true,
+            REASON,
+            &[computed, what, name],
+        );
+        self.valid_metric = key;
+    }
+
     /// Sets condition `t`: keeps its message when `same` says it is unchanged, takes back the
     /// one it held before when `same` says that is the one, builds a new one with `message`
     /// otherwise.
@@ -166,6 +194,9 @@ impl HpaConditions {
         same: impl Fn(&str) -> bool,
         message: impl FnOnce() -> String,
     ) {
+        if t == ConditionType::ScalingActive {
+            self.valid_metric = None;
+        }
         let (slot, previous) = self.slot(t);
         let Some(c) = slot else {
             *slot = Some(HpaCondition {
@@ -577,13 +608,7 @@ impl HpaController {
                 computed.error,
             );
         }
-        let [what, name] = computed.metric_name.pieces();
-        self.conditions.set_pieces(
-            ScalingActive,
-            true,
-            "ValidMetricFound",
-            &["a replica count was computed from ", what, name],
-        );
+        self.conditions.set_valid_metric(computed.metric_name);
         if computed.error.is_none() {
             self.last_proposal = Some((current, status_replicas, computed.replicas));
         }
@@ -862,6 +887,16 @@ impl<'a> MetricLabel<'a> {
     /// (percent of request)`, or `pods metric ` and the metric name.
     fn pieces(self) -> [&'a str; 2] {
         match self {
+            MetricLabel::Pods(n) => ["pods metric ", n],
+            MetricLabel::Object(n) => ["object metric ", n],
+            MetricLabel::External(n) => ["external metric ", n],
+            _ => self.static_pieces().unwrap_or_default(),
+        }
+    }
+
+    /// [`MetricLabel::pieces`] when both are static (the description names no metric).
+    fn static_pieces(self) -> Option<[&'static str; 2]> {
+        Some(match self {
             MetricLabel::None => ["", ""],
             MetricLabel::Resource(r) => [r.as_str(), " resource"],
             MetricLabel::Utilization {
@@ -878,10 +913,10 @@ impl<'a> MetricLabel<'a> {
                 resource.as_str(),
                 " container resource utilization (percent of request)",
             ],
-            MetricLabel::Pods(n) => ["pods metric ", n],
-            MetricLabel::Object(n) => ["object metric ", n],
-            MetricLabel::External(n) => ["external metric ", n],
-        }
+            MetricLabel::Pods(_) | MetricLabel::Object(_) | MetricLabel::External(_) => {
+                return None
+            }
+        })
     }
 }
 

@@ -616,6 +616,21 @@ fn condition_messages_and_in_place_status() {
         message(&c, ConditionType::ScalingActive),
         "a replica count was computed from pods metric requests_per_second"
     );
+    // Back to the CPU metric, after a pods metric and after scaling was disabled: the message
+    // is built again each time, never taken for the one set from the same metric before.
+    let cpu = "a replica count was computed from cpu resource utilization (percent of request)";
+    let input = [cpu_input(t, 4, 1000, 500)];
+    c.reconcile_in_place(t, &spec, 4, 4, &input, &ready_pods(4), &cfg);
+    assert_eq!(message(&c, ConditionType::ScalingActive), cpu);
+    c.reconcile_in_place(t, &spec, 0, 0, &[], &[], &cfg);
+    assert_eq!(
+        message(&c, ConditionType::ScalingActive),
+        "the target has zero replicas, so autoscaling is off"
+    );
+    c.reconcile_in_place(t, &spec, 4, 4, &input, &ready_pods(4), &cfg);
+    let active = c.conditions().get(ConditionType::ScalingActive).unwrap();
+    assert_eq!((active.status, active.reason), (true, "ValidMetricFound"));
+    assert_eq!(&*active.message, cpu);
 }
 
 #[test]
