@@ -449,19 +449,22 @@ impl HpaController {
         let cutoff = now.saturating_sub(window);
         // In one pass: the highest recommendation within the window and, when it is above the
         // proposal, the time of the latest at it.
-        let (mut highest, mut latest) = (proposal, None);
+        let (mut highest, mut latest) = (proposal, 0);
         for r in self.recommendations() {
             if r.timestamp < cutoff {
                 continue;
             }
             if r.replicas > highest {
-                (highest, latest) = (r.replicas, Some(r.timestamp));
-            } else if r.replicas == highest && latest.is_some() {
-                latest = latest.max(Some(r.timestamp));
+                (highest, latest) = (r.replicas, r.timestamp);
+            } else if r.replicas == highest {
+                latest = latest.max(r.timestamp);
             }
         }
+        if highest <= proposal {
+            return Some(Millis::MAX);
+        }
         // The latest recommendation at the maximum leaves the window after `t + window`.
-        Some(latest.map_or(Millis::MAX, |t| t.saturating_add(window)))
+        Some(latest.saturating_add(window))
     }
 
     /// Whether the initial recommendation has been recorded (or a history was given).
