@@ -599,14 +599,14 @@ impl WorkloadHpa {
     /// [`WorkloadHpa::settled_until`] gave: records what it records, changes nothing else.
     pub fn sync_unchanged(&mut self, now: Millis) {
         let seen = &self.seen;
-        let again = self.controller.reconcile_repeat(
+        let again = self.controller.repeat_settled(
             now,
             &self.spec,
             seen.spec_replicas as i32,
             seen.status_replicas,
             &self.config,
         );
-        debug_assert!(again.is_some_and(|s| !s.rescaled));
+        debug_assert!(again.is_some());
     }
 
     /// Whether the pods and the arrival rate read as at the last full reconcile, and that one

@@ -100,20 +100,24 @@ pub fn stabilize_recommendation(
     // `older_than(ts, now, window)` in `u64`: `ts < now − window`, never when `now < window`.
     let cutoff = now.saturating_sub(window);
     let mut max_rec = prenormalized;
-    let mut old_slot = None;
-    for (i, rec) in history.iter().enumerate() {
+    // The last old slot, `len` for none. This loop runs at every sync: an index loop and no
+    // `Option` compile to the tightest code (measured: fewer instructions than `enumerate`).
+    let mut old_slot = history.len();
+    #[allow(clippy::needless_range_loop)]
+    for i in 0..history.len() {
+        let rec = history[i];
         if rec.timestamp < cutoff {
-            old_slot = Some(i);
-        } else if rec.replicas > max_rec {
-            max_rec = rec.replicas;
+            old_slot = i;
+        } else {
+            max_rec = max_rec.max(rec.replicas);
         }
     }
     let new = TimestampedRecommendation {
         replicas: prenormalized,
         timestamp: now,
     };
-    match old_slot {
-        Some(i) => history[i] = new,
+    match history.get_mut(old_slot) {
+        Some(slot) => *slot = new,
         None => history.push(new),
     }
     max_rec

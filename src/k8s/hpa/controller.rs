@@ -4,7 +4,7 @@
 use super::behavior::{
     convert_desired_replicas_with_behavior_rate, convert_desired_replicas_with_rules,
     stabilize_recommendation, stabilize_recommendation_with_behaviors, store_scale_event,
-    BehaviorRateArgs, ScaleEvent, TimestampedRecommendation,
+    BehaviorRateArgs, LimitedReplicas, ScaleEvent, Stabilized, TimestampedRecommendation,
 };
 use super::config::ControllerConfig;
 use super::replica_calculator::{
@@ -63,7 +63,7 @@ pub struct HpaCondition {
 }
 
 /// The status conditions of one HPA; a condition stays as last set, like in the API object.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct HpaConditions {
     /// `AbleToScale`.
     pub able_to_scale: Option<HpaCondition>,
@@ -71,7 +71,32 @@ pub struct HpaConditions {
     pub scaling_active: Option<HpaCondition>,
     /// `ScalingLimited`.
     pub scaling_limited: Option<HpaCondition>,
+    /// Per condition type, the message it held before its current one: a condition that
+    /// changes back (e.g. stabilized, then not, then again) takes it back instead of building
+    /// it anew.
+    previous: [Option<std::sync::Arc<str>>; 3],
+    /// The static description (addresses and lengths of its pieces) of the metric
+    /// `ScalingActive` was last set `ValidMetricFound` from, when that was its last setting: a
+    /// static string never changes, so the same pieces again make the same message.
+    valid_metric: Option<[(usize, usize); 2]>,
 }
+
+/// Equal when the conditions are; the messages they held before do not matter.
+impl PartialEq for HpaConditions {
+    fn eq(&self, other: &Self) -> bool {
+        (
+            &self.able_to_scale,
+            &self.scaling_active,
+            &self.scaling_limited,
+        ) == (
+            &other.able_to_scale,
+            &other.scaling_active,
+            &other.scaling_limited,
+        )
+    }
+}
+
+impl Eq for HpaConditions {}
 
 impl HpaConditions {
     /// The condition of the given type, if set.
@@ -83,12 +108,16 @@ impl HpaConditions {
         }
     }
 
-    /// The field holding the condition of type `t`.
-    fn slot(&mut self, t: ConditionType) -> &mut Option<HpaCondition> {
+    /// The field holding the condition of type `t`, and the message it held before.
+    fn slot(
+        &mut self,
+        t: ConditionType,
+    ) -> (&mut Option<HpaCondition>, &mut Option<std::sync::Arc<str>>) {
+        let [able, active, limited] = &mut self.previous;
         match t {
-            ConditionType::AbleToScale => &mut self.able_to_scale,
-            ConditionType::ScalingActive => &mut self.scaling_active,
-            ConditionType::ScalingLimited => &mut self.scaling_limited,
+            ConditionType::AbleToScale => (&mut self.able_to_scale, able),
+            ConditionType::ScalingActive => (&mut self.scaling_active, active),
+            ConditionType::ScalingLimited => (&mut self.scaling_limited, limited),
         }
     }
 
@@ -130,29 +159,62 @@ impl HpaConditions {
         );
     }
 
-    /// Sets condition `t`: keeps its message when `same` says it is unchanged, builds a new one
-    /// with `message` otherwise.
+    /// Sets `ScalingActive` to `ValidMetricFound`, computed from the metric `label` describes;
+    /// recognizes a static description it was last set from without comparing the message.
+    fn set_valid_metric(&mut self, label: MetricLabel) {
+        const REASON: &str = "ValidMetricFound";
+        let key = label
+            .static_pieces()
+            .map(|p| p.map(|s| (s.as_ptr() as usize, s.len())));
+        if let (Some(_), Some(c)) = (key, &mut self.scaling_active) {
+            if self.valid_metric == key {
+                (c.status, c.reason) = (true, REASON);
+                return;
+            }
+        }
+        let [what, name] = label.pieces();
+        let computed = "a replica count was computed from ";
+        self.set_pieces(
+            ConditionType::ScalingActive,
+            true,
+            REASON,
+            &[computed, what, name],
+        );
+        self.valid_metric = key;
+    }
+
+    /// Sets condition `t`: keeps its message when `same` says it is unchanged, takes back the
+    /// one it held before when `same` says that is the one, builds a new one with `message`
+    /// otherwise.
     fn update(
         &mut self,
         t: ConditionType,
         status: bool,
         reason: &'static str,
-        same: impl FnOnce(&str) -> bool,
+        same: impl Fn(&str) -> bool,
         message: impl FnOnce() -> String,
     ) {
-        let slot = self.slot(t);
-        if let Some(c) = slot {
-            if same(&c.message) {
-                c.status = status;
-                c.reason = reason;
-                return;
-            }
+        if t == ConditionType::ScalingActive {
+            self.valid_metric = None;
         }
-        *slot = Some(HpaCondition {
-            status,
-            reason,
-            message: message().into(),
-        });
+        let (slot, previous) = self.slot(t);
+        let Some(c) = slot else {
+            *slot = Some(HpaCondition {
+                status,
+                reason,
+                message: message().into(),
+            });
+            return;
+        };
+        if !same(&c.message) {
+            let next = match previous.take() {
+                Some(m) if same(&m) => m,
+                _ => message().into(),
+            };
+            *previous = Some(std::mem::replace(&mut c.message, next));
+        }
+        c.status = status;
+        c.reason = reason;
     }
 }
 
@@ -263,6 +325,25 @@ pub struct HpaController {
     last_proposal: Option<(i32, i32, i32)>,
     /// Whether the last reconcile rescaled.
     last_rescaled: bool,
+    /// The verdict the `ScalingLimited` and `AbleToScale` conditions were last set from, when
+    /// the last reconcile set them in [`HpaController::conclude`].
+    concluded: Option<Verdict>,
+}
+
+/// What the normalization of one reconcile decided, as far as the `ScalingLimited` and
+/// `AbleToScale` conditions depend on it: reconciles with the same verdict set these
+/// conditions alike. `AbleToScale` follows from the current, proposed, stabilized and limited
+/// counts (rescaled to the limited count, else the stabilization's note, whose reason is the
+/// direction from the current count to the proposal); `ScalingLimited` from the stabilized and
+/// limited counts and the limit's reason (each reason has one message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Verdict {
+    current: i32,
+    prenormalized: i32,
+    stabilized: i32,
+    limited: i32,
+    /// The limit's reason, by address and length: a static string's never change.
+    reason: (usize, usize),
 }
 
 impl HpaController {
@@ -288,6 +369,7 @@ impl HpaController {
             metric_statuses: Vec::new(),
             last_proposal: None,
             last_rescaled: false,
+            concluded: None,
         }
     }
 
@@ -318,6 +400,33 @@ impl HpaController {
         Some(self.conclude(now, spec, current, proposal, None, cfg))
     }
 
+    /// [`HpaController::reconcile_repeat`] at a time up to the one
+    /// [`HpaController::settled_until`] gave after the last reconcile: its outcome is known to
+    /// be the last one's (the scale and the conditions stay as they are), so it only records
+    /// its recommendation.
+    pub fn repeat_settled(
+        &mut self,
+        now: Millis,
+        spec: &HpaSpec,
+        spec_replicas: i32,
+        status_replicas: i32,
+        cfg: &ControllerConfig,
+    ) -> Option<ReconcileStep> {
+        let (current, status, proposal) = self.last_proposal?;
+        if (current, status) != (spec_replicas, status_replicas) {
+            return None;
+        }
+        let (stabilized, _) = self.stabilize(now, spec, current, proposal.max(0), cfg);
+        debug_assert_eq!(self.concluded.map(|v| v.stabilized), Some(stabilized));
+        debug_assert!(!self.last_rescaled);
+        Some(ReconcileStep {
+            desired_replicas: current,
+            rescaled: false,
+            proposal: Some(proposal),
+            error: None,
+        })
+    }
+
     /// After a reconcile at `now` that proposed without an error and left the scale as it
     /// was: the last time up to which repeating it ([`HpaController::reconcile_repeat`] with
     /// the same inputs) leaves the scale and the conditions as they are, or `None` when that is
@@ -338,19 +447,24 @@ impl HpaController {
         }
         let window = cfg.downscale_stabilization_window;
         let cutoff = now.saturating_sub(window);
-        let recent = self
-            .recommendations()
-            .iter()
-            .filter(|r| r.timestamp >= cutoff);
-        let highest = recent.clone().map(|r| r.replicas).max().unwrap_or(proposal);
+        // In one pass: the highest recommendation within the window and, when it is above the
+        // proposal, the time of the latest at it.
+        let (mut highest, mut latest) = (proposal, 0);
+        for r in self.recommendations() {
+            if r.timestamp < cutoff {
+                continue;
+            }
+            if r.replicas > highest {
+                (highest, latest) = (r.replicas, r.timestamp);
+            } else if r.replicas == highest {
+                latest = latest.max(r.timestamp);
+            }
+        }
         if highest <= proposal {
             return Some(Millis::MAX);
         }
         // The latest recommendation at the maximum leaves the window after `t + window`.
-        recent
-            .filter(|r| r.replicas == highest)
-            .map(|r| r.timestamp.saturating_add(window))
-            .max()
+        Some(latest.saturating_add(window))
     }
 
     /// Whether the initial recommendation has been recorded (or a history was given).
@@ -461,11 +575,11 @@ impl HpaController {
                 "ScalingDisabled",
                 format_args!("the target has zero replicas, so autoscaling is off"),
             );
-            return self.finish(now, spec, current, (0, false), read, None, None);
+            return self.finish(now, spec, current, (0, false), Some(read), None, None);
         } else if current > max {
-            return self.finish(now, spec, current, (max, true), read, None, None);
+            return self.finish(now, spec, current, (max, true), Some(read), None, None);
         } else if current < min {
-            return self.finish(now, spec, current, (min, true), read, None, None);
+            return self.finish(now, spec, current, (min, true), Some(read), None, None);
         }
         let tolerances = tolerances_for(spec.behavior.as_ref(), cfg);
         let effective = spec.effective_metrics();
@@ -492,26 +606,21 @@ impl HpaController {
                 spec,
                 current,
                 (current, false),
-                read,
+                Some(read),
                 None,
                 computed.error,
             );
         }
-        let [what, name] = computed.metric_name.pieces();
-        self.conditions.set_pieces(
-            ScalingActive,
-            true,
-            "ValidMetricFound",
-            &["a replica count was computed from ", what, name],
-        );
+        self.conditions.set_valid_metric(computed.metric_name);
         if computed.error.is_none() {
             self.last_proposal = Some((current, status_replicas, computed.replicas));
         }
         self.conclude(now, spec, current, computed.replicas, computed.error, cfg)
     }
 
-    /// The end of a reconcile whose metrics proposed `proposal`: normalization, then the
-    /// rescale.
+    /// The end of a reconcile whose metrics proposed `proposal`: normalization (and the
+    /// `ScalingLimited` condition), then the rescale. The conditions are left as they are when
+    /// the verdict is the one they were last set from: they would be set to what they are.
     fn conclude(
         &mut self,
         now: Millis,
@@ -521,18 +630,43 @@ impl HpaController {
         error: Option<String>,
         cfg: &ControllerConfig,
     ) -> ReconcileStep {
-        let (min, max) = (spec.min_replicas, spec.max_replicas);
         let prenormalized = proposal.max(0);
-        let (desired, able) = match &spec.behavior {
-            None => self.normalize_legacy(now, current, prenormalized, min, max, cfg),
-            Some(b) => self.normalize_with_behavior(now, b, current, prenormalized, min, max, cfg),
-        };
+        let (stabilized, able) = self.stabilize(now, spec, current, prenormalized, cfg);
+        let limited = self.limit(now, spec, current, stabilized, cfg);
+        let desired = limited.replicas;
         let rescale = (desired, desired != current);
-        self.finish(now, spec, current, rescale, able, Some(proposal), error)
+        let verdict = Some(Verdict {
+            current,
+            prenormalized,
+            stabilized,
+            limited: desired,
+            reason: (limited.reason.as_ptr() as usize, limited.reason.len()),
+        });
+        if self.concluded == verdict {
+            return self.finish(now, spec, current, rescale, None, Some(proposal), error);
+        }
+        self.conditions.set_text(
+            ConditionType::ScalingLimited,
+            desired != stabilized,
+            limited.reason,
+            limited.message,
+        );
+        let step = self.finish(
+            now,
+            spec,
+            current,
+            rescale,
+            Some(able),
+            Some(proposal),
+            error,
+        );
+        self.concluded = verdict;
+        step
     }
 
     /// Records a rescale to `desired` (when `rescale`; the scale event, under a behavior) and
-    /// the `AbleToScale` verdict; the reconcile's outcome.
+    /// the `AbleToScale` verdict (`None`: leaves the condition as it is); the reconcile's
+    /// outcome.
     #[allow(clippy::too_many_arguments)]
     fn finish(
         &mut self,
@@ -540,13 +674,15 @@ impl HpaController {
         spec: &HpaSpec,
         current: i32,
         (desired, rescale): (i32, bool),
-        mut able: AbleToScaleNote,
+        able: Option<AbleToScaleNote>,
         proposal: Option<i32>,
         error: Option<String>,
     ) -> ReconcileStep {
         self.last_rescaled = rescale;
         if !rescale {
-            self.set_able_to_scale(able);
+            if let Some(able) = able {
+                self.set_able_to_scale(able);
+            }
             return ReconcileStep {
                 desired_replicas: current,
                 rescaled: false,
@@ -554,7 +690,6 @@ impl HpaController {
                 error,
             };
         }
-        able = AbleToScaleNote::Rescaled(desired);
         if let Some(b) = &spec.behavior {
             if desired > current {
                 let rules = HpaScalingRules::effective_scale_up(b.scale_up.as_ref());
@@ -574,7 +709,9 @@ impl HpaController {
                 );
             }
         }
-        self.set_able_to_scale(able);
+        if able.is_some() {
+            self.set_able_to_scale(AbleToScaleNote::Rescaled(desired));
+        }
         ReconcileStep {
             desired_replicas: desired,
             rescaled: true,
@@ -583,8 +720,10 @@ impl HpaController {
         }
     }
 
-    /// Sets the `AbleToScale` condition a reconcile ends with.
+    /// Sets the `AbleToScale` condition a reconcile ends with (the verdict it was set from is
+    /// then unknown until [`HpaController::conclude`] records it).
     fn set_able_to_scale(&mut self, note: AbleToScaleNote) {
+        self.concluded = None;
         let c = &mut self.conditions;
         match note {
             AbleToScaleNote::ReadScale => c.set_text(
@@ -605,78 +744,46 @@ impl HpaController {
         }
     }
 
-    /// The legacy normalization: the stabilized and clamped count and the `AbleToScale`
-    /// verdict (sets `ScalingLimited`).
-    fn normalize_legacy(
+    /// The stabilization of `prenormalized` (recorded in the history): the stabilized count
+    /// and the `AbleToScale` verdict.
+    fn stabilize(
         &mut self,
         now: Millis,
+        spec: &HpaSpec,
         current: i32,
         prenormalized: i32,
-        min: i32,
-        max: i32,
         cfg: &ControllerConfig,
     ) -> (i32, AbleToScaleNote) {
         let history = self.recommendations.get_or_insert_with(Vec::new);
-        let stabilized = stabilize_recommendation(
-            now,
-            cfg.downscale_stabilization_window,
-            history,
-            prenormalized,
-        );
-        let able = if stabilized != prenormalized {
-            AbleToScaleNote::Normalized {
+        let stabilized = match &spec.behavior {
+            None => Stabilized {
+                replicas: stabilize_recommendation(
+                    now,
+                    cfg.downscale_stabilization_window,
+                    history,
+                    prenormalized,
+                ),
                 reason: "ScaleDownStabilized",
                 message: "recent higher recommendations hold the scale-down back",
+            },
+            Some(b) => {
+                let up = HpaScalingRules::effective_scale_up(b.scale_up.as_ref());
+                let down = HpaScalingRules::effective_scale_down(b.scale_down.as_ref());
+                // An unset scale-down window is the controller's
+                // `--horizontal-pod-autoscaler-downscale-stabilization`.
+                let down_window = down
+                    .stabilization_window_seconds
+                    .unwrap_or_else(|| cfg.downscale_stabilization_window_seconds());
+                stabilize_recommendation_with_behaviors(
+                    now,
+                    history,
+                    current,
+                    prenormalized,
+                    up.stabilization_window_seconds.unwrap_or(0),
+                    down_window,
+                )
             }
-        } else {
-            AbleToScaleNote::READY
         };
-        let limited = convert_desired_replicas_with_rules(
-            current,
-            stabilized,
-            min,
-            max,
-            cfg.scale_up_limit_factor,
-            cfg.scale_up_limit_minimum,
-        );
-        self.conditions.set_text(
-            ConditionType::ScalingLimited,
-            limited.replicas != stabilized,
-            limited.reason,
-            limited.message,
-        );
-        (limited.replicas, able)
-    }
-
-    /// The behavior normalization: the stabilized and rate-limited count and the
-    /// `AbleToScale` verdict (sets `ScalingLimited`).
-    #[allow(clippy::too_many_arguments)]
-    fn normalize_with_behavior(
-        &mut self,
-        now: Millis,
-        behavior: &Behavior,
-        current: i32,
-        prenormalized: i32,
-        min: i32,
-        max: i32,
-        cfg: &ControllerConfig,
-    ) -> (i32, AbleToScaleNote) {
-        let up = HpaScalingRules::effective_scale_up(behavior.scale_up.as_ref());
-        let down = HpaScalingRules::effective_scale_down(behavior.scale_down.as_ref());
-        // An unset scale-down window is the controller's
-        // `--horizontal-pod-autoscaler-downscale-stabilization`.
-        let down_window = down
-            .stabilization_window_seconds
-            .unwrap_or_else(|| cfg.downscale_stabilization_window_seconds());
-        let history = self.recommendations.get_or_insert_with(Vec::new);
-        let stabilized = stabilize_recommendation_with_behaviors(
-            now,
-            history,
-            current,
-            prenormalized,
-            up.stabilization_window_seconds.unwrap_or(0),
-            down_window,
-        );
         let able = if stabilized.replicas != prenormalized {
             AbleToScaleNote::Normalized {
                 reason: stabilized.reason,
@@ -685,26 +792,43 @@ impl HpaController {
         } else {
             AbleToScaleNote::READY
         };
-        let limited = convert_desired_replicas_with_behavior_rate(
+        (stabilized.replicas, able)
+    }
+
+    /// The limits on the `stabilized` count: the legacy clamp, or a behavior's rate policies
+    /// and the bounds.
+    fn limit(
+        &self,
+        now: Millis,
+        spec: &HpaSpec,
+        current: i32,
+        stabilized: i32,
+        cfg: &ControllerConfig,
+    ) -> LimitedReplicas {
+        let (min, max) = (spec.min_replicas, spec.max_replicas);
+        let Some(b) = &spec.behavior else {
+            return convert_desired_replicas_with_rules(
+                current,
+                stabilized,
+                min,
+                max,
+                cfg.scale_up_limit_factor,
+                cfg.scale_up_limit_minimum,
+            );
+        };
+        convert_desired_replicas_with_behavior_rate(
             now,
             &BehaviorRateArgs {
                 current_replicas: current,
-                desired_replicas: stabilized.replicas,
+                desired_replicas: stabilized,
                 min_replicas: min,
                 max_replicas: max,
-                scale_up: &up,
-                scale_down: &down,
+                scale_up: &HpaScalingRules::effective_scale_up(b.scale_up.as_ref()),
+                scale_down: &HpaScalingRules::effective_scale_down(b.scale_down.as_ref()),
                 scale_up_events: &self.scale_up_events,
                 scale_down_events: &self.scale_down_events,
             },
-        );
-        self.conditions.set_text(
-            ConditionType::ScalingLimited,
-            limited.replicas != stabilized.replicas,
-            limited.reason,
-            limited.message,
-        );
-        (limited.replicas, able)
+        )
     }
 }
 
@@ -766,6 +890,16 @@ impl<'a> MetricLabel<'a> {
     /// (percent of request)`, or `pods metric ` and the metric name.
     fn pieces(self) -> [&'a str; 2] {
         match self {
+            MetricLabel::Pods(n) => ["pods metric ", n],
+            MetricLabel::Object(n) => ["object metric ", n],
+            MetricLabel::External(n) => ["external metric ", n],
+            _ => self.static_pieces().unwrap_or_default(),
+        }
+    }
+
+    /// [`MetricLabel::pieces`] when both are static (the description names no metric).
+    fn static_pieces(self) -> Option<[&'static str; 2]> {
+        Some(match self {
             MetricLabel::None => ["", ""],
             MetricLabel::Resource(r) => [r.as_str(), " resource"],
             MetricLabel::Utilization {
@@ -782,10 +916,10 @@ impl<'a> MetricLabel<'a> {
                 resource.as_str(),
                 " container resource utilization (percent of request)",
             ],
-            MetricLabel::Pods(n) => ["pods metric ", n],
-            MetricLabel::Object(n) => ["object metric ", n],
-            MetricLabel::External(n) => ["external metric ", n],
-        }
+            MetricLabel::Pods(_) | MetricLabel::Object(_) | MetricLabel::External(_) => {
+                return None
+            }
+        })
     }
 }
 

@@ -520,6 +520,46 @@ fn fresh_controller_does_not_scale_down_in_first_window() {
     assert_eq!((out.desired_replicas, out.rescaled), (3, true));
 }
 
+/// A condition that changes back to the message it held before takes that message back
+/// instead of building it anew: 4 pods at 50 % of a 50 % target (ready), then at 10 %
+/// (proposing 1, held at 4 by the stabilization), back, and at 10 % again.
+#[test]
+fn condition_messages_changing_back_are_taken_back() {
+    let cfg = ControllerConfig::default();
+    let spec = HpaSpec::new(
+        1,
+        10,
+        vec![MetricSpec::resource_utilization(ResourceName::Cpu, 50)],
+    );
+    let mut c = HpaController::new();
+    let able = |c: &HpaController| {
+        let m = &c
+            .conditions()
+            .get(ConditionType::AbleToScale)
+            .unwrap()
+            .message;
+        m.clone()
+    };
+    let mut messages = Vec::new();
+    for (i, usage) in [500, 100, 500, 100].into_iter().enumerate() {
+        let t = NOW + i as Millis * cfg.sync_period;
+        let input = [cpu_input(t, 4, 1000, usage)];
+        let step = c.reconcile_in_place(t, &spec, 4, 4, &input, &ready_pods(4), &cfg);
+        assert_eq!((step.desired_replicas, step.rescaled), (4, false));
+        messages.push(able(&c));
+    }
+    assert_eq!(
+        &*messages[0],
+        "the recommendation equals the stabilized size"
+    );
+    assert_eq!(
+        &*messages[1],
+        "recent higher recommendations hold the scale-down back"
+    );
+    assert!(std::sync::Arc::ptr_eq(&messages[0], &messages[2]));
+    assert!(std::sync::Arc::ptr_eq(&messages[1], &messages[3]));
+}
+
 /// The condition messages: built only when they change, and then exactly as before; the
 /// in-place reconcile leaves the same status in the controller as the copying one reports.
 #[test]
@@ -576,6 +616,21 @@ fn condition_messages_and_in_place_status() {
         message(&c, ConditionType::ScalingActive),
         "a replica count was computed from pods metric requests_per_second"
     );
+    // Back to the CPU metric, after a pods metric and after scaling was disabled: the message
+    // is built again each time, never taken for the one set from the same metric before.
+    let cpu = "a replica count was computed from cpu resource utilization (percent of request)";
+    let input = [cpu_input(t, 4, 1000, 500)];
+    c.reconcile_in_place(t, &spec, 4, 4, &input, &ready_pods(4), &cfg);
+    assert_eq!(message(&c, ConditionType::ScalingActive), cpu);
+    c.reconcile_in_place(t, &spec, 0, 0, &[], &[], &cfg);
+    assert_eq!(
+        message(&c, ConditionType::ScalingActive),
+        "the target has zero replicas, so autoscaling is off"
+    );
+    c.reconcile_in_place(t, &spec, 4, 4, &input, &ready_pods(4), &cfg);
+    let active = c.conditions().get(ConditionType::ScalingActive).unwrap();
+    assert_eq!((active.status, active.reason), (true, "ValidMetricFound"));
+    assert_eq!(&*active.message, cpu);
 }
 
 #[test]
@@ -1120,7 +1175,9 @@ proptest! {
     /// A controller that repeats the last proposal whenever a sync's inputs equal the last
     /// full reconcile's ends every sync exactly as one that always reconciles in full: the
     /// same outcome, conditions, metric statuses, recommendation history and scale events,
-    /// with and without behaviors, across scale-ups, stabilized scale-downs and limits.
+    /// with and without behaviors, across scale-ups, stabilized scale-downs and limits. Within
+    /// the time `settled_until` gave after an ordinary sync, the repeats take the settled
+    /// shortcut (`repeat_settled`), as the simulator's skipped syncs do.
     #[test]
     fn repeated_proposals_equal_full_reconciles(
         min in 1..6i32,
@@ -1137,6 +1194,7 @@ proptest! {
         let (mut full, mut repeating) = (HpaController::new(), HpaController::new());
         let mut current = min;
         let mut last_input: Option<(i32, i64)> = None;
+        let mut settled: Option<Millis> = None;
         for (s, &pick) in picks.iter().enumerate() {
             let t = NOW + s as Millis * cfg.sync_period;
             let usage = levels[pick % levels.len()];
@@ -1144,15 +1202,24 @@ proptest! {
             let input = [cpu_input(t, n, 1000, usage)];
             let pods = ready_pods(n);
             let a = full.reconcile_in_place(t, &spec, current, current, &input, &pods, &cfg);
-            let b = match (last_input == Some((current, usage)))
-                .then(|| repeating.reconcile_repeat(t, &spec, current, current, &cfg))
-                .flatten()
-            {
-                Some(b) => b,
-                None => {
-                    last_input = Some((current, usage));
-                    repeating.reconcile_in_place(t, &spec, current, current, &input, &pods, &cfg)
-                }
+            let same = last_input == Some((current, usage));
+            let b = if same && settled.is_some_and(|until| t <= until) {
+                repeating.repeat_settled(t, &spec, current, current, &cfg).unwrap()
+            } else {
+                let b = match same
+                    .then(|| repeating.reconcile_repeat(t, &spec, current, current, &cfg))
+                    .flatten()
+                {
+                    Some(b) => b,
+                    None => {
+                        last_input = Some((current, usage));
+                        repeating.reconcile_in_place(t, &spec, current, current, &input, &pods, &cfg)
+                    }
+                };
+                settled = (!b.rescaled)
+                    .then(|| repeating.settled_until(t, &spec, &cfg))
+                    .flatten();
+                b
             };
             prop_assert_eq!(&a, &b, "sync {}", s);
             prop_assert_eq!(full.conditions(), repeating.conditions());
