@@ -360,8 +360,8 @@ pub struct WorkloadHpa {
 /// What one full reconcile read of the workload (buffers reused between reconciles).
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Seen {
-    /// A sync reading the same may repeat it: every started pod was past its CPU
-    /// initialization period, so the classification no longer depends on the time.
+    /// A sync reading the same may repeat it: the classification of every pod no longer
+    /// depends on the time (see [`classified_for_good`]).
     repeatable: bool,
     spec_replicas: u32,
     status_replicas: i32,
@@ -380,6 +380,22 @@ struct SeenPod {
     start_time: Option<Millis>,
     ready_transition: Option<Millis>,
     sample: Option<(i64, i64, i64)>,
+}
+
+/// Whether the CPU readiness check of `groupPods` classifies pod `p` at `now` as it will at
+/// every later sync that reads the same pod (status, readiness, times and values): it is past
+/// its CPU initialization period (`init`), has no sample, or is ready with a sample that covers
+/// a whole window after its last readiness change. Later samples of such a pod start at or
+/// after this one's end, so they cover one too, and after the period a ready pod is trusted
+/// anyway.
+fn classified_for_good(p: &Pod, now: Millis, init: Millis) -> bool {
+    let Some(start) = p.start_time else {
+        return true;
+    };
+    let since = p.ready_transition.unwrap_or(start);
+    start.saturating_add(init) <= now
+        || p.sample
+            .is_none_or(|s| p.ready && s.at >= since.saturating_add(s.window))
 }
 
 impl SeenPod {
@@ -578,10 +594,9 @@ impl WorkloadHpa {
         seen.pods
             .extend(ids.iter().map(|&id| SeenPod::of(id, &pods[id])));
         let init = self.config.cpu_initialization_period;
-        seen.repeatable = seen
-            .pods
+        seen.repeatable = ids
             .iter()
-            .all(|p| p.start_time.is_none_or(|s| s.saturating_add(init) <= now));
+            .all(|&id| classified_for_good(&pods[id], now, init));
         out.desired_replicas.max(0) as u32
     }
 
@@ -668,6 +683,35 @@ mod tests {
             served_per_s_milli: 222,
         });
         p
+    }
+
+    /// A pod's CPU classification is fixed once it is past its initialization period, has no
+    /// sample, or is ready with a sample covering a whole window after its readiness change
+    /// (`groupPods`: within the period a sample must start after the change).
+    #[test]
+    fn classification_is_fixed_once_a_window_follows_the_readiness_change() {
+        let init = 5 * MINUTE;
+        let at = |p: &mut Pod, at: Millis, window: Millis| {
+            if let Some(s) = p.sample.as_mut() {
+                s.at = at;
+                s.window = window;
+            }
+        };
+        let start = NOW - MINUTE;
+        // Ready at start + 10 s; the sample covers [NOW − 25 s, NOW − 10 s].
+        let mut p = pod(start, true, start + 10_000);
+        at(&mut p, NOW - 10_000, 15_000);
+        assert!(classified_for_good(&p, NOW, init));
+        // Its window began before the change: later samples may be trusted, this one not.
+        at(&mut p, start + 20_000, 15_000);
+        assert!(!classified_for_good(&p, NOW, init));
+        // Unready within the period: trusted once it ends if it was ever ready.
+        let mut q = pod(start, false, start + 30_000);
+        at(&mut q, NOW - 10_000, 15_000);
+        assert!(!classified_for_good(&q, NOW, init));
+        assert!(classified_for_good(&q, start + init, init));
+        q.sample = None;
+        assert!(classified_for_good(&q, NOW, init));
     }
 
     const EXTERNAL: &str = "  - type: External\n    external:\n      metric: { name: requests_per_second }\n      target: { type: Value, value: 600m }\n";
