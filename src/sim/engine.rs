@@ -1639,7 +1639,12 @@ impl<'a> Sim<'a> {
         // Counters stand at the start of a deferred step: add what its rates did since.
         let behind_ms = self.deferred.map_or(0, |(start, _)| t - start);
         let behind_s = behind_ms as f64 / 1000.0;
-        for wl in &mut self.workloads {
+        // Only Object and External metrics read the arrival rate.
+        for wl in self
+            .workloads
+            .iter_mut()
+            .filter(|wl| wl.hpa.as_ref().is_some_and(|h| h.reads_service_rate()))
+        {
             let (a0, at0) = wl.arrivals_at_scrape;
             if t > at0 {
                 let arrivals = wl.run.arrivals + wl.lambda * behind_s;

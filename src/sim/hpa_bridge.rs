@@ -455,6 +455,11 @@ impl WorkloadHpa {
         self
     }
 
+    /// Whether a metric reads the service's arrival rate (an Object or External metric).
+    pub fn reads_service_rate(&self) -> bool {
+        self.spec.has_object_or_external_metric()
+    }
+
     /// The initial replica count clamped into [minReplicas, maxReplicas].
     pub fn clamp_initial(&self, replicas: u32) -> u32 {
         let (lo, hi) = (

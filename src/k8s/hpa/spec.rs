@@ -91,6 +91,14 @@ impl HpaSpec {
         }
     }
 
+    /// Whether a metric is an Object or External one (they read no pods: the HPA may scale
+    /// to zero on them, and the simulator feeds them the service's arrival rate).
+    pub fn has_object_or_external_metric(&self) -> bool {
+        self.metrics
+            .iter()
+            .any(|m| matches!(m, MetricSpec::Object(_) | MetricSpec::External(_)))
+    }
+
     /// Checks the spec the way the API server does and names the first offending fields.
     ///
     /// Rules: `minReplicas` ≥ 1, or 0 when some metric is Object or External (scale to zero);
@@ -100,10 +108,7 @@ impl HpaSpec {
     /// `tolerance` ≥ 0.
     pub fn validate(&self) -> Result<(), String> {
         let mut errs: Vec<String> = Vec::new();
-        let scale_to_zero_ok = self
-            .metrics
-            .iter()
-            .any(|m| matches!(m, MetricSpec::Object(_) | MetricSpec::External(_)));
+        let scale_to_zero_ok = self.has_object_or_external_metric();
         if self.min_replicas < 0 {
             errs.push(format!("minReplicas ({}) must be >= 0", self.min_replicas));
         } else if self.min_replicas == 0 && !scale_to_zero_ok {
