@@ -634,3 +634,103 @@ fn per_process_oom_kills_one_worker_without_a_restart() {
         .iter()
         .any(|w| w.contains("5 worker processes OOM-killed alone")));
 }
+
+// ---- Field case 15's kind: redis-py's and pymongo's `None` is not "left out" ----
+
+#[test]
+fn an_explicit_null_pool_setting_means_what_the_driver_makes_of_none() {
+    use costsim::model::config::Config;
+    use costsim::model::load::from_yaml_str;
+    use costsim::model::pools::{Exhausted, REDIS_PY_UNLIMITED, UNLIMITED_POOL};
+    let pools = |p: &str| -> Result<costsim::model::pools::ClientPool, String> {
+        let text = format!(
+            "name: t\nworkloads:\n  app:\n    node_pool: p\n    replicas: 1\n    resources:\n      \
+             requests: {{ cpu: 1, memory: 1Gi }}\n    client_pools:\n      s: {p}\n"
+        );
+        let c: Config = from_yaml_str(&text, "c.yaml").map_err(|e| e.to_string())?;
+        c.workloads["app"].client_pools["s"]
+            .resolve()
+            .map_err(|(f, m)| format!("{f}: {m}"))
+    };
+    // BlockingConnectionPool(timeout=None) blocks forever (redis-py's docstring: "Block
+    // forever"); left out it is 20 s.
+    let p =
+        pools("{ client: redis-py, pool_class: BlockingConnectionPool, timeout: null }").unwrap();
+    assert_eq!(p.exhausted, Exhausted::Block { timeout_s: None });
+    assert_eq!(p.max_size, 50);
+    let p = pools("{ client: redis-py, pool_class: BlockingConnectionPool }").unwrap();
+    assert_eq!(
+        p.exhausted,
+        Exhausted::Block {
+            timeout_s: Some(20.0)
+        }
+    );
+    // `max_connections = max_connections or 2**31`: 0 and None are no limit for a
+    // ConnectionPool ...
+    for v in ["0", "null"] {
+        let p = pools(&format!("{{ client: redis-py, max_connections: {v} }}")).unwrap();
+        assert_eq!(p.max_size, REDIS_PY_UNLIMITED, "{v}");
+    }
+    // ... and a BlockingConnectionPool would pre-fill a queue of 2**31 slots: bad input.
+    let e = pools("{ client: redis-py, pool_class: BlockingConnectionPool, max_connections: 0 }")
+        .unwrap_err();
+    assert!(
+        e.starts_with("max_connections: 0:") && e.contains("2**31"),
+        "{e}"
+    );
+    assert!(pools("{ client: redis-py, max_connections: -1 }")
+        .unwrap_err()
+        .starts_with("max_connections: -1 is negative"));
+    // pymongo: "maxPoolSize ... Can be either 0 or None, in which case there is no limit".
+    let p = pools("{ client: pymongo, maxPoolSize: null, minPoolSize: 200 }").unwrap();
+    assert_eq!((p.max_size, p.min_size), (UNLIMITED_POOL, 200));
+    assert_eq!(pools("{ client: pymongo }").unwrap().max_size, 100);
+    // The config prints back as it was written: an explicit null stays null.
+    let text =
+        "name: t\nworkloads:\n  app:\n    node_pool: p\n    replicas: 1\n    resources:\n      \
+                requests: { cpu: 1, memory: 1Gi }\n    client_pools:\n      s: { client: redis-py, \
+                pool_class: BlockingConnectionPool, timeout: null }\n";
+    let c: Config = from_yaml_str(text, "c.yaml").unwrap();
+    let json = serde_json::to_value(&c).unwrap();
+    let s = &json["workloads"]["app"]["client_pools"]["s"];
+    assert!(
+        s.as_object().unwrap().contains_key("timeout") && s["timeout"].is_null(),
+        "{s}"
+    );
+}
+
+#[test]
+fn a_blocking_pool_without_a_timeout_queues_instead_of_failing() {
+    use costsim::model::build::load_scenario;
+    use costsim::model::load::Files;
+    // The pool of a_blocking_pool_past_saturation_fails_the_excess_not_every_checkout at
+    // 60 req/s (5 connections for 100 calls/s): with timeout 0.05 s 1.29 % of checkouts give
+    // up; with timeout None nobody gives up (the calls wait, ρ = 0.6, a few ms).
+    let pools = shape("x4", 4, 1.0, "", "");
+    let svc = "name: app\nworkers: 1\nconcurrency_per_worker: 1000\nmemory: { base_per_worker: 100Mi }\n\
+               startup: { min: 10s, max: 10s }\nreadiness_delay: 5s\ntimeout: 60s\nclasses:\n  - { name: api, \
+               share: 1.0, cpu_ms: 1, downstream: [ { server: redis, ops_per_request: 1, round_trip: 50ms } ] }\n";
+    let run = |timeout: &str| {
+        let w = format!(
+            "    node_pool: x4\n    replicas: 1\n    resources:\n      requests: {{ cpu: 500m, memory: 512Mi }}\n    \
+             client_pools:\n      redis: {{ client: redis-py, pool_class: BlockingConnectionPool, max_connections: 5, timeout: {timeout} }}\n"
+        );
+        let (d, path) = small_scenario(&pools, &w, 30);
+        std::fs::write(d.path().join("svc.yaml"), svc).unwrap();
+        let trace: String = std::iter::once("unix_s,requests\n".to_string())
+            .chain((0..1800).map(|s| format!("{},60\n", 1_000_000_000 + s)))
+            .collect();
+        std::fs::write(d.path().join("trace.csv"), trace).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(
+            &path,
+            format!("{text}servers:\n  redis: {{ max_connections: 10000 }}\n"),
+        )
+        .unwrap();
+        let sc = load_scenario(Files::Disk, &path).unwrap_or_else(|e| panic!("{e}"));
+        let (r, _) = costsim::search::run_one(&sc, &sc.baseline, 1);
+        r.workloads[0].pool_errors / r.workloads[0].arrivals
+    };
+    assert!(run("0.05") > 0.01);
+    assert_eq!(run("null"), 0.0);
+}

@@ -441,7 +441,6 @@ fn check_request_within_limit(
 /// The space's `client_pools`: each server is one the workload's baseline pools talk to, and
 /// each setting is one its client has.
 fn check_space_pools(scenario: &Scenario, file: &str) -> Result<()> {
-    use crate::model::space::PoolTimeout;
     let s = &scenario.space;
     let pools = scenario
         .baseline
@@ -464,11 +463,6 @@ fn check_space_pools(scenario: &Scenario, file: &str) -> Result<()> {
         let redis = pool.client == "redis-py";
         let wrong = if redis && !axes.min_size.is_empty() {
             Some((".min_size", "redis-py pools have no minimum size"))
-        } else if redis && axes.timeout.contains(&PoolTimeout::Forever) {
-            Some((
-                ".timeout",
-                "redis-py's BlockingConnectionPool needs a timeout; `none` is pymongo's",
-            ))
         } else if !redis && !axes.blocking.is_empty() {
             Some((
                 ".blocking",
