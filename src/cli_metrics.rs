@@ -379,7 +379,7 @@ fn recommend_json(
     json!({
         "metrics": sets.iter().map(|s| json!({
             "source": s.source, "format": s.format, "samples": s.samples.len(),
-            "missing": s.missing,
+            "missing": s.missing, "warnings": s.warnings,
         })).collect::<Vec<_>>(),
         "current_from": format!("{} (baseline `{}`)", scenario.file, scenario.baseline.name),
         "recommender": which,

@@ -339,7 +339,12 @@ impl MetricsArgs {
             borg_cores_per_unit: self.borg_cores_per_unit,
             borg_bytes_per_unit: self.borg_bytes_per_unit,
         };
-        cli_metrics::load_all(&self.files, &opts)
+        let sets = cli_metrics::load_all(&self.files, &opts)?;
+        for w in sets.iter().flat_map(|s| &s.warnings) {
+            // A warning about the input, not progress: shown under --quiet too.
+            eprintln!("costsim: warning: {w}");
+        }
+        Ok(sets)
     }
 }
 

@@ -734,3 +734,59 @@ fn a_blocking_pool_without_a_timeout_queues_instead_of_failing() {
     assert!(run("0.05") > 0.01);
     assert_eq!(run("null"), 0.0);
 }
+
+// ---- Field cases 18 and 19: kubectl's `<unknown>`, and bare numbers in usage files ----
+
+#[test]
+fn kubectl_unknown_is_missing_and_bare_numbers_in_usage_are_warned_of() {
+    // kubectl prints `<unknown>` for a reading it does not have: missing, never zero (and
+    // never bad input).
+    let top = "NAME CPU(cores) MEMORY(bytes)\ntest-0 <unknown> <unknown>\ntest-1 3m 335Mi\n";
+    let m = metrics(top, "top.txt");
+    assert_eq!(m.samples.len(), 2);
+    assert_eq!(
+        (m.samples[0].cpu_nanocores, m.samples[0].working_set_bytes),
+        (None, None)
+    );
+    assert_eq!(m.missing.len(), 1);
+    assert_eq!(
+        (m.missing[0].pod.as_str(), m.missing[0].location.as_str()),
+        ("test-0", "line 2")
+    );
+    assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+    // Millicores without the `m` and MiB without the `Mi` parse (250 cores, 300 bytes) but
+    // are typos: one warning per column naming the first line, the value and the fix.
+    let csv = "ts,pod,cpu,memory\n10:00,a-1,250,300\n10:01,a-1,1e3,200Mi\n10:02,a-1,0.25,1000\n";
+    let m = metrics(csv, "u.csv");
+    assert_eq!(m.samples[0].cpu_nanocores, Some(250_000_000_000));
+    assert_eq!(m.samples[1].cpu_nanocores, Some(1_000_000_000_000));
+    assert_eq!(m.samples[0].working_set_bytes, Some(300));
+    assert_eq!(m.warnings.len(), 2, "{:?}", m.warnings);
+    assert!(
+        m.warnings[0].starts_with("u.csv: line 2: column `cpu`: \"250\" is 250 cores")
+            && m.warnings[0].contains("did you mean 250m?")
+            && m.warnings[0].ends_with("(and 1 more value like it)"),
+        "{:?}",
+        m.warnings
+    );
+    assert!(
+        m.warnings[1]
+            .starts_with("u.csv: line 2: column `memory`: \"300\" is 300 bytes, below 1Mi")
+            && m.warnings[1].contains("(and 1 more value like it)"),
+        "{:?}",
+        m.warnings
+    );
+    let top = "NAME CPU(cores) MEMORY(bytes)\nweb-0 1e3 512\n";
+    let w = metrics(top, "t.txt").warnings;
+    assert!(
+        w[0].contains("\"1e3\" is 1000 cores") && w[0].contains("did you mean 1000m?"),
+        "{w:?}"
+    );
+    assert!(
+        w[1].contains("MEMORY(bytes): \"512\" is 512 bytes"),
+        "{w:?}"
+    );
+    // Values with their suffix, and real byte counts, give none.
+    let ok = "pod,cpu,memory\na-1,250m,300Mi\na-2,2.5,343748Ki\na-3,12,351272960\n";
+    assert!(metrics(ok, "ok.csv").warnings.is_empty());
+}

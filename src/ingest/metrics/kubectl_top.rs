@@ -51,6 +51,10 @@ fn header_layout(tokens: &[&str]) -> Option<Layout> {
     }
 }
 
+/// What kubectl prints for a reading it does not have (`kubectl top node` for a node whose
+/// kubelet sent none): recorded as missing, never as zero.
+const UNKNOWN: &str = "<unknown>";
+
 /// Formats a CPU (nanocores) and memory (bytes) reading the way `kubectl top` prints it: CPU
 /// rounded up to whole millicores, memory rounded down to whole MiB (`2731514n`, `343748Ki` →
 /// `("3m", "335Mi")`).
@@ -73,6 +77,7 @@ pub(super) fn parse(text: &str, source: &str) -> Result<MetricsSet> {
     let mut seen: BTreeSet<(String, String, String)> = BTreeSet::new();
     // After a `--sum` rule (`________ ________`): the totals line comes next.
     let mut sum_rule = false;
+    let mut suspicious = super::Suspicious::default();
     for (i, raw) in text.lines().enumerate() {
         let line_no = i as u64 + 1;
         let line = raw.trim();
@@ -140,7 +145,17 @@ pub(super) fn parse(text: &str, source: &str) -> Result<MetricsSet> {
         if let (Some(l), false) = (layout, is_date) {
             if tokens.len() == l.columns {
                 let t_ms = snapshot_t.unwrap_or(0);
-                let sample = row(&tokens, &l, t_ms, source, line_no)?;
+                let sample = row(&tokens, &l, t_ms, source, line_no, &mut suspicious)?;
+                if sample.cpu_nanocores.is_none() || sample.working_set_bytes.is_none() {
+                    // `<unknown>`: kubectl's placeholder for a reading it does not have.
+                    missing.push(MissingSample {
+                        namespace: sample.namespace.clone(),
+                        pod: sample.pod.clone(),
+                        t_ms: snapshot_t,
+                        location: format!("line {line_no}"),
+                        reason: "`<unknown>` (no reading; missing, not zero)".into(),
+                    });
+                }
                 let key = (
                     sample.namespace.clone(),
                     sample.pod.clone(),
@@ -210,6 +225,7 @@ pub(super) fn parse(text: &str, source: &str) -> Result<MetricsSet> {
         format: MetricsFormat::KubectlTop,
         samples,
         missing,
+        warnings: suspicious.warnings(source),
     })
 }
 
@@ -230,22 +246,43 @@ fn column_names(l: &Layout) -> String {
     names.join(" ")
 }
 
-fn row(tokens: &[&str], l: &Layout, t_ms: i64, source: &str, line: u64) -> Result<UsageSample> {
+fn row(
+    tokens: &[&str],
+    l: &Layout,
+    t_ms: i64,
+    source: &str,
+    line: u64,
+    suspicious: &mut super::Suspicious,
+) -> Result<UsageSample> {
     let cpu_text = tokens[l.cpu];
-    let cpu = Quantity::parse_cpu(cpu_text)
-        .map_err(|e| Error::at_line(source, line, format!("column CPU(cores): {e}")))?;
-    if cpu.is_negative() {
-        return Err(Error::at_line(
-            source,
-            line,
-            format!("column CPU(cores): {cpu_text:?} is negative"),
-        ));
-    }
-    let mem = Bytes::parse(tokens[l.memory])
-        .map_err(|e| Error::at_line(source, line, format!("column MEMORY(bytes): {e}")))?;
-    let cpu_n = cpu.ceil_scaled(9);
-    super::check_sample(t_ms, Some(cpu_n), Some(mem.0))
-        .map_err(|e| Error::at_line(source, line, e))?;
+    let cpu_n = if cpu_text == UNKNOWN {
+        None
+    } else {
+        let cpu = Quantity::parse_cpu(cpu_text)
+            .map_err(|e| Error::at_line(source, line, format!("column CPU(cores): {e}")))?;
+        if cpu.is_negative() {
+            return Err(Error::at_line(
+                source,
+                line,
+                format!("column CPU(cores): {cpu_text:?} is negative"),
+            ));
+        }
+        Some(cpu.ceil_scaled(9))
+    };
+    let mem_text = tokens[l.memory];
+    let mem = if mem_text == UNKNOWN {
+        None
+    } else {
+        Some(
+            Bytes::parse(mem_text)
+                .map_err(|e| Error::at_line(source, line, format!("column MEMORY(bytes): {e}")))?
+                .0,
+        )
+    };
+    super::check_sample(t_ms, cpu_n, mem).map_err(|e| Error::at_line(source, line, e))?;
+    let at = format!("line {line}");
+    suspicious.check(&at, "CPU(cores)", cpu_text, cpu_n, None);
+    suspicious.check(&at, "MEMORY(bytes)", mem_text, None, mem);
     Ok(UsageSample {
         namespace: l
             .namespace
@@ -257,8 +294,8 @@ fn row(tokens: &[&str], l: &Layout, t_ms: i64, source: &str, line: u64) -> Resul
             .map(|c| tokens[c].to_string())
             .unwrap_or_default(),
         t_ms,
-        cpu_nanocores: Some(cpu_n),
-        working_set_bytes: Some(mem.0),
+        cpu_nanocores: cpu_n,
+        working_set_bytes: mem,
         requests_per_s: None,
         server_latency_p90_s: None,
         precision: Precision::KubectlTop,

@@ -149,5 +149,6 @@ pub(super) fn parse(v: &Value, source: &str, fallback_pod: &str) -> Result<Metri
         format: MetricsFormat::MetricsApi,
         samples,
         missing: Vec::new(),
+        warnings: Vec::new(),
     })
 }
