@@ -790,3 +790,64 @@ fn kubectl_unknown_is_missing_and_bare_numbers_in_usage_are_warned_of() {
     let ok = "pod,cpu,memory\na-1,250m,300Mi\na-2,2.5,343748Ki\na-3,12,351272960\n";
     assert!(metrics(ok, "ok.csv").warnings.is_empty());
 }
+
+// ---- Field case 13: gunicorn's max_requests 0 and max_requests_jitter ----
+
+#[test]
+fn gunicorn_max_requests_zero_never_recycles_and_jitter_spreads_the_limit() {
+    use costsim::model::build::load_scenario;
+    use costsim::model::load::Files;
+    use costsim::model::service::MemoryProfile;
+    // The pod of per_process_oom_kills_one_worker_without_a_restart (3 × 150Mi workers + a
+    // 30Mi master, 40Ki per request, 5 req/s, limit 1Gi, 2 h). gunicorn's `max_requests = 0`
+    // is its default and disables the restarts: the pod grows as without the option and is
+    // OOM-killed twice (it read as "recycle at once": no growth, no kill). With
+    // `max_requests: 1000` and `max_requests_jitter: 500` each worker's limit is 1000 + U(0,
+    // 500), mean 1250: the pod peaks at 480Mi + 3 × 1250 × 40Ki = 626.5Mi, no kill.
+    let pools = shape("x4", 4, 1.0, "", "");
+    let w = "    node_pool: x4\n    replicas: 1\n    resources:\n      requests: { cpu: 300m, memory: 512Mi }\n      \
+             limits: { cpu: 600m, memory: 1Gi }\n";
+    let run = |recycle: &str| {
+        let svc = format!(
+            "name: app\nworkers: 3\nworker_kind: threads\nconcurrency_per_worker: 2\n\
+             memory: {{ base_pod: 30Mi, base_per_worker: 150Mi, growth_per_request: 40Ki{recycle} }}\n\
+             startup: {{ min: 10s, max: 10s }}\nreadiness_delay: 5s\ntimeout: 60s\n\
+             classes:\n  - {{ name: api, share: 1.0, cpu_ms: 20 }}\n"
+        );
+        let (d, path) = small_scenario(&pools, w, 120);
+        std::fs::write(d.path().join("svc.yaml"), svc).unwrap();
+        let trace: String = std::iter::once("unix_s,requests\n".to_string())
+            .chain((0..7200).map(|s| format!("{},5\n", 1_000_000_000 + s)))
+            .collect();
+        std::fs::write(d.path().join("trace.csv"), trace).unwrap();
+        let sc = load_scenario(Files::Disk, &path).unwrap_or_else(|e| panic!("{e}"));
+        costsim::search::run_one(&sc, &sc.baseline, 1).0
+    };
+    let never = run("");
+    assert_eq!(never.workloads[0].oom_kills, 2);
+    let zero = run(", max_requests: 0");
+    assert_eq!(zero.workloads[0].oom_kills, 2);
+    let jitter = run(", max_requests: 1000, max_requests_jitter: 500");
+    assert_eq!(jitter.workloads[0].oom_kills, 0);
+    let peak_mi = jitter.workloads[0].peak_pod_memory_bytes / 1_048_576.0;
+    assert!(
+        (peak_mi - (480.0 + 3.0 * 1250.0 * 40.0 / 1024.0)).abs() < 2.0,
+        "peak {peak_mi}Mi"
+    );
+    // Once the workers' ages are spread, a worker's mean age is the renewal process's
+    // E[L²]/2E[L] = (1250² + 500²/12) / 2500 = 633.33 requests (500 without jitter).
+    let m = |r: Option<u64>, j: Option<u64>| MemoryProfile {
+        base_pod: costsim::quantity::Bytes(0),
+        base_per_worker: costsim::quantity::Bytes(0),
+        growth_per_request: costsim::quantity::Bytes(1024),
+        max_requests: r,
+        max_requests_jitter: j,
+    };
+    let g = m(Some(1000), Some(500)).growth_bytes(3.0e6, 3) / 1024.0;
+    assert!((g - 3.0 * (1250.0f64.powi(2) + 500.0f64.powi(2) / 12.0) / 2500.0).abs() < 1e-9);
+    assert_eq!(
+        m(Some(1000), None).growth_bytes(3.0e6, 3),
+        3.0 * 500.0 * 1024.0
+    );
+    assert_eq!(m(Some(0), Some(100)).growth_bytes(3.0e6, 3), 3.0e6 * 1024.0);
+}
