@@ -851,3 +851,53 @@ fn gunicorn_max_requests_zero_never_recycles_and_jitter_spreads_the_limit() {
     );
     assert_eq!(m(Some(0), Some(100)).growth_bytes(3.0e6, 3), 3.0e6 * 1024.0);
 }
+
+// ---- Field case 18: `kubectl top` recorded with --no-headers, and other `date` lines ----
+
+#[test]
+fn kubectl_top_without_headers_and_with_locale_or_rfc3339_dates() {
+    // 2026-12-03 13:34:58 UTC = 1,796,304,898 s, however `date` printed it: RFC 3339
+    // (`date --rfc-3339=seconds`), ISO with a space before the zone, en_GB, and en_US's
+    // 12-hour clock.
+    const T: i64 = 1_796_304_898_000;
+    for date in [
+        "2026-12-03 13:34:58+00:00",
+        "2026-12-03 14:34:58 +0100",
+        "Thu  3 Dec 13:34:58 UTC 2026",
+        "Thu Dec  3 01:34:58 PM UTC 2026",
+        "Thu 03 Dec 2026 01:34:58 PM UTC",
+    ] {
+        let text = format!("{date}\nNAME CPU(cores) MEMORY(bytes)\ntest-0 3m 335Mi\n{date}\nNAME CPU(cores) MEMORY(bytes)\ntest-0 4m 335Mi\n");
+        let m = metrics(&text, "top.txt");
+        assert_eq!(m.samples.len(), 2, "{date}");
+        assert_eq!(m.samples[0].t_ms, T, "{date}");
+    }
+    // 12:04:58 AM is 00:04:58.
+    let m = metrics(
+        "Thu Dec  3 12:04:58 AM UTC 2026\nNAME CPU(cores) MEMORY(bytes)\ntest-0 3m 335Mi\n",
+        "am.txt",
+    );
+    assert_eq!(m.samples[0].t_ms, T - (13 * 3600 + 30 * 60) * 1000);
+    // `kubectl top pods --no-headers` (what `| sort -k2` pipelines record): NAME, CPU,
+    // memory; several snapshots each after their `date` line.
+    let text = "Thu Dec  3 13:34:58 UTC 2026\ntest-0 3m 335Mi\ntest-1 <unknown> <unknown>\n\
+                Thu Dec  3 13:35:58 UTC 2026\ntest-0 5m 336Mi\n";
+    let m = metrics(text, "nh.txt");
+    assert_eq!(m.format, MetricsFormat::KubectlTop);
+    assert_eq!(m.samples.len(), 3);
+    assert_eq!(m.samples[2].t_ms, T + 60_000);
+    assert_eq!(m.samples[2].cpu_nanocores, Some(5_000_000));
+    assert_eq!(m.missing.len(), 1);
+    // Four columns without a header are `-A` or `--containers`: ambiguous, bad input.
+    let e = metrics_err("default test-0 3m 335Mi\n", "nh4.txt");
+    assert!(
+        e.contains("nh4.txt: line 1") && e.contains("without a header"),
+        "{e}"
+    );
+    // A headerless row with a bad unit is still not a table.
+    let e = metrics_err("test-0 3m 335MB\n", "bad.txt");
+    assert!(
+        e.contains("bad.txt: line 1") && e.contains("MEMORY(bytes)") && e.contains("335M or 335Mi"),
+        "{e}"
+    );
+}

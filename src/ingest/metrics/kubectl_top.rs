@@ -85,7 +85,20 @@ pub(super) fn parse(text: &str, source: &str) -> Result<MetricsSet> {
             continue;
         }
         let tokens: Vec<&str> = line.split_whitespace().collect();
-        if let Some(l) = header_layout(&tokens) {
+        let is_date = tokens.len() == 1
+            || WEEKDAYS.contains(&tokens[0].trim_end_matches(','))
+            || starts_with_iso_date(line);
+        // `kubectl top pods --no-headers`: a row before any header reads as NAME, CPU, memory.
+        let headerless = layout.is_none() && !is_date && headerless_row(&tokens);
+        if layout.is_none() && !is_date && tokens.len() == 4 && headerless_row(&tokens[1..]) {
+            return Err(Error::at_line(
+                source,
+                line_no,
+                "a 4-column row without a header: `--no-headers` output of `-A` (NAMESPACE \
+                 NAME …) and of `--containers` (POD NAME …) look alike; record it with the header",
+            ));
+        }
+        if let Some(l) = header_layout(&tokens).or(headerless.then_some(HEADERLESS)) {
             snapshots += 1;
             if now.is_none() && snapshots > 1 {
                 return Err(Error::at_line(
@@ -107,7 +120,9 @@ pub(super) fn parse(text: &str, source: &str) -> Result<MetricsSet> {
             snapshot_t = now;
             date_used = true;
             seen.clear();
-            continue;
+            if !headerless {
+                continue;
+            }
         }
         if let Some(rest) = line.strip_prefix("error:") {
             missing.push(missing_from_error(rest.trim(), now, line_no));
@@ -141,7 +156,6 @@ pub(super) fn parse(text: &str, source: &str) -> Result<MetricsSet> {
                 ),
             ));
         }
-        let is_date = tokens.len() == 1 || WEEKDAYS.contains(&tokens[0].trim_end_matches(','));
         if let (Some(l), false) = (layout, is_date) {
             if tokens.len() == l.columns {
                 let t_ms = snapshot_t.unwrap_or(0);
@@ -199,6 +213,19 @@ pub(super) fn parse(text: &str, source: &str) -> Result<MetricsSet> {
                             tokens.len()
                         ),
                     ),
+                    // A `--no-headers` row with a bad value: say which.
+                    None if tokens.len() == 3
+                        && (Quantity::parse(tokens[1]).is_ok() || tokens[1] == UNKNOWN) =>
+                    {
+                        match Bytes::parse(tokens[2]) {
+                            Err(e) => Error::at_line(
+                                source,
+                                line_no,
+                                format!("a row without a header (NAME CPU(cores) MEMORY(bytes)): column MEMORY(bytes): {e}"),
+                            ),
+                            Ok(_) => Error::at_line(source, line_no, date_err),
+                        }
+                    }
                     None => Error::at_line(
                         source,
                         line_no,
@@ -324,6 +351,45 @@ fn missing_from_error(message: &str, now: Option<i64>, line: u64) -> MissingSamp
     }
 }
 
+/// Whether `line` starts with a `YYYY-MM-DD` date (an ISO or RFC 3339 `date` line).
+fn starts_with_iso_date(line: &str) -> bool {
+    let b = line.as_bytes();
+    b.len() >= 10
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[5..7].iter().all(u8::is_ascii_digit)
+        && b[7] == b'-'
+        && b[8..10].iter().all(u8::is_ascii_digit)
+}
+
+/// The layout of `kubectl top pods --no-headers`: a row of 3 columns (NAME, CPU, memory) with
+/// no header before it.
+const HEADERLESS: Layout = Layout {
+    namespace: None,
+    pod: 0,
+    container: None,
+    cpu: 1,
+    memory: 2,
+    columns: 3,
+};
+
+/// Whether `tokens` read as a headerless (`--no-headers`) row: a name, then CPU and memory
+/// quantities (or `<unknown>`).
+fn headerless_row(tokens: &[&str]) -> bool {
+    let value = |t: &str, cpu: bool| {
+        t == UNKNOWN
+            || if cpu {
+                Quantity::parse(t).is_ok()
+            } else {
+                Bytes::parse(t).is_ok()
+            }
+    };
+    match tokens {
+        [name, cpu, mem] => !name.is_empty() && value(cpu, true) && value(mem, false),
+        _ => false,
+    }
+}
+
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
@@ -341,15 +407,29 @@ fn parse_date_line(line: &str) -> std::result::Result<i64, String> {
         }
         return Ok(ms);
     }
+    if starts_with_iso_date(line) {
+        // `date --rfc-3339=seconds` (2026-12-03 13:34:58+00:00), `date "+%F %T"` (UTC).
+        let ms = parse_timestamp_ns(line)?.div_euclid(1_000_000);
+        if !(0..=super::MAX_T_MS).contains(&ms) {
+            return Err(format!("`{line}` is outside 1970 … 9999"));
+        }
+        return Ok(ms);
+    }
     let weekday = tokens[0].trim_end_matches(',');
     if !WEEKDAYS.contains(&weekday) {
         return Err(format!("`{line}` does not start with a weekday"));
     }
-    // `date`: Thu Dec 3 13:34:58 UTC 2026; `date -R`: Thu, 03 Dec 2026 13:34:58 +0000.
-    let (month, day, time, zone, year) = match tokens.as_slice() {
-        [_, m, d, t, z, y] if MONTHS.contains(m) => (*m, *d, *t, *z, *y),
-        [_, d, m, y, t, z] if MONTHS.contains(m) => (*m, *d, *t, *z, *y),
-        [_, m, d, t, y] if MONTHS.contains(m) => (*m, *d, *t, "UTC", *y),
+    // `date`: Thu Dec 3 13:34:58 UTC 2026; `date -R`: Thu, 03 Dec 2026 13:34:58 +0000; the
+    // en_GB locale: Thu 3 Dec 13:34:58 UTC 2026; en_US with a 12-hour clock: Thu Dec 3
+    // 01:34:58 PM UTC 2026, or Thu 03 Dec 2026 01:34:58 PM UTC.
+    let ampm = |x: &str| matches!(x, "AM" | "PM" | "am" | "pm");
+    let (month, day, time, zone, year, half) = match tokens.as_slice() {
+        [_, m, d, t, z, y] if MONTHS.contains(m) => (*m, *d, *t, *z, *y, None),
+        [_, d, m, y, t, z] if MONTHS.contains(m) && y.len() == 4 => (*m, *d, *t, *z, *y, None),
+        [_, d, m, t, z, y] if MONTHS.contains(m) => (*m, *d, *t, *z, *y, None),
+        [_, m, d, t, y] if MONTHS.contains(m) => (*m, *d, *t, "UTC", *y, None),
+        [_, m, d, t, h, z, y] if MONTHS.contains(m) && ampm(h) => (*m, *d, *t, *z, *y, Some(*h)),
+        [_, d, m, y, t, h, z] if MONTHS.contains(m) && ampm(h) => (*m, *d, *t, *z, *y, Some(*h)),
         _ => return Err(format!("`{line}` is not a `date` line")),
     };
     let m = MONTHS.iter().position(|x| *x == month).unwrap_or(0) as u32 + 1;
@@ -369,6 +449,15 @@ fn parse_date_line(line: &str) -> std::result::Result<i64, String> {
         .map_err(|_| format!("bad time `{time}`"))?;
     let [h, mi, s] = hms.as_slice() else {
         return Err(format!("bad time `{time}`: expected HH:MM:SS"));
+    };
+    let h = &match half {
+        None => *h,
+        // A 12-hour clock: 12:xx AM is 00:xx, 12:xx PM is 12:xx.
+        Some(_) if *h == 0 || *h > 12 => {
+            return Err(format!("bad time `{time}` on a 12-hour clock"))
+        }
+        Some(x) if x.eq_ignore_ascii_case("AM") => *h % 12,
+        Some(_) => *h % 12 + 12,
     };
     if *h > 23 || *mi > 59 || *s > 59 {
         return Err(format!("bad time `{time}`"));
