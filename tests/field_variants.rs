@@ -901,3 +901,53 @@ fn kubectl_top_without_headers_and_with_locale_or_rfc3339_dates() {
         "{e}"
     );
 }
+
+// ---- HPA tolerance (KEP-4951) written as a percentage, and ContainerResource typos ----
+
+#[test]
+fn a_tolerance_written_as_a_percentage_is_refused_or_warned_of() {
+    use costsim::model::config::Config;
+    use costsim::model::load::from_yaml_str;
+    use costsim::model::validate::suspicious_quantities;
+    let cfg = |behavior: &str, metric: &str| {
+        format!(
+            "name: t\nworkloads:\n  app:\n    node_pool: p\n    replicas: 1\n    resources:\n      \
+             requests: {{ cpu: 1, memory: 1Gi }}\n    hpa:\n      minReplicas: 1\n      maxReplicas: 4\n      \
+             metrics: [ {metric} ]\n      behavior: {behavior}\n"
+        )
+    };
+    let cpu = "{ type: Resource, resource: { name: cpu, target: { type: Utilization, averageUtilization: 60 } } }";
+    // `5%` is no quantity (the API server refuses it): the error names the field and the
+    // fraction meant.
+    let e = from_yaml_str::<Config>(&cfg("{ scaleDown: { tolerance: 5% } }", cpu), "c.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("behavior.scaleDown.tolerance") && e.contains("5% is 0.05"),
+        "{e}"
+    );
+    // `5` parses (500 %) but no HPA means it: at 1 or more it never scales down.
+    let text = cfg(
+        "{ scaleDown: { tolerance: 5 }, scaleUp: { tolerance: 50m } }",
+        cpu,
+    );
+    let c: Config = from_yaml_str(&text, "c.yaml").unwrap();
+    let w = suspicious_quantities(&c, Some(&text));
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("hpa.behavior.scaleDown.tolerance is 5 (500 %")
+            && w[0].contains("never scales down")
+            && w[0].contains("did you mean 0.05?"),
+        "{w:?}"
+    );
+    // A ContainerResource memory averageValue of 400 is 400 bytes, as a Resource one is.
+    let mem = "{ type: ContainerResource, containerResource: { name: memory, container: app, target: { type: AverageValue, averageValue: 400 } } }";
+    let text = cfg("{ scaleUp: { tolerance: 0.05 } }", mem);
+    let c: Config = from_yaml_str(&text, "c.yaml").unwrap();
+    let w = suspicious_quantities(&c, Some(&text));
+    assert!(
+        w.len() == 1
+            && w[0].contains("hpa.metrics[0].containerResource.target.averageValue is 400 bytes"),
+        "{w:?}"
+    );
+}

@@ -679,15 +679,44 @@ pub fn suspicious_quantities(config: &Config, text: Option<&str>) -> Vec<String>
         }
         if let Some(h) = &w.hpa {
             for (i, m) in h.metrics.iter().enumerate() {
-                let Some(r) = &m.resource else { continue };
-                let Some(v) = &r.target.average_value else {
+                let (source, resource, target) = match (&m.resource, &m.container_resource) {
+                    (Some(r), _) => ("resource", &r.name, &r.target),
+                    (None, Some(c)) => ("containerResource", &c.name, &c.target),
+                    _ => continue,
+                };
+                let Some(v) = &target.average_value else {
                     continue;
                 };
-                if r.name == "memory" && !v.is_zero() && v.to_f64() < MI as f64 {
+                if resource == "memory" && !v.is_zero() && v.to_f64() < MI as f64 {
                     out.push(format!(
-                        "workloads.{name}.hpa.metrics[{i}].resource.target.averageValue is {} bytes of memory per pod, below 1Mi: did you mean {}Mi?",
+                        "workloads.{name}.hpa.metrics[{i}].{source}.target.averageValue is {} bytes of memory per pod, below 1Mi: did you mean {}Mi?",
                         v.to_decimal_string(),
                         v.to_decimal_string()
+                    ));
+                }
+            }
+            let directions = h.behavior.as_ref().map(|b| {
+                [
+                    ("scaleUp", b.scale_up.as_ref()),
+                    ("scaleDown", b.scale_down.as_ref()),
+                ]
+            });
+            for (dir, rules) in directions.into_iter().flatten() {
+                let Some(t) = rules.and_then(|r| r.tolerance.as_ref()) else {
+                    continue;
+                };
+                let v = t.to_f64();
+                if v >= 1.0 {
+                    out.push(format!(
+                        "workloads.{name}.hpa.behavior.{dir}.tolerance is {} ({:.0} % of the target): a tolerance is a fraction{}; did you mean {}?",
+                        t.to_decimal_string(),
+                        v * 100.0,
+                        if dir == "scaleDown" {
+                            " (at 1 or more the HPA never scales down)"
+                        } else {
+                            ""
+                        },
+                        v / 100.0
                     ));
                 }
             }
