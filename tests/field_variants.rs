@@ -951,3 +951,43 @@ fn a_tolerance_written_as_a_percentage_is_refused_or_warned_of() {
         "{w:?}"
     );
 }
+
+// ---- Field case 18: the metrics API without a reading is missing, not bad input ----
+
+#[test]
+fn metrics_api_readings_that_are_absent_are_missing_and_the_pod_total_too() {
+    // A sidecar reported without memory, and a pod listed with no container metrics yet: the
+    // HPA's metrics client counts both pods as missing for that resource (never zero), so the
+    // pod total of the first has CPU (704m + 3m) and no memory.
+    let list = r#"{"kind":"PodMetricsList","apiVersion":"metrics.k8s.io/v1beta1","items":[
+        {"metadata":{"name":"svc-1","namespace":"d"},"timestamp":"2026-12-03T13:34:58Z",
+         "containers":[{"name":"app","usage":{"cpu":"704m","memory":"1545Mi"}},
+                       {"name":"log-shipper","usage":{"cpu":"3m"}}]},
+        {"metadata":{"name":"svc-2","namespace":"d"},"timestamp":"2026-12-03T13:34:58Z",
+         "containers":[]}]}"#;
+    let m = metrics(list, "pods.json");
+    assert_eq!(m.samples.len(), 2);
+    assert_eq!(m.samples[1].working_set_bytes, None);
+    let where_: Vec<(&str, &str)> = m
+        .missing
+        .iter()
+        .map(|x| (x.pod.as_str(), x.location.as_str()))
+        .collect();
+    assert_eq!(
+        where_,
+        [
+            ("svc-1", "items[0].containers[1].usage.memory"),
+            ("svc-2", "items[1].containers")
+        ]
+    );
+    let total = pod_totals(&m.samples);
+    assert_eq!(total[0].cpu_nanocores, Some(707_000_000));
+    assert_eq!(total[0].working_set_bytes, None);
+    // A reading of the wrong type is still bad input naming the field.
+    let bad = r#"{"kind":"PodMetrics","metadata":{"name":"a"},"containers":[{"name":"x","usage":{"cpu":5,"memory":"1Mi"}}]}"#;
+    let e = metrics_err(bad, "bad.json");
+    assert!(
+        e.contains("containers[0].usage.cpu") && e.contains("quantity string"),
+        "{e}"
+    );
+}
