@@ -738,6 +738,7 @@ fn validate(cli: &Cli, sc: &Scenario) -> Result<()> {
         })).collect::<Vec<_>>(),
         "node_pools": sc.catalog.pools.iter().map(|p| serde_json::json!({
             "name": p.name, "instance_type": p.instance_type, "price_per_hour": p.price_per_hour,
+            "per_node_fee_per_hour": p.per_node_fee_per_hour,
             "currency": sc.catalog.currency, "allocatable": {
                 "cpu_milli": p.allocatable().cpu_milli, "memory_bytes": p.allocatable().memory_bytes, "pods": p.allocatable().pods },
             "for_workload_pods": p.capacity_for_pods(),

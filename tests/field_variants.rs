@@ -991,3 +991,40 @@ fn metrics_api_readings_that_are_absent_are_missing_and_the_pod_total_too() {
         "{e}"
     );
 }
+
+// ---- Field case 16: pymongo's monitoring sockets under serverMonitoringMode ----
+
+#[test]
+fn pymongo_poll_monitoring_keeps_one_socket_per_member_not_two() {
+    use costsim::model::pools::{connection_budget, idle_connections, ClientPoolConfig};
+    // novu's 3 processes with minPoolSize 200: stream (the default, `auto` off FaaS) keeps a
+    // monitor and an RTT monitor per member, 3 × (200 + 2) = 606 at idle; `poll` (pymongo
+    // 4.5+) only the monitor, 3 × (200 + 1) = 603. Both are over a 500 cap.
+    let pool = |mode: Option<&str>| ClientPoolConfig {
+        client: "pymongo".into(),
+        max_pool_size: Some(Some(500)),
+        min_pool_size: Some(200),
+        server_monitoring_mode: mode.map(String::from),
+        ..ClientPoolConfig::default()
+    };
+    for (mode, idle, budget) in [
+        (None, 606, 1506),
+        (Some("auto"), 606, 1506),
+        (Some("stream"), 606, 1506),
+        (Some("poll"), 603, 1503),
+    ] {
+        let p = pool(mode).resolve().unwrap();
+        assert_eq!(idle_connections(&p, 3, 1), idle, "{mode:?}");
+        assert_eq!(connection_budget(&p, 3, 1, 1000), budget, "{mode:?}");
+    }
+    let (f, m) = pool(Some("polling")).resolve().unwrap_err();
+    assert_eq!(f, "serverMonitoringMode");
+    assert!(m.contains("auto, stream or poll"), "{m}");
+    // redis-py has no such option.
+    let r = ClientPoolConfig {
+        client: "redis-py".into(),
+        server_monitoring_mode: Some("poll".into()),
+        ..ClientPoolConfig::default()
+    };
+    assert_eq!(r.resolve().unwrap_err().0, "serverMonitoringMode");
+}

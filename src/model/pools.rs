@@ -59,6 +59,14 @@ pub struct ClientPoolConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_connecting: Option<i64>,
+    /// pymongo ≥ 4.5 `serverMonitoringMode`: `auto` (the default) or `stream` keep two
+    /// monitoring sockets per member (the streaming monitor and the RTT monitor), `poll` one.
+    #[serde(
+        rename = "serverMonitoringMode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub server_monitoring_mode: Option<String>,
     /// redis-py: `ConnectionPool` (raises when full; the default) or `BlockingConnectionPool`
     /// (waits up to `timeout`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -248,6 +256,18 @@ impl ClientPoolConfig {
                 if max_connecting == 0 {
                     return Err(("maxConnecting".into(), "0: expected ≥ 1".into()));
                 }
+                // The streaming protocol adds an RTT monitor beside each member's monitor;
+                // polling uses the monitor's socket alone.
+                let monitors_per_member = match self.server_monitoring_mode.as_deref() {
+                    None | Some("auto") | Some("stream") => 2,
+                    Some("poll") => 1,
+                    Some(other) => {
+                        return Err((
+                            "serverMonitoringMode".into(),
+                            format!("`{other}`: expected auto, stream or poll"),
+                        ))
+                    }
+                };
                 Ok(ClientPool {
                     max_size,
                     min_size,
@@ -256,7 +276,7 @@ impl ClientPoolConfig {
                     exhausted: Exhausted::Block {
                         timeout_s: wait.map(|ms| f64::from(ms) / 1000.0),
                     },
-                    monitors_per_member: 2,
+                    monitors_per_member,
                     leaks_on_failover: false,
                     sync_api,
                 })
@@ -268,6 +288,10 @@ impl ClientPoolConfig {
                     ("maxIdleTimeMS", self.max_idle_time_ms.is_some()),
                     ("waitQueueTimeoutMS", self.wait_queue_timeout_ms.is_some()),
                     ("maxConnecting", self.max_connecting.is_some()),
+                    (
+                        "serverMonitoringMode",
+                        self.server_monitoring_mode.is_some(),
+                    ),
                 ])?;
                 let blocking = match self.pool_class.as_deref() {
                     None | Some("ConnectionPool") | Some("SentinelConnectionPool") => false,
