@@ -1028,3 +1028,38 @@ fn pymongo_poll_monitoring_keeps_one_socket_per_member_not_two() {
     };
     assert_eq!(r.resolve().unwrap_err().0, "serverMonitoringMode");
 }
+
+// ---- HPA: a Utilization metric without requests beside a valid one ----
+
+#[test]
+fn a_utilization_metric_without_requests_says_what_it_does_beside_other_metrics() {
+    use costsim::model::build::load_scenario;
+    use costsim::model::load::Files;
+    // The pods request CPU but no memory. Alone, a memory Utilization target never scales;
+    // beside a CPU target, upstream computes the valid metric, scales up on it, and refuses
+    // every scale-down while one metric is invalid (TestScaleUpOneMetricInvalid,
+    // TestNoScaleDownOneMetricInvalid). Either way it is bad input, naming the metric.
+    let cpu = "{ type: Resource, resource: { name: cpu, target: { type: Utilization, averageUtilization: 60 } } }";
+    let mem = "{ type: Resource, resource: { name: memory, target: { type: Utilization, averageUtilization: 60 } } }";
+    let pools = shape("x4", 4, 1.0, "", "");
+    let err = |metrics: &str| {
+        let w = format!(
+            "    node_pool: x4\n    replicas: 1\n    resources:\n      requests: {{ cpu: 500m }}\n    \
+             hpa:\n      minReplicas: 1\n      maxReplicas: 4\n      metrics: [ {metrics} ]\n"
+        );
+        let (_d, path) = small_scenario(&pools, &w, 10);
+        load_scenario(Files::Disk, &path).unwrap_err().to_string()
+    };
+    let alone = err(mem);
+    assert!(
+        alone.contains("hpa.metrics[0]") && alone.contains("never scales"),
+        "{alone}"
+    );
+    let beside = err(&format!("{cpu}, {mem}"));
+    assert!(
+        beside.contains("hpa.metrics[1]")
+            && beside.contains("still scale up")
+            && beside.contains("no scale-down"),
+        "{beside}"
+    );
+}

@@ -215,10 +215,18 @@ pub fn check_workload(
                     }
                 };
                 if utilization && missing {
+                    // One invalid metric beside valid ones still lets the others scale up but
+                    // blocks every scale-down (upstream TestScaleUpOneMetricInvalid,
+                    // TestNoScaleDownOneMetricInvalid).
+                    let effect = if spec.metrics.len() > 1 {
+                        "the metric is invalid: the other metrics still scale up, but no scale-down ever happens"
+                    } else {
+                        "the HPA never scales"
+                    };
                     return Err((
                         format!("hpa.metrics[{i}]"),
                         format!(
-                            "a {} Utilization target needs a non-zero {} request in every container (utilization is usage / request; without one the HPA reports `missing request for {}` and never scales); set resources.requests.{}",
+                            "a {} Utilization target needs a non-zero {} request in every container (utilization is usage / request; without one the HPA reports `missing request for {}` and {effect}); set resources.requests.{}",
                             res.name, res.name, res.name, res.name
                         ),
                     ));
