@@ -888,6 +888,15 @@ fn kubectl_top_without_headers_and_with_locale_or_rfc3339_dates() {
     assert_eq!(m.samples[2].t_ms, T + 60_000);
     assert_eq!(m.samples[2].cpu_nanocores, Some(5_000_000));
     assert_eq!(m.missing.len(), 1);
+    // kubectl's klog warning captured with `2>&1` is log noise; the `error:` line after it
+    // records the missing pod once.
+    let text = "NAME CPU(cores) MEMORY(bytes)\ntest-0 3m 335Mi\n\
+                W1203 13:34:58.123456   12345 top_pod.go:274] Metrics not available for pod default/alertmanager-0, age: 69h55m32.681659s\n\
+                error: Metrics not available for pod default/alertmanager-0, age: 69h55m32.681659s\n";
+    let m = metrics(text, "klog.txt");
+    assert_eq!(m.samples.len(), 1);
+    assert_eq!(m.missing.len(), 1);
+    assert_eq!(m.missing[0].pod, "alertmanager-0");
     // Four columns without a header are `-A` or `--containers`: ambiguous, bad input.
     let e = metrics_err("default test-0 3m 335Mi\n", "nh4.txt");
     assert!(

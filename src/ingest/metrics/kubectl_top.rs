@@ -84,6 +84,12 @@ pub(super) fn parse(text: &str, source: &str) -> Result<MetricsSet> {
         if line.is_empty() {
             continue;
         }
+        if is_klog_line(line) {
+            // kubectl's own log lines on stderr (`W1203 13:34:58.123456   12345 top_pod.go:274]
+            // Metrics not available for pod …`), captured with `2>&1`: the `error:` line that
+            // follows records the missing pod.
+            continue;
+        }
         let tokens: Vec<&str> = line.split_whitespace().collect();
         let is_date = tokens.len() == 1
             || WEEKDAYS.contains(&tokens[0].trim_end_matches(','))
@@ -349,6 +355,27 @@ fn missing_from_error(message: &str, now: Option<i64>, line: u64) -> MissingSamp
         location: format!("line {line}"),
         reason: message.to_string(),
     }
+}
+
+/// Whether `line` is a klog line: `Lmmdd hh:mm:ss.uuuuuu threadid file:line] message`, `L` one
+/// of I, W, E, F.
+fn is_klog_line(line: &str) -> bool {
+    let b = line.as_bytes();
+    let head_ok = b.len() > 22
+        && matches!(b[0], b'I' | b'W' | b'E' | b'F')
+        && b[1..5].iter().all(u8::is_ascii_digit)
+        && b[5] == b' '
+        && b[6..8].iter().all(u8::is_ascii_digit)
+        && b[8] == b':'
+        && b[9..11].iter().all(u8::is_ascii_digit)
+        && b[11] == b':'
+        && b[12..14].iter().all(u8::is_ascii_digit)
+        && b[14] == b'.';
+    head_ok
+        && line
+            .split_whitespace()
+            .nth(3)
+            .is_some_and(|f| f.ends_with(']') && f.contains(':'))
 }
 
 /// Whether `line` starts with a `YYYY-MM-DD` date (an ISO or RFC 3339 `date` line).
