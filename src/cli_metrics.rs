@@ -379,10 +379,11 @@ fn recommend_json(
     json!({
         "metrics": sets.iter().map(|s| json!({
             "source": s.source, "format": s.format, "samples": s.samples.len(),
-            "missing": s.missing,
+            "missing": s.missing, "warnings": s.warnings,
         })).collect::<Vec<_>>(),
         "current_from": format!("{} (baseline `{}`)", scenario.file, scenario.baseline.name),
         "recommender": which,
+        "krr_notes": krr_hpa_notes(scenario, reports),
         "memory": "working set",
         "containers": reports,
     })
@@ -417,6 +418,41 @@ fn name(r: &ContainerReport) -> String {
         n.push_str(&r.key.container);
     }
     n
+}
+
+/// krr's `simple` strategy leaves a resource undefined ("HPA detected") when the workload's
+/// HPA has a Resource Utilization target on it, unless krr runs with `--allow-hpa`
+/// (robusta-dev/krr `strategies/simple.py`); costsim shows the number krr computes with
+/// `--allow-hpa`, and says so for each such workload.
+fn krr_hpa_notes(scenario: &Scenario, reports: &[ContainerReport]) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    reports
+        .iter()
+        .filter(|r| r.krr.is_some())
+        .filter_map(|r| {
+            let w = scenario.baseline.workloads.get(&r.key.workload)?;
+            let hpa = w.hpa.as_ref()?;
+            let targeted: Vec<&str> = ["cpu", "memory"]
+                .into_iter()
+                .filter(|res| {
+                    hpa.metrics.iter().any(|m| {
+                        m.resource.as_ref().is_some_and(|x| {
+                            x.name == *res && x.target.average_utilization.is_some()
+                        })
+                    })
+                })
+                .collect();
+            if targeted.is_empty() || !seen.insert(r.key.workload.clone()) {
+                return None;
+            }
+            Some(format!(
+                "`{}`'s HPA targets {} utilization: krr itself reports {} as undefined (\"HPA detected\") unless run with --allow-hpa; the krr column is what it computes with --allow-hpa",
+                r.key.workload,
+                targeted.join(" and "),
+                targeted.join(" and ")
+            ))
+        })
+        .collect()
 }
 
 fn recommend_table(
@@ -487,6 +523,9 @@ fn recommend_table(
     let krr_ran = reports.iter().any(|r| r.krr.is_some());
     if krr_ran {
         let _ = writeln!(s, "krr sets no CPU limit and memory limit = memory request; `-` = not enough data (100 points over 3 h)");
+        for n in krr_hpa_notes(scenario, reports) {
+            let _ = writeln!(s, "note: {n}");
+        }
     }
     let flagged: Vec<String> = reports
         .iter()

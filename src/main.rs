@@ -339,7 +339,12 @@ impl MetricsArgs {
             borg_cores_per_unit: self.borg_cores_per_unit,
             borg_bytes_per_unit: self.borg_bytes_per_unit,
         };
-        cli_metrics::load_all(&self.files, &opts)
+        let sets = cli_metrics::load_all(&self.files, &opts)?;
+        for w in sets.iter().flat_map(|s| &s.warnings) {
+            // A warning about the input, not progress: shown under --quiet too.
+            eprintln!("costsim: warning: {w}");
+        }
+        Ok(sets)
     }
 }
 
@@ -733,6 +738,7 @@ fn validate(cli: &Cli, sc: &Scenario) -> Result<()> {
         })).collect::<Vec<_>>(),
         "node_pools": sc.catalog.pools.iter().map(|p| serde_json::json!({
             "name": p.name, "instance_type": p.instance_type, "price_per_hour": p.price_per_hour,
+            "per_node_fee_per_hour": p.per_node_fee_per_hour,
             "currency": sc.catalog.currency, "allocatable": {
                 "cpu_milli": p.allocatable().cpu_milli, "memory_bytes": p.allocatable().memory_bytes, "pods": p.allocatable().pods },
             "for_workload_pods": p.capacity_for_pods(),

@@ -2999,11 +2999,6 @@ fn space_pool_settings_the_client_lacks_name_the_field() {
             "no minimum size",
         ),
         (
-            "client_pools: { redis: { blocking: [true], timeout: [none] } }\n",
-            "client_pools.redis.timeout",
-            "needs a timeout",
-        ),
-        (
             "client_pools: { mongodb: { blocking: [true] } }\n",
             "client_pools.mongodb.blocking",
             "always wait",

@@ -421,3 +421,60 @@ fn simulate_shows_the_request_to_replicas_feedback() {
         assert!(r["windows"].as_u64().unwrap() > 0);
     }
 }
+
+/// krr's `simple` strategy reports a resource as undefined ("HPA detected") when the
+/// workload's HPA has a Utilization target on it, unless run with `--allow-hpa`
+/// (robusta-dev/krr `strategies/simple.py`). The default scenario's backend has a CPU
+/// Utilization HPA: the krr column is krr's `--allow-hpa` figure, and recommend says so, in
+/// the table and in the JSON; the frontend (no HPA) gets no such note.
+#[test]
+fn krr_column_says_krr_itself_skips_a_resource_its_hpa_targets() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("ts,pod,cpu,memory\n");
+    for i in 0..240 {
+        let t = 1_700_000_000 + i * 60;
+        csv.push_str(&format!(
+            "{t},backend-5f9f6bb846-tx6mj,{}m,250Mi\n",
+            50 + i % 150
+        ));
+        csv.push_str(&format!(
+            "{t},frontend-579b9bff58-t2dbm,{}m,90Mi\n",
+            20 + i % 30
+        ));
+    }
+    let p = write(dir.path(), "usage.csv", &csv);
+    let out = run(&["recommend", "--metrics", p.to_str().unwrap()]);
+    assert_ok(&out);
+    let notes: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.contains("HPA detected"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{}", out.stdout);
+    assert!(
+        notes[0].starts_with("note: `backend`'s HPA targets cpu utilization")
+            && notes[0].contains("--allow-hpa"),
+        "{}",
+        out.stdout
+    );
+    let out = run(&[
+        "recommend",
+        "--metrics",
+        p.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_ok(&out);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["krr_notes"].as_array().unwrap().len(), 1);
+    // --recommender vpa: krr did not run, no note.
+    let out = run(&[
+        "recommend",
+        "--metrics",
+        p.to_str().unwrap(),
+        "--recommender",
+        "vpa",
+    ]);
+    assert_ok(&out);
+    assert!(!out.stdout.contains("HPA detected"), "{}", out.stdout);
+}

@@ -634,3 +634,441 @@ fn per_process_oom_kills_one_worker_without_a_restart() {
         .iter()
         .any(|w| w.contains("5 worker processes OOM-killed alone")));
 }
+
+// ---- Field case 15's kind: redis-py's and pymongo's `None` is not "left out" ----
+
+#[test]
+fn an_explicit_null_pool_setting_means_what_the_driver_makes_of_none() {
+    use costsim::model::config::Config;
+    use costsim::model::load::from_yaml_str;
+    use costsim::model::pools::{Exhausted, REDIS_PY_UNLIMITED, UNLIMITED_POOL};
+    let pools = |p: &str| -> Result<costsim::model::pools::ClientPool, String> {
+        let text = format!(
+            "name: t\nworkloads:\n  app:\n    node_pool: p\n    replicas: 1\n    resources:\n      \
+             requests: {{ cpu: 1, memory: 1Gi }}\n    client_pools:\n      s: {p}\n"
+        );
+        let c: Config = from_yaml_str(&text, "c.yaml").map_err(|e| e.to_string())?;
+        c.workloads["app"].client_pools["s"]
+            .resolve()
+            .map_err(|(f, m)| format!("{f}: {m}"))
+    };
+    // BlockingConnectionPool(timeout=None) blocks forever (redis-py's docstring: "Block
+    // forever"); left out it is 20 s.
+    let p =
+        pools("{ client: redis-py, pool_class: BlockingConnectionPool, timeout: null }").unwrap();
+    assert_eq!(p.exhausted, Exhausted::Block { timeout_s: None });
+    assert_eq!(p.max_size, 50);
+    let p = pools("{ client: redis-py, pool_class: BlockingConnectionPool }").unwrap();
+    assert_eq!(
+        p.exhausted,
+        Exhausted::Block {
+            timeout_s: Some(20.0)
+        }
+    );
+    // `max_connections = max_connections or 2**31`: 0 and None are no limit for a
+    // ConnectionPool ...
+    for v in ["0", "null"] {
+        let p = pools(&format!("{{ client: redis-py, max_connections: {v} }}")).unwrap();
+        assert_eq!(p.max_size, REDIS_PY_UNLIMITED, "{v}");
+    }
+    // ... and a BlockingConnectionPool would pre-fill a queue of 2**31 slots: bad input.
+    let e = pools("{ client: redis-py, pool_class: BlockingConnectionPool, max_connections: 0 }")
+        .unwrap_err();
+    assert!(
+        e.starts_with("max_connections: 0:") && e.contains("2**31"),
+        "{e}"
+    );
+    assert!(pools("{ client: redis-py, max_connections: -1 }")
+        .unwrap_err()
+        .starts_with("max_connections: -1 is negative"));
+    // pymongo: "maxPoolSize ... Can be either 0 or None, in which case there is no limit".
+    let p = pools("{ client: pymongo, maxPoolSize: null, minPoolSize: 200 }").unwrap();
+    assert_eq!((p.max_size, p.min_size), (UNLIMITED_POOL, 200));
+    assert_eq!(pools("{ client: pymongo }").unwrap().max_size, 100);
+    // The config prints back as it was written: an explicit null stays null.
+    let text =
+        "name: t\nworkloads:\n  app:\n    node_pool: p\n    replicas: 1\n    resources:\n      \
+                requests: { cpu: 1, memory: 1Gi }\n    client_pools:\n      s: { client: redis-py, \
+                pool_class: BlockingConnectionPool, timeout: null }\n";
+    let c: Config = from_yaml_str(text, "c.yaml").unwrap();
+    let json = serde_json::to_value(&c).unwrap();
+    let s = &json["workloads"]["app"]["client_pools"]["s"];
+    assert!(
+        s.as_object().unwrap().contains_key("timeout") && s["timeout"].is_null(),
+        "{s}"
+    );
+}
+
+#[test]
+fn a_blocking_pool_without_a_timeout_queues_instead_of_failing() {
+    use costsim::model::build::load_scenario;
+    use costsim::model::load::Files;
+    // The pool of a_blocking_pool_past_saturation_fails_the_excess_not_every_checkout at
+    // 60 req/s (5 connections for 100 calls/s): with timeout 0.05 s 1.29 % of checkouts give
+    // up; with timeout None nobody gives up (the calls wait, ρ = 0.6, a few ms).
+    let pools = shape("x4", 4, 1.0, "", "");
+    let svc = "name: app\nworkers: 1\nconcurrency_per_worker: 1000\nmemory: { base_per_worker: 100Mi }\n\
+               startup: { min: 10s, max: 10s }\nreadiness_delay: 5s\ntimeout: 60s\nclasses:\n  - { name: api, \
+               share: 1.0, cpu_ms: 1, downstream: [ { server: redis, ops_per_request: 1, round_trip: 50ms } ] }\n";
+    let run = |timeout: &str| {
+        let w = format!(
+            "    node_pool: x4\n    replicas: 1\n    resources:\n      requests: {{ cpu: 500m, memory: 512Mi }}\n    \
+             client_pools:\n      redis: {{ client: redis-py, pool_class: BlockingConnectionPool, max_connections: 5, timeout: {timeout} }}\n"
+        );
+        let (d, path) = small_scenario(&pools, &w, 30);
+        std::fs::write(d.path().join("svc.yaml"), svc).unwrap();
+        let trace: String = std::iter::once("unix_s,requests\n".to_string())
+            .chain((0..1800).map(|s| format!("{},60\n", 1_000_000_000 + s)))
+            .collect();
+        std::fs::write(d.path().join("trace.csv"), trace).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(
+            &path,
+            format!("{text}servers:\n  redis: {{ max_connections: 10000 }}\n"),
+        )
+        .unwrap();
+        let sc = load_scenario(Files::Disk, &path).unwrap_or_else(|e| panic!("{e}"));
+        let (r, _) = costsim::search::run_one(&sc, &sc.baseline, 1);
+        r.workloads[0].pool_errors / r.workloads[0].arrivals
+    };
+    assert!(run("0.05") > 0.01);
+    assert_eq!(run("null"), 0.0);
+}
+
+// ---- Field cases 18 and 19: kubectl's `<unknown>`, and bare numbers in usage files ----
+
+#[test]
+fn kubectl_unknown_is_missing_and_bare_numbers_in_usage_are_warned_of() {
+    // kubectl prints `<unknown>` for a reading it does not have: missing, never zero (and
+    // never bad input).
+    let top = "NAME CPU(cores) MEMORY(bytes)\ntest-0 <unknown> <unknown>\ntest-1 3m 335Mi\n";
+    let m = metrics(top, "top.txt");
+    assert_eq!(m.samples.len(), 2);
+    assert_eq!(
+        (m.samples[0].cpu_nanocores, m.samples[0].working_set_bytes),
+        (None, None)
+    );
+    assert_eq!(m.missing.len(), 1);
+    assert_eq!(
+        (m.missing[0].pod.as_str(), m.missing[0].location.as_str()),
+        ("test-0", "line 2")
+    );
+    assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+    // Millicores without the `m` and MiB without the `Mi` parse (250 cores, 300 bytes) but
+    // are typos: one warning per column naming the first line, the value and the fix.
+    let csv = "ts,pod,cpu,memory\n10:00,a-1,250,300\n10:01,a-1,1e3,200Mi\n10:02,a-1,0.25,1000\n";
+    let m = metrics(csv, "u.csv");
+    assert_eq!(m.samples[0].cpu_nanocores, Some(250_000_000_000));
+    assert_eq!(m.samples[1].cpu_nanocores, Some(1_000_000_000_000));
+    assert_eq!(m.samples[0].working_set_bytes, Some(300));
+    assert_eq!(m.warnings.len(), 2, "{:?}", m.warnings);
+    assert!(
+        m.warnings[0].starts_with("u.csv: line 2: column `cpu`: \"250\" is 250 cores")
+            && m.warnings[0].contains("did you mean 250m?")
+            && m.warnings[0].ends_with("(and 1 more value like it)"),
+        "{:?}",
+        m.warnings
+    );
+    assert!(
+        m.warnings[1]
+            .starts_with("u.csv: line 2: column `memory`: \"300\" is 300 bytes, below 1Mi")
+            && m.warnings[1].contains("(and 1 more value like it)"),
+        "{:?}",
+        m.warnings
+    );
+    let top = "NAME CPU(cores) MEMORY(bytes)\nweb-0 1e3 512\n";
+    let w = metrics(top, "t.txt").warnings;
+    assert!(
+        w[0].contains("\"1e3\" is 1000 cores") && w[0].contains("did you mean 1000m?"),
+        "{w:?}"
+    );
+    assert!(
+        w[1].contains("MEMORY(bytes): \"512\" is 512 bytes"),
+        "{w:?}"
+    );
+    // Values with their suffix, and real byte counts, give none.
+    let ok = "pod,cpu,memory\na-1,250m,300Mi\na-2,2.5,343748Ki\na-3,12,351272960\n";
+    assert!(metrics(ok, "ok.csv").warnings.is_empty());
+}
+
+// ---- Field case 13: gunicorn's max_requests 0 and max_requests_jitter ----
+
+#[test]
+fn gunicorn_max_requests_zero_never_recycles_and_jitter_spreads_the_limit() {
+    use costsim::model::build::load_scenario;
+    use costsim::model::load::Files;
+    use costsim::model::service::MemoryProfile;
+    // The pod of per_process_oom_kills_one_worker_without_a_restart (3 × 150Mi workers + a
+    // 30Mi master, 40Ki per request, 5 req/s, limit 1Gi, 2 h). gunicorn's `max_requests = 0`
+    // is its default and disables the restarts: the pod grows as without the option and is
+    // OOM-killed twice (it read as "recycle at once": no growth, no kill). With
+    // `max_requests: 1000` and `max_requests_jitter: 500` each worker's limit is 1000 + U(0,
+    // 500), mean 1250: the pod peaks at 480Mi + 3 × 1250 × 40Ki = 626.5Mi, no kill.
+    let pools = shape("x4", 4, 1.0, "", "");
+    let w = "    node_pool: x4\n    replicas: 1\n    resources:\n      requests: { cpu: 300m, memory: 512Mi }\n      \
+             limits: { cpu: 600m, memory: 1Gi }\n";
+    let run = |recycle: &str| {
+        let svc = format!(
+            "name: app\nworkers: 3\nworker_kind: threads\nconcurrency_per_worker: 2\n\
+             memory: {{ base_pod: 30Mi, base_per_worker: 150Mi, growth_per_request: 40Ki{recycle} }}\n\
+             startup: {{ min: 10s, max: 10s }}\nreadiness_delay: 5s\ntimeout: 60s\n\
+             classes:\n  - {{ name: api, share: 1.0, cpu_ms: 20 }}\n"
+        );
+        let (d, path) = small_scenario(&pools, w, 120);
+        std::fs::write(d.path().join("svc.yaml"), svc).unwrap();
+        let trace: String = std::iter::once("unix_s,requests\n".to_string())
+            .chain((0..7200).map(|s| format!("{},5\n", 1_000_000_000 + s)))
+            .collect();
+        std::fs::write(d.path().join("trace.csv"), trace).unwrap();
+        let sc = load_scenario(Files::Disk, &path).unwrap_or_else(|e| panic!("{e}"));
+        costsim::search::run_one(&sc, &sc.baseline, 1).0
+    };
+    let never = run("");
+    assert_eq!(never.workloads[0].oom_kills, 2);
+    let zero = run(", max_requests: 0");
+    assert_eq!(zero.workloads[0].oom_kills, 2);
+    let jitter = run(", max_requests: 1000, max_requests_jitter: 500");
+    assert_eq!(jitter.workloads[0].oom_kills, 0);
+    let peak_mi = jitter.workloads[0].peak_pod_memory_bytes / 1_048_576.0;
+    assert!(
+        (peak_mi - (480.0 + 3.0 * 1250.0 * 40.0 / 1024.0)).abs() < 2.0,
+        "peak {peak_mi}Mi"
+    );
+    // Once the workers' ages are spread, a worker's mean age is the renewal process's
+    // E[L²]/2E[L] = (1250² + 500²/12) / 2500 = 633.33 requests (500 without jitter).
+    let m = |r: Option<u64>, j: Option<u64>| MemoryProfile {
+        base_pod: costsim::quantity::Bytes(0),
+        base_per_worker: costsim::quantity::Bytes(0),
+        growth_per_request: costsim::quantity::Bytes(1024),
+        max_requests: r,
+        max_requests_jitter: j,
+    };
+    let g = m(Some(1000), Some(500)).growth_bytes(3.0e6, 3) / 1024.0;
+    assert!((g - 3.0 * (1250.0f64.powi(2) + 500.0f64.powi(2) / 12.0) / 2500.0).abs() < 1e-9);
+    assert_eq!(
+        m(Some(1000), None).growth_bytes(3.0e6, 3),
+        3.0 * 500.0 * 1024.0
+    );
+    assert_eq!(m(Some(0), Some(100)).growth_bytes(3.0e6, 3), 3.0e6 * 1024.0);
+}
+
+// ---- Field case 18: `kubectl top` recorded with --no-headers, and other `date` lines ----
+
+#[test]
+fn kubectl_top_without_headers_and_with_locale_or_rfc3339_dates() {
+    // 2026-12-03 13:34:58 UTC = 1,796,304,898 s, however `date` printed it: RFC 3339
+    // (`date --rfc-3339=seconds`), ISO with a space before the zone, en_GB, and en_US's
+    // 12-hour clock.
+    const T: i64 = 1_796_304_898_000;
+    for date in [
+        "2026-12-03 13:34:58+00:00",
+        "2026-12-03 14:34:58 +0100",
+        "Thu  3 Dec 13:34:58 UTC 2026",
+        "Thu Dec  3 01:34:58 PM UTC 2026",
+        "Thu 03 Dec 2026 01:34:58 PM UTC",
+    ] {
+        let text = format!("{date}\nNAME CPU(cores) MEMORY(bytes)\ntest-0 3m 335Mi\n{date}\nNAME CPU(cores) MEMORY(bytes)\ntest-0 4m 335Mi\n");
+        let m = metrics(&text, "top.txt");
+        assert_eq!(m.samples.len(), 2, "{date}");
+        assert_eq!(m.samples[0].t_ms, T, "{date}");
+    }
+    // 12:04:58 AM is 00:04:58.
+    let m = metrics(
+        "Thu Dec  3 12:04:58 AM UTC 2026\nNAME CPU(cores) MEMORY(bytes)\ntest-0 3m 335Mi\n",
+        "am.txt",
+    );
+    assert_eq!(m.samples[0].t_ms, T - (13 * 3600 + 30 * 60) * 1000);
+    // `kubectl top pods --no-headers` (what `| sort -k2` pipelines record): NAME, CPU,
+    // memory; several snapshots each after their `date` line.
+    let text = "Thu Dec  3 13:34:58 UTC 2026\ntest-0 3m 335Mi\ntest-1 <unknown> <unknown>\n\
+                Thu Dec  3 13:35:58 UTC 2026\ntest-0 5m 336Mi\n";
+    let m = metrics(text, "nh.txt");
+    assert_eq!(m.format, MetricsFormat::KubectlTop);
+    assert_eq!(m.samples.len(), 3);
+    assert_eq!(m.samples[2].t_ms, T + 60_000);
+    assert_eq!(m.samples[2].cpu_nanocores, Some(5_000_000));
+    assert_eq!(m.missing.len(), 1);
+    // kubectl's klog warning captured with `2>&1` is log noise; the `error:` line after it
+    // records the missing pod once.
+    let text = "NAME CPU(cores) MEMORY(bytes)\ntest-0 3m 335Mi\n\
+                W1203 13:34:58.123456   12345 top_pod.go:274] Metrics not available for pod default/alertmanager-0, age: 69h55m32.681659s\n\
+                error: Metrics not available for pod default/alertmanager-0, age: 69h55m32.681659s\n";
+    let m = metrics(text, "klog.txt");
+    assert_eq!(m.samples.len(), 1);
+    assert_eq!(m.missing.len(), 1);
+    assert_eq!(m.missing[0].pod, "alertmanager-0");
+    // Four columns without a header are `-A` or `--containers`: ambiguous, bad input.
+    let e = metrics_err("default test-0 3m 335Mi\n", "nh4.txt");
+    assert!(
+        e.contains("nh4.txt: line 1") && e.contains("without a header"),
+        "{e}"
+    );
+    // A headerless row with a bad unit is still not a table.
+    let e = metrics_err("test-0 3m 335MB\n", "bad.txt");
+    assert!(
+        e.contains("bad.txt: line 1") && e.contains("MEMORY(bytes)") && e.contains("335M or 335Mi"),
+        "{e}"
+    );
+}
+
+// ---- HPA tolerance (KEP-4951) written as a percentage, and ContainerResource typos ----
+
+#[test]
+fn a_tolerance_written_as_a_percentage_is_refused_or_warned_of() {
+    use costsim::model::config::Config;
+    use costsim::model::load::from_yaml_str;
+    use costsim::model::validate::suspicious_quantities;
+    let cfg = |behavior: &str, metric: &str| {
+        format!(
+            "name: t\nworkloads:\n  app:\n    node_pool: p\n    replicas: 1\n    resources:\n      \
+             requests: {{ cpu: 1, memory: 1Gi }}\n    hpa:\n      minReplicas: 1\n      maxReplicas: 4\n      \
+             metrics: [ {metric} ]\n      behavior: {behavior}\n"
+        )
+    };
+    let cpu = "{ type: Resource, resource: { name: cpu, target: { type: Utilization, averageUtilization: 60 } } }";
+    // `5%` is no quantity (the API server refuses it): the error names the field and the
+    // fraction meant.
+    let e = from_yaml_str::<Config>(&cfg("{ scaleDown: { tolerance: 5% } }", cpu), "c.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("behavior.scaleDown.tolerance") && e.contains("5% is 0.05"),
+        "{e}"
+    );
+    // `5` parses (500 %) but no HPA means it: at 1 or more it never scales down.
+    let text = cfg(
+        "{ scaleDown: { tolerance: 5 }, scaleUp: { tolerance: 50m } }",
+        cpu,
+    );
+    let c: Config = from_yaml_str(&text, "c.yaml").unwrap();
+    let w = suspicious_quantities(&c, Some(&text));
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("hpa.behavior.scaleDown.tolerance is 5 (500 %")
+            && w[0].contains("never scales down")
+            && w[0].contains("did you mean 0.05?"),
+        "{w:?}"
+    );
+    // A ContainerResource memory averageValue of 400 is 400 bytes, as a Resource one is.
+    let mem = "{ type: ContainerResource, containerResource: { name: memory, container: app, target: { type: AverageValue, averageValue: 400 } } }";
+    let text = cfg("{ scaleUp: { tolerance: 0.05 } }", mem);
+    let c: Config = from_yaml_str(&text, "c.yaml").unwrap();
+    let w = suspicious_quantities(&c, Some(&text));
+    assert!(
+        w.len() == 1
+            && w[0].contains("hpa.metrics[0].containerResource.target.averageValue is 400 bytes"),
+        "{w:?}"
+    );
+}
+
+// ---- Field case 18: the metrics API without a reading is missing, not bad input ----
+
+#[test]
+fn metrics_api_readings_that_are_absent_are_missing_and_the_pod_total_too() {
+    // A sidecar reported without memory, and a pod listed with no container metrics yet: the
+    // HPA's metrics client counts both pods as missing for that resource (never zero), so the
+    // pod total of the first has CPU (704m + 3m) and no memory.
+    let list = r#"{"kind":"PodMetricsList","apiVersion":"metrics.k8s.io/v1beta1","items":[
+        {"metadata":{"name":"svc-1","namespace":"d"},"timestamp":"2026-12-03T13:34:58Z",
+         "containers":[{"name":"app","usage":{"cpu":"704m","memory":"1545Mi"}},
+                       {"name":"log-shipper","usage":{"cpu":"3m"}}]},
+        {"metadata":{"name":"svc-2","namespace":"d"},"timestamp":"2026-12-03T13:34:58Z",
+         "containers":[]}]}"#;
+    let m = metrics(list, "pods.json");
+    assert_eq!(m.samples.len(), 2);
+    assert_eq!(m.samples[1].working_set_bytes, None);
+    let where_: Vec<(&str, &str)> = m
+        .missing
+        .iter()
+        .map(|x| (x.pod.as_str(), x.location.as_str()))
+        .collect();
+    assert_eq!(
+        where_,
+        [
+            ("svc-1", "items[0].containers[1].usage.memory"),
+            ("svc-2", "items[1].containers")
+        ]
+    );
+    let total = pod_totals(&m.samples);
+    assert_eq!(total[0].cpu_nanocores, Some(707_000_000));
+    assert_eq!(total[0].working_set_bytes, None);
+    // A reading of the wrong type is still bad input naming the field.
+    let bad = r#"{"kind":"PodMetrics","metadata":{"name":"a"},"containers":[{"name":"x","usage":{"cpu":5,"memory":"1Mi"}}]}"#;
+    let e = metrics_err(bad, "bad.json");
+    assert!(
+        e.contains("containers[0].usage.cpu") && e.contains("quantity string"),
+        "{e}"
+    );
+}
+
+// ---- Field case 16: pymongo's monitoring sockets under serverMonitoringMode ----
+
+#[test]
+fn pymongo_poll_monitoring_keeps_one_socket_per_member_not_two() {
+    use costsim::model::pools::{connection_budget, idle_connections, ClientPoolConfig};
+    // novu's 3 processes with minPoolSize 200: stream (the default, `auto` off FaaS) keeps a
+    // monitor and an RTT monitor per member, 3 × (200 + 2) = 606 at idle; `poll` (pymongo
+    // 4.5+) only the monitor, 3 × (200 + 1) = 603. Both are over a 500 cap.
+    let pool = |mode: Option<&str>| ClientPoolConfig {
+        client: "pymongo".into(),
+        max_pool_size: Some(Some(500)),
+        min_pool_size: Some(200),
+        server_monitoring_mode: mode.map(String::from),
+        ..ClientPoolConfig::default()
+    };
+    for (mode, idle, budget) in [
+        (None, 606, 1506),
+        (Some("auto"), 606, 1506),
+        (Some("stream"), 606, 1506),
+        (Some("poll"), 603, 1503),
+    ] {
+        let p = pool(mode).resolve().unwrap();
+        assert_eq!(idle_connections(&p, 3, 1), idle, "{mode:?}");
+        assert_eq!(connection_budget(&p, 3, 1, 1000), budget, "{mode:?}");
+    }
+    let (f, m) = pool(Some("polling")).resolve().unwrap_err();
+    assert_eq!(f, "serverMonitoringMode");
+    assert!(m.contains("auto, stream or poll"), "{m}");
+    // redis-py has no such option.
+    let r = ClientPoolConfig {
+        client: "redis-py".into(),
+        server_monitoring_mode: Some("poll".into()),
+        ..ClientPoolConfig::default()
+    };
+    assert_eq!(r.resolve().unwrap_err().0, "serverMonitoringMode");
+}
+
+// ---- HPA: a Utilization metric without requests beside a valid one ----
+
+#[test]
+fn a_utilization_metric_without_requests_says_what_it_does_beside_other_metrics() {
+    use costsim::model::build::load_scenario;
+    use costsim::model::load::Files;
+    // The pods request CPU but no memory. Alone, a memory Utilization target never scales;
+    // beside a CPU target, upstream computes the valid metric, scales up on it, and refuses
+    // every scale-down while one metric is invalid (TestScaleUpOneMetricInvalid,
+    // TestNoScaleDownOneMetricInvalid). Either way it is bad input, naming the metric.
+    let cpu = "{ type: Resource, resource: { name: cpu, target: { type: Utilization, averageUtilization: 60 } } }";
+    let mem = "{ type: Resource, resource: { name: memory, target: { type: Utilization, averageUtilization: 60 } } }";
+    let pools = shape("x4", 4, 1.0, "", "");
+    let err = |metrics: &str| {
+        let w = format!(
+            "    node_pool: x4\n    replicas: 1\n    resources:\n      requests: {{ cpu: 500m }}\n    \
+             hpa:\n      minReplicas: 1\n      maxReplicas: 4\n      metrics: [ {metrics} ]\n"
+        );
+        let (_d, path) = small_scenario(&pools, &w, 10);
+        load_scenario(Files::Disk, &path).unwrap_err().to_string()
+    };
+    let alone = err(mem);
+    assert!(
+        alone.contains("hpa.metrics[0]") && alone.contains("never scales"),
+        "{alone}"
+    );
+    let beside = err(&format!("{cpu}, {mem}"));
+    assert!(
+        beside.contains("hpa.metrics[1]")
+            && beside.contains("still scale up")
+            && beside.contains("no scale-down"),
+        "{beside}"
+    );
+}

@@ -176,9 +176,35 @@ pub struct ScalingRulesConfig {
     /// Policies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policies: Option<Vec<ScalingPolicyConfig>>,
-    /// Per-direction tolerance (KEP-4951), e.g. `0.05`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Per-direction tolerance (KEP-4951), a fraction, e.g. `0.05` or `50m`.
+    #[serde(
+        default,
+        deserialize_with = "tolerance_quantity",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub tolerance: Option<Quantity>,
+}
+
+/// A tolerance quantity; `5%` says that a tolerance is a fraction (upstream's Quantity has
+/// no `%`, so the API server refuses it too).
+fn tolerance_quantity<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Quantity>, D::Error> {
+    use serde::de::Error as _;
+    let text = crate::quantity::deserialize_text(d)?;
+    let text = text.trim();
+    if let Some(pct) = text.strip_suffix('%') {
+        let hint = pct
+            .parse::<f64>()
+            .ok()
+            .filter(|p| p.is_finite())
+            .map(|p| format!(" ({text} is {})", p / 100.0))
+            .unwrap_or_default();
+        return Err(D::Error::custom(format!(
+            "invalid tolerance {text:?}: a tolerance is a fraction of the target, a quantity without `%`{hint}, e.g. 0.05 or 50m"
+        )));
+    }
+    Quantity::parse(text).map(Some).map_err(D::Error::custom)
 }
 
 /// HPA `behavior`.

@@ -22,13 +22,15 @@ pub const UNLIMITED_POOL: u32 = REDIS_PY_UNLIMITED;
 pub struct ClientPoolConfig {
     /// `pymongo`, `motor` or `redis-py`.
     pub client: String,
-    /// pymongo: connections per server per client (per process); default 100, 0 = no limit.
+    /// pymongo: connections per server per client (per process); default 100 when left out,
+    /// 0 or `null` (pymongo's `None`) = no limit. `Some(None)` is an explicit `null`.
     #[serde(
         rename = "maxPoolSize",
         default,
+        deserialize_with = "explicit_null",
         skip_serializing_if = "Option::is_none"
     )]
-    pub max_pool_size: Option<i64>,
+    pub max_pool_size: Option<Option<i64>>,
     /// pymongo: connections kept open even when idle; default 0.
     #[serde(
         rename = "minPoolSize",
@@ -57,16 +59,35 @@ pub struct ClientPoolConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_connecting: Option<i64>,
+    /// pymongo ≥ 4.5 `serverMonitoringMode`: `auto` (the default) or `stream` keep two
+    /// monitoring sockets per member (the streaming monitor and the RTT monitor), `poll` one.
+    #[serde(
+        rename = "serverMonitoringMode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub server_monitoring_mode: Option<String>,
     /// redis-py: `ConnectionPool` (raises when full; the default) or `BlockingConnectionPool`
     /// (waits up to `timeout`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool_class: Option<String>,
-    /// redis-py: most connections per pool (default 2**31, or 50 for the blocking pool).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_connections: Option<i64>,
-    /// redis-py `BlockingConnectionPool`: longest checkout wait, seconds (default 20).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<f64>,
+    /// redis-py: most connections per pool (default 2**31, or 50 for the blocking pool, when
+    /// left out; redis-py reads 0 and `None` as 2**31: `max_connections or 2**31`). `Some(None)`
+    /// is an explicit `null`.
+    #[serde(
+        default,
+        deserialize_with = "explicit_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_connections: Option<Option<i64>>,
+    /// redis-py `BlockingConnectionPool`: longest checkout wait, seconds (default 20 when left
+    /// out; `null`, Python's `timeout=None`, waits forever). `Some(None)` is an explicit `null`.
+    #[serde(
+        default,
+        deserialize_with = "explicit_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub timeout: Option<Option<f64>>,
     /// redis-py version, PEP 440 (`8.0.1`, `v8.0.1`, `==8.0.1`, `8.0.0rc1`): releases from
     /// 8.0.0 up to the fix (see [`SENTINEL_LEAK`]) leak a Sentinel pool slot per connection in
     /// flight at a failover, redis/redis-py#4187.
@@ -77,6 +98,18 @@ pub struct ClientPoolConfig {
     /// call inside an async worker's event loop blocks the whole process for its round trip.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api: Option<String>,
+}
+
+/// Reads a present field as `Some`, an explicit `null` included (`Some(None)`); a field left
+/// out stays `None` through `#[serde(default)]`. The drivers give `None` its own meaning
+/// (redis-py's `timeout=None` waits forever, pymongo's `maxPoolSize=None` has no limit), so an
+/// explicit `null` must not fall back to the default.
+fn explicit_null<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// What a checkout does when every connection is in use.
@@ -199,9 +232,15 @@ impl ClientPoolConfig {
                 ])?;
                 // pymongo's pool reads maxPoolSize 0 as no limit (`if not max_pool_size:
                 // max_pool_size = inf`).
-                let max_size = match non_negative(self.max_pool_size, "maxPoolSize")? {
-                    Some(0) => UNLIMITED_POOL,
-                    size => size.unwrap_or(100),
+                // `maxPoolSize=None` likewise ("Can be either 0 or None, in which case there is
+                // no limit").
+                let max_size = match self.max_pool_size {
+                    None => 100,
+                    Some(None) => UNLIMITED_POOL,
+                    Some(size) => match non_negative(size, "maxPoolSize")? {
+                        Some(0) | None => UNLIMITED_POOL,
+                        Some(n) => n,
+                    },
                 };
                 let min_size = non_negative(self.min_pool_size, "minPoolSize")?.unwrap_or(0);
                 if min_size > max_size {
@@ -217,6 +256,18 @@ impl ClientPoolConfig {
                 if max_connecting == 0 {
                     return Err(("maxConnecting".into(), "0: expected ≥ 1".into()));
                 }
+                // The streaming protocol adds an RTT monitor beside each member's monitor;
+                // polling uses the monitor's socket alone.
+                let monitors_per_member = match self.server_monitoring_mode.as_deref() {
+                    None | Some("auto") | Some("stream") => 2,
+                    Some("poll") => 1,
+                    Some(other) => {
+                        return Err((
+                            "serverMonitoringMode".into(),
+                            format!("`{other}`: expected auto, stream or poll"),
+                        ))
+                    }
+                };
                 Ok(ClientPool {
                     max_size,
                     min_size,
@@ -225,7 +276,7 @@ impl ClientPoolConfig {
                     exhausted: Exhausted::Block {
                         timeout_s: wait.map(|ms| f64::from(ms) / 1000.0),
                     },
-                    monitors_per_member: 2,
+                    monitors_per_member,
                     leaks_on_failover: false,
                     sync_api,
                 })
@@ -237,6 +288,10 @@ impl ClientPoolConfig {
                     ("maxIdleTimeMS", self.max_idle_time_ms.is_some()),
                     ("waitQueueTimeoutMS", self.wait_queue_timeout_ms.is_some()),
                     ("maxConnecting", self.max_connecting.is_some()),
+                    (
+                        "serverMonitoringMode",
+                        self.server_monitoring_mode.is_some(),
+                    ),
                 ])?;
                 let blocking = match self.pool_class.as_deref() {
                     None | Some("ConnectionPool") | Some("SentinelConnectionPool") => false,
@@ -255,15 +310,39 @@ impl ClientPoolConfig {
                             .into(),
                     ));
                 }
-                let default_max = if blocking { 50 } else { REDIS_PY_UNLIMITED };
-                let max_size =
-                    at_least(self.max_connections, "max_connections", 1)?.unwrap_or(default_max);
-                if max_size == 0 {
-                    return Err(("max_connections".into(), "0: expected ≥ 1".into()));
-                }
-                let timeout = self.timeout.unwrap_or(20.0);
-                if !(timeout.is_finite() && timeout >= 0.0) {
-                    return Err(("timeout".into(), format!("{timeout}: expected seconds ≥ 0")));
+                // redis-py: `max_connections = max_connections or 2**31`, so 0 and None mean
+                // no limit; a negative count raises ValueError.
+                let max_size = match self.max_connections {
+                    None if blocking => 50,
+                    None => REDIS_PY_UNLIMITED,
+                    Some(v) => match non_negative(v, "max_connections")? {
+                        Some(0) | None if blocking => {
+                            return Err((
+                                "max_connections".into(),
+                                format!(
+                                    "{}: redis-py reads it as 2**31, and a BlockingConnectionPool fills \
+                                     a queue of that many slots when it is created (it never finishes \
+                                     starting); expected a count ≥ 1, or leave it out for 50",
+                                    v.map_or("null".to_string(), |n| n.to_string())
+                                ),
+                            ))
+                        }
+                        Some(0) | None => REDIS_PY_UNLIMITED,
+                        Some(n) => n,
+                    },
+                };
+                // BlockingConnectionPool(timeout=None) blocks forever.
+                let timeout = match self.timeout {
+                    None => Some(20.0),
+                    Some(t) => t,
+                };
+                if let Some(t) = timeout {
+                    if !(t.is_finite() && t >= 0.0) {
+                        return Err((
+                            "timeout".into(),
+                            format!("{t}: expected seconds ≥ 0, or null to wait forever"),
+                        ));
+                    }
                 }
                 let release = self
                     .version
@@ -288,9 +367,7 @@ impl ClientPoolConfig {
                     max_idle_s: None,
                     max_connecting: max_size,
                     exhausted: if blocking {
-                        Exhausted::Block {
-                            timeout_s: Some(timeout),
-                        }
+                        Exhausted::Block { timeout_s: timeout }
                     } else {
                         Exhausted::Raise
                     },
@@ -335,7 +412,10 @@ impl ClientPoolConfig {
             }
             let is_blocking = c.pool_class.as_deref() == Some("BlockingConnectionPool");
             match timeout {
-                Some(PoolTimeout::After(ms)) if is_blocking => c.timeout = Some(ms as f64 / 1000.0),
+                Some(PoolTimeout::After(ms)) if is_blocking => {
+                    c.timeout = Some(Some(ms as f64 / 1000.0))
+                }
+                Some(PoolTimeout::Forever) if is_blocking => c.timeout = Some(None),
                 _ if !is_blocking => c.timeout = None,
                 _ => {}
             }
@@ -357,9 +437,9 @@ impl ClientPoolConfig {
     pub fn with_max_size(&self, size: u32) -> ClientPoolConfig {
         let mut c = self.clone();
         match c.client.as_str() {
-            "redis-py" => c.max_connections = Some(i64::from(size)),
+            "redis-py" => c.max_connections = Some(Some(i64::from(size))),
             _ => {
-                c.max_pool_size = Some(i64::from(size));
+                c.max_pool_size = Some(Some(i64::from(size)));
                 c.min_pool_size = c.min_pool_size.map(|m| m.min(i64::from(size)));
             }
         }
@@ -569,7 +649,7 @@ mod tests {
     fn pymongo(max: Option<i64>, min: Option<i64>) -> ClientPoolConfig {
         ClientPoolConfig {
             client: "pymongo".into(),
-            max_pool_size: max,
+            max_pool_size: max.map(Some),
             min_pool_size: min,
             ..ClientPoolConfig::default()
         }
@@ -690,7 +770,7 @@ mod tests {
         assert_eq!(f, "client");
         assert!(m.contains("pymongo, motor or redis-py"), "{m}");
         let mut c = pymongo(None, None);
-        c.max_connections = Some(10);
+        c.max_connections = Some(Some(10));
         assert_eq!(c.resolve().unwrap_err().0, "max_connections");
     }
 

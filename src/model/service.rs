@@ -138,15 +138,23 @@ pub struct MemoryProfile {
     #[serde(default)]
     pub growth_per_request: Bytes,
     /// Requests after which a worker is recycled back to its resting size (gunicorn
-    /// `--max-requests`); absent: never.
+    /// `--max-requests`); absent or 0: never (gunicorn's default 0 disables the restarts).
     #[serde(default)]
     pub max_requests: Option<u64>,
+    /// gunicorn `--max-requests-jitter`: each worker's limit is `max_requests` plus a random
+    /// 0..=jitter, so the workers stop recycling in step (default 0; without `max_requests`
+    /// it does nothing, as in gunicorn).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_requests_jitter: Option<u64>,
 }
 
 impl MemoryProfile {
     /// Growth of the pod's working set after it has served `served` requests spread over
     /// `workers` workers: each worker grows by `growth_per_request` per request until it is
-    /// recycled at `max_requests`; recycled workers (with gunicorn's jitter) average half of it.
+    /// recycled at its limit, `max_requests` plus gunicorn's uniform 0..=jitter (mean
+    /// L = r + j/2); from then on the workers' ages are spread out, and a worker's mean age,
+    /// in requests, is the renewal process's E[L²] / 2E[L] = (L² + j²/12) / 2L (r/2 without
+    /// jitter). `max_requests: 0` is gunicorn's "never recycle".
     pub fn growth_bytes(&self, served: f64, workers: u32) -> f64 {
         if self.growth_per_request.0 == 0 {
             // Workers that do not grow (the formula's product would be 0 exactly).
@@ -155,7 +163,15 @@ impl MemoryProfile {
         let w = f64::from(workers.max(1));
         let per_worker = served / w;
         let counted = match self.max_requests {
-            Some(r) if per_worker >= r as f64 => r as f64 / 2.0,
+            Some(r) if r > 0 => {
+                let j = self.max_requests_jitter.unwrap_or(0) as f64;
+                let mean = r as f64 + j / 2.0;
+                if per_worker >= mean {
+                    (mean * mean + j * j / 12.0) / (2.0 * mean)
+                } else {
+                    per_worker
+                }
+            }
             _ => per_worker,
         };
         w * counted * self.growth_per_request.0 as f64

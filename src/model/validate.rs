@@ -215,10 +215,18 @@ pub fn check_workload(
                     }
                 };
                 if utilization && missing {
+                    // One invalid metric beside valid ones still lets the others scale up but
+                    // blocks every scale-down (upstream TestScaleUpOneMetricInvalid,
+                    // TestNoScaleDownOneMetricInvalid).
+                    let effect = if spec.metrics.len() > 1 {
+                        "the metric is invalid: the other metrics still scale up, but no scale-down ever happens"
+                    } else {
+                        "the HPA never scales"
+                    };
                     return Err((
                         format!("hpa.metrics[{i}]"),
                         format!(
-                            "a {} Utilization target needs a non-zero {} request in every container (utilization is usage / request; without one the HPA reports `missing request for {}` and never scales); set resources.requests.{}",
+                            "a {} Utilization target needs a non-zero {} request in every container (utilization is usage / request; without one the HPA reports `missing request for {}` and {effect}); set resources.requests.{}",
                             res.name, res.name, res.name, res.name
                         ),
                     ));
@@ -441,7 +449,6 @@ fn check_request_within_limit(
 /// The space's `client_pools`: each server is one the workload's baseline pools talk to, and
 /// each setting is one its client has.
 fn check_space_pools(scenario: &Scenario, file: &str) -> Result<()> {
-    use crate::model::space::PoolTimeout;
     let s = &scenario.space;
     let pools = scenario
         .baseline
@@ -464,11 +471,6 @@ fn check_space_pools(scenario: &Scenario, file: &str) -> Result<()> {
         let redis = pool.client == "redis-py";
         let wrong = if redis && !axes.min_size.is_empty() {
             Some((".min_size", "redis-py pools have no minimum size"))
-        } else if redis && axes.timeout.contains(&PoolTimeout::Forever) {
-            Some((
-                ".timeout",
-                "redis-py's BlockingConnectionPool needs a timeout; `none` is pymongo's",
-            ))
         } else if !redis && !axes.blocking.is_empty() {
             Some((
                 ".blocking",
@@ -685,15 +687,44 @@ pub fn suspicious_quantities(config: &Config, text: Option<&str>) -> Vec<String>
         }
         if let Some(h) = &w.hpa {
             for (i, m) in h.metrics.iter().enumerate() {
-                let Some(r) = &m.resource else { continue };
-                let Some(v) = &r.target.average_value else {
+                let (source, resource, target) = match (&m.resource, &m.container_resource) {
+                    (Some(r), _) => ("resource", &r.name, &r.target),
+                    (None, Some(c)) => ("containerResource", &c.name, &c.target),
+                    _ => continue,
+                };
+                let Some(v) = &target.average_value else {
                     continue;
                 };
-                if r.name == "memory" && !v.is_zero() && v.to_f64() < MI as f64 {
+                if resource == "memory" && !v.is_zero() && v.to_f64() < MI as f64 {
                     out.push(format!(
-                        "workloads.{name}.hpa.metrics[{i}].resource.target.averageValue is {} bytes of memory per pod, below 1Mi: did you mean {}Mi?",
+                        "workloads.{name}.hpa.metrics[{i}].{source}.target.averageValue is {} bytes of memory per pod, below 1Mi: did you mean {}Mi?",
                         v.to_decimal_string(),
                         v.to_decimal_string()
+                    ));
+                }
+            }
+            let directions = h.behavior.as_ref().map(|b| {
+                [
+                    ("scaleUp", b.scale_up.as_ref()),
+                    ("scaleDown", b.scale_down.as_ref()),
+                ]
+            });
+            for (dir, rules) in directions.into_iter().flatten() {
+                let Some(t) = rules.and_then(|r| r.tolerance.as_ref()) else {
+                    continue;
+                };
+                let v = t.to_f64();
+                if v >= 1.0 {
+                    out.push(format!(
+                        "workloads.{name}.hpa.behavior.{dir}.tolerance is {} ({:.0} % of the target): a tolerance is a fraction{}; did you mean {}?",
+                        t.to_decimal_string(),
+                        v * 100.0,
+                        if dir == "scaleDown" {
+                            " (at 1 or more the HPA never scales down)"
+                        } else {
+                            ""
+                        },
+                        v / 100.0
                     ));
                 }
             }

@@ -312,6 +312,12 @@ pub fn describe(workload: &str, w: &crate::model::config::WorkloadConfig) -> Str
                     crate::time::format_duration((t * 1000.0).round() as u64)
                 );
             }
+            // redis-py's `timeout: null` (wait forever) against its default 20 s.
+            if p.timeout == Some(None)
+                && r.exhausted == (crate::model::pools::Exhausted::Block { timeout_s: None })
+            {
+                s += "/waitforever";
+            }
             Some(s)
         })
         .collect();

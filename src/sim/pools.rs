@@ -356,7 +356,7 @@ mod tests {
     fn pymongo(max: i64, wait_ms: Option<i64>) -> ClientPool {
         ClientPoolConfig {
             client: "pymongo".into(),
-            max_pool_size: Some(max),
+            max_pool_size: Some(Some(max)),
             wait_queue_timeout_ms: wait_ms,
             ..ClientPoolConfig::default()
         }
@@ -471,7 +471,7 @@ mod tests {
     fn raising_pool_loses_as_erlang_b() {
         let r = ClientPoolConfig {
             client: "redis-py".into(),
-            max_connections: Some(2),
+            max_connections: Some(Some(2)),
             ..ClientPoolConfig::default()
         }
         .resolve()

@@ -147,7 +147,14 @@ pub(super) fn parse_nezha(text: &str, source: &str, opts: &MetricsOptions) -> Re
             precision: Precision::Exact,
         });
     }
-    table_set(&t, source, MetricsFormat::NezhaCsv, samples, missing)
+    table_set(
+        &t,
+        source,
+        MetricsFormat::NezhaCsv,
+        samples,
+        missing,
+        Vec::new(),
+    )
 }
 
 pub(super) fn parse_borg(text: &str, source: &str, opts: &MetricsOptions) -> Result<MetricsSet> {
@@ -218,7 +225,14 @@ pub(super) fn parse_borg(text: &str, source: &str, opts: &MetricsOptions) -> Res
             mem,
         ));
     }
-    table_set(&t, source, MetricsFormat::BorgCsv, samples, missing)
+    table_set(
+        &t,
+        source,
+        MetricsFormat::BorgCsv,
+        samples,
+        missing,
+        Vec::new(),
+    )
 }
 
 /// Column names of the generic usage CSV: the pod, and CPU and/or memory.
@@ -298,6 +312,7 @@ pub(super) fn parse_generic(text: &str, source: &str) -> Result<MetricsSet> {
     let mut rec = ByteRecord::new();
     let mut samples = Vec::new();
     let mut missing = Vec::new();
+    let mut suspicious = super::Suspicious::default();
     // With a time column, one row per (namespace, pod, container) and time: a repeated one
     // (two exports concatenated, a duplicated scrape) would count its usage twice.
     let mut seen: std::collections::HashMap<(String, String, String, i64), u64> =
@@ -356,6 +371,13 @@ pub(super) fn parse_generic(text: &str, source: &str) -> Result<MetricsSet> {
             }
         };
         super::check_sample(t_ms, cpu, mem).map_err(|e| Error::at_line(source, line, e))?;
+        let at = format!("line {line}");
+        if let (Some((c, s)), Some(_)) = (cell(cpu_c), cpu) {
+            suspicious.check(&at, &format!("`{}`", t.headers[c]), &s, cpu, None);
+        }
+        if let (Some((c, s)), Some(_)) = (cell(mem_c), mem) {
+            suspicious.check(&at, &format!("`{}`", t.headers[c]), &s, None, mem);
+        }
         if (cpu_c.is_some() && cpu.is_none()) || (mem_c.is_some() && mem.is_none()) {
             missing.push(MissingSample {
                 namespace: ns_c.map(text_of).unwrap_or_default(),
@@ -394,7 +416,14 @@ pub(super) fn parse_generic(text: &str, source: &str) -> Result<MetricsSet> {
             namespace, pod, container, t_ms, cpu, mem,
         ));
     }
-    table_set(&t, source, MetricsFormat::UsageCsv, samples, missing)
+    table_set(
+        &t,
+        source,
+        MetricsFormat::UsageCsv,
+        samples,
+        missing,
+        suspicious.warnings(source),
+    )
 }
 
 /// The samples read from table `t` as a set, or the table's "no data rows" error when it had
@@ -405,6 +434,7 @@ fn table_set(
     format: MetricsFormat,
     samples: Vec<UsageSample>,
     missing: Vec<MissingSample>,
+    warnings: Vec<String>,
 ) -> Result<MetricsSet> {
     if samples.is_empty() {
         return Err(t.no_data_rows());
@@ -414,5 +444,6 @@ fn table_set(
         format,
         samples,
         missing,
+        warnings,
     })
 }

@@ -51,6 +51,10 @@ fn header_layout(tokens: &[&str]) -> Option<Layout> {
     }
 }
 
+/// What kubectl prints for a reading it does not have (`kubectl top node` for a node whose
+/// kubelet sent none): recorded as missing, never as zero.
+const UNKNOWN: &str = "<unknown>";
+
 /// Formats a CPU (nanocores) and memory (bytes) reading the way `kubectl top` prints it: CPU
 /// rounded up to whole millicores, memory rounded down to whole MiB (`2731514n`, `343748Ki` →
 /// `("3m", "335Mi")`).
@@ -73,14 +77,34 @@ pub(super) fn parse(text: &str, source: &str) -> Result<MetricsSet> {
     let mut seen: BTreeSet<(String, String, String)> = BTreeSet::new();
     // After a `--sum` rule (`________ ________`): the totals line comes next.
     let mut sum_rule = false;
+    let mut suspicious = super::Suspicious::default();
     for (i, raw) in text.lines().enumerate() {
         let line_no = i as u64 + 1;
         let line = raw.trim();
         if line.is_empty() {
             continue;
         }
+        if is_klog_line(line) {
+            // kubectl's own log lines on stderr (`W1203 13:34:58.123456   12345 top_pod.go:274]
+            // Metrics not available for pod …`), captured with `2>&1`: the `error:` line that
+            // follows records the missing pod.
+            continue;
+        }
         let tokens: Vec<&str> = line.split_whitespace().collect();
-        if let Some(l) = header_layout(&tokens) {
+        let is_date = tokens.len() == 1
+            || WEEKDAYS.contains(&tokens[0].trim_end_matches(','))
+            || starts_with_iso_date(line);
+        // `kubectl top pods --no-headers`: a row before any header reads as NAME, CPU, memory.
+        let headerless = layout.is_none() && !is_date && headerless_row(&tokens);
+        if layout.is_none() && !is_date && tokens.len() == 4 && headerless_row(&tokens[1..]) {
+            return Err(Error::at_line(
+                source,
+                line_no,
+                "a 4-column row without a header: `--no-headers` output of `-A` (NAMESPACE \
+                 NAME …) and of `--containers` (POD NAME …) look alike; record it with the header",
+            ));
+        }
+        if let Some(l) = header_layout(&tokens).or(headerless.then_some(HEADERLESS)) {
             snapshots += 1;
             if now.is_none() && snapshots > 1 {
                 return Err(Error::at_line(
@@ -102,7 +126,9 @@ pub(super) fn parse(text: &str, source: &str) -> Result<MetricsSet> {
             snapshot_t = now;
             date_used = true;
             seen.clear();
-            continue;
+            if !headerless {
+                continue;
+            }
         }
         if let Some(rest) = line.strip_prefix("error:") {
             missing.push(missing_from_error(rest.trim(), now, line_no));
@@ -136,11 +162,20 @@ pub(super) fn parse(text: &str, source: &str) -> Result<MetricsSet> {
                 ),
             ));
         }
-        let is_date = tokens.len() == 1 || WEEKDAYS.contains(&tokens[0].trim_end_matches(','));
         if let (Some(l), false) = (layout, is_date) {
             if tokens.len() == l.columns {
                 let t_ms = snapshot_t.unwrap_or(0);
-                let sample = row(&tokens, &l, t_ms, source, line_no)?;
+                let sample = row(&tokens, &l, t_ms, source, line_no, &mut suspicious)?;
+                if sample.cpu_nanocores.is_none() || sample.working_set_bytes.is_none() {
+                    // `<unknown>`: kubectl's placeholder for a reading it does not have.
+                    missing.push(MissingSample {
+                        namespace: sample.namespace.clone(),
+                        pod: sample.pod.clone(),
+                        t_ms: snapshot_t,
+                        location: format!("line {line_no}"),
+                        reason: "`<unknown>` (no reading; missing, not zero)".into(),
+                    });
+                }
                 let key = (
                     sample.namespace.clone(),
                     sample.pod.clone(),
@@ -184,6 +219,19 @@ pub(super) fn parse(text: &str, source: &str) -> Result<MetricsSet> {
                             tokens.len()
                         ),
                     ),
+                    // A `--no-headers` row with a bad value: say which.
+                    None if tokens.len() == 3
+                        && (Quantity::parse(tokens[1]).is_ok() || tokens[1] == UNKNOWN) =>
+                    {
+                        match Bytes::parse(tokens[2]) {
+                            Err(e) => Error::at_line(
+                                source,
+                                line_no,
+                                format!("a row without a header (NAME CPU(cores) MEMORY(bytes)): column MEMORY(bytes): {e}"),
+                            ),
+                            Ok(_) => Error::at_line(source, line_no, date_err),
+                        }
+                    }
                     None => Error::at_line(
                         source,
                         line_no,
@@ -210,6 +258,7 @@ pub(super) fn parse(text: &str, source: &str) -> Result<MetricsSet> {
         format: MetricsFormat::KubectlTop,
         samples,
         missing,
+        warnings: suspicious.warnings(source),
     })
 }
 
@@ -230,22 +279,43 @@ fn column_names(l: &Layout) -> String {
     names.join(" ")
 }
 
-fn row(tokens: &[&str], l: &Layout, t_ms: i64, source: &str, line: u64) -> Result<UsageSample> {
+fn row(
+    tokens: &[&str],
+    l: &Layout,
+    t_ms: i64,
+    source: &str,
+    line: u64,
+    suspicious: &mut super::Suspicious,
+) -> Result<UsageSample> {
     let cpu_text = tokens[l.cpu];
-    let cpu = Quantity::parse_cpu(cpu_text)
-        .map_err(|e| Error::at_line(source, line, format!("column CPU(cores): {e}")))?;
-    if cpu.is_negative() {
-        return Err(Error::at_line(
-            source,
-            line,
-            format!("column CPU(cores): {cpu_text:?} is negative"),
-        ));
-    }
-    let mem = Bytes::parse(tokens[l.memory])
-        .map_err(|e| Error::at_line(source, line, format!("column MEMORY(bytes): {e}")))?;
-    let cpu_n = cpu.ceil_scaled(9);
-    super::check_sample(t_ms, Some(cpu_n), Some(mem.0))
-        .map_err(|e| Error::at_line(source, line, e))?;
+    let cpu_n = if cpu_text == UNKNOWN {
+        None
+    } else {
+        let cpu = Quantity::parse_cpu(cpu_text)
+            .map_err(|e| Error::at_line(source, line, format!("column CPU(cores): {e}")))?;
+        if cpu.is_negative() {
+            return Err(Error::at_line(
+                source,
+                line,
+                format!("column CPU(cores): {cpu_text:?} is negative"),
+            ));
+        }
+        Some(cpu.ceil_scaled(9))
+    };
+    let mem_text = tokens[l.memory];
+    let mem = if mem_text == UNKNOWN {
+        None
+    } else {
+        Some(
+            Bytes::parse(mem_text)
+                .map_err(|e| Error::at_line(source, line, format!("column MEMORY(bytes): {e}")))?
+                .0,
+        )
+    };
+    super::check_sample(t_ms, cpu_n, mem).map_err(|e| Error::at_line(source, line, e))?;
+    let at = format!("line {line}");
+    suspicious.check(&at, "CPU(cores)", cpu_text, cpu_n, None);
+    suspicious.check(&at, "MEMORY(bytes)", mem_text, None, mem);
     Ok(UsageSample {
         namespace: l
             .namespace
@@ -257,8 +327,8 @@ fn row(tokens: &[&str], l: &Layout, t_ms: i64, source: &str, line: u64) -> Resul
             .map(|c| tokens[c].to_string())
             .unwrap_or_default(),
         t_ms,
-        cpu_nanocores: Some(cpu_n),
-        working_set_bytes: Some(mem.0),
+        cpu_nanocores: cpu_n,
+        working_set_bytes: mem,
         requests_per_s: None,
         server_latency_p90_s: None,
         precision: Precision::KubectlTop,
@@ -287,6 +357,66 @@ fn missing_from_error(message: &str, now: Option<i64>, line: u64) -> MissingSamp
     }
 }
 
+/// Whether `line` is a klog line: `Lmmdd hh:mm:ss.uuuuuu threadid file:line] message`, `L` one
+/// of I, W, E, F.
+fn is_klog_line(line: &str) -> bool {
+    let b = line.as_bytes();
+    let head_ok = b.len() > 22
+        && matches!(b[0], b'I' | b'W' | b'E' | b'F')
+        && b[1..5].iter().all(u8::is_ascii_digit)
+        && b[5] == b' '
+        && b[6..8].iter().all(u8::is_ascii_digit)
+        && b[8] == b':'
+        && b[9..11].iter().all(u8::is_ascii_digit)
+        && b[11] == b':'
+        && b[12..14].iter().all(u8::is_ascii_digit)
+        && b[14] == b'.';
+    head_ok
+        && line
+            .split_whitespace()
+            .nth(3)
+            .is_some_and(|f| f.ends_with(']') && f.contains(':'))
+}
+
+/// Whether `line` starts with a `YYYY-MM-DD` date (an ISO or RFC 3339 `date` line).
+fn starts_with_iso_date(line: &str) -> bool {
+    let b = line.as_bytes();
+    b.len() >= 10
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[5..7].iter().all(u8::is_ascii_digit)
+        && b[7] == b'-'
+        && b[8..10].iter().all(u8::is_ascii_digit)
+}
+
+/// The layout of `kubectl top pods --no-headers`: a row of 3 columns (NAME, CPU, memory) with
+/// no header before it.
+const HEADERLESS: Layout = Layout {
+    namespace: None,
+    pod: 0,
+    container: None,
+    cpu: 1,
+    memory: 2,
+    columns: 3,
+};
+
+/// Whether `tokens` read as a headerless (`--no-headers`) row: a name, then CPU and memory
+/// quantities (or `<unknown>`).
+fn headerless_row(tokens: &[&str]) -> bool {
+    let value = |t: &str, cpu: bool| {
+        t == UNKNOWN
+            || if cpu {
+                Quantity::parse(t).is_ok()
+            } else {
+                Bytes::parse(t).is_ok()
+            }
+    };
+    match tokens {
+        [name, cpu, mem] => !name.is_empty() && value(cpu, true) && value(mem, false),
+        _ => false,
+    }
+}
+
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
@@ -304,15 +434,29 @@ fn parse_date_line(line: &str) -> std::result::Result<i64, String> {
         }
         return Ok(ms);
     }
+    if starts_with_iso_date(line) {
+        // `date --rfc-3339=seconds` (2026-12-03 13:34:58+00:00), `date "+%F %T"` (UTC).
+        let ms = parse_timestamp_ns(line)?.div_euclid(1_000_000);
+        if !(0..=super::MAX_T_MS).contains(&ms) {
+            return Err(format!("`{line}` is outside 1970 … 9999"));
+        }
+        return Ok(ms);
+    }
     let weekday = tokens[0].trim_end_matches(',');
     if !WEEKDAYS.contains(&weekday) {
         return Err(format!("`{line}` does not start with a weekday"));
     }
-    // `date`: Thu Dec 3 13:34:58 UTC 2026; `date -R`: Thu, 03 Dec 2026 13:34:58 +0000.
-    let (month, day, time, zone, year) = match tokens.as_slice() {
-        [_, m, d, t, z, y] if MONTHS.contains(m) => (*m, *d, *t, *z, *y),
-        [_, d, m, y, t, z] if MONTHS.contains(m) => (*m, *d, *t, *z, *y),
-        [_, m, d, t, y] if MONTHS.contains(m) => (*m, *d, *t, "UTC", *y),
+    // `date`: Thu Dec 3 13:34:58 UTC 2026; `date -R`: Thu, 03 Dec 2026 13:34:58 +0000; the
+    // en_GB locale: Thu 3 Dec 13:34:58 UTC 2026; en_US with a 12-hour clock: Thu Dec 3
+    // 01:34:58 PM UTC 2026, or Thu 03 Dec 2026 01:34:58 PM UTC.
+    let ampm = |x: &str| matches!(x, "AM" | "PM" | "am" | "pm");
+    let (month, day, time, zone, year, half) = match tokens.as_slice() {
+        [_, m, d, t, z, y] if MONTHS.contains(m) => (*m, *d, *t, *z, *y, None),
+        [_, d, m, y, t, z] if MONTHS.contains(m) && y.len() == 4 => (*m, *d, *t, *z, *y, None),
+        [_, d, m, t, z, y] if MONTHS.contains(m) => (*m, *d, *t, *z, *y, None),
+        [_, m, d, t, y] if MONTHS.contains(m) => (*m, *d, *t, "UTC", *y, None),
+        [_, m, d, t, h, z, y] if MONTHS.contains(m) && ampm(h) => (*m, *d, *t, *z, *y, Some(*h)),
+        [_, d, m, y, t, h, z] if MONTHS.contains(m) && ampm(h) => (*m, *d, *t, *z, *y, Some(*h)),
         _ => return Err(format!("`{line}` is not a `date` line")),
     };
     let m = MONTHS.iter().position(|x| *x == month).unwrap_or(0) as u32 + 1;
@@ -332,6 +476,15 @@ fn parse_date_line(line: &str) -> std::result::Result<i64, String> {
         .map_err(|_| format!("bad time `{time}`"))?;
     let [h, mi, s] = hms.as_slice() else {
         return Err(format!("bad time `{time}`: expected HH:MM:SS"));
+    };
+    let h = &match half {
+        None => *h,
+        // A 12-hour clock: 12:xx AM is 00:xx, 12:xx PM is 12:xx.
+        Some(_) if *h == 0 || *h > 12 => {
+            return Err(format!("bad time `{time}` on a 12-hour clock"))
+        }
+        Some(x) if x.eq_ignore_ascii_case("AM") => *h % 12,
+        Some(_) => *h % 12 + 12,
     };
     if *h > 23 || *mi > 59 || *s > 59 {
         return Err(format!("bad time `{time}`"));

@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use super::{MetricsFormat, MetricsSet, UsageSample};
+use super::{MetricsFormat, MetricsSet, MissingSample, UsageSample};
 use crate::error::{Error, Result};
 use crate::ingest::traffic::civil::parse_timestamp_ns;
 use crate::quantity::{Bytes, Quantity};
@@ -41,6 +41,7 @@ pub(super) fn parse(v: &Value, source: &str, fallback_pod: &str) -> Result<Metri
         None => vec![(String::new(), v)],
     };
     let mut samples = Vec::new();
+    let mut missing = Vec::new();
     for (path, o) in objects {
         let at = |f: &str| {
             if path.is_empty() {
@@ -104,38 +105,72 @@ pub(super) fn parse(v: &Value, source: &str, fallback_pod: &str) -> Result<Metri
                 .and_then(Value::as_str)
                 .filter(|n| !n.is_empty())
                 .ok_or_else(|| field(&format!("{cpath}.name"), "missing container name".into()))?;
-            let usage = |r: &str| -> Result<&str> {
-                c.pointer(&format!("/usage/{r}"))
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| {
-                        field(
-                            &format!("{cpath}.usage.{r}"),
-                            "missing: expected a quantity string, e.g. \"2731514n\" or \"343748Ki\""
-                                .into(),
-                        )
-                    })
+            // A container without a reading of a resource: missing, never zero (the HPA's
+            // metrics client counts such a pod as missing for that resource); a reading that
+            // is there must be a quantity string.
+            let usage = |r: &str| -> Result<Option<&str>> {
+                match c.pointer(&format!("/usage/{r}")) {
+                    None | Some(Value::Null) => Ok(None),
+                    Some(Value::String(s)) => Ok(Some(s.as_str())),
+                    Some(_) => Err(field(
+                        &format!("{cpath}.usage.{r}"),
+                        "expected a quantity string, e.g. \"2731514n\" or \"343748Ki\"".into(),
+                    )),
+                }
             };
-            let cpu_text = usage("cpu")?;
-            let cpu = Quantity::parse_cpu(cpu_text)
-                .map_err(|e| field(&format!("{cpath}.usage.cpu"), e.to_string()))?;
-            if cpu.is_negative() {
-                return Err(field(
-                    &format!("{cpath}.usage.cpu"),
-                    format!("{cpu_text:?} is negative"),
-                ));
+            let cpu_n = match usage("cpu")? {
+                None => None,
+                Some(cpu_text) => {
+                    let cpu = Quantity::parse_cpu(cpu_text)
+                        .map_err(|e| field(&format!("{cpath}.usage.cpu"), e.to_string()))?;
+                    if cpu.is_negative() {
+                        return Err(field(
+                            &format!("{cpath}.usage.cpu"),
+                            format!("{cpu_text:?} is negative"),
+                        ));
+                    }
+                    Some(cpu.ceil_scaled(9))
+                }
+            };
+            let mem = usage("memory")?
+                .map(|m| {
+                    Bytes::parse(m)
+                        .map(|b| b.0)
+                        .map_err(|e| field(&format!("{cpath}.usage.memory"), e.to_string()))
+                })
+                .transpose()?;
+            super::check_sample(t_ms, cpu_n, mem).map_err(|e| field(&cpath, e))?;
+            for (r, v) in [("cpu", cpu_n), ("memory", mem)] {
+                if v.is_none() {
+                    missing.push(MissingSample {
+                        namespace: namespace.clone(),
+                        pod: pod.clone(),
+                        t_ms: Some(t_ms),
+                        location: format!("{cpath}.usage.{r}"),
+                        reason: format!(
+                            "container `{name}` has no {r} reading (missing, not zero)"
+                        ),
+                    });
+                }
             }
-            let mem = Bytes::parse(usage("memory")?)
-                .map_err(|e| field(&format!("{cpath}.usage.memory"), e.to_string()))?;
-            let cpu_n = cpu.ceil_scaled(9);
-            super::check_sample(t_ms, Some(cpu_n), Some(mem.0)).map_err(|e| field(&cpath, e))?;
             samples.push(UsageSample::usage(
                 namespace.clone(),
                 pod.clone(),
                 name.to_string(),
                 t_ms,
-                Some(cpu_n),
-                Some(mem.0),
+                cpu_n,
+                mem,
             ));
+        }
+        if containers.is_empty() {
+            // metrics-server lists a pod whose containers it has no metrics for yet.
+            missing.push(MissingSample {
+                namespace: namespace.clone(),
+                pod: pod.clone(),
+                t_ms: Some(t_ms),
+                location: at("containers"),
+                reason: "no container metrics for the pod (missing, not zero)".into(),
+            });
         }
     }
     if samples.is_empty() {
@@ -148,6 +183,7 @@ pub(super) fn parse(v: &Value, source: &str, fallback_pod: &str) -> Result<Metri
         source: source.to_string(),
         format: MetricsFormat::MetricsApi,
         samples,
-        missing: Vec::new(),
+        missing,
+        warnings: Vec::new(),
     })
 }

@@ -166,6 +166,100 @@ pub struct MetricsSet {
     pub samples: Vec<UsageSample>,
     /// Pods (or snapshots) with no metrics.
     pub missing: Vec<MissingSample>,
+    /// Values that parse but are almost surely typos (a bare CPU of 100 cores or more, a bare
+    /// memory below 1Mi), each naming the first line and the column, with how many more.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// The first suspicious value of a column: where, its text, what it means, the fix, and how
+/// many more values like it follow.
+#[derive(Debug)]
+struct FirstSuspicious {
+    at: String,
+    text: String,
+    meaning: String,
+    hint: String,
+    more: usize,
+}
+
+/// Collects the values of a metrics file that parse but are almost surely typos, one warning
+/// per column and kind (the first line, and how many more), as the scenario's checks warn of
+/// `cpu: 1e3` and `memory: 512`.
+#[derive(Debug, Default)]
+pub(crate) struct Suspicious {
+    /// (column, kind) → its first value.
+    found: std::collections::BTreeMap<(String, &'static str), FirstSuspicious>,
+}
+
+impl Suspicious {
+    /// Notes `text` (a value of `column` at `location`, e.g. `line 2`) if it is a bare number
+    /// (no suffix) that reads as 100 cores or more of CPU (`cpu_nanocores`) or as less than
+    /// 1Mi of memory (`bytes`, not zero).
+    pub(crate) fn check(
+        &mut self,
+        location: &str,
+        column: &str,
+        text: &str,
+        cpu_nanocores: Option<i64>,
+        bytes: Option<i64>,
+    ) {
+        let bare = !text.is_empty()
+            && text
+                .bytes()
+                .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'+' | b'e' | b'E' | b'-'));
+        if !bare {
+            return;
+        }
+        let (kind, meaning, hint) = match (cpu_nanocores, bytes) {
+            (Some(n), _) if n >= 100_000_000_000 => (
+                "cpu",
+                format!(
+                    "{} cores (a number without a suffix counts cores)",
+                    n as f64 / 1e9
+                ),
+                format!("did you mean {}m?", n as f64 / 1e9),
+            ),
+            (_, Some(b)) if b > 0 && b < 1 << 20 => (
+                "memory",
+                format!("{b} bytes, below 1Mi (a number without a suffix counts bytes)"),
+                format!("did you mean {b}Mi?"),
+            ),
+            _ => return,
+        };
+        self.found
+            .entry((column.to_string(), kind))
+            .and_modify(|e| e.more += 1)
+            .or_insert(FirstSuspicious {
+                at: location.to_string(),
+                text: text.to_string(),
+                meaning,
+                hint,
+                more: 0,
+            });
+    }
+
+    /// The warnings, prefixed with the file name.
+    pub(crate) fn warnings(self, source: &str) -> Vec<String> {
+        self.found
+            .into_iter()
+            .map(|((column, _), f)| {
+                let FirstSuspicious {
+                    at,
+                    text,
+                    meaning,
+                    hint,
+                    more,
+                } = f;
+                let more = match more {
+                    0 => String::new(),
+                    1 => " (and 1 more value like it)".to_string(),
+                    n => format!(" (and {n} more values like it)"),
+                };
+                format!("{source}: {at}: column {column}: {text:?} is {meaning}; {hint}{more}")
+            })
+            .collect()
+    }
 }
 
 /// Options for reading metrics files.

@@ -184,6 +184,7 @@ pub(super) fn parse(text: &str, source: &str, opts: &MetricsOptions) -> Result<M
         format: MetricsFormat::Prometheus,
         samples,
         missing,
+        warnings: Vec::new(),
     })
 }
 
