@@ -777,7 +777,7 @@ fn simulate(
             let text = Files::Disk.read(p)?;
             let c: Config = from_yaml_str(&text, &label)?;
             check_config(sc, &c, &label)?;
-            for w in costsim::model::validate::suspicious_quantities(&c, Some(&text)) {
+            for w in costsim::model::validate::warnings(&c, Some(&text)) {
                 eprintln!("costsim: warning: {label}: {w}");
             }
             c

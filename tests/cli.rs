@@ -2025,7 +2025,9 @@ fn manifests_where_they_would_be_ignored_are_a_flag_error() {
 }
 
 #[test]
-fn cpu_utilization_hpa_without_a_cpu_request_is_rejected() {
+fn cpu_utilization_hpa_without_a_cpu_request_is_simulated_and_noted() {
+    // The API server accepts it; the controller reports `missing request for cpu` on every
+    // sync and never scales. costsim simulates that and says why, naming the metric.
     let f = Fixture::new();
     f.replace(
         BASELINE,
@@ -2033,12 +2035,25 @@ fn cpu_utilization_hpa_without_a_cpu_request_is_rejected() {
         "cpu: 0, memory: 512Mi",
     );
     let out = f.run(&["validate"]);
-    assert_input_error(
-        &out,
-        BASELINE,
-        "workloads.backend.hpa.metrics[0]",
-        &["non-zero cpu request"],
+    assert_ok(&out);
+    let want =
+        "workloads.backend.hpa.metrics[0]: a cpu Utilization target needs a non-zero cpu request";
+    assert!(
+        out.stdout().contains(want) && out.stdout().contains("it never scales"),
+        "{}",
+        out.stdout()
     );
+    let out = f.run(&["simulate", "--format", "json"]);
+    assert_ok(&out);
+    let v: Value = serde_json::from_str(&out.stdout()).unwrap();
+    let backend = &v["activity"][0];
+    assert_eq!(backend["workload"], "backend", "{backend}");
+    let scale = |k: &str| backend[k].as_u64();
+    assert_eq!(
+        (scale("scale_ups"), scale("scale_downs")),
+        (Some(0), Some(0))
+    );
+    assert_eq!(backend["ready_max"].as_u64(), Some(3), "{backend}");
 }
 
 #[test]

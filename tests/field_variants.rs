@@ -1041,34 +1041,47 @@ fn pymongo_poll_monitoring_keeps_one_socket_per_member_not_two() {
 // ---- HPA: a Utilization metric without requests beside a valid one ----
 
 #[test]
-fn a_utilization_metric_without_requests_says_what_it_does_beside_other_metrics() {
+fn a_utilization_metric_without_requests_blocks_scale_down_and_is_warned_of() {
     use costsim::model::build::load_scenario;
     use costsim::model::load::Files;
-    // The pods request CPU but no memory. Alone, a memory Utilization target never scales;
-    // beside a CPU target, upstream computes the valid metric, scales up on it, and refuses
-    // every scale-down while one metric is invalid (TestScaleUpOneMetricInvalid,
-    // TestNoScaleDownOneMetricInvalid). Either way it is bad input, naming the metric.
+    // The pods request CPU but no memory, and use 2 % of their CPU request: a CPU target alone
+    // scales 3 → 1. A memory Utilization target is invalid on every sync (`missing request
+    // for memory`): the API server accepts it, so it is simulated and warned of. Alone it never
+    // scales; beside the CPU target upstream computes the valid metric, may scale up on it, and
+    // refuses every scale-down while one metric is invalid (TestScaleUpOneMetricInvalid,
+    // TestNoScaleDownOneMetricInvalid).
     let cpu = "{ type: Resource, resource: { name: cpu, target: { type: Utilization, averageUtilization: 60 } } }";
     let mem = "{ type: Resource, resource: { name: memory, target: { type: Utilization, averageUtilization: 60 } } }";
     let pools = shape("x4", 4, 1.0, "", "");
-    let err = |metrics: &str| {
+    let run = |metrics: &str| {
         let w = format!(
-            "    node_pool: x4\n    replicas: 1\n    resources:\n      requests: {{ cpu: 500m }}\n    \
+            "    node_pool: x4\n    replicas: 3\n    resources:\n      requests: {{ cpu: 500m }}\n    \
              hpa:\n      minReplicas: 1\n      maxReplicas: 4\n      metrics: [ {metrics} ]\n"
         );
-        let (_d, path) = small_scenario(&pools, &w, 10);
-        load_scenario(Files::Disk, &path).unwrap_err().to_string()
+        let (_d, path) = small_scenario(&pools, &w, 30);
+        let sc = load_scenario(Files::Disk, &path).unwrap_or_else(|e| panic!("{e}"));
+        let (r, _) = costsim::search::run_one(&sc, &sc.baseline, 1);
+        let w = &r.workloads[0];
+        (sc.notes.join("\n"), w.scale_ups, w.scale_downs, w.ready_min)
     };
-    let alone = err(mem);
+    let (notes, _, downs, fewest) = run(cpu);
+    assert!(!notes.contains("missing request"), "{notes}");
     assert!(
-        alone.contains("hpa.metrics[0]") && alone.contains("never scales"),
-        "{alone}"
+        downs >= 1 && fewest == 1,
+        "CPU alone: {downs} scale-downs to {fewest}"
     );
-    let beside = err(&format!("{cpu}, {mem}"));
+    let (notes, ups, downs, fewest) = run(&format!("{cpu}, {mem}"));
     assert!(
-        beside.contains("hpa.metrics[1]")
-            && beside.contains("still scale up")
-            && beside.contains("no scale-down"),
-        "{beside}"
+        notes.contains("hpa.metrics[1]")
+            && notes.contains("missing request for memory")
+            && notes.contains("no scale-down ever happens"),
+        "{notes}"
     );
+    assert_eq!((ups, downs, fewest), (0, 0, 3));
+    let (notes, ups, downs, _) = run(mem);
+    assert!(
+        notes.contains("hpa.metrics[0]") && notes.contains("never scales"),
+        "{notes}"
+    );
+    assert_eq!((ups, downs), (0, 0));
 }

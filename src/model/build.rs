@@ -696,7 +696,7 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
     let baseline_path = resolve(dir, &file.baseline);
     let (baseline, blabel): (Config, String) = yaml_ref(files, &baseline_path, &label, "baseline")?;
     let baseline_text = files.read(&baseline_path).ok();
-    for w in crate::model::validate::suspicious_quantities(&baseline, baseline_text.as_deref()) {
+    for w in crate::model::validate::warnings(&baseline, baseline_text.as_deref()) {
         notes.push(format!("{blabel}: {w}"));
     }
     let (space, slabel): (Space, String) =

@@ -199,38 +199,10 @@ pub fn check_workload(
                 (format!("hpa.{f}"), m)
             }
         })?;
-        let pod = w.pod_requests();
         for (i, m) in spec.metrics.iter().enumerate() {
             if let crate::k8s::hpa::MetricSpec::ContainerResource(res) = m {
                 check_container_metric(name, w, res)
                     .map_err(|m| (format!("hpa.metrics[{i}].containerResource.container"), m))?;
-            }
-            if let crate::k8s::hpa::MetricSpec::Resource(res) = m {
-                let utilization =
-                    matches!(res.target, crate::k8s::hpa::MetricTarget::Utilization(_));
-                let missing = match res.name {
-                    crate::k8s::hpa::ResourceName::Cpu => pod.cpu_milli.is_none_or(|c| c == 0),
-                    crate::k8s::hpa::ResourceName::Memory => {
-                        pod.memory_bytes.is_none_or(|m| m == 0)
-                    }
-                };
-                if utilization && missing {
-                    // One invalid metric beside valid ones still lets the others scale up but
-                    // blocks every scale-down (upstream TestScaleUpOneMetricInvalid,
-                    // TestNoScaleDownOneMetricInvalid).
-                    let effect = if spec.metrics.len() > 1 {
-                        "the metric is invalid: the other metrics still scale up, but no scale-down ever happens"
-                    } else {
-                        "the HPA never scales"
-                    };
-                    return Err((
-                        format!("hpa.metrics[{i}]"),
-                        format!(
-                            "a {} Utilization target needs a non-zero {} request in every container (utilization is usage / request; without one the HPA reports `missing request for {}` and {effect}); set resources.requests.{}",
-                            res.name, res.name, res.name, res.name
-                        ),
-                    ));
-                }
             }
         }
     } else if w.replicas == 0 {
@@ -629,6 +601,56 @@ pub fn name_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
     } else {
         list
     }
+}
+
+/// What a configuration does that Kubernetes accepts but that is almost surely a mistake, one
+/// warning each (field path first): [`suspicious_quantities`] and [`invalid_hpa_metrics`].
+pub fn warnings(config: &Config, text: Option<&str>) -> Vec<String> {
+    let mut out = suspicious_quantities(config, text);
+    out.extend(invalid_hpa_metrics(config));
+    out
+}
+
+/// HPA Utilization targets of a resource the pods do not request: the API server accepts
+/// them, the controller reports `missing request for …` on every sync. Alone such a metric
+/// never scales; beside valid ones the others still scale up but no scale-down ever happens
+/// (upstream `TestScaleUpOneMetricInvalid`, `TestNoScaleDownOneMetricInvalid`). The
+/// simulation runs them so; this says why.
+pub fn invalid_hpa_metrics(config: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, w) in &config.workloads {
+        let Some(spec) = w
+            .hpa
+            .as_ref()
+            .and_then(|h| crate::sim::hpa_bridge::to_spec(h).ok())
+        else {
+            continue;
+        };
+        let pod = w.pod_requests();
+        for (i, m) in spec.metrics.iter().enumerate() {
+            let crate::k8s::hpa::MetricSpec::Resource(res) = m else {
+                continue;
+            };
+            let utilization = matches!(res.target, crate::k8s::hpa::MetricTarget::Utilization(_));
+            let missing = match res.name {
+                crate::k8s::hpa::ResourceName::Cpu => pod.cpu_milli.is_none_or(|c| c == 0),
+                crate::k8s::hpa::ResourceName::Memory => pod.memory_bytes.is_none_or(|m| m == 0),
+            };
+            if !(utilization && missing) {
+                continue;
+            }
+            let effect = if spec.metrics.len() > 1 {
+                "the metric is invalid: the other metrics still scale up, but no scale-down ever happens"
+            } else {
+                "it never scales"
+            };
+            out.push(format!(
+                "workloads.{name}.hpa.metrics[{i}]: a {r} Utilization target needs a non-zero {r} request in every container (utilization is usage / request; without one the HPA reports `missing request for {r}` and {effect}); set resources.requests.{r}",
+                r = res.name
+            ));
+        }
+    }
+    out
 }
 
 /// Quantities of a configuration that parse but are almost surely typos (field case
