@@ -550,41 +550,47 @@ fn a_container_resource_target_reads_the_app_container_alone() {
 
 #[test]
 fn a_blocking_pool_past_saturation_fails_the_excess_not_every_checkout() {
-    use costsim::model::build::load_scenario;
-    use costsim::model::load::Files;
     // redis-py BlockingConnectionPool(max_connections=5, timeout=0.05) in one async worker,
     // one 50 ms call per request: 5 connections serve 100 calls/s. At 120 req/s a checkout
     // waits for one of them and gives up after 50 ms (M/M/5+D): 20.9 % time out in a
     // 400,000-checkout simulation of that queue, and at least the excess 1 − 100/120 = 16.7 %
     // must; Erlang C without the timeouts leaving called it 100 %. At 60 req/s: 1.29 %.
+    let over = blocking_pool_failures(120, "0.05");
+    assert!((over / 0.209 - 1.0).abs() < 0.03, "{over}");
+    assert!(over >= 1.0 - 100.0 / 120.0);
+    let under = blocking_pool_failures(60, "0.05");
+    assert!((under / 0.0129 - 1.0).abs() < 0.05, "{under}");
+}
+
+/// The share of requests whose checkout fails, over 30 minutes at `rate` req/s, of one async
+/// worker with a redis-py BlockingConnectionPool of 5 connections (`timeout` as written in
+/// YAML) and one 50 ms call per request.
+fn blocking_pool_failures(rate: u32, timeout: &str) -> f64 {
+    use costsim::model::build::load_scenario;
+    use costsim::model::load::Files;
     let pools = shape("x4", 4, 1.0, "", "");
     let svc = "name: app\nworkers: 1\nconcurrency_per_worker: 1000\nmemory: { base_per_worker: 100Mi }\n\
                startup: { min: 10s, max: 10s }\nreadiness_delay: 5s\ntimeout: 60s\nclasses:\n  - { name: api, \
                share: 1.0, cpu_ms: 1, downstream: [ { server: redis, ops_per_request: 1, round_trip: 50ms } ] }\n";
-    let w = "    node_pool: x4\n    replicas: 1\n    resources:\n      requests: { cpu: 500m, memory: 512Mi }\n    \
-             client_pools:\n      redis: { client: redis-py, pool_class: BlockingConnectionPool, max_connections: 5, timeout: 0.05 }\n";
-    let share = |rate: u32| {
-        let (d, path) = small_scenario(&pools, w, 30);
-        std::fs::write(d.path().join("svc.yaml"), svc).unwrap();
-        let trace: String = std::iter::once("unix_s,requests\n".to_string())
-            .chain((0..1800).map(|s| format!("{},{rate}\n", 1_000_000_000 + s)))
-            .collect();
-        std::fs::write(d.path().join("trace.csv"), trace).unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(
-            &path,
-            format!("{text}servers:\n  redis: {{ max_connections: 10000 }}\n"),
-        )
-        .unwrap();
-        let sc = load_scenario(Files::Disk, &path).unwrap_or_else(|e| panic!("{e}"));
-        let (r, _) = costsim::search::run_one(&sc, &sc.baseline, 1);
-        r.workloads[0].pool_errors / r.workloads[0].arrivals
-    };
-    let over = share(120);
-    assert!((over / 0.209 - 1.0).abs() < 0.03, "{over}");
-    assert!(over >= 1.0 - 100.0 / 120.0);
-    let under = share(60);
-    assert!((under / 0.0129 - 1.0).abs() < 0.05, "{under}");
+    let w = format!(
+        "    node_pool: x4\n    replicas: 1\n    resources:\n      requests: {{ cpu: 500m, memory: 512Mi }}\n    \
+         client_pools:\n      redis: {{ client: redis-py, pool_class: BlockingConnectionPool, max_connections: 5, timeout: {timeout} }}\n"
+    );
+    let (d, path) = small_scenario(&pools, &w, 30);
+    std::fs::write(d.path().join("svc.yaml"), svc).unwrap();
+    let trace: String = std::iter::once("unix_s,requests\n".to_string())
+        .chain((0..1800).map(|s| format!("{},{rate}\n", 1_000_000_000 + s)))
+        .collect();
+    std::fs::write(d.path().join("trace.csv"), trace).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        format!("{text}servers:\n  redis: {{ max_connections: 10000 }}\n"),
+    )
+    .unwrap();
+    let sc = load_scenario(Files::Disk, &path).unwrap_or_else(|e| panic!("{e}"));
+    let (r, _) = costsim::search::run_one(&sc, &sc.baseline, 1);
+    r.workloads[0].pool_errors / r.workloads[0].arrivals
 }
 
 // ---- Field case 13: cgroup v1 kills one worker, not the container ----
@@ -701,38 +707,11 @@ fn an_explicit_null_pool_setting_means_what_the_driver_makes_of_none() {
 
 #[test]
 fn a_blocking_pool_without_a_timeout_queues_instead_of_failing() {
-    use costsim::model::build::load_scenario;
-    use costsim::model::load::Files;
     // The pool of a_blocking_pool_past_saturation_fails_the_excess_not_every_checkout at
     // 60 req/s (5 connections for 100 calls/s): with timeout 0.05 s 1.29 % of checkouts give
     // up; with timeout None nobody gives up (the calls wait, ρ = 0.6, a few ms).
-    let pools = shape("x4", 4, 1.0, "", "");
-    let svc = "name: app\nworkers: 1\nconcurrency_per_worker: 1000\nmemory: { base_per_worker: 100Mi }\n\
-               startup: { min: 10s, max: 10s }\nreadiness_delay: 5s\ntimeout: 60s\nclasses:\n  - { name: api, \
-               share: 1.0, cpu_ms: 1, downstream: [ { server: redis, ops_per_request: 1, round_trip: 50ms } ] }\n";
-    let run = |timeout: &str| {
-        let w = format!(
-            "    node_pool: x4\n    replicas: 1\n    resources:\n      requests: {{ cpu: 500m, memory: 512Mi }}\n    \
-             client_pools:\n      redis: {{ client: redis-py, pool_class: BlockingConnectionPool, max_connections: 5, timeout: {timeout} }}\n"
-        );
-        let (d, path) = small_scenario(&pools, &w, 30);
-        std::fs::write(d.path().join("svc.yaml"), svc).unwrap();
-        let trace: String = std::iter::once("unix_s,requests\n".to_string())
-            .chain((0..1800).map(|s| format!("{},60\n", 1_000_000_000 + s)))
-            .collect();
-        std::fs::write(d.path().join("trace.csv"), trace).unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(
-            &path,
-            format!("{text}servers:\n  redis: {{ max_connections: 10000 }}\n"),
-        )
-        .unwrap();
-        let sc = load_scenario(Files::Disk, &path).unwrap_or_else(|e| panic!("{e}"));
-        let (r, _) = costsim::search::run_one(&sc, &sc.baseline, 1);
-        r.workloads[0].pool_errors / r.workloads[0].arrivals
-    };
-    assert!(run("0.05") > 0.01);
-    assert_eq!(run("null"), 0.0);
+    assert!(blocking_pool_failures(60, "0.05") > 0.01);
+    assert_eq!(blocking_pool_failures(60, "null"), 0.0);
 }
 
 // ---- Field cases 18 and 19: kubectl's `<unknown>`, and bare numbers in usage files ----

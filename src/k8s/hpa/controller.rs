@@ -393,11 +393,15 @@ impl HpaController {
         status_replicas: i32,
         cfg: &ControllerConfig,
     ) -> Option<ReconcileStep> {
-        let (current, status, proposal) = self.last_proposal?;
-        if (current, status) != (spec_replicas, status_replicas) {
-            return None;
-        }
+        let (current, proposal) = self.last_proposal_at(spec_replicas, status_replicas)?;
         Some(self.conclude(now, spec, current, proposal, None, cfg))
+    }
+
+    /// The (current replicas, proposal) of the last reconcile that proposed without an error,
+    /// when it ran at these replica counts.
+    fn last_proposal_at(&self, spec_replicas: i32, status_replicas: i32) -> Option<(i32, i32)> {
+        let (current, status, proposal) = self.last_proposal?;
+        ((current, status) == (spec_replicas, status_replicas)).then_some((current, proposal))
     }
 
     /// [`HpaController::reconcile_repeat`] at a time up to the one
@@ -412,10 +416,7 @@ impl HpaController {
         status_replicas: i32,
         cfg: &ControllerConfig,
     ) -> Option<ReconcileStep> {
-        let (current, status, proposal) = self.last_proposal?;
-        if (current, status) != (spec_replicas, status_replicas) {
-            return None;
-        }
+        let (current, proposal) = self.last_proposal_at(spec_replicas, status_replicas)?;
         let (stabilized, _) = self.stabilize(now, spec, current, proposal.max(0), cfg);
         debug_assert_eq!(self.concluded.map(|v| v.stabilized), Some(stabilized));
         debug_assert!(!self.last_rescaled);
