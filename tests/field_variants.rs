@@ -566,8 +566,6 @@ fn a_blocking_pool_past_saturation_fails_the_excess_not_every_checkout() {
 /// worker with a redis-py BlockingConnectionPool of 5 connections (`timeout` as written in
 /// YAML) and one 50 ms call per request.
 fn blocking_pool_failures(rate: u32, timeout: &str) -> f64 {
-    use costsim::model::build::load_scenario;
-    use costsim::model::load::Files;
     let pools = shape("x4", 4, 1.0, "", "");
     let svc = "name: app\nworkers: 1\nconcurrency_per_worker: 1000\nmemory: { base_per_worker: 100Mi }\n\
                startup: { min: 10s, max: 10s }\nreadiness_delay: 5s\ntimeout: 60s\nclasses:\n  - { name: api, \
@@ -576,29 +574,38 @@ fn blocking_pool_failures(rate: u32, timeout: &str) -> f64 {
         "    node_pool: x4\n    replicas: 1\n    resources:\n      requests: {{ cpu: 500m, memory: 512Mi }}\n    \
          client_pools:\n      redis: {{ client: redis-py, pool_class: BlockingConnectionPool, max_connections: 5, timeout: {timeout} }}\n"
     );
-    let (d, path) = small_scenario(&pools, &w, 30);
+    let extra = "servers:\n  redis: { max_connections: 10000 }\n";
+    let (r, _) = run_small(&pools, &w, svc, (30, rate), extra);
+    r.workloads[0].pool_errors / r.workloads[0].arrivals
+}
+
+/// [`small_scenario`] with service profile `svc`, `rate` requests per second for `minutes`,
+/// and `extra` appended to the scenario file: the baseline's run.
+fn run_small(
+    pools: &str,
+    workload: &str,
+    svc: &str,
+    (minutes, rate): (usize, u32),
+    extra: &str,
+) -> (costsim::sim::engine::RunResult, costsim::eval::Evaluation) {
+    use costsim::model::build::load_scenario;
+    use costsim::model::load::Files;
+    let (d, path) = small_scenario(pools, workload, minutes);
     std::fs::write(d.path().join("svc.yaml"), svc).unwrap();
     let trace: String = std::iter::once("unix_s,requests\n".to_string())
-        .chain((0..1800).map(|s| format!("{},{rate}\n", 1_000_000_000 + s)))
+        .chain((0..minutes * 60).map(|s| format!("{},{rate}\n", 1_000_000_000 + s)))
         .collect();
     std::fs::write(d.path().join("trace.csv"), trace).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(
-        &path,
-        format!("{text}servers:\n  redis: {{ max_connections: 10000 }}\n"),
-    )
-    .unwrap();
+    std::fs::write(&path, format!("{text}{extra}")).unwrap();
     let sc = load_scenario(Files::Disk, &path).unwrap_or_else(|e| panic!("{e}"));
-    let (r, _) = costsim::search::run_one(&sc, &sc.baseline, 1);
-    r.workloads[0].pool_errors / r.workloads[0].arrivals
+    costsim::search::run_one(&sc, &sc.baseline, 1)
 }
 
 // ---- Field case 13: cgroup v1 kills one worker, not the container ----
 
 #[test]
 fn per_process_oom_kills_one_worker_without_a_restart() {
-    use costsim::model::build::load_scenario;
-    use costsim::model::load::Files;
     // 3 gunicorn workers of 150Mi + a 30Mi master = 480Mi at rest, 40Ki per request, 5 req/s,
     // limit 1Gi: 544Mi of growth = 13,926 requests, the limit is reached at 2,785 s. Under
     // cgroup v2 (K8s ≥ 1.28, memory.oom.group) the container dies and restarts, twice in 2 h.
@@ -613,20 +620,8 @@ fn per_process_oom_kills_one_worker_without_a_restart() {
     let w = "    node_pool: x4\n    replicas: 1\n    resources:\n      requests: { cpu: 300m, memory: 512Mi }\n      \
              limits: { cpu: 600m, memory: 1Gi }\n";
     let run = |mode: &str| {
-        let (d, path) = small_scenario(&pools, w, 120);
-        std::fs::write(d.path().join("svc.yaml"), svc).unwrap();
-        let trace: String = std::iter::once("unix_s,requests\n".to_string())
-            .chain((0..7200).map(|s| format!("{},5\n", 1_000_000_000 + s)))
-            .collect();
-        std::fs::write(d.path().join("trace.csv"), trace).unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(
-            &path,
-            format!("{text}control_plane: {{ oom_kill: {mode} }}\n"),
-        )
-        .unwrap();
-        let sc = load_scenario(Files::Disk, &path).unwrap_or_else(|e| panic!("{e}"));
-        costsim::search::run_one(&sc, &sc.baseline, 1)
+        let extra = format!("control_plane: {{ oom_kill: {mode} }}\n");
+        run_small(&pools, w, svc, (120, 5), &extra)
     };
     let (r, _) = run("container");
     let a = &r.workloads[0];
