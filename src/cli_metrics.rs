@@ -201,8 +201,8 @@ fn simulate_recommendations(
     }
     let evaluated = search::evaluate_all(scenario, configs, o.seed, &|| {});
     let best = if o.with_search {
-        let (candidates, _) = search::admissible(scenario, space::expand(&scenario.space, base));
-        let (candidates, _) = search::distinct(candidates);
+        let (candidates, _, _) =
+            search::space_candidates(scenario, space::expand(&scenario.space, base));
         rank::rank(search::evaluate_all(scenario, candidates, o.seed, &|| {}))
             .into_iter()
             .next()

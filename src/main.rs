@@ -525,18 +525,29 @@ fn open_scenario(cli: &Cli) -> Result<Scenario> {
     }
 }
 
+/// A progress bar on stderr over `len` steps saying `what`, hidden under --quiet or when
+/// stderr is not a terminal. A bar of length 0 stays hidden until [`restart`] gives it one (it
+/// would show as a full 0/0 bar).
 fn progress(cli: &Cli, len: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    if cli.quiet || !std::io::stderr().is_terminal() {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    } else {
-        bar.set_draw_target(ProgressDrawTarget::stderr());
-    }
+    let bar = ProgressBar::hidden();
     if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({eta} left)") {
         bar.set_style(style.progress_chars("=> "));
     }
-    bar.set_message(what.to_string());
+    if len > 0 {
+        restart(cli, &bar, len, what.to_string());
+    }
     bar
+}
+
+/// Starts `bar` over (position, elapsed time and estimate from zero) at `len` steps saying
+/// `what`, and shows it unless --quiet or stderr is not a terminal.
+fn restart(cli: &Cli, bar: &ProgressBar, len: u64, what: String) {
+    bar.reset();
+    bar.set_length(len);
+    bar.set_message(what);
+    if !cli.quiet && std::io::stderr().is_terminal() && bar.is_hidden() {
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+    }
 }
 
 fn run(cli: &Cli) -> Result<()> {
@@ -753,7 +764,7 @@ fn validate(cli: &Cli, sc: &Scenario) -> Result<()> {
         "sla": sc.sla,
         "control_plane": sc.control_plane,
         "baseline": sc.baseline,
-        "space": { "workload": sc.space.workload, "grid_points": space::grid_size(&sc.space), "candidates": search::candidates(sc).len() },
+        "space": { "workload": sc.space.workload, "grid_points": space::grid_size(&sc.space), "candidates": search::space_candidates(sc, space::expand(&sc.space, &sc.baseline)).0.len() },
         "notes": sc.notes,
     });
     match cli.format {
@@ -877,21 +888,16 @@ fn run_search(
             ));
         }
     }
-    let (candidates, skipped) = search::admissible(
+    let (candidates, skipped, repeats) = search::space_candidates(
         sc,
-        search::pools::with_pool_sizes(
-            sc,
-            &sc.space,
-            space::sample(&sc.space, &sc.baseline, sampling, cli.seed, &|c| {
-                search::admits(sc, c)
-            }),
-        ),
+        space::sample(&sc.space, &sc.baseline, sampling, cli.seed, &|c| {
+            search::admits(sc, c)
+        }),
     );
     if skipped > 0 {
         // A warning about the result, not progress: shown under --quiet too.
         eprintln!("costsim: {skipped} candidates left out: their pool breaks a placement rule");
     }
-    let (candidates, repeats) = search::distinct(candidates);
     if repeats > 0 {
         eprintln!(
             "costsim: {repeats} candidates left out: the same configuration as an earlier one \
@@ -917,19 +923,18 @@ fn run_search(
     } else {
         plan.stages().len()
     };
+    // The bar counts the stage's new replications (candidates already past some of them run
+    // only the rest).
     let mut stage_start = |s: usize, n: u32, live: usize, tasks: usize| {
-        bar.set_length(tasks as u64);
-        bar.set_position(0);
-        bar.set_message(format!(
-            "stage {}/{stages}: {live} candidates to {n} replication{}",
+        let what = format!(
+            "stage {}/{stages}: {live} candidates to {n} replication{}, {tasks} to run",
             s + 1,
             if n == 1 { "" } else { "s" }
-        ));
+        );
+        restart(cli, &bar, tasks as u64, what);
     };
     let mut baseline_start = |_: usize, _: u32, _: usize, tasks: usize| {
-        bar.set_message("baseline");
-        bar.set_length(tasks as u64);
-        bar.set_position(0);
+        restart(cli, &bar, tasks as u64, "baseline".into());
     };
     let tick = || bar.inc(1);
     let run = |configs: Vec<Config>, p: &Plan, start: &mut dyn FnMut(usize, u32, usize, usize)| {
@@ -1113,19 +1118,14 @@ fn confirm_stage(
             ))
         );
     }
-    // No bar when the stage is off (it would sit at 0/0).
-    let bar = if confirm.enabled() {
-        progress(cli, 0, "confirm")
-    } else {
-        ProgressBar::hidden()
-    };
+    // Hidden until a batch starts: none does when the stage is off.
+    let bar = progress(cli, 0, "confirm");
     let mut batch_start = |attempt: u32, _name: &str, from: u32, to: u32| {
-        bar.set_length(u64::from(to - from));
-        bar.set_position(0);
-        bar.set_message(format!(
+        let what = format!(
             "confirm {attempt}/{}: replications {from}..{to}",
             confirm.max_tries
-        ));
+        );
+        restart(cli, &bar, u64::from(to - from), what);
     };
     let tick = || bar.inc(1);
     let out = search::confirm(sc, all, seed, options, confirm, &mut batch_start, &tick);

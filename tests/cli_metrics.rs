@@ -376,6 +376,10 @@ fn simulate_shows_the_request_to_replicas_feedback() {
         }
     }
     let m = write(dir.path(), "backend_top.txt", &top);
+    // The search's pool sizes apply to its best too (they were left at the drivers' defaults).
+    let space = dir.path().join("models/spaces/default.yaml");
+    let text = fs::read_to_string(&space).unwrap();
+    fs::write(&space, format!("{text}client_pools:\n  mongodb: [fit]\n")).unwrap();
     let out = run_in(
         dir.path(),
         &[
@@ -398,6 +402,10 @@ fn simulate_shows_the_request_to_replicas_feedback() {
         "{names:?}"
     );
     assert!(names[3].starts_with("search best"), "{names:?}");
+    assert!(
+        names[3].contains("conns=mongodb:") && !names[3].contains("mongodb:100"),
+        "{names:?}"
+    );
     let pods_mean = |i: usize| runs[i]["mean_pods"].as_f64().unwrap();
     // The VPA target (~126m; the baseline asks 250m) doubles CPU utilization against the
     // HPA's 70 % target: the HPA runs about twice the replicas, the percentile recommender's

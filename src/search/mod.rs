@@ -97,12 +97,6 @@ impl Evaluated {
     }
 }
 
-/// The space's candidates: the grid applied to the baseline, each with every pool size the
-/// space lists.
-pub fn candidates(sc: &crate::model::scenario::Scenario) -> Vec<crate::model::config::Config> {
-    pools::with_pool_sizes(sc, &sc.space, space::expand(&sc.space, &sc.baseline))
-}
-
 /// The configurations the scenario's placement rules admit (the searched workload on the pool
 /// its memory request requires), and how many were left out.
 pub fn admissible(scenario: &Scenario, configs: Vec<Config>) -> (Vec<Config>, usize) {
@@ -122,6 +116,19 @@ pub fn admits(scenario: &Scenario, config: &Config) -> bool {
         .workloads
         .values()
         .all(|w| crate::model::validate::check_placement(scenario, w).is_ok())
+}
+
+/// The search's candidates from the expanded or sampled points `configs` of the scenario's
+/// space: each with the space's pool settings ([`pools::with_pool_sizes`]), those the
+/// placement rules admit ([`admissible`]), each once ([`distinct`]). Also returns how many the
+/// placement rules left out and how many repeats were dropped.
+pub fn space_candidates(scenario: &Scenario, configs: Vec<Config>) -> (Vec<Config>, usize, usize) {
+    let (kept, skipped) = admissible(
+        scenario,
+        pools::with_pool_sizes(scenario, &scenario.space, configs),
+    );
+    let (kept, repeats) = distinct(kept);
+    (kept, skipped, repeats)
 }
 
 /// `configs` with each configuration kept once, at its first place (a space can spell one
