@@ -760,6 +760,12 @@ fn kubectl_unknown_is_missing_and_bare_numbers_in_usage_are_warned_of() {
         w[1].contains("MEMORY(bytes): \"512\" is 512 bytes"),
         "{w:?}"
     );
+    // A multiplying suffix on CPU (`1Ki` is 1024 cores) is as suspicious.
+    let w = metrics("pod,cpu,memory\na-1,1Ki,300Mi\n", "k.csv").warnings;
+    assert!(
+        w.len() == 1 && w[0].contains("\"1Ki\" is 1024 cores") && w[0].contains("millicores"),
+        "{w:?}"
+    );
     // Values with their suffix, and real byte counts, give none.
     let ok = "pod,cpu,memory\na-1,250m,300Mi\na-2,2.5,343748Ki\na-3,12,351272960\n";
     assert!(metrics(ok, "ok.csv").warnings.is_empty());

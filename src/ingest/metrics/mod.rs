@@ -193,9 +193,10 @@ pub(crate) struct Suspicious {
 }
 
 impl Suspicious {
-    /// Notes `text` (a value of `column` at `location`, e.g. `line 2`) if it is a bare number
-    /// (no suffix) that reads as 100 cores or more of CPU (`cpu_nanocores`) or as less than
-    /// 1Mi of memory (`bytes`, not zero).
+    /// Notes `text` (a value of `column` at `location`, e.g. `line 2`) if it reads as 100
+    /// cores or more of CPU (`cpu_nanocores`) as a bare number (no suffix) or with a multiplying
+    /// suffix (`1Ki` is 1024 cores), or as less than 1Mi of memory (`bytes`, not zero) as a
+    /// bare number.
     pub(crate) fn check(
         &mut self,
         location: &str,
@@ -208,6 +209,17 @@ impl Suspicious {
             && text
                 .bytes()
                 .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'+' | b'e' | b'E' | b'-'));
+        // A suffix that multiplies (k, M, Ki, …) rather than divides (m, u, n).
+        let multiplied = !bare && !text.ends_with(['m', 'u', 'n']);
+        if let (true, Some(n)) = (multiplied, cpu_nanocores.filter(|&n| n >= 100_000_000_000)) {
+            let meaning = format!(
+                "{} cores (CPU counts cores; its suffix multiplies them)",
+                n as f64 / 1e9
+            );
+            let hint = "CPU is in cores (`0.25`) or millicores (`250m`)".to_string();
+            self.note(location, column, text, "cpu", meaning, hint);
+            return;
+        }
         if !bare {
             return;
         }
@@ -227,6 +239,19 @@ impl Suspicious {
             ),
             _ => return,
         };
+        self.note(location, column, text, kind, meaning, hint);
+    }
+
+    /// Records the first suspicious value of `column` of `kind`, counting the later ones.
+    fn note(
+        &mut self,
+        location: &str,
+        column: &str,
+        text: &str,
+        kind: &'static str,
+        meaning: String,
+        hint: String,
+    ) {
         self.found
             .entry((column.to_string(), kind))
             .and_modify(|e| e.more += 1)
