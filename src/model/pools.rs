@@ -253,9 +253,6 @@ impl ClientPoolConfig {
                 let wait = pymongo_timeout_ms(self.wait_queue_timeout_ms, "waitQueueTimeoutMS")?;
                 let max_connecting =
                     at_least(self.max_connecting, "maxConnecting", 1)?.unwrap_or(2);
-                if max_connecting == 0 {
-                    return Err(("maxConnecting".into(), "0: expected ≥ 1".into()));
-                }
                 // The streaming protocol adds an RTT monitor beside each member's monitor;
                 // polling uses the monitor's socket alone.
                 let monitors_per_member = match self.server_monitoring_mode.as_deref() {

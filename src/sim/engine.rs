@@ -390,7 +390,6 @@ impl ObjectiveAcc {
     }
 }
 
-/// The simulation of one configuration.
 /// The periods at whose multiples the clock stops: the metrics scrape and HPA sync, and the
 /// others (window, timeline, trace bins, readiness probes).
 #[derive(Debug)]
@@ -456,6 +455,7 @@ fn advance(p: &mut Pod, dt_ms: Millis) {
     p.cpu_used_core_ms += p.cpu_cores * dt_ms as f64;
 }
 
+/// The simulation of one configuration.
 struct Sim<'a> {
     sc: &'a Scenario,
     now: Millis,
@@ -1835,10 +1835,6 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// Whether the autoscaler loop at `t` can do anything: pods wait for a node, the cluster
-    /// changed since its last run, or an unneeded node's timer runs out. Otherwise the loop
-    /// would find exactly what it found last time and change nothing, so the clock need not
-    /// stop for it.
     /// The first autoscaler tick after `t` at which it may act (nothing changing before).
     fn next_autoscaler_run(&self, t: Millis) -> Millis {
         let ca = self.sc.control_plane.autoscaler_interval.max(1);
@@ -1864,6 +1860,10 @@ impl<'a> Sim<'a> {
         self.unscheduled > 0
     }
 
+    /// Whether the autoscaler loop at `t` can do anything: pods wait for a node, the cluster
+    /// changed since its last run, or an unneeded node's timer runs out. Otherwise the loop
+    /// would find exactly what it found last time and change nothing, so the clock need not
+    /// stop for it.
     fn autoscaler_may_act(&self, t: Millis) -> bool {
         match self.autoscaler_seen {
             Some((changes, next_due))
@@ -2453,9 +2453,8 @@ impl<'a> Sim<'a> {
     /// failover inside the step costs leaking pools one slot per connection in flight. New
     /// processes and growing pools count as opened connections (the storm figures), and a
     /// server that is a workload of the scenario holds its connections' memory on its ready
-    /// pods in the next step.
-    /// Tallies the connections the servers see over the step; whether every tally input of
-    /// the next step (open connections, refused shares, connection memory) stayed as it was.
+    /// pods in the next step. Returns whether every tally input of the next step (open
+    /// connections, refused shares, connection memory) stayed as it was.
     fn tally_connections(&mut self, t: Millis, dt_ms: Millis) -> bool {
         if self.servers.is_empty() {
             return true;
