@@ -1236,22 +1236,24 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// Runs the scrapes and syncs the clock skipped before stop `t`: each settled HPA's syncs
-    /// (they record their recommendations) and the last scrape, at their own times.
+    /// Catches up with the scrapes and syncs the clock skipped before stop `t`: each settled
+    /// HPA's last skipped sync (it records the recommendation they share) and the last
+    /// scrape, at their own times.
     fn catch_up(&mut self, t: Millis) {
         let Some((from, _)) = self.quiet.take() else {
             return;
         };
         let cp = &self.sc.control_plane;
         let (sync, resolution) = (cp.hpa_sync_period, cp.metrics_resolution);
-        if let Some(n) = from.checked_div(sync) {
-            let first = (n + 1) * sync;
-            for w in 0..self.workloads.len() {
-                if let Some(hpa) = self.workloads[w].hpa.as_mut() {
-                    for at in (first..t).step_by(sync as usize) {
-                        if at >= resolution {
-                            hpa.sync_unchanged(at);
-                        }
+        // The skipped syncs all record the same recommendation, and the stabilization only
+        // asks whether a recommendation is within its window: the latest one answers for them
+        // all, so only the last skipped sync is recorded.
+        if let (Some(n), Some(m)) = (from.checked_div(sync), (t - 1).checked_div(sync)) {
+            let (first, last) = ((n + 1) * sync, m * sync);
+            if last >= first && last >= resolution {
+                for wl in &mut self.workloads {
+                    if let Some(hpa) = wl.hpa.as_mut() {
+                        hpa.sync_unchanged(last);
                     }
                 }
             }
@@ -2132,10 +2134,11 @@ impl<'a> Sim<'a> {
                     }
                     let fail = (step.fail_per_op + ps.refused).min(1.0);
                     if ps.survive.0 != fail {
-                        // (1 − 0)^ops is 1: no power to take for a pool that fails nothing.
+                        // (1 − fail)^ops is 1 when 1 − fail rounds to 1 (a pool that fails
+                        // nothing, or less than half an ulp of 1): no power to take.
                         ps.survive.1.clear();
                         ps.survive.1.extend(ps.ops.iter().map(|&ops| {
-                            if fail > 0.0 {
+                            if 1.0 - fail < 1.0 {
                                 (1.0 - fail).powf(ops)
                             } else {
                                 1.0
@@ -2176,18 +2179,19 @@ impl<'a> Sim<'a> {
                     let a = lambda * cm.share;
                     let rejected = a * refused;
                     let served = a - rejected;
-                    let timed_out = served * st.timed_out[c];
+                    let outcome = st.classes[c];
+                    let timed_out = served * outcome.timed_out;
                     let pool_failed = (served - timed_out) * self.pool_fail[c];
                     rw.rejected += rejected;
                     rw.timed_out += timed_out;
                     rw.pool_errors += pool_failed;
                     // Requests the concurrency limit rejects hold no memory (found by the
                     // request-level validation: counting them OOM-killed overloaded pods).
-                    let in_flight = lambda_pod * cm.share * st.mean_latency[c] * (1.0 - refused);
+                    let in_flight = lambda_pod * cm.share * outcome.mean_latency * (1.0 - refused);
                     self.in_flight.push(in_flight);
                     mem += in_flight * cm.memory_per_request;
                     if let Some(o) = self.objective_of[si][c] {
-                        self.rates.weights.push((o, st.law[c], served));
+                        self.rates.weights.push((o, outcome.law, served));
                         self.rates
                             .objectives
                             .push((o, a, rejected + timed_out + pool_failed));

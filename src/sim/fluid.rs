@@ -60,16 +60,23 @@ pub struct ClassModel {
 pub struct StateLaw {
     /// Fraction of arrivals rejected (no worker slot).
     pub rejected: f64,
-    /// Per class: fraction of served requests that exceed the client timeout.
-    pub timed_out: Vec<f64>,
-    /// Per class: mean latency (s).
-    pub mean_latency: Vec<f64>,
+    /// Per class (one allocation: a step reads them all).
+    pub classes: Vec<ClassOutcome>,
     /// In-flight requests per pod.
     pub in_flight_per_pod: f64,
-    /// Per class law index (see [`ServiceModel::law`]).
-    pub law: Vec<u32>,
     /// Fraction of CFS periods with work in which the pod ran out of quota.
     pub throttled_ratio: f64,
+}
+
+/// What one class's requests see in a memoized state.
+#[derive(Debug, Clone, Copy)]
+pub struct ClassOutcome {
+    /// Fraction of served requests that exceed the client timeout.
+    pub timed_out: f64,
+    /// Mean latency (s).
+    pub mean_latency: f64,
+    /// Latency law index (see [`ServiceModel::law`]).
+    pub law: u32,
 }
 
 /// Memoized states: per key (rate level, backlog bin) a state, per state and class a latency law.
@@ -431,10 +438,8 @@ impl ServiceModel {
         };
         let mut st = StateLaw {
             rejected: 0.0,
-            timed_out: Vec::with_capacity(self.classes.len()),
-            mean_latency: Vec::with_capacity(self.classes.len()),
+            classes: Vec::with_capacity(self.classes.len()),
             in_flight_per_pod: 0.0,
-            law: Vec::with_capacity(self.classes.len()),
             throttled_ratio: 0.0,
         };
         // Per class: the atoms of its latency before the backlog shift, and its waiting law.
@@ -480,11 +485,11 @@ impl ServiceModel {
             let mean = base_mean + shift + wait.mean();
             st.in_flight_per_pod += lambda_pod * c.share * mean;
             unqueued += lambda_pod * c.share * (base_mean + wait.mean());
-            st.mean_latency.push(mean);
-            st.timed_out
-                .push(latency::tail_beyond(atoms, shift, *wait, self.timeout_s));
-            st.law
-                .push((self.known.laws.len() + self.learned.laws.len()) as u32);
+            st.classes.push(ClassOutcome {
+                timed_out: latency::tail_beyond(atoms, shift, *wait, self.timeout_s),
+                mean_latency: mean,
+                law: (self.known.laws.len() + self.learned.laws.len()) as u32,
+            });
             self.learned
                 .laws
                 .push(Law::new(latency::law_with_wait(atoms, shift, *wait)));
@@ -640,13 +645,13 @@ impl CachedModel {
         fresh.sort_unstable_by_key(|&(_, i)| i);
         for (k, i) in fresh {
             let mut st = learned.states[i as usize - known.states.len()].clone();
-            if *budget < st.law.len() {
+            if *budget < st.classes.len() {
                 return;
             }
-            *budget -= st.law.len();
-            for law in &mut st.law {
-                let own = learned.laws[*law as usize - known.laws.len()].clone();
-                *law = (table.laws.len() + self.pending.laws.len()) as u32;
+            *budget -= st.classes.len();
+            for class in &mut st.classes {
+                let own = learned.laws[class.law as usize - known.laws.len()].clone();
+                class.law = (table.laws.len() + self.pending.laws.len()) as u32;
                 self.pending.laws.push(own);
             }
             let index = (table.states.len() + self.pending.states.len()) as u32;
