@@ -35,10 +35,11 @@ struct Cli {
     /// the copy embedded in the binary).
     #[arg(long, global = true)]
     scenario: Option<PathBuf>,
-    /// Output format on stdout.
+    /// Output format on stdout (not diff, report, emit).
     #[arg(long, value_enum, default_value_t = Format::Table, global = true)]
     format: Format,
-    /// Seed for every random draw (Monte Carlo arrivals, start-up and provisioning delays).
+    /// Seed for every random draw (Monte Carlo arrivals, start-up and provisioning delays)
+    /// (simulate, search, merge, recommend).
     #[arg(long, default_value_t = 1, global = true)]
     seed: u64,
     /// No progress on stderr.
@@ -46,16 +47,16 @@ struct Cli {
     quiet: bool,
     /// Directory for result files: search and merge write ranking.json, ranking.csv and the
     /// timelines; simulate its JSON and timeline; emit the manifests (default `k8s`); report
-    /// the document and plots (default `docs/deployment`); shards their shard file.
+    /// the document and plots (default `docs/deployment`); shards their shard file (not
+    /// validate, diff).
     #[arg(long, global = true)]
     out: Option<PathBuf>,
     /// Load model: `fluid` (queueing formulas per step, fast) or `requests` (every request an
-    /// event: exact, slower).
+    /// event: exact, slower) (simulate, search, merge).
     #[arg(long, value_enum, default_value_t = LoadModelArg::Fluid, global = true)]
     load_model: LoadModelArg,
     /// Kubernetes manifests (a kustomize directory, a directory of YAML files or a file) whose
-    /// Deployments and HPAs replace the scenario's baseline (search, simulate, validate, emit,
-    /// diff).
+    /// Deployments and HPAs replace the scenario's baseline (not report, calibrate).
     #[arg(long, global = true)]
     manifests: Option<PathBuf>,
     /// The subcommand's name and which flags the command line set explicitly (a flag a
@@ -757,6 +758,7 @@ fn validate(cli: &Cli, sc: &Scenario) -> Result<()> {
         "management_fee": sc.management_fee,
         "cluster_fee": sc.management_fee.then_some(&sc.catalog.cluster_fee),
         "placement": sc.placement,
+        "limit_range": sc.limit_range,
         "servers": sc.servers,
         "rollouts": sc.rollouts.iter().map(|&(w, at)| serde_json::json!({
             "workload": sc.services.get(w).map(|s| s.name.as_str()), "at_s": at / 1000,
@@ -764,6 +766,8 @@ fn validate(cli: &Cli, sc: &Scenario) -> Result<()> {
         "sla": sc.sla,
         "control_plane": sc.control_plane,
         "baseline": sc.baseline,
+        // What the baseline's pods get at admission (the LimitRange's defaults filled in).
+        "baseline_admitted": sc.limit_range.is_some().then(|| sc.admitted(&sc.baseline).into_owned()),
         "space": { "workload": sc.space.workload, "grid_points": space::grid_size(&sc.space), "candidates": search::space_candidates(sc, space::expand(&sc.space, &sc.baseline)).0.len() },
         "notes": sc.notes,
     });
@@ -788,7 +792,7 @@ fn simulate(
             let text = Files::Disk.read(p)?;
             let c: Config = from_yaml_str(&text, &label)?;
             check_config(sc, &c, &label)?;
-            for w in costsim::model::validate::warnings(&c, Some(&text)) {
+            for w in costsim::model::validate::warnings(&c, Some(&text), sc.limit_range.as_ref()) {
                 eprintln!("costsim: warning: {label}: {w}");
             }
             c
@@ -896,7 +900,12 @@ fn run_search(
     );
     if skipped > 0 {
         // A warning about the result, not progress: shown under --quiet too.
-        eprintln!("costsim: {skipped} candidates left out: their pool breaks a placement rule");
+        let why = if sc.limit_range.is_some() {
+            "their pool breaks a placement rule, or the namespace LimitRange refuses their pods"
+        } else {
+            "their pool breaks a placement rule"
+        };
+        eprintln!("costsim: {skipped} candidates left out: {why}");
     }
     if repeats > 0 {
         eprintln!(

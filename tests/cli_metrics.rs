@@ -355,27 +355,8 @@ fn short_scenario() -> tempfile::TempDir {
 fn simulate_shows_the_request_to_replicas_feedback() {
     let dir = short_scenario();
     // Three backend pods using 90–110m and 290–292Mi for 4 h, one snapshot a minute (timestamps
-    // as `date +%s` prints them).
-    let mut top = String::new();
-    let pods = [
-        "backend-5f9f6bb846-tx6mj",
-        "backend-5f9f6bb846-b2cdf",
-        "backend-5f9f6bb846-x7k2p",
-    ];
-    for i in 0..240 {
-        top.push_str(&format!(
-            "{}\nNAME CPU(cores) MEMORY(bytes)\n",
-            1_700_000_000 + i * 60
-        ));
-        for (j, p) in pods.iter().enumerate() {
-            top.push_str(&format!(
-                "{p} {}m {}Mi\n",
-                90 + (i * 7 + j * 3) % 21,
-                290 + j
-            ));
-        }
-    }
-    let m = write(dir.path(), "backend_top.txt", &top);
+    // as `date +%s` prints them; synthetic: pod j at minute i uses 90 + (7i + 3j) mod 21 m).
+    let m = repo().join("tests/fixtures/metrics/backend_top.txt");
     // The search's pool sizes apply to its best too (they were left at the drivers' defaults).
     let space = dir.path().join("models/spaces/default.yaml");
     let text = fs::read_to_string(&space).unwrap();

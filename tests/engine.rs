@@ -528,6 +528,95 @@ fn limit_range_defaults_count_in_the_daemonset_overhead() {
     assert!(err.contains("cpu 1795m"), "{err}");
 }
 
+/// A namespace LimitRange (the scenario's `limit_range`) gives the containers the requests
+/// and limits they leave out at admission, and refuses pods outside its bounds. A CPU
+/// Utilization HPA over pods with no CPU request never scales (`missing request for cpu`);
+/// with `defaultRequest: { cpu: 200m }` each pod requests 200m, and 8 req/s × 100 ms = 0.8
+/// cores make 400 % of one pod's request: the HPA scales to its max of 4.
+#[test]
+fn a_namespace_limit_range_defaults_the_requests_and_refuses_pods_outside_it() {
+    let no_cpu_request = "name: c\nworkloads:\n  app:\n    node_pool: p\n    replicas: 1\n    resources:\n      \
+        requests: { memory: 64Mi }\n    hpa:\n      minReplicas: 1\n      maxReplicas: 4\n      \
+        metrics:\n        - type: Resource\n          resource: { name: cpu, target: { type: Utilization, averageUtilization: 50 } }\n";
+    let load = |config: Option<&str>, limit_range: &str, space: Option<&str>| {
+        let (d, path) = scenario(&Params::default());
+        let dir = path.parent().unwrap().to_path_buf();
+        if let Some(config) = config {
+            std::fs::write(dir.join("config.yaml"), config).unwrap();
+        }
+        if let Some(space) = space {
+            std::fs::write(dir.join("space.yaml"), space).unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap() + limit_range;
+        std::fs::write(&path, text).unwrap();
+        let sc = load_scenario(Files::Disk, &path).map_err(|e| e.to_string());
+        (d, sc)
+    };
+    let request_per_pod = |run: &costsim::sim::engine::RunResult| {
+        run.workloads[0].cpu_request_core_s / run.workloads[0].pod_seconds
+    };
+    let (_d, sc) = load(Some(no_cpu_request), "", None);
+    let sc = sc.unwrap();
+    assert!(
+        sc.notes
+            .iter()
+            .any(|n| n.contains("missing request for cpu")),
+        "{:?}",
+        sc.notes
+    );
+    let (run, _) = run_one(&sc, &sc.baseline, 1);
+    assert_eq!(run.workloads[0].peak_pods, 1, "never scales");
+    assert_eq!(request_per_pod(&run), 0.0);
+
+    let (_d, sc) = load(
+        Some(no_cpu_request),
+        "limit_range: { defaultRequest: { cpu: 200m } }\n",
+        None,
+    );
+    let sc = sc.unwrap();
+    assert!(
+        !sc.notes.iter().any(|n| n.contains("missing request")),
+        "the defaulted request counts: {:?}",
+        sc.notes
+    );
+    let (run, _) = run_one(&sc, &sc.baseline, 1);
+    assert_eq!(run.workloads[0].peak_pods, 4, "{:?}", desired_steps(&run));
+    assert!(
+        (request_per_pod(&run) - 0.2).abs() < 1e-9,
+        "{}",
+        request_per_pod(&run)
+    );
+
+    // The fixture's own config requests 500m: above a 400m max, the API server refuses it.
+    let (_d, sc) = load(None, "limit_range: { max: { cpu: 400m } }\n", None);
+    let err = sc.unwrap_err();
+    assert!(
+        err.contains("workloads.app.resources.requests.cpu")
+            && err.contains("above the LimitRange's max"),
+        "{err}"
+    );
+    let (_d, sc) = load(
+        None,
+        "limit_range: { min: { cpu: 500m }, max: { cpu: 100m } }\n",
+        None,
+    );
+    let err = sc.unwrap_err();
+    assert!(err.contains("limit_range.min.cpu"), "{err}");
+
+    // The search leaves out the candidates it refuses: a 2-core limit above a 1500m max;
+    // `none` gets the max as its default limit and stays.
+    let space = "workload: app\ngrid:\n  cpu_request: [500m]\n  memory_request: [128Mi]\n  \
+        cpu_limit: [none, '2']\n  memory_limit: [none]\n  min_replicas: [1]\n  max_replicas: [4]\n  \
+        target_cpu_utilization: [70]\n  node_pool: [p]\n";
+    let (_d, sc) = load(None, "limit_range: { max: { cpu: 1500m } }\n", Some(space));
+    let sc = sc.unwrap();
+    let points = costsim::search::space::expand(&sc.space, &sc.baseline);
+    assert_eq!(points.len(), 2);
+    let (kept, skipped, _) = costsim::search::space_candidates(&sc, points);
+    assert_eq!((kept.len(), skipped), (1, 1));
+    assert!(kept[0].name.contains("cpu=500m/none"), "{}", kept[0].name);
+}
+
 /// Field case "Python/gunicorn: per-worker memory growth" (courtlistener#2640, gunicorn#2215):
 /// worker RSS ratchets up with every request; without `--max-requests` the pod reaches its
 /// limit and is OOM-killed every ~49 min; recycling workers every 1,000 requests bounds it.

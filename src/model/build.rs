@@ -635,6 +635,10 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
             ));
         }
     }
+    if let Some(l) = &file.limit_range {
+        l.check()
+            .map_err(|(f, m)| Error::at_field(&label, format!("limit_range.{f}"), m))?;
+    }
     // A server no profile calls limits nothing: most likely a misspelled name, which would
     // silently lift the limit of the server it meant.
     let called: Vec<&str> = {
@@ -696,7 +700,8 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
     let baseline_path = resolve(dir, &file.baseline);
     let (baseline, blabel): (Config, String) = yaml_ref(files, &baseline_path, &label, "baseline")?;
     let baseline_text = files.read(&baseline_path).ok();
-    for w in crate::model::validate::warnings(&baseline, baseline_text.as_deref()) {
+    let limit_range = file.limit_range.as_ref();
+    for w in crate::model::validate::warnings(&baseline, baseline_text.as_deref(), limit_range) {
         notes.push(format!("{blabel}: {w}"));
     }
     let (space, slabel): (Space, String) =
@@ -739,6 +744,7 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
         control_plane: cp,
         management_fee: file.management_fee,
         placement: file.placement,
+        limit_range: file.limit_range,
         rollouts,
         servers: file.servers,
         baseline,

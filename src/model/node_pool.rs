@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::ack_reservation;
+use crate::model::config::{ResourceList, Resources, WorkloadConfig};
 use crate::model::service::DelayRange;
 use crate::quantity::{Bytes, MilliCpu};
 
@@ -38,16 +39,16 @@ pub struct DaemonSetOverhead {
 pub struct LimitRangeDefaults {
     /// `defaultRequest`.
     #[serde(default)]
-    pub default_request: crate::model::config::ResourceList,
+    pub default_request: ResourceList,
     /// `default` (the default limit).
     #[serde(default)]
-    pub default: crate::model::config::ResourceList,
+    pub default: ResourceList,
     /// `max`.
     #[serde(default)]
-    pub max: crate::model::config::ResourceList,
+    pub max: ResourceList,
     /// `min`.
     #[serde(default)]
-    pub min: crate::model::config::ResourceList,
+    pub min: ResourceList,
 }
 
 impl LimitRangeDefaults {
@@ -84,54 +85,124 @@ impl LimitRangeDefaults {
         Ok(())
     }
 
-    /// Why the API server refuses a container requesting `request` and setting no limits:
-    /// below `min` or above `max` of a resource (the LimitRanger), or above the default limit
-    /// the LimitRanger gives it (`default`, else `max`), since a request may not exceed its
-    /// limit (kubernetes/kubernetes#51430: `must be less than or equal to cpu limit`).
-    pub fn refuses(&self, request: crate::model::config::ResourceList) -> Option<String> {
-        let checks = [
-            (
-                "cpu",
-                request.cpu.map(|c| c.0),
-                self.min.cpu.map(|c| c.0),
-                self.max.cpu.map(|c| c.0),
-                self.default.cpu.map(|c| c.0),
-            ),
-            (
-                "memory",
-                request.memory.map(|m| m.0),
-                self.min.memory.map(|m| m.0),
-                self.max.memory.map(|m| m.0),
-                self.default.memory.map(|m| m.0),
-            ),
-        ];
-        checks
-            .into_iter()
-            .find_map(|(resource, r, min, max, default)| {
-                let r = r?;
-                if min.is_some_and(|m| r < m) {
-                    Some(format!(
-                        "its {resource} request is below the LimitRange's min"
-                    ))
-                } else if max.is_some_and(|m| r > m) {
-                    Some(format!(
-                        "its {resource} request is above the LimitRange's max"
-                    ))
-                } else if default.is_some_and(|d| r > d) {
-                    Some(format!(
-                        "its {resource} request is above the LimitRange's default limit, which it gets without a limit of its own (a request may not exceed its limit)"
-                    ))
-                } else {
-                    None
+    /// A container's resources as the API server admits them into a namespace with this
+    /// LimitRange: a request left unset defaults to the container's own limit (pod
+    /// defaulting, before admission), then the LimitRanger gives an unset limit the default
+    /// limit ([`LimitRangeDefaults::limit`]) and an unset request the default request
+    /// ([`LimitRangeDefaults::request`]).
+    pub fn apply(&self, r: &Resources) -> Resources {
+        let (own, limit, request) = (r.effective_requests(), self.limit(), self.request());
+        Resources {
+            requests: ResourceList {
+                cpu: own.cpu.or(request.cpu),
+                memory: own.memory.or(request.memory),
+            },
+            limits: ResourceList {
+                cpu: r.limits.cpu.or(limit.cpu),
+                memory: r.limits.memory.or(limit.memory),
+            },
+        }
+    }
+
+    /// Why the API server refuses a container with resources `r` (as written): after
+    /// [`LimitRangeDefaults::apply`], a request below `min` (or none while `min` is set), a
+    /// limit or request above `max` (or no limit while `max` is set), which the LimitRanger
+    /// checks, or a request above its limit, which pod validation refuses (a default limit
+    /// too: kubernetes/kubernetes#51430, `must be less than or equal to cpu limit`). The
+    /// field (`requests.cpu`, relative to the container's resources) and the reason.
+    pub fn refuses(&self, r: &Resources) -> Option<(String, String)> {
+        let admitted = self.apply(r);
+        let quantities = |l: ResourceList| [l.cpu.map(|c| c.0), l.memory.map(|m| m.0)];
+        let [req, lim, min, max] =
+            [admitted.requests, admitted.limits, self.min, self.max].map(quantities);
+        let own_limit = quantities(r.limits);
+        (0..2).find_map(|i| {
+            let resource = ["cpu", "memory"][i];
+            let field = |kind: &str| format!("{kind}.{resource}");
+            let refused = |kind: &str, why: String| Some((field(kind), why));
+            if let Some(m) = min[i] {
+                match req[i] {
+                    None => return refused("requests", format!("no {resource} request while the LimitRange sets a min")),
+                    Some(q) if q < m => return refused("requests", format!("its {resource} request is below the LimitRange's min")),
+                    _ => {}
                 }
+            }
+            if let Some(m) = max[i] {
+                match (lim[i], req[i]) {
+                    (None, _) => return refused("limits", format!("no {resource} limit while the LimitRange sets a max")),
+                    (Some(l), _) if l > m => return refused("limits", format!("its {resource} limit is above the LimitRange's max")),
+                    (_, Some(q)) if q > m => return refused("requests", format!("its {resource} request is above the LimitRange's max")),
+                    _ => {}
+                }
+            }
+            match (req[i], lim[i]) {
+                (Some(q), Some(l)) if q > l && own_limit[i].is_none() => refused(
+                    "requests",
+                    format!("its {resource} request is above the LimitRange's default limit, which it gets without a limit of its own (a request may not exceed its limit)"),
+                ),
+                (Some(q), Some(l)) if q > l => refused("requests", format!("its {resource} request is above its limit")),
+                _ => None,
+            }
+        })
+    }
+
+    /// Workload `w` as the API server admits its pods into a namespace with this LimitRange:
+    /// every container (the app, the sidecars, the init containers) as
+    /// [`LimitRangeDefaults::apply`] gives it.
+    pub fn admit(&self, w: &WorkloadConfig) -> WorkloadConfig {
+        let mut w = w.clone();
+        w.resources = self.apply(&w.resources);
+        for s in &mut w.sidecars {
+            s.resources = self.apply(&s.resources);
+        }
+        for i in &mut w.init_containers {
+            i.resources = self.apply(&i.resources);
+        }
+        w
+    }
+
+    /// Why the API server refuses the pods of workload `w` (as written): the first container
+    /// [`LimitRangeDefaults::refuses`]; the field, relative to the workload
+    /// (`resources.requests.cpu`, `sidecars[0].resources.limits.memory`), and the reason.
+    pub fn refuses_workload(&self, w: &WorkloadConfig) -> Option<(String, String)> {
+        let sidecars = w
+            .sidecars
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (format!("sidecars[{i}].resources"), &s.resources));
+        let inits = w
+            .init_containers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!("init_containers[{i}].resources"), &c.resources));
+        std::iter::once(("resources".to_string(), &w.resources))
+            .chain(sidecars)
+            .chain(inits)
+            .find_map(|(at, r)| {
+                let (field, why) = self.refuses(r)?;
+                Some((
+                    format!("{at}.{field}"),
+                    format!(
+                        "{why}, so the API server refuses the pods (the scenario's limit_range)"
+                    ),
+                ))
             })
+    }
+
+    /// The limit a container without one gets, as the API server defaults the LimitRange
+    /// (`SetDefaults_LimitRangeItem`: the default limit falls back to `max`).
+    pub fn limit(&self) -> ResourceList {
+        ResourceList {
+            cpu: self.default.cpu.or(self.max.cpu),
+            memory: self.default.memory.or(self.max.memory),
+        }
     }
 
     /// The request a container without one gets, as the API server defaults the LimitRange
     /// (`SetDefaults_LimitRangeItem`: the default limit falls back to `max`, the default
     /// request to the default limit, then to `min`) before the LimitRanger applies it.
-    pub fn request(&self) -> crate::model::config::ResourceList {
-        crate::model::config::ResourceList {
+    pub fn request(&self) -> ResourceList {
+        ResourceList {
             cpu: self
                 .default_request
                 .cpu
@@ -353,11 +424,15 @@ impl NodePoolCatalog {
                 l.check()
                     .map_err(|(field, m)| (f(&format!("daemonset_limit_range.{field}")), m))?;
                 for (j, d) in p.daemonsets.iter().enumerate() {
-                    let request = crate::model::config::ResourceList {
+                    let requests = ResourceList {
                         cpu: d.cpu,
                         memory: d.memory,
                     };
-                    if let Some(why) = l.refuses(request) {
+                    let resources = Resources {
+                        requests,
+                        limits: ResourceList::default(),
+                    };
+                    if let Some((_, why)) = l.refuses(&resources) {
                         return Err((
                             f(&format!("daemonsets[{j}]")),
                             format!(
@@ -391,5 +466,103 @@ impl NodePoolCatalog {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limit_range(yaml: &str) -> LimitRangeDefaults {
+        crate::model::load::from_yaml_str(yaml, "limit_range.yaml").unwrap()
+    }
+
+    fn resources(yaml: &str) -> Resources {
+        crate::model::load::from_yaml_str(yaml, "resources.yaml").unwrap()
+    }
+
+    /// (cpu request, cpu limit, memory request, memory limit) in millicores and bytes.
+    fn values(r: &Resources) -> [Option<i64>; 4] {
+        [
+            r.requests.cpu.map(|c| c.0),
+            r.limits.cpu.map(|c| c.0),
+            r.requests.memory.map(|m| m.0),
+            r.limits.memory.map(|m| m.0),
+        ]
+    }
+
+    /// The LimitRanger's defaults (upstream `TestMergePodResourceRequirements`,
+    /// `SetDefaults_LimitRangeItem`): an unset limit gets `default` (else `max`), an unset
+    /// request the container's own limit first (pod defaulting runs before admission), then
+    /// `defaultRequest` (else the default limit, else `min`); what a container sets is kept.
+    #[test]
+    fn containers_get_the_defaults_they_leave_out() {
+        let l = limit_range(
+            "defaultRequest: { cpu: 100m, memory: 64Mi }\ndefault: { cpu: 500m, memory: 256Mi }\n",
+        );
+        let mi = 1 << 20;
+        let cases = [
+            ("{}", [Some(100), Some(500), Some(64 * mi), Some(256 * mi)]),
+            // A limit alone: the request is that limit, not the default request.
+            (
+                "limits: { cpu: '1' }",
+                [Some(1000), Some(1000), Some(64 * mi), Some(256 * mi)],
+            ),
+            (
+                "requests: { cpu: 200m, memory: 32Mi }",
+                [Some(200), Some(500), Some(32 * mi), Some(256 * mi)],
+            ),
+            (
+                "requests: { cpu: 50m }\nlimits: { cpu: 80m, memory: 1Gi }",
+                [Some(50), Some(80), Some(1024 * mi), Some(1024 * mi)],
+            ),
+        ];
+        for (given, want) in cases {
+            assert_eq!(values(&l.apply(&resources(given))), want, "{given}");
+        }
+        // `max` alone is the default limit and the default request; `min` alone a default
+        // request only.
+        let max = limit_range("max: { cpu: '2' }\n");
+        assert_eq!(
+            values(&max.apply(&resources("{}"))),
+            [Some(2000), Some(2000), None, None]
+        );
+        let min = limit_range("min: { memory: 16Mi }\n");
+        assert_eq!(
+            values(&min.apply(&resources("{}"))),
+            [None, None, Some(16 * mi), None]
+        );
+    }
+
+    /// What the API server refuses (upstream `TestPodLimitFunc`): a request below `min`, a
+    /// limit or request above `max`, a request above its (default) limit; the field names
+    /// the value.
+    #[test]
+    fn containers_outside_the_bounds_are_refused() {
+        let l = limit_range(
+            "min: { cpu: 50m }\nmax: { cpu: '1', memory: 1Gi }\ndefault: { cpu: 500m }\n",
+        );
+        let refused = |r: &str| {
+            l.refuses(&resources(r))
+                .map(|(field, why)| format!("{field}: {why}"))
+        };
+        assert_eq!(
+            refused("requests: { cpu: 100m }\nlimits: { cpu: 800m }"),
+            None
+        );
+        assert_eq!(refused("{}"), None);
+        let cases = [
+            ("requests: { cpu: 20m }", "requests.cpu: its cpu request is below the LimitRange's min"),
+            ("limits: { cpu: 1500m }", "limits.cpu: its cpu limit is above the LimitRange's max"),
+            ("limits: { memory: 2Gi }", "limits.memory: its memory limit is above the LimitRange's max"),
+            (
+                "requests: { cpu: 700m }",
+                "requests.cpu: its cpu request is above the LimitRange's default limit, which it gets without a limit of its own (a request may not exceed its limit)",
+            ),
+            ("requests: { cpu: 700m }\nlimits: { cpu: 600m }", "requests.cpu: its cpu request is above its limit"),
+        ];
+        for (given, want) in cases {
+            assert_eq!(refused(given).as_deref(), Some(want), "{given}");
+        }
     }
 }

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::config::{Config, WorkloadConfig};
+use crate::model::node_pool::LimitRangeDefaults;
 use crate::model::service::duration_serde;
 use crate::time::Millis;
 
@@ -283,6 +285,9 @@ pub struct ScenarioFile {
     /// Node-pool selection rules; the first that matches a pod decides its pool.
     #[serde(default)]
     pub placement: Vec<PlacementRule>,
+    /// The LimitRange (`type: Container`) of the workloads' namespace, if it has one.
+    #[serde(default)]
+    pub limit_range: Option<LimitRangeDefaults>,
     /// Deployment rollouts (new ReplicaSets) during the run.
     #[serde(default)]
     pub rollouts: Vec<Rollout>,
@@ -367,6 +372,10 @@ pub struct Scenario {
     pub management_fee: bool,
     /// Node-pool selection rules.
     pub placement: Vec<PlacementRule>,
+    /// The workloads' namespace LimitRange: at admission, containers get its defaults for
+    /// the requests and limits they leave out, and one outside its bounds is refused
+    /// ([`Scenario::admitted`]).
+    pub limit_range: Option<LimitRangeDefaults>,
     /// Rollouts: (service index, time).
     pub rollouts: Vec<(usize, Millis)>,
     /// Connection limits of the downstream servers, by name.
@@ -450,8 +459,41 @@ impl Scenario {
             self.horizon,
             self.trace_start_unix_s,
         );
-        text
+        // Only a scenario with a LimitRange fingerprints it: the others keep their digests.
+        match &self.limit_range {
+            Some(l) => format!("{text}|{l:?}"),
+            None => text,
+        }
     }
+
+    /// `config` as the API server admits its pods into the workloads' namespace (see
+    /// [`LimitRangeDefaults::admit`]; borrowed unchanged without a LimitRange).
+    pub fn admitted<'c>(&self, config: &'c Config) -> std::borrow::Cow<'c, Config> {
+        admitted(self.limit_range.as_ref(), config)
+    }
+
+    /// Why the API server refuses the pods of workload `w` (as written) in the workloads'
+    /// namespace: the field, relative to the workload, and the reason (see
+    /// [`LimitRangeDefaults::refuses_workload`]).
+    pub fn refuses(&self, w: &WorkloadConfig) -> Option<(String, String)> {
+        self.limit_range.as_ref()?.refuses_workload(w)
+    }
+}
+
+/// `config` with every workload as [`LimitRangeDefaults::admit`] admits it under
+/// `limit_range` (borrowed unchanged without one).
+pub fn admitted<'c>(
+    limit_range: Option<&LimitRangeDefaults>,
+    config: &'c Config,
+) -> std::borrow::Cow<'c, Config> {
+    let Some(l) = limit_range else {
+        return std::borrow::Cow::Borrowed(config);
+    };
+    let mut admitted = config.clone();
+    for w in admitted.workloads.values_mut() {
+        *w = l.admit(w);
+    }
+    std::borrow::Cow::Owned(admitted)
 }
 
 /// 64-bit FNV-1a of `bytes` as 16 hex digits: a stable fingerprint (the same on every run and

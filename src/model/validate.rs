@@ -67,6 +67,9 @@ pub fn check_workload(
             ));
         }
     }
+    if let Some(refused) = scenario.refuses(w) {
+        return Err(refused);
+    }
     check_placement(scenario, w)?;
     check_container_names(w)?;
     if let Some(ru) = &w.rolling_update {
@@ -256,12 +259,15 @@ fn check_container_metric(
 }
 
 /// Whether the workload's pool agrees with the scenario's placement rules (the first rule that
-/// matches its pod memory request decides).
+/// matches its pod memory request, as admitted, decides).
 pub fn check_placement(
     scenario: &Scenario,
     w: &WorkloadConfig,
 ) -> std::result::Result<(), (String, String)> {
-    let memory = w.pod_requests().sched_memory();
+    let memory = match &scenario.limit_range {
+        Some(l) => l.admit(w).pod_requests().sched_memory(),
+        None => w.pod_requests().sched_memory(),
+    };
     if let Some((i, rule)) = scenario
         .placement
         .iter()
@@ -434,9 +440,13 @@ fn check_space_pools(scenario: &Scenario, file: &str) -> Result<()> {
                 file,
                 field(""),
                 format!(
-                    "the baseline's `{}` has no client pool toward `{server}`; its pools: {}",
+                    "the baseline's `{}` has no client pool toward `{server}` for the space to \
+                     size; its pools: {}. Give the baseline that pool (manifests carry it in a \
+                     `{}-client-pools` ConfigMap with the costsim.io/client-pools annotation, as \
+                     `emit` writes it), or leave `client_pools.{server}` out of the space",
                     s.workload,
-                    name_list(pools.into_iter().flat_map(|p| p.keys().map(String::as_str)))
+                    name_list(pools.into_iter().flat_map(|p| p.keys().map(String::as_str))),
+                    s.workload
                 ),
             ));
         };
@@ -605,9 +615,18 @@ pub fn name_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
 
 /// What a configuration does that Kubernetes accepts but that is almost surely a mistake, one
 /// warning each (field path first): [`suspicious_quantities`] and [`invalid_hpa_metrics`].
-pub fn warnings(config: &Config, text: Option<&str>) -> Vec<String> {
+/// The HPA's requests are the pods' as admitted under `limit_range` (the workloads'
+/// namespace LimitRange, if any).
+pub fn warnings(
+    config: &Config,
+    text: Option<&str>,
+    limit_range: Option<&crate::model::node_pool::LimitRangeDefaults>,
+) -> Vec<String> {
     let mut out = suspicious_quantities(config, text);
-    out.extend(invalid_hpa_metrics(config));
+    out.extend(invalid_hpa_metrics(&crate::model::scenario::admitted(
+        limit_range,
+        config,
+    )));
     out
 }
 

@@ -97,8 +97,8 @@ impl Evaluated {
     }
 }
 
-/// The configurations the scenario's placement rules admit (the searched workload on the pool
-/// its memory request requires), and how many were left out.
+/// The configurations the scenario admits ([`admits`]: the namespace LimitRange, and the
+/// pool the placement rules give each memory request), and how many were left out.
 pub fn admissible(scenario: &Scenario, configs: Vec<Config>) -> (Vec<Config>, usize) {
     let before = configs.len();
     let kept: Vec<Config> = configs
@@ -109,19 +109,19 @@ pub fn admissible(scenario: &Scenario, configs: Vec<Config>) -> (Vec<Config>, us
     (kept, skipped)
 }
 
-/// Whether the scenario's placement rules admit `config` (every workload on the pool its
-/// memory request requires).
+/// Whether the scenario admits `config`: every workload's pods pass the namespace LimitRange
+/// and run on the pool the placement rules give their memory request.
 pub fn admits(scenario: &Scenario, config: &Config) -> bool {
-    config
-        .workloads
-        .values()
-        .all(|w| crate::model::validate::check_placement(scenario, w).is_ok())
+    config.workloads.values().all(|w| {
+        scenario.refuses(w).is_none()
+            && crate::model::validate::check_placement(scenario, w).is_ok()
+    })
 }
 
 /// The search's candidates from the expanded or sampled points `configs` of the scenario's
 /// space: each with the space's pool settings ([`pools::with_pool_sizes`]), those the
-/// placement rules admit ([`admissible`]), each once ([`distinct`]). Also returns how many the
-/// placement rules left out and how many repeats were dropped.
+/// scenario admits ([`admissible`]), each once ([`distinct`]). Also returns how many it left
+/// out and how many repeats were dropped.
 pub fn space_candidates(scenario: &Scenario, configs: Vec<Config>) -> (Vec<Config>, usize, usize) {
     let (kept, skipped) = admissible(
         scenario,

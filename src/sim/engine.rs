@@ -699,6 +699,9 @@ pub fn simulate_with(
 
 impl<'a> Sim<'a> {
     fn new(sc: &'a Scenario, config: &Config, seed: u64, options: &Options) -> Sim<'a> {
+        // The pods run as admitted: with the namespace LimitRange's defaults.
+        let admitted = sc.admitted(config);
+        let config: &Config = &admitted;
         let server_names: Vec<String> = config
             .workloads
             .values()
