@@ -32,9 +32,11 @@ pub struct DaemonSetOverhead {
     pub memory: Option<Bytes>,
 }
 
-/// The LimitRange (`type: Container`) of the namespace a pool's DaemonSets run in: at
-/// admission, a container that requests nothing of a resource gets its default request.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// A LimitRange item of `type: Container`: the namespace a pool's DaemonSets run in
+/// (`daemonset_limit_range`) or the workloads' (the scenario's `limit_range`). At admission a
+/// container gets the defaults it leaves out ([`LimitRangeDefaults::apply`]) and is refused
+/// outside the bounds ([`LimitRangeDefaults::refuses`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LimitRangeDefaults {
     /// `defaultRequest`.
@@ -49,6 +51,21 @@ pub struct LimitRangeDefaults {
     /// `min`.
     #[serde(default)]
     pub min: ResourceList,
+    /// `maxLimitRequestRatio`: the most a limit may be over its request, per resource.
+    #[serde(default)]
+    pub max_limit_request_ratio: LimitRequestRatios,
+}
+
+/// `maxLimitRequestRatio` of a LimitRange item: per resource, a quantity (`2`, `1.5`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitRequestRatios {
+    /// CPU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<crate::quantity::Quantity>,
+    /// Memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<crate::quantity::Quantity>,
 }
 
 impl LimitRangeDefaults {
@@ -56,6 +73,15 @@ impl LimitRangeDefaults {
     /// min ≤ defaultRequest ≤ default ≤ max; returns the field (relative to the LimitRange)
     /// and the problem.
     pub fn check(&self) -> Result<(), (String, String)> {
+        let ratios = &self.max_limit_request_ratio;
+        for (resource, ratio) in [("cpu", &ratios.cpu), ("memory", &ratios.memory)] {
+            if ratio.as_ref().is_some_and(|r| r.milli_value() < 1000) {
+                return Err((
+                    format!("maxLimitRequestRatio.{resource}"),
+                    "must be at least 1 (a limit is never below its request; the API server refuses such a LimitRange)".into(),
+                ));
+            }
+        }
         let order = [
             ("min", self.min),
             ("defaultRequest", self.default_request),
@@ -106,8 +132,9 @@ impl LimitRangeDefaults {
 
     /// Why the API server refuses a container with resources `r` (as written): after
     /// [`LimitRangeDefaults::apply`], a request below `min` (or none while `min` is set), a
-    /// limit or request above `max` (or no limit while `max` is set), which the LimitRanger
-    /// checks, or a request above its limit, which pod validation refuses (a default limit
+    /// limit or request above `max` (or no limit while `max` is set), a limit more than
+    /// `maxLimitRequestRatio` times its request (or either missing or zero while it is set),
+    /// which the LimitRanger checks, or a request above its limit, which pod validation refuses (a default limit
     /// too: kubernetes/kubernetes#51430, `must be less than or equal to cpu limit`). The
     /// field (`requests.cpu`, relative to the container's resources) and the reason.
     pub fn refuses(&self, r: &Resources) -> Option<(String, String)> {
@@ -133,6 +160,26 @@ impl LimitRangeDefaults {
                     (Some(l), _) if l > m => return refused("limits", format!("its {resource} limit is above the LimitRange's max")),
                     (_, Some(q)) if q > m => return refused("requests", format!("its {resource} request is above the LimitRange's max")),
                     _ => {}
+                }
+            }
+            let ratio = [&self.max_limit_request_ratio.cpu, &self.max_limit_request_ratio.memory][i];
+            if let Some(ratio) = ratio {
+                match (req[i], lim[i]) {
+                    (Some(q), Some(l)) if q > 0 && l > 0 => {
+                        // Upstream compares in thousandths: observed × 1000 against MilliValue.
+                        if l as f64 / q as f64 * 1000.0 > ratio.milli_value() as f64 {
+                            return refused(
+                                "limits",
+                                format!("its {resource} limit is {:.3}× its request, above the LimitRange's maxLimitRequestRatio {ratio}", l as f64 / q as f64),
+                            );
+                        }
+                    }
+                    (None | Some(0), _) => {
+                        return refused("requests", format!("no {resource} request (or a zero one) while the LimitRange sets a maxLimitRequestRatio"));
+                    }
+                    _ => {
+                        return refused("limits", format!("no {resource} limit (or a zero one) while the LimitRange sets a maxLimitRequestRatio"));
+                    }
                 }
             }
             match (req[i], lim[i]) {
@@ -291,6 +338,7 @@ impl NodePool {
     pub fn daemonset_requests(&self) -> (i64, i64) {
         let default = self
             .daemonset_limit_range
+            .as_ref()
             .map(|l| l.request())
             .unwrap_or_default();
         self.daemonsets.iter().fold((0, 0), |(cpu, mem), d| {
@@ -564,5 +612,23 @@ mod tests {
         for (given, want) in cases {
             assert_eq!(refused(given).as_deref(), Some(want), "{given}");
         }
+        // `maxLimitRequestRatio: { cpu: 2 }`: 500m over 250m is 2× (admitted), over 200m 2.5×.
+        let l = limit_range("maxLimitRequestRatio: { cpu: 2 }\ndefault: { cpu: 500m }\n");
+        let refused = |r: &str| {
+            l.refuses(&resources(r))
+                .map(|(field, why)| format!("{field}: {why}"))
+        };
+        assert_eq!(refused("requests: { cpu: 250m }"), None);
+        assert_eq!(
+            refused("requests: { cpu: 200m }").as_deref(),
+            Some("limits.cpu: its cpu limit is 2.500× its request, above the LimitRange's maxLimitRequestRatio 2")
+        );
+        assert!(refused("requests: { cpu: '0' }")
+            .is_some_and(|e| e.starts_with("requests.cpu: no cpu request (or a zero one)")));
+        let below_one = limit_range("maxLimitRequestRatio: { memory: 500m }\n");
+        assert_eq!(
+            below_one.check().unwrap_err().0,
+            "maxLimitRequestRatio.memory"
+        );
     }
 }
