@@ -472,6 +472,18 @@ impl Scenario {
         admitted(self.limit_range.as_ref(), config)
     }
 
+    /// Workload `w` as the API server admits its pods into the workloads' namespace
+    /// ([`LimitRangeDefaults::admit`]; borrowed unchanged without a LimitRange).
+    pub fn admitted_workload<'w>(
+        &self,
+        w: &'w WorkloadConfig,
+    ) -> std::borrow::Cow<'w, WorkloadConfig> {
+        match &self.limit_range {
+            Some(l) => std::borrow::Cow::Owned(l.admit(w)),
+            None => std::borrow::Cow::Borrowed(w),
+        }
+    }
+
     /// Why the API server refuses the pods of workload `w` (as written) in the workloads'
     /// namespace: the field, relative to the workload, and the reason (see
     /// [`LimitRangeDefaults::refuses_workload`]).

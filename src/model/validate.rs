@@ -264,10 +264,7 @@ pub fn check_placement(
     scenario: &Scenario,
     w: &WorkloadConfig,
 ) -> std::result::Result<(), (String, String)> {
-    let memory = match &scenario.limit_range {
-        Some(l) => l.admit(w).pod_requests().sched_memory(),
-        None => w.pod_requests().sched_memory(),
-    };
+    let memory = scenario.admitted_workload(w).pod_requests().sched_memory();
     if let Some((i, rule)) = scenario
         .placement
         .iter()
