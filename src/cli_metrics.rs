@@ -75,7 +75,11 @@ pub fn load_all(specs: &[String], base: &MetricsOptions) -> Result<Vec<MetricsSe
             };
             read_metrics(&path, &opts)
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()
+        .and_then(|sets| {
+            costsim::ingest::metrics::check_duplicate_readings(&sets)?;
+            Ok(sets)
+        })
 }
 
 /// `costsim recommend`: the text for stdout; with `out`, also `recommendations.json` and
