@@ -633,6 +633,8 @@ pub fn run_calibrate(
         .map(|s| s.source.as_str())
         .collect::<Vec<_>>()
         .join(", ");
+    costsim::model::service::check_class_name(class)
+        .map_err(|m| Error::input("<command line>", Some("--class".into()), m))?;
     let c = calibrate(&samples, service, &sources)?;
     let yaml = profile_yaml(&c, class, &sources)?;
     if let Some(path) = out {

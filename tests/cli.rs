@@ -3797,3 +3797,20 @@ fn delays_longer_than_the_horizon_and_an_empty_sla_are_noted() {
         "{all}"
     );
 }
+
+/// A class name the SLA, `class_logs` and the `service/class` outputs cannot name cleanly —
+/// empty, or with a space or `/` — is bad input naming the profile's field.
+#[test]
+fn class_names_that_are_not_names_are_rejected() {
+    for bad in ["\"\"", "\"a b/c\""] {
+        let f = Fixture::new();
+        f.replace(BACKEND, "  - name: llm", &format!("  - name: {bad}"));
+        let out = f.run(&["validate"]);
+        assert_input_error(
+            &out,
+            BACKEND,
+            "classes[1].name",
+            &["is not a class name", "letters, digits"],
+        );
+    }
+}

@@ -578,3 +578,35 @@ fn prometheus_cpu_and_memory_files_are_halves_of_one_reading() {
         out.stdout
     );
 }
+
+/// `calibrate --class` names the profile's class: an empty one, or one with a space or `:`,
+/// is a flag error (it wrote a profile with `name: ` or broken YAML).
+#[test]
+fn calibrate_class_that_is_not_a_name_is_a_flag_error() {
+    let metrics = repo()
+        .join("data/usage/nezha_onlineboutique_2022-08-22/frontend-579b9bff58-t2dbm_metric.csv")
+        .display()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["", "a b", "x: y"] {
+        let out = run_in(
+            dir.path(),
+            &[
+                "calibrate",
+                "--metrics",
+                &metrics,
+                "--service",
+                "frontend",
+                "--class",
+                bad,
+                "--out",
+                "p.yaml",
+            ],
+        );
+        assert_input_error(&out, "<command line>", "--class", &["is not a class name"]);
+        assert!(
+            !dir.path().join("p.yaml").exists(),
+            "{bad:?}: nothing written"
+        );
+    }
+}
