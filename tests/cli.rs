@@ -3814,3 +3814,31 @@ fn class_names_that_are_not_names_are_rejected() {
         );
     }
 }
+
+/// The catalog's `prices_as_of` is printed as the prices' date: anything but a real
+/// YYYY-MM-DD day is bad input naming the field.
+#[test]
+fn prices_as_of_must_be_a_calendar_date() {
+    for bad in ["yesterday", "2024-13-01", "2023-02-29", "2024-10-9", ""] {
+        let f = Fixture::new();
+        f.replace(
+            POOLS,
+            "prices_as_of: \"2024-10-09\"",
+            &format!("prices_as_of: \"{bad}\""),
+        );
+        let out = f.run(&["validate"]);
+        assert_input_error(
+            &out,
+            POOLS,
+            "prices_as_of",
+            &["is not a date", "YYYY-MM-DD"],
+        );
+    }
+    let f = Fixture::new();
+    f.replace(
+        POOLS,
+        "prices_as_of: \"2024-10-09\"",
+        "prices_as_of: \"2024-02-29\"",
+    );
+    assert_ok(&f.run(&["validate"]));
+}
