@@ -75,7 +75,11 @@ pub fn load_all(specs: &[String], base: &MetricsOptions) -> Result<Vec<MetricsSe
             };
             read_metrics(&path, &opts)
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()
+        .and_then(|sets| {
+            costsim::ingest::metrics::check_duplicate_readings(&sets)?;
+            Ok(sets)
+        })
 }
 
 /// `costsim recommend`: the text for stdout; with `out`, also `recommendations.json` and
@@ -629,6 +633,8 @@ pub fn run_calibrate(
         .map(|s| s.source.as_str())
         .collect::<Vec<_>>()
         .join(", ");
+    costsim::model::service::check_class_name(class)
+        .map_err(|m| Error::input("<command line>", Some("--class".into()), m))?;
     let c = calibrate(&samples, service, &sources)?;
     let yaml = profile_yaml(&c, class, &sources)?;
     if let Some(path) = out {

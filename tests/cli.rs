@@ -3753,3 +3753,92 @@ fn calls_to_a_limited_server_without_a_pool_are_warned_of() {
         );
     }
 }
+
+#[test]
+fn an_empty_scenario_name_is_bad_input() {
+    let f = Fixture::new();
+    f.replace(SCENARIO, "name: ack-shanghai-week", "name: \"\"");
+    let out = f.run(&["validate"]);
+    assert_input_error(&out, SCENARIO, "name", &["empty", "expected a name"]);
+}
+
+/// Delays longer than the run parse (Kubernetes takes such a terminationGracePeriodSeconds)
+/// but are almost surely unit slips: each is noted naming its file and field. An SLA without
+/// objectives, under which every config meets the SLA, is noted too.
+#[test]
+fn delays_longer_than_the_horizon_and_an_empty_sla_are_noted() {
+    let f = Fixture::new();
+    f.replace(BACKEND, "  max: 75s", "  max: 75h");
+    f.replace(SCENARIO, "termination_grace: 30s", "termination_grace: 30h");
+    f.replace(POOLS, "max: 180s }", "max: 180h }");
+    let text = f.read(SCENARIO);
+    let start = text.find("  objectives:\n").unwrap();
+    let end = start + text[start..].find("servers:").unwrap();
+    f.write(
+        SCENARIO,
+        &format!("{}  objectives: []\n{}", &text[..start], &text[end..]),
+    );
+    let out = f.run(&["simulate"]);
+    assert_ok(&out);
+    let all = format!("{}{}", out.stdout(), out.stderr);
+    for (file, field) in [
+        (BACKEND, "startup.max"),
+        (SCENARIO, "control_plane.termination_grace"),
+        (POOLS, "pools[0].provisioning_delay.max"),
+    ] {
+        assert!(
+            all.contains(&format!("{file}: {field}: "))
+                && all.contains("is longer than the simulated horizon (2h)"),
+            "{file} {field}:\n{all}"
+        );
+    }
+    assert!(
+        all.contains(&format!("{SCENARIO}: sla.objectives is empty")),
+        "{all}"
+    );
+}
+
+/// A class name the SLA, `class_logs` and the `service/class` outputs cannot name cleanly —
+/// empty, or with a space or `/` — is bad input naming the profile's field.
+#[test]
+fn class_names_that_are_not_names_are_rejected() {
+    for bad in ["\"\"", "\"a b/c\""] {
+        let f = Fixture::new();
+        f.replace(BACKEND, "  - name: llm", &format!("  - name: {bad}"));
+        let out = f.run(&["validate"]);
+        assert_input_error(
+            &out,
+            BACKEND,
+            "classes[1].name",
+            &["is not a class name", "letters, digits"],
+        );
+    }
+}
+
+/// The catalog's `prices_as_of` is printed as the prices' date: anything but a real
+/// YYYY-MM-DD day is bad input naming the field.
+#[test]
+fn prices_as_of_must_be_a_calendar_date() {
+    for bad in ["yesterday", "2024-13-01", "2023-02-29", "2024-10-9", ""] {
+        let f = Fixture::new();
+        f.replace(
+            POOLS,
+            "prices_as_of: \"2024-10-09\"",
+            &format!("prices_as_of: \"{bad}\""),
+        );
+        let out = f.run(&["validate"]);
+        assert_input_error(
+            &out,
+            POOLS,
+            "prices_as_of",
+            &["is not a date", "YYYY-MM-DD"],
+        );
+    }
+    let f = Fixture::new();
+    f.replace(
+        POOLS,
+        "prices_as_of: \"2024-10-09\"",
+        "prices_as_of: \"2024-02-29\"",
+    );
+    assert_ok(&f.run(&["validate"]));
+}

@@ -467,3 +467,127 @@ fn krr_column_says_krr_itself_skips_a_resource_its_hpa_targets() {
     assert_ok(&out);
     assert!(!out.stdout.contains("HPA detected"), "{}", out.stdout);
 }
+
+/// Five one-minute `kubectl top` snapshots of one backend pod (CPU 100m … 140m, 300Mi).
+fn backend_top(snapshots: usize) -> String {
+    (0..snapshots)
+        .map(|i| {
+            format!(
+                "Mon Aug 22 03:5{}:19 UTC 2022\nNAME                       CPU(cores)   MEMORY(bytes)\n\
+                 backend-5f9f6bb846-tx6mj   {}m         300Mi\n",
+                i % 5,
+                100 + 10 * (i % 5)
+            )
+        })
+        .collect()
+}
+
+/// The same reading twice — a repeated snapshot, a file passed twice, a duplicated
+/// Prometheus series — is bad input naming the file, the pod and the time: it counted the
+/// usage twice, and the HPA threshold line added the copies up as if they were two
+/// containers (a 140m peak read as 280m, "asks for 1.43× the replicas").
+#[test]
+fn a_reading_given_twice_is_rejected_naming_the_pod_and_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let once = write(dir.path(), "once.txt", &backend_top(5));
+    let twice = write(dir.path(), "twice.txt", &backend_top(6));
+    let (once, twice) = (once.display().to_string(), twice.display().to_string());
+    let out = run(&["recommend", "--quiet", "--metrics", &twice]);
+    assert_input_error(
+        &out,
+        &twice,
+        "pod `backend-5f9f6bb846-tx6mj` at unix time 1661140219 s",
+        &[
+            "a second CPU reading",
+            "earlier in this file",
+            "one reading per pod",
+        ],
+    );
+    let out = run(&[
+        "recommend",
+        "--quiet",
+        "--metrics",
+        &once,
+        "--metrics",
+        &once,
+    ]);
+    assert_input_error(
+        &out,
+        &once,
+        "pod `backend-5f9f6bb846-tx6mj` at unix time 1661140219 s",
+        &[&format!("the first is in {once}")],
+    );
+    let out = run(&["recommend", "--quiet", "--metrics", &once]);
+    assert_ok(&out);
+    assert!(
+        out.stdout.contains("per-pod p95 138m (max 140m)"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// A Prometheus CPU file and a memory file (`cpu=`, `memory=`, as the README says to pass
+/// them) give one pod's two halves at the same times: the HPA threshold line reads them as
+/// one reading, where it took them for two containers and lost the CPU.
+#[test]
+fn prometheus_cpu_and_memory_files_are_halves_of_one_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let series = |v: &dyn Fn(usize) -> String| {
+        let values: Vec<String> = (0..5)
+            .map(|i| format!("[{}, \"{}\"]", 1661140279 + 60 * i, v(i)))
+            .collect();
+        format!(
+            "{{\"status\":\"success\",\"data\":{{\"resultType\":\"matrix\",\"result\":[\
+             {{\"metric\":{{\"pod\":\"backend-5f9f6bb846-tx6mj\"}},\"values\":[{}]}}]}}}}",
+            values.join(",")
+        )
+    };
+    let cpu = write(
+        dir.path(),
+        "cpu.json",
+        &series(&|i| format!("{}", 0.1 + 0.01 * i as f64)),
+    );
+    let mem = write(dir.path(), "mem.json", &series(&|_| "314572800".into()));
+    let cpu = format!("cpu={}", cpu.display());
+    let mem = format!("memory={}", mem.display());
+    let out = run(&["recommend", "--quiet", "--metrics", &cpu, "--metrics", &mem]);
+    assert_ok(&out);
+    assert!(
+        out.stdout
+            .contains("hpa backend: cpu target 70 % of the pod's 250m request = 175m per pod; per-pod p95 138m (max 140m)"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// `calibrate --class` names the profile's class: an empty one, or one with a space or `:`,
+/// is a flag error (it wrote a profile with `name: ` or broken YAML).
+#[test]
+fn calibrate_class_that_is_not_a_name_is_a_flag_error() {
+    let metrics = repo()
+        .join("data/usage/nezha_onlineboutique_2022-08-22/frontend-579b9bff58-t2dbm_metric.csv")
+        .display()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["", "a b", "x: y"] {
+        let out = run_in(
+            dir.path(),
+            &[
+                "calibrate",
+                "--metrics",
+                &metrics,
+                "--service",
+                "frontend",
+                "--class",
+                bad,
+                "--out",
+                "p.yaml",
+            ],
+        );
+        assert_input_error(&out, "<command line>", "--class", &["is not a class name"]);
+        assert!(
+            !dir.path().join("p.yaml").exists(),
+            "{bad:?}: nothing written"
+        );
+    }
+}

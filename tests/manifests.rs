@@ -481,6 +481,25 @@ fn an_instance_type_no_pool_has_is_bad_input() {
 }
 
 #[test]
+fn a_selector_the_pod_template_does_not_match_is_bad_input() {
+    // The API server refuses it ("selector does not match template labels"): a Deployment
+    // that can never exist is not a baseline to price.
+    let (code, err) = validate_with_backend_edit(
+        "    metadata:\n      labels: { app: backend }",
+        "    metadata:\n      labels: { app: other }",
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(
+            "backend-deployment.yaml: Deployment backend: spec.selector.matchLabels.app: \
+             `app: backend` is not among the pod template's labels \
+             (spec.template.metadata.labels: { app: other })"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
 fn manifests_with_no_deployment_of_the_scenario_are_bad_input() {
     let (code, err) = validate_edited_base(|d| {
         for f in ["backend", "frontend", "redis"] {

@@ -582,6 +582,18 @@ fn bad_timelines_are_bad_input_naming_line_and_column() {
             "`web_cpu_utilization`",
         ),
         ("half", with("general_nodes", "1.5"), "`general_nodes`"),
+        // What the simulator cannot write: a minute past the horizon, more nodes than a pool
+        // may have (both were drawn, stretching the plots' axes).
+        (
+            "late",
+            with("minute", "99999999999999999999"),
+            "column 1 `minute`: 99999999999999999999: expected at most",
+        ),
+        (
+            "nodes",
+            with("general_nodes", "11"),
+            "11: expected at most 10 (pool `general`'s max_nodes)",
+        ),
         (
             "header",
             csv.replacen("web_ready", "api_ready", 1),

@@ -291,6 +291,47 @@ pub fn apply_to_baseline(
     out
 }
 
+/// The API server refuses a Deployment whose `spec.selector.matchLabels` its pod template's
+/// labels do not satisfy ("`selector` does not match template `labels`"): such a manifest
+/// never deploys, so simulating it would price a workload that cannot exist.
+fn check_selector(o: &Object, field: &dyn Fn(&str) -> String) -> Result<()> {
+    let Some(wanted) = o
+        .value
+        .pointer("/spec/selector/matchLabels")
+        .and_then(Value::as_object)
+    else {
+        return Ok(());
+    };
+    let labels = o
+        .value
+        .pointer("/spec/template/metadata/labels")
+        .and_then(Value::as_object);
+    let shown = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    for (k, v) in wanted {
+        if labels.and_then(|l| l.get(k)) == Some(v) {
+            continue;
+        }
+        let have = labels.map_or("none".to_string(), |l| {
+            let all: Vec<String> = l
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", shown(v)))
+                .collect();
+            format!("{{ {} }}", all.join(", "))
+        });
+        return Err(Error::input(
+            &o.file,
+            Some(field(&format!("spec.selector.matchLabels.{k}"))),
+            format!(
+                "`{k}: {}` is not among the pod template's labels (spec.template.metadata.labels: \
+                 {have}): the API server refuses a Deployment whose selector does not match its \
+                 template labels; expected the template to carry every matchLabels pair",
+                shown(v)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// One Deployment as a `WorkloadConfig` JSON object.
 fn deployment_workload(
     o: &Object,
@@ -304,6 +345,7 @@ fn deployment_workload(
         .value
         .pointer("/spec/template/spec")
         .ok_or_else(|| Error::input(&o.file, Some(field("spec.template.spec")), "missing"))?;
+    check_selector(o, &field)?;
     let containers = pod
         .get("containers")
         .and_then(Value::as_array)

@@ -247,6 +247,8 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
         BTreeMap::new();
     // (service, traffic source) of every service with traffic, for the horizon's note.
     let mut sources: Vec<(String, String)> = Vec::new();
+    // (index in the scenario's services, profile file) of every service, for the delays' notes.
+    let mut profile_files: Vec<(usize, String)> = Vec::new();
     for (i, sref) in file.services.iter().enumerate() {
         let field = |f: &str| format!("services[{i}].{f}");
         let (profile, plabel): (ServiceProfile, String) = yaml_ref(
@@ -258,6 +260,7 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
         profile
             .validate()
             .map_err(|(f, m)| Error::at_field(&plabel, f, m))?;
+        profile_files.push((i, plabel.clone()));
         check_service_name(&sref.name).map_err(|m| Error::at_field(&label, field("name"), m))?;
         if services.iter().any(|s: &Service| s.name == sref.name) {
             return Err(Error::at_field(
@@ -725,12 +728,70 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
             crate::time::format_duration(window)
         ));
     }
+    // Delays that parse but outlast the run: almost surely a unit slip (`75m` for `75s`).
+    // Kubernetes accepts such a terminationGracePeriodSeconds, so they are notes, not errors.
+    let mut long: Vec<(String, String, Millis)> = Vec::new();
+    for (i, plabel) in &profile_files {
+        let name = &file.services[*i].name;
+        let Some(s) = services.iter().find(|s| &s.name == name) else {
+            continue;
+        };
+        let p = &s.profile;
+        for (f, v) in [
+            ("startup.max", p.startup.max),
+            ("readiness_delay", p.readiness_delay),
+            ("restart_delay", p.restart_delay),
+        ] {
+            long.push((plabel.clone(), f.to_string(), v));
+        }
+    }
+    for (i, pool) in catalog.pools.iter().enumerate() {
+        long.push((
+            clabel.clone(),
+            format!("pools[{i}].provisioning_delay.max"),
+            pool.provisioning_delay.max,
+        ));
+    }
+    for (f, v) in [
+        ("control_plane.termination_grace", cp.termination_grace),
+        (
+            "control_plane.scale_down_unneeded_time",
+            cp.scale_down_unneeded_time,
+        ),
+    ] {
+        long.push((label.clone(), f.to_string(), v));
+    }
+    for (file_label, f, v) in long {
+        if v > horizon {
+            notes.push(format!(
+                "{file_label}: {f}: {} is longer than the simulated horizon ({run_horizon}): \
+                 what waits on it never happens in the run; expected a delay well inside it (a \
+                 unit slip, `m` for `s`?)",
+                fmt(v)
+            ));
+        }
+    }
+    if file.sla.objectives.is_empty() {
+        notes.push(format!(
+            "{label}: sla.objectives is empty: no window can fail, so every config meets the \
+             SLA and the ranking is by cost alone; expected an objective per service and class \
+             that matters"
+        ));
+    }
     let t = cp.scale_down_utilization_threshold;
     if !(t.is_finite() && t > 0.0 && t <= 1.0) {
         return Err(Error::at_field(
             &label,
             "control_plane.scale_down_utilization_threshold",
             format!("{t} must be within (0, 1] (a fraction of allocatable; default 0.5)"),
+        ));
+    }
+    if file.name.trim().is_empty() {
+        return Err(Error::at_field(
+            &label,
+            "name",
+            "empty: the outputs and the shard and report digests name the scenario by it; \
+             expected a name such as ack-shanghai-week",
         ));
     }
     let trace_start_unix_s = first.start_unix_s;

@@ -361,6 +361,37 @@ impl NodePool {
     }
 }
 
+/// Whether `s` is a calendar date written `YYYY-MM-DD` (a real day: no month 13, no 30 February).
+fn is_calendar_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| {
+        b[r.clone()].iter().all(u8::is_ascii_digit) && s[r].parse::<u32>().is_ok()
+    };
+    if b.len() != 10
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !digits(0..4)
+        || !digits(5..7)
+        || !digits(8..10)
+    {
+        return false;
+    }
+    let (y, m, d): (u32, u32, u32) = (
+        s[0..4].parse().unwrap_or(0),
+        s[5..7].parse().unwrap_or(0),
+        s[8..10].parse().unwrap_or(0),
+    );
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&d)
+}
+
 /// A node-pool catalog file (`models/node-pools/*.yaml`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -419,6 +450,16 @@ impl NodePoolCatalog {
             return Err((
                 "currency".into(),
                 "empty: every cost is in it (e.g. CNY)".into(),
+            ));
+        }
+        if !is_calendar_date(&self.prices_as_of) {
+            return Err((
+                "prices_as_of".into(),
+                format!(
+                    "{:?} is not a date; expected the price list's date as YYYY-MM-DD (e.g. \
+                     \"2024-10-09\"): the outputs and the report state the prices as of it",
+                    self.prices_as_of
+                ),
             ));
         }
         check_money(

@@ -301,6 +301,7 @@ impl ServiceProfile {
         }
         let mut names = std::collections::BTreeSet::new();
         for (i, c) in self.classes.iter().enumerate() {
+            check_class_name(&c.name).map_err(|m| (format!("classes[{i}].name"), m))?;
             if !names.insert(c.name.as_str()) {
                 return Err((
                     format!("classes[{i}].name"),
@@ -404,6 +405,25 @@ impl ServiceProfile {
         }
         Ok(())
     }
+}
+
+/// A request class name: what the SLA objectives and `class_logs` name and the outputs print
+/// as `service/class`: 1 to 63 letters, digits, `-`, `_` or `.`, starting with a letter or
+/// digit (an empty name or one with spaces, `/` or `:` reads as something else in all of them).
+pub fn check_class_name(name: &str) -> std::result::Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        return Ok(());
+    }
+    Err(format!(
+        "{name:?} is not a class name; expected 1 to 63 letters, digits, '-', '_' or '.', \
+         starting with a letter or digit (e.g. api, llm)"
+    ))
 }
 
 /// Serde adapter for an optional duration (a field with `default`): absent is `None`, a value is

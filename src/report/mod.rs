@@ -122,11 +122,34 @@ fn read_timeline(scenario: &Scenario, path: &Path) -> Result<BTreeMap<String, Ve
         .iter()
         .map(|p| f64::from(p.vcpu) * 1000.0)
         .fold(1.0, f64::max);
+    // What the simulator cannot write: a minute past the horizon, more nodes than a pool has.
+    let mut limits = BTreeMap::new();
+    let last_minute = scenario.horizon.saturating_sub(1) / 60_000;
+    limits.insert(
+        "minute".to_string(),
+        (
+            last_minute as f64,
+            format!(
+                "the last minute of the {} horizon",
+                crate::time::format_duration(scenario.horizon)
+            ),
+        ),
+    );
+    for p in &scenario.catalog.pools {
+        limits.insert(
+            format!("{}_nodes", p.name),
+            (
+                f64::from(p.max_nodes),
+                format!("pool `{}`'s max_nodes", p.name),
+            ),
+        );
+    }
     plots::parse_timeline(
         &text,
         &label,
         &crate::output::timeline_columns(scenario),
         max_utilization,
+        &limits,
     )
 }
 

@@ -368,12 +368,15 @@ pub fn distribution(values: &[f64], hi: f64, bins: usize) -> Vec<(f64, f64)> {
 /// The header must be `columns` (what `search --out` writes for the scenario), and every value
 /// what the simulator can write: finite; minutes, replica and node counts whole and
 /// non-negative; minutes increasing row by row; a CPU utilization (use over request) between
-/// 0 and `max_utilization`. A bad value names the file, line and column.
+/// 0 and `max_utilization`; a column named in `limits` (the minute: inside the horizon; a
+/// pool's nodes: at most its `max_nodes`) at most its limit, with why. A bad value names the
+/// file, line and column.
 pub fn parse_timeline(
     text: &str,
     file: &str,
     columns: &[String],
     max_utilization: f64,
+    limits: &BTreeMap<String, (f64, String)>,
 ) -> Result<BTreeMap<String, Vec<f64>>> {
     let mut lines = text.lines();
     let header: Vec<&str> = lines
@@ -448,7 +451,12 @@ pub fn parse_timeline(
                     "{f}: expected a CPU use over request between 0 and {max_utilization} (a \
                      pod uses at most its node's CPU)"
                 )),
-                _ => None,
+                _ => match limits.get(header[c]) {
+                    Some((max, why)) if x > *max => {
+                        Some(format!("{f}: expected at most {max} ({why})"))
+                    }
+                    _ => None,
+                },
             };
             if let Some(problem) = problem {
                 return Err(Error::input(file, at(), problem));

@@ -391,9 +391,77 @@ pub fn workload_of(pod: &str) -> &str {
     }
 }
 
+/// Checks that no two samples of `sets` (across files too) give the same resource of the
+/// same pod and container at the same time: a repeated `kubectl top` snapshot, a file passed
+/// twice or a duplicated Prometheus series would count that usage twice, and the pod totals
+/// an HPA sees would add the copies up as if they were two containers. A CPU reading in one
+/// file and a memory reading in another (`cpu=FILE`, `memory=FILE`) are one sample's halves.
+pub fn check_duplicate_readings(sets: &[MetricsSet]) -> Result<()> {
+    use std::collections::HashMap;
+    // (namespace, pod, container, time) → (file index, has CPU, has memory).
+    type Reading<'a> = (&'a str, &'a str, &'a str, i64);
+    let mut seen: HashMap<Reading, (usize, bool, bool)> = HashMap::new();
+    for (i, set) in sets.iter().enumerate() {
+        for s in &set.samples {
+            let (cpu, mem) = (s.cpu_nanocores.is_some(), s.working_set_bytes.is_some());
+            let key = (
+                s.namespace.as_str(),
+                s.pod.as_str(),
+                s.container.as_str(),
+                s.t_ms,
+            );
+            let e = seen.entry(key).or_insert((i, false, false));
+            let resource = match (cpu && e.1, mem && e.2) {
+                (true, _) => "CPU",
+                (_, true) => "memory",
+                _ => {
+                    e.1 |= cpu;
+                    e.2 |= mem;
+                    continue;
+                }
+            };
+            let whose = match (s.namespace.is_empty(), s.container.is_empty()) {
+                (true, true) => format!("pod `{}`", s.pod),
+                (false, true) => format!("pod `{}/{}`", s.namespace, s.pod),
+                (true, false) => format!("pod `{}` container `{}`", s.pod, s.container),
+                (false, false) => format!(
+                    "pod `{}/{}` container `{}`",
+                    s.namespace, s.pod, s.container
+                ),
+            };
+            let first = if e.0 == i {
+                "earlier in this file".to_string()
+            } else {
+                format!("in {}", sets[e.0].source)
+            };
+            return Err(Error::input(
+                &set.source,
+                Some(format!("{whose} at unix time {}", format_unix_ms(s.t_ms))),
+                format!(
+                    "a second {resource} reading of it at that time (the first is {first}); \
+                     expected one reading per pod, container and time: a repeated snapshot or \
+                     file would count the usage twice"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Unix milliseconds as seconds, with the fraction only when there is one.
+fn format_unix_ms(t_ms: i64) -> String {
+    if t_ms % 1000 == 0 {
+        format!("{} s", t_ms / 1000)
+    } else {
+        format!("{:.3} s", t_ms as f64 / 1000.0)
+    }
+}
+
 /// Sums the containers of each pod per timestamp into pod-level samples (what `kubectl top
 /// pods` without `--containers` shows); pod-level samples pass through. A resource is summed
-/// only when every container of that pod and time has it.
+/// only when every container of that pod and time has it. Samples of the same container and
+/// time are halves of one reading (the CPU from one file, the memory from another): each
+/// resource is taken from the first that has it, never added up.
 pub fn pod_totals(samples: &[UsageSample]) -> Vec<UsageSample> {
     use std::collections::BTreeMap;
     let mut by_key: BTreeMap<(String, String, i64), Vec<&UsageSample>> = BTreeMap::new();
@@ -406,10 +474,18 @@ pub fn pod_totals(samples: &[UsageSample]) -> Vec<UsageSample> {
     by_key
         .into_iter()
         .map(|((namespace, pod, t_ms), group)| {
-            let sum_i = |f: fn(&UsageSample) -> Option<i64>| {
-                group
-                    .iter()
-                    .try_fold(0i64, |acc, s| Some(acc.saturating_add(f(s)?)))
+            // Per container: its CPU and memory, each from the first sample that has it.
+            type Halves = (Option<i64>, Option<i64>);
+            let mut per_container: BTreeMap<&str, Halves> = BTreeMap::new();
+            for s in &group {
+                let e = per_container.entry(s.container.as_str()).or_default();
+                e.0 = e.0.or(s.cpu_nanocores);
+                e.1 = e.1.or(s.working_set_bytes);
+            }
+            let sum_i = |f: fn(&Halves) -> Option<i64>| {
+                per_container
+                    .values()
+                    .try_fold(0i64, |acc, c| Some(acc.saturating_add(f(c)?)))
             };
             let first = group[0];
             UsageSample {
@@ -417,8 +493,8 @@ pub fn pod_totals(samples: &[UsageSample]) -> Vec<UsageSample> {
                 pod,
                 container: String::new(),
                 t_ms,
-                cpu_nanocores: sum_i(|s| s.cpu_nanocores),
-                working_set_bytes: sum_i(|s| s.working_set_bytes),
+                cpu_nanocores: sum_i(|c| c.0),
+                working_set_bytes: sum_i(|c| c.1),
                 requests_per_s: first.requests_per_s,
                 server_latency_p90_s: first.server_latency_p90_s,
                 precision: first.precision,
