@@ -530,7 +530,9 @@ fn search_checks_the_space_against_the_baseline_the_manifests_give() {
     assert!(
         err.contains("--manifests")
             && err.contains("client_pools.mongodb")
-            && err.contains("no client pool toward `mongodb`; its pools: none"),
+            && err
+                .contains("no client pool toward `mongodb` for the space to size; its pools: none")
+            && err.contains("`backend-client-pools` ConfigMap"),
         "{err}"
     );
 }

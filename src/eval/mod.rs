@@ -382,6 +382,12 @@ fn warnings(
             }
         ));
     }
+    if w.downstream_errors > 0.5 {
+        out.push(format!(
+            "{:.0} requests failed because a server they call failed their calls (it had no ready pod, or rejected or timed them out): give the server more replicas or capacity",
+            w.downstream_errors
+        ));
+    }
     if w.pool_slots_lost > 0 {
         out.push(format!(
             "{} pool slots per process lost at failovers (redis-py 8.0.0–8.0.1 Sentinel pool leak, redis/redis-py#4187): upgrade redis-py",

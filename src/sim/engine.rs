@@ -151,6 +151,10 @@ pub struct WorkloadRun {
     pub ready_pod_seconds: f64,
     /// Requests failed at a pool checkout (timeout, a raising pool full, refused connection).
     pub pool_errors: f64,
+    /// Requests that failed because a modeled server they call failed their calls (no ready
+    /// pod, rejected or timed out there), under the fluid model.
+    #[serde(default)]
+    pub downstream_errors: f64,
     /// Highest 99th percentile of the checkout wait over the steps, seconds (infinite when a
     /// blocking pool saturated).
     pub pool_wait_p99_s: f64,
@@ -424,6 +428,7 @@ struct WorkloadRates {
     rejected: f64,
     timed_out: f64,
     pool_errors: f64,
+    downstream_errors: f64,
     ready_pods: f64,
     throttled_pods: f64,
     single_node: f64,
@@ -524,6 +529,10 @@ struct Sim<'a> {
     servers: Vec<ServerState>,
     /// Per class of one workload: share of requests failing at a pool (reused buffer).
     pool_fail: Vec<f64>,
+    /// This step's callers of modeled servers under the fluid model: (workload, class index
+    /// among all classes, slot in `rates.objectives`, requests per second not failed
+    /// otherwise) (reused buffer; see [`Sim::fail_downstream`]).
+    callers: Vec<(usize, usize, Option<usize>, f64)>,
 }
 
 /// Adds a running pod's working set `bytes` to node `n`'s in `node_memory`; whether the node
@@ -909,6 +918,7 @@ impl<'a> Sim<'a> {
             ready_ids: Vec::new(),
             servers,
             pool_fail: Vec::new(),
+            callers: Vec::new(),
         };
         // Every candidate of this replication draws the same arrivals: once per search.
         for wl in &mut sim.workloads {
@@ -1279,6 +1289,7 @@ impl<'a> Sim<'a> {
             run.rejected += r.rejected * dt;
             run.timed_out += r.timed_out * dt;
             run.pool_errors += r.pool_errors * dt;
+            run.downstream_errors += r.downstream_errors * dt;
             run.ready_pod_seconds += r.ready_pods * dt;
             run.throttled_pod_seconds += r.throttled_pods * dt;
             run.single_node_seconds += r.single_node * dt;
@@ -2025,6 +2036,7 @@ impl<'a> Sim<'a> {
         rates.pools.clear();
         rates.pools.resize(self.pools.len(), PoolRates::default());
         rates.servers.clear();
+        self.callers.clear();
         let mut class_base = 0;
         for w in 0..self.workloads.len() {
             let si = self.workloads[w].service;
@@ -2193,14 +2205,20 @@ impl<'a> Sim<'a> {
                     let in_flight = lambda_pod * cm.share * outcome.mean_latency * (1.0 - refused);
                     self.in_flight.push(in_flight);
                     mem += in_flight * cm.memory_per_request;
-                    if let Some(o) = self.objective_of[si][c] {
+                    let slot = self.objective_of[si][c].map(|o| {
                         self.rates.weights.push((o, outcome.law, served));
                         self.rates
                             .objectives
                             .push((o, a, rejected + timed_out + pool_failed));
-                    }
-                    for &(server, ops) in &self.calls[class_base + c] {
+                        self.rates.objectives.len() - 1
+                    });
+                    let calls = &self.calls[class_base + c];
+                    for &(server, ops) in calls {
                         self.downstream[server] += served * ops;
+                    }
+                    if !calls.is_empty() {
+                        let ok = served - timed_out - pool_failed;
+                        self.callers.push((w, class_base + c, slot, ok));
                     }
                 }
                 (m.idle_cores + busy, mem)
@@ -2330,6 +2348,7 @@ impl<'a> Sim<'a> {
                 killed = true;
             }
         }
+        self.fail_downstream();
         steady &= self.tally_connections(t, dt_ms);
         let count = &mut self.node_count;
         count.iter_mut().for_each(|c| *c = 0);
@@ -2358,6 +2377,57 @@ impl<'a> Sim<'a> {
             self.relieve_memory_pressure(t + dt_ms);
         }
         self.steady = steady && !killed && !pressure;
+    }
+
+    /// Fails the step's callers' requests whose calls to a modeled server fail there: a
+    /// server that rejects or times out a share `f` of its operations (all of them with no
+    /// ready pod) fails a request making `k` calls with probability `1 − (1 − f)^k` (the
+    /// client raises, the handler errors). Servers come after their callers in the scenario,
+    /// so the workloads are taken last first: a server's own failed calls count before its
+    /// callers read its share.
+    fn fail_downstream(&mut self) {
+        if self.callers.is_empty() {
+            return;
+        }
+        let mut entries = std::mem::take(&mut self.callers);
+        for w in (0..self.workloads.len()).rev() {
+            for &(caller, class, slot, ok) in entries.iter().filter(|e| e.0 == w) {
+                let survive: f64 = self.calls[class]
+                    .iter()
+                    .map(|&(server, ops)| {
+                        let f = self.server_failure(server);
+                        if f > 0.0 {
+                            (1.0 - f).powf(ops)
+                        } else {
+                            1.0
+                        }
+                    })
+                    .product();
+                if survive < 1.0 {
+                    let failed = ok * (1.0 - survive);
+                    self.rates.workloads[caller].downstream_errors += failed;
+                    if let Some(slot) = slot {
+                        self.rates.objectives[slot].2 += failed;
+                    }
+                }
+            }
+        }
+        entries.clear();
+        self.callers = entries;
+    }
+
+    /// The share of its arrivals the workload of service `server` fails this step (rejected,
+    /// timed out, failed at its pools or at its own servers); 0 without arrivals.
+    fn server_failure(&self, server: usize) -> f64 {
+        let Some(w) = self.workloads.iter().position(|wl| wl.service == server) else {
+            return 0.0;
+        };
+        let r = &self.rates.workloads[w];
+        if r.arrivals > 0.0 {
+            ((r.rejected + r.timed_out + r.pool_errors + r.downstream_errors) / r.arrivals).min(1.0)
+        } else {
+            0.0
+        }
     }
 
     /// The request-level step of workload `w` over `[t, t + dt_ms)` at `lambda` requests per
@@ -2832,6 +2902,50 @@ mod tests {
     /// The autoscaler loops the clock skips are the ones that would change nothing: a day of
     /// the default scenario with every loop run gives the same node history, scale events and
     /// pending time (up to the rounding of steps cut at the skipped ticks).
+    /// A server down fails its callers: with no Redis pod, every backend request (both of its
+    /// classes call Redis) fails at its Redis calls, the frontend's (no calls) do not, and a
+    /// Redis pod back serves them all again. 2 h of the default scenario.
+    #[test]
+    fn a_server_without_ready_pods_fails_the_requests_that_call_it() {
+        let sc = default_scenario_hours(2);
+        let mut config = sc.baseline.clone();
+        config.workloads.get_mut("redis").unwrap().replicas = 0;
+        let [b, f, r] = ["backend", "frontend", "redis"].map(|n| sc.service_index(n).unwrap());
+        let run = |config: &Config| {
+            let mut sim = Sim::new(&sc, config, 1, &Options::default());
+            sim.run();
+            sim.finish()
+        };
+        let down = run(&config);
+        let backend = &down.workloads[b];
+        let handled = backend.arrivals - backend.rejected - backend.timed_out - backend.pool_errors;
+        assert!(backend.arrivals > 100_000.0, "{}", backend.arrivals);
+        assert!(
+            (backend.downstream_errors - handled).abs() < 1e-6 * handled,
+            "{} of {handled}",
+            backend.downstream_errors
+        );
+        assert!(down.workloads[r].rejected > 0.0);
+        assert_eq!(down.workloads[f].downstream_errors, 0.0);
+        let errors = |run: &RunResult, objective: usize| -> (f64, f64) {
+            run.windows.iter().fold((0.0, 0.0), |(e, a), w| {
+                (
+                    e + w.objectives[objective].errors,
+                    a + w.objectives[objective].arrivals,
+                )
+            })
+        };
+        // Objectives: backend/api, backend/llm, frontend/static.
+        for o in 0..2 {
+            let (e, a) = errors(&down, o);
+            assert!(e > 0.999 * a, "objective {o}: {e} errors of {a}");
+        }
+        assert_eq!(errors(&down, 2).0, 0.0);
+        let up = run(&sc.baseline);
+        assert_eq!(up.workloads[b].downstream_errors, 0.0);
+        assert!(errors(&up, 0).0 < 1e-3 * errors(&up, 0).1);
+    }
+
     #[test]
     fn skipped_autoscaler_loops_change_nothing() {
         let sc = default_scenario_hours(24);
