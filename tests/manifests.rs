@@ -750,3 +750,49 @@ fn malformed_spread_constraints_in_manifests_are_bad_input_not_unmodeled_notes()
         "{err}"
     );
 }
+
+/// `kustomize build` reads no file outside the kustomization's root (its default load
+/// restrictor): a resource or patch file elsewhere is bad input naming the entry, not read;
+/// a directory elsewhere is another kustomization and stays allowed (the overlays list
+/// `../../base`).
+#[test]
+fn a_resource_file_outside_the_kustomization_root_is_refused() {
+    let outside = tempfile::tempdir().unwrap();
+    let redis = outside.path().join("redis-deployment.yaml");
+    std::fs::copy(fixture("base").join("redis-deployment.yaml"), &redis).unwrap();
+    let (code, err) = validate_edited_base(|d| {
+        std::fs::remove_file(d.join("redis-deployment.yaml")).unwrap();
+        let k = d.join("kustomization.yaml");
+        let text = std::fs::read_to_string(&k).unwrap();
+        let edited = text.replace(
+            "  - redis-deployment.yaml",
+            &format!("  - {}", redis.display()),
+        );
+        assert_ne!(text, edited, "fixture layout");
+        std::fs::write(k, edited).unwrap();
+    });
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("kustomization.yaml")
+            && err.contains("resources")
+            && err.contains("outside the kustomization's root"),
+        "{err}"
+    );
+    let patch = outside.path().join("patch.yaml");
+    std::fs::write(
+        &patch,
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: redis }\nspec: { replicas: 1 }\n",
+    )
+    .unwrap();
+    let (code, err) = validate_edited_base(|d| {
+        let k = d.join("kustomization.yaml");
+        let text = std::fs::read_to_string(&k).unwrap();
+        let listed = format!("{text}patchesStrategicMerge:\n  - {}\n", patch.display());
+        std::fs::write(k, listed).unwrap();
+    });
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("patchesStrategicMerge") && err.contains("outside the kustomization's root"),
+        "{err}"
+    );
+}

@@ -284,6 +284,30 @@ struct ImageRule {
 /// Kustomize nests at most this deep here; deeper means a cycle of bases.
 const MAX_DEPTH: usize = 16;
 
+/// `file` (the kustomization `label`'s entry `entry` of `field`) if it lies in or below the
+/// kustomization's root `dir`: `kustomize build` refuses other files (its default load
+/// restrictor, `LoadRestrictionsRootOnly`); a directory elsewhere is another kustomization
+/// and may be anywhere.
+fn in_root(dir: &Path, file: &Path, entry: &str, label: &str, field: &str) -> Result<PathBuf> {
+    let canonical = |p: &Path| {
+        p.canonicalize()
+            .map_err(|e| Error::at_field(label, field, format!("`{entry}`: {e}")))
+    };
+    let (root, path) = (canonical(dir)?, canonical(file)?);
+    if path.starts_with(&root) {
+        Ok(file.to_path_buf())
+    } else {
+        Err(Error::at_field(
+            label,
+            field,
+            format!(
+                "`{entry}` is a file outside the kustomization's root {}: kustomize refuses it (its default load restrictor); move it under the root, or give its directory a kustomization and list the directory",
+                root.display()
+            ),
+        ))
+    }
+}
+
 fn build(dir: &Path, kfile: &Path, notes: &mut Vec<String>, depth: usize) -> Result<Vec<Object>> {
     let label = kfile.display().to_string();
     if depth > MAX_DEPTH {
@@ -318,7 +342,7 @@ fn build(dir: &Path, kfile: &Path, notes: &mut Vec<String>, depth: usize) -> Res
             })?;
             objects.extend(build(&p, &kf, notes, depth + 1)?);
         } else if p.is_file() {
-            objects.extend(load_file(&p)?);
+            objects.extend(load_file(&in_root(dir, &p, r, &label, "resources")?)?);
         } else {
             return Err(Error::at_field(
                 &label,
@@ -329,13 +353,14 @@ fn build(dir: &Path, kfile: &Path, notes: &mut Vec<String>, depth: usize) -> Res
     }
     let mut patches: Vec<(Object, Option<&Target>)> = Vec::new();
     for p in &k.patches_strategic_merge {
-        for o in load_file(&dir.join(p))? {
+        let file = in_root(dir, &dir.join(p), p, &label, "patchesStrategicMerge")?;
+        for o in load_file(&file)? {
             patches.push((o, None));
         }
     }
     for p in &k.patches {
         let docs = match (&p.path, &p.patch) {
-            (Some(path), _) => load_file(&dir.join(path))?,
+            (Some(path), _) => load_file(&in_root(dir, &dir.join(path), path, &label, "patches")?)?,
             (None, Some(text)) => parse_documents(text, &format!("{label} (inline patch)"))?
                 .into_iter()
                 .map(|value| Object {
