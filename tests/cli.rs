@@ -3842,3 +3842,34 @@ fn prices_as_of_must_be_a_calendar_date() {
     );
     assert_ok(&f.run(&["validate"]));
 }
+
+/// A profile whose pod at rest is larger than any node of the catalog has for pods (idle CPU
+/// of 1e15 cores, 7Ei of memory per worker: unit slips the API server would take) is noted,
+/// naming the file and the field.
+#[test]
+fn a_resting_pod_larger_than_any_node_is_noted() {
+    for (from, to, field) in [
+        ("idle_cpu: 5m", "idle_cpu: 1e15", "idle_cpu"),
+        (
+            "base_per_worker: 170Mi",
+            "base_per_worker: 7Ei",
+            "memory (base_pod",
+        ),
+    ] {
+        let f = Fixture::new();
+        let profile = f.dir.path().join("models/services/backend.yaml");
+        let text = std::fs::read_to_string(&profile).unwrap();
+        assert!(text.contains(from), "fixture layout: no `{from}`");
+        std::fs::write(&profile, text.replacen(from, to, 1)).unwrap();
+        let out = f.run(&["validate", "--format", "json"]);
+        assert_ok(&out);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let notes = v["notes"].to_string();
+        assert!(
+            notes.contains("models/services/backend.yaml")
+                && notes.contains(field)
+                && notes.contains("more than any node of the catalog has for pods"),
+            "{notes}"
+        );
+    }
+}

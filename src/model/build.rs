@@ -771,6 +771,54 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
             ));
         }
     }
+    // A pod at rest larger than any node of the catalog can hold never runs: almost surely a
+    // unit slip (`7Ei`, `1e15` cores). The API server takes any size, so these are notes.
+    let roomiest = |f: fn(&crate::model::node_pool::NodeCapacity) -> i64| {
+        catalog
+            .pools
+            .iter()
+            .map(|p| f(&p.capacity_for_pods()))
+            .max()
+            .unwrap_or(0)
+    };
+    let (cpu_room, memory_room) = (roomiest(|c| c.cpu_milli), roomiest(|c| c.memory_bytes));
+    for (i, plabel) in &profile_files {
+        let name = &file.services[*i].name;
+        let Some(s) = services.iter().find(|s| &s.name == name) else {
+            continue;
+        };
+        let p = &s.profile;
+        let resting = (p.memory.base_pod.0 as f64)
+            + f64::from(p.workers.max(1)) * p.memory.base_per_worker.0 as f64;
+        let big = [
+            (
+                "idle_cpu",
+                p.idle_cpu.0 as f64,
+                cpu_room as f64,
+                format!("{}m", p.idle_cpu.0),
+                format!("{cpu_room}m of CPU"),
+            ),
+            (
+                "memory (base_pod + workers × base_per_worker)",
+                resting,
+                memory_room as f64,
+                crate::quantity::Bytes(resting.min(i64::MAX as f64) as i64).with_unit(),
+                format!(
+                    "{} of memory",
+                    crate::quantity::Bytes(memory_room).with_unit()
+                ),
+            ),
+        ];
+        for (f, v, room, shown, room_shown) in big {
+            if room > 0.0 && v > room {
+                notes.push(format!(
+                    "{plabel}: {f}: a pod at rest uses {shown}, more than any node of the \
+                     catalog has for pods ({room_shown}): whatever it requests, it runs out at \
+                     once; expected a size well inside a node (a unit slip?)"
+                ));
+            }
+        }
+    }
     if file.sla.objectives.is_empty() {
         notes.push(format!(
             "{label}: sla.objectives is empty: no window can fail, so every config meets the \
