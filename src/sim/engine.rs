@@ -2386,7 +2386,17 @@ impl<'a> Sim<'a> {
     /// so the workloads are taken last first: a server's own failed calls count before its
     /// callers read its share.
     fn fail_downstream(&mut self) {
-        if self.callers.is_empty() {
+        // One workload per service, in scenario order: a server's index is its workload's.
+        let r = &self.rates.workloads;
+        let failing = |&(_, class, ..): &(usize, usize, Option<usize>, f64)| {
+            self.calls[class].iter().any(|&(server, _)| {
+                let w = &r[server];
+                w.rejected + w.timed_out + w.pool_errors > 0.0
+            })
+        };
+        // Most steps, no server fails a call (a server failing only at its own servers has
+        // callers' entries of its own that find them).
+        if !self.callers.iter().any(failing) {
             return;
         }
         let mut entries = std::mem::take(&mut self.callers);
@@ -2419,10 +2429,8 @@ impl<'a> Sim<'a> {
     /// The share of its arrivals the workload of service `server` fails this step (rejected,
     /// timed out, failed at its pools or at its own servers); 0 without arrivals.
     fn server_failure(&self, server: usize) -> f64 {
-        let Some(w) = self.workloads.iter().position(|wl| wl.service == server) else {
-            return 0.0;
-        };
-        let r = &self.rates.workloads[w];
+        debug_assert_eq!(self.workloads[server].service, server);
+        let r = &self.rates.workloads[server];
         if r.arrivals > 0.0 {
             ((r.rejected + r.timed_out + r.pool_errors + r.downstream_errors) / r.arrivals).min(1.0)
         } else {
