@@ -405,6 +405,31 @@ struct ClockPeriods {
     other: Vec<Millis>,
 }
 
+/// One class of a workload that calls modeled servers, in one step: what its failed calls
+/// fail ([`Sim::fail_downstream`]).
+#[derive(Debug, Clone, Copy)]
+struct Caller {
+    /// The workload.
+    workload: usize,
+    /// The class's index among all classes (into `Sim::calls`).
+    class: usize,
+    /// Requests not failed otherwise: per second under the fluid model, counted in the step
+    /// under the request-level one.
+    ok: f64,
+    /// Where the failures go: the class's slot in `rates.objectives` (fluid: integrated with
+    /// the step's rates), or its objective, counted at once (request-level).
+    objective: CallerObjective,
+}
+
+/// Where a [`Caller`]'s failed requests count.
+#[derive(Debug, Clone, Copy)]
+enum CallerObjective {
+    /// The slot in `rates.objectives`, if the class has an objective (fluid model).
+    Rate(Option<usize>),
+    /// The objective, if any, counted directly (request-level model).
+    Count(Option<usize>),
+}
+
 /// What one fluid step adds to the run's integrals, per second. A steady step's rates hold
 /// over the stretch after it, so a deferred stretch adds them again over its length.
 #[derive(Debug, Default)]
@@ -529,10 +554,9 @@ struct Sim<'a> {
     servers: Vec<ServerState>,
     /// Per class of one workload: share of requests failing at a pool (reused buffer).
     pool_fail: Vec<f64>,
-    /// This step's callers of modeled servers under the fluid model: (workload, class index
-    /// among all classes, slot in `rates.objectives`, requests per second not failed
-    /// otherwise) (reused buffer; see [`Sim::fail_downstream`]).
-    callers: Vec<(usize, usize, Option<usize>, f64)>,
+    /// This step's callers of modeled servers, per class (reused buffer; see
+    /// [`Sim::fail_downstream`]).
+    callers: Vec<Caller>,
 }
 
 /// Adds a running pod's working set `bytes` to node `n`'s in `node_memory`; whether the node
@@ -2217,8 +2241,12 @@ impl<'a> Sim<'a> {
                         self.downstream[server] += served * ops;
                     }
                     if !calls.is_empty() {
-                        let ok = served - timed_out - pool_failed;
-                        self.callers.push((w, class_base + c, slot, ok));
+                        self.callers.push(Caller {
+                            workload: w,
+                            class: class_base + c,
+                            ok: served - timed_out - pool_failed,
+                            objective: CallerObjective::Rate(slot),
+                        });
                     }
                 }
                 (m.idle_cores + busy, mem)
@@ -2386,23 +2414,20 @@ impl<'a> Sim<'a> {
     /// so the workloads are taken last first: a server's own failed calls count before its
     /// callers read its share.
     fn fail_downstream(&mut self) {
-        // One workload per service, in scenario order: a server's index is its workload's.
-        let r = &self.rates.workloads;
-        let failing = |&(_, class, ..): &(usize, usize, Option<usize>, f64)| {
-            self.calls[class].iter().any(|&(server, _)| {
-                let w = &r[server];
-                w.rejected + w.timed_out + w.pool_errors > 0.0
-            })
-        };
         // Most steps, no server fails a call (a server failing only at its own servers has
         // callers' entries of its own that find them).
+        let failing = |e: &Caller| {
+            self.calls[e.class]
+                .iter()
+                .any(|&(server, _)| self.server_failure(server) > 0.0)
+        };
         if !self.callers.iter().any(failing) {
             return;
         }
         let mut entries = std::mem::take(&mut self.callers);
         for w in (0..self.workloads.len()).rev() {
-            for &(caller, class, slot, ok) in entries.iter().filter(|e| e.0 == w) {
-                let survive: f64 = self.calls[class]
+            for e in entries.iter().filter(|e| e.workload == w) {
+                let survive: f64 = self.calls[e.class]
                     .iter()
                     .map(|&(server, ops)| {
                         let f = self.server_failure(server);
@@ -2413,11 +2438,25 @@ impl<'a> Sim<'a> {
                         }
                     })
                     .product();
-                if survive < 1.0 {
-                    let failed = ok * (1.0 - survive);
-                    self.rates.workloads[caller].downstream_errors += failed;
-                    if let Some(slot) = slot {
-                        self.rates.objectives[slot].2 += failed;
+                if survive >= 1.0 {
+                    continue;
+                }
+                let failed = e.ok * (1.0 - survive);
+                match e.objective {
+                    CallerObjective::Rate(slot) => {
+                        self.rates.workloads[w].downstream_errors += failed;
+                        if let Some(slot) = slot {
+                            self.rates.objectives[slot].2 += failed;
+                        }
+                    }
+                    CallerObjective::Count(objective) => {
+                        self.workloads[w].run.downstream_errors += failed;
+                        if let Some(o) = objective {
+                            self.objectives[o].errors += failed;
+                        }
+                        if let Some(rm) = self.workloads[w].request_model.as_mut() {
+                            rm.downstream_failed += failed;
+                        }
                     }
                 }
             }
@@ -2427,12 +2466,31 @@ impl<'a> Sim<'a> {
     }
 
     /// The share of its arrivals the workload of service `server` fails this step (rejected,
-    /// timed out, failed at its pools or at its own servers); 0 without arrivals.
+    /// timed out, failed at its pools, its pods killed, failed at its own servers); 0 without
+    /// arrivals.
     fn server_failure(&self, server: usize) -> f64 {
+        // One workload per service, in scenario order: a server's index is its workload's.
         debug_assert_eq!(self.workloads[server].service, server);
-        let r = &self.rates.workloads[server];
-        if r.arrivals > 0.0 {
-            ((r.rejected + r.timed_out + r.pool_errors + r.downstream_errors) / r.arrivals).min(1.0)
+        let (arrivals, failed) = match &self.workloads[server].request_model {
+            Some(rm) => rm
+                .stats
+                .iter()
+                .fold((0.0, rm.downstream_failed), |(a, f), st| {
+                    (
+                        a + st.arrivals,
+                        f + st.rejected + st.timed_out + st.pool_failed + st.killed,
+                    )
+                }),
+            None => {
+                let r = &self.rates.workloads[server];
+                (
+                    r.arrivals,
+                    r.rejected + r.timed_out + r.pool_errors + r.downstream_errors,
+                )
+            }
+        };
+        if arrivals > 0.0 {
+            (failed / arrivals).min(1.0)
         } else {
             0.0
         }
@@ -2507,8 +2565,18 @@ impl<'a> Sim<'a> {
                     *m += x;
                 }
             }
-            for &(server, ops) in &self.calls[class_base + c] {
+            let calls = &self.calls[class_base + c];
+            for &(server, ops) in calls {
                 self.downstream[server] += st.served / dt * ops;
+            }
+            if !calls.is_empty() {
+                self.callers.push(Caller {
+                    workload: w,
+                    class: class_base + c,
+                    // Answered in time (the timed out answered late or were dropped).
+                    ok: (st.served - st.timed_out).max(0.0),
+                    objective: CallerObjective::Count(self.objective_of[si][c]),
+                });
             }
         }
         (wl.model.idle_cores, wl.model.base_memory)
@@ -2912,7 +2980,8 @@ mod tests {
     /// pending time (up to the rounding of steps cut at the skipped ticks).
     /// A server down fails its callers: with no Redis pod, every backend request (both of its
     /// classes call Redis) fails at its Redis calls, the frontend's (no calls) do not, and a
-    /// Redis pod back serves them all again. 2 h of the default scenario.
+    /// Redis pod back serves them all again. 2 h of the default scenario under the fluid
+    /// model, 20 minutes under the request-level one.
     #[test]
     fn a_server_without_ready_pods_fails_the_requests_that_call_it() {
         let sc = default_scenario_hours(2);
@@ -2952,6 +3021,32 @@ mod tests {
         let up = run(&sc.baseline);
         assert_eq!(up.workloads[b].downstream_errors, 0.0);
         assert!(errors(&up, 0).0 < 1e-3 * errors(&up, 0).1);
+
+        // The request-level engine counts the same failures (its first 20 minutes).
+        let mut short = sc.clone();
+        short.horizon = 20 * MINUTE;
+        let options = Options {
+            load_model: LoadModel::Requests(crate::sim::requests::RequestOptions::default()),
+            ..Options::default()
+        };
+        let mut sim = Sim::new(&short, &config, 1, &options);
+        sim.run();
+        let down = sim.finish();
+        let backend = &down.workloads[b];
+        assert!(backend.arrivals > 10_000.0, "{}", backend.arrivals);
+        assert!(
+            backend.downstream_errors > 0.99 * (backend.arrivals - backend.rejected),
+            "{} of {} arrivals",
+            backend.downstream_errors,
+            backend.arrivals
+        );
+        // The request engine fails a request when it is answered: the LLM requests still in
+        // flight at the horizon (up to ~17 s each) are arrivals without an outcome.
+        for o in 0..2 {
+            let (e, a) = errors(&down, o);
+            assert!(e > 0.97 * a, "objective {o}: {e} errors of {a}");
+        }
+        assert_eq!(errors(&down, 2).0, 0.0);
     }
 
     #[test]

@@ -338,6 +338,9 @@ pub struct RequestModel {
     pub events: u64,
     /// Per class, requests lost by the last [`RequestModel::kill`].
     pub lost: Vec<f64>,
+    /// Requests of the last step that failed at the servers they call (the engine counts
+    /// them after the servers' own steps; a server of servers reads them).
+    pub downstream_failed: f64,
     /// CFS periods with work and throttled periods of the pods during the last step.
     pub periods: (u64, u64),
     /// Per pool of [`RequestOptions::pools`] that some class calls (same order, those kept).
@@ -474,6 +477,7 @@ impl RequestModel {
             waits: WaitStats::default(),
             events: 0,
             lost: vec![0.0; n],
+            downstream_failed: 0.0,
             periods: (0, 0),
             pool_stats: vec![PoolStats::default(); pools.len()],
             refused: vec![0.0; pools.len()],
@@ -590,6 +594,7 @@ impl RequestModel {
         for s in &mut self.stats {
             s.clear();
         }
+        self.downstream_failed = 0.0;
         self.waits = WaitStats::default();
         for p in self.pods.iter_mut().filter(|p| p.alive) {
             p.cpu_ms = 0.0;
