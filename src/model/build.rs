@@ -730,13 +730,17 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
     }
     // Delays that parse but outlast the run: almost surely a unit slip (`75m` for `75s`).
     // Kubernetes accepts such a terminationGracePeriodSeconds, so they are notes, not errors.
+    // Each profile file with the profile it gave.
+    let profiles: Vec<(&String, &crate::model::service::ServiceProfile)> = profile_files
+        .iter()
+        .filter_map(|(i, plabel)| {
+            let name = &file.services[*i].name;
+            let s = services.iter().find(|s| &s.name == name)?;
+            Some((plabel, &s.profile))
+        })
+        .collect();
     let mut long: Vec<(String, String, Millis)> = Vec::new();
-    for (i, plabel) in &profile_files {
-        let name = &file.services[*i].name;
-        let Some(s) = services.iter().find(|s| &s.name == name) else {
-            continue;
-        };
-        let p = &s.profile;
+    for &(plabel, p) in &profiles {
         for (f, v) in [
             ("startup.max", p.startup.max),
             ("readiness_delay", p.readiness_delay),
@@ -782,12 +786,7 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
             .unwrap_or(0)
     };
     let (cpu_room, memory_room) = (roomiest(|c| c.cpu_milli), roomiest(|c| c.memory_bytes));
-    for (i, plabel) in &profile_files {
-        let name = &file.services[*i].name;
-        let Some(s) = services.iter().find(|s| &s.name == name) else {
-            continue;
-        };
-        let p = &s.profile;
+    for &(plabel, p) in &profiles {
         let resting = (p.memory.base_pod.0 as f64)
             + f64::from(p.workers.max(1)) * p.memory.base_per_worker.0 as f64;
         let big = [
