@@ -316,6 +316,27 @@ fn confirmation_proves_a_clean_candidate_at_exactly_the_wilson_replications() {
 }
 
 #[test]
+fn the_baseline_is_compared_with_rank_one_on_the_same_replications() {
+    // A candidate that is the baseline under another name: the saving must be exactly 0.
+    let sc = with_target(60_000);
+    let mut baseline = halved(&sc, vec![sc.baseline.clone()], 3).remove(0);
+    let candidate = halved(&sc, named(&sc, &["same as the baseline"]), 3);
+    let (ranked, _) = confirmed(&sc, candidate, 3, &Confirm::new(1, BUDGET));
+    let best = &ranked[0];
+    assert_eq!((replications(&baseline), replications(best)), (4, 73));
+    // Means over 4 and over 73 replications differ: the comparison the table used to make.
+    assert_ne!(baseline.monthly_cost(), best.monthly_cost());
+    let added = costsim::search::pair_replications(&sc, &mut baseline, best, 3, &poisson(), &|| {});
+    assert_eq!(added, 69);
+    assert_eq!(baseline.monte_carlo, best.monte_carlo);
+    assert_eq!(baseline.monthly_cost(), best.monthly_cost());
+    // A baseline already as long as the reference is left alone.
+    let again = costsim::search::pair_replications(&sc, &mut baseline, best, 3, &poisson(), &|| {});
+    assert_eq!(again, 0);
+    assert_eq!(replications(&baseline), 73);
+}
+
+#[test]
 fn confirmation_never_proves_a_breach_probability_above_the_budget() {
     // A target between the mean load's p99 and the one the existing test uses: windows fail
     // only in bins far above the mean, and the true breach probability is a little above 5 %.

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::config::Config;
 use crate::search::risk::{self, Record, Verdict};
-use crate::search::{rank, Evaluated};
+use crate::search::{rank, Evaluated, MonteCarlo};
 
 /// How many candidates the confirmation stage proves, and what it may spend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,18 +159,31 @@ fn confirm_one(
             _ => return (verdict, added),
         };
         batch_start(attempt, &e.config.name, from, to);
-        let config = &e.config;
-        let batch: Vec<Record> = (from..to)
-            .into_par_iter()
-            .map(|r| {
-                let rec = evaluate(config, r);
-                tick();
-                rec
-            })
-            .collect();
-        added += batch.len() as u64;
-        mc.records.extend(batch);
+        added += extend(&e.config, mc, to, evaluate, tick);
     }
+}
+
+/// Runs replications `len..to` of `config` (in parallel, kept in replication order) and adds
+/// them to `mc`'s records; returns how many it added (none when `mc` already has `to`).
+pub fn extend(
+    config: &Config,
+    mc: &mut MonteCarlo,
+    to: u32,
+    evaluate: &(dyn Fn(&Config, u32) -> Record + Sync),
+    tick: &(dyn Fn() + Sync),
+) -> u64 {
+    let from = u32::try_from(mc.records.len()).unwrap_or(u32::MAX);
+    let batch: Vec<Record> = (from..to.max(from))
+        .into_par_iter()
+        .map(|r| {
+            let rec = evaluate(config, r);
+            tick();
+            rec
+        })
+        .collect();
+    let added = batch.len() as u64;
+    mc.records.extend(batch);
+    added
 }
 
 #[cfg(test)]

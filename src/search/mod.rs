@@ -213,6 +213,30 @@ pub fn replicate(
     )
 }
 
+/// Gives `baseline` the replications `reference` ran beyond its own, on the same streams
+/// ([`replicate`]), so that the two are compared paired on common random numbers: after the
+/// confirmation stage rank 1 may have run many more replications than halving gave the
+/// baseline, and a saving between means over different replications is partly noise.
+/// Returns how many replications it added.
+pub fn pair_replications(
+    scenario: &Scenario,
+    baseline: &mut Evaluated,
+    reference: &Evaluated,
+    seed: u64,
+    options: &Options,
+    tick: &(dyn Fn() + Sync),
+) -> u64 {
+    let (Some(mc), Some(to)) = (
+        baseline.monte_carlo.as_mut(),
+        reference.monte_carlo.as_ref(),
+    ) else {
+        return 0;
+    };
+    let to = u32::try_from(to.records.len()).unwrap_or(u32::MAX);
+    let evaluate = |config: &Config, r: u32| replicate(scenario, config, seed, options, r).0;
+    confirm::extend(&baseline.config, mc, to, &evaluate, tick)
+}
+
 /// The Monte Carlo search of `configs` under `plan` ([`halving::run`] on simulated
 /// replications).
 pub fn monte_carlo(
