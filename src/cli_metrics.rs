@@ -160,9 +160,32 @@ struct Simulation {
 
 /// One simulated configuration, seen from the workload it changes.
 struct SimRow<'a> {
+    /// The row's name in the table.
     label: String,
+    /// Its name in the JSON (the table's label, or a longer one).
+    name: String,
     workload: String,
     e: &'a Evaluated,
+}
+
+/// The row of `e` for `workload`, named `label`.
+fn row<'a>(label: &str, workload: &str, e: &'a Evaluated) -> SimRow<'a> {
+    SimRow {
+        label: label.into(),
+        name: label.into(),
+        workload: workload.into(),
+        e,
+    }
+}
+
+impl<'a> SimRow<'a> {
+    /// The search's best for the searched `workload` (the JSON names its config).
+    fn search_best(workload: &str, e: &'a Evaluated) -> SimRow<'a> {
+        SimRow {
+            name: format!("search best ({})", e.config.name),
+            ..row("search best", workload, e)
+        }
+    }
 }
 
 /// Runs the baseline and, per recommended workload the scenario has, the baseline with krr's
@@ -219,28 +242,23 @@ fn simulate_recommendations(
         w
     };
     let mut rows: Vec<SimRow> = Vec::new();
+    // The search varies one workload: its best goes with that workload's rows (in another's,
+    // its columns would show a request the search did not choose).
+    let searched = &scenario.space.workload;
     for w in &workloads {
-        rows.push(SimRow {
-            label: "baseline".into(),
-            workload: w.clone(),
-            e: &evaluated[0],
-        });
+        rows.push(row("baseline", w, &evaluated[0]));
         for (e, c) in evaluated.iter().zip(&changed).skip(1) {
             if c == w {
-                rows.push(SimRow {
-                    label: e.config.name.clone(),
-                    workload: w.clone(),
-                    e,
-                });
+                rows.push(row(&e.config.name, w, e));
             }
         }
-        if let Some(b) = &best {
-            rows.push(SimRow {
-                label: format!("search best ({})", b.config.name),
-                workload: w.clone(),
-                e: b,
-            });
+        if let Some(b) = best.as_ref().filter(|_| w == searched) {
+            rows.push(SimRow::search_best(searched, b));
         }
+    }
+    if let Some(b) = best.as_ref().filter(|_| !workloads.contains(searched)) {
+        rows.push(row("baseline", searched, &evaluated[0]));
+        rows.push(SimRow::search_best(searched, b));
     }
     let mut t = String::new();
     let _ = writeln!(
@@ -313,7 +331,7 @@ fn simulate_recommendations(
             ),
         );
         json_rows.push(json!({
-            "config": r.label,
+            "config": r.name,
             "workload": r.workload,
             "resources": res,
             "mean_pods": act.map(|a| a.mean_pods),
@@ -328,6 +346,13 @@ fn simulate_recommendations(
             "cpu_use_per_request": eff.and_then(|e| e.cpu),
             "memory_use_per_request": eff.and_then(|e| e.memory),
         }));
+    }
+    if let Some(b) = &best {
+        let _ = writeln!(
+            t,
+            "search best: {} (the best of the search's candidates by one replay each; `search` ranks them on Monte Carlo replications)",
+            b.config.name
+        );
     }
     for s in &skipped {
         let _ = writeln!(t, "not simulated: {s}");

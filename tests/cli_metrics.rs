@@ -352,6 +352,64 @@ fn short_scenario() -> tempfile::TempDir {
 }
 
 #[test]
+fn the_search_best_row_goes_with_the_workload_the_search_varies() {
+    // Metrics of the frontend only: the search varies the backend, so its best is shown as a
+    // backend row beside the backend's baseline, not in the frontend's rows with the
+    // frontend's unchanged request.
+    let dir = short_scenario();
+    let text = fs::read_to_string(repo().join("tests/fixtures/metrics/backend_top.txt")).unwrap();
+    let m = dir.path().join("frontend_top.txt");
+    fs::write(&m, text.replace("backend-", "frontend-")).unwrap();
+    let args = [
+        "recommend",
+        "--simulate",
+        "--with-search",
+        "--metrics",
+        m.to_str().unwrap(),
+    ];
+    let out = run_in(dir.path(), &[&args[..], &["--format", "json"]].concat());
+    assert_ok(&out);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let rows: Vec<(&str, &str)> = v["simulation"]["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["config"].as_str().unwrap(),
+                r["workload"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows[..3],
+        [
+            ("baseline", "frontend"),
+            ("krr frontend", "frontend"),
+            ("vpa frontend", "frontend")
+        ],
+        "{rows:?}"
+    );
+    assert_eq!(rows[3], ("baseline", "backend"), "{rows:?}");
+    assert!(rows[4].0.starts_with("search best (backend "), "{rows:?}");
+    assert_eq!((rows[4].1, rows.len()), ("backend", 5), "{rows:?}");
+    // The table names the row briefly and the config on a line of its own.
+    let out = run_in(dir.path(), &args);
+    assert_ok(&out);
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("search best "))
+        .unwrap();
+    assert!(!line.contains("backend cpu="), "{line}");
+    assert!(
+        out.stdout.contains("\nsearch best: backend cpu="),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
 fn simulate_shows_the_request_to_replicas_feedback() {
     let dir = short_scenario();
     // Three backend pods using 90–110m and 290–292Mi for 4 h, one snapshot a minute (timestamps
