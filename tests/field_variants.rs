@@ -546,6 +546,46 @@ fn a_container_resource_target_reads_the_app_container_alone() {
     );
 }
 
+#[test]
+fn a_worker_killed_alone_fails_the_requests_it_held_under_both_load_models() {
+    // Field case 13 with 3 s of off-CPU time per request: ~15 requests in flight at 5 req/s.
+    // A worker killed alone fails the requests it held, under both load models (the
+    // request-level engine used to fail none: the container kept running and the killed
+    // process's requests finished).
+    use costsim::sim::engine::{LoadModel, Options};
+    let pools = shape("x4", 4, 1.0, "", "");
+    let svc = "name: app\nworkers: 3\nconcurrency_per_worker: 20\n\
+               memory: { base_pod: 30Mi, base_per_worker: 150Mi, growth_per_request: 40Ki }\n\
+               startup: { min: 10s, max: 10s }\nreadiness_delay: 5s\ntimeout: 60s\n\
+               classes:\n  - { name: api, share: 1.0, cpu_ms: 20, network_ms: 3000 }\n";
+    let w = "    node_pool: x4\n    replicas: 1\n    resources:\n      requests: { cpu: 300m, memory: 512Mi }\n      \
+             limits: { cpu: 600m, memory: 1Gi }\n";
+    let extra = "control_plane: { oom_kill: process }\n";
+    for (name, load_model) in [
+        ("fluid", LoadModel::Fluid),
+        ("requests", LoadModel::Requests(Default::default())),
+    ] {
+        let options = Options {
+            load_model,
+            ..Options::default()
+        };
+        let (r, _) = run_small_with(&pools, w, svc, (120, 5), extra, &options);
+        let a = &r.workloads[0];
+        assert_eq!((a.oom_kills, a.restarts, a.ready_min), (0, 0, 1), "{name}");
+        assert!((4..=6).contains(&a.worker_oom_kills), "{name}: {a:?}");
+        // Each kill takes one process's requests, of the 5 × 3.02 ≈ 15.1 in flight: the fluid
+        // model spreads them evenly (a third each); in the request-level engine the lowest
+        // free process takes each request, and the largest, the one killed, holds at least a
+        // third (11.4 of them in this run).
+        let per_kill = a.killed_requests / f64::from(a.worker_oom_kills);
+        if name == "fluid" {
+            assert!((per_kill - 15.1 / 3.0).abs() < 0.5, "{per_kill}");
+        } else {
+            assert!(per_kill > 4.5 && per_kill < 16.0, "{per_kill}");
+        }
+    }
+}
+
 // ---- Field case 15's kind: a pool exhausted, blocking with a timeout ----
 
 #[test]
@@ -585,8 +625,21 @@ fn run_small(
     pools: &str,
     workload: &str,
     svc: &str,
+    load: (usize, u32),
+    extra: &str,
+) -> (costsim::sim::engine::RunResult, costsim::eval::Evaluation) {
+    let fluid = costsim::sim::engine::Options::default();
+    run_small_with(pools, workload, svc, load, extra, &fluid)
+}
+
+/// [`run_small`] under `options` (the load model).
+fn run_small_with(
+    pools: &str,
+    workload: &str,
+    svc: &str,
     (minutes, rate): (usize, u32),
     extra: &str,
+    options: &costsim::sim::engine::Options,
 ) -> (costsim::sim::engine::RunResult, costsim::eval::Evaluation) {
     use costsim::model::build::load_scenario;
     use costsim::model::load::Files;
@@ -599,7 +652,7 @@ fn run_small(
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, format!("{text}{extra}")).unwrap();
     let sc = load_scenario(Files::Disk, &path).unwrap_or_else(|e| panic!("{e}"));
-    costsim::search::run_one(&sc, &sc.baseline, 1)
+    costsim::search::run_one_with(&sc, &sc.baseline, 1, options)
 }
 
 // ---- Field case 13: cgroup v1 kills one worker, not the container ----

@@ -2368,7 +2368,7 @@ impl<'a> Sim<'a> {
             rw.pending_pods = f64::from(pending);
             wl.running = running;
             if !worker_kills.is_empty() {
-                self.worker_oom_kill(w, &worker_kills, workers);
+                self.worker_oom_kill(w, &worker_kills, workers, t + dt_ms);
                 steady = false;
             }
             if !self.oom.is_empty() {
@@ -2586,12 +2586,20 @@ impl<'a> Sim<'a> {
     /// was killed, evicted, or its grace period ended) and counts them as errors.
     fn drop_requests(&mut self, id: usize) {
         let w = self.pods[id].workload;
+        if let Some(rm) = self.workloads[w].request_model.as_mut() {
+            rm.kill(id);
+            self.count_lost_requests(w);
+        }
+    }
+
+    /// Counts the requests the request-level engine of workload `w` just lost
+    /// (`RequestModel::lost`) as killed, and as errors in their SLA objectives.
+    fn count_lost_requests(&mut self, w: usize) {
         let si = self.workloads[w].service;
         let wl = &mut self.workloads[w];
-        let Some(rm) = wl.request_model.as_mut() else {
+        let Some(rm) = wl.request_model.as_ref() else {
             return;
         };
-        rm.kill(id);
         for (c, &lost) in rm.lost.iter().enumerate() {
             wl.run.killed_requests += lost;
             if let Some(o) = self.objective_of[si][c] {
@@ -2750,18 +2758,22 @@ impl<'a> Sim<'a> {
         self.cluster_changes += 1;
     }
 
-    /// The OOM killer took one worker process of each pod in `ids` (`oom_kill: process`): that
-    /// worker's share (1 of `workers`) of the pod's requests in flight fails; the container
-    /// keeps running, ready, with no restart (the master forks a fresh worker).
-    fn worker_oom_kill(&mut self, w: usize, ids: &[usize], workers: u32) {
+    /// The OOM killer took one worker process of each pod in `ids` at `t` (`oom_kill:
+    /// process`): the requests it held fail (the fluid model: its share, 1 of `workers`, of
+    /// the pod's requests in flight; the request-level engine: the requests on that process);
+    /// the container keeps running, ready, with no restart (the master forks a fresh worker).
+    fn worker_oom_kill(&mut self, w: usize, ids: &[usize], workers: u32, t: Millis) {
         let si = self.workloads[w].service;
         let share = 1.0 / f64::from(workers.max(1));
         for &id in ids {
             self.workloads[w].run.worker_oom_kills += 1;
-            if !self.pods[id].ready || self.workloads[w].request_model.is_some() {
-                continue;
+            if let Some(rm) = self.workloads[w].request_model.as_mut() {
+                // The request-level engine knows which requests the process held.
+                rm.kill_worker(id, t as f64);
+                self.count_lost_requests(w);
+            } else if self.pods[id].ready {
+                self.lose_fluid_in_flight(w, si, share);
             }
-            self.lose_fluid_in_flight(w, si, share);
         }
     }
 

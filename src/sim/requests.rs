@@ -710,6 +710,73 @@ impl RequestModel {
         self.free_pods.push(s);
     }
 
+    /// The OOM killer took one worker process of pod `id` at `t` (`oom_kill: process`): the
+    /// process holding the most requests (requests hold memory, so it is the largest; the
+    /// lowest index on a tie). The requests it holds fail (`lost`, per class): on its CPU,
+    /// blocked in its synchronous call, waiting for or holding one of its pool connections,
+    /// awaiting their off-CPU rest. Its pools' connections go with it (the master forks a
+    /// fresh process with empty pools). Requests still queued for a worker stay, and the pod
+    /// keeps serving.
+    pub fn kill_worker(&mut self, id: usize, t: f64) {
+        self.lost.iter_mut().for_each(|l| *l = 0.0);
+        let Some(&s) = self.slot_of.get(id) else {
+            return;
+        };
+        if s == NIL {
+            return;
+        }
+        let s = s as usize;
+        self.advance(s, t);
+        let held = |q: &Req| q.alive && q.pod as usize == s && q.phase != Phase::Queued;
+        // Worker indices are below 64 (see `fill_workers`).
+        let mut count = [0u32; 64];
+        for q in self.reqs.iter().filter(|q| held(q)) {
+            count[usize::from(q.worker)] += 1;
+        }
+        let Some(victim) = (0..64u8).rev().max_by_key(|&w| count[usize::from(w)]) else {
+            return;
+        };
+        if count[usize::from(victim)] == 0 {
+            return;
+        }
+        for r in 0..self.reqs.len() {
+            let q = self.reqs[r];
+            if !held(&q) || q.worker != victim {
+                continue;
+            }
+            match q.phase {
+                Phase::PoolHold => {
+                    let (pool, _) = self.classes[q.class as usize].pooled[q.call as usize];
+                    self.pool_stats[pool].in_use -= 1;
+                }
+                Phase::Running => self.pods[s].running.retain(|&x| x as usize != r),
+                _ => {}
+            }
+            if q.holds_worker {
+                let p = &mut self.pods[s];
+                p.blocked = p.blocked.saturating_sub(1);
+            }
+            self.lost[q.class as usize] += 1.0;
+            self.stats[q.class as usize].killed += 1.0;
+            self.release_slot(s, q.class as usize, t);
+            self.free_req(r as u32);
+        }
+        for pool in 0..self.pools.len() {
+            let sem = self.sem_index(s as u32, victim, pool);
+            self.sems[sem].reset();
+        }
+        // The busy workers are those of the requests left on a worker.
+        let mut busy = 0u64;
+        for q in self.reqs.iter().filter(|q| held(q)) {
+            if q.phase == Phase::Running || q.holds_worker {
+                busy |= 1u64 << q.worker;
+            }
+        }
+        self.pods[s].busy = busy;
+        self.fill_workers(s, t);
+        self.reschedule(s, t);
+    }
+
     fn exp(&mut self) -> f64 {
         -(1.0 - self.rng.random::<f64>()).ln()
     }
@@ -1247,6 +1314,79 @@ mod tests {
         rm.step(25_000, 40_000, 0.0, &[]);
         assert_eq!(rm.stats[0].served, 0.0);
         assert!(rm.usage(7).is_none());
+    }
+
+    /// Requests of pod slot 0 past the worker queue, per worker index.
+    fn held_per_worker(rm: &RequestModel) -> Vec<u32> {
+        let mut count = vec![0; rm.workers as usize];
+        for q in rm
+            .reqs
+            .iter()
+            .filter(|q| q.alive && q.phase != Phase::Queued)
+        {
+            count[usize::from(q.worker)] += 1;
+        }
+        count
+    }
+
+    #[test]
+    fn a_killed_worker_loses_its_own_requests_and_the_pod_serves_on() {
+        // 3 async workers, 150 ms of CPU then 1 s off-CPU, a pool of 2 connections per process
+        // held 300 ms per request (the process waits for one, with no limit): at λ = 10/s the
+        // workers are busy half the time, and the lowest free one takes a request, so they
+        // hold unequal numbers (the racing accept of gunicorn#2670).
+        let svc = service(
+            3,
+            1000,
+            "cpu_ms: 150, network_ms: 1000, downstream: [{ server: mongodb, ops_per_request: 1, round_trip: 300ms }]",
+        );
+        let opts = RequestOptions {
+            pools: vec![PoolSpec {
+                server: "mongodb".into(),
+                size: 2,
+                blocks_process: false,
+                mode: PoolMode::Block { timeout_ms: None },
+            }],
+        };
+        let mut rm = model(&svc, None, &opts);
+        let (mut arrivals, mut served) = (0.0, 0.0);
+        rm.step(0, 5000, 10.0, &[0]);
+        arrivals += rm.stats[0].arrivals;
+        served += rm.stats[0].served;
+        let before = held_per_worker(&rm);
+        let (in_flight, in_use) = (rm.in_flight(), rm.pool_stats[0].in_use);
+        let largest = *before.iter().max().unwrap();
+        let victim = before.iter().position(|&c| c == largest).unwrap();
+        assert!(largest > 0 && u64::from(largest) < in_flight, "{before:?}");
+        assert!(in_use > 0);
+        rm.kill_worker(0, 5000.0);
+        // Exactly the victim's requests fail; the queued ones and the other workers' stay.
+        assert_eq!(rm.lost[0], f64::from(largest));
+        assert_eq!(rm.stats[0].killed, f64::from(largest));
+        assert_eq!(rm.in_flight(), in_flight - u64::from(largest));
+        let mut after = before.clone();
+        after[victim] = 0;
+        assert_eq!(held_per_worker(&rm)[..], after[..]);
+        // Its pool's connections went with it: only the others' stay checked out.
+        let others = rm
+            .reqs
+            .iter()
+            .filter(|q| q.alive && q.phase == Phase::PoolHold)
+            .count();
+        assert_eq!(rm.pool_stats[0].in_use as usize, others);
+        // The pod serves on: every request left or still arriving completes, none is lost.
+        for k in 1..8 {
+            let lambda = if k < 4 { 10.0 } else { 0.0 };
+            rm.step(k * 5000, (k + 1) * 5000, lambda, &[0]);
+            let st = &rm.stats[0];
+            arrivals += st.arrivals;
+            served += st.served;
+            assert_eq!(st.rejected + st.timed_out + st.pool_failed + st.killed, 0.0);
+        }
+        assert_eq!(rm.in_flight(), 0);
+        assert_eq!(rm.pool_stats[0].in_use, 0);
+        assert_eq!(served + f64::from(largest), arrivals);
+        assert!(rm.usage(0).is_some());
     }
 
     #[test]
