@@ -243,6 +243,36 @@ pub fn emit(
 }
 
 /// The config's workloads as JSON (what `client_pools` and future fields are read from).
+/// The workloads of `config` whose PodDisruptionBudget (`minAvailable` = the availability
+/// floor in `floors`) allows no voluntary disruption at their fewest pods (the replicas, or
+/// the HPA's `minReplicas`): `kubectl drain`, node-pool upgrades and the cluster autoscaler's
+/// scale-down of their nodes then wait until they run more. One line each, saying so.
+pub fn blocking_budgets(
+    config: &Config,
+    floors: &std::collections::BTreeMap<String, u32>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, w) in &config.workloads {
+        let Some(&floor) = floors.get(name).filter(|&&f| f > 1) else {
+            continue;
+        };
+        let (fewest, what) = match &w.hpa {
+            Some(h) => (
+                u32::try_from(h.min_replicas).unwrap_or(0),
+                "its HPA's minReplicas",
+            ),
+            None => (w.replicas, "its replicas"),
+        };
+        if fewest <= floor {
+            out.push(format!(
+                "`{name}`: its PodDisruptionBudget (minAvailable {floor}, the scenario's availability floor) allows no eviction at {what} of {fewest}: `kubectl drain`, node-pool upgrades and the autoscaler's scale-down of its nodes wait; run at least {} pods, or lower the floor during maintenance",
+                floor + 1
+            ));
+        }
+    }
+    out
+}
+
 fn workloads_json(c: &Config) -> Result<Value> {
     serde_json::to_value(&c.workloads).map_err(|e| Error::internal(e.to_string()))
 }
@@ -618,6 +648,45 @@ fn upper_snake(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_budget_equal_to_the_fewest_pods_blocks_drains() {
+        let mut c: Config = crate::model::load::from_yaml_str(
+            include_str!("../../models/configs/baseline.yaml"),
+            "baseline.yaml",
+        )
+        .unwrap();
+        let floors: std::collections::BTreeMap<String, u32> = [
+            ("backend".into(), 2),
+            ("frontend".into(), 2),
+            ("redis".into(), 1),
+        ]
+        .into();
+        // The frontend runs 2 replicas with a floor of 2; the backend's HPA keeps 3; Redis has
+        // no budget (a floor of 1 emits none).
+        let lines = blocking_budgets(&c, &floors);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].starts_with("`frontend`: ") && lines[0].contains("at its replicas of 2"),
+            "{lines:?}"
+        );
+        assert!(lines[0].contains("run at least 3 pods"), "{lines:?}");
+        // An HPA whose minReplicas is the floor blocks as well; 3 replicas free the frontend.
+        c.workloads
+            .get_mut("backend")
+            .unwrap()
+            .hpa
+            .as_mut()
+            .unwrap()
+            .min_replicas = 2;
+        c.workloads.get_mut("frontend").unwrap().replicas = 3;
+        let lines = blocking_budgets(&c, &floors);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].starts_with("`backend`: ") && lines[0].contains("its HPA's minReplicas of 2"),
+            "{lines:?}"
+        );
+    }
 
     #[test]
     fn pool_settings_are_environment_names() {

@@ -466,6 +466,15 @@ impl Scenario {
         }
     }
 
+    /// Each service's availability floor (`min_replicas`), by name: what the emitted
+    /// PodDisruptionBudgets keep.
+    pub fn availability_floors(&self) -> std::collections::BTreeMap<String, u32> {
+        self.services
+            .iter()
+            .map(|s| (s.name.clone(), s.min_replicas))
+            .collect()
+    }
+
     /// `config` as the API server admits its pods into the workloads' namespace (see
     /// [`LimitRangeDefaults::admit`]; borrowed unchanged without a LimitRange).
     pub fn admitted<'c>(&self, config: &'c Config) -> std::borrow::Cow<'c, Config> {

@@ -730,6 +730,9 @@ pub fn document(i: &Inputs) -> String {
         o,
         "- [ ] Pods schedule: `kubectl get pods -o wide` shows every pod Running on the intended pool, none Pending."
     );
+    for b in crate::manifests::emit::blocking_budgets(&rec.config, &sc.availability_floors()) {
+        let _ = writeln!(o, "- [ ] Disruption budget: {b}.");
+    }
     let managed: Vec<&str> = rec
         .config
         .workloads

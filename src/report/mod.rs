@@ -455,11 +455,7 @@ pub fn write_manifests(
         overlay,
         &pass,
         &scenario.catalog,
-        &scenario
-            .services
-            .iter()
-            .map(|s| (s.name.clone(), s.min_replicas))
-            .collect(),
+        &scenario.availability_floors(),
     )?;
     let mut msg = String::new();
     let mut batch = Batch::default();
@@ -474,7 +470,13 @@ pub fn write_manifests(
     ));
     Ok(Emitted {
         summary: msg,
-        warnings: emit_warning(chosen).into_iter().collect(),
+        warnings: emit_warning(chosen)
+            .into_iter()
+            .chain(crate::manifests::emit::blocking_budgets(
+                &chosen.config,
+                &scenario.availability_floors(),
+            ))
+            .collect(),
     })
 }
 
