@@ -625,16 +625,18 @@ pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
             r.worst_window_error_rate * 100.0,
             r.monthly_cost
         );
-        let overall = e.verdict();
-        if overall != crate::search::risk::risk_verdict(&r, mc.max_breach_probability) {
-            // The search's verdict adds the config's static conditions to what the SLA says.
-            let _ = writeln!(
-                out,
-                "verdict: {} — {}",
-                overall.as_str(),
-                ev.static_reasons().join("; ")
-            );
-        }
+        // The search's verdict adds the config's static conditions to what the SLA says.
+        let reasons = ev.static_reasons();
+        let _ = writeln!(
+            out,
+            "verdict: {}{}",
+            e.verdict().as_str(),
+            if reasons.is_empty() {
+                String::new()
+            } else {
+                format!(" — {}", reasons.join("; "))
+            }
+        );
     } else {
         let why = ev.infeasible_because();
         let _ = writeln!(

@@ -2120,7 +2120,7 @@ fn a_pool_against_the_placement_rules_is_rejected() {
         &out,
         BASELINE,
         "workloads.backend.node_pool",
-        &["must run on pool `highmem`", "placement rule 0"],
+        &["must run on pool `highmem`", "`placement[0]`"],
     );
 }
 

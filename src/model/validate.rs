@@ -275,7 +275,7 @@ pub fn check_placement(
             return Err((
                 "node_pool".into(),
                 format!(
-                    "pods requesting {} of memory must run on pool `{}` (scenario placement rule {i}), not `{}`",
+                    "pods requesting {} of memory must run on pool `{}` (the scenario's `placement[{i}]`), not `{}`",
                     crate::quantity::Bytes(memory).with_unit(),
                     rule.pool,
                     w.node_pool
@@ -286,7 +286,7 @@ pub fn check_placement(
             return Err((
                 format!("also_on[{j}]"),
                 format!(
-                    "pods requesting {} of memory must run on pool `{}` (scenario placement rule {i}), not also on `{other}`",
+                    "pods requesting {} of memory must run on pool `{}` (the scenario's `placement[{i}]`), not also on `{other}`",
                     crate::quantity::Bytes(memory).with_unit(),
                     rule.pool
                 ),
