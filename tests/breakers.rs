@@ -167,7 +167,7 @@ fn search_candidates_keep_the_baselines_container_resource_metric_and_spread() {
         ..MetricConfig::default()
     }];
     let candidates = costsim::search::space::expand(&sc.space, &baseline);
-    assert_eq!(candidates.len(), 360);
+    assert_eq!(candidates.len(), 720);
     for c in &candidates {
         let w = &c.workloads["backend"];
         // Used to be replaced by a pod-level `Resource` cpu metric, which sidecars dilute.

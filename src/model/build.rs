@@ -164,7 +164,19 @@ fn read_ref(files: Files, path: &Path, scenario: &str, field: &str) -> Result<St
             location: None,
             message,
             file,
-        } if message.starts_with("cannot read") || message.starts_with("not part of") => {
+        } if message.starts_with("cannot read") => Error::at_field(
+            scenario,
+            field,
+            format!(
+                "{file}: {message} (a relative path in a scenario is taken from the scenario \
+                 file's folder: a copied scenario needs its paths adjusted)"
+            ),
+        ),
+        Error::Input {
+            location: None,
+            message,
+            file,
+        } if message.starts_with("not part of") => {
             Error::at_field(scenario, field, format!("{file}: {message}"))
         }
         other => other,

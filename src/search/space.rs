@@ -341,12 +341,15 @@ mod tests {
     use super::*;
     use crate::model::load::from_yaml_str;
 
+    /// The default space with `max_replicas: [10]` only (360 points), and the baseline.
     fn space_and_baseline() -> (Space, Config) {
-        let space: Space = from_yaml_str(
-            include_str!("../../models/spaces/default.yaml"),
-            "default.yaml",
-        )
-        .unwrap();
+        let text = include_str!("../../models/spaces/default.yaml");
+        let one_max = text.replace("max_replicas: [6, 10]", "max_replicas: [10]");
+        assert_ne!(
+            text, one_max,
+            "the default space's max_replicas axis changed"
+        );
+        let space: Space = from_yaml_str(&one_max, "default.yaml").unwrap();
         let baseline: Config = from_yaml_str(
             include_str!("../../models/configs/baseline.yaml"),
             "baseline.yaml",

@@ -3151,7 +3151,12 @@ mod tests {
     fn merged_steady_steps_change_nothing_but_rounding() {
         let (sc, configs, options) = space_under_monte_carlo(3);
         let mut compared = 0;
-        for config in std::iter::once(&sc.baseline).chain(configs.iter().step_by(45)) {
+        let picked: Vec<&Config> = configs.iter().step_by(99).collect();
+        // Both of the space's maxReplicas are among them.
+        for max in ["-6@", "-10@"] {
+            assert!(picked.iter().any(|c| c.name.contains(max)), "{max}");
+        }
+        for config in std::iter::once(&sc.baseline).chain(picked) {
             let run = |merge: bool| {
                 let mut sim = Sim::new(&sc, config, 1, &options);
                 sim.merge_steady = merge;
@@ -3202,7 +3207,7 @@ mod tests {
     #[test]
     fn repeated_and_skipped_hpa_syncs_change_nothing() {
         let (sc, configs, options) = space_under_monte_carlo(5);
-        for config in std::iter::once(&sc.baseline).chain(configs.iter().step_by(60)) {
+        for config in std::iter::once(&sc.baseline).chain(configs.iter().step_by(121)) {
             let run = |repeat, skip| run_hpa_variant(&sc, config, &options, repeat, skip);
             let full = run(false, false);
             assert_eq!(run(true, false), full, "{}: repeats", config.name);
