@@ -64,7 +64,51 @@ pub fn load_ranking(scenario: &Scenario, from: &Path) -> Result<Ranking> {
         ));
     }
     check_configs(scenario, &r, &label)?;
+    check_costs(scenario, &r, &label)?;
     Ok(r)
+}
+
+/// The monthly costs in the ranking against the most the scenario's catalog can bill: every
+/// pool at its `max_nodes` all month, with the cluster fee. A cost above it was not written by
+/// a search on this scenario (a hand edit, `1e308`), and is bad input naming the JSON path.
+fn check_costs(scenario: &Scenario, r: &Ranking, label: &str) -> Result<()> {
+    let per_hour: f64 = scenario
+        .catalog
+        .pools
+        .iter()
+        .map(|p| f64::from(p.max_nodes) * p.node_cost_per_hour())
+        .sum::<f64>()
+        + scenario.catalog.cluster_fee.per_hour;
+    let most = per_hour * crate::time::HOURS_PER_MONTH;
+    let entries = std::iter::once(("baseline".to_string(), &r.baseline)).chain(
+        r.candidates
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!("candidates[{i}]"), c)),
+    );
+    for (path, c) in entries {
+        for (field, v) in [
+            ("monthly", Some(c.cost.monthly)),
+            ("monthly_mean", c.cost.monthly_mean),
+        ] {
+            // The file rounds to cents.
+            if v.is_some_and(|v| v > most * (1.0 + 1e-9) + 0.01) {
+                return Err(Error::at_field(
+                    label,
+                    format!("{path}.cost.{field}"),
+                    format!(
+                        "{} {} a month is more than the catalog `{}` can bill ({most:.2}: every \
+                         pool at its max_nodes all month, with the cluster fee); expected a cost \
+                         the search wrote",
+                        short_number(v.unwrap_or_default()),
+                        r.currency,
+                        scenario.catalog.catalog
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Every config in the ranking (the baseline's and each candidate's) gets the checks a
@@ -96,6 +140,15 @@ fn check_configs(scenario: &Scenario, r: &Ranking, label: &str) -> Result<()> {
         })?;
     }
     Ok(())
+}
+
+/// `x` as written in a message: two decimals, or in exponent form when that would be long.
+fn short_number(x: f64) -> String {
+    if x.abs() < 1e12 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:e}")
+    }
 }
 
 /// Reads and checks one of the timelines `search --out` writes beside ranking.json.
