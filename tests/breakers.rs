@@ -469,3 +469,73 @@ fn config_error(text: &str) -> String {
         .unwrap_err()
         .to_string()
 }
+
+/// The default scenario's text with every relative path made absolute (into the repository).
+fn default_scenario_absolute() -> String {
+    let r = repo().display().to_string();
+    std::fs::read_to_string(repo().join("models/scenarios/default.yaml"))
+        .unwrap()
+        .replace("../../data", &format!("{r}/data"))
+        .replace("../", &format!("{r}/models/"))
+}
+
+/// Runs costsim in the repository with `args`: its exit code, stdout and stderr.
+fn costsim_run(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_request_log_without_the_token_columns_an_external_wait_needs_is_bad_input() {
+    // A log with no ContextTokens / GeneratedTokens columns gave the llm class no external
+    // wait at all (external_wait_mean_s 0.0, not even first_token's 400 ms), exit 0.
+    let dir = tempfile::tempdir().unwrap();
+    let azure = repo().join("data/traffic/azure_llm_inference_2023-11-16_conv.csv");
+    let log = std::fs::read_to_string(&azure).unwrap();
+    let keep = |cols: usize| -> String {
+        log.lines()
+            .map(|l| l.split(',').take(cols).collect::<Vec<_>>().join(","))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let cases = [
+        (
+            keep(1),
+            "has no token column for `per_context_token_us`: class `llm` of profile `backend` waits 100 per token",
+            "the source's `context_tokens_column`, default `ContextTokens`), or per_context_token_us: 0",
+        ),
+        (
+            keep(2),
+            "has no token column for `per_generated_token_ms`: class `llm` of profile `backend` waits 25 per token",
+            "the source's `generated_tokens_column`, default `GeneratedTokens`), or per_generated_token_ms: 0",
+        ),
+    ];
+    for (i, (text, what, expected)) in cases.iter().enumerate() {
+        let csv = dir.path().join(format!("log{i}.csv"));
+        std::fs::write(&csv, text).unwrap();
+        let sc = default_scenario_absolute()
+            .replace(&azure.display().to_string(), &csv.display().to_string())
+            .replace("    context_tokens_column: ContextTokens\n", "")
+            .replace("    generated_tokens_column: GeneratedTokens\n", "");
+        let p = dir.path().join(format!("scenario{i}.yaml"));
+        std::fs::write(&p, sc).unwrap();
+        let (code, _, err) = costsim_run(&["validate", "--scenario", p.to_str().unwrap()]);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(
+            err.contains("scenario")
+                && err.contains(": services[0].traffic.class_logs.llm: request log `azure_conv` (")
+                && err.contains(what)
+                && err.contains(expected),
+            "{err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}

@@ -369,14 +369,47 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
                 };
                 input.arrival_scv = log.interarrival_scv();
                 if let Some(ext) = &c.external {
-                    let d: Vec<f64> = log
-                        .context_tokens
-                        .iter()
-                        .zip(&log.generated_tokens)
-                        .map(|(&ctx, &gen)| {
+                    // A token column the log lacks cannot price its tokens: without this, a
+                    // log with no token columns gave the class no external wait at all (not
+                    // even `first_token`).
+                    for (tokens, per_token, what, option, default) in [
+                        (
+                            &log.context_tokens,
+                            ext.per_context_token_us,
+                            "per_context_token_us",
+                            "context_tokens_column",
+                            "ContextTokens",
+                        ),
+                        (
+                            &log.generated_tokens,
+                            ext.per_generated_token_ms,
+                            "per_generated_token_ms",
+                            "generated_tokens_column",
+                            "GeneratedTokens",
+                        ),
+                    ] {
+                        if tokens.is_empty() && per_token != 0.0 {
+                            return Err(Error::at_field(
+                                &label,
+                                field(&format!("traffic.class_logs.{}", c.name)),
+                                format!(
+                                    "request log `{src}` ({}) has no token column for \
+                                     `{what}`: class `{}` of profile `{}` waits {per_token} \
+                                     per token (`external.{what}` in {plabel}), which would be \
+                                     left out; expected the log to have the column (the \
+                                     source's `{option}`, default `{default}`), or {what}: 0",
+                                    log.source, c.name, profile.name
+                                ),
+                            ));
+                        }
+                    }
+                    let tokens = |v: &[u32], i: usize| f64::from(v.get(i).copied().unwrap_or(0));
+                    let d: Vec<f64> = (0..log.arrival_offsets_ms.len())
+                        .map(|i| {
                             ext.first_token as f64 / 1000.0
-                                + f64::from(ctx) * ext.per_context_token_us / 1e6
-                                + f64::from(gen) * ext.per_generated_token_ms / 1000.0
+                                + tokens(&log.context_tokens, i) * ext.per_context_token_us / 1e6
+                                + tokens(&log.generated_tokens, i) * ext.per_generated_token_ms
+                                    / 1000.0
                         })
                         .collect();
                     input.external_s = reduce_atoms(d, EXTERNAL_ATOMS);
