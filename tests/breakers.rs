@@ -539,3 +539,48 @@ fn a_request_log_without_the_token_columns_an_external_wait_needs_is_bad_input()
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+#[test]
+fn traffic_with_less_than_one_request_over_the_horizon_is_noted() {
+    // `scale: 0` (or an all-zero trace, or counts of 1e-300) gave a search that ranked every
+    // config on no load, by idle cost, without a word.
+    let dir = tempfile::tempdir().unwrap();
+    let sc = default_scenario_absolute().replace("scale: 40 ", "scale: 0 ") + "horizon: 1h\n";
+    let p = dir.path().join("scenario.yaml");
+    std::fs::write(&p, sc).unwrap();
+    let (code, out, err) = costsim_run(&["simulate", "--quiet", "--scenario", p.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    for service in ["backend", "frontend"] {
+        assert!(
+            out.contains(&format!(
+                "note: service `{service}`: its traffic (`nasa_week` × 0) brings no requests over \
+                 the 1h simulated: its configs are then ranked on no load, by idle cost"
+            )),
+            "{out}"
+        );
+    }
+    // A tiny but positive trace says how little.
+    let tiny: String = std::iter::once("unix_s,requests\n".to_string())
+        .chain((0..600).map(|t| format!("{t},1e-300\n")))
+        .collect();
+    let csv = dir.path().join("tiny.csv");
+    std::fs::write(&csv, tiny).unwrap();
+    let nasa =
+        repo().join("data/traffic/nasa_ksc_http_1995-07-01_to_07-07_requests_per_second.csv");
+    let sc = default_scenario_absolute()
+        .replace(&nasa.display().to_string(), &csv.display().to_string());
+    std::fs::write(&p, sc).unwrap();
+    let (code, out, err) = costsim_run(&["validate", "--scenario", p.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("brings 2.400e-296 requests (less than one) over the 10m simulated"),
+        "{out}"
+    );
+    // The default scenario's traffic is not noted.
+    let (code, out, err) = costsim_run(&["validate"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        !out.contains("less than one") && !out.contains("brings no requests"),
+        "{out}"
+    );
+}

@@ -559,6 +559,36 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
             "nothing to simulate: the horizon or the trace is empty",
         ));
     }
+    // A service that gets less than one request over the whole horizon (an all-zero trace,
+    // `scale: 0`, counts like 1e-300, a horizon on a recording gap) has nothing to serve: a
+    // search "succeeds" on it, ranking its configs by idle cost.
+    for s in &services {
+        let Some(r) = &s.rate else { continue };
+        let bin_ms = Millis::from(r.bin_s) * SECOND;
+        let bins = usize::try_from(horizon.div_ceil(bin_ms.max(1))).unwrap_or(usize::MAX);
+        let requests = r.counts.iter().take(bins).sum::<f64>() * s.scale;
+        if requests < 1.0 {
+            let src = sources
+                .iter()
+                .find(|(n, _)| *n == s.name)
+                .map_or("?", |(_, src)| src.as_str());
+            notes.push(format!(
+                "service `{}`: its traffic (`{src}` × {}) brings {} over the {} \
+                 simulated: its configs are then ranked on no load, by idle cost, with SLA \
+                 windows that measure less than one request; expected a trace with requests in \
+                 the horizon (an all-zero trace, `scale: 0`, or a horizon inside a recording \
+                 gap?)",
+                s.name,
+                s.scale,
+                if requests == 0.0 {
+                    "no requests".to_string()
+                } else {
+                    format!("{requests:.3e} requests (less than one)")
+                },
+                crate::time::format_duration(horizon)
+            ));
+        }
+    }
     let cp = file.control_plane.clone();
     let fmt = crate::time::format_duration;
     // The horizon as the messages name it: the scenario's, or the trace's when that cut it.
