@@ -58,15 +58,15 @@ pub fn load_all(specs: &[String], base: &MetricsOptions) -> Result<Vec<MetricsSe
                 _ => (None, spec.as_str()),
             };
             let path = PathBuf::from(path);
-            if !path.is_file() {
+            // Anything readable but a directory: a file, or a pipe (`--metrics <(kubectl top
+            // pods)`), which `is_file` refused as "no such metrics file".
+            let meta = std::fs::metadata(&path)
+                .map_err(|e| Error::unreachable_path(&path, "metrics file", &e))?;
+            if meta.is_dir() {
                 return Err(Error::input(
                     path.display().to_string(),
                     None,
-                    if path.is_dir() {
-                        "is a directory; pass the metrics files (e.g. DIR/*_metric.csv)"
-                    } else {
-                        "no such metrics file"
-                    },
+                    "is a directory; pass the metrics files (e.g. DIR/*_metric.csv)",
                 ));
             }
             let opts = MetricsOptions {

@@ -71,6 +71,18 @@ impl Error {
         Self::input(file, Some(location), bound_quoted(&message))
     }
 
+    /// The bad-input error for `path` (a `what`, e.g. `scenario file`) that the file system
+    /// could not reach with `e`: `no such {what}` only when it does not exist; otherwise the
+    /// system's reason (a symlink loop, no permission), which "no such file" would hide.
+    pub fn unreachable_path(path: &std::path::Path, what: &str, e: &std::io::Error) -> Self {
+        let message = if e.kind() == std::io::ErrorKind::NotFound {
+            format!("no such {what}")
+        } else {
+            format!("cannot open the {what}: {e}")
+        };
+        Self::input(path.display().to_string(), None, message)
+    }
+
     /// An internal error.
     pub fn internal(message: impl Into<String>) -> Self {
         Error::Internal(message.into())

@@ -510,13 +510,7 @@ fn emit(text: &str) -> Result<()> {
 fn open_scenario(cli: &Cli) -> Result<Scenario> {
     match &cli.scenario {
         Some(p) => {
-            if !p.exists() {
-                return Err(Error::input(
-                    p.display().to_string(),
-                    None,
-                    "no such scenario file",
-                ));
-            }
+            std::fs::metadata(p).map_err(|e| Error::unreachable_path(p, "scenario file", &e))?;
             load_scenario(Files::Disk, p)
         }
         None if Path::new(DEFAULT_SCENARIO).exists() => {

@@ -584,3 +584,80 @@ fn traffic_with_less_than_one_request_over_the_horizon_is_noted() {
         "{out}"
     );
 }
+
+/// Runs costsim in the repository with `args`, `stdin` on its standard input: exit code,
+/// stdout and stderr.
+fn costsim_with_stdin(args: &[&str], stdin: &str) -> (Option<i32>, String, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_costsim"))
+        .args(args)
+        .current_dir(repo())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn a_pipe_is_read_and_a_symlink_loop_is_not_called_missing() {
+    // `--metrics <(kubectl top pods)` and `--manifests <(kustomize build)` were refused as "no
+    // such metrics file" / "no such manifests file or directory" (a pipe is no regular file);
+    // a symlink loop was "no such scenario file", hiding the loop.
+    let top = std::fs::read_to_string(repo().join("tests/fixtures/metrics/top.txt")).unwrap();
+    let (code, out, err) =
+        costsim_with_stdin(&["recommend", "--quiet", "--metrics", "/dev/stdin"], &top);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.starts_with("metrics: /dev/stdin (480 samples, 1 missing)"),
+        "{out}"
+    );
+    let deployment = std::fs::read_to_string(
+        repo().join("tests/fixtures/manifests/base/backend-deployment.yaml"),
+    )
+    .unwrap();
+    let (code, out, err) = costsim_with_stdin(
+        &["validate", "--quiet", "--manifests", "/dev/stdin"],
+        &deployment,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("name: manifests /dev/stdin"), "{out}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    std::os::unix::fs::symlink(&b, &a).unwrap();
+    std::os::unix::fs::symlink(&a, &b).unwrap();
+    for (flag, what) in [
+        (["validate", "--scenario"], "scenario file"),
+        (["recommend", "--metrics"], "metrics file"),
+        (["validate", "--manifests"], "manifests file or directory"),
+    ] {
+        let (code, err) = costsim_status(&flag, &a);
+        assert_eq!(code, Some(2), "{flag:?}: {err}");
+        assert!(
+            err.starts_with(&format!(
+                "costsim: {}: cannot open the {what}: ",
+                a.display()
+            )) && !err.contains("no such"),
+            "{flag:?}: {err}"
+        );
+    }
+    // A path that does not exist is still called missing.
+    let (code, err) = costsim_status(&["recommend", "--metrics"], &dir.path().join("none"));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("none: no such metrics file"), "{err}");
+}
