@@ -49,10 +49,11 @@ impl LineFit {
 }
 
 /// Least squares of `y` on `[1, x]` through nalgebra's SVD; `None` with fewer than
-/// [`MIN_SAMPLES`] points or when x does not vary.
+/// [`MIN_SAMPLES`] points, when x does not vary, or when a value is not finite (nalgebra's SVD
+/// panics on one).
 pub fn fit_line(x: &[f64], y: &[f64]) -> Option<LineFit> {
     let n = x.len().min(y.len());
-    if n < MIN_SAMPLES {
+    if n < MIN_SAMPLES || !x[..n].iter().chain(&y[..n]).all(|v| v.is_finite()) {
         return None;
     }
     let a = DMatrix::from_fn(n, 2, |i, j| if j == 0 { 1.0 } else { x[i] });

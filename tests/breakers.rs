@@ -661,3 +661,61 @@ fn a_pipe_is_read_and_a_symlink_loop_is_not_called_missing() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("none: no such metrics file"), "{err}");
 }
+
+/// The Nezha cartservice file with column `col` (0-based) of every data row set to `value`.
+fn nezha_with(col: usize, value: &str) -> String {
+    let text = std::fs::read_to_string(repo().join(
+        "data/usage/nezha_onlineboutique_2022-08-22/cartservice-579f59597d-wc2lz_metric.csv",
+    ))
+    .unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let mut out = format!("{header}\n");
+    for l in lines {
+        let mut f: Vec<&str> = l.split(',').collect();
+        f[col] = value;
+        out.push_str(&f.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn calibrate_refuses_a_rate_or_latency_no_pod_has_instead_of_panicking() {
+    // PodServerLatencyP90(s) = 1e308 made in-flight = rate × latency infinite and nalgebra's
+    // SVD panicked ("Singular value was NaN", exit 101).
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            12,
+            "1e308",
+            "line 2: column `PodServerLatencyP90(s)`: 1e308 is above 86400 s (a day): not a request's latency",
+        ),
+        (
+            17,
+            "4e9",
+            "line 2: column `PodWorkload(Ops)`: 4e9 is above 1e9 requests/s: not a pod's request rate",
+        ),
+    ];
+    for (col, value, want) in cases {
+        let f = dir.path().join("m.csv");
+        std::fs::write(&f, nezha_with(col, value)).unwrap();
+        let (code, err) = costsim_status(
+            &[
+                "calibrate",
+                "--quiet",
+                "--service",
+                "cartservice",
+                "--metrics",
+            ],
+            &f,
+        );
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.contains(want) && !err.contains("panicked"), "{err}");
+    }
+    // The fit itself takes no infinite value.
+    let x: Vec<f64> = (0..20).map(f64::from).collect();
+    let mut y = x.clone();
+    y[3] = f64::INFINITY;
+    assert!(costsim::calibrate::fit_line(&x, &y).is_none());
+}
