@@ -73,7 +73,10 @@ pub fn fit_line(x: &[f64], y: &[f64]) -> Option<LineFit> {
     Some(LineFit {
         intercept: beta[0],
         slope: beta[1],
-        r_squared: if ss_tot > 0.0 {
+        // y constant up to rounding (the mean of equal floats is not always equal to them):
+        // its SS_tot is rounding noise, and 1 − noise / noise gave any R² (0.998 for a
+        // constant CPU series).
+        r_squared: if ss_tot > 1e-24 * n as f64 * mean * mean {
             1.0 - ss_res / ss_tot
         } else {
             0.0

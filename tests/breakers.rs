@@ -719,3 +719,30 @@ fn calibrate_refuses_a_rate_or_latency_no_pod_has_instead_of_panicking() {
     y[3] = f64::INFINITY;
     assert!(costsim::calibrate::fit_line(&x, &y).is_none());
 }
+
+#[test]
+fn a_constant_usage_fits_with_r_squared_zero_not_rounding_noise() {
+    // A constant CPU of 5 (50m) printed R² 0.998: 1 − noise / noise, as the mean of 1209
+    // equal floats is not exactly equal to them.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("m.csv");
+    std::fs::write(&f, nezha_with(3, "5")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
+        .args([
+            "calibrate",
+            "--quiet",
+            "--service",
+            "cartservice",
+            "--metrics",
+        ])
+        .arg(&f)
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("cpu    = 50.00m idle + 0.0000 ms per request   R² 0.000"),
+        "{stdout}"
+    );
+}
