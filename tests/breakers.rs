@@ -746,3 +746,34 @@ fn a_constant_usage_fits_with_r_squared_zero_not_rounding_noise() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_huge_float_where_an_integer_belongs_is_quoted_in_exponent_form() {
+    // `replicas: 1e308` was quoted in all 309 digits: "invalid type: floating point
+    // `100000…0`, expected u32".
+    let err =
+        config_error("name: c\nworkloads:\n  web:\n    node_pool: light\n    replicas: 1e308\n");
+    assert_eq!(
+        err,
+        "c.yaml: line 5, field `workloads.web.replicas`: invalid type: floating point `1e308`, expected u32"
+    );
+    // serde_json writes it short already; it stays so.
+    let json = costsim::report::ranking::Ranking::parse(
+        "{\"scenario\": \"s\", \"seed\": 1e300}",
+        "r.json",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        json.contains("field `seed`: invalid type: floating point `1e+300`, expected u64"),
+        "{json}"
+    );
+    // An integer keeps its digits.
+    let err = config_error(
+        "name: c\nworkloads:\n  web:\n    node_pool: light\n    replicas: 123456789012345678901234567890\n",
+    );
+    assert!(
+        err.contains("integer `123456789012345678901234567890` as u128"),
+        "{err}"
+    );
+}
