@@ -576,6 +576,15 @@ fn traffic_with_less_than_one_request_over_the_horizon_is_noted() {
         out.contains("brings 2.400e-296 requests (less than one) over the 10m simulated"),
         "{out}"
     );
+    // A tiny scale is written in exponent form.
+    let sc = default_scenario_absolute().replace("scale: 40 ", "scale: 1e-300 ") + "horizon: 1h\n";
+    std::fs::write(&p, sc).unwrap();
+    let (code, out, err) = costsim_run(&["validate", "--scenario", p.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("its traffic (`nasa_week` × 1e-300) brings "),
+        "{out}"
+    );
     // The default scenario's traffic is not noted.
     let (code, out, err) = costsim_run(&["validate"]);
     assert_eq!(code, Some(0), "{err}");

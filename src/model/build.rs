@@ -579,7 +579,15 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
                  the horizon (an all-zero trace, `scale: 0`, or a horizon inside a recording \
                  gap?)",
                 s.name,
-                s.scale,
+                {
+                    // `1e-300` in all its digits would be 300 characters.
+                    let plain = s.scale.to_string();
+                    if plain.len() > 12 {
+                        format!("{:e}", s.scale)
+                    } else {
+                        plain
+                    }
+                },
                 if requests == 0.0 {
                     "no requests".to_string()
                 } else {
