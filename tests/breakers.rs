@@ -786,3 +786,44 @@ fn a_huge_float_where_an_integer_belongs_is_quoted_in_exponent_form() {
         "{err}"
     );
 }
+
+#[test]
+fn a_ratio_limit_beyond_the_largest_quantity_is_bad_input() {
+    // `cpu_limit: [1e308x]` gave candidates with a CPU limit of 9223372036854775807m (the
+    // product saturated), and `memory_limit: [1e300x]` overflowed to a negative limit: "the
+    // space has no valid candidate: every combination sets a limit below its request".
+    let dir = tempfile::tempdir().unwrap();
+    let space = std::fs::read_to_string(repo().join("models/spaces/default.yaml")).unwrap();
+    let cases = [
+        (
+            "cpu_limit: [none, 2x]",
+            "cpu_limit: [none, 1e308x]",
+            "grid.cpu_limit[1]: `1e308x` of the largest cpu_request (500m) is beyond the largest quantity Kubernetes takes; expected a ratio such as 2x",
+        ),
+        (
+            "memory_limit: [2x]",
+            "memory_limit: [1e300x]",
+            "grid.memory_limit[0]: `1e300x` of the largest memory_request (512Mi) is beyond the largest quantity Kubernetes takes",
+        ),
+    ];
+    for (from, to, want) in cases {
+        assert!(space.contains(from), "space layout changed");
+        let sp = dir.path().join("space.yaml");
+        std::fs::write(&sp, space.replacen(from, to, 1)).unwrap();
+        let r = repo().display().to_string();
+        let sc = default_scenario_absolute().replace(
+            &format!("{r}/models/spaces/default.yaml"),
+            &sp.display().to_string(),
+        );
+        let p = dir.path().join("scenario.yaml");
+        std::fs::write(&p, sc).unwrap();
+        for cmd in ["search", "validate"] {
+            let (code, _, err) = costsim_run(&[cmd, "--quiet", "--scenario", p.to_str().unwrap()]);
+            assert_eq!(code, Some(2), "{cmd}: {err}");
+            assert!(
+                err.contains("space.yaml: ") && err.contains(want),
+                "{cmd}: {err}"
+            );
+        }
+    }
+}
