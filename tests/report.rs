@@ -622,6 +622,40 @@ fn numbers_in_ranking_json_a_search_cannot_write_are_bad_input() {
 }
 
 #[test]
+fn a_baseline_that_costs_nothing_has_no_percentage_saved() {
+    // A catalog whose baseline pools cost 0 gave `diff` "(+381.97 CNY, +0.0 %)" and the
+    // report "Savings: 0.00 CNY/month (0.0 %)": a share of nothing.
+    let run = run();
+    edited_out(run, "free-baseline", |r| {
+        r["baseline"]["cost"]["monthly"] = serde_json::json!(0.0);
+        r["baseline"]["cost"]["monthly_mean"] = serde_json::json!(0.0);
+    });
+    let (code, out, err) = costsim(run.dir.path(), &["diff", "--from", "free-baseline"]);
+    assert_eq!(code, 0, "{err}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("monthly cost: "))
+        .unwrap();
+    assert!(
+        line.starts_with("monthly cost: 0.00 → ")
+            && line.ends_with(", no percentage: the baseline costs nothing)"),
+        "{line}"
+    );
+    let (code, _, err) = costsim(
+        run.dir.path(),
+        &["report", "--from", "free-baseline", "--out", "free-doc"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let doc = fs::read_to_string(run.path("free-doc/cost-optimization.md")).unwrap();
+    assert!(
+        doc.contains(
+            "CNY/month (no percentage: the current configuration costs nothing)** — from 0.00 to "
+        ),
+        "{doc}"
+    );
+}
+
+#[test]
 fn bad_timelines_are_bad_input_naming_line_and_column() {
     let run = run();
     let csv = fs::read_to_string(run.path("out/timeline_rank1.csv")).unwrap();

@@ -672,13 +672,15 @@ pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool)
             chosen.rank
         ));
     } else {
+        // A change against a baseline that costs nothing has no percentage (it printed
+        // `+381.97 CNY, +0.0 %`).
         o.push_str(&format!(
-            "monthly cost: {now:.2} → {new:.2} {cur} ({:+.2} {cur}, {:+.1} %)\n",
+            "monthly cost: {now:.2} → {new:.2} {cur} ({:+.2} {cur}, {})\n",
             new - now,
             if now > 0.0 {
-                (new - now) / now * 100.0
+                format!("{:+.1} %", (new - now) / now * 100.0)
             } else {
-                0.0
+                "no percentage: the baseline costs nothing".to_string()
             }
         ));
     }
