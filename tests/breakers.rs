@@ -827,3 +827,51 @@ fn a_ratio_limit_beyond_the_largest_quantity_is_bad_input() {
         }
     }
 }
+
+#[test]
+fn an_init_container_longer_than_the_horizon_is_warned_of() {
+    // `duration: 100000000d` ran silently: every pod the HPA added stayed in its init
+    // container (19575 pending pod-s, ready 3–3), with no word, unlike a start-up delay.
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = std::fs::read_to_string(repo().join("models/configs/baseline.yaml")).unwrap();
+    let anchor = "    replicas: 3\n";
+    assert!(baseline.contains(anchor), "baseline layout changed");
+    let config = baseline.replacen(
+        anchor,
+        &format!("{anchor}    init_containers: [ {{ name: migrate, duration: 3h }} ]\n"),
+        1,
+    );
+    let c = dir.path().join("config.yaml");
+    std::fs::write(&c, &config).unwrap();
+    let sc = dir.path().join("scenario.yaml");
+    std::fs::write(&sc, default_scenario_absolute() + "horizon: 2h\n").unwrap();
+    let want = "workloads.backend.init_containers[0].duration: 3h is longer than the simulated \
+                horizon (2h): a pod started during the run never gets past it";
+    let (code, _, err) = costsim_run(&[
+        "simulate",
+        "--quiet",
+        "--scenario",
+        sc.to_str().unwrap(),
+        "--config",
+        c.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains(&format!("costsim: warning: {}: {want}", c.display())),
+        "{err}"
+    );
+    // As the scenario's baseline: a note.
+    let r = repo().display().to_string();
+    let text = std::fs::read_to_string(&sc).unwrap().replace(
+        &format!("{r}/models/configs/baseline.yaml"),
+        &c.display().to_string(),
+    );
+    std::fs::write(&sc, text).unwrap();
+    let (code, out, err) = costsim_run(&["validate", "--scenario", sc.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains(want), "{out}");
+    // Inside the horizon: no word.
+    std::fs::write(&c, config.replace("duration: 3h", "duration: 20s")).unwrap();
+    let (_, out, _) = costsim_run(&["validate", "--scenario", sc.to_str().unwrap()]);
+    assert!(!out.contains("init_containers[0].duration"), "{out}");
+}

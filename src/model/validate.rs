@@ -677,6 +677,29 @@ pub fn warnings(
     out
 }
 
+/// Init containers that run longer than the simulated `horizon`: a pod started during the run
+/// (a scale-up, a restart, a rollout) never gets past them, which is almost surely a unit slip
+/// (`20m` for `20s`). Kubernetes takes any duration, so these are warnings, naming the field
+/// as the scenario's delay notes do.
+pub fn outlasting_init_containers(config: &Config, horizon: crate::time::Millis) -> Vec<String> {
+    let fmt = crate::time::format_duration;
+    let mut out = Vec::new();
+    for (name, w) in &config.workloads {
+        for (i, c) in w.init_containers.iter().enumerate() {
+            if c.duration > horizon {
+                out.push(format!(
+                    "workloads.{name}.init_containers[{i}].duration: {} is longer than the \
+                     simulated horizon ({}): a pod started during the run never gets past it; \
+                     expected a duration well inside it (a unit slip, `m` for `s`?)",
+                    fmt(c.duration),
+                    fmt(horizon)
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// HPA Utilization targets of a resource the pods do not request: the API server accepts
 /// them, the controller reports `missing request for …` on every sync. Alone such a metric
 /// never scales; beside valid ones the others still scale up but no scale-down ever happens
