@@ -875,3 +875,27 @@ fn an_init_container_longer_than_the_horizon_is_warned_of() {
     let (_, out, _) = costsim_run(&["validate", "--scenario", sc.to_str().unwrap()]);
     assert!(!out.contains("init_containers[0].duration"), "{out}");
 }
+
+#[test]
+fn a_metrics_name_with_whitespace_or_a_control_character_is_bad_input() {
+    // A quoted CSV pod `"web\n1"` was read as pod `web\n1`: `recommend` printed its row across
+    // two lines, exit 0.
+    use costsim::ingest::metrics::{parse_metrics, MetricsOptions};
+    let opts = MetricsOptions::default();
+    let err = parse_metrics("pod,cpu,memory,ts\n\"web\n1\",10m,10Mi,0\n", "u.csv", &opts)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "u.csv: pod name `web\\n1` has whitespace or a control character; expected a \
+         Kubernetes name (lower-case letters, digits, `-` and `.`)"
+    );
+    let prom = r#"{"status": "success", "data": {"resultType": "matrix", "result": [{"metric": {"__name__": "container_memory_working_set_bytes", "pod": "web-1", "container": "app x"}, "values": [[1661140279, "1048576"]]}]}}"#;
+    let err = parse_metrics(prom, "p.json", &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("p.json: container name `app x` has whitespace"),
+        "{err}"
+    );
+}
