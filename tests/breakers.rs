@@ -899,3 +899,24 @@ fn a_metrics_name_with_whitespace_or_a_control_character_is_bad_input() {
         "{err}"
     );
 }
+
+#[test]
+fn a_token_count_beyond_the_largest_says_the_largest() {
+    // `4294967296` was refused as "expected a non-negative integer number of tokens": it is
+    // one; what it is not is at most 4294967295.
+    use costsim::ingest::traffic::{parse_request_log, RequestLogOptions};
+    let opts = RequestLogOptions::default();
+    for v in ["4294967296", "18446744073709551616", "1e308", "-5", "3.5"] {
+        let text = format!("TIMESTAMP,ContextTokens,GeneratedTokens\n1,1,1\n2,{v},1\n");
+        let err = parse_request_log(&text, "log.csv", &opts)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            format!("log.csv: line 3: column `ContextTokens`: expected a non-negative integer number of tokens (at most 4294967295), found `{v}`")
+        );
+    }
+    let text = "TIMESTAMP,ContextTokens,GeneratedTokens\n1,1,1\n2,4294967295,0\n";
+    let log = parse_request_log(text, "log.csv", &opts).unwrap();
+    assert_eq!(log.context_tokens, vec![1, u32::MAX]);
+}
