@@ -1158,7 +1158,7 @@ fn merge(cli: &Cli, sc: &Scenario, files: &[PathBuf], top: usize) -> Result<()> 
         let name = p.display().to_string();
         let text = std::fs::read_to_string(p)
             .map_err(|e| Error::input(&name, None, format!("cannot read: {e}")))?;
-        let f: ShardFile = serde_json::from_str(&text)
+        let f: ShardFile = serde_json::from_str(costsim::ingest::without_bom(&text))
             .map_err(|e| Error::json(&name, None, "not a costsim shard file", &e))?;
         if f.header.format != shards::FORMAT {
             return Err(Error::input(

@@ -656,6 +656,27 @@ fn a_baseline_that_costs_nothing_has_no_percentage_saved() {
 }
 
 #[test]
+fn a_byte_order_mark_before_ranking_json_or_a_timeline_is_skipped() {
+    // Saved again by a Windows editor, ranking.json was "line 1, column 1: expected value" and
+    // a timeline "`\u{feff}minute`, expected `minute`" (an invisible character), while the
+    // traces, YAML and metrics readers skip the mark.
+    let run = run();
+    let out = edited_out(run, "bom", |_| {});
+    for f in ["ranking.json", "timeline_rank1.csv"] {
+        let text = fs::read_to_string(out.join(f)).unwrap();
+        fs::write(out.join(f), format!("\u{feff}{text}")).unwrap();
+    }
+    let (code, _, err) = costsim(run.dir.path(), &["diff", "--from", "bom"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = costsim(
+        run.dir.path(),
+        &["report", "--from", "bom", "--out", "bom-doc"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(run.path("bom-doc/cost-optimization.md").exists());
+}
+
+#[test]
 fn bad_timelines_are_bad_input_naming_line_and_column() {
     let run = run();
     let csv = fs::read_to_string(run.path("out/timeline_rank1.csv")).unwrap();

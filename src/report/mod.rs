@@ -198,7 +198,7 @@ fn read_timeline(scenario: &Scenario, path: &Path) -> Result<BTreeMap<String, Ve
         );
     }
     plots::parse_timeline(
-        &text,
+        crate::ingest::without_bom(&text),
         &label,
         &crate::output::timeline_columns(scenario),
         max_utilization,

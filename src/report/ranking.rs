@@ -259,6 +259,7 @@ impl Ranking {
     /// [`Ranking::check_numbers`]), so a hand-edited file is bad input naming the JSON path,
     /// not a document or diff with a negative cost or a breach probability of 200 %.
     pub fn parse(text: &str, file: &str) -> Result<Ranking> {
+        let text = crate::ingest::without_bom(text);
         let mut de = serde_json::Deserializer::from_str(text);
         let r: Ranking = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
