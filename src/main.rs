@@ -316,7 +316,7 @@ struct MetricsArgs {
     /// Metrics file: `kubectl top pods` text, Prometheus JSON (`cpu=FILE` / `memory=FILE` when
     /// its series have no `__name__`), a Nezha or Borg CSV. Repeat for several files.
     #[arg(long = "metrics", required = true)]
-    files: Vec<String>,
+    files: Vec<std::ffi::OsString>,
     /// Unit of the Nezha `CpuUsage(m)` column (see data/README.md).
     #[arg(long, value_enum, default_value_t = NezhaUnitArg::Centicores)]
     nezha_cpu_unit: NezhaUnitArg,

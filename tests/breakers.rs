@@ -920,3 +920,48 @@ fn a_token_count_beyond_the_largest_says_the_largest() {
     let log = parse_request_log(text, "log.csv", &opts).unwrap();
     assert_eq!(log.context_tokens, vec![1, u32::MAX]);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_metrics_path_that_is_not_utf8_is_read() {
+    // `--metrics $'top\xff.txt'` was refused by the argument parser: "invalid UTF-8 was
+    // detected in one or more arguments", naming no flag, while --scenario and --config take
+    // such paths.
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let name = std::ffi::OsStr::from_bytes(b"top\xff.txt");
+    let path = dir.path().join(name);
+    std::fs::copy(repo().join("tests/fixtures/metrics/top.txt"), &path).unwrap();
+    let mut with_cpu = std::ffi::OsString::from("cpu=");
+    with_cpu.push(&path);
+    for arg in [path.clone().into_os_string(), with_cpu] {
+        let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
+            .args(["recommend", "--quiet", "--metrics"])
+            .arg(&arg)
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.starts_with("metrics: ")
+                && stdout.contains("top\u{fffd}.txt (480 samples, 1 missing)"),
+            "{stdout}"
+        );
+    }
+    // A missing one is named.
+    let (code, err) = costsim_status(
+        &["recommend", "--metrics"],
+        &dir.path().join(std::ffi::OsStr::from_bytes(b"no\xff.txt")),
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("no\u{fffd}.txt: no such metrics file"),
+        "{err}"
+    );
+}
