@@ -49,10 +49,11 @@ impl LineFit {
 }
 
 /// Least squares of `y` on `[1, x]` through nalgebra's SVD; `None` with fewer than
-/// [`MIN_SAMPLES`] points or when x does not vary.
+/// [`MIN_SAMPLES`] points, when x does not vary, or when a value is not finite (nalgebra's SVD
+/// panics on one).
 pub fn fit_line(x: &[f64], y: &[f64]) -> Option<LineFit> {
     let n = x.len().min(y.len());
-    if n < MIN_SAMPLES {
+    if n < MIN_SAMPLES || !x[..n].iter().chain(&y[..n]).all(|v| v.is_finite()) {
         return None;
     }
     let a = DMatrix::from_fn(n, 2, |i, j| if j == 0 { 1.0 } else { x[i] });
@@ -72,7 +73,10 @@ pub fn fit_line(x: &[f64], y: &[f64]) -> Option<LineFit> {
     Some(LineFit {
         intercept: beta[0],
         slope: beta[1],
-        r_squared: if ss_tot > 0.0 {
+        // y constant up to rounding (the mean of equal floats is not always equal to them):
+        // its SS_tot is rounding noise, and 1 − noise / noise gave any R² (0.998 for a
+        // constant CPU series).
+        r_squared: if ss_tot > 1e-24 * n as f64 * mean * mean {
             1.0 - ss_res / ss_tot
         } else {
             0.0

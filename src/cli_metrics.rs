@@ -39,9 +39,32 @@ pub enum Render {
     Csv,
 }
 
+/// `cpu=PATH` or `memory=PATH`: the resource and the path (which need not be UTF-8).
+fn split_resource(spec: &std::ffi::OsStr) -> Option<(Resource, PathBuf)> {
+    for (prefix, r) in [("cpu=", Resource::Cpu), ("memory=", Resource::Memory)] {
+        if let Some(s) = spec.to_str() {
+            if let Some(p) = s.strip_prefix(prefix) {
+                return Some((r, PathBuf::from(p)));
+            }
+            continue;
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            if let Some(p) = spec.as_bytes().strip_prefix(prefix.as_bytes()) {
+                return Some((r, PathBuf::from(std::ffi::OsStr::from_bytes(p))));
+            }
+        }
+    }
+    None
+}
+
 /// Reads every `--metrics` argument: `PATH`, or `cpu=PATH` / `memory=PATH` for Prometheus
 /// files whose series do not name their metric.
-pub fn load_all(specs: &[String], base: &MetricsOptions) -> Result<Vec<MetricsSet>> {
+///
+/// A path need not be UTF-8 (a file name with other bytes is a path like any other; clap used
+/// to refuse it as "invalid UTF-8 was detected in one or more arguments", naming no flag).
+pub fn load_all(specs: &[std::ffi::OsString], base: &MetricsOptions) -> Result<Vec<MetricsSet>> {
     if specs.is_empty() {
         return Err(Error::input(
             "<command line>",
@@ -52,21 +75,19 @@ pub fn load_all(specs: &[String], base: &MetricsOptions) -> Result<Vec<MetricsSe
     specs
         .iter()
         .map(|spec| {
-            let (resource, path) = match spec.split_once('=') {
-                Some(("cpu", p)) => (Some(Resource::Cpu), p),
-                Some(("memory", p)) => (Some(Resource::Memory), p),
-                _ => (None, spec.as_str()),
+            let (resource, path) = match split_resource(spec) {
+                Some((r, p)) => (Some(r), p),
+                None => (None, PathBuf::from(spec)),
             };
-            let path = PathBuf::from(path);
-            if !path.is_file() {
+            // Anything readable but a directory: a file, or a pipe (`--metrics <(kubectl top
+            // pods)`), which `is_file` refused as "no such metrics file".
+            let meta = std::fs::metadata(&path)
+                .map_err(|e| Error::unreachable_path(&path, "metrics file", &e))?;
+            if meta.is_dir() {
                 return Err(Error::input(
                     path.display().to_string(),
                     None,
-                    if path.is_dir() {
-                        "is a directory; pass the metrics files (e.g. DIR/*_metric.csv)"
-                    } else {
-                        "no such metrics file"
-                    },
+                    "is a directory; pass the metrics files (e.g. DIR/*_metric.csv)",
                 ));
             }
             let opts = MetricsOptions {

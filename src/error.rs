@@ -71,6 +71,18 @@ impl Error {
         Self::input(file, Some(location), bound_quoted(&message))
     }
 
+    /// The bad-input error for `path` (a `what`, e.g. `scenario file`) that the file system
+    /// could not reach with `e`: `no such {what}` only when it does not exist; otherwise the
+    /// system's reason (a symlink loop, no permission), which "no such file" would hide.
+    pub fn unreachable_path(path: &std::path::Path, what: &str, e: &std::io::Error) -> Self {
+        let message = if e.kind() == std::io::ErrorKind::NotFound {
+            format!("no such {what}")
+        } else {
+            format!("cannot open the {what}: {e}")
+        };
+        Self::input(path.display().to_string(), None, message)
+    }
+
     /// An internal error.
     pub fn internal(message: impl Into<String>) -> Self {
         Error::Internal(message.into())
@@ -111,7 +123,39 @@ pub const MAX_QUOTED_CHARS: usize = 80;
 /// `message` with every double-quoted excerpt longer than [`MAX_QUOTED_CHARS`] cut to that
 /// many characters and `…`, so that a parser error quoting a whole file stays short. Escaped
 /// quotes (`\"`) inside an excerpt do not end it; an unterminated quote is cut the same way.
+/// A number serde quotes in backticks in all its digits (`floating point `1000…0``, 309 of
+/// them for 1e308) is written in exponent form ([`bound_numbers`]).
 pub fn bound_quoted(message: &str) -> String {
+    bound_numbers(&bound_quoted_excerpts(message))
+}
+
+/// Digits beyond which a backtick-quoted number of a message is written in exponent form.
+const MAX_NUMBER_CHARS: usize = 24;
+
+/// `message` with every backtick-quoted float (serde's `floating point `…``) longer than
+/// [`MAX_NUMBER_CHARS`] characters written in exponent form (`1e308`): serde spells a float in
+/// all its digits.
+pub fn bound_numbers(message: &str) -> String {
+    let parts: Vec<&str> = message.split('`').collect();
+    let mut out = String::with_capacity(message.len());
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        // Odd parts lie between a pair of backticks; serde names a float `floating point`
+        // (an integer keeps its digits).
+        let quoted = i % 2 == 1 && i + 1 < parts.len() && parts[i - 1].ends_with("floating point ");
+        match part.parse::<f64>() {
+            Ok(v) if quoted && part.len() > MAX_NUMBER_CHARS && v.is_finite() => {
+                out.push_str(&format!("{v:e}"));
+            }
+            _ => out.push_str(part),
+        }
+    }
+    out
+}
+
+fn bound_quoted_excerpts(message: &str) -> String {
     let mut out = String::with_capacity(message.len().min(1024));
     let mut chars = message.chars();
     while let Some(c) = chars.next() {

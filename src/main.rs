@@ -316,7 +316,7 @@ struct MetricsArgs {
     /// Metrics file: `kubectl top pods` text, Prometheus JSON (`cpu=FILE` / `memory=FILE` when
     /// its series have no `__name__`), a Nezha or Borg CSV. Repeat for several files.
     #[arg(long = "metrics", required = true)]
-    files: Vec<String>,
+    files: Vec<std::ffi::OsString>,
     /// Unit of the Nezha `CpuUsage(m)` column (see data/README.md).
     #[arg(long, value_enum, default_value_t = NezhaUnitArg::Centicores)]
     nezha_cpu_unit: NezhaUnitArg,
@@ -510,13 +510,7 @@ fn emit(text: &str) -> Result<()> {
 fn open_scenario(cli: &Cli) -> Result<Scenario> {
     match &cli.scenario {
         Some(p) => {
-            if !p.exists() {
-                return Err(Error::input(
-                    p.display().to_string(),
-                    None,
-                    "no such scenario file",
-                ));
-            }
+            std::fs::metadata(p).map_err(|e| Error::unreachable_path(p, "scenario file", &e))?;
             load_scenario(Files::Disk, p)
         }
         None if Path::new(DEFAULT_SCENARIO).exists() => {
@@ -792,7 +786,12 @@ fn simulate(
             let text = Files::Disk.read(p)?;
             let c: Config = from_yaml_str(&text, &label)?;
             check_config(sc, &c, &label)?;
-            for w in costsim::model::validate::warnings(&c, Some(&text), sc.limit_range.as_ref()) {
+            for w in costsim::model::validate::warnings(&c, Some(&text), sc.limit_range.as_ref())
+                .into_iter()
+                .chain(costsim::model::validate::outlasting_init_containers(
+                    &c, sc.horizon,
+                ))
+            {
                 eprintln!("costsim: warning: {label}: {w}");
             }
             c
@@ -1159,7 +1158,7 @@ fn merge(cli: &Cli, sc: &Scenario, files: &[PathBuf], top: usize) -> Result<()> 
         let name = p.display().to_string();
         let text = std::fs::read_to_string(p)
             .map_err(|e| Error::input(&name, None, format!("cannot read: {e}")))?;
-        let f: ShardFile = serde_json::from_str(&text)
+        let f: ShardFile = serde_json::from_str(costsim::ingest::without_bom(&text))
             .map_err(|e| Error::json(&name, None, "not a costsim shard file", &e))?;
         if f.header.format != shards::FORMAT {
             return Err(Error::input(

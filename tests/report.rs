@@ -554,6 +554,129 @@ fn configs_in_ranking_json_get_the_checks_of_a_config_file() {
 }
 
 #[test]
+fn numbers_in_ranking_json_a_search_cannot_write_are_bad_input() {
+    // A hand-edited ranking.json used to give a document and diff with whatever it held: a
+    // monthly cost of -5 (`-100.4 %` saved), 1e308 printed as 309 digits, a breach
+    // probability of 2, 100 of 24 windows failed, no candidates (`ranks 1..0; got 1`).
+    let run = run();
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Edit, &str)> = vec![
+        (
+            "neg-cost",
+            Box::new(|r| r["candidates"][0]["cost"]["monthly_mean"] = serde_json::json!(-5.0)),
+            "candidates[0].cost.monthly_mean: -5.0 is negative: a search writes no negative cost",
+        ),
+        (
+            "neg-activity",
+            Box::new(|r| r["baseline"]["activity"][0]["oom_kills"] = serde_json::json!(-1)),
+            "baseline.activity[0].oom_kills: -1 is negative",
+        ),
+        (
+            "huge-cost",
+            Box::new(|r| r["baseline"]["cost"]["monthly"] = serde_json::json!(1e308)),
+            "baseline.cost.monthly: 1e308 CNY a month is more than the catalog",
+        ),
+        (
+            "probability",
+            Box::new(|r| r["candidates"][0]["sla"]["breach_probability"] = serde_json::json!(2.0)),
+            "candidates[0].sla.breach_probability: 2.0 is not a probability or fraction",
+        ),
+        (
+            "outside-interval",
+            Box::new(|r| {
+                r["candidates"][0]["sla"]["breach_probability"] = serde_json::json!(
+                    { "estimate": 0.5, "ci_low": 0.01, "ci_high": 0.2 })
+            }),
+            "candidates[0].sla.breach_probability: 0.5 lies outside its 95 % interval [0.01, 0.2]",
+        ),
+        (
+            "windows",
+            Box::new(|r| r["candidates"][0]["sla"]["breached_windows"] = serde_json::json!(100000)),
+            "candidates[0].sla.breached_windows: 100000 of",
+        ),
+        (
+            "horizon",
+            Box::new(|r| r["horizon_hours"] = serde_json::json!(0.0)),
+            "horizon_hours: 0 is not a simulated span",
+        ),
+        (
+            "no-candidates",
+            Box::new(|r| r["candidates"] = serde_json::json!([])),
+            "candidates: empty: a search writes every candidate it evaluated",
+        ),
+        (
+            "rank",
+            Box::new(|r| r["candidates"][0]["rank"] = serde_json::json!(7)),
+            "candidates[0].rank: 7: the candidates are listed best first, so entry 0 has rank 1",
+        ),
+        (
+            "evaluated",
+            Box::new(|r| r["evaluated"] = serde_json::json!(0)),
+            "evaluated: 0 candidates evaluated, but `candidates` lists",
+        ),
+    ];
+    for (name, edit, want) in cases {
+        edited_out(run, name, edit);
+        assert_all_reject(name, &["ranking.json", want]);
+    }
+}
+
+#[test]
+fn a_baseline_that_costs_nothing_has_no_percentage_saved() {
+    // A catalog whose baseline pools cost 0 gave `diff` "(+381.97 CNY, +0.0 %)" and the
+    // report "Savings: 0.00 CNY/month (0.0 %)": a share of nothing.
+    let run = run();
+    edited_out(run, "free-baseline", |r| {
+        r["baseline"]["cost"]["monthly"] = serde_json::json!(0.0);
+        r["baseline"]["cost"]["monthly_mean"] = serde_json::json!(0.0);
+    });
+    let (code, out, err) = costsim(run.dir.path(), &["diff", "--from", "free-baseline"]);
+    assert_eq!(code, 0, "{err}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("monthly cost: "))
+        .unwrap();
+    assert!(
+        line.starts_with("monthly cost: 0.00 → ")
+            && line.ends_with(", no percentage: the baseline costs nothing)"),
+        "{line}"
+    );
+    let (code, _, err) = costsim(
+        run.dir.path(),
+        &["report", "--from", "free-baseline", "--out", "free-doc"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let doc = fs::read_to_string(run.path("free-doc/cost-optimization.md")).unwrap();
+    assert!(
+        doc.contains(
+            "CNY/month (no percentage: the current configuration costs nothing)** — from 0.00 to "
+        ),
+        "{doc}"
+    );
+}
+
+#[test]
+fn a_byte_order_mark_before_ranking_json_or_a_timeline_is_skipped() {
+    // Saved again by a Windows editor, ranking.json was "line 1, column 1: expected value" and
+    // a timeline "`\u{feff}minute`, expected `minute`" (an invisible character), while the
+    // traces, YAML and metrics readers skip the mark.
+    let run = run();
+    let out = edited_out(run, "bom", |_| {});
+    for f in ["ranking.json", "timeline_rank1.csv"] {
+        let text = fs::read_to_string(out.join(f)).unwrap();
+        fs::write(out.join(f), format!("\u{feff}{text}")).unwrap();
+    }
+    let (code, _, err) = costsim(run.dir.path(), &["diff", "--from", "bom"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = costsim(
+        run.dir.path(),
+        &["report", "--from", "bom", "--out", "bom-doc"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(run.path("bom-doc/cost-optimization.md").exists());
+}
+
+#[test]
 fn bad_timelines_are_bad_input_naming_line_and_column() {
     let run = run();
     let csv = fs::read_to_string(run.path("out/timeline_rank1.csv")).unwrap();

@@ -170,15 +170,12 @@ pub fn kustomization_file(dir: &Path) -> Option<PathBuf> {
 /// `*.yaml` / `*.yml` files (sorted by name, not recursive), or one file. Things kustomize
 /// does that costsim does not model are listed in `notes`.
 pub fn load(path: &Path, notes: &mut Vec<String>) -> Result<Vec<Object>> {
-    if path.is_file() {
+    // A directory is built; anything else that exists is read as one file (a pipe too:
+    // `--manifests <(kustomize build)`, which `is_file` refused as missing).
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Error::unreachable_path(path, "manifests file or directory", &e))?;
+    if !meta.is_dir() {
         return load_file(path);
-    }
-    if !path.is_dir() {
-        return Err(Error::input(
-            path.display().to_string(),
-            None,
-            "no such manifests file or directory",
-        ));
     }
     if let Some(k) = kustomization_file(path) {
         return build(path, &k, notes, 0);

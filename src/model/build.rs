@@ -381,14 +381,47 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
                 };
                 input.arrival_scv = log.interarrival_scv();
                 if let Some(ext) = &c.external {
-                    let d: Vec<f64> = log
-                        .context_tokens
-                        .iter()
-                        .zip(&log.generated_tokens)
-                        .map(|(&ctx, &gen)| {
+                    // A token column the log lacks cannot price its tokens: without this, a
+                    // log with no token columns gave the class no external wait at all (not
+                    // even `first_token`).
+                    for (tokens, per_token, what, option, default) in [
+                        (
+                            &log.context_tokens,
+                            ext.per_context_token_us,
+                            "per_context_token_us",
+                            "context_tokens_column",
+                            "ContextTokens",
+                        ),
+                        (
+                            &log.generated_tokens,
+                            ext.per_generated_token_ms,
+                            "per_generated_token_ms",
+                            "generated_tokens_column",
+                            "GeneratedTokens",
+                        ),
+                    ] {
+                        if tokens.is_empty() && per_token != 0.0 {
+                            return Err(Error::at_field(
+                                &label,
+                                field(&format!("traffic.class_logs.{}", c.name)),
+                                format!(
+                                    "request log `{src}` ({}) has no token column for \
+                                     `{what}`: class `{}` of profile `{}` waits {per_token} \
+                                     per token (`external.{what}` in {plabel}), which would be \
+                                     left out; expected the log to have the column (the \
+                                     source's `{option}`, default `{default}`), or {what}: 0",
+                                    log.source, c.name, profile.name
+                                ),
+                            ));
+                        }
+                    }
+                    let tokens = |v: &[u32], i: usize| f64::from(v.get(i).copied().unwrap_or(0));
+                    let d: Vec<f64> = (0..log.arrival_offsets_ms.len())
+                        .map(|i| {
                             ext.first_token as f64 / 1000.0
-                                + f64::from(ctx) * ext.per_context_token_us / 1e6
-                                + f64::from(gen) * ext.per_generated_token_ms / 1000.0
+                                + tokens(&log.context_tokens, i) * ext.per_context_token_us / 1e6
+                                + tokens(&log.generated_tokens, i) * ext.per_generated_token_ms
+                                    / 1000.0
                         })
                         .collect();
                     input.external_s = reduce_atoms(d, EXTERNAL_ATOMS);
@@ -537,6 +570,44 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
             "horizon",
             "nothing to simulate: the horizon or the trace is empty",
         ));
+    }
+    // A service that gets less than one request over the whole horizon (an all-zero trace,
+    // `scale: 0`, counts like 1e-300, a horizon on a recording gap) has nothing to serve: a
+    // search "succeeds" on it, ranking its configs by idle cost.
+    for s in &services {
+        let Some(r) = &s.rate else { continue };
+        let bin_ms = Millis::from(r.bin_s) * SECOND;
+        let bins = usize::try_from(horizon.div_ceil(bin_ms.max(1))).unwrap_or(usize::MAX);
+        let requests = r.counts.iter().take(bins).sum::<f64>() * s.scale;
+        if requests < 1.0 {
+            let src = sources
+                .iter()
+                .find(|(n, _)| *n == s.name)
+                .map_or("?", |(_, src)| src.as_str());
+            notes.push(format!(
+                "service `{}`: its traffic (`{src}` × {}) brings {} over the {} \
+                 simulated: its configs are then ranked on no load, by idle cost, with SLA \
+                 windows that measure less than one request; expected a trace with requests in \
+                 the horizon (an all-zero trace, `scale: 0`, or a horizon inside a recording \
+                 gap?)",
+                s.name,
+                {
+                    // `1e-300` in all its digits would be 300 characters.
+                    let plain = s.scale.to_string();
+                    if plain.len() > 12 {
+                        format!("{:e}", s.scale)
+                    } else {
+                        plain
+                    }
+                },
+                if requests == 0.0 {
+                    "no requests".to_string()
+                } else {
+                    format!("{requests:.3e} requests (less than one)")
+                },
+                crate::time::format_duration(horizon)
+            ));
+        }
     }
     let cp = file.control_plane.clone();
     let fmt = crate::time::format_duration;
@@ -716,7 +787,12 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
     let (baseline, blabel): (Config, String) = yaml_ref(files, &baseline_path, &label, "baseline")?;
     let baseline_text = files.read(&baseline_path).ok();
     let limit_range = file.limit_range.as_ref();
-    for w in crate::model::validate::warnings(&baseline, baseline_text.as_deref(), limit_range) {
+    for w in crate::model::validate::warnings(&baseline, baseline_text.as_deref(), limit_range)
+        .into_iter()
+        .chain(crate::model::validate::outlasting_init_containers(
+            &baseline, horizon,
+        ))
+    {
         notes.push(format!("{blabel}: {w}"));
     }
     let (space, slabel): (Space, String) =

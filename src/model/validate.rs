@@ -508,6 +508,56 @@ pub fn check_space(scenario: &Scenario, file: &str) -> Result<()> {
             ));
         }
     }
+    // A ratio limit is ratio × request: beyond the largest quantity it saturated (`1e308x`
+    // gave a CPU limit of 9223372036854775807m) or, for memory rounded to MiB, overflowed to a
+    // negative limit reported as "below its request".
+    let largest_cpu = g.cpu_request.iter().map(|c| c.0).max().unwrap_or(0);
+    let largest_memory = g.memory_request.iter().map(|m| m.0).max().unwrap_or(0);
+    let ratios = |limits: Vec<Option<f64>>, largest: i64, field: &str, shown: String, most: i64| {
+        for (i, r) in limits.iter().enumerate() {
+            let Some(r) = r else { continue };
+            if largest as f64 * r > most as f64 {
+                return Err(Error::at_field(
+                    file,
+                    format!("grid.{field}[{i}]"),
+                    format!(
+                        "`{}x` of the largest {} ({shown}) is beyond the largest quantity \
+                         Kubernetes takes; expected a ratio such as 2x",
+                        if *r >= 1e6 {
+                            format!("{r:e}")
+                        } else {
+                            r.to_string()
+                        },
+                        field.replace("limit", "request")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    };
+    fn ratio_of<T>(l: &crate::model::space::LimitChoice<T>) -> Option<f64> {
+        match l {
+            crate::model::space::LimitChoice::Rule(crate::model::space::LimitRule::Ratio(r)) => {
+                Some(*r)
+            }
+            _ => None,
+        }
+    }
+    ratios(
+        g.cpu_limit.iter().map(ratio_of).collect(),
+        largest_cpu,
+        "cpu_limit",
+        format!("{largest_cpu}m"),
+        i64::MAX,
+    )?;
+    ratios(
+        g.memory_limit.iter().map(ratio_of).collect(),
+        largest_memory,
+        "memory_limit",
+        crate::quantity::Bytes(largest_memory).with_unit(),
+        // The limit is rounded to whole MiB.
+        i64::MAX - 1_048_576,
+    )?;
     // Every candidate gets a CPU Utilization HPA (grid.target_cpu_utilization), which needs a
     // non-zero CPU request, as check_workload requires of a config.
     if let Some(i) = g.cpu_request.iter().position(|c| c.0 == 0) {
@@ -624,6 +674,29 @@ pub fn warnings(
         limit_range,
         config,
     )));
+    out
+}
+
+/// Init containers that run longer than the simulated `horizon`: a pod started during the run
+/// (a scale-up, a restart, a rollout) never gets past them, which is almost surely a unit slip
+/// (`20m` for `20s`). Kubernetes takes any duration, so these are warnings, naming the field
+/// as the scenario's delay notes do.
+pub fn outlasting_init_containers(config: &Config, horizon: crate::time::Millis) -> Vec<String> {
+    let fmt = crate::time::format_duration;
+    let mut out = Vec::new();
+    for (name, w) in &config.workloads {
+        for (i, c) in w.init_containers.iter().enumerate() {
+            if c.duration > horizon {
+                out.push(format!(
+                    "workloads.{name}.init_containers[{i}].duration: {} is longer than the \
+                     simulated horizon ({}): a pod started during the run never gets past it; \
+                     expected a duration well inside it (a unit slip, `m` for `s`?)",
+                    fmt(c.duration),
+                    fmt(horizon)
+                ));
+            }
+        }
+    }
     out
 }
 

@@ -194,7 +194,12 @@ pub fn document(i: &Inputs) -> String {
     let now = base.monthly();
     let new = rec.monthly();
     let saved = now - new;
-    let share = if now > 0.0 { saved / now * 100.0 } else { 0.0 };
+    // A baseline that costs nothing has no share to save (it printed `0.0 %`).
+    let share = if now > 0.0 {
+        format!("{:.1} %", saved / now * 100.0)
+    } else {
+        "no percentage: the current configuration costs nothing".to_string()
+    };
     let (bb, bw) = base.windows();
     let (rb, rw) = rec.windows();
     let _ = writeln!(o, "## Summary\n");
@@ -242,7 +247,7 @@ pub fn document(i: &Inputs) -> String {
     let _ = writeln!(o);
     let _ = writeln!(
         o,
-        "**Savings: {} {cur}/month ({:.1} %)** — from {} to {} {cur}/month.\n",
+        "**Savings: {} {cur}/month ({})** — from {} to {} {cur}/month.\n",
         money(saved),
         share,
         money(now),

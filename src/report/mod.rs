@@ -64,7 +64,51 @@ pub fn load_ranking(scenario: &Scenario, from: &Path) -> Result<Ranking> {
         ));
     }
     check_configs(scenario, &r, &label)?;
+    check_costs(scenario, &r, &label)?;
     Ok(r)
+}
+
+/// The monthly costs in the ranking against the most the scenario's catalog can bill: every
+/// pool at its `max_nodes` all month, with the cluster fee. A cost above it was not written by
+/// a search on this scenario (a hand edit, `1e308`), and is bad input naming the JSON path.
+fn check_costs(scenario: &Scenario, r: &Ranking, label: &str) -> Result<()> {
+    let per_hour: f64 = scenario
+        .catalog
+        .pools
+        .iter()
+        .map(|p| f64::from(p.max_nodes) * p.node_cost_per_hour())
+        .sum::<f64>()
+        + scenario.catalog.cluster_fee.per_hour;
+    let most = per_hour * crate::time::HOURS_PER_MONTH;
+    let entries = std::iter::once(("baseline".to_string(), &r.baseline)).chain(
+        r.candidates
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!("candidates[{i}]"), c)),
+    );
+    for (path, c) in entries {
+        for (field, v) in [
+            ("monthly", Some(c.cost.monthly)),
+            ("monthly_mean", c.cost.monthly_mean),
+        ] {
+            // The file rounds to cents.
+            if v.is_some_and(|v| v > most * (1.0 + 1e-9) + 0.01) {
+                return Err(Error::at_field(
+                    label,
+                    format!("{path}.cost.{field}"),
+                    format!(
+                        "{} {} a month is more than the catalog `{}` can bill ({most:.2}: every \
+                         pool at its max_nodes all month, with the cluster fee); expected a cost \
+                         the search wrote",
+                        short_number(v.unwrap_or_default()),
+                        r.currency,
+                        scenario.catalog.catalog
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Every config in the ranking (the baseline's and each candidate's) gets the checks a
@@ -96,6 +140,15 @@ fn check_configs(scenario: &Scenario, r: &Ranking, label: &str) -> Result<()> {
         })?;
     }
     Ok(())
+}
+
+/// `x` as written in a message: two decimals, or in exponent form when that would be long.
+fn short_number(x: f64) -> String {
+    if x.abs() < 1e12 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:e}")
+    }
 }
 
 /// Reads and checks one of the timelines `search --out` writes beside ranking.json.
@@ -145,7 +198,7 @@ fn read_timeline(scenario: &Scenario, path: &Path) -> Result<BTreeMap<String, Ve
         );
     }
     plots::parse_timeline(
-        &text,
+        crate::ingest::without_bom(&text),
         &label,
         &crate::output::timeline_columns(scenario),
         max_utilization,
@@ -621,13 +674,15 @@ pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool)
             chosen.rank
         ));
     } else {
+        // A change against a baseline that costs nothing has no percentage (it printed
+        // `+381.97 CNY, +0.0 %`).
         o.push_str(&format!(
-            "monthly cost: {now:.2} → {new:.2} {cur} ({:+.2} {cur}, {:+.1} %)\n",
+            "monthly cost: {now:.2} → {new:.2} {cur} ({:+.2} {cur}, {})\n",
             new - now,
             if now > 0.0 {
-                (new - now) / now * 100.0
+                format!("{:+.1} %", (new - now) / now * 100.0)
             } else {
-                0.0
+                "no percentage: the baseline costs nothing".to_string()
             }
         ));
     }

@@ -254,12 +254,124 @@ impl Candidate {
 
 impl Ranking {
     /// Parses `ranking.json` text; `file` names it in errors.
+    ///
+    /// Besides the shape, the numbers are checked for what a search cannot write (see
+    /// [`Ranking::check_numbers`]), so a hand-edited file is bad input naming the JSON path,
+    /// not a document or diff with a negative cost or a breach probability of 200 %.
     pub fn parse(text: &str, file: &str) -> Result<Ranking> {
+        let text = crate::ingest::without_bom(text);
         let mut de = serde_json::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let r: Ranking = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
             Error::json(file, Some(&path), "", e.inner())
-        })
+        })?;
+        let raw: Value = serde_json::from_str(text).map_err(|e| Error::json(file, None, "", &e))?;
+        r.check_numbers(&raw, file)?;
+        Ok(r)
+    }
+
+    /// Checks the numbers of a parsed ranking (`raw` is the same file as a JSON value) against
+    /// what `search --out` writes: a positive `horizon_hours`; at least one candidate, ranked
+    /// `1, 2, …` in order (the baseline 0); `evaluated` counting them, `feasible` at most that; no
+    /// negative number outside the configs (costs, node-hours, usage, windows, counts);
+    /// probabilities and fractions within `[0, 1]`, a breach probability inside its interval;
+    /// no more breached windows or breaching replications than windows or replications.
+    /// The configs get [`crate::model::validate::check_config`] instead.
+    pub fn check_numbers(&self, raw: &Value, file: &str) -> Result<()> {
+        let bad = |field: String, message: String| Err(Error::at_field(file, field, message));
+        if !(self.horizon_hours.is_finite() && self.horizon_hours > 0.0) {
+            return bad(
+                "horizon_hours".into(),
+                format!(
+                    "{} is not a simulated span: expected a positive number of hours, as the \
+                     search writes it",
+                    self.horizon_hours
+                ),
+            );
+        }
+        if self.candidates.is_empty() {
+            return bad(
+                "candidates".into(),
+                "empty: a search writes every candidate it evaluated; expected at least one \
+                 (rerun the search)"
+                    .into(),
+            );
+        }
+        if self.evaluated != self.candidates.len() {
+            return bad(
+                "evaluated".into(),
+                format!(
+                    "{} candidates evaluated, but `candidates` lists {}; expected the count of \
+                     the candidates listed",
+                    self.evaluated,
+                    self.candidates.len()
+                ),
+            );
+        }
+        if self.feasible > self.evaluated {
+            return bad(
+                "feasible".into(),
+                format!(
+                    "{} feasible of {} evaluated: expected at most {}",
+                    self.feasible, self.evaluated, self.evaluated
+                ),
+            );
+        }
+        if self.baseline.rank != 0 {
+            return bad(
+                "baseline.rank".into(),
+                format!("{}: the baseline has rank 0", self.baseline.rank),
+            );
+        }
+        if let Some((i, c)) = self
+            .candidates
+            .iter()
+            .enumerate()
+            .find(|(i, c)| c.rank != i + 1)
+        {
+            return bad(
+                format!("candidates[{i}].rank"),
+                format!(
+                    "{}: the candidates are listed best first, so entry {i} has rank {}",
+                    c.rank,
+                    i + 1
+                ),
+            );
+        }
+        let entries = std::iter::once(("baseline".to_string(), raw.get("baseline"))).chain(
+            (0..self.candidates.len()).map(|i| {
+                (
+                    format!("candidates[{i}]"),
+                    raw.get("candidates").and_then(|c| c.get(i)),
+                )
+            }),
+        );
+        for (path, v) in entries {
+            let Some(v) = v else { continue };
+            check_candidate_numbers(v, &path).map_err(|(f, m)| Error::at_field(file, f, m))?;
+        }
+        let typed = std::iter::once(("baseline".to_string(), &self.baseline)).chain(
+            self.candidates
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (format!("candidates[{i}]"), c)),
+        );
+        for (path, c) in typed {
+            // The interval is written rounded to 6 decimals, the estimate exactly.
+            if let Some(b) = c.breach_probability() {
+                if !(b.low <= b.p + 1e-6 && b.p <= b.high + 1e-6) {
+                    return bad(
+                        format!("{path}.sla.breach_probability"),
+                        format!(
+                            "{} lies outside its 95 % interval [{}, {}]; expected ci_low ≤ \
+                             breach_probability ≤ ci_high, as the search writes them",
+                            b.p, b.low, b.high
+                        ),
+                    );
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The candidate of `rank` (1 = best).
@@ -274,4 +386,78 @@ impl Ranking {
                 )
             })
     }
+}
+
+/// Keys whose numbers are probabilities or fractions, within `[0, 1]`.
+const FRACTION_KEYS: &[&str] = &[
+    "breach_probability",
+    "ci_low",
+    "ci_high",
+    "breached_fraction",
+    "expected_failed_window_fraction",
+    "max_breach_probability",
+    "error_rate",
+    "worst_error_rate",
+    "worst_window_error_rate",
+    "throttled_period_ratio",
+];
+
+/// Checks one candidate entry of ranking.json (`path` names it): every number outside its
+/// `config` non-negative, fractions within `[0, 1]`
+/// and the counts of breaches within their totals. Returns the bad field's path and why.
+fn check_candidate_numbers(v: &Value, path: &str) -> std::result::Result<(), (String, String)> {
+    fn walk(v: &Value, path: &str, key: &str) -> std::result::Result<(), (String, String)> {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    // The candidate's config (`key` is empty at the top) has its own checks.
+                    if key.is_empty() && k == "config" {
+                        continue;
+                    }
+                    walk(x, &format!("{path}.{k}"), k)?;
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    walk(x, &format!("{path}[{i}]"), key)?;
+                }
+            }
+            Value::Number(n) => {
+                let x = n.as_f64().unwrap_or(f64::NAN);
+                if x.is_nan() || x < 0.0 {
+                    return Err((
+                        path.to_string(),
+                        format!("{n} is negative: a search writes no negative cost, usage, count or duration; expected a number of at least 0"),
+                    ));
+                }
+                if FRACTION_KEYS.contains(&key) && x > 1.0 {
+                    return Err((
+                        path.to_string(),
+                        format!(
+                            "{n} is not a probability or fraction; expected a number within [0, 1]"
+                        ),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+    walk(v, path, "")?;
+    let num = |v: &Value, k: &str| v.get(k).and_then(Value::as_f64);
+    let sla = v.get("sla").unwrap_or(&Value::Null);
+    for (part, total) in [
+        ("breached_windows", "windows"),
+        ("breaching_replications", "replications"),
+    ] {
+        if let (Some(a), Some(b)) = (num(sla, part), num(sla, total)) {
+            if a > b {
+                return Err((
+                    format!("{path}.sla.{part}"),
+                    format!("{a} of {b} `{total}`: expected at most {b}"),
+                ));
+            }
+        }
+    }
+    Ok(())
 }

@@ -63,6 +63,35 @@ fn float(t: &Table, rec: &ByteRecord, col: usize, line: u64) -> Result<Option<f6
     Ok(Some(v))
 }
 
+/// A [`float`] field of at most `max`: `what` says what a larger value cannot be (`a pod's
+/// request rate`). Unbounded rates and latencies multiplied into in-flight requests overflowed
+/// to infinity, which `calibrate`'s least squares cannot take.
+fn bounded(
+    t: &Table,
+    rec: &ByteRecord,
+    col: usize,
+    line: u64,
+    (max, shown, what): (f64, &str, &str),
+) -> Result<Option<f64>> {
+    let v = float(t, rec, col, line)?;
+    match v {
+        Some(v) if v > max => Err(t.field_error(
+            line,
+            col,
+            format!(
+                "{} is above {shown}: not {what}; expected at most that",
+                field_text(Table::field(rec, col))
+            ),
+        )),
+        _ => Ok(v),
+    }
+}
+
+/// Most requests per second a Nezha `PodWorkload(Ops)` value may say: a billion.
+const MAX_REQUESTS_PER_S: f64 = 1e9;
+/// Longest p90 latency a Nezha `PodServerLatencyP90(s)` value may say: a day, in seconds.
+const MAX_LATENCY_S: f64 = 86_400.0;
+
 /// A non-negative quantity field (exact decimal), `NaN`/empty as `None`; `suffix` is appended
 /// before parsing (`Mi` for the Nezha memory column).
 fn quantity(
@@ -128,11 +157,23 @@ pub(super) fn parse_nezha(text: &str, source: &str, opts: &MetricsOptions) -> Re
             });
         }
         let requests = match ops_c {
-            Some(c) => float(&t, &rec, c, line)?,
+            Some(c) => bounded(
+                &t,
+                &rec,
+                c,
+                line,
+                (MAX_REQUESTS_PER_S, "1e9 requests/s", "a pod's request rate"),
+            )?,
             None => None,
         };
         let latency = match lat_c {
-            Some(c) => float(&t, &rec, c, line)?,
+            Some(c) => bounded(
+                &t,
+                &rec,
+                c,
+                line,
+                (MAX_LATENCY_S, "86400 s (a day)", "a request's latency"),
+            )?,
             None => None,
         };
         samples.push(UsageSample {

@@ -335,6 +335,39 @@ pub fn read_metrics(path: &Path, opts: &MetricsOptions) -> Result<MetricsSet> {
 /// starts with `{` (the metrics API's `PodMetrics` / `PodMetricsList`, else a Prometheus
 /// answer), CSV when the first line is a Nezha or Borg header, else `kubectl top` text.
 pub fn parse_metrics(text: &str, source: &str, opts: &MetricsOptions) -> Result<MetricsSet> {
+    let set = parse_any(text, source, opts)?;
+    check_names(&set)?;
+    Ok(set)
+}
+
+/// A namespace, pod or container name with whitespace or a control character (a quoted CSV
+/// field `"web\n1"`, a JSON label) is bad input: no Kubernetes name has one, and it broke the
+/// table output across lines.
+fn check_names(set: &MetricsSet) -> Result<()> {
+    for s in &set.samples {
+        for (what, name) in [
+            ("namespace", &s.namespace),
+            ("pod", &s.pod),
+            ("container", &s.container),
+        ] {
+            if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(Error::input(
+                    &set.source,
+                    None,
+                    format!(
+                        "{what} name `{}` has whitespace or a control character; expected a \
+                         Kubernetes name (lower-case letters, digits, `-` and `.`)",
+                        name.escape_debug()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`parse_metrics`] without the name check: the format's parser.
+fn parse_any(text: &str, source: &str, opts: &MetricsOptions) -> Result<MetricsSet> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let first_line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     if text.trim_start().starts_with('{') {

@@ -155,7 +155,8 @@ fn parse_tokens(table: &Table<'_>, rec: &ByteRecord, line: u64, col: usize) -> R
                 line,
                 col,
                 format!(
-                    "expected a non-negative integer number of tokens, found `{}`",
+                    "expected a non-negative integer number of tokens (at most {}), found `{}`",
+                    u32::MAX,
                     field_text(b)
                 ),
             )
