@@ -609,7 +609,8 @@ pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
         if ev.sla.breached { "BREACHED" } else { "met" },
         scenario.sla.max_breached_window_fraction * 100.0
     );
-    if let (Some(r), Some(mc)) = (e.risk(), &e.monte_carlo) {
+    // The search's verdict adds the config's static conditions to what the SLA says.
+    let (scope, reasons, hint) = if let (Some(r), Some(mc)) = (e.risk(), &e.monte_carlo) {
         let _ = writeln!(
             out,
             "Monte Carlo: {}/{} replications breached: breach probability {:.3} [95% CI {:.3}, {:.3}], SLA {} at a budget of {}%; expected failed windows {:.2}%; worst window p99 {:.3} s, error rate {:.4}%; mean cost {:.2} {cur}/month (the other figures are replication 0's)",
@@ -625,31 +626,20 @@ pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
             r.worst_window_error_rate * 100.0,
             r.monthly_cost
         );
-        // The search's verdict adds the config's static conditions to what the SLA says.
-        let reasons = ev.static_reasons();
-        let _ = writeln!(
-            out,
-            "verdict: {}{}",
-            e.verdict().as_str(),
-            if reasons.is_empty() {
-                String::new()
-            } else {
-                format!(" — {}", reasons.join("; "))
-            }
-        );
+        ("", ev.static_reasons(), "")
     } else {
-        let why = ev.infeasible_because();
-        let _ = writeln!(
-            out,
-            "verdict: {} on this one replay{} (--replications N gives the breach probability a search ranks by)",
-            e.verdict().as_str(),
-            if why.is_empty() {
-                String::new()
-            } else {
-                format!(" — {}", why.join("; "))
-            }
-        );
-    }
+        (
+            " on this one replay",
+            ev.infeasible_because(),
+            " (--replications N gives the breach probability a search ranks by)",
+        )
+    };
+    let why = if reasons.is_empty() {
+        String::new()
+    } else {
+        format!(" — {}", reasons.join("; "))
+    };
+    let _ = writeln!(out, "verdict: {}{scope}{why}{hint}", e.verdict().as_str());
     for (o, spec) in ev.sla.objectives.iter().zip(&scenario.sla.objectives) {
         let _ = writeln!(
             out,

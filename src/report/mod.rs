@@ -80,13 +80,7 @@ fn check_costs(scenario: &Scenario, r: &Ranking, label: &str) -> Result<()> {
         .sum::<f64>()
         + scenario.catalog.cluster_fee.per_hour;
     let most = per_hour * crate::time::HOURS_PER_MONTH;
-    let entries = std::iter::once(("baseline".to_string(), &r.baseline)).chain(
-        r.candidates
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (format!("candidates[{i}]"), c)),
-    );
-    for (path, c) in entries {
+    for (path, c) in r.entries() {
         for (field, v) in [
             ("monthly", Some(c.cost.monthly)),
             ("monthly_mean", c.cost.monthly_mean),

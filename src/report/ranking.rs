@@ -270,6 +270,17 @@ impl Ranking {
         Ok(r)
     }
 
+    /// The baseline and the candidates, each with its JSON path (`baseline`,
+    /// `candidates[i]`).
+    pub fn entries(&self) -> impl Iterator<Item = (String, &Candidate)> {
+        std::iter::once(("baseline".to_string(), &self.baseline)).chain(
+            self.candidates
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (format!("candidates[{i}]"), c)),
+        )
+    }
+
     /// Checks the numbers of a parsed ranking (`raw` is the same file as a JSON value) against
     /// what `search --out` writes: a positive `horizon_hours`; at least one candidate, ranked
     /// `1, 2, …` in order (the baseline 0); `evaluated` counting them, `feasible` at most that; no
@@ -350,13 +361,7 @@ impl Ranking {
             let Some(v) = v else { continue };
             check_candidate_numbers(v, &path).map_err(|(f, m)| Error::at_field(file, f, m))?;
         }
-        let typed = std::iter::once(("baseline".to_string(), &self.baseline)).chain(
-            self.candidates
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (format!("candidates[{i}]"), c)),
-        );
-        for (path, c) in typed {
+        for (path, c) in self.entries() {
             // The interval is written rounded to 6 decimals, the estimate exactly.
             if let Some(b) = c.breach_probability() {
                 if !(b.low <= b.p + 1e-6 && b.p <= b.high + 1e-6) {
