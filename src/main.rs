@@ -768,7 +768,17 @@ fn validate(cli: &Cli, sc: &Scenario) -> Result<()> {
     match cli.format {
         Format::Json => emit(&output::to_json_string(&v)),
         Format::Table | Format::Csv => {
-            emit(&serde_yaml_ng::to_string(&v).map_err(|e| Error::internal(e.to_string()))?)
+            let yaml = serde_yaml_ng::to_string(&v).map_err(|e| Error::internal(e.to_string()))?;
+            // A YAML comment, so the output still parses.
+            let verdict = format!(
+                "# scenario `{}` is valid: {} services, {} node pools, {} candidates in the space, {} notes (under `notes`); the normalized values follow\n",
+                sc.name,
+                sc.services.len(),
+                sc.catalog.pools.len(),
+                v["space"]["candidates"],
+                sc.notes.len(),
+            );
+            emit(&(verdict + &yaml))
         }
     }
 }

@@ -350,6 +350,17 @@ fn fixture_scenario_is_valid_and_short() {
     assert_ok(&out);
     let v = out.json();
     assert_eq!(v["horizon_s"], 7200, "{v}");
+    // The table form says so first, as a YAML comment over the same values.
+    let out = f.run(&["validate"]);
+    assert_ok(&out);
+    let text = out.stdout();
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.starts_with("# scenario `") && first.contains("` is valid: 3 services, "),
+        "{first}"
+    );
+    let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    assert_eq!(yaml["horizon_s"].as_u64(), Some(7200));
     let out = f.run(&["simulate"]);
     assert_ok(&out);
     assert!(out.stdout().contains("baseline"), "{}", out.stdout());
