@@ -286,6 +286,27 @@ fn emit_round_trips_through_manifests_and_diff_shows_the_change() {
         !out.contains("client_pools"),
         "pools are shown setting by setting: {out}"
     );
+    // The breach probabilities over the replications, beside replication 0's windows.
+    let interval = |c: &serde_json::Value| {
+        let s = &c["sla"];
+        format!(
+            "{:.3} [{:.3}, {:.3}] over {} replications",
+            s["breach_probability"].as_f64().unwrap(),
+            s["ci_low"].as_f64().unwrap(),
+            s["ci_high"].as_f64().unwrap(),
+            s["replications"]
+        )
+    };
+    let line = format!(
+        "SLA breach probability: {} → {}\n",
+        interval(&r["baseline"]),
+        interval(&r["candidates"][0])
+    );
+    assert!(out.contains(&line), "{line} in {out}");
+    assert!(
+        out.contains("SLA windows failed in replication 0: "),
+        "{out}"
+    );
     let now = r["baseline"]["cost"]["monthly"].as_f64().unwrap();
     let new = r["candidates"][0]["cost"]["monthly"].as_f64().unwrap();
     assert!(
@@ -325,10 +346,11 @@ fn emit_round_trips_through_manifests_and_diff_shows_the_change() {
         .clone();
     let windows = rank1["sla"]["windows"].as_u64().unwrap_or(0);
     assert!(
-        out.lines().any(|l| l.starts_with("SLA windows failed: ")
-            && !l.contains(" → ")
-            && l.contains(&format!(" of {windows}"))
-            && l.contains("(the search's baseline ")),
+        out.lines()
+            .any(|l| l.starts_with("SLA windows failed in replication 0: ")
+                && !l.contains(" → ")
+                && l.contains(&format!(" of {windows}"))
+                && l.contains("(the search's baseline ")),
         "{out}"
     );
 }

@@ -689,12 +689,29 @@ pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool)
         _ => Verdict::Infeasible.caveat(),
     }
     .map_or(String::new(), |c| format!(" ({c})"));
+    // Replication 0's windows beside the breach probability over all replications, each said
+    // to be what it is (the costs above are means over the replications).
     o.push_str(&if changes == 0 {
         // As for the cost: the search's baseline is not what the manifests deploy.
-        format!("SLA windows failed: {rb} of {rw}{verdict} (the search's baseline {bb})\n")
+        format!("SLA windows failed in replication 0: {rb} of {rw}{verdict} (the search's baseline {bb})\n")
     } else {
-        format!("SLA windows failed: {bb} → {rb} of {rw}{verdict}\n")
+        format!("SLA windows failed in replication 0: {bb} → {rb} of {rw}{verdict}\n")
     });
+    let breach = |c: &Candidate| {
+        c.breach_probability().map(|b| {
+            let over = b
+                .replications
+                .map_or(String::new(), |n| format!(" over {n} replications"));
+            format!("{:.3} [{:.3}, {:.3}]{over}", b.p, b.low, b.high)
+        })
+    };
+    if let (Some(before), Some(after)) = (breach(&r.baseline), breach(chosen)) {
+        o.push_str(&if changes == 0 {
+            format!("SLA breach probability: {after} (the search's baseline {before})\n")
+        } else {
+            format!("SLA breach probability: {before} → {after}\n")
+        });
+    }
     if from_manifests && base != &r.baseline.config {
         o.push_str(
             "note: the manifests differ from the baseline the search ran; the cost figures compare against the search's baseline (re-run `search --manifests` to price the manifests)\n",
