@@ -3099,6 +3099,24 @@ fn rollout_and_failover_after_the_horizon_are_rejected() {
 }
 
 #[test]
+fn a_rollout_listed_twice_is_bad_input() {
+    let f = Fixture::new();
+    f.replace(
+        SCENARIO,
+        "baseline: ../configs/baseline.yaml",
+        "rollouts: [{ service: backend, at: 30m }, { service: frontend, at: 30m }, \
+         { service: backend, at: 1800s }]\nbaseline: ../configs/baseline.yaml",
+    );
+    let out = f.run(&["validate"]);
+    assert_input_error(
+        &out,
+        SCENARIO,
+        "rollouts[2]",
+        &["repeats rollouts[0]", "`backend` at the same time"],
+    );
+}
+
+#[test]
 fn rollout_beyond_a_trace_that_cut_the_horizon_says_so() {
     // `horizon: 3d` on the 2-hour trace simulates 2 h: a rollout at 36 h is inside the
     // horizon the scenario gives, so the message must say why it is not inside the run.

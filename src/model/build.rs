@@ -781,6 +781,16 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
                 ),
             ));
         };
+        if let Some(j) = rollouts.iter().position(|&x| x == (si, r.at)) {
+            return Err(Error::at_field(
+                &label,
+                format!("rollouts[{i}]"),
+                format!(
+                    "repeats rollouts[{j}] (`{}` at the same time): one rollout would be counted twice",
+                    r.service
+                ),
+            ));
+        }
         rollouts.push((si, r.at));
     }
     let baseline_path = resolve(dir, &file.baseline);
