@@ -3099,6 +3099,28 @@ fn rollout_and_failover_after_the_horizon_are_rejected() {
 }
 
 #[test]
+fn a_class_whose_outside_wait_passes_the_timeout_is_noted() {
+    // A provider that takes 90 s to its first token, behind a 60 s client timeout: every LLM
+    // request times out, whatever the config; the default's 400 ms gets no note.
+    let f = Fixture::new();
+    let out = f.run(&["validate", "--format", "json"]);
+    assert_ok(&out);
+    assert_eq!(out.json()["notes"].as_array().map(Vec::len), Some(0));
+    f.replace(BACKEND, "first_token: 400ms", "first_token: 90s");
+    let out = f.run(&["validate", "--format", "json"]);
+    assert_ok(&out);
+    let notes = out.json()["notes"].clone();
+    assert!(
+        notes.as_array().unwrap().iter().any(|n| {
+            let n = n.as_str().unwrap();
+            n.starts_with("service `backend` class `llm`: 100 % of its requests wait longer than the client timeout (1m)")
+                && n.ends_with("they time out whatever the config")
+        }),
+        "{notes}"
+    );
+}
+
+#[test]
 fn a_rollout_listed_twice_is_bad_input() {
     let f = Fixture::new();
     f.replace(

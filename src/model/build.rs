@@ -429,6 +429,19 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
             } else if let Some(ext) = &c.external {
                 input.external_s = vec![ext.first_token as f64 / 1000.0];
             }
+            // Equal-weight atoms: the share of the class's requests whose outside wait alone
+            // passes the client timeout, which no config can serve.
+            let timeout_s = profile.timeout as f64 / 1000.0;
+            let over = input.external_s.iter().filter(|&&w| w > timeout_s).count();
+            if !input.external_s.is_empty() && over * 2 >= input.external_s.len() {
+                notes.push(format!(
+                    "service `{}` class `{}`: {:.0} % of its requests wait longer than the client timeout ({}) on the outside call alone (`external` in {plabel} and the token counts): they time out whatever the config",
+                    sref.name,
+                    c.name,
+                    over as f64 * 100.0 / input.external_s.len() as f64,
+                    crate::time::format_duration(profile.timeout)
+                ));
+            }
             classes.push(input);
         }
         for name in t.class_logs.keys() {
