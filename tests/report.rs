@@ -644,6 +644,54 @@ fn numbers_in_ranking_json_a_search_cannot_write_are_bad_input() {
 }
 
 #[test]
+fn an_under_provisioned_memory_request_is_explained_from_its_own_peak() {
+    // Rank 1's memory at 95 % of its request on average, its working set peaking above the
+    // request in one edit and just under it in the other: the report says which.
+    let run = run();
+    for (name, peak, says) in [
+        (
+            "peak-above",
+            1.1,
+            "peaks at 110.0 % of the request, and pods above",
+        ),
+        (
+            "peak-under",
+            0.998,
+            "peaks at 99.8 % of the request, so a burst beyond",
+        ),
+    ] {
+        edited_out(run, name, |r| {
+            let c = &mut r["candidates"][0];
+            let w = c["efficiency"]["workloads"][0]["workload"].clone();
+            c["efficiency"]["workloads"][0]["memory"] = serde_json::json!(0.95);
+            let request = costsim::quantity::Bytes::parse(
+                c["config"]["workloads"][w.as_str().unwrap()]["resources"]["requests"]["memory"]
+                    .as_str()
+                    .unwrap(),
+            )
+            .unwrap()
+            .0 as f64;
+            let a = c["activity"]
+                .as_array_mut()
+                .unwrap()
+                .iter_mut()
+                .find(|a| a["workload"] == w)
+                .unwrap();
+            a["peak_pod_memory_bytes"] = serde_json::json!(request * peak);
+        });
+        let doc_dir = format!("{name}-doc");
+        let (code, _, err) = costsim(
+            run.dir.path(),
+            &["report", "--from", name, "--out", &doc_dir],
+        );
+        assert_eq!(code, 0, "{err}");
+        let doc = fs::read_to_string(run.path(&format!("{doc_dir}/cost-optimization.md"))).unwrap();
+        assert!(doc.contains("memory** uses 95 % of its "), "{doc}");
+        assert!(doc.contains(says), "{says} in {doc}");
+    }
+}
+
+#[test]
 fn a_baseline_that_costs_nothing_has_no_percentage_saved() {
     // A catalog whose baseline pools cost 0 gave `diff` "(+381.97 CNY, +0.0 %)" and the
     // report "Savings: 0.00 CNY/month (0.0 %)": a share of nothing.

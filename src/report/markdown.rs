@@ -145,6 +145,12 @@ fn client_pools(c: &Candidate, workload: &str) -> String {
     }
 }
 
+/// A share as a percentage with one decimal (`99.8 %`): where whole percent would round a
+/// peak just under a limit up to it.
+fn pct1(x: f64) -> String {
+    format!("{:.1} %", x * 100.0)
+}
+
 fn act(c: &Candidate, workload: &str, key: &str) -> f64 {
     c.activity_of(workload)
         .and_then(|a| a.get(key))
@@ -807,15 +813,34 @@ fn under_provisioned_notes(o: &mut String, rec: &Candidate) {
                 (crate::quantity::Bytes(r).to_string(), to.to_string())
             };
             let evicted = act(rec, name, "pressure_evictions");
+            // What the margin risks, from the run's own peak where it has one.
+            let peak = act(rec, name, "peak_pod_memory_bytes") / r as f64;
+            let margin = match res {
+                "memory" if peak > 1.0 => format!(
+                    "its working set peaks at {} of the request, and pods above their memory \
+                     request are the first the kubelet evicts under node memory pressure",
+                    pct1(peak)
+                ),
+                "memory" if peak > 0.0 => format!(
+                    "its working set peaks at {} of the request, so a burst beyond the \
+                     simulated traffic passes it, and pods above their memory request are the \
+                     first the kubelet evicts under node memory pressure",
+                    pct1(peak)
+                ),
+                "memory" => "bursts go above the request, and pods above their memory request \
+                     are the first the kubelet evicts under node memory pressure"
+                    .to_string(),
+                _ => "above its request a pod gets only the CPU its node has spare, and the \
+                     HPA reads its usage against the request"
+                    .to_string(),
+            };
             let _ = writeln!(
                 o,
                 "\n- **{name} {res}** uses {} of its {now} request on average. It is still \
                  recommended because the simulation, which models the kubelet's evictions, kept \
-                 it within the SLA risk budget{}. It leaves little margin, though: bursts go \
-                 above the request, and pods above their request are the first the kubelet \
-                 evicts under node memory pressure. A request of {to} brings it to {} (the top \
-                 of the band) at a higher cost; `costsim simulate --config` with that request \
-                 prices it.",
+                 it within the SLA risk budget{}. It leaves little margin, though: {margin}. A \
+                 request of {to} brings it to {} (the top of the band) at a higher cost; \
+                 `costsim simulate --config` with that request prices it.",
                 pct(u),
                 if evicted > 0.0 {
                     format!(", with {evicted:.0} pressure evictions in the first replication")
