@@ -605,21 +605,22 @@ pub fn document(i: &Inputs) -> String {
     } else {
         let _ = writeln!(
             o,
-            "Candidates no other beats on monthly cost, breach probability and band distance at once:\n"
+            "Candidates no other beats on monthly cost, breach probability and band distance at once (the front spans every candidate, so an infeasible one that is cheapest, or closest to the band, is on it too):\n"
         );
         let _ = writeln!(
             o,
-            "| rank | monthly ({cur}) | breach probability | band distance | config |"
+            "| rank | feasible | monthly ({cur}) | breach probability | band distance | config |"
         );
-        let _ = writeln!(o, "|---:|---:|---|---:|---|");
+        let _ = writeln!(o, "|---:|---|---:|---|---:|---|");
         for c in front {
             let bp = c.breach_probability().map_or("-".into(), |b| {
                 format!("{:.3} [{:.3}, {:.3}]", b.p, b.low, b.high)
             });
             let _ = writeln!(
                 o,
-                "| {} | {} | {bp} | {:.4} | `{}` |",
+                "| {} | {} | {} | {bp} | {:.4} | `{}` |",
                 c.rank,
+                c.feasibility_word(),
                 money(c.monthly()),
                 c.band(),
                 c.name
