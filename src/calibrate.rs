@@ -187,8 +187,9 @@ pub fn calibrate(samples: &[UsageSample], service: &str, source: &str) -> Result
 pub fn profile_yaml(c: &Calibration, class: &str, source: &str) -> Result<String> {
     let idle = MilliCpu((c.cpu.intercept.max(0.0) * 1000.0).round() as i64);
     let cpu_ms = c.cpu.slope.max(0.0) * 1000.0;
-    let base = Bytes(c.memory.intercept.max(0.0).round() as i64);
-    let per_request = Bytes(c.memory.slope.max(0.0).round() as i64);
+    // Whole KiB, so the profile reads `34505Ki`, not `35333621`: the fit is not that exact.
+    let kib = |b: f64| Bytes((b.max(0.0) / 1024.0).round() as i64 * 1024);
+    let (base, per_request) = (kib(c.memory.intercept), kib(c.memory.slope));
     let text = format!(
         "# Calibrated by `costsim calibrate` from {source} ({n} samples, pods: {pods}).\n\
          # CPU: cpu = idle + cpu_ms x rate, R^2 {cr2:.3}, residual sd {csd:.2}m.\n\

@@ -306,6 +306,18 @@ fn calibrated_profile_is_accepted_by_validate() {
     assert!(out.stdout.contains("residual sd"), "{}", out.stdout);
     let yaml = fs::read_to_string(root.join("models/services/frontend.yaml")).unwrap();
     assert!(yaml.contains("name: frontend") && yaml.contains("- name: static"));
+    // Memory in whole KiB, as a person would write it.
+    for key in ["base_pod: ", "memory_per_request: "] {
+        let value = yaml
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(key))
+            .unwrap_or_else(|| panic!("no {key} in {yaml}"));
+        let number = value.split_whitespace().next().unwrap();
+        assert!(
+            number.ends_with("Ki") || number.ends_with("Mi") || number == "0",
+            "{key}{value}"
+        );
+    }
     let v = run_in(root, &["validate", "--format", "json"]);
     assert_ok(&v);
     // An unknown service names the ones present.
