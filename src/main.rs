@@ -92,7 +92,7 @@ enum Command {
     /// Expand the candidate space, simulate every candidate on Monte Carlo replications
     /// (successive halving), rank them beside the baseline.
     Search {
-        /// Rows of the table.
+        /// Candidate rows of the table (0: none; the baseline row and the `rank 1 vs baseline` line stay).
         #[arg(long, default_value_t = 10)]
         top: usize,
         #[command(flatten)]
@@ -122,7 +122,7 @@ enum Command {
         /// Shard files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Rows of the table.
+        /// Candidate rows of the table (0: none; the baseline row and the `rank 1 vs baseline` line stay).
         #[arg(long, default_value_t = 10)]
         top: usize,
     },
