@@ -174,9 +174,10 @@ fn calibrated_profile_loads_back_through_the_scenario_loader() {
         fe.profile.idle_cpu.0,
         (c.cpu.intercept.max(0.0) * 1000.0).round() as i64
     );
+    // Memory is written in whole KiB.
     assert_eq!(
         fe.profile.memory.base_pod.0,
-        c.memory.intercept.round() as i64
+        (c.memory.intercept / 1024.0).round() as i64 * 1024
     );
 }
 
