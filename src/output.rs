@@ -329,7 +329,8 @@ pub fn ranking_csv(ranked: &[Evaluated], baseline: &Evaluated) -> String {
             out,
             "{rank},\"{}\",{},{},{},{:.2},{},{:.4},{:.4},{:.4},{},{:.6},{:.6},{:.6},{:.6},{},{}",
             e.config.name.replace('"', "'"),
-            verdict_word(e),
+            // The JSON's words: a file read by programs says what the JSON says.
+            e.verdict().as_str(),
             e.feasible(),
             e.pareto,
             e.monthly_cost(),

@@ -1617,6 +1617,21 @@ fn search_out_writes_complete_files() {
         4,
         "header, baseline and 2 candidates:\n{csv}"
     );
+    // Its verdicts are the JSON's words, row for row (the baseline first).
+    let verdicts: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit_once("\",").unwrap().1.split(',').next().unwrap())
+        .collect();
+    let mut want = vec![json["baseline"]["verdict"].as_str().unwrap()];
+    want.extend(
+        json["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["verdict"].as_str().unwrap()),
+    );
+    assert_eq!(verdicts, want, "{csv}");
     for t in ["timeline_rank1.csv", "timeline_baseline.csv"] {
         let text = fs::read_to_string(f.path(&format!("results/{t}"))).unwrap();
         assert_eq!(text.lines().count(), 121, "{t}");
