@@ -2834,12 +2834,15 @@ impl<'a> Sim<'a> {
     fn close_window(&mut self, start: Millis) {
         let mut figures = Vec::with_capacity(self.objectives.len());
         for o in &mut self.objectives {
-            self.hist.clear();
+            // `hist` is empty between windows; only the bins the window's laws cover get mass.
             let model = &self.workloads[o.service].model;
-            for &law in &o.touched {
-                let w = o.weights[law as usize];
-                self.hist.add_law(model.law(law), w);
-                o.weights[law as usize] = 0.0;
+            let mut within = latency::BINS..0;
+            for &i in &o.touched {
+                let law = model.law(i);
+                let bins = law.bins();
+                within = within.start.min(bins.start)..within.end.max(bins.end);
+                self.hist.add_law(law, o.weights[i as usize]);
+                o.weights[i as usize] = 0.0;
             }
             o.touched.clear();
             if let Some(direct) = &mut o.direct {
@@ -2847,8 +2850,13 @@ impl<'a> Sim<'a> {
                     *m += d;
                 }
                 direct.clear();
+                within = 0..latency::BINS;
             }
-            let [p50, p95, p99] = self.hist.quantiles([0.50, 0.95, 0.99]);
+            let within = within.start.min(within.end)..within.end;
+            let [p50, p95, p99] = self
+                .hist
+                .quantiles_within(within.clone(), [0.50, 0.95, 0.99]);
+            self.hist.clear_within(within);
             figures.push(ObjectiveWindow {
                 arrivals: o.arrivals,
                 // The request engine counts a failure when it happens, an arrival when it

@@ -74,6 +74,11 @@ impl Law {
             end: end as u8,
         }
     }
+
+    /// The bins from the first to the last that hold mass.
+    pub fn bins(&self) -> std::ops::Range<usize> {
+        usize::from(self.first)..usize::from(self.end)
+    }
 }
 
 /// A latency histogram: mass per bin (counts of requests, or probabilities).
@@ -98,13 +103,19 @@ impl Histogram {
 
     /// The bins from the first to the last that hold mass.
     fn support(&self) -> std::ops::Range<usize> {
-        let first = self.mass.iter().position(|&m| m != 0.0).unwrap_or(0);
-        let end = self
-            .mass
+        self.support_within(0..BINS)
+    }
+
+    /// The bins from the first to the last that hold mass, when every bin outside `within`
+    /// is empty.
+    fn support_within(&self, within: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        let mass = &self.mass[within.clone()];
+        let first = mass.iter().position(|&m| m != 0.0).unwrap_or(0);
+        let end = mass
             .iter()
             .rposition(|&m| m != 0.0)
             .map_or(first, |j| j + 1);
-        first..end
+        within.start + first..within.start + end
     }
 
     /// Adds `weight × law` over the bins that hold the law's mass (the others would add 0).
@@ -120,6 +131,11 @@ impl Histogram {
         self.mass = [0.0; BINS];
     }
 
+    /// Clears the mass of the bins `within` (the others hold none).
+    pub fn clear_within(&mut self, within: std::ops::Range<usize>) {
+        self.mass[within].fill(0.0);
+    }
+
     /// The `q`-quantile in seconds (`q` in (0, 1)); `None` when empty.
     pub fn quantile(&self, q: f64) -> Option<f64> {
         self.quantiles([q])[0]
@@ -128,8 +144,18 @@ impl Histogram {
     /// The quantiles `qs` (ascending) in seconds, in one pass over the bins; `None` when empty.
     /// Inside a bin the quantile interpolates geometrically between its edges.
     pub fn quantiles<const N: usize>(&self, qs: [f64; N]) -> [Option<f64>; N] {
+        self.quantiles_within(0..BINS, qs)
+    }
+
+    /// [`Histogram::quantiles`] of a histogram whose bins outside `within` are empty (it
+    /// only looks at those).
+    pub fn quantiles_within<const N: usize>(
+        &self,
+        within: std::ops::Range<usize>,
+        qs: [f64; N],
+    ) -> [Option<f64>; N] {
         let mut out = [None; N];
-        let support = self.support();
+        let support = self.support_within(within);
         // Empty bins add exactly 0: the support's sum is the total.
         let total: f64 = self.mass[support.clone()].iter().sum();
         if total <= 0.0 {
