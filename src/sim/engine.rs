@@ -1150,7 +1150,8 @@ impl<'a> Sim<'a> {
             if self.need_schedule {
                 self.schedule_pending(t);
             }
-            if t % cp.autoscaler_interval == 0 && self.autoscaler_may_act(t) {
+            let autoscaled = t % cp.autoscaler_interval == 0 && self.autoscaler_may_act(t);
+            if autoscaled {
                 self.autoscale(t);
                 if self.need_schedule {
                     self.schedule_pending(t);
@@ -1165,8 +1166,12 @@ impl<'a> Sim<'a> {
                     self.sync_deployment(w, t);
                 }
             }
-            // The sync may have ended the steady stretch.
-            let deferring = merge && self.steady;
+            // The sync or the autoscaler may have ended the steady stretch. An autoscaler loop
+            // that changed nothing leaves the step's inputs as they were: the step is the last
+            // one again, so its rates are integrated over it without computing them anew
+            // (exactly what the step would add).
+            let steady = merge && self.steady;
+            let deferring = steady && !autoscaled;
             if deferring {
                 self.settle(t);
             }
@@ -1175,6 +1180,11 @@ impl<'a> Sim<'a> {
                 let (start, len) = self.deferred.unwrap_or((t, 0));
                 self.deferred = Some((start, len + (next - t)));
                 self.merged_stops += 1;
+            } else if steady {
+                self.integrate_deferred();
+                self.step_start = t;
+                self.deferred = Some((t, next - t));
+                self.integrate_deferred();
             } else {
                 self.integrate_deferred();
                 self.fluid_step(t, next - t);
@@ -1215,19 +1225,26 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// Whether only the metrics scrape and the HPA sync are due at stop `t`: no event, no
-    /// failover, no window, bin, timeline or probe boundary, no autoscaler loop that may act,
-    /// no rollout or pending pod.
+    /// Whether only the metrics scrape, the HPA sync and the autoscaler loop are due at stop
+    /// `t`: no event, no failover, no window, bin, timeline or probe boundary, no rollout or
+    /// pending pod. (An autoscaler loop that changes the cluster ends the steady stretch
+    /// itself: [`Sim::end_steady_stretch`].)
     fn only_metrics_due(&self, t: Millis, periods: &ClockPeriods) -> bool {
-        let cp = &self.sc.control_plane;
         // `other` holds the SLA window too.
         t > 0
             && periods.other.iter().all(|&p| t % p != 0)
             && self.events.peek().is_none_or(|Reverse((at, ..))| *at > t)
-            && !(t % cp.autoscaler_interval.max(1) == 0 && self.autoscaler_may_act(t))
             && !self.need_schedule
             && self.workloads.iter().all(|w| !w.rolling)
             && self.servers.iter().all(|s| !s.failovers.contains(&t))
+    }
+
+    /// Before a change to the pods or nodes at a stop that may have merged into a steady
+    /// stretch: the stretch ends here, integrated at the rates that held until now, and the
+    /// stop takes a full step.
+    fn end_steady_stretch(&mut self) {
+        self.integrate_deferred();
+        self.steady = false;
     }
 
     /// Integrates the deferred steady step, if any: the last step's rates over its length
@@ -1740,8 +1757,7 @@ impl<'a> Sim<'a> {
             let desired = hpa.sync(t, current, &self.pods, &wl.pods, wl.arrival_rate_milli);
             if desired != current {
                 // The pods change from here: the steady step so far ends now.
-                self.integrate_deferred();
-                self.steady = false;
+                self.end_steady_stretch();
                 if desired > current {
                     self.workloads[w].run.scale_ups += 1;
                 } else {
@@ -1864,6 +1880,9 @@ impl<'a> Sim<'a> {
         for ((wl, u), c) in self.workloads.iter_mut().zip(unfittable).zip(capped) {
             wl.run.unfittable_pods = wl.run.unfittable_pods.max(u);
             wl.run.capped_pods = wl.run.capped_pods.max(c);
+        }
+        if new_nodes.iter().any(|&c| c > 0) {
+            self.end_steady_stretch();
         }
         for (pool, &count) in new_nodes.iter().enumerate() {
             let delay = self.sc.catalog.pools[pool].provisioning_delay;
@@ -2026,6 +2045,7 @@ impl<'a> Sim<'a> {
                 }
                 drained_one = true;
             }
+            self.end_steady_stretch();
             self.nodes[i].removed_at = Some(t);
             self.cluster_changes += 1;
             for id in on_node {
@@ -2836,11 +2856,11 @@ impl<'a> Sim<'a> {
         for o in &mut self.objectives {
             // `hist` is empty between windows; only the bins the window's laws cover get mass.
             let model = &self.workloads[o.service].model;
-            let mut within = latency::BINS..0;
+            let (mut first, mut end) = (latency::BINS, 0);
             for &i in &o.touched {
                 let law = model.law(i);
                 let bins = law.bins();
-                within = within.start.min(bins.start)..within.end.max(bins.end);
+                (first, end) = (first.min(bins.start), end.max(bins.end));
                 self.hist.add_law(law, o.weights[i as usize]);
                 o.weights[i as usize] = 0.0;
             }
@@ -2850,9 +2870,9 @@ impl<'a> Sim<'a> {
                     *m += d;
                 }
                 direct.clear();
-                within = 0..latency::BINS;
+                (first, end) = (0, latency::BINS);
             }
-            let within = within.start.min(within.end)..within.end;
+            let within = first.min(end)..end;
             let [p50, p95, p99] = self
                 .hist
                 .quantiles_within(within.clone(), [0.50, 0.95, 0.99]);
