@@ -2721,6 +2721,122 @@ fn write_two_shards(f: &Fixture, common: &[&str]) {
     }
 }
 
+/// The container of the Job named `name` in the manifest `file` of `deploy/`, and the Job.
+fn job_container(file: &str, name: &str) -> (Value, Value) {
+    let path = repo().join("deploy").join(file);
+    let text = fs::read_to_string(&path).unwrap();
+    let docs = costsim::manifests::kustomize::parse_documents(&text, file).unwrap();
+    let job = docs
+        .into_iter()
+        .find(|d| d["kind"] == "Job" && d["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no Job {name} in deploy/{file}"));
+    let container = job["spec"]["template"]["spec"]["containers"][0].clone();
+    (job, container)
+}
+
+/// A container's environment variable, as the manifest sets it.
+fn container_env(container: &Value, name: &str) -> String {
+    let env = container["env"].as_array().unwrap();
+    let var = env.iter().find(|e| e["name"] == name);
+    var.unwrap_or_else(|| panic!("no {name} in {env:?}"))["value"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Runs a Job container's `sh -c` line in the fixture's directory (the image's working
+/// directory holds the same models/ and data/), with `costsim` on the PATH and `env` set as
+/// the manifest and the Job controller set it.
+fn run_container(f: &Fixture, container: &Value, env: &[(&str, String)]) -> Out {
+    assert_eq!(container["command"], serde_json::json!(["sh", "-c"]));
+    let script = container["args"][0].as_str().unwrap();
+    let bin_dir = Path::new(bin()).parent().unwrap();
+    let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
+    let out = Command::new("sh")
+        .args(["-c", script])
+        .current_dir(f.root())
+        .env("PATH", path)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .unwrap();
+    Out {
+        code: out.status.code(),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn the_indexed_job_manifests_shard_and_merge_into_the_single_search() {
+    let f = eight();
+    let (search_job, search) = job_container("search-job.yaml", "costsim-search");
+    let (_, merge) = job_container("merge-job.yaml", "costsim-merge");
+    // One pod per shard, indexed, and the Jobs agree on the shards and the common flags.
+    let spec = &search_job["spec"];
+    assert_eq!(spec["completionMode"], "Indexed");
+    let shards = container_env(&search, "SHARDS");
+    assert_eq!(spec["completions"].as_u64().unwrap().to_string(), shards);
+    assert_eq!(spec["parallelism"], spec["completions"]);
+    assert_eq!(container_env(&merge, "SHARDS"), shards);
+    assert_eq!(container_env(&merge, "OUT"), container_env(&search, "OUT"));
+    assert_eq!(
+        container_env(&merge, "COMMON_ARGS"),
+        container_env(&search, "COMMON_ARGS")
+    );
+    // The pods' lines, with the flags a user would set there.
+    let common = "--seed 5".to_string();
+    let search_args = "--replications 4 --first-stage 1".to_string();
+    let out_dir = f.path("out/shards").display().to_string();
+    for index in 0..shards.parse::<u32>().unwrap() {
+        let out = run_container(
+            &f,
+            &search,
+            &[
+                ("JOB_COMPLETION_INDEX", index.to_string()),
+                ("SHARDS", shards.clone()),
+                ("COMMON_ARGS", common.clone()),
+                ("SEARCH_ARGS", search_args.clone()),
+                ("OUT", out_dir.clone()),
+            ],
+        );
+        assert_ok(&out);
+    }
+    let merged = run_container(
+        &f,
+        &merge,
+        &[
+            ("SHARDS", shards.clone()),
+            ("COMMON_ARGS", common.clone()),
+            ("OUT", out_dir.clone()),
+            ("RESULT", f.path("out/result").display().to_string()),
+        ],
+    );
+    assert_ok(&merged);
+    let single = f.run(&[
+        "search",
+        "--seed",
+        "5",
+        "--replications",
+        "4",
+        "--first-stage",
+        "1",
+        "--out",
+        "single",
+    ]);
+    assert_ok(&single);
+    assert_eq!(merged.stdout, single.stdout);
+    for file in ["ranking.json", "ranking.csv", "timeline_rank1.csv"] {
+        assert_eq!(
+            f.read(&format!("single/{file}")),
+            f.read(&format!("out/result/{file}")),
+            "{file}"
+        );
+    }
+}
+
 #[test]
 fn merge_accepts_the_same_scenario_reached_by_another_path() {
     // Shards run with the relative `--scenario`; the merge names it by its absolute path (as

@@ -796,3 +796,16 @@ fn a_resource_file_outside_the_kustomization_root_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn the_deploy_jobs_are_valid_kubernetes_objects() {
+    // The Indexed Job that runs a search's shards and the Job that merges them (their command
+    // lines are run in tests/cli.rs).
+    if !have("kubernetes-validate", &["--version"]) {
+        return;
+    }
+    for file in ["search-job.yaml", "merge-job.yaml"] {
+        let text = std::fs::read_to_string(repo().join("deploy").join(file)).unwrap();
+        schema_validate(&text);
+    }
+}
