@@ -1,5 +1,7 @@
 //! Conformance runner: every case in `../shared/conformance/*.jsonl` (or the directory named by
 //! `COSTSIM_CONFORMANCE_DIR`) goes through costsim's public API; any mismatch fails the test.
+//! A checkout without `../shared` beside it runs the copy of those cases the repository keeps,
+//! `tests/conformance/k8s-upstream.jsonl`.
 //!
 //! Prints one line per kind: `conformance <kind>: N passed, M failed, K unsupported`; then the
 //! cases of `tests/conformance/extra-upstream.jsonl` (more rows of the same upstream tests and
@@ -29,11 +31,33 @@ pub enum Outcome {
 /// Kinds that must pass in full (no failures, nothing unsupported).
 const REQUIRED_KINDS: &[&str] = &["hpa_replicas", "hpa_behavior", "quantity_parse", "vpa"];
 
-fn conformance_dir() -> PathBuf {
-    match std::env::var_os("COSTSIM_CONFORMANCE_DIR") {
+/// The case files: those of `COSTSIM_CONFORMANCE_DIR` when it is set, else those of
+/// `../shared/conformance` beside the repository, else the repository's copy of the shared
+/// cases (a fresh clone elsewhere has no `../shared`).
+fn conformance_files() -> Vec<PathBuf> {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = match std::env::var_os("COSTSIM_CONFORMANCE_DIR") {
         Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance"),
-    }
+        None => {
+            let shared = repo.join("../shared/conformance");
+            if !shared.is_dir() {
+                println!(
+                    "conformance: no {}; running the repository's copy of its cases",
+                    shared.display()
+                );
+                return vec![repo.join("tests/conformance/k8s-upstream.jsonl")];
+            }
+            shared
+        }
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read conformance dir {}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no *.jsonl files in {}", dir.display());
+    files
 }
 
 fn run_case(kind: &str, case: &serde_json::Value) -> Outcome {
@@ -93,16 +117,7 @@ fn extra_file() -> PathBuf {
 
 #[test]
 fn upstream_conformance_cases() {
-    let dir = conformance_dir();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read conformance dir {}: {e}", dir.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no *.jsonl files in {}", dir.display());
-
-    let (tally, mut failures) = run_files(&files);
+    let (tally, mut failures) = run_files(&conformance_files());
     for (kind, (p, f, u)) in &tally {
         println!("conformance {kind}: {p} passed, {f} failed, {u} unsupported");
     }
