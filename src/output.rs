@@ -267,6 +267,10 @@ fn sla_json(e: &Evaluated) -> Value {
         );
         m.insert("worst_window_p99_s".into(), json!(r.worst_window_p99_s));
         m.insert(
+            "worst_window_p99_of_target".into(),
+            json!(r.worst_window_p99_of_target),
+        );
+        m.insert(
             "worst_window_error_rate".into(),
             json!(round(r.worst_window_error_rate, 9)),
         );
@@ -614,7 +618,7 @@ pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
     let (scope, reasons, hint) = if let (Some(r), Some(mc)) = (e.risk(), &e.monte_carlo) {
         let _ = writeln!(
             out,
-            "Monte Carlo: {}/{} replications breached: breach probability {:.3} [95% CI {:.3}, {:.3}], SLA {} at a budget of {}%; expected failed windows {:.2}%; worst window p99 {:.3} s, error rate {:.4}%; mean cost {:.2} {cur}/month (the other figures are replication 0's)",
+            "Monte Carlo: {}/{} replications breached: breach probability {:.3} [95% CI {:.3}, {:.3}], SLA {} at a budget of {}%; expected failed windows {:.2}%; worst window p99 {:.0}% of its objective's target, worst window error rate {:.4}%; mean cost {:.2} {cur}/month (the other figures are replication 0's)",
             r.breaches,
             r.replications,
             r.breach_probability,
@@ -623,7 +627,7 @@ pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
             crate::search::risk::risk_verdict(&r, mc.max_breach_probability).as_str(),
             mc.max_breach_probability * 100.0,
             r.expected_failed_window_fraction * 100.0,
-            r.worst_window_p99_s,
+            r.worst_window_p99_of_target * 100.0,
             r.worst_window_error_rate * 100.0,
             r.monthly_cost
         );

@@ -208,7 +208,7 @@ pub fn replicate(
     };
     let (_, evaluation) = run_one_with(scenario, config, seed, &o);
     (
-        risk::Record::of(&evaluation),
+        risk::Record::of(&evaluation, &scenario.sla),
         (r == 0).then_some(evaluation),
     )
 }

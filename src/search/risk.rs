@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::eval::Evaluation;
+use crate::model::scenario::Sla;
 
 /// The default risk budget (`--max-breach-probability`).
 pub const DEFAULT_MAX_BREACH_PROBABILITY: f64 = 0.05;
@@ -46,6 +47,10 @@ pub struct Record {
     pub failed_fraction: f64,
     /// Worst window p99 over the SLA's objectives, seconds.
     pub worst_p99_s: f64,
+    /// Worst window p99 as a fraction of its objective's p99 target, over the objectives
+    /// (1 = at the target): comparable across classes whose targets differ.
+    #[serde(default)]
+    pub worst_p99_of_target: f64,
     /// Worst window error rate over the SLA's objectives.
     pub worst_error_rate: f64,
     /// Projected monthly cost.
@@ -55,8 +60,9 @@ pub struct Record {
 }
 
 impl Record {
-    /// The record of one evaluated replication.
-    pub fn of(e: &Evaluation) -> Record {
+    /// The record of one evaluated replication under the SLA `sla` (its objectives in the
+    /// evaluation's order).
+    pub fn of(e: &Evaluation, sla: &Sla) -> Record {
         Record {
             breached: e.sla.breached,
             failed_fraction: e.sla.breached_fraction,
@@ -65,6 +71,14 @@ impl Record {
                 .objectives
                 .iter()
                 .map(|o| o.worst_p99_s)
+                .fold(0.0, f64::max),
+            worst_p99_of_target: e
+                .sla
+                .objectives
+                .iter()
+                .zip(&sla.objectives)
+                .filter(|(_, spec)| spec.p99 > 0)
+                .map(|(o, spec)| o.worst_p99_s / (spec.p99 as f64 / 1000.0))
                 .fold(0.0, f64::max),
             worst_error_rate: e
                 .sla
@@ -148,6 +162,8 @@ pub struct Risk {
     pub expected_failed_window_fraction: f64,
     /// Worst window p99 over all replications, seconds.
     pub worst_window_p99_s: f64,
+    /// Worst window p99 as a fraction of its objective's target, over all replications.
+    pub worst_window_p99_of_target: f64,
     /// Worst window error rate over all replications.
     pub worst_window_error_rate: f64,
     /// Mean monthly cost over replications.
@@ -171,6 +187,10 @@ impl Risk {
             ci_high,
             expected_failed_window_fraction: mean(|r| r.failed_fraction),
             worst_window_p99_s: records.iter().map(|r| r.worst_p99_s).fold(0.0, f64::max),
+            worst_window_p99_of_target: records
+                .iter()
+                .map(|r| r.worst_p99_of_target)
+                .fold(0.0, f64::max),
             worst_window_error_rate: records
                 .iter()
                 .map(|r| r.worst_error_rate)
@@ -305,6 +325,7 @@ mod tests {
             breached: b,
             failed_fraction: f,
             worst_p99_s: f * 10.0,
+            worst_p99_of_target: f * 5.0,
             worst_error_rate: f / 10.0,
             monthly_cost: c,
             band_distance: 0.1,
@@ -319,6 +340,7 @@ mod tests {
         assert_eq!(r.breach_probability, 0.25);
         assert!((r.expected_failed_window_fraction - 0.075).abs() < 1e-12);
         assert_eq!(r.worst_window_p99_s, 2.0);
+        assert_eq!(r.worst_window_p99_of_target, 1.0);
         assert!((r.monthly_cost - 100.0).abs() < 1e-12);
     }
 }
