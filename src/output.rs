@@ -435,7 +435,7 @@ pub fn ranking_table(
         .count();
     let _ = writeln!(
         out,
-        "scenario {} — {:.1} h of traffic, {} candidates, {} feasible, {} infeasible, {} undecided (SLA: ≤ {:.1}% of {} windows failing; feasible: breach probability ≤ {}% at the 95% upper bound)",
+        "scenario {} — {:.1} h of traffic, {} candidates: {} proven feasible, {} infeasible, {} undecided (too few replications to tell) (SLA: ≤ {:.1}% of {} windows failing; feasible: breach probability ≤ {}% at the 95% upper bound)",
         scenario.name,
         scenario.horizon as f64 / 3.6e6,
         ranked.len(),

@@ -2770,6 +2770,37 @@ fn run_container(f: &Fixture, container: &Value, env: &[(&str, String)]) -> Out 
 }
 
 #[test]
+fn the_search_header_counts_the_verdicts_the_json_gives() {
+    let f = eight();
+    let args = ["search", "--replications", "1", "--confirm", "0"];
+    let table = f.run(&args);
+    assert_ok(&table);
+    let mut json_args = args.to_vec();
+    json_args.extend(["--format", "json"]);
+    let json = f.run(&json_args);
+    assert_ok(&json);
+    let v: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let count = |verdict: &str| {
+        v["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["verdict"] == verdict)
+            .count()
+    };
+    let header = table.stdout().lines().next().unwrap().to_string();
+    let expected = format!(
+        "8 candidates: {} proven feasible, {} infeasible, {} undecided (too few replications to tell)",
+        count("feasible"),
+        count("infeasible"),
+        count("undecided")
+    );
+    assert!(header.contains(&expected), "{header}\nexpected {expected}");
+    // One replication proves nothing at a 5 % budget: none is proven feasible.
+    assert_eq!(count("feasible"), 0);
+}
+
+#[test]
 fn the_worst_window_p99_is_also_given_against_its_own_objectives_target() {
     // The LLM class's p99 (about 17 s against 30 s) dwarfs the API's (about 1 s against 1 s):
     // the worst p99 in seconds mixes classes, its fraction of the target does not.
