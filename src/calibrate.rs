@@ -39,6 +39,9 @@ pub struct LineFit {
     pub within_2sd: f64,
     /// Samples used.
     pub samples: usize,
+    /// 95 % confidence interval of the slope (Student's t with n − 2 degrees of freedom on
+    /// its standard error σ / √Σ(x − x̄)²).
+    pub slope_ci95: (f64, f64),
 }
 
 impl LineFit {
@@ -70,6 +73,9 @@ pub fn fit_line(x: &[f64], y: &[f64]) -> Option<LineFit> {
     let ss_tot: f64 = b.iter().map(|v| (v - mean).powi(2)).sum();
     let sd = (ss_res / (n as f64 - 2.0)).sqrt();
     let within = residuals.iter().filter(|r| r.abs() <= 2.0 * sd).count() as f64 / n as f64;
+    let x_mean = x[..n].iter().sum::<f64>() / n as f64;
+    let sxx: f64 = x[..n].iter().map(|v| (v - x_mean).powi(2)).sum();
+    let half = t975(n - 2) * sd / sxx.sqrt();
     Some(LineFit {
         intercept: beta[0],
         slope: beta[1],
@@ -84,7 +90,43 @@ pub fn fit_line(x: &[f64], y: &[f64]) -> Option<LineFit> {
         residual_sd: sd,
         within_2sd: within,
         samples: n,
+        slope_ci95: (beta[1] - half, beta[1] + half),
     })
+}
+
+/// The 0.975 quantile of Student's t with `dof` degrees of freedom (statrs).
+fn t975(dof: usize) -> f64 {
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    StudentsT::new(0.0, 1.0, dof as f64).map_or(1.96, |t| t.inverse_cdf(0.975))
+}
+
+/// Below this R², a fit's per-request term explains too little of the usage to size from.
+pub const WEAK_FIT_R_SQUARED: f64 = 0.5;
+
+/// How a fit is named in notes, and its slope's display scale and unit.
+type FitName = (&'static str, f64, &'static str);
+const CPU_FIT: FitName = ("CPU", 1000.0, "ms per request");
+const MEMORY_FIT: FitName = ("memory", 1.0 / 1024.0, "KiB per in-flight request");
+
+/// The note on a fit whose per-request term the data hardly support (R² below
+/// [`WEAK_FIT_R_SQUARED`], or a slope interval that holds 0).
+fn weak_fit_note(fit: &LineFit, (what, scale, unit): FitName) -> Option<String> {
+    let (lo, hi) = fit.slope_ci95;
+    if fit.r_squared >= WEAK_FIT_R_SQUARED && lo > 0.0 {
+        return None;
+    }
+    Some(format!(
+        "the {what} fit is weak: R² {:.3}, per-request term {:.4} {u} (95 % interval \
+         [{:.4}, {:.4}]{}): the request rate explains little of the usage in these metrics, so \
+         the profile's per-request figure is a guess; check it against a load test or more \
+         varied traffic before sizing from it",
+        fit.r_squared,
+        fit.slope * scale,
+        lo * scale,
+        hi * scale,
+        if lo <= 0.0 { ", which holds 0" } else { "" },
+        u = unit,
+    ))
 }
 
 /// What [`calibrate`] found for one service.
@@ -170,6 +212,8 @@ pub fn calibrate(samples: &[UsageSample], service: &str, source: &str) -> Result
     if memory.slope < 0.0 {
         notes.push("the memory fit's per-in-flight term is negative; the profile uses 0".into());
     }
+    notes.extend(weak_fit_note(&cpu, CPU_FIT));
+    notes.extend(weak_fit_note(&memory, MEMORY_FIT));
     Ok(Calibration {
         service: service.to_string(),
         pods,
@@ -190,8 +234,18 @@ pub fn profile_yaml(c: &Calibration, class: &str, source: &str) -> Result<String
     // Whole KiB, so the profile reads `34505Ki`, not `35333621`: the fit is not that exact.
     let kib = |b: f64| Bytes((b.max(0.0) / 1024.0).round() as i64 * 1024);
     let (base, per_request) = (kib(c.memory.intercept), kib(c.memory.slope));
+    // A weak fit's warning travels with the profile, where it will be used.
+    let weak: String = [
+        weak_fit_note(&c.cpu, CPU_FIT),
+        weak_fit_note(&c.memory, MEMORY_FIT),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|n| format!("# WARNING: {n}\n"))
+    .collect();
     let text = format!(
         "# Calibrated by `costsim calibrate` from {source} ({n} samples, pods: {pods}).\n\
+         {weak}\
          # CPU: cpu = idle + cpu_ms x rate, R^2 {cr2:.3}, residual sd {csd:.2}m.\n\
          # Memory: working set = base + per-request x in-flight (rate x p90 latency), R^2 {mr2:.3},\n\
          # residual sd {msd:.2}Mi. Fields marked assumed are not in the metrics.\n\
@@ -259,6 +313,40 @@ mod tests {
         assert!((f.residual_sd - (40.0f64 / 38.0).sqrt()).abs() < 0.01);
         assert_eq!(f.within_2sd, 1.0);
         assert_eq!(f.predict(10.0), f.intercept + 10.0 * f.slope);
+    }
+
+    #[test]
+    fn slope_interval_is_students_t_on_the_standard_error() {
+        // y = 2x ± 1 over x = 0..9: slope 2.0606, σ 1.10096, Σ(x − x̄)² 82.5, t(0.975, 8)
+        // 2.306004 (hand-computed).
+        let x: Vec<f64> = (0..10).map(f64::from).collect();
+        let y: Vec<f64> = x
+            .iter()
+            .enumerate()
+            .map(|(i, v)| 2.0 * v + if i % 2 == 1 { 1.0 } else { -1.0 })
+            .collect();
+        let f = fit_line(&x, &y).unwrap();
+        let (lo, hi) = f.slope_ci95;
+        assert!((lo - 1.781_090_4).abs() < 1e-6, "{lo}");
+        assert!((hi - 2.340_121_7).abs() < 1e-6, "{hi}");
+        // A clear fit raises no note.
+        assert_eq!(weak_fit_note(&f, CPU_FIT), None);
+    }
+
+    #[test]
+    fn a_fit_that_explains_little_is_called_weak() {
+        // Usage that barely follows the rate: big noise around a small slope.
+        let x: Vec<f64> = (0..40).map(f64::from).collect();
+        let y: Vec<f64> = x
+            .iter()
+            .enumerate()
+            .map(|(i, v)| 0.01 + 0.0001 * v + if i % 2 == 0 { 0.01 } else { -0.01 })
+            .collect();
+        let f = fit_line(&x, &y).unwrap();
+        assert!(f.r_squared < WEAK_FIT_R_SQUARED, "{}", f.r_squared);
+        let note = weak_fit_note(&f, CPU_FIT).unwrap();
+        assert!(note.starts_with("the CPU fit is weak: R² "), "{note}");
+        assert!(note.contains("ms per request (95 % interval ["), "{note}");
     }
 
     #[test]
