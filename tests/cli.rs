@@ -2100,7 +2100,11 @@ fn a_pod_larger_than_any_node_of_its_pool_is_rejected() {
         &out,
         BASELINE,
         "workloads.backend.resources.requests",
-        &["never fits a node of pool `highmem`"],
+        &[
+            "never fits a node of pool `highmem`",
+            // Memory as kubectl writes it, with its bytes.
+            "memory 512Mi (536870912 bytes)",
+        ],
     );
 }
 

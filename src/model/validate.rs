@@ -166,8 +166,9 @@ pub fn check_workload(
                     format!("`{}`: ", p.name)
                 };
                 format!(
-                    "{name}cpu {}m, memory {} bytes",
-                    cap.cpu_milli, cap.memory_bytes
+                    "{name}cpu {}m, memory {}",
+                    cap.cpu_milli,
+                    memory_text(cap.memory_bytes)
                 )
             })
             .collect();
@@ -179,7 +180,8 @@ pub fn check_workload(
         return Err((
             "resources.requests".into(),
             format!(
-                "a pod requesting cpu {cpu}m / memory {mem} bytes never fits a node of {which} ({noun}: {} after reservations and DaemonSets); it would stay Pending{}",
+                "a pod requesting cpu {cpu}m / memory {} never fits a node of {which} ({noun}: {} after reservations and DaemonSets); it would stay Pending{}",
+                memory_text(mem),
                 rooms.join("; "),
                 bare_cores_hint(r.requests.cpu)
             ),
@@ -894,4 +896,10 @@ fn memory_values(line: &str) -> Vec<&str> {
         }
     }
     out
+}
+
+/// A memory amount as `kubectl` writes it (binary units, e.g. `2340340Ki`), with its bytes.
+fn memory_text(bytes: i64) -> String {
+    let q = crate::quantity::Quantity::from_int(bytes, crate::quantity::QuantityFormat::BinarySI);
+    format!("{} ({bytes} bytes)", q.canonical())
 }
