@@ -75,7 +75,7 @@ pub fn fit_line(x: &[f64], y: &[f64]) -> Option<LineFit> {
     let within = residuals.iter().filter(|r| r.abs() <= 2.0 * sd).count() as f64 / n as f64;
     let x_mean = x[..n].iter().sum::<f64>() / n as f64;
     let sxx: f64 = x[..n].iter().map(|v| (v - x_mean).powi(2)).sum();
-    let half = t975(n - 2) * sd / sxx.sqrt();
+    let half = crate::search::risk::t975(n - 2) * sd / sxx.sqrt();
     Some(LineFit {
         intercept: beta[0],
         slope: beta[1],
@@ -92,12 +92,6 @@ pub fn fit_line(x: &[f64], y: &[f64]) -> Option<LineFit> {
         samples: n,
         slope_ci95: (beta[1] - half, beta[1] + half),
     })
-}
-
-/// The 0.975 quantile of Student's t with `dof` degrees of freedom (statrs).
-fn t975(dof: usize) -> f64 {
-    use statrs::distribution::{ContinuousCDF, StudentsT};
-    StudentsT::new(0.0, 1.0, dof as f64).map_or(1.96, |t| t.inverse_cdf(0.975))
 }
 
 /// Below this R², a fit's per-request term explains too little of the usage to size from.

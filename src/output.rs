@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::eval::Evaluation;
 use crate::model::scenario::Scenario;
 use crate::search::confirm::{Confirm, Summary};
+use crate::search::risk::CostDifference;
 use crate::search::Evaluated;
 use crate::sim::engine::RunResult;
 
@@ -315,9 +316,44 @@ pub fn ranking_json(
         "evaluated": ranked.len(),
         "feasible": ranked.iter().filter(|e| e.feasible()).count(),
         "pareto": ranked.iter().filter(|e| e.pareto).count(),
-        "baseline": candidate_json(0, baseline),
-        "candidates": ranked.iter().enumerate().map(|(i, e)| candidate_json(i + 1, e)).collect::<Vec<_>>(),
+        "baseline": with_cost_differences(candidate_json(0, baseline), baseline, ranked.first(), None),
+        "candidates": ranked.iter().enumerate().map(|(i, e)| {
+            let rank1 = ranked.first().filter(|_| i > 0);
+            with_cost_differences(candidate_json(i + 1, e), e, rank1, Some(baseline))
+        }).collect::<Vec<_>>(),
     })
+}
+
+/// The records of a candidate's replications (none for a recorded replay).
+fn records(e: &Evaluated) -> &[crate::search::risk::Record] {
+    e.monte_carlo.as_ref().map_or(&[], |m| m.records.as_slice())
+}
+
+/// Adds to a candidate's `cost` its monthly cost's difference from rank 1's (`vs_rank1`)
+/// and from the baseline's (`vs_baseline`), each paired over the replications both ran, when
+/// they share two or more.
+fn with_cost_differences(
+    mut v: Value,
+    e: &Evaluated,
+    rank1: Option<&Evaluated>,
+    baseline: Option<&Evaluated>,
+) -> Value {
+    if let Some(Value::Object(c)) = v.get_mut("cost") {
+        for (key, other) in [("vs_rank1", rank1), ("vs_baseline", baseline)] {
+            if let Some(d) = other.and_then(|o| CostDifference::of(records(e), records(o))) {
+                c.insert(
+                    key.into(),
+                    json!({
+                        "replications": d.replications,
+                        "mean": round(d.mean, 2),
+                        "ci_low": round(d.ci_low, 2),
+                        "ci_high": round(d.ci_high, 2),
+                    }),
+                );
+            }
+        }
+    }
+    v
 }
 
 /// The ranking as CSV, one row per candidate (the baseline as rank 0). Cost and band
@@ -476,10 +512,11 @@ pub fn ranking_table(
     }
     let _ = writeln!(
         out,
-        "{:>4}  {:>8}  {:>12}  {:>5}  {:>5}  {:>5}  {:>20}  {:>7}  {:>6}  config",
+        "{:>4}  {:>8}  {:>12}  {:>9}  {:>5}  {:>5}  {:>5}  {:>20}  {:>7}  {:>6}  config",
         "rank",
         "feasible",
         format!("{cur}/month"),
+        "vs rank 1",
         "cpu",
         "mem",
         "band",
@@ -502,12 +539,20 @@ pub fn ranking_table(
                 ev.sla.breached_fraction,
             ),
         };
+        // Paired over the replications both ran: the means beside it may be over different
+        // ones (4 against rank 1's 73).
+        let vs_rank1 = ranked
+            .first()
+            .filter(|r1| !std::ptr::eq(*r1, e))
+            .and_then(|r1| CostDifference::of(records(e), records(r1)))
+            .map_or(String::new(), |d| format!("{:+.2}", d.mean));
         let _ = writeln!(
             out,
-            "{:>4}  {:>8}  {:>12.2}  {:>5}  {:>5}  {:>5.2}  {:>20}  {:>6.2}%  {:>6}  {}",
+            "{:>4}  {:>8}  {:>12.2}  {:>9}  {:>5}  {:>5}  {:>5.2}  {:>20}  {:>6.2}%  {:>6}  {}",
             rank,
             verdict_word(e),
             e.monthly_cost(),
+            vs_rank1,
             pct(ev.efficiency.cpu),
             pct(ev.efficiency.memory),
             e.band_distance(),

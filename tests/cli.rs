@@ -4128,3 +4128,77 @@ fn a_resting_pod_larger_than_any_node_is_noted() {
         );
     }
 }
+
+#[test]
+fn the_cost_differences_are_paired_over_the_replications_both_ran() {
+    let f = eight();
+    let args = ["search", "--replications", "4", "--confirm", "0"];
+    let table = f.run(&args);
+    assert_ok(&table);
+    let mut json_args = args.to_vec();
+    json_args.extend(["--format", "json"]);
+    json_args.extend(["--out", "out"]);
+    let json = f.run(&json_args);
+    assert_ok(&json);
+    let v: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let cands = v["candidates"].as_array().unwrap();
+    let reps = |c: &Value| c["sla"]["replications"].as_u64().unwrap();
+    let mean = |c: &Value| c["cost"]["monthly_mean"].as_f64().unwrap();
+    let r1 = &cands[0];
+    assert!(
+        r1["cost"].get("vs_rank1").is_none(),
+        "rank 1 against itself"
+    );
+    let mut same_weeks = 0;
+    for c in &cands[1..] {
+        let shared = reps(c).min(reps(r1));
+        let Some(d) = c["cost"].get("vs_rank1") else {
+            assert!(shared < 2, "{} shares {shared} replications", c["name"]);
+            continue;
+        };
+        assert_eq!(d["replications"].as_u64().unwrap(), shared);
+        let (m, lo, hi) = (
+            d["mean"].as_f64().unwrap(),
+            d["ci_low"].as_f64().unwrap(),
+            d["ci_high"].as_f64().unwrap(),
+        );
+        assert!(lo <= m && m <= hi, "{d}");
+        if reps(c) == reps(r1) {
+            // Over the same replications the mean of the differences is the difference of
+            // the means (each rounded to 0.01).
+            assert!((m - (mean(c) - mean(r1))).abs() <= 0.011, "{d}");
+            same_weeks += 1;
+        }
+        // The table's column shows the same number.
+        let row = table
+            .stdout()
+            .lines()
+            .find(|l| l.ends_with(&format!("  {}", c["name"].as_str().unwrap())))
+            .unwrap()
+            .to_string();
+        assert!(row.contains(&format!("{m:+.2}")), "{row}\n{d}");
+    }
+    assert!(
+        same_weeks > 0,
+        "no candidate ran as many replications as rank 1"
+    );
+    // The baseline runs rank 1's replications: the saving is paired both ways.
+    let b = &v["baseline"];
+    let (to_b, to_r1) = (&r1["cost"]["vs_baseline"], &b["cost"]["vs_rank1"]);
+    assert_eq!(to_b["replications"].as_u64().unwrap(), reps(r1));
+    assert!((to_b["mean"].as_f64().unwrap() + to_r1["mean"].as_f64().unwrap()).abs() < 1e-9);
+    assert!((to_b["mean"].as_f64().unwrap() - (mean(r1) - mean(b))).abs() <= 0.011);
+    // diff reads it back from ranking.json and states it.
+    let diff = f.run(&["diff", "--from", "out"]);
+    assert_ok(&diff);
+    let line = format!(
+        "paired over the {} replications both ran (the same random streams): {:+.2}",
+        reps(r1),
+        to_b["mean"].as_f64().unwrap()
+    );
+    assert!(
+        diff.stdout().contains(&line),
+        "{}\nexpected {line}",
+        diff.stdout()
+    );
+}

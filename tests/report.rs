@@ -632,6 +632,21 @@ fn numbers_in_ranking_json_a_search_cannot_write_are_bad_input() {
             "candidates[0].rank: 7: the candidates are listed best first, so entry 0 has rank 1",
         ),
         (
+            "difference-outside",
+            Box::new(|r| {
+                r["candidates"][0]["cost"]["vs_baseline"] = serde_json::json!(
+                    { "replications": 4, "mean": 5.0, "ci_low": 6.0, "ci_high": 7.0 })
+            }),
+            "candidates[0].cost.vs_baseline: mean 5 in [6, 7] over 4 replications: expected",
+        ),
+        (
+            "difference-fields",
+            Box::new(|r| {
+                r["candidates"][1]["cost"]["vs_rank1"] = serde_json::json!({ "mean": -1.0 })
+            }),
+            "candidates[1].cost.vs_rank1: missing field `replications`",
+        ),
+        (
             "evaluated",
             Box::new(|r| r["evaluated"] = serde_json::json!(0)),
             "evaluated: 0 candidates evaluated, but `candidates` lists",

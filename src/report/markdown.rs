@@ -259,6 +259,22 @@ pub fn document(i: &Inputs) -> String {
         money(now),
         money(new)
     );
+    // The two means may be over different replications; the paired saving is over the same
+    // simulated weeks, with its interval.
+    if let Some(d) = &rec.cost.vs_baseline {
+        let spread = if money(d.ci_low) == money(d.ci_high) {
+            "the same in each".to_string()
+        } else {
+            format!("95 % interval {}–{}", money(-d.ci_high), money(-d.ci_low))
+        };
+        let _ = writeln!(
+            o,
+            "Paired over the {} replications both configurations ran (the same random \
+             streams), the saving is {} {cur}/month, {spread}.\n",
+            d.replications,
+            money(-d.mean),
+        );
+    }
     let _ = writeln!(o, "Risk: {}\n", risk(rec, base, sc));
     // What the simulation warns of, per workload (the same lines `simulate` prints).
     for (label, c) in [("recommended", rec), ("current", base)] {

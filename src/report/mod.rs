@@ -679,6 +679,22 @@ pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool)
                 "no percentage: the baseline costs nothing".to_string()
             }
         ));
+        // The means above may be over different replications (a candidate halving dropped
+        // ran 4, the baseline as many as rank 1): the paired difference is the fair one.
+        if let Some(d) = &chosen.cost.vs_baseline {
+            o.push_str(&format!(
+                "  paired over the {} replications both ran (the same random streams): {:+.2} {cur}/month, 95 % interval [{:+.2}, {:+.2}]{}\n",
+                d.replications,
+                d.mean,
+                d.ci_low,
+                d.ci_high,
+                if d.is_tie() {
+                    " (it holds 0: no difference beyond the noise between replications)"
+                } else {
+                    ""
+                }
+            ));
+        }
     }
     let (rb, rw) = chosen.windows();
     let (bb, _) = r.baseline.windows();

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::model::config::Config;
+use crate::search::risk::CostDifference;
 
 /// A search result as `search --out` writes it.
 #[derive(Debug, Clone, Deserialize)]
@@ -130,6 +131,9 @@ pub struct Cost {
     /// Projected per month, mean over the replications (what the search ranks by).
     #[serde(default)]
     pub monthly_mean: Option<f64>,
+    /// Its difference from the baseline's, paired over the replications both ran.
+    #[serde(default)]
+    pub vs_baseline: Option<CostDifference>,
     /// Over the simulated horizon.
     pub horizon: f64,
     /// Node cost over the horizon.
@@ -407,8 +411,35 @@ const FRACTION_KEYS: &[&str] = &[
     "throttled_period_ratio",
 ];
 
+/// Keys of `cost` holding a paired cost difference ([`CostDifference`]): signed numbers.
+const DIFFERENCE_KEYS: &[&str] = &["vs_rank1", "vs_baseline"];
+
+/// Checks a paired cost difference at `path`: its fields are there, finite, the mean within
+/// its interval and the replications a whole number of at least 2 (what a search writes).
+fn check_difference(v: &Value, path: &str) -> std::result::Result<(), (String, String)> {
+    let d: CostDifference = serde_json::from_value(v.clone()).map_err(|e| {
+        (
+            path.to_string(),
+            format!("{e}; expected {{replications, mean, ci_low, ci_high}}"),
+        )
+    })?;
+    let finite = [d.mean, d.ci_low, d.ci_high].iter().all(|x| x.is_finite());
+    if !finite || d.replications < 2 || !(d.ci_low <= d.mean && d.mean <= d.ci_high) {
+        return Err((
+            path.to_string(),
+            format!(
+                "mean {} in [{}, {}] over {} replications: expected finite numbers, the mean \
+                 within its interval, over at least 2 replications",
+                d.mean, d.ci_low, d.ci_high, d.replications
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks one candidate entry of ranking.json (`path` names it): every number outside its
-/// `config` non-negative, fractions within `[0, 1]`
+/// `config` non-negative (but the signed cost differences, checked on their own), fractions
+/// within `[0, 1]`
 /// and the counts of breaches within their totals. Returns the bad field's path and why.
 fn check_candidate_numbers(v: &Value, path: &str) -> std::result::Result<(), (String, String)> {
     fn walk(v: &Value, path: &str, key: &str) -> std::result::Result<(), (String, String)> {
@@ -417,6 +448,10 @@ fn check_candidate_numbers(v: &Value, path: &str) -> std::result::Result<(), (St
                 for (k, x) in m {
                     // The candidate's config (`key` is empty at the top) has its own checks.
                     if key.is_empty() && k == "config" {
+                        continue;
+                    }
+                    if key == "cost" && DIFFERENCE_KEYS.contains(&k.as_str()) {
+                        check_difference(x, &format!("{path}.{k}"))?;
                         continue;
                     }
                     walk(x, &format!("{path}.{k}"), k)?;

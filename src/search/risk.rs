@@ -92,6 +92,60 @@ impl Record {
     }
 }
 
+/// One candidate's monthly cost minus another's, paired over the replications both ran:
+/// replication `r` of every candidate replays the same random streams (common random numbers),
+/// so the difference of two costs in one replication is free of the traffic's noise that
+/// their means over different replications carry.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CostDifference {
+    /// Replications both ran (the first `replications` of each).
+    pub replications: u32,
+    /// Mean of the per-replication differences, per month.
+    pub mean: f64,
+    /// 95 % interval of the mean difference (Student's t with `replications − 1` degrees of
+    /// freedom), lower bound.
+    pub ci_low: f64,
+    /// Upper bound.
+    pub ci_high: f64,
+}
+
+impl CostDifference {
+    /// `a − b` over the replications both record lists hold; `None` with fewer than 2.
+    pub fn of(a: &[Record], b: &[Record]) -> Option<CostDifference> {
+        let n = a.len().min(b.len());
+        if n < 2 {
+            return None;
+        }
+        let d: Vec<f64> = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| x.monthly_cost - y.monthly_cost)
+            .collect();
+        let mean = d.iter().sum::<f64>() / n as f64;
+        let var = d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        let half = t975(n - 1) * (var / n as f64).sqrt();
+        Some(CostDifference {
+            replications: n as u32,
+            mean,
+            ci_low: mean - half,
+            ci_high: mean + half,
+        })
+    }
+
+    /// Whether the interval holds 0: over these replications the two costs differ by no more
+    /// than the noise between replications.
+    pub fn is_tie(&self) -> bool {
+        self.ci_low <= 0.0 && 0.0 <= self.ci_high
+    }
+}
+
+/// The 0.975 quantile of Student's t with `dof` degrees of freedom (statrs; the normal
+/// quantile if statrs cannot build the distribution).
+pub fn t975(dof: usize) -> f64 {
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    StudentsT::new(0.0, 1.0, dof as f64).map_or_else(|_| z95(), |t| t.inverse_cdf(0.975))
+}
+
 /// The two-sided 95 % normal quantile, from statrs.
 pub fn z95() -> f64 {
     use statrs::distribution::{ContinuousCDF, Normal};
@@ -317,6 +371,38 @@ mod tests {
         assert_eq!(replications_to_prove(0, 1.0), Some(1));
         assert_eq!(replications_to_prove(3, 1.0), Some(3));
         assert_eq!(replications_to_prove(0, 0.0), None);
+    }
+
+    #[test]
+    fn cost_differences_are_paired_over_common_replications() {
+        let rec = |c: f64| Record {
+            breached: false,
+            failed_fraction: 0.0,
+            worst_p99_s: 0.0,
+            worst_p99_of_target: 0.0,
+            worst_error_rate: 0.0,
+            monthly_cost: c,
+            band_distance: 0.0,
+        };
+        let a: Vec<Record> = [100.0, 110.0, 90.0, 105.0].map(rec).to_vec();
+        // The same weeks, 2 dearer each but the last (3 dearer), and a fifth a never ran.
+        let b: Vec<Record> = [102.0, 112.0, 92.0, 108.0, 500.0].map(rec).to_vec();
+        let d = CostDifference::of(&b, &a).unwrap();
+        // Differences 2, 2, 2, 3: mean 2.25, sd 0.5, t(0.975, 3) 3.182446 (hand-computed).
+        assert_eq!(d.replications, 4);
+        assert!((d.mean - 2.25).abs() < 1e-12);
+        let half = 3.182_446_305_284_263 * 0.5 / 2.0;
+        assert!((d.ci_low - (2.25 - half)).abs() < 1e-9, "{}", d.ci_low);
+        assert!((d.ci_high - (2.25 + half)).abs() < 1e-9, "{}", d.ci_high);
+        assert!(!d.is_tie());
+        // The same costs every week: a tie, exactly.
+        let same = CostDifference::of(&a, &a).unwrap();
+        assert_eq!((same.mean, same.ci_low, same.ci_high), (0.0, 0.0, 0.0));
+        assert!(same.is_tie());
+        // Noise that swamps the mean: a tie.
+        let c: Vec<Record> = [101.0, 105.0, 95.0, 106.0].map(rec).to_vec();
+        assert!(CostDifference::of(&c, &a).unwrap().is_tie());
+        assert_eq!(CostDifference::of(&a[..1], &b), None);
     }
 
     #[test]
