@@ -809,3 +809,31 @@ fn the_deploy_jobs_are_valid_kubernetes_objects() {
         schema_validate(&text);
     }
 }
+
+/// A copy of the base fixture in a temporary directory, with `file` rewritten by `edit`.
+fn base_copy_with(file: &str, edit: impl Fn(&str) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(fixture("base")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+    }
+    let p = dir.path().join(file);
+    let text = std::fs::read_to_string(&p).unwrap();
+    std::fs::write(&p, edit(&text)).unwrap();
+    dir
+}
+
+#[test]
+fn a_manifest_with_a_byte_order_mark_reads_as_without_it() {
+    // Windows editors start a file with U+FEFF; the parser refused such a multi-document
+    // manifest ("did not find expected <document start>") while configs skip it.
+    let sc = scenario();
+    let dir = base_copy_with("backend-deployment.yaml", |t| format!("\u{feff}{t}"));
+    let with_bom = manifests::read_config(dir.path(), &sc.catalog, None).unwrap();
+    let plain = manifests::read_config(&fixture("base"), &sc.catalog, None).unwrap();
+    let b = &with_bom.config.workloads["backend"];
+    assert_eq!(b.resources.requests.cpu.unwrap().0, 250);
+    assert_eq!(b.resources.limits.memory.unwrap().0, 1 << 30);
+    assert_eq!(b.hpa.as_ref().unwrap().max_replicas, 10);
+    assert_eq!(with_bom.config.workloads, plain.config.workloads);
+}

@@ -40,9 +40,11 @@ impl Object {
     }
 }
 
-/// The documents of a (multi-document) YAML text, empty documents skipped. Malformed YAML is a
-/// bad-input error naming `file` and the line.
+/// The documents of a (multi-document) YAML text, empty documents skipped. A leading UTF-8
+/// byte-order mark is skipped, as kubectl skips it. Malformed YAML is a bad-input error naming
+/// `file` and the line.
 pub fn parse_documents(text: &str, file: &str) -> Result<Vec<Value>> {
+    let text = crate::ingest::without_bom(text);
     let mut out = Vec::new();
     for doc in serde_yaml_ng::Deserializer::from_str(text) {
         let v = DistinctKeys::deserialize(doc).map(|d| d.0).map_err(|e| {
