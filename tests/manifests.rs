@@ -837,3 +837,87 @@ fn a_manifest_with_a_byte_order_mark_reads_as_without_it() {
     assert_eq!(b.hpa.as_ref().unwrap().max_replicas, 10);
     assert_eq!(with_bom.config.workloads, plain.config.workloads);
 }
+
+/// The objects costsim builds from `dir`.
+fn built(dir: &Path) -> Vec<Value> {
+    kustomize::load(dir, &mut Vec::new())
+        .unwrap()
+        .into_iter()
+        .map(|o| o.value)
+        .collect()
+}
+
+/// `fixture(name)`'s backend-deployment.yaml with each `(from, to)` replaced, in a directory
+/// of its own (the fixture's kustomization lists only that file).
+fn rewritten_backend(name: &str, edits: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = std::fs::read_to_string(fixture(name).join("backend-deployment.yaml")).unwrap();
+    for (from, to) in edits {
+        assert!(text.contains(from), "fixture layout: no `{from}`");
+        text = text.replace(from, to);
+    }
+    std::fs::write(dir.path().join("backend-deployment.yaml"), text).unwrap();
+    dir
+}
+
+#[test]
+fn yaml_merge_keys_in_manifests_are_resolved_as_kubectl_resolves_them() {
+    // `<<: *anchor` was dropped: the CPU limit merged from the requests vanished (with a note
+    // calling `<<` an unmodeled resource), and a container written as `- <<: *common` lost
+    // its requests and limits without a word.
+    let sc = scenario();
+    let read = manifests::read_config(&fixture("mergekey"), &sc.catalog, None).unwrap();
+    let b = &read.config.workloads["backend"];
+    assert_eq!(b.resources.limits.cpu.unwrap().0, 250);
+    assert_eq!(b.resources.limits.memory.unwrap().0, 1 << 30);
+    assert_eq!(b.resources.requests.cpu.unwrap().0, 250);
+    assert_eq!(b.resources.requests.memory.unwrap().0, 512 << 20);
+    assert!(
+        !read.notes.iter().any(|n| n.contains("<<")),
+        "{:?}",
+        read.notes
+    );
+    let read = manifests::read_config(&fixture("mergekey2"), &sc.catalog, None).unwrap();
+    let b = &read.config.workloads["backend"];
+    assert_eq!(b.resources.requests.cpu.unwrap().0, 250);
+    assert_eq!(b.resources.requests.memory.unwrap().0, 512 << 20);
+    assert_eq!(b.resources.limits.cpu.unwrap().0, 500);
+    assert_eq!(b.resources.limits.memory.unwrap().0, 1 << 30);
+    assert_eq!(b.node_pool, "light");
+
+    // Each builds to exactly the manifest with the keys written out (the mapping's own keys
+    // win over merged ones: `memory: "1Gi"` over the anchor's 512Mi).
+    let written = rewritten_backend(
+        "mergekey",
+        &[
+            ("- &app\n          name:", "- name:"),
+            (
+                "requests: &req { memory: \"512Mi\", cpu: \"250m\" }\n            limits:\n              <<: *req\n              memory: \"1Gi\"",
+                "requests: { memory: \"512Mi\", cpu: \"250m\" }\n            limits: { cpu: \"250m\", memory: \"1Gi\" }",
+            ),
+        ],
+    );
+    assert_eq!(built(&fixture("mergekey")), built(written.path()));
+    let written = rewritten_backend(
+        "mergekey2",
+        &[
+            (
+                "- <<: &common\n            imagePullPolicy",
+                "- imagePullPolicy",
+            ),
+            ("\n              requests:", "\n            requests:"),
+            ("\n              limits:", "\n            limits:"),
+            ("            resources:", "          resources:"),
+        ],
+    );
+    assert_eq!(built(&fixture("mergekey2")), built(written.path()));
+    if have("kubectl", &["version", "--client"]) {
+        for name in ["mergekey", "mergekey2"] {
+            assert_eq!(
+                sorted(built(&fixture(name))),
+                sorted(kubectl_kustomize(&fixture(name))),
+                "{name}"
+            );
+        }
+    }
+}

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::model::load::DistinctKeys;
 
 use super::smp;
 
@@ -62,92 +63,6 @@ pub fn parse_documents(text: &str, file: &str) -> Result<Vec<Value>> {
         }
     }
     Ok(out)
-}
-
-/// A JSON value read from YAML whose mappings never repeat a key: YAML parsers keep the last
-/// of two equal keys (`replicas: 3` then `replicas: 5`, or a second `kind:`), which would
-/// silently change what the manifests deploy; the API server's strict decoding rejects them.
-struct DistinctKeys(Value);
-
-impl<'de> Deserialize<'de> for DistinctKeys {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        use serde::de::{Error as _, MapAccess, SeqAccess, Visitor};
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = DistinctKeys;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a YAML value")
-            }
-            fn visit_bool<E>(self, b: bool) -> std::result::Result<DistinctKeys, E> {
-                Ok(DistinctKeys(Value::Bool(b)))
-            }
-            fn visit_i64<E>(self, n: i64) -> std::result::Result<DistinctKeys, E> {
-                Ok(DistinctKeys(Value::from(n)))
-            }
-            fn visit_u64<E>(self, n: u64) -> std::result::Result<DistinctKeys, E> {
-                Ok(DistinctKeys(Value::from(n)))
-            }
-            fn visit_f64<E: serde::de::Error>(
-                self,
-                x: f64,
-            ) -> std::result::Result<DistinctKeys, E> {
-                // `.nan` and `.inf` have no JSON form: kubectl fails to convert them, and
-                // reading them as null would silently drop the field (a request, a target).
-                serde_json::Number::from_f64(x)
-                    .map(|n| DistinctKeys(Value::Number(n)))
-                    .ok_or_else(|| {
-                        E::custom(format!(
-                            "`{x}` is not a finite number (Kubernetes objects are JSON, which \
-                             has no NaN or infinity); expected a number or a quantity such as 250m"
-                        ))
-                    })
-            }
-            fn visit_str<E>(self, s: &str) -> std::result::Result<DistinctKeys, E> {
-                Ok(DistinctKeys(Value::String(s.to_string())))
-            }
-            fn visit_string<E>(self, s: String) -> std::result::Result<DistinctKeys, E> {
-                Ok(DistinctKeys(Value::String(s)))
-            }
-            fn visit_unit<E>(self) -> std::result::Result<DistinctKeys, E> {
-                Ok(DistinctKeys(Value::Null))
-            }
-            fn visit_none<E>(self) -> std::result::Result<DistinctKeys, E> {
-                Ok(DistinctKeys(Value::Null))
-            }
-            fn visit_some<D: serde::Deserializer<'de>>(
-                self,
-                d: D,
-            ) -> std::result::Result<DistinctKeys, D::Error> {
-                DistinctKeys::deserialize(d)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> std::result::Result<DistinctKeys, A::Error> {
-                let mut out = Vec::new();
-                while let Some(DistinctKeys(v)) = seq.next_element()? {
-                    out.push(v);
-                }
-                Ok(DistinctKeys(Value::Array(out)))
-            }
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> std::result::Result<DistinctKeys, A::Error> {
-                let mut out = serde_json::Map::new();
-                while let Some((k, DistinctKeys(v))) = map.next_entry::<String, DistinctKeys>()? {
-                    if out.contains_key(&k) {
-                        return Err(A::Error::custom(format!(
-                            "duplicate key `{k}`: each key may appear once in a mapping"
-                        )));
-                    }
-                    out.insert(k, v);
-                }
-                Ok(DistinctKeys(Value::Object(out)))
-            }
-        }
-        d.deserialize_any(V)
-    }
 }
 
 fn read_text(path: &Path) -> Result<String> {
