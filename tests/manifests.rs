@@ -921,3 +921,78 @@ fn yaml_merge_keys_in_manifests_are_resolved_as_kubectl_resolves_them() {
         }
     }
 }
+
+#[test]
+fn a_list_document_is_read_as_its_items() {
+    // `kubectl get deploy,hpa,svc -o yaml` writes one `kind: List`; it was noted as "List
+    // ignored" and the scenario's baseline used in its place (exit 0).
+    let sc = scenario();
+    let read = manifests::read_config(&fixture("list"), &sc.catalog, None).unwrap();
+    let b = &read.config.workloads["backend"];
+    assert_eq!(b.replicas, 3);
+    assert_eq!(b.resources.requests.cpu.unwrap().0, 250);
+    assert_eq!(b.resources.requests.memory.unwrap().0, 512 << 20);
+    assert_eq!(b.resources.limits.cpu.unwrap().0, 500);
+    assert_eq!(
+        (b.node_pool.as_str(), b.also_on.clone()),
+        ("highmem", vec!["general".to_string()])
+    );
+    assert_eq!(b.hpa.as_ref().unwrap().max_replicas, 10);
+    // The same backend as the base fixture's three documents.
+    let base = manifests::read_config(&fixture("base"), &sc.catalog, None).unwrap();
+    assert_eq!(b, &base.config.workloads["backend"]);
+    let notes = read.notes.join("\n");
+    assert!(
+        notes.contains("Service backend ignored") && !notes.contains("List"),
+        "{notes}"
+    );
+    if have("kubectl", &["version", "--client"]) {
+        assert_eq!(
+            sorted(built(&fixture("list"))),
+            sorted(kubectl_kustomize(&fixture("list")))
+        );
+    }
+
+    // Lists nest; a typed list's items without kind and apiVersion take the list's.
+    let dir = tempfile::tempdir().unwrap();
+    let deployment = std::fs::read_to_string(fixture("base/redis-deployment.yaml")).unwrap();
+    let item: String = deployment
+        .lines()
+        .filter(|l| !l.starts_with("apiVersion") && !l.starts_with("kind"))
+        .map(|l| format!("      {l}\n"))
+        .collect();
+    let nested = format!(
+        "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: apps/v1\n    kind: DeploymentList\n    items:\n    -\n{item}"
+    );
+    std::fs::write(dir.path().join("all.yaml"), nested).unwrap();
+    let objects = kustomize::load(dir.path(), &mut Vec::new()).unwrap();
+    assert_eq!(objects.len(), 1);
+    assert_eq!(
+        (objects[0].kind(), objects[0].name()),
+        ("Deployment", "redis")
+    );
+    assert_eq!(objects[0].value["apiVersion"], "apps/v1");
+    let read = manifests::read_config(dir.path(), &sc.catalog, None).unwrap();
+    assert_eq!(
+        read.config.workloads["redis"]
+            .resources
+            .limits
+            .cpu
+            .unwrap()
+            .0,
+        250
+    );
+    // An item that is no object is named by its place.
+    std::fs::write(
+        dir.path().join("all.yaml"),
+        "apiVersion: v1\nkind: List\nitems:\n  - 5\n",
+    )
+    .unwrap();
+    let e = kustomize::load(dir.path(), &mut Vec::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.ends_with("all.yaml: document 1 of 1: items[0].kind: the document is not a mapping; expected a Kubernetes object with apiVersion, kind and metadata"),
+        "{e}"
+    );
+}

@@ -119,28 +119,71 @@ pub fn load(path: &Path, notes: &mut Vec<String>) -> Result<Vec<Object>> {
 fn load_file(path: &Path) -> Result<Vec<Object>> {
     let file = path.display().to_string();
     let docs = parse_documents(&read_text(path)?, &file)?;
-    for (i, value) in docs.iter().enumerate() {
-        // kubectl refuses such a document (`Object 'Kind' is missing`); noting it as an
-        // ignored kind would silently drop what it deploys.
-        if !value.get("kind").is_some_and(Value::is_string) {
-            return Err(Error::at_field(
-                &file,
-                format!("document {} of {}: kind", i + 1, docs.len()),
-                if value.is_object() {
-                    "missing or not a string; expected a Kubernetes object's kind such as Deployment".to_string()
-                } else {
-                    "the document is not a mapping; expected a Kubernetes object with apiVersion, kind and metadata".to_string()
-                },
-            ));
-        }
-    }
-    Ok(docs
-        .into_iter()
-        .map(|value| Object {
+    let n = docs.len();
+    let mut out = Vec::new();
+    for (i, value) in docs.into_iter().enumerate() {
+        flatten(
             value,
-            file: file.clone(),
-        })
-        .collect())
+            format!("document {} of {n}: ", i + 1),
+            &file,
+            &mut out,
+        )?;
+    }
+    Ok(out)
+}
+
+/// Adds the object `value` (at `at`, e.g. `document 1 of 2: `, in `file`) to `out`, or for a
+/// list (`kind: List` or `DeploymentList` with `items`, what `kubectl get -o yaml` writes) its
+/// items, recursively, as kubectl and kustomize read them: an item with neither `kind` nor
+/// `apiVersion` in a typed list takes the list's (`DeploymentList` → `Deployment`).
+fn flatten(mut value: Value, at: String, file: &str, out: &mut Vec<Object>) -> Result<()> {
+    // kubectl refuses a document without a kind (`Object 'Kind' is missing`); noting it as an
+    // ignored kind would silently drop what it deploys.
+    let Some(kind) = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+    else {
+        return Err(Error::at_field(
+            file,
+            format!("{at}kind"),
+            if value.is_object() {
+                "missing or not a string; expected a Kubernetes object's kind such as Deployment"
+            } else {
+                "the document is not a mapping; expected a Kubernetes object with apiVersion, kind and metadata"
+            },
+        ));
+    };
+    let Some(item_kind) = kind
+        .strip_suffix("List")
+        .filter(|_| value.get("items").is_some())
+    else {
+        out.push(Object {
+            value,
+            file: file.to_string(),
+        });
+        return Ok(());
+    };
+    let api_version = value.get("apiVersion").cloned();
+    let Some(Value::Array(items)) = value.get_mut("items").map(Value::take) else {
+        return Err(Error::at_field(
+            file,
+            format!("{at}items"),
+            format!("a {kind} holds its objects in `items`, a list; expected a list of Kubernetes objects"),
+        ));
+    };
+    for (j, mut item) in items.into_iter().enumerate() {
+        if let Some(o) = item.as_object_mut() {
+            if !item_kind.is_empty() && !o.contains_key("kind") && !o.contains_key("apiVersion") {
+                o.insert("kind".into(), Value::String(item_kind.to_string()));
+                if let Some(v) = &api_version {
+                    o.insert("apiVersion".into(), v.clone());
+                }
+            }
+        }
+        flatten(item, format!("{at}items[{j}]."), file, out)?;
+    }
+    Ok(())
 }
 
 /// The parts of a kustomization costsim reads (others are noted and ignored).
