@@ -996,3 +996,58 @@ fn a_list_document_is_read_as_its_items() {
         "{e}"
     );
 }
+
+#[test]
+fn manifests_get_the_warnings_a_config_file_gets() {
+    // `--config` warned of these and `--manifests` did not: a CPU Utilization HPA over pods
+    // without a CPU request never scales; `memory: "512"` is 512 bytes; `536870912000m` is
+    // 536870912 bytes (`m` is milli).
+    // The scenario's placement puts pods requesting at most 256Mi on the light pool.
+    let light = |t: &str| t.replace("[ecs.r7.large, ecs.g7.large]", "[ecs.c7.large]");
+    let notes_with = |edit: &dyn Fn(&str) -> String| {
+        let dir = base_copy_with("backend-deployment.yaml", edit);
+        let mut sc = load_scenario(Files::Embedded, Path::new(DEFAULT_SCENARIO)).unwrap();
+        let before = sc.notes.len();
+        manifests::use_as_baseline(&mut sc, dir.path()).unwrap();
+        let file = dir
+            .path()
+            .join("backend-deployment.yaml")
+            .display()
+            .to_string();
+        (sc.notes[before..].to_vec(), file)
+    };
+    let (notes, file) = notes_with(&|t| {
+        light(t).replace(
+            "          resources:\n            requests: { memory: \"512Mi\", cpu: \"250m\", ephemeral-storage: 1Gi }\n            limits: { memory: \"1Gi\", cpu: \"500m\" }\n",
+            "",
+        )
+    });
+    assert_eq!(
+        notes,
+        [format!(
+            "{file}: HorizontalPodAutoscaler backend: spec.metrics[0]: a cpu Utilization target \
+             needs a non-zero cpu request in every container (utilization is usage / request; \
+             without one the HPA reports `missing request for cpu` and it never scales); set \
+             resources.requests.cpu"
+        )]
+    );
+    let (notes, file) = notes_with(&|t| light(t).replace("memory: \"512Mi\"", "memory: \"512\""));
+    assert_eq!(
+        notes,
+        [format!(
+            "{file}: Deployment backend: spec.template.spec.containers[0].resources.requests.memory \
+             is 512 bytes, below 1Mi: a unit left out? (did you mean 512Mi or 512M?)"
+        )]
+    );
+    let (notes, file) = notes_with(&|t| t.replace("memory: \"512Mi\"", "memory: 536870912000m"));
+    assert_eq!(
+        notes,
+        [format!(
+            "{file}: Deployment backend: spec.template.spec.containers[0].resources.requests.memory: \
+             memory \"536870912000m\" uses `m` (milli, 1/1000): it is 536870912 bytes; write it as \
+             536870912 or use M / Mi"
+        )]
+    );
+    // The base fixture warrants none.
+    assert_eq!(notes_with(&|t| t.to_string()).0, Vec::<String>::new());
+}
