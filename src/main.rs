@@ -796,12 +796,12 @@ fn simulate(
             let text = Files::Disk.read(p)?;
             let c: Config = from_yaml_str(&text, &label)?;
             check_config(sc, &c, &label)?;
-            for w in costsim::model::validate::warnings(&c, Some(&text), sc.limit_range.as_ref())
-                .into_iter()
-                .chain(costsim::model::validate::outlasting_init_containers(
-                    &c, sc.horizon,
-                ))
-            {
+            for w in costsim::model::validate::config_notes(
+                &c,
+                Some(&text),
+                sc.limit_range.as_ref(),
+                sc.horizon,
+            ) {
                 eprintln!("costsim: warning: {label}: {w}");
             }
             c

@@ -809,3 +809,245 @@ fn the_deploy_jobs_are_valid_kubernetes_objects() {
         schema_validate(&text);
     }
 }
+
+/// A copy of the base fixture in a temporary directory, with `file` rewritten by `edit`.
+fn base_copy_with(file: &str, edit: impl Fn(&str) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(fixture("base")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+    }
+    let p = dir.path().join(file);
+    let text = std::fs::read_to_string(&p).unwrap();
+    std::fs::write(&p, edit(&text)).unwrap();
+    dir
+}
+
+#[test]
+fn a_manifest_with_a_byte_order_mark_reads_as_without_it() {
+    // Windows editors start a file with U+FEFF; the parser refused such a multi-document
+    // manifest ("did not find expected <document start>") while configs skip it.
+    let sc = scenario();
+    let dir = base_copy_with("backend-deployment.yaml", |t| format!("\u{feff}{t}"));
+    let with_bom = manifests::read_config(dir.path(), &sc.catalog, None).unwrap();
+    let plain = manifests::read_config(&fixture("base"), &sc.catalog, None).unwrap();
+    let b = &with_bom.config.workloads["backend"];
+    assert_eq!(b.resources.requests.cpu.unwrap().0, 250);
+    assert_eq!(b.resources.limits.memory.unwrap().0, 1 << 30);
+    assert_eq!(b.hpa.as_ref().unwrap().max_replicas, 10);
+    assert_eq!(with_bom.config.workloads, plain.config.workloads);
+}
+
+/// The objects costsim builds from `dir`.
+fn built(dir: &Path) -> Vec<Value> {
+    kustomize::load(dir, &mut Vec::new())
+        .unwrap()
+        .into_iter()
+        .map(|o| o.value)
+        .collect()
+}
+
+/// `fixture(name)`'s backend-deployment.yaml with each `(from, to)` replaced, in a directory
+/// of its own (the fixture's kustomization lists only that file).
+fn rewritten_backend(name: &str, edits: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = std::fs::read_to_string(fixture(name).join("backend-deployment.yaml")).unwrap();
+    for (from, to) in edits {
+        assert!(text.contains(from), "fixture layout: no `{from}`");
+        text = text.replace(from, to);
+    }
+    std::fs::write(dir.path().join("backend-deployment.yaml"), text).unwrap();
+    dir
+}
+
+#[test]
+fn yaml_merge_keys_in_manifests_are_resolved_as_kubectl_resolves_them() {
+    // `<<: *anchor` was dropped: the CPU limit merged from the requests vanished (with a note
+    // calling `<<` an unmodeled resource), and a container written as `- <<: *common` lost
+    // its requests and limits without a word.
+    let sc = scenario();
+    let read = manifests::read_config(&fixture("mergekey"), &sc.catalog, None).unwrap();
+    let b = &read.config.workloads["backend"];
+    assert_eq!(b.resources.limits.cpu.unwrap().0, 250);
+    assert_eq!(b.resources.limits.memory.unwrap().0, 1 << 30);
+    assert_eq!(b.resources.requests.cpu.unwrap().0, 250);
+    assert_eq!(b.resources.requests.memory.unwrap().0, 512 << 20);
+    assert!(
+        !read.notes.iter().any(|n| n.contains("<<")),
+        "{:?}",
+        read.notes
+    );
+    let read = manifests::read_config(&fixture("mergekey2"), &sc.catalog, None).unwrap();
+    let b = &read.config.workloads["backend"];
+    assert_eq!(b.resources.requests.cpu.unwrap().0, 250);
+    assert_eq!(b.resources.requests.memory.unwrap().0, 512 << 20);
+    assert_eq!(b.resources.limits.cpu.unwrap().0, 500);
+    assert_eq!(b.resources.limits.memory.unwrap().0, 1 << 30);
+    assert_eq!(b.node_pool, "light");
+
+    // Each builds to exactly the manifest with the keys written out (the mapping's own keys
+    // win over merged ones: `memory: "1Gi"` over the anchor's 512Mi).
+    let written = rewritten_backend(
+        "mergekey",
+        &[
+            ("- &app\n          name:", "- name:"),
+            (
+                "requests: &req { memory: \"512Mi\", cpu: \"250m\" }\n            limits:\n              <<: *req\n              memory: \"1Gi\"",
+                "requests: { memory: \"512Mi\", cpu: \"250m\" }\n            limits: { cpu: \"250m\", memory: \"1Gi\" }",
+            ),
+        ],
+    );
+    assert_eq!(built(&fixture("mergekey")), built(written.path()));
+    let written = rewritten_backend(
+        "mergekey2",
+        &[
+            (
+                "- <<: &common\n            imagePullPolicy",
+                "- imagePullPolicy",
+            ),
+            ("\n              requests:", "\n            requests:"),
+            ("\n              limits:", "\n            limits:"),
+            ("            resources:", "          resources:"),
+        ],
+    );
+    assert_eq!(built(&fixture("mergekey2")), built(written.path()));
+    if have("kubectl", &["version", "--client"]) {
+        for name in ["mergekey", "mergekey2"] {
+            assert_eq!(
+                sorted(built(&fixture(name))),
+                sorted(kubectl_kustomize(&fixture(name))),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_list_document_is_read_as_its_items() {
+    // `kubectl get deploy,hpa,svc -o yaml` writes one `kind: List`; it was noted as "List
+    // ignored" and the scenario's baseline used in its place (exit 0).
+    let sc = scenario();
+    let read = manifests::read_config(&fixture("list"), &sc.catalog, None).unwrap();
+    let b = &read.config.workloads["backend"];
+    assert_eq!(b.replicas, 3);
+    assert_eq!(b.resources.requests.cpu.unwrap().0, 250);
+    assert_eq!(b.resources.requests.memory.unwrap().0, 512 << 20);
+    assert_eq!(b.resources.limits.cpu.unwrap().0, 500);
+    assert_eq!(
+        (b.node_pool.as_str(), b.also_on.clone()),
+        ("highmem", vec!["general".to_string()])
+    );
+    assert_eq!(b.hpa.as_ref().unwrap().max_replicas, 10);
+    // The same backend as the base fixture's three documents.
+    let base = manifests::read_config(&fixture("base"), &sc.catalog, None).unwrap();
+    assert_eq!(b, &base.config.workloads["backend"]);
+    let notes = read.notes.join("\n");
+    assert!(
+        notes.contains("Service backend ignored") && !notes.contains("List"),
+        "{notes}"
+    );
+    if have("kubectl", &["version", "--client"]) {
+        assert_eq!(
+            sorted(built(&fixture("list"))),
+            sorted(kubectl_kustomize(&fixture("list")))
+        );
+    }
+
+    // Lists nest; a typed list's items without kind and apiVersion take the list's.
+    let dir = tempfile::tempdir().unwrap();
+    let deployment = std::fs::read_to_string(fixture("base/redis-deployment.yaml")).unwrap();
+    let item: String = deployment
+        .lines()
+        .filter(|l| !l.starts_with("apiVersion") && !l.starts_with("kind"))
+        .map(|l| format!("      {l}\n"))
+        .collect();
+    let nested = format!(
+        "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: apps/v1\n    kind: DeploymentList\n    items:\n    -\n{item}"
+    );
+    std::fs::write(dir.path().join("all.yaml"), nested).unwrap();
+    let objects = kustomize::load(dir.path(), &mut Vec::new()).unwrap();
+    assert_eq!(objects.len(), 1);
+    assert_eq!(
+        (objects[0].kind(), objects[0].name()),
+        ("Deployment", "redis")
+    );
+    assert_eq!(objects[0].value["apiVersion"], "apps/v1");
+    let read = manifests::read_config(dir.path(), &sc.catalog, None).unwrap();
+    assert_eq!(
+        read.config.workloads["redis"]
+            .resources
+            .limits
+            .cpu
+            .unwrap()
+            .0,
+        250
+    );
+    // An item that is no object is named by its place.
+    std::fs::write(
+        dir.path().join("all.yaml"),
+        "apiVersion: v1\nkind: List\nitems:\n  - 5\n",
+    )
+    .unwrap();
+    let e = kustomize::load(dir.path(), &mut Vec::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.ends_with("all.yaml: document 1 of 1: items[0].kind: the document is not a mapping; expected a Kubernetes object with apiVersion, kind and metadata"),
+        "{e}"
+    );
+}
+
+#[test]
+fn manifests_get_the_warnings_a_config_file_gets() {
+    // `--config` warned of these and `--manifests` did not: a CPU Utilization HPA over pods
+    // without a CPU request never scales; `memory: "512"` is 512 bytes; `536870912000m` is
+    // 536870912 bytes (`m` is milli).
+    // The scenario's placement puts pods requesting at most 256Mi on the light pool.
+    let light = |t: &str| t.replace("[ecs.r7.large, ecs.g7.large]", "[ecs.c7.large]");
+    let notes_with = |edit: &dyn Fn(&str) -> String| {
+        let dir = base_copy_with("backend-deployment.yaml", edit);
+        let mut sc = load_scenario(Files::Embedded, Path::new(DEFAULT_SCENARIO)).unwrap();
+        let before = sc.notes.len();
+        manifests::use_as_baseline(&mut sc, dir.path()).unwrap();
+        let file = dir
+            .path()
+            .join("backend-deployment.yaml")
+            .display()
+            .to_string();
+        (sc.notes[before..].to_vec(), file)
+    };
+    let (notes, file) = notes_with(&|t| {
+        light(t).replace(
+            "          resources:\n            requests: { memory: \"512Mi\", cpu: \"250m\", ephemeral-storage: 1Gi }\n            limits: { memory: \"1Gi\", cpu: \"500m\" }\n",
+            "",
+        )
+    });
+    assert_eq!(
+        notes,
+        [format!(
+            "{file}: HorizontalPodAutoscaler backend: spec.metrics[0]: a cpu Utilization target \
+             needs a non-zero cpu request in every container (utilization is usage / request; \
+             without one the HPA reports `missing request for cpu` and it never scales); set \
+             resources.requests.cpu"
+        )]
+    );
+    let (notes, file) = notes_with(&|t| light(t).replace("memory: \"512Mi\"", "memory: \"512\""));
+    assert_eq!(
+        notes,
+        [format!(
+            "{file}: Deployment backend: spec.template.spec.containers[0].resources.requests.memory \
+             is 512 bytes, below 1Mi: a unit left out? (did you mean 512Mi or 512M?)"
+        )]
+    );
+    let (notes, file) = notes_with(&|t| t.replace("memory: \"512Mi\"", "memory: 536870912000m"));
+    assert_eq!(
+        notes,
+        [format!(
+            "{file}: Deployment backend: spec.template.spec.containers[0].resources.requests.memory: \
+             memory \"536870912000m\" uses `m` (milli, 1/1000): it is 536870912 bytes; write it as \
+             536870912 or use M / Mi"
+        )]
+    );
+    // The base fixture warrants none.
+    assert_eq!(notes_with(&|t| t.to_string()).0, Vec::<String>::new());
+}

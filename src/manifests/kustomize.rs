@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::model::load::DistinctKeys;
 
 use super::smp;
 
@@ -40,9 +41,11 @@ impl Object {
     }
 }
 
-/// The documents of a (multi-document) YAML text, empty documents skipped. Malformed YAML is a
-/// bad-input error naming `file` and the line.
+/// The documents of a (multi-document) YAML text, empty documents skipped. A leading UTF-8
+/// byte-order mark is skipped, as kubectl skips it. Malformed YAML is a bad-input error naming
+/// `file` and the line.
 pub fn parse_documents(text: &str, file: &str) -> Result<Vec<Value>> {
+    let text = crate::ingest::without_bom(text);
     let mut out = Vec::new();
     for doc in serde_yaml_ng::Deserializer::from_str(text) {
         let v = DistinctKeys::deserialize(doc).map(|d| d.0).map_err(|e| {
@@ -60,92 +63,6 @@ pub fn parse_documents(text: &str, file: &str) -> Result<Vec<Value>> {
         }
     }
     Ok(out)
-}
-
-/// A JSON value read from YAML whose mappings never repeat a key: YAML parsers keep the last
-/// of two equal keys (`replicas: 3` then `replicas: 5`, or a second `kind:`), which would
-/// silently change what the manifests deploy; the API server's strict decoding rejects them.
-struct DistinctKeys(Value);
-
-impl<'de> Deserialize<'de> for DistinctKeys {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        use serde::de::{Error as _, MapAccess, SeqAccess, Visitor};
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = DistinctKeys;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a YAML value")
-            }
-            fn visit_bool<E>(self, b: bool) -> std::result::Result<DistinctKeys, E> {
-                Ok(DistinctKeys(Value::Bool(b)))
-            }
-            fn visit_i64<E>(self, n: i64) -> std::result::Result<DistinctKeys, E> {
-                Ok(DistinctKeys(Value::from(n)))
-            }
-            fn visit_u64<E>(self, n: u64) -> std::result::Result<DistinctKeys, E> {
-                Ok(DistinctKeys(Value::from(n)))
-            }
-            fn visit_f64<E: serde::de::Error>(
-                self,
-                x: f64,
-            ) -> std::result::Result<DistinctKeys, E> {
-                // `.nan` and `.inf` have no JSON form: kubectl fails to convert them, and
-                // reading them as null would silently drop the field (a request, a target).
-                serde_json::Number::from_f64(x)
-                    .map(|n| DistinctKeys(Value::Number(n)))
-                    .ok_or_else(|| {
-                        E::custom(format!(
-                            "`{x}` is not a finite number (Kubernetes objects are JSON, which \
-                             has no NaN or infinity); expected a number or a quantity such as 250m"
-                        ))
-                    })
-            }
-            fn visit_str<E>(self, s: &str) -> std::result::Result<DistinctKeys, E> {
-                Ok(DistinctKeys(Value::String(s.to_string())))
-            }
-            fn visit_string<E>(self, s: String) -> std::result::Result<DistinctKeys, E> {
-                Ok(DistinctKeys(Value::String(s)))
-            }
-            fn visit_unit<E>(self) -> std::result::Result<DistinctKeys, E> {
-                Ok(DistinctKeys(Value::Null))
-            }
-            fn visit_none<E>(self) -> std::result::Result<DistinctKeys, E> {
-                Ok(DistinctKeys(Value::Null))
-            }
-            fn visit_some<D: serde::Deserializer<'de>>(
-                self,
-                d: D,
-            ) -> std::result::Result<DistinctKeys, D::Error> {
-                DistinctKeys::deserialize(d)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> std::result::Result<DistinctKeys, A::Error> {
-                let mut out = Vec::new();
-                while let Some(DistinctKeys(v)) = seq.next_element()? {
-                    out.push(v);
-                }
-                Ok(DistinctKeys(Value::Array(out)))
-            }
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> std::result::Result<DistinctKeys, A::Error> {
-                let mut out = serde_json::Map::new();
-                while let Some((k, DistinctKeys(v))) = map.next_entry::<String, DistinctKeys>()? {
-                    if out.contains_key(&k) {
-                        return Err(A::Error::custom(format!(
-                            "duplicate key `{k}`: each key may appear once in a mapping"
-                        )));
-                    }
-                    out.insert(k, v);
-                }
-                Ok(DistinctKeys(Value::Object(out)))
-            }
-        }
-        d.deserialize_any(V)
-    }
 }
 
 fn read_text(path: &Path) -> Result<String> {
@@ -202,28 +119,71 @@ pub fn load(path: &Path, notes: &mut Vec<String>) -> Result<Vec<Object>> {
 fn load_file(path: &Path) -> Result<Vec<Object>> {
     let file = path.display().to_string();
     let docs = parse_documents(&read_text(path)?, &file)?;
-    for (i, value) in docs.iter().enumerate() {
-        // kubectl refuses such a document (`Object 'Kind' is missing`); noting it as an
-        // ignored kind would silently drop what it deploys.
-        if !value.get("kind").is_some_and(Value::is_string) {
-            return Err(Error::at_field(
-                &file,
-                format!("document {} of {}: kind", i + 1, docs.len()),
-                if value.is_object() {
-                    "missing or not a string; expected a Kubernetes object's kind such as Deployment".to_string()
-                } else {
-                    "the document is not a mapping; expected a Kubernetes object with apiVersion, kind and metadata".to_string()
-                },
-            ));
-        }
-    }
-    Ok(docs
-        .into_iter()
-        .map(|value| Object {
+    let n = docs.len();
+    let mut out = Vec::new();
+    for (i, value) in docs.into_iter().enumerate() {
+        flatten(
             value,
-            file: file.clone(),
-        })
-        .collect())
+            format!("document {} of {n}: ", i + 1),
+            &file,
+            &mut out,
+        )?;
+    }
+    Ok(out)
+}
+
+/// Adds the object `value` (at `at`, e.g. `document 1 of 2: `, in `file`) to `out`, or for a
+/// list (`kind: List` or `DeploymentList` with `items`, what `kubectl get -o yaml` writes) its
+/// items, recursively, as kubectl and kustomize read them: an item with neither `kind` nor
+/// `apiVersion` in a typed list takes the list's (`DeploymentList` → `Deployment`).
+fn flatten(mut value: Value, at: String, file: &str, out: &mut Vec<Object>) -> Result<()> {
+    // kubectl refuses a document without a kind (`Object 'Kind' is missing`); noting it as an
+    // ignored kind would silently drop what it deploys.
+    let Some(kind) = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+    else {
+        return Err(Error::at_field(
+            file,
+            format!("{at}kind"),
+            if value.is_object() {
+                "missing or not a string; expected a Kubernetes object's kind such as Deployment"
+            } else {
+                "the document is not a mapping; expected a Kubernetes object with apiVersion, kind and metadata"
+            },
+        ));
+    };
+    let Some(item_kind) = kind
+        .strip_suffix("List")
+        .filter(|_| value.get("items").is_some())
+    else {
+        out.push(Object {
+            value,
+            file: file.to_string(),
+        });
+        return Ok(());
+    };
+    let api_version = value.get("apiVersion").cloned();
+    let Some(Value::Array(items)) = value.get_mut("items").map(Value::take) else {
+        return Err(Error::at_field(
+            file,
+            format!("{at}items"),
+            format!("a {kind} holds its objects in `items`, a list; expected a list of Kubernetes objects"),
+        ));
+    };
+    for (j, mut item) in items.into_iter().enumerate() {
+        if let Some(o) = item.as_object_mut() {
+            if !item_kind.is_empty() && !o.contains_key("kind") && !o.contains_key("apiVersion") {
+                o.insert("kind".into(), Value::String(item_kind.to_string()));
+                if let Some(v) = &api_version {
+                    o.insert("apiVersion".into(), v.clone());
+                }
+            }
+        }
+        flatten(item, format!("{at}items[{j}]."), file, out)?;
+    }
+    Ok(())
 }
 
 /// The parts of a kustomization costsim reads (others are noted and ignored).

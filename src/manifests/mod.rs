@@ -1002,7 +1002,80 @@ pub fn use_as_baseline(
         },
         e => e,
     })?;
+    let replaced: Vec<&str> = read
+        .workloads
+        .keys()
+        .map(String::as_str)
+        .filter(|w| services.contains(w))
+        .collect();
+    // The scenario baseline's warnings about the workloads the manifests replace no longer
+    // hold; those about the manifests' workloads join the scenario's notes in their place.
+    let stale = format!("{}: workloads.", scenario.baseline_file);
+    scenario.notes.retain(|n| {
+        !n.strip_prefix(&stale)
+            .and_then(|rest| rest.split('.').next())
+            .is_some_and(|w| replaced.contains(&w))
+    });
+    let warnings = baseline_warnings(&objects, &config, &replaced, scenario, &label);
+    scenario.notes.extend(warnings);
     scenario.baseline = config;
     scenario.baseline_file = label;
     Ok(notes)
+}
+
+/// The checks every baseline gets, however it was read
+/// ([`crate::model::validate::config_notes`]), for the `replaced` workloads of `config` that
+/// the manifests `objects` define, each named in its manifest file and object. Memory written
+/// with the milli suffix, which a config file's check finds in its text, is found in the
+/// Deployments' quantities as written.
+fn baseline_warnings(
+    objects: &[Object],
+    config: &Config,
+    replaced: &[&str],
+    scenario: &crate::model::scenario::Scenario,
+    label: &str,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let limit_range = scenario.limit_range.as_ref();
+    for w in crate::model::validate::config_notes(config, None, limit_range, scenario.horizon) {
+        // Each warning starts with the field path it is about (`workloads.backend.…`).
+        let (path, rest) = w.split_at(w.find([' ', ':']).unwrap_or(w.len()));
+        let workload = path
+            .strip_prefix("workloads.")
+            .and_then(|p| p.split('.').next());
+        if !workload.is_some_and(|n| replaced.contains(&n)) {
+            continue;
+        }
+        out.push(match locate(objects, path) {
+            Some((file, at)) => format!("{file}: {at}{rest}"),
+            None => format!("{label}: {w}"),
+        });
+    }
+    for o in objects
+        .iter()
+        .filter(|o| o.kind() == "Deployment" && replaced.contains(&o.name()))
+    {
+        for list in ["containers", "initContainers"] {
+            let containers = o
+                .value
+                .pointer(&format!("/spec/template/spec/{list}"))
+                .and_then(Value::as_array);
+            for (i, c) in containers.into_iter().flatten().enumerate() {
+                for kind in ["requests", "limits"] {
+                    let warning = c
+                        .pointer(&format!("/resources/{kind}/memory"))
+                        .and_then(Value::as_str)
+                        .and_then(crate::model::validate::milli_memory);
+                    if let Some(m) = warning {
+                        out.push(format!(
+                            "{}: Deployment {}: spec.template.spec.{list}[{i}].resources.{kind}.memory: {m}",
+                            o.file,
+                            o.name()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    out
 }

@@ -810,12 +810,12 @@ pub fn load_scenario(files: Files, path: &Path) -> Result<Scenario> {
     let (baseline, blabel): (Config, String) = yaml_ref(files, &baseline_path, &label, "baseline")?;
     let baseline_text = files.read(&baseline_path).ok();
     let limit_range = file.limit_range.as_ref();
-    for w in crate::model::validate::warnings(&baseline, baseline_text.as_deref(), limit_range)
-        .into_iter()
-        .chain(crate::model::validate::outlasting_init_containers(
-            &baseline, horizon,
-        ))
-    {
+    for w in crate::model::validate::config_notes(
+        &baseline,
+        baseline_text.as_deref(),
+        limit_range,
+        horizon,
+    ) {
         notes.push(format!("{blabel}: {w}"));
     }
     let (space, slabel): (Space, String) =

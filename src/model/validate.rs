@@ -679,6 +679,19 @@ pub fn warnings(
     out
 }
 
+/// Every warning about a baseline or a `--config`, however it was read (a config file, whose
+/// `text` gives the lines, or manifests): [`warnings`] and [`outlasting_init_containers`].
+pub fn config_notes(
+    config: &Config,
+    text: Option<&str>,
+    limit_range: Option<&crate::model::node_pool::LimitRangeDefaults>,
+    horizon: crate::time::Millis,
+) -> Vec<String> {
+    let mut out = warnings(config, text, limit_range);
+    out.extend(outlasting_init_containers(config, horizon));
+    out
+}
+
 /// Init containers that run longer than the simulated `horizon`: a pod started during the run
 /// (a scale-up, a restart, a rollout) never gets past them, which is almost surely a unit slip
 /// (`20m` for `20s`). Kubernetes takes any duration, so these are warnings, naming the field
@@ -845,22 +858,24 @@ pub fn suspicious_quantities(config: &Config, text: Option<&str>) -> Vec<String>
     }
     if let Some(text) = text {
         for (i, line) in text.lines().enumerate() {
-            for value in memory_values(line) {
-                let Ok(q) = crate::quantity::Quantity::parse(value) else {
-                    continue;
-                };
-                if value.ends_with('m') && q.is_integer() {
-                    out.push(format!(
-                        "line {}: memory {value:?} uses `m` (milli, 1/1000): it is {} bytes; write it as {} or use M / Mi",
-                        i + 1,
-                        q.to_decimal_string(),
-                        q.to_decimal_string()
-                    ));
-                }
+            for warning in memory_values(line).into_iter().filter_map(milli_memory) {
+                out.push(format!("line {}: {warning}", i + 1));
             }
         }
     }
     out
+}
+
+/// The warning for a memory quantity as written, `value`, that uses the milli suffix
+/// (`536870912000m` is 536870912 bytes: `m` is 1/1000, not mega); `None` for any other.
+pub fn milli_memory(value: &str) -> Option<String> {
+    let q = crate::quantity::Quantity::parse(value).ok()?;
+    (value.ends_with('m') && q.is_integer()).then(|| {
+        format!(
+            "memory {value:?} uses `m` (milli, 1/1000): it is {0} bytes; write it as {0} or use M / Mi",
+            q.to_decimal_string()
+        )
+    })
 }
 
 /// For a CPU request of whole cores that cannot fit: the hint that a bare number counts cores.
