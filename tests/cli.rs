@@ -2922,6 +2922,99 @@ fn merge_rejects_shard_headers_no_search_writes_naming_the_field() {
     }
 }
 
+/// A header number no search writes is refused naming its field before merge sizes anything
+/// from it: a `candidates_total` of 1e18 panicked ("capacity overflow") and one of 1e10 or a
+/// `shards` of 4e9 aborted on an allocation of gigabytes; a confirmation cap beyond what the
+/// flags accept would run for ever.
+#[test]
+fn merge_validates_every_header_number_before_using_it() {
+    let f = eight();
+    write_two_shards(&f, &QUICK_SEARCH);
+    let edited = |i: usize, edit: &dyn Fn(&mut Value)| -> String {
+        let mut v: Value =
+            serde_json::from_str(&f.read(&format!("shards/shard-{i}-of-2.json"))).unwrap();
+        edit(&mut v["header"]);
+        let name = format!("edited-{i}.json");
+        f.write(&name, &v.to_string());
+        name
+    };
+    let set = |path: &'static [&'static str], value: Value| {
+        move |h: &mut Value| {
+            let mut at = h;
+            for k in path {
+                at = &mut at[*k];
+            }
+            *at = value.clone();
+        }
+    };
+    let cases: Vec<(&[&str], Value, &str, &str)> = vec![
+        (
+            &["candidates_total"],
+            1_000_000_000_000_000_000u64.into(),
+            "header.candidates_total",
+            "1000000000000000000",
+        ),
+        (
+            &["candidates_total"],
+            10_000_000_000u64.into(),
+            "header.candidates_total",
+            "10000000000",
+        ),
+        (
+            &["candidates_total"],
+            0.into(),
+            "header.candidates_total",
+            "expected at least 1",
+        ),
+        (
+            &["shards"],
+            4_000_000_000u64.into(),
+            "candidates",
+            "shard 0 of 4000000000",
+        ),
+        (
+            &["confirm", "max_replications"],
+            4_000_000_000u64.into(),
+            "header.confirm.max_replications",
+            "expected 1 to",
+        ),
+        (
+            &["confirm", "max_tries"],
+            5.into(),
+            "header.confirm.max_tries",
+            "expected 0",
+        ),
+        (
+            &["plan", "replications"],
+            4_000_000_000u64.into(),
+            "header.plan.replications",
+            "expected 1 to 100000",
+        ),
+        (
+            &["plan", "first_stage"],
+            3.into(),
+            "header.plan.first_stage",
+            "expected 1 to",
+        ),
+    ];
+    for (path, value, field, says) in cases {
+        // Edited alike in both shards, so that they agree with each other.
+        let files = [
+            edited(0, &set(path, value.clone())),
+            edited(1, &set(path, value.clone())),
+        ];
+        let out = f.run(&["merge", &files[0], &files[1]]);
+        assert_input_error(&out, "edited-0.json", field, &[says]);
+    }
+    // Edited in one shard only: the shards disagree on it.
+    let one = edited(
+        0,
+        &set(&["candidates_total"], 1_000_000_000_000_000_000u64.into()),
+    );
+    let out = f.run(&["merge", &one, "shards/shard-1-of-2.json"]);
+    assert_input_error(&out, "shard-1-of-2.json", "header", &[]);
+}
+
 /// A shard whose header was edited to say it is the whole search (`shards: 1`) holds half the
 /// candidates: the merge names that file and what it should hold, not "<command line>".
 #[test]

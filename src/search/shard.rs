@@ -91,12 +91,28 @@ impl Header {
     /// and what it should be: merge would otherwise panic or rank with settings the command
     /// line rejects.
     pub fn invalid_field(&self) -> Option<(&'static str, String)> {
+        use crate::search::risk::MAX_REPLICATIONS;
         let p = &self.plan;
         let g = self.variation.growth_pct_per_month;
-        if p.replications == 0 {
-            Some(("header.plan.replications", "0; expected at least 1".into()))
-        } else if p.first_stage == 0 {
-            Some(("header.plan.first_stage", "0; expected at least 1".into()))
+        let c = &self.confirm;
+        // The cap `search` writes: `--confirm-replications` (at most MAX_REPLICATIONS) or the
+        // default, which proves the budget with one breach and may lie beyond it.
+        let most_confirm = MAX_REPLICATIONS.max(crate::search::confirm::default_max_replications(
+            p.max_breach_probability,
+        ));
+        if p.replications == 0 || p.replications > MAX_REPLICATIONS {
+            Some((
+                "header.plan.replications",
+                format!("{}; expected 1 to {MAX_REPLICATIONS}", p.replications),
+            ))
+        } else if p.first_stage == 0 || p.first_stage > p.replications {
+            Some((
+                "header.plan.first_stage",
+                format!(
+                    "{}; expected 1 to header.plan.replications ({})",
+                    p.first_stage, p.replications
+                ),
+            ))
         } else if p.eta == 0 {
             Some(("header.plan.eta", "0; expected at least 1".into()))
         } else if let Some(problem) = crate::search::risk::budget_problem(p.max_breach_probability)
@@ -115,8 +131,31 @@ impl Header {
                 "header.load_model",
                 format!("`{}`; expected fluid or requests", self.load_model),
             ))
+        } else if c.max_replications > most_confirm || (c.feasible > 0 && c.max_replications == 0) {
+            Some((
+                "header.confirm.max_replications",
+                format!("{}; expected 1 to {most_confirm}", c.max_replications),
+            ))
+        } else if c.feasible > 0 && c.max_tries == 0 {
+            Some((
+                "header.confirm.max_tries",
+                "0 with header.confirm.feasible above 0; expected at least 1".into(),
+            ))
+        } else if c.feasible == 0 && c.max_tries != 0 {
+            Some((
+                "header.confirm.max_tries",
+                format!(
+                    "{} with the stage off (header.confirm.feasible 0); expected 0",
+                    c.max_tries
+                ),
+            ))
         } else if self.shards == 0 {
             Some(("header.shards", "0; expected at least 1".into()))
+        } else if self.candidates_total == 0 {
+            Some((
+                "header.candidates_total",
+                "0; expected at least 1 (a search without candidates writes no shard)".into(),
+            ))
         } else {
             None
         }
@@ -221,7 +260,9 @@ pub fn shard_candidate(index: usize, e: Evaluated) -> ShardCandidate {
 
 /// Combines the shard files `files` (name, parsed file) of one search into the candidates a
 /// single run evaluates (before ranking) and the baseline. The shards must agree on their
-/// header, and each of `0..N` must be there exactly once.
+/// header, and each of `0..N` must be there exactly once. Nothing is sized from a header number
+/// before the files are found to hold what it says (a hand-edited `candidates_total` or
+/// `shards` is an error, not an allocation).
 pub fn merge(files: Vec<(String, ShardFile)>) -> Result<(Vec<Evaluated>, Evaluated)> {
     let Some((first_name, first)) = files.first() else {
         return Err(Error::input(
@@ -232,13 +273,10 @@ pub fn merge(files: Vec<(String, ShardFile)>) -> Result<(Vec<Evaluated>, Evaluat
     };
     let header = first.header.clone();
     let first_name = first_name.clone();
-    let mut seen = vec![false; header.shards as usize];
-    let mut slots: Vec<Option<ShardCandidate>> = vec![None; header.candidates_total];
-    let mut baseline = None;
-    for (name, f) in files {
+    for (name, f) in &files {
         if !f.results_intact() {
             return Err(Error::input(
-                &name,
+                name,
                 Some("results_digest".into()),
                 "the shard's results (candidates[].records, candidates[].evaluation, baseline) \
                  do not match their digest: the file was edited or damaged; rerun the shard",
@@ -246,15 +284,17 @@ pub fn merge(files: Vec<(String, ShardFile)>) -> Result<(Vec<Evaluated>, Evaluat
         }
         if f.header != header {
             return Err(Error::input(
-                &name,
+                name,
                 Some("header".into()),
                 format!("this shard belongs to another search than {first_name} (scenario, seed, load model, replications, variation, confirmation or shard count differ)"),
             ));
         }
-        let s = f.shard as usize;
-        if s >= seen.len() || seen[s] {
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, f) in &files {
+        if f.shard >= header.shards || !seen.insert(f.shard) {
             return Err(Error::input(
-                &name,
+                name,
                 Some("shard".into()),
                 format!(
                     "shard {} given twice or out of 0..{}",
@@ -262,25 +302,53 @@ pub fn merge(files: Vec<(String, ShardFile)>) -> Result<(Vec<Evaluated>, Evaluat
                 ),
             ));
         }
-        seen[s] = true;
         // Shard s of n holds the candidates whose index is s modulo n.
+        let s = f.shard as usize;
         let expected = header
             .candidates_total
             .saturating_sub(s)
             .div_ceil(header.shards.max(1) as usize);
         if f.candidates.len() != expected {
             return Err(Error::input(
-                &name,
+                name,
                 Some("candidates".into()),
                 format!(
                     "holds {} candidates; shard {s} of {} of a {}-candidate search holds {expected}: \
-                     the header or the candidates were edited; rerun the shard",
+                     the header (header.candidates_total, header.shards) or the candidates were \
+                     edited; rerun the shard",
                     f.candidates.len(),
                     header.shards,
                     header.candidates_total
                 ),
             ));
         }
+    }
+    // The files given are each a distinct shard, so a missing one is among the first
+    // `files.len() + 1` indices.
+    if let Some(missing) = (0..header.shards).find(|i| !seen.contains(i)) {
+        return Err(Error::input(
+            "<command line>",
+            None,
+            format!("shard {missing}/{} is missing", header.shards),
+        ));
+    }
+    // Every shard holds what the header says (checked above), so the total is what the files
+    // hold: the slots below are sized from the data, not from the header alone.
+    let held: usize = files.iter().map(|(_, f)| f.candidates.len()).sum();
+    if held != header.candidates_total {
+        return Err(Error::input(
+            first_name,
+            Some("header.candidates_total".into()),
+            format!(
+                "{}, but the shards hold {held} candidates in all; rerun the shards",
+                header.candidates_total
+            ),
+        ));
+    }
+    let mut slots: Vec<Option<ShardCandidate>> = vec![None; held];
+    let mut baseline = None;
+    for (name, f) in files {
+        let s = f.shard as usize;
         for c in f.candidates {
             let ok = c.index < slots.len()
                 && c.index % header.shards as usize == s
@@ -299,13 +367,6 @@ pub fn merge(files: Vec<(String, ShardFile)>) -> Result<(Vec<Evaluated>, Evaluat
             slots[at] = Some(c);
         }
         baseline.get_or_insert(f.baseline);
-    }
-    if let Some(missing) = seen.iter().position(|s| !s) {
-        return Err(Error::input(
-            "<command line>",
-            None,
-            format!("shard {missing}/{} is missing", header.shards),
-        ));
     }
     let all: Vec<ShardCandidate> = slots
         .into_iter()
