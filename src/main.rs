@@ -978,6 +978,7 @@ fn run_search(
                 candidates_digest,
                 seed: cli.seed,
                 load_model: load_model_name(&options.load_model).into(),
+                sample: sampling.to_string(),
                 plan: *plan,
                 variation: options.variation,
                 confirm: *confirm,

@@ -2555,7 +2555,13 @@ fn shards_merge_into_the_single_run_byte_for_byte() {
     assert_ok(&f.run(&other));
     let out = f.run(&["merge", &files[0], "other/shard-1-of-3.json", &files[2]]);
     assert_eq!(out.code, Some(2), "{}", out.stderr);
-    assert!(out.stderr.contains("another search"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "confirm.feasible 1 in other/shard-1-of-3.json, 3 in shards/shard-0-of-3.json"
+        ),
+        "{}",
+        out.stderr
+    );
     // Merge takes the seed and the load model from the shards: other ones given on the
     // command line are bad input naming the flag (the shards' own are accepted).
     let out = f.run(&["merge", "--seed", "99", &files[0], &files[1], &files[2]]);
@@ -3013,6 +3019,57 @@ fn merge_validates_every_header_number_before_using_it() {
     );
     let out = f.run(&["merge", &one, "shards/shard-1-of-2.json"]);
     assert_input_error(&out, "shard-1-of-2.json", "header", &[]);
+}
+
+/// Shards of different searches: the merge names the first header field that differs and
+/// both values with their files, not one message for every difference.
+#[test]
+fn merge_names_the_header_field_that_differs_and_both_values() {
+    let f = eight();
+    write_two_shards(&f, &QUICK_SEARCH);
+    for (extra, shard, field, values) in [
+        (&["--seed", "2"][..], "1/2", "seed", ("2", "1")),
+        (
+            &["--replications", "3"][..],
+            "1/2",
+            "plan.replications",
+            ("3", "2"),
+        ),
+        (
+            &["--growth", "5"][..],
+            "1/2",
+            "variation.growth_pct_per_month",
+            ("5", "0"),
+        ),
+        (
+            &["--sample", "random:6"][..],
+            "1/2",
+            "sample",
+            ("random:6", "grid"),
+        ),
+        (&[][..], "1/3", "shards", ("3", "2")),
+    ] {
+        let dir = format!("other-{}", field.replace('.', "-"));
+        let mut args = vec!["search", "--shard", shard, "--out", &dir];
+        let mut common = QUICK_SEARCH.to_vec();
+        if let Some(i) = common.iter().position(|a| extra.first() == Some(a)) {
+            common.drain(i..i + 2);
+        }
+        args.extend(common);
+        args.extend(extra);
+        assert_ok(&f.run(&args));
+        let other = format!("{dir}/shard-1-of-{}.json", &shard[2..]);
+        let out = f.run(&["merge", "shards/shard-0-of-2.json", &other]);
+        let (mine, first) = values;
+        assert_input_error(
+            &out,
+            &other,
+            "header",
+            &[&format!(
+                "{field} {mine} in {other}, {first} in shards/shard-0-of-2.json"
+            )],
+        );
+    }
 }
 
 /// A shard whose header was edited to say it is the whole search (`shards: 1`) holds half the

@@ -69,6 +69,10 @@ pub struct Header {
     pub plan: Plan,
     /// The traffic variation.
     pub variation: Variation,
+    /// The candidates' sampling (`grid`, `lhs:N`, `random:N`), so that a merge of shards of
+    /// another `--sample` names it (empty in files written before it was recorded).
+    #[serde(default)]
+    pub sample: String,
     /// The confirmation stage merge runs after the halving (off in shard files written before
     /// it existed).
     #[serde(default = "confirm_off")]
@@ -87,6 +91,48 @@ pub struct Header {
 }
 
 impl Header {
+    /// Every field with its value as shown, in the order a merge reports the first that
+    /// differs (what the user chose first, then what follows from it).
+    fn fields(&self) -> [(&'static str, String); 19] {
+        let (p, v, c) = (&self.plan, &self.variation, &self.confirm);
+        [
+            ("format", self.format.clone()),
+            ("scenario", self.scenario.clone()),
+            ("scenario_digest", self.scenario_digest.clone()),
+            ("seed", self.seed.to_string()),
+            ("load_model", self.load_model.clone()),
+            ("sample", self.sample.clone()),
+            ("plan.replications", p.replications.to_string()),
+            ("plan.first_stage", p.first_stage.to_string()),
+            ("plan.eta", p.eta.to_string()),
+            (
+                "plan.max_breach_probability",
+                p.max_breach_probability.to_string(),
+            ),
+            ("variation.poisson", v.poisson.to_string()),
+            ("variation.bootstrap_days", v.bootstrap_days.to_string()),
+            (
+                "variation.growth_pct_per_month",
+                v.growth_pct_per_month.to_string(),
+            ),
+            ("confirm.feasible", c.feasible.to_string()),
+            ("confirm.max_replications", c.max_replications.to_string()),
+            ("confirm.max_tries", c.max_tries.to_string()),
+            ("shards", self.shards.to_string()),
+            ("candidates_total", self.candidates_total.to_string()),
+            ("candidates_digest", self.candidates_digest.clone()),
+        ]
+    }
+
+    /// The first field in which `self` and `other` differ, with both values (`self`'s first).
+    pub fn first_difference(&self, other: &Header) -> Option<(&'static str, String, String)> {
+        self.fields()
+            .into_iter()
+            .zip(other.fields())
+            .find(|((_, a), (_, b))| a != b)
+            .map(|((field, a), (_, b))| (field, a, b))
+    }
+
     /// The field of a header that no `search --shard` writes (a hand-edited or corrupt file)
     /// and what it should be: merge would otherwise panic or rank with settings the command
     /// line rejects.
@@ -148,6 +194,17 @@ impl Header {
                     "{} with the stage off (header.confirm.feasible 0); expected 0",
                     c.max_tries
                 ),
+            ))
+        } else if !self.sample.is_empty()
+            && self
+                .sample
+                .parse::<crate::search::space::Sampling>()
+                .map(|s| s.to_string())
+                != Ok(self.sample.clone())
+        {
+            Some((
+                "header.sample",
+                format!("`{}`; expected grid, lhs:N or random:N", self.sample),
             ))
         } else if self.shards == 0 {
             Some(("header.shards", "0; expected at least 1".into()))
@@ -236,6 +293,30 @@ pub fn results_digest(
     crate::model::scenario::digest_of(text.as_bytes())
 }
 
+/// What sets a header field: the flag, or what else differs when a field differs.
+fn flag_of(field: &str) -> &'static str {
+    match field.split('.').next().unwrap_or_default() {
+        "format" => "written by another costsim version",
+        "scenario" | "scenario_digest" => "another --scenario, or other model files or traces",
+        "seed" => "another --seed",
+        "load_model" => "another --load-model",
+        "sample" => "another --sample",
+        "plan" => match field {
+            "plan.replications" => "another --replications",
+            "plan.first_stage" => "another --first-stage",
+            "plan.eta" => "another --halving",
+            _ => "another --max-breach-probability",
+        },
+        "variation" => match field {
+            "variation.bootstrap_days" => "another --bootstrap-days",
+            _ => "another --growth",
+        },
+        "confirm" => "another --confirm, --confirm-replications or --confirm-tries",
+        "shards" => "another shard count N in --shard I/N",
+        _ => "another candidate space or --sample",
+    }
+}
+
 fn confirm_off() -> Confirm {
     Confirm::OFF
 }
@@ -283,11 +364,15 @@ pub fn merge(files: Vec<(String, ShardFile)>) -> Result<(Vec<Evaluated>, Evaluat
             ));
         }
         if f.header != header {
-            return Err(Error::input(
-                name,
-                Some("header".into()),
-                format!("this shard belongs to another search than {first_name} (scenario, seed, load model, replications, variation, confirmation or shard count differ)"),
-            ));
+            let message = match f.header.first_difference(&header) {
+                Some((field, mine, first)) => format!(
+                    "{field} {mine} in {name}, {first} in {first_name}: the shards are of \
+                     different searches ({}); merge the shards of one search",
+                    flag_of(field)
+                ),
+                None => format!("this shard belongs to another search than {first_name}"),
+            };
+            return Err(Error::input(name, Some("header".into()), message));
         }
     }
     let mut seen = std::collections::BTreeSet::new();

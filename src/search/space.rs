@@ -46,6 +46,17 @@ pub enum Sampling {
     Random(usize),
 }
 
+impl std::fmt::Display for Sampling {
+    /// As `--sample` spells it: `grid`, `lhs:N`, `random:N`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Sampling::Grid => f.write_str("grid"),
+            Sampling::LatinHypercube(n) => write!(f, "lhs:{n}"),
+            Sampling::Random(n) => write!(f, "random:{n}"),
+        }
+    }
+}
+
 impl std::str::FromStr for Sampling {
     type Err = String;
 
