@@ -1162,11 +1162,45 @@ fn confirm_stage(
     out
 }
 
+/// The error for a shard path that is a pattern no file matched (the shell passes an
+/// unmatched glob as it is): names its directory and the shard files there.
+fn unmatched_glob(pattern: &Path) -> Error {
+    let dir = pattern
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut found: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("shard-") && n.ends_with(".json"))
+        .collect();
+    found.sort();
+    let there = if found.is_empty() {
+        "no shard files".to_string()
+    } else {
+        costsim::model::validate::name_list(found.iter().map(String::as_str))
+    };
+    Error::input(
+        pattern.display().to_string(),
+        None,
+        format!(
+            "no shard file matched this pattern; {} holds {there} (`search --shard I/N --out \
+             DIR` writes DIR/shard-I-of-N.json)",
+            dir.display()
+        ),
+    )
+}
+
 fn merge(cli: &Cli, sc: &Scenario, files: &[PathBuf], top: usize) -> Result<()> {
     let mut parsed = Vec::with_capacity(files.len());
     let digest = sc.digest();
     for p in files {
         let name = p.display().to_string();
+        if name.contains('*') && std::fs::symlink_metadata(p).is_err() {
+            return Err(unmatched_glob(p));
+        }
         let text = std::fs::read_to_string(p)
             .map_err(|e| Error::input(&name, None, format!("cannot read: {e}")))?;
         let f: ShardFile = serde_json::from_str(costsim::ingest::without_bom(&text))

@@ -1978,6 +1978,61 @@ fn stdout_write_error_is_not_a_panic() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
 }
 
+/// `--shard` takes only canonical numbers: `+1/2`, `01/2` and ` 1/2` used to run shard 1 and
+/// write `shard-1-of-2.json` for a Job whose index the merge glob `shard-*-of-"$SHARDS".json`
+/// spells otherwise. A merge given a glob that matched nothing (the shell passes it as is)
+/// says so and lists the shard files that are there.
+#[test]
+fn shard_numbers_must_be_canonical_and_an_unmatched_glob_is_named() {
+    let f = Fixture::with_tiny_space();
+    for spec in ["+1/2", "01/2", " 1/2", "1/02", "1/+2", "1 /2"] {
+        let out = f.run(&[
+            "search",
+            "--shard",
+            spec,
+            "--replications",
+            "1",
+            "--out",
+            "d",
+        ]);
+        assert_no_panic(&out);
+        assert_eq!(out.code, Some(2), "{spec:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("--shard") && out.stderr.contains("leading zeros"),
+            "{spec:?}: {}",
+            out.stderr
+        );
+        assert!(!f.path("d").exists(), "{spec:?} wrote a shard");
+    }
+    let out = f.run(&[
+        "search",
+        "--shard",
+        "0/2",
+        "--replications",
+        "1",
+        "--out",
+        "d",
+    ]);
+    assert_ok(&out);
+    let out = f.run(&["merge", "d/shard-*-of-3.json"]);
+    assert_input_error(
+        &out,
+        "d/shard-*-of-3.json",
+        "",
+        &[
+            "no shard file matched this pattern",
+            "d holds `shard-0-of-2.json`",
+        ],
+    );
+    let out = f.run(&["merge", "none/shard-*-of-2.json"]);
+    assert_input_error(
+        &out,
+        "none/shard-*-of-2.json",
+        "",
+        &["none holds no shard files"],
+    );
+}
+
 #[test]
 fn shard_with_out_writes_the_file_and_prints_one_line() {
     let f = Fixture::with_tiny_space();

@@ -33,12 +33,25 @@ pub struct Shard {
 impl std::str::FromStr for Shard {
     type Err = String;
 
-    /// `I/N` with `0 ≤ I < N`.
+    /// `I/N` with `0 ≤ I < N`, both canonical decimal numbers (no sign, spaces or leading
+    /// zeros): the shard file is named after them (`shard-I-of-N.json`), and the merge Job's
+    /// glob `shard-*-of-"$SHARDS".json` finds only the canonical spelling.
     fn from_str(s: &str) -> std::result::Result<Shard, String> {
-        let bad = || format!("`{s}` is not I/N with 0 ≤ I < N");
+        let bad = || {
+            format!(
+                "`{}` is not I/N with 0 ≤ I < N, written as plain decimal numbers without a \
+                 sign, spaces or leading zeros (e.g. `0/2`, `1/2`)",
+                s.escape_debug()
+            )
+        };
+        let number = |t: &str| -> Option<u32> {
+            let canonical =
+                t.bytes().all(|b| b.is_ascii_digit()) && (t == "0" || !t.starts_with('0'));
+            canonical.then(|| t.parse().ok()).flatten()
+        };
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
-        let index: u32 = i.trim().parse().map_err(|_| bad())?;
-        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        let index = number(i).ok_or_else(bad)?;
+        let count = number(n).ok_or_else(bad)?;
         if count == 0 || index >= count {
             return Err(bad());
         }
@@ -506,7 +519,22 @@ mod tests {
         let s: Shard = "1/3".parse().unwrap_or(Shard { index: 9, count: 9 });
         assert_eq!(s, Shard { index: 1, count: 3 });
         assert!(s.holds(4) && !s.holds(3));
-        for bad in ["3/3", "1", "a/2", "0/0", "-1/2"] {
+        for bad in [
+            "3/3",
+            "1",
+            "a/2",
+            "0/0",
+            "-1/2",
+            "+1/2",
+            "01/2",
+            "1/02",
+            " 1/2",
+            "1/ 2",
+            "1/2 ",
+            "/2",
+            "1/",
+            "1/99999999999",
+        ] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }
     }
