@@ -890,7 +890,8 @@ fn run_search(
         )?;
     }
     if let space::Sampling::LatinHypercube(n) | space::Sampling::Random(n) = sampling {
-        let points = space::grid_size(&sc.space);
+        // A loaded space indexes (`check_space`).
+        let points = space::grid_size(&sc.space).unwrap_or(usize::MAX);
         if n > points {
             return Err(flag_error(
                 "--sample",

@@ -1369,6 +1369,49 @@ fn space_without_valid_candidates_names_the_fields() {
     }
 }
 
+/// A space of `n` values per list (every value valid), its lists in expansion order.
+fn space_of_width(n: usize) -> String {
+    let list = |f: &dyn Fn(usize) -> String| (0..n).map(f).collect::<Vec<_>>().join(", ");
+    let pools = ["light", "general", "highmem"];
+    format!(
+        "workload: backend\ngrid:\n  cpu_request: [{}]\n  memory_request: [{}]\n  \
+         cpu_limit: [{}]\n  memory_limit: [{}]\n  min_replicas: [{}]\n  max_replicas: [{}]\n  \
+         target_cpu_utilization: [{}]\n  node_pool: [{}]\n",
+        list(&|i| format!("{}m", 100 + i)),
+        list(&|i| format!("{}Mi", 100 + i)),
+        list(&|i| format!("{}m", 1000 + i)),
+        list(&|i| format!("{}Mi", 1000 + i)),
+        list(&|i| (2 + i).to_string()),
+        list(&|i| (1000 + i).to_string()),
+        list(&|i| (1 + i % 100).to_string()),
+        list(&|i| pools[i % 3].to_string()),
+    )
+}
+
+/// 300 values in each of the 8 lists are 300^8 ≈ 6.6e19 points, past 2^64: the product
+/// wrapped (a grid of 2^64 + 6464 points was reported as 6464, and `random:N` drew first
+/// values only). The space is refused naming its file, whatever the command.
+#[test]
+fn a_grid_too_large_to_index_is_refused_naming_the_space() {
+    let f = Fixture::new();
+    f.write(SPACE, &space_of_width(300));
+    for args in [
+        &["validate"][..],
+        &["search", "--sample", "random:10", "--replications", "1"][..],
+    ] {
+        let out = f.run(args);
+        assert_input_error(
+            &out,
+            SPACE,
+            "grid",
+            &[
+                "300 × 300 × 300 × 300 × 300 × 300 × 300 × 300 points",
+                "expected shorter lists",
+            ],
+        );
+    }
+}
+
 #[test]
 fn duration_error_points_at_the_line_of_the_value() {
     let f = Fixture::new();

@@ -7,9 +7,22 @@ use crate::model::config::{
 use crate::model::space::{LimitChoice, LimitRule, Space};
 use crate::quantity::{Bytes, MilliCpu};
 
-/// Number of grid points of `space`.
-pub fn grid_size(space: &Space) -> usize {
-    dims(space).iter().product()
+/// Number of grid points of `space`: the product of its lists' lengths, `None` when that is
+/// more than a `usize` indexes (the product used to wrap: a space of 2^64 + 6464 points
+/// reported 6464 and sampled only first values).
+pub fn grid_size(space: &Space) -> Option<usize> {
+    dims(space)
+        .iter()
+        .try_fold(1usize, |product, &d| product.checked_mul(d))
+}
+
+/// The lengths of the grid's lists, as `2 × 3 × …` in expansion order (for messages).
+pub fn grid_shape(space: &Space) -> String {
+    dims(space)
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(" × ")
 }
 
 fn limit_cpu(choice: &LimitChoice<MilliCpu>, request: MilliCpu) -> Option<MilliCpu> {
@@ -94,7 +107,8 @@ fn dims(space: &Space) -> [usize; 8] {
 /// points that are invalid (min > max replicas, limit below request) are skipped.
 pub fn expand(space: &Space, baseline: &Config) -> Vec<Config> {
     let d = dims(space);
-    let total: usize = d.iter().product();
+    // A loaded space indexes (`check_space`); an unchecked one that does not expands to none.
+    let total = grid_size(space).unwrap_or(0);
     (0..total)
         .filter_map(|k| point(space, baseline, decode(k, &d)))
         .collect()
@@ -122,7 +136,7 @@ fn random_points(
     rng: &mut rand_chacha::ChaCha8Rng,
 ) -> Vec<Config> {
     let d = dims(space);
-    let total: usize = d.iter().product();
+    let total = grid_size(space).unwrap_or(0);
     let mut swapped = std::collections::BTreeMap::new();
     let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::with_capacity(n.min(total));
