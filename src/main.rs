@@ -461,6 +461,11 @@ fn reject_unused_flags(cli: &Cli) -> Result<()> {
     }
 }
 
+/// `n` and `what`, plural unless `n` is 1 (`1 candidate`, `2 candidates`).
+fn plural(n: u64, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
 /// Bad input on the command line, naming `flag`.
 fn flag_error(flag: &str, message: impl Into<String>) -> Error {
     Error::input("<command line>", Some(flag.into()), message)
@@ -762,7 +767,9 @@ fn validate(cli: &Cli, sc: &Scenario) -> Result<()> {
         "baseline": sc.baseline,
         // What the baseline's pods get at admission (the LimitRange's defaults filled in).
         "baseline_admitted": sc.limit_range.is_some().then(|| sc.admitted(&sc.baseline).into_owned()),
-        "space": { "workload": sc.space.workload, "grid_points": space::grid_size(&sc.space), "candidates": search::space_candidates(sc, space::expand(&sc.space, &sc.baseline)).0.len() },
+        // Counted point by point, without expanding the grid; null for a grid too large to
+        // search whole (sampled, it runs).
+        "space": { "workload": sc.space.workload, "grid_points": space::grid_size(&sc.space), "candidates": search::count_grid_candidates(sc) },
         "notes": sc.notes,
     });
     match cli.format {
@@ -770,12 +777,19 @@ fn validate(cli: &Cli, sc: &Scenario) -> Result<()> {
         Format::Table | Format::Csv => {
             let yaml = serde_yaml_ng::to_string(&v).map_err(|e| Error::internal(e.to_string()))?;
             // A YAML comment, so the output still parses.
+            let space = match v["space"]["candidates"].as_u64() {
+                Some(n) => plural(n, "candidate") + " in the space",
+                None => format!(
+                    "{} grid points in the space, more than a search runs whole (sample them \
+                     with --sample random:N or lhs:N)",
+                    v["space"]["grid_points"]
+                ),
+            };
             let verdict = format!(
-                "# scenario `{}` is valid: {} services, {} node pools, {} candidates in the space, {} notes (under `notes`); the normalized values follow\n",
+                "# scenario `{}` is valid: {} services, {} node pools, {space}, {} notes (under `notes`); the normalized values follow\n",
                 sc.name,
                 sc.services.len(),
                 sc.catalog.pools.len(),
-                v["space"]["candidates"],
                 sc.notes.len(),
             );
             emit(&(verdict + &yaml))
@@ -901,6 +915,9 @@ fn run_search(
                 ),
             ));
         }
+    }
+    if sampling == space::Sampling::Grid {
+        search::check_grid_search(sc)?;
     }
     let (candidates, skipped, repeats) = search::space_candidates(
         sc,

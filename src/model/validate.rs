@@ -645,7 +645,7 @@ pub fn check_space(scenario: &Scenario, file: &str) -> Result<()> {
             ));
         }
     }
-    if crate::search::space::expand(s, &scenario.baseline).is_empty() {
+    if !crate::search::space::has_valid_point(s) {
         return Err(Error::at_field(
             file,
             "grid",

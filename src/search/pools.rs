@@ -35,6 +35,16 @@ pub fn with_pool_sizes(scenario: &Scenario, space: &Space, candidates: Vec<Confi
     out
 }
 
+/// How many combinations of pool settings the space tries per grid point (1 without
+/// `client_pools`; `None` beyond a `usize`): what [`with_pool_sizes`] multiplies a grid by, at
+/// most.
+pub fn combinations(space: &Space) -> Option<usize> {
+    space
+        .client_pools
+        .values()
+        .try_fold(1usize, |n, axes| n.checked_mul(choices(axes).len()))
+}
+
 /// One combination of a server's pool settings (`None`: the baseline's).
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Choice {
