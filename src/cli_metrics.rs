@@ -250,7 +250,7 @@ fn simulate_recommendations(
     let evaluated = search::evaluate_all(scenario, configs, o.seed, &|| {});
     let best = if o.with_search {
         search::check_grid_search(scenario)?;
-        let (candidates, _, _) =
+        let (candidates, _) =
             search::space_candidates(scenario, space::expand(&scenario.space, base));
         rank::rank(search::evaluate_all(scenario, candidates, o.seed, &|| {}))
             .into_iter()

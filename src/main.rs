@@ -919,26 +919,34 @@ fn run_search(
     if sampling == space::Sampling::Grid {
         search::check_grid_search(sc)?;
     }
-    let (candidates, skipped, repeats) = search::space_candidates(
+    let (candidates, left_out) = search::space_candidates(
         sc,
         space::sample(&sc.space, &sc.baseline, sampling, cli.seed, &|c| {
             search::admits(sc, c)
         }),
     );
-    if skipped > 0 {
-        // A warning about the result, not progress: shown under --quiet too.
-        let why = if sc.limit_range.is_some() {
-            "their pool breaks a placement rule, or the namespace LimitRange refuses their pods"
-        } else {
-            "their pool breaks a placement rule"
-        };
-        eprintln!("costsim: {skipped} candidates left out: {why}");
-    }
-    if repeats > 0 {
-        eprintln!(
-            "costsim: {repeats} candidates left out: the same configuration as an earlier one \
-             (the space spells a setting twice, e.g. a CPU limit as a size and as a factor)"
-        );
+    // Warnings about the result, not progress: shown under --quiet too.
+    let placement = if sc.limit_range.is_some() {
+        "their pool breaks a placement rule, or the namespace LimitRange refuses their pods"
+    } else {
+        "their pool breaks a placement rule"
+    };
+    for (n, why) in [
+        (
+            left_out.pool_min_above_size,
+            "their client pool's min_size is above its size (pymongo raises on minPoolSize \
+             above maxPoolSize)",
+        ),
+        (left_out.not_admitted, placement),
+        (
+            left_out.repeats,
+            "the same configuration as an earlier one (the space spells a setting twice, e.g. \
+             a CPU limit as a size and as a factor)",
+        ),
+    ] {
+        if n > 0 {
+            eprintln!("costsim: {} left out: {why}", plural(n as u64, "candidate"));
+        }
     }
     if candidates.is_empty() {
         return Err(Error::input(

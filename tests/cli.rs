@@ -3391,6 +3391,58 @@ fn pool_settings_space(pools: &str) -> String {
         .replace("client_pools: { mongodb: [fit], redis: [fit] }\n", pools)
 }
 
+/// A space's explicit `min_size` above the pool's size was lowered to the size without a word
+/// (`size: [5], min_size: [10]` ran `mongodb:5/min5`), while a config with `minPoolSize` above
+/// `maxPoolSize` is refused and pymongo raises on it. Such combinations are skipped with a
+/// warning, as combinations with more min than max replicas are.
+#[test]
+fn space_pool_min_size_above_size_is_skipped_with_a_warning() {
+    let f = Fixture::new();
+    f.write(
+        SPACE,
+        &pool_settings_space(
+            "client_pools:\n  mongodb: { size: [5, 14], min_size: [10] }\n  redis: [fit]\n",
+        ),
+    );
+    let out = f.run(&[
+        "search",
+        "--format",
+        "json",
+        "--replications",
+        "1",
+        "--confirm",
+        "0",
+    ]);
+    assert_ok(&out);
+    let names: Vec<String> = out.json()["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["config"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(names[0].contains("conns=mongodb:14/min10,"), "{names:?}");
+    assert!(
+        out.stderr.contains(
+            "costsim: 1 candidate left out: their client pool's min_size is above its size"
+        ),
+        "{}",
+        out.stderr
+    );
+    // Every combination so: no candidate, after the warning.
+    f.write(
+        SPACE,
+        &pool_settings_space("client_pools:\n  mongodb: { size: [5], min_size: [10] }\n"),
+    );
+    let out = f.run(&["search", "--replications", "1", "--confirm", "0"]);
+    assert_input_error(&out, SPACE, "", &["no valid candidate"]);
+    assert!(
+        out.stderr.contains("min_size is above its size"),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn space_pool_settings_vary_minimum_size_blocking_and_timeout() {
     let f = Fixture::new();

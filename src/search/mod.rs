@@ -153,9 +153,19 @@ pub fn check_grid_search(scenario: &Scenario) -> Result<()> {
 pub struct Candidates<'a> {
     scenario: &'a Scenario,
     seen: std::collections::HashSet<String>,
-    /// Left out because the scenario does not admit them.
-    pub skipped: usize,
-    /// Left out as the same configuration as an earlier one.
+    /// What it left out so far.
+    pub left_out: LeftOut,
+}
+
+/// The candidates of a space's points that the search leaves out, by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LeftOut {
+    /// Combinations of pool settings whose `min_size` is above their size (pymongo refuses
+    /// `minPoolSize` above `maxPoolSize`).
+    pub pool_min_above_size: usize,
+    /// Configurations the scenario does not admit ([`admits`]).
+    pub not_admitted: usize,
+    /// The same configuration as an earlier one.
     pub repeats: usize,
 }
 
@@ -165,8 +175,7 @@ impl<'a> Candidates<'a> {
         Candidates {
             scenario,
             seen: std::collections::HashSet::new(),
-            skipped: 0,
-            repeats: 0,
+            left_out: LeftOut::default(),
         }
     }
 
@@ -174,16 +183,18 @@ impl<'a> Candidates<'a> {
     pub fn of(&mut self, point: Config) -> Vec<Config> {
         let sc = self.scenario;
         let mut out = Vec::new();
-        for c in pools::with_pool_sizes(sc, &sc.space, vec![point]) {
+        let (configs, min_above_size) = pools::with_pool_sizes(sc, &sc.space, vec![point]);
+        self.left_out.pool_min_above_size += min_above_size;
+        for c in configs {
             if !admits(sc, &c) {
-                self.skipped += 1;
+                self.left_out.not_admitted += 1;
             } else if self
                 .seen
                 .insert(serde_json::to_string(&c.workloads).unwrap_or_default())
             {
                 out.push(c);
             } else {
-                self.repeats += 1;
+                self.left_out.repeats += 1;
             }
         }
         out
@@ -191,11 +202,11 @@ impl<'a> Candidates<'a> {
 }
 
 /// The search's candidates from the expanded or sampled points `configs` of the scenario's
-/// space ([`Candidates`]), with how many it left out as not admitted and as repeats.
-pub fn space_candidates(scenario: &Scenario, configs: Vec<Config>) -> (Vec<Config>, usize, usize) {
+/// space ([`Candidates`]), and what it left out.
+pub fn space_candidates(scenario: &Scenario, configs: Vec<Config>) -> (Vec<Config>, LeftOut) {
     let mut candidates = Candidates::new(scenario);
     let kept = configs.into_iter().flat_map(|c| candidates.of(c)).collect();
-    (kept, candidates.skipped, candidates.repeats)
+    (kept, candidates.left_out)
 }
 
 /// How many candidates a grid search of the scenario's space runs, counted point by point
