@@ -552,6 +552,16 @@ fn restart(cli: &Cli, bar: &ProgressBar, len: u64, what: String) {
 
 fn run(cli: &Cli) -> Result<()> {
     reject_unused_flags(cli)?;
+    if let Some(out) = &cli.out {
+        // Before any work: a search may simulate for hours before it writes. Calibrate's
+        // --out names a file, the others' a directory.
+        match &cli.command {
+            Command::Calibrate { .. } => {
+                output::check_out_dir(out.parent().unwrap_or(Path::new("")))?
+            }
+            _ => output::check_out_dir(out)?,
+        }
+    }
     let render = match cli.format {
         Format::Table => cli_metrics::Render::Table,
         Format::Json => cli_metrics::Render::Json,

@@ -152,6 +152,55 @@ pub fn output_dir(path: &Path) -> Result<&Path> {
     Ok(dir)
 }
 
+/// Checks, before a command does its work, that `dir` can take its output files: it is a
+/// directory, or the directories it needs can be made in the nearest one that exists, and that
+/// one can be written. Creates nothing (a probe file is made and removed). A file where a
+/// directory must be is bad input that says so (`search --out FILE` used to simulate first and
+/// then fail with "cannot create this directory: File exists").
+pub fn check_out_dir(dir: &Path) -> Result<()> {
+    use std::io::ErrorKind as K;
+    for at in dir.ancestors() {
+        let at = if at.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            at
+        };
+        match std::fs::metadata(at) {
+            Ok(m) if m.is_dir() => return probe_write(at),
+            Ok(_) => {
+                let message = if at == dir {
+                    "is a file, not a directory: --out names the directory the results go in; \
+                     expected a directory (existing or to create)"
+                        .to_string()
+                } else {
+                    format!(
+                        "is a file, so the --out directory {} cannot be made inside it; expected \
+                         a directory path",
+                        dir.display()
+                    )
+                };
+                return Err(Error::input(at.display().to_string(), None, message));
+            }
+            Err(e) if matches!(e.kind(), K::NotFound | K::NotADirectory) => continue,
+            Err(e) => return Err(write_error(at, "use this directory", &e)),
+        }
+    }
+    Ok(())
+}
+
+/// Creates and removes a file in the directory `dir`: bad input naming it when it cannot be
+/// written (no permission, a read-only file system).
+fn probe_write(dir: &Path) -> Result<()> {
+    let probe = dir.join(format!(".costsim-probe-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .map_err(|e| write_error(dir, "write in this directory", &e))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 /// Renames the finished temporary file `tmp` to `path` (removing `tmp` if that fails).
 pub fn move_into_place(tmp: &Path, path: &Path) -> Result<()> {
     std::fs::rename(tmp, path).map_err(|e| {

@@ -1758,6 +1758,54 @@ fn out_pointing_at_a_file_fails_without_leftovers() {
     }
 }
 
+/// `--out` is checked before the work: `search --out FILE` simulated every candidate, then
+/// failed with "cannot create this directory: File exists". Every command that writes into
+/// `--out` now refuses a file there (or in the way) at once, saying it is a file.
+#[test]
+fn out_is_checked_before_any_simulation_and_a_file_there_is_named() {
+    let f = Fixture::new();
+    f.write("afile", "keep me\n");
+    let metrics = repo()
+        .join("tests/fixtures/metrics/top.txt")
+        .display()
+        .to_string();
+    let commands: [&[&str]; 7] = [
+        &["search", "--replications", "32", "--confirm", "0"],
+        &["search", "--shard", "0/1", "--replications", "32"],
+        &["simulate", "--replications", "32"],
+        &["merge", "shards/shard-0-of-1.json"],
+        &["recommend", "--metrics", &metrics, "--simulate"],
+        &["report", "--from", "results"],
+        &["emit", "--from", "results"],
+    ];
+    for args in commands {
+        for (out_dir, says) in [
+            ("afile", "afile: is a file, not a directory"),
+            (
+                "afile/sub",
+                "afile: is a file, so the --out directory afile/sub cannot be made inside it",
+            ),
+        ] {
+            let mut full = args.to_vec();
+            full.extend(["--out", out_dir]);
+            let started = Instant::now();
+            let out = f.run(&full);
+            assert_input_error(&out, "afile", "", &[says]);
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "{full:?} took {:?} before refusing --out",
+                started.elapsed()
+            );
+            assert_eq!(f.read("afile"), "keep me\n");
+            assert!(
+                f.temp_files_in(".").is_empty(),
+                "{:?}",
+                f.temp_files_in(".")
+            );
+        }
+    }
+}
+
 #[test]
 fn out_whose_target_is_a_directory_leaves_no_temp_file() {
     let f = Fixture::new();
