@@ -16,7 +16,7 @@ use costsim::model::config::Config;
 use costsim::model::load::{from_yaml_str, Files, DEFAULT_SCENARIO};
 use costsim::model::scenario::Scenario;
 use costsim::model::validate::check_config;
-use costsim::output;
+use costsim::output::{self, plural};
 use costsim::search::confirm::{Confirm, Summary};
 use costsim::search::halving::Plan;
 use costsim::search::shard::{self as shards, Shard, ShardFile};
@@ -459,11 +459,6 @@ fn reject_unused_flags(cli: &Cli) -> Result<()> {
         )),
         None => Ok(()),
     }
-}
-
-/// `n` and `what`, plural unless `n` is 1 (`1 candidate`, `2 candidates`).
-fn plural(n: u64, what: &str) -> String {
-    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Bad input on the command line, naming `flag`.
@@ -929,12 +924,24 @@ fn run_search(
     if sampling == space::Sampling::Grid {
         search::check_grid_search(sc)?;
     }
-    let (candidates, left_out) = search::space_candidates(
-        sc,
-        space::sample(&sc.space, &sc.baseline, sampling, cli.seed, &|c| {
-            search::admits(sc, c)
-        }),
-    );
+    let points = space::sample(&sc.space, &sc.baseline, sampling, cli.seed, &|c| {
+        search::admits(sc, c)
+    });
+    if let space::Sampling::LatinHypercube(n) | space::Sampling::Random(n) = sampling {
+        if points.len() < n {
+            // A note about the result, not progress: shown under --quiet too.
+            eprintln!(
+                "costsim: {sampling} gave {}: {}",
+                plural(points.len() as u64, "distinct grid point"),
+                if matches!(sampling, space::Sampling::LatinHypercube(_)) {
+                    "a Latin hypercube keeps a repeated point once and skips invalid ones"
+                } else {
+                    "the grid has no more valid points the scenario admits"
+                }
+            );
+        }
+    }
+    let (candidates, left_out) = search::space_candidates(sc, points);
     // Warnings about the result, not progress: shown under --quiet too.
     let placement = if sc.limit_range.is_some() {
         "their pool breaks a placement rule, or the namespace LimitRange refuses their pods"
@@ -981,9 +988,10 @@ fn run_search(
     // only the rest).
     let mut stage_start = |s: usize, n: u32, live: usize, tasks: usize| {
         let what = format!(
-            "stage {}/{stages}: {live} candidates to {n} replication{}, {tasks} to run",
+            "stage {}/{stages}: {} to {}, {tasks} to run",
             s + 1,
-            if n == 1 { "" } else { "s" }
+            plural(live as u64, "candidate"),
+            plural(n, "replication")
         );
         restart(cli, &bar, tasks as u64, what);
     };
@@ -1041,14 +1049,14 @@ fn run_search(
             return emit(&text);
         }
         return emit(&format!(
-            "wrote {}: shard {}/{}, {} of {total} candidates, {} replications each; merge all \
-             {} shards with `costsim merge`\n",
+            "wrote {}: shard {}/{}, {} of {}, {} each; merge all {} with `costsim merge`\n",
             path.display(),
             shard.index,
             shard.count,
             file.candidates.len(),
-            plan.replications,
-            shard.count
+            plural(total as u64, "candidate"),
+            plural(plan.replications, "replication"),
+            plural(shard.count, "shard")
         ));
     }
     let all = run(candidates, plan, &mut stage_start);

@@ -14,6 +14,16 @@ use crate::search::confirm::{Confirm, Summary};
 use crate::search::Evaluated;
 use crate::sim::engine::RunResult;
 
+/// `n` and `what`, plural unless `n` is 1 (`1 candidate`, `2 candidates`, `2 tries`).
+pub fn plural(n: impl Into<u64>, what: &str) -> String {
+    let n = n.into();
+    match (n, what.strip_suffix('y')) {
+        (1, _) => format!("1 {what}"),
+        (_, Some(stem)) => format!("{n} {stem}ies"),
+        (_, None) => format!("{n} {what}s"),
+    }
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, then rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut batch = Batch::default();
@@ -480,10 +490,10 @@ pub fn ranking_table(
         .count();
     let _ = writeln!(
         out,
-        "scenario {} — {:.1} h of traffic, {} candidates, {} feasible, {} infeasible, {} undecided (SLA: ≤ {:.1}% of {} windows failing; feasible: breach probability ≤ {}% at the 95% upper bound)",
+        "scenario {} — {:.1} h of traffic, {}, {} feasible, {} infeasible, {} undecided (SLA: ≤ {:.1}% of {} windows failing; feasible: breach probability ≤ {}% at the 95% upper bound)",
         scenario.name,
         scenario.horizon as f64 / 3.6e6,
-        ranked.len(),
+        plural(ranked.len() as u64, "candidate"),
         ranked.iter().filter(|e| e.feasible()).count(),
         ranked.len() - undecided - ranked.iter().filter(|e| e.feasible()).count(),
         undecided,
@@ -508,15 +518,15 @@ pub fn ranking_table(
     if let Some((c, s)) = confirmation {
         let _ = writeln!(
             out,
-            "confirmed: {} feasible of {} tried ({} infeasible, {} given up), {} replications (target {} feasible; at most {} tries of up to {} replications each)",
+            "confirmed: {} feasible of {} tried ({} infeasible, {} given up), {} (target {} feasible; at most {} of up to {} each)",
             s.feasible,
             s.tried,
             s.infeasible,
             s.undecided,
-            s.replications,
+            plural(s.replications, "replication"),
             c.feasible,
-            c.max_tries,
-            c.max_replications,
+            plural(c.max_tries, "try"),
+            plural(c.max_replications, "replication"),
         );
     }
     let _ = writeln!(

@@ -3295,6 +3295,75 @@ fn merge_names_a_shard_that_holds_other_candidates_than_its_header_says() {
     );
 }
 
+/// A Latin hypercube that gives fewer distinct points than asked says so; a sample count too
+/// large for a `usize` says it is too large (it said "not a sample count ≥ 1"); counts of one
+/// are singular ("1 replications each", "1 candidates").
+#[test]
+fn sample_shortfalls_and_sizes_are_reported_in_words() {
+    let f = eight();
+    let mut short = 0;
+    for seed in ["1", "2", "3", "4", "5"] {
+        let out = f.run(&[
+            "search",
+            "--format",
+            "json",
+            "--replications",
+            "1",
+            "--confirm",
+            "0",
+            "--seed",
+            seed,
+            "--sample",
+            "lhs:8",
+        ]);
+        assert_ok(&out);
+        let n = out.json()["candidates"].as_array().unwrap().len();
+        let said = format!("costsim: lhs:8 gave {n} distinct grid points");
+        assert_eq!(
+            out.stderr.contains(&said),
+            n < 8,
+            "seed {seed}, {n}: {}",
+            out.stderr
+        );
+        short += usize::from(n < 8);
+    }
+    assert!(short > 0, "no seed gave repeated points");
+    for (sample, says) in [
+        (
+            "lhs:99999999999999999999",
+            "`99999999999999999999` is too large: a search runs at most 100000 candidates",
+        ),
+        ("random:100001", "`100001` is too large"),
+        ("lhs:0", "`0` is not a sample count ≥ 1"),
+        ("lhs:x", "`x` is not a sample count ≥ 1"),
+    ] {
+        let out = f.run(&["search", "--sample", sample]);
+        assert_eq!(out.code, Some(2), "{sample}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("--sample") && out.stderr.contains(says),
+            "{sample}: {}",
+            out.stderr
+        );
+    }
+    let f = Fixture::with_tiny_space();
+    let out = f.run(&[
+        "search",
+        "--shard",
+        "0/1",
+        "--replications",
+        "1",
+        "--out",
+        "d",
+    ]);
+    assert_ok(&out);
+    assert!(
+        out.stdout()
+            .contains(", 1 replication each; merge all 1 shard with"),
+        "{}",
+        out.stdout()
+    );
+}
+
 #[test]
 fn latin_hypercube_and_random_samples_are_seeded_subsets_of_the_grid() {
     let f = eight();

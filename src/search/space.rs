@@ -103,11 +103,18 @@ impl std::fmt::Display for Sampling {
 impl std::str::FromStr for Sampling {
     type Err = String;
 
-    /// `grid`, `lhs:N` or `random:N` (N ≥ 1).
+    /// `grid`, `lhs:N` or `random:N` (1 ≤ N ≤ [`MAX_CANDIDATES`](crate::search::MAX_CANDIDATES)).
     fn from_str(s: &str) -> std::result::Result<Sampling, String> {
-        let count = |n: &str| match n.parse::<usize>() {
-            Ok(n) if n >= 1 => Ok(n),
-            _ => Err(format!("`{n}` is not a sample count ≥ 1")),
+        let most = crate::search::MAX_CANDIDATES;
+        let count = |n: &str| {
+            let positive = n.bytes().all(|b| b.is_ascii_digit()) && n.trim_start_matches('0') != "";
+            match n.parse::<usize>() {
+                Ok(k) if (1..=most).contains(&k) => Ok(k),
+                _ if positive => Err(format!(
+                    "`{n}` is too large: a search runs at most {most} candidates"
+                )),
+                _ => Err(format!("`{n}` is not a sample count ≥ 1")),
+            }
         };
         match s.split_once(':') {
             None if s == "grid" => Ok(Sampling::Grid),
