@@ -249,7 +249,8 @@ fn simulate_recommendations(
     }
     let evaluated = search::evaluate_all(scenario, configs, o.seed, &|| {});
     let best = if o.with_search {
-        let (candidates, _, _) =
+        search::check_grid_search(scenario)?;
+        let (candidates, _) =
             search::space_candidates(scenario, space::expand(&scenario.space, base));
         rank::rank(search::evaluate_all(scenario, candidates, o.seed, &|| {}))
             .into_iter()

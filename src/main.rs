@@ -16,7 +16,7 @@ use costsim::model::config::Config;
 use costsim::model::load::{from_yaml_str, Files, DEFAULT_SCENARIO};
 use costsim::model::scenario::Scenario;
 use costsim::model::validate::check_config;
-use costsim::output;
+use costsim::output::{self, plural};
 use costsim::search::confirm::{Confirm, Summary};
 use costsim::search::halving::Plan;
 use costsim::search::shard::{self as shards, Shard, ShardFile};
@@ -547,6 +547,16 @@ fn restart(cli: &Cli, bar: &ProgressBar, len: u64, what: String) {
 
 fn run(cli: &Cli) -> Result<()> {
     reject_unused_flags(cli)?;
+    if let Some(out) = &cli.out {
+        // Before any work: a search may simulate for hours before it writes. Calibrate's
+        // --out names a file, the others' a directory.
+        match &cli.command {
+            Command::Calibrate { .. } => {
+                output::check_out_dir(out.parent().unwrap_or(Path::new("")))?
+            }
+            _ => output::check_out_dir(out)?,
+        }
+    }
     let render = match cli.format {
         Format::Table => cli_metrics::Render::Table,
         Format::Json => cli_metrics::Render::Json,
@@ -762,7 +772,9 @@ fn validate(cli: &Cli, sc: &Scenario) -> Result<()> {
         "baseline": sc.baseline,
         // What the baseline's pods get at admission (the LimitRange's defaults filled in).
         "baseline_admitted": sc.limit_range.is_some().then(|| sc.admitted(&sc.baseline).into_owned()),
-        "space": { "workload": sc.space.workload, "grid_points": space::grid_size(&sc.space), "candidates": search::space_candidates(sc, space::expand(&sc.space, &sc.baseline)).0.len() },
+        // Counted point by point, without expanding the grid; null for a grid too large to
+        // search whole (sampled, it runs).
+        "space": { "workload": sc.space.workload, "grid_points": space::grid_size(&sc.space), "candidates": search::count_grid_candidates(sc) },
         "notes": sc.notes,
     });
     match cli.format {
@@ -770,12 +782,19 @@ fn validate(cli: &Cli, sc: &Scenario) -> Result<()> {
         Format::Table | Format::Csv => {
             let yaml = serde_yaml_ng::to_string(&v).map_err(|e| Error::internal(e.to_string()))?;
             // A YAML comment, so the output still parses.
+            let space = match v["space"]["candidates"].as_u64() {
+                Some(n) => plural(n, "candidate") + " in the space",
+                None => format!(
+                    "{} grid points in the space, more than a search runs whole (sample them \
+                     with --sample random:N or lhs:N)",
+                    v["space"]["grid_points"]
+                ),
+            };
             let verdict = format!(
-                "# scenario `{}` is valid: {} services, {} node pools, {} candidates in the space, {} notes (under `notes`); the normalized values follow\n",
+                "# scenario `{}` is valid: {} services, {} node pools, {space}, {} notes (under `notes`); the normalized values follow\n",
                 sc.name,
                 sc.services.len(),
                 sc.catalog.pools.len(),
-                v["space"]["candidates"],
                 sc.notes.len(),
             );
             emit(&(verdict + &yaml))
@@ -890,7 +909,8 @@ fn run_search(
         )?;
     }
     if let space::Sampling::LatinHypercube(n) | space::Sampling::Random(n) = sampling {
-        let points = space::grid_size(&sc.space);
+        // A loaded space indexes (`check_space`).
+        let points = space::grid_size(&sc.space).unwrap_or(usize::MAX);
         if n > points {
             return Err(flag_error(
                 "--sample",
@@ -901,26 +921,49 @@ fn run_search(
             ));
         }
     }
-    let (candidates, skipped, repeats) = search::space_candidates(
-        sc,
-        space::sample(&sc.space, &sc.baseline, sampling, cli.seed, &|c| {
-            search::admits(sc, c)
-        }),
-    );
-    if skipped > 0 {
-        // A warning about the result, not progress: shown under --quiet too.
-        let why = if sc.limit_range.is_some() {
-            "their pool breaks a placement rule, or the namespace LimitRange refuses their pods"
-        } else {
-            "their pool breaks a placement rule"
-        };
-        eprintln!("costsim: {skipped} candidates left out: {why}");
+    if sampling == space::Sampling::Grid {
+        search::check_grid_search(sc)?;
     }
-    if repeats > 0 {
-        eprintln!(
-            "costsim: {repeats} candidates left out: the same configuration as an earlier one \
-             (the space spells a setting twice, e.g. a CPU limit as a size and as a factor)"
-        );
+    let points = space::sample(&sc.space, &sc.baseline, sampling, cli.seed, &|c| {
+        search::admits(sc, c)
+    });
+    if let space::Sampling::LatinHypercube(n) | space::Sampling::Random(n) = sampling {
+        if points.len() < n {
+            // A note about the result, not progress: shown under --quiet too.
+            eprintln!(
+                "costsim: {sampling} gave {}: {}",
+                plural(points.len() as u64, "distinct grid point"),
+                if matches!(sampling, space::Sampling::LatinHypercube(_)) {
+                    "a Latin hypercube keeps a repeated point once and skips invalid ones"
+                } else {
+                    "the grid has no more valid points the scenario admits"
+                }
+            );
+        }
+    }
+    let (candidates, left_out) = search::space_candidates(sc, points);
+    // Warnings about the result, not progress: shown under --quiet too.
+    let placement = if sc.limit_range.is_some() {
+        "their pool breaks a placement rule, or the namespace LimitRange refuses their pods"
+    } else {
+        "their pool breaks a placement rule"
+    };
+    for (n, why) in [
+        (
+            left_out.pool_min_above_size,
+            "their client pool's min_size is above its size (pymongo raises on minPoolSize \
+             above maxPoolSize)",
+        ),
+        (left_out.not_admitted, placement),
+        (
+            left_out.repeats,
+            "the same configuration as an earlier one (the space spells a setting twice, e.g. \
+             a CPU limit as a size and as a factor)",
+        ),
+    ] {
+        if n > 0 {
+            eprintln!("costsim: {} left out: {why}", plural(n as u64, "candidate"));
+        }
     }
     if candidates.is_empty() {
         return Err(Error::input(
@@ -945,9 +988,10 @@ fn run_search(
     // only the rest).
     let mut stage_start = |s: usize, n: u32, live: usize, tasks: usize| {
         let what = format!(
-            "stage {}/{stages}: {live} candidates to {n} replication{}, {tasks} to run",
+            "stage {}/{stages}: {} to {}, {tasks} to run",
             s + 1,
-            if n == 1 { "" } else { "s" }
+            plural(live as u64, "candidate"),
+            plural(n, "replication")
         );
         restart(cli, &bar, tasks as u64, what);
     };
@@ -978,6 +1022,7 @@ fn run_search(
                 candidates_digest,
                 seed: cli.seed,
                 load_model: load_model_name(&options.load_model).into(),
+                sample: sampling.to_string(),
                 plan: *plan,
                 variation: options.variation,
                 confirm: *confirm,
@@ -1004,14 +1049,14 @@ fn run_search(
             return emit(&text);
         }
         return emit(&format!(
-            "wrote {}: shard {}/{}, {} of {total} candidates, {} replications each; merge all \
-             {} shards with `costsim merge`\n",
+            "wrote {}: shard {}/{}, {} of {}, {} each; merge all {} with `costsim merge`\n",
             path.display(),
             shard.index,
             shard.count,
             file.candidates.len(),
-            plan.replications,
-            shard.count
+            plural(total as u64, "candidate"),
+            plural(plan.replications, "replication"),
+            plural(shard.count, "shard")
         ));
     }
     let all = run(candidates, plan, &mut stage_start);
@@ -1161,11 +1206,45 @@ fn confirm_stage(
     out
 }
 
+/// The error for a shard path that is a pattern no file matched (the shell passes an
+/// unmatched glob as it is): names its directory and the shard files there.
+fn unmatched_glob(pattern: &Path) -> Error {
+    let dir = pattern
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut found: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("shard-") && n.ends_with(".json"))
+        .collect();
+    found.sort();
+    let there = if found.is_empty() {
+        "no shard files".to_string()
+    } else {
+        costsim::model::validate::name_list(found.iter().map(String::as_str))
+    };
+    Error::input(
+        pattern.display().to_string(),
+        None,
+        format!(
+            "no shard file matched this pattern; {} holds {there} (`search --shard I/N --out \
+             DIR` writes DIR/shard-I-of-N.json)",
+            dir.display()
+        ),
+    )
+}
+
 fn merge(cli: &Cli, sc: &Scenario, files: &[PathBuf], top: usize) -> Result<()> {
     let mut parsed = Vec::with_capacity(files.len());
     let digest = sc.digest();
     for p in files {
         let name = p.display().to_string();
+        if name.contains('*') && std::fs::symlink_metadata(p).is_err() {
+            return Err(unmatched_glob(p));
+        }
         let text = std::fs::read_to_string(p)
             .map_err(|e| Error::input(&name, None, format!("cannot read: {e}")))?;
         let f: ShardFile = serde_json::from_str(costsim::ingest::without_bom(&text))

@@ -15,6 +15,16 @@ use crate::search::risk::CostDifference;
 use crate::search::Evaluated;
 use crate::sim::engine::RunResult;
 
+/// `n` and `what`, plural unless `n` is 1 (`1 candidate`, `2 candidates`, `2 tries`).
+pub fn plural(n: impl Into<u64>, what: &str) -> String {
+    let n = n.into();
+    match (n, what.strip_suffix('y')) {
+        (1, _) => format!("1 {what}"),
+        (_, Some(stem)) => format!("{n} {stem}ies"),
+        (_, None) => format!("{n} {what}s"),
+    }
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, then rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut batch = Batch::default();
@@ -151,6 +161,55 @@ pub fn output_dir(path: &Path) -> Result<&Path> {
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| write_error(dir, "create this directory", &e))?;
     Ok(dir)
+}
+
+/// Checks, before a command does its work, that `dir` can take its output files: it is a
+/// directory, or the directories it needs can be made in the nearest one that exists, and that
+/// one can be written. Creates nothing (a probe file is made and removed). A file where a
+/// directory must be is bad input that says so (`search --out FILE` used to simulate first and
+/// then fail with "cannot create this directory: File exists").
+pub fn check_out_dir(dir: &Path) -> Result<()> {
+    use std::io::ErrorKind as K;
+    for at in dir.ancestors() {
+        let at = if at.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            at
+        };
+        match std::fs::metadata(at) {
+            Ok(m) if m.is_dir() => return probe_write(at),
+            Ok(_) => {
+                let message = if at == dir {
+                    "is a file, not a directory: --out names the directory the results go in; \
+                     expected a directory (existing or to create)"
+                        .to_string()
+                } else {
+                    format!(
+                        "is a file, so the --out directory {} cannot be made inside it; expected \
+                         a directory path",
+                        dir.display()
+                    )
+                };
+                return Err(Error::input(at.display().to_string(), None, message));
+            }
+            Err(e) if matches!(e.kind(), K::NotFound | K::NotADirectory) => continue,
+            Err(e) => return Err(write_error(at, "use this directory", &e)),
+        }
+    }
+    Ok(())
+}
+
+/// Creates and removes a file in the directory `dir`: bad input naming it when it cannot be
+/// written (no permission, a read-only file system).
+fn probe_write(dir: &Path) -> Result<()> {
+    let probe = dir.join(format!(".costsim-probe-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .map_err(|e| write_error(dir, "write in this directory", &e))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 /// Renames the finished temporary file `tmp` to `path` (removing `tmp` if that fails).
@@ -471,10 +530,10 @@ pub fn ranking_table(
         .count();
     let _ = writeln!(
         out,
-        "scenario {} — {:.1} h of traffic, {} candidates: {} proven feasible, {} infeasible, {} undecided (too few replications to tell) (SLA: ≤ {:.1}% of {} windows failing; feasible: breach probability ≤ {}% at the 95% upper bound)",
+        "scenario {} — {:.1} h of traffic, {}: {} proven feasible, {} infeasible, {} undecided (too few replications to tell) (SLA: ≤ {:.1}% of {} windows failing; feasible: breach probability ≤ {}% at the 95% upper bound)",
         scenario.name,
         scenario.horizon as f64 / 3.6e6,
-        ranked.len(),
+        plural(ranked.len() as u64, "candidate"),
         ranked.iter().filter(|e| e.feasible()).count(),
         ranked.len() - undecided - ranked.iter().filter(|e| e.feasible()).count(),
         undecided,
@@ -499,15 +558,15 @@ pub fn ranking_table(
     if let Some((c, s)) = confirmation {
         let _ = writeln!(
             out,
-            "confirmed: {} feasible of {} tried ({} infeasible, {} given up), {} replications (target {} feasible; at most {} tries of up to {} replications each)",
+            "confirmed: {} feasible of {} tried ({} infeasible, {} given up), {} (target {} feasible; at most {} of up to {} each)",
             s.feasible,
             s.tried,
             s.infeasible,
             s.undecided,
-            s.replications,
+            plural(s.replications, "replication"),
             c.feasible,
-            c.max_tries,
-            c.max_replications,
+            plural(c.max_tries, "try"),
+            plural(c.max_replications, "replication"),
         );
     }
     let _ = writeln!(

@@ -1369,6 +1369,104 @@ fn space_without_valid_candidates_names_the_fields() {
     }
 }
 
+/// A space of `n` values per list (every value valid), its lists in expansion order.
+fn space_of_width(n: usize) -> String {
+    let list = |f: &dyn Fn(usize) -> String| (0..n).map(f).collect::<Vec<_>>().join(", ");
+    let pools = ["light", "general", "highmem"];
+    format!(
+        "workload: backend\ngrid:\n  cpu_request: [{}]\n  memory_request: [{}]\n  \
+         cpu_limit: [{}]\n  memory_limit: [{}]\n  min_replicas: [{}]\n  max_replicas: [{}]\n  \
+         target_cpu_utilization: [{}]\n  node_pool: [{}]\n",
+        list(&|i| format!("{}m", 100 + i)),
+        list(&|i| format!("{}Mi", 100 + i)),
+        list(&|i| format!("{}m", 1000 + i)),
+        list(&|i| format!("{}Mi", 1000 + i)),
+        list(&|i| (2 + i).to_string()),
+        list(&|i| (1000 + i).to_string()),
+        list(&|i| (1 + i % 100).to_string()),
+        list(&|i| pools[i % 3].to_string()),
+    )
+}
+
+/// 300 values in each of the 8 lists are 300^8 ≈ 6.6e19 points, past 2^64: the product
+/// wrapped (a grid of 2^64 + 6464 points was reported as 6464, and `random:N` drew first
+/// values only). The space is refused naming its file, whatever the command.
+#[test]
+fn a_grid_too_large_to_index_is_refused_naming_the_space() {
+    let f = Fixture::new();
+    f.write(SPACE, &space_of_width(300));
+    for args in [
+        &["validate"][..],
+        &["search", "--sample", "random:10", "--replications", "1"][..],
+    ] {
+        let out = f.run(args);
+        assert_input_error(
+            &out,
+            SPACE,
+            "grid",
+            &[
+                "300 × 300 × 300 × 300 × 300 × 300 × 300 × 300 points",
+                "expected shorter lists",
+            ],
+        );
+    }
+}
+
+/// A space of 8^8 = 16.8 M points: loading it (every command) used to expand the whole grid
+/// to test that it was not empty (a 1.08 M-point space took 90 s and 11.6 GB in `validate`,
+/// and `simulate`, which does not use the space, ran out of memory). Now `validate` counts
+/// only what a grid search would run, `simulate` and a sampled search never expand it, and a
+/// grid search of it is refused before anything is allocated.
+#[test]
+fn large_spaces_are_checked_and_sampled_without_expanding_the_grid() {
+    let f = Fixture::new();
+    f.write(SPACE, &space_of_width(8));
+    let started = Instant::now();
+    let out = f.run(&["validate", "--format", "json"]);
+    assert_ok(&out);
+    let v = out.json();
+    assert_eq!(v["space"]["grid_points"], 16_777_216);
+    assert!(v["space"]["candidates"].is_null(), "{}", v["space"]);
+    let out = f.run(&["validate"]);
+    assert_ok(&out);
+    assert!(
+        out.stdout()
+            .contains("16777216 grid points in the space, more than a search runs whole"),
+        "{}",
+        out.stdout().lines().next().unwrap_or_default()
+    );
+    assert_ok(&f.run(&["simulate"]));
+    let out = f.run(&[
+        "search",
+        "--sample",
+        "random:3",
+        "--replications",
+        "1",
+        "--confirm",
+        "0",
+        "--format",
+        "json",
+    ]);
+    assert_ok(&out);
+    assert_eq!(out.json()["candidates"].as_array().unwrap().len(), 3);
+    let out = f.run(&["search", "--replications", "1"]);
+    assert_input_error(
+        &out,
+        SPACE,
+        "grid",
+        &[
+            "16777216 points (8 × 8 × 8 × 8 × 8 × 8 × 8 × 8)",
+            "more than the 100000 a search runs",
+            "--sample random:N",
+        ],
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(40),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
 #[test]
 fn duration_error_points_at_the_line_of_the_value() {
     let f = Fixture::new();
@@ -1657,6 +1755,54 @@ fn out_pointing_at_a_file_fails_without_leftovers() {
             "{:?}",
             f.temp_files_in(".")
         );
+    }
+}
+
+/// `--out` is checked before the work: `search --out FILE` simulated every candidate, then
+/// failed with "cannot create this directory: File exists". Every command that writes into
+/// `--out` now refuses a file there (or in the way) at once, saying it is a file.
+#[test]
+fn out_is_checked_before_any_simulation_and_a_file_there_is_named() {
+    let f = Fixture::new();
+    f.write("afile", "keep me\n");
+    let metrics = repo()
+        .join("tests/fixtures/metrics/top.txt")
+        .display()
+        .to_string();
+    let commands: [&[&str]; 7] = [
+        &["search", "--replications", "32", "--confirm", "0"],
+        &["search", "--shard", "0/1", "--replications", "32"],
+        &["simulate", "--replications", "32"],
+        &["merge", "shards/shard-0-of-1.json"],
+        &["recommend", "--metrics", &metrics, "--simulate"],
+        &["report", "--from", "results"],
+        &["emit", "--from", "results"],
+    ];
+    for args in commands {
+        for (out_dir, says) in [
+            ("afile", "afile: is a file, not a directory"),
+            (
+                "afile/sub",
+                "afile: is a file, so the --out directory afile/sub cannot be made inside it",
+            ),
+        ] {
+            let mut full = args.to_vec();
+            full.extend(["--out", out_dir]);
+            let started = Instant::now();
+            let out = f.run(&full);
+            assert_input_error(&out, "afile", "", &[says]);
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "{full:?} took {:?} before refusing --out",
+                started.elapsed()
+            );
+            assert_eq!(f.read("afile"), "keep me\n");
+            assert!(
+                f.temp_files_in(".").is_empty(),
+                "{:?}",
+                f.temp_files_in(".")
+            );
+        }
     }
 }
 
@@ -1976,6 +2122,61 @@ fn stdout_write_error_is_not_a_panic() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(1), "{stderr}");
+}
+
+/// `--shard` takes only canonical numbers: `+1/2`, `01/2` and ` 1/2` used to run shard 1 and
+/// write `shard-1-of-2.json` for a Job whose index the merge glob `shard-*-of-"$SHARDS".json`
+/// spells otherwise. A merge given a glob that matched nothing (the shell passes it as is)
+/// says so and lists the shard files that are there.
+#[test]
+fn shard_numbers_must_be_canonical_and_an_unmatched_glob_is_named() {
+    let f = Fixture::with_tiny_space();
+    for spec in ["+1/2", "01/2", " 1/2", "1/02", "1/+2", "1 /2"] {
+        let out = f.run(&[
+            "search",
+            "--shard",
+            spec,
+            "--replications",
+            "1",
+            "--out",
+            "d",
+        ]);
+        assert_no_panic(&out);
+        assert_eq!(out.code, Some(2), "{spec:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("--shard") && out.stderr.contains("leading zeros"),
+            "{spec:?}: {}",
+            out.stderr
+        );
+        assert!(!f.path("d").exists(), "{spec:?} wrote a shard");
+    }
+    let out = f.run(&[
+        "search",
+        "--shard",
+        "0/2",
+        "--replications",
+        "1",
+        "--out",
+        "d",
+    ]);
+    assert_ok(&out);
+    let out = f.run(&["merge", "d/shard-*-of-3.json"]);
+    assert_input_error(
+        &out,
+        "d/shard-*-of-3.json",
+        "",
+        &[
+            "no shard file matched this pattern",
+            "d holds `shard-0-of-2.json`",
+        ],
+    );
+    let out = f.run(&["merge", "none/shard-*-of-2.json"]);
+    assert_input_error(
+        &out,
+        "none/shard-*-of-2.json",
+        "",
+        &["none holds no shard files"],
+    );
 }
 
 #[test]
@@ -2559,7 +2760,13 @@ fn shards_merge_into_the_single_run_byte_for_byte() {
     assert_ok(&f.run(&other));
     let out = f.run(&["merge", &files[0], "other/shard-1-of-3.json", &files[2]]);
     assert_eq!(out.code, Some(2), "{}", out.stderr);
-    assert!(out.stderr.contains("another search"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "confirm.feasible 1 in other/shard-1-of-3.json, 3 in shards/shard-0-of-3.json"
+        ),
+        "{}",
+        out.stderr
+    );
     // Merge takes the seed and the load model from the shards: other ones given on the
     // command line are bad input naming the flag (the shards' own are accepted).
     let out = f.run(&["merge", "--seed", "99", &files[0], &files[1], &files[2]]);
@@ -2995,6 +3202,150 @@ fn merge_rejects_shard_headers_no_search_writes_naming_the_field() {
     }
 }
 
+/// A header number no search writes is refused naming its field before merge sizes anything
+/// from it: a `candidates_total` of 1e18 panicked ("capacity overflow") and one of 1e10 or a
+/// `shards` of 4e9 aborted on an allocation of gigabytes; a confirmation cap beyond what the
+/// flags accept would run for ever.
+#[test]
+fn merge_validates_every_header_number_before_using_it() {
+    let f = eight();
+    write_two_shards(&f, &QUICK_SEARCH);
+    let edited = |i: usize, edit: &dyn Fn(&mut Value)| -> String {
+        let mut v: Value =
+            serde_json::from_str(&f.read(&format!("shards/shard-{i}-of-2.json"))).unwrap();
+        edit(&mut v["header"]);
+        let name = format!("edited-{i}.json");
+        f.write(&name, &v.to_string());
+        name
+    };
+    let set = |path: &'static [&'static str], value: Value| {
+        move |h: &mut Value| {
+            let mut at = h;
+            for k in path {
+                at = &mut at[*k];
+            }
+            *at = value.clone();
+        }
+    };
+    let cases: Vec<(&[&str], Value, &str, &str)> = vec![
+        (
+            &["candidates_total"],
+            1_000_000_000_000_000_000u64.into(),
+            "header.candidates_total",
+            "1000000000000000000",
+        ),
+        (
+            &["candidates_total"],
+            10_000_000_000u64.into(),
+            "header.candidates_total",
+            "10000000000",
+        ),
+        (
+            &["candidates_total"],
+            0.into(),
+            "header.candidates_total",
+            "expected at least 1",
+        ),
+        (
+            &["shards"],
+            4_000_000_000u64.into(),
+            "candidates",
+            "shard 0 of 4000000000",
+        ),
+        (
+            &["confirm", "max_replications"],
+            4_000_000_000u64.into(),
+            "header.confirm.max_replications",
+            "expected 1 to",
+        ),
+        (
+            &["confirm", "max_tries"],
+            5.into(),
+            "header.confirm.max_tries",
+            "expected 0",
+        ),
+        (
+            &["plan", "replications"],
+            4_000_000_000u64.into(),
+            "header.plan.replications",
+            "expected 1 to 100000",
+        ),
+        (
+            &["plan", "first_stage"],
+            3.into(),
+            "header.plan.first_stage",
+            "expected 1 to",
+        ),
+    ];
+    for (path, value, field, says) in cases {
+        // Edited alike in both shards, so that they agree with each other.
+        let files = [
+            edited(0, &set(path, value.clone())),
+            edited(1, &set(path, value.clone())),
+        ];
+        let out = f.run(&["merge", &files[0], &files[1]]);
+        assert_input_error(&out, "edited-0.json", field, &[says]);
+    }
+    // Edited in one shard only: the shards disagree on it.
+    let one = edited(
+        0,
+        &set(&["candidates_total"], 1_000_000_000_000_000_000u64.into()),
+    );
+    let out = f.run(&["merge", &one, "shards/shard-1-of-2.json"]);
+    assert_input_error(&out, "shard-1-of-2.json", "header", &[]);
+}
+
+/// Shards of different searches: the merge names the first header field that differs and
+/// both values with their files, not one message for every difference.
+#[test]
+fn merge_names_the_header_field_that_differs_and_both_values() {
+    let f = eight();
+    write_two_shards(&f, &QUICK_SEARCH);
+    for (extra, shard, field, values) in [
+        (&["--seed", "2"][..], "1/2", "seed", ("2", "1")),
+        (
+            &["--replications", "3"][..],
+            "1/2",
+            "plan.replications",
+            ("3", "2"),
+        ),
+        (
+            &["--growth", "5"][..],
+            "1/2",
+            "variation.growth_pct_per_month",
+            ("5", "0"),
+        ),
+        (
+            &["--sample", "random:6"][..],
+            "1/2",
+            "sample",
+            ("random:6", "grid"),
+        ),
+        (&[][..], "1/3", "shards", ("3", "2")),
+    ] {
+        let dir = format!("other-{}", field.replace('.', "-"));
+        let mut args = vec!["search", "--shard", shard, "--out", &dir];
+        let mut common = QUICK_SEARCH.to_vec();
+        if let Some(i) = common.iter().position(|a| extra.first() == Some(a)) {
+            common.drain(i..i + 2);
+        }
+        args.extend(common);
+        args.extend(extra);
+        assert_ok(&f.run(&args));
+        let other = format!("{dir}/shard-1-of-{}.json", &shard[2..]);
+        let out = f.run(&["merge", "shards/shard-0-of-2.json", &other]);
+        let (mine, first) = values;
+        assert_input_error(
+            &out,
+            &other,
+            "header",
+            &[&format!(
+                "{field} {mine} in {other}, {first} in shards/shard-0-of-2.json"
+            )],
+        );
+    }
+}
+
 /// A shard whose header was edited to say it is the whole search (`shards: 1`) holds half the
 /// candidates: the merge names that file and what it should hold, not "<command line>".
 #[test]
@@ -3014,6 +3365,75 @@ fn merge_names_a_shard_that_holds_other_candidates_than_its_header_says() {
         &[&format!(
             "holds {held} candidates; shard 0 of 1 of a {total}-candidate search holds {total}"
         )],
+    );
+}
+
+/// A Latin hypercube that gives fewer distinct points than asked says so; a sample count too
+/// large for a `usize` says it is too large (it said "not a sample count ≥ 1"); counts of one
+/// are singular ("1 replications each", "1 candidates").
+#[test]
+fn sample_shortfalls_and_sizes_are_reported_in_words() {
+    let f = eight();
+    let mut short = 0;
+    for seed in ["1", "2", "3", "4", "5"] {
+        let out = f.run(&[
+            "search",
+            "--format",
+            "json",
+            "--replications",
+            "1",
+            "--confirm",
+            "0",
+            "--seed",
+            seed,
+            "--sample",
+            "lhs:8",
+        ]);
+        assert_ok(&out);
+        let n = out.json()["candidates"].as_array().unwrap().len();
+        let said = format!("costsim: lhs:8 gave {n} distinct grid points");
+        assert_eq!(
+            out.stderr.contains(&said),
+            n < 8,
+            "seed {seed}, {n}: {}",
+            out.stderr
+        );
+        short += usize::from(n < 8);
+    }
+    assert!(short > 0, "no seed gave repeated points");
+    for (sample, says) in [
+        (
+            "lhs:99999999999999999999",
+            "`99999999999999999999` is too large: a search runs at most 100000 candidates",
+        ),
+        ("random:100001", "`100001` is too large"),
+        ("lhs:0", "`0` is not a sample count ≥ 1"),
+        ("lhs:x", "`x` is not a sample count ≥ 1"),
+    ] {
+        let out = f.run(&["search", "--sample", sample]);
+        assert_eq!(out.code, Some(2), "{sample}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("--sample") && out.stderr.contains(says),
+            "{sample}: {}",
+            out.stderr
+        );
+    }
+    let f = Fixture::with_tiny_space();
+    let out = f.run(&[
+        "search",
+        "--shard",
+        "0/1",
+        "--replications",
+        "1",
+        "--out",
+        "d",
+    ]);
+    assert_ok(&out);
+    assert!(
+        out.stdout()
+            .contains(", 1 replication each; merge all 1 shard with"),
+        "{}",
+        out.stdout()
     );
 }
 
@@ -3159,6 +3579,58 @@ fn pool_settings_space(pools: &str) -> String {
         )
         .replace("node_pool: [highmem, general]", "node_pool: [highmem]")
         .replace("client_pools: { mongodb: [fit], redis: [fit] }\n", pools)
+}
+
+/// A space's explicit `min_size` above the pool's size was lowered to the size without a word
+/// (`size: [5], min_size: [10]` ran `mongodb:5/min5`), while a config with `minPoolSize` above
+/// `maxPoolSize` is refused and pymongo raises on it. Such combinations are skipped with a
+/// warning, as combinations with more min than max replicas are.
+#[test]
+fn space_pool_min_size_above_size_is_skipped_with_a_warning() {
+    let f = Fixture::new();
+    f.write(
+        SPACE,
+        &pool_settings_space(
+            "client_pools:\n  mongodb: { size: [5, 14], min_size: [10] }\n  redis: [fit]\n",
+        ),
+    );
+    let out = f.run(&[
+        "search",
+        "--format",
+        "json",
+        "--replications",
+        "1",
+        "--confirm",
+        "0",
+    ]);
+    assert_ok(&out);
+    let names: Vec<String> = out.json()["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["config"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(names[0].contains("conns=mongodb:14/min10,"), "{names:?}");
+    assert!(
+        out.stderr.contains(
+            "costsim: 1 candidate left out: their client pool's min_size is above its size"
+        ),
+        "{}",
+        out.stderr
+    );
+    // Every combination so: no candidate, after the warning.
+    f.write(
+        SPACE,
+        &pool_settings_space("client_pools:\n  mongodb: { size: [5], min_size: [10] }\n"),
+    );
+    let out = f.run(&["search", "--replications", "1", "--confirm", "0"]);
+    assert_input_error(&out, SPACE, "", &["no valid candidate"]);
+    assert!(
+        out.stderr.contains("min_size is above its size"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

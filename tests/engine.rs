@@ -612,8 +612,8 @@ fn a_namespace_limit_range_defaults_the_requests_and_refuses_pods_outside_it() {
     let sc = sc.unwrap();
     let points = costsim::search::space::expand(&sc.space, &sc.baseline);
     assert_eq!(points.len(), 2);
-    let (kept, skipped, _) = costsim::search::space_candidates(&sc, points);
-    assert_eq!((kept.len(), skipped), (1, 1));
+    let (kept, left_out) = costsim::search::space_candidates(&sc, points);
+    assert_eq!((kept.len(), left_out.not_admitted), (1, 1));
     assert!(kept[0].name.contains("cpu=500m/none"), "{}", kept[0].name);
 }
 

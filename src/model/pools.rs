@@ -429,16 +429,13 @@ impl ClientPoolConfig {
         c
     }
 
-    /// The same pool with `size` connections per process (`maxPoolSize` or `max_connections`),
-    /// `minPoolSize` lowered to it if above.
+    /// The same pool with `size` connections per process (`maxPoolSize` or `max_connections`);
+    /// a `minPoolSize` above it stays (the search skips such a pool, as pymongo refuses it).
     pub fn with_max_size(&self, size: u32) -> ClientPoolConfig {
         let mut c = self.clone();
         match c.client.as_str() {
             "redis-py" => c.max_connections = Some(Some(i64::from(size))),
-            _ => {
-                c.max_pool_size = Some(Some(i64::from(size)));
-                c.min_pool_size = c.min_pool_size.map(|m| m.min(i64::from(size)));
-            }
+            _ => c.max_pool_size = Some(Some(i64::from(size))),
         }
         c
     }

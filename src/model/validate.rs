@@ -498,6 +498,18 @@ pub fn check_space(scenario: &Scenario, file: &str) -> Result<()> {
             return Err(Error::at_field(file, f, "must list at least one value"));
         }
     }
+    if crate::search::space::grid_size(s).is_none() {
+        return Err(Error::at_field(
+            file,
+            "grid",
+            format!(
+                "its lists give {} points, more than the {} a grid can index; expected \
+                 shorter lists",
+                crate::search::space::grid_shape(s),
+                usize::MAX
+            ),
+        ));
+    }
     for (i, p) in g.node_pool.iter().enumerate() {
         if scenario.catalog.pool(p).is_none() {
             return Err(Error::at_field(
@@ -635,7 +647,7 @@ pub fn check_space(scenario: &Scenario, file: &str) -> Result<()> {
             ));
         }
     }
-    if crate::search::space::expand(s, &scenario.baseline).is_empty() {
+    if !crate::search::space::has_valid_point(s) {
         return Err(Error::at_field(
             file,
             "grid",

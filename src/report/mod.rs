@@ -715,9 +715,9 @@ pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool)
     });
     let breach = |c: &Candidate| {
         c.breach_probability().map(|b| {
-            let over = b
-                .replications
-                .map_or(String::new(), |n| format!(" over {n} replications"));
+            let over = b.replications.map_or(String::new(), |n| {
+                format!(" over {}", crate::output::plural(n, "replication"))
+            });
             format!("{:.3} [{:.3}, {:.3}]{over}", b.p, b.low, b.high)
         })
     };

@@ -11,6 +11,7 @@ pub mod space;
 
 use rayon::prelude::*;
 
+use crate::error::{Error, Result};
 use crate::eval::{evaluate, Evaluation};
 use crate::model::config::Config;
 use crate::model::scenario::Scenario;
@@ -97,18 +98,6 @@ impl Evaluated {
     }
 }
 
-/// The configurations the scenario admits ([`admits`]: the namespace LimitRange, and the
-/// pool the placement rules give each memory request), and how many were left out.
-pub fn admissible(scenario: &Scenario, configs: Vec<Config>) -> (Vec<Config>, usize) {
-    let before = configs.len();
-    let kept: Vec<Config> = configs
-        .into_iter()
-        .filter(|c| admits(scenario, c))
-        .collect();
-    let skipped = before - kept.len();
-    (kept, skipped)
-}
-
 /// Whether the scenario admits `config`: every workload's pods pass the namespace LimitRange
 /// and run on the pool the placement rules give their memory request.
 pub fn admits(scenario: &Scenario, config: &Config) -> bool {
@@ -118,31 +107,119 @@ pub fn admits(scenario: &Scenario, config: &Config) -> bool {
     })
 }
 
-/// The search's candidates from the expanded or sampled points `configs` of the scenario's
-/// space: each with the space's pool settings ([`pools::with_pool_sizes`]), those the
-/// scenario admits ([`admissible`]), each once ([`distinct`]). Also returns how many it left
-/// out and how many repeats were dropped.
-pub fn space_candidates(scenario: &Scenario, configs: Vec<Config>) -> (Vec<Config>, usize, usize) {
-    let (kept, skipped) = admissible(
-        scenario,
-        pools::with_pool_sizes(scenario, &scenario.space, configs),
-    );
-    let (kept, repeats) = distinct(kept);
-    (kept, skipped, repeats)
+/// Most candidates a search runs (a grid's points times its pool settings, or `--sample`'s
+/// N): a candidate's configuration takes about 10 KB before any simulation (1 GB at this
+/// cap), and one replication of each a few CPU-seconds to a minute.
+pub const MAX_CANDIDATES: usize = 100_000;
+
+/// The most candidates the space's grid gives ([`space::grid_size`] times
+/// [`pools::combinations`]), before any is left out; `None` beyond a `usize`.
+pub fn grid_candidates_bound(scenario: &Scenario) -> Option<usize> {
+    space::grid_size(&scenario.space)?.checked_mul(pools::combinations(&scenario.space)?)
 }
 
-/// `configs` with each configuration kept once, at its first place (a space can spell one
-/// setting twice: a `1.5x` CPU limit of a 200m request is the `300m` limit), and how many
-/// repeats were dropped.
-pub fn distinct(configs: Vec<Config>) -> (Vec<Config>, usize) {
-    let before = configs.len();
-    let mut seen = std::collections::HashSet::with_capacity(before);
-    let kept: Vec<Config> = configs
-        .into_iter()
-        .filter(|c| seen.insert(serde_json::to_string(&c.workloads).unwrap_or_default()))
-        .collect();
-    let repeats = before - kept.len();
-    (kept, repeats)
+/// Refuses, before anything is expanded, a grid search (`--sample grid`) of a space that can
+/// give more than [`MAX_CANDIDATES`] candidates, naming the space file.
+pub fn check_grid_search(scenario: &Scenario) -> Result<()> {
+    let bound = grid_candidates_bound(scenario);
+    if bound.is_some_and(|n| n <= MAX_CANDIDATES) {
+        return Ok(());
+    }
+    let points = space::grid_size(&scenario.space).unwrap_or(usize::MAX);
+    let settings = pools::combinations(&scenario.space).unwrap_or(usize::MAX);
+    let with_pools = if settings > 1 {
+        format!(" with {settings} pool settings each")
+    } else {
+        String::new()
+    };
+    Err(Error::at_field(
+        &scenario.space_file,
+        "grid",
+        format!(
+            "its {points} points ({}){with_pools} give up to {} candidates, more than the \
+             {MAX_CANDIDATES} a search runs; sample the space (`--sample random:N` or \
+             `--sample lhs:N`, N at most {MAX_CANDIDATES}) or shorten its lists",
+            space::grid_shape(&scenario.space),
+            bound.map_or("more than 2^64".to_string(), |n| n.to_string()),
+        ),
+    ))
+}
+
+/// Turns the space's points into the search's candidates one point at a time: each with the
+/// space's pool settings ([`pools::with_pool_sizes`]), those the scenario admits ([`admits`]),
+/// each once (a space can spell one setting twice: a `1.5x` CPU limit of a 200m request is the
+/// `300m` limit), counting what it leaves out. It keeps only what tells repeats apart, so a
+/// grid is counted without being expanded.
+pub struct Candidates<'a> {
+    scenario: &'a Scenario,
+    seen: std::collections::HashSet<String>,
+    /// What it left out so far.
+    pub left_out: LeftOut,
+}
+
+/// The candidates of a space's points that the search leaves out, by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LeftOut {
+    /// Combinations of pool settings whose `min_size` is above their size (pymongo refuses
+    /// `minPoolSize` above `maxPoolSize`).
+    pub pool_min_above_size: usize,
+    /// Configurations the scenario does not admit ([`admits`]).
+    pub not_admitted: usize,
+    /// The same configuration as an earlier one.
+    pub repeats: usize,
+}
+
+impl<'a> Candidates<'a> {
+    /// No point seen yet.
+    pub fn new(scenario: &'a Scenario) -> Self {
+        Candidates {
+            scenario,
+            seen: std::collections::HashSet::new(),
+            left_out: LeftOut::default(),
+        }
+    }
+
+    /// The candidates the grid point `point` gives that no earlier point gave.
+    pub fn of(&mut self, point: Config) -> Vec<Config> {
+        let sc = self.scenario;
+        let mut out = Vec::new();
+        let (configs, min_above_size) = pools::with_pool_sizes(sc, &sc.space, vec![point]);
+        self.left_out.pool_min_above_size += min_above_size;
+        for c in configs {
+            if !admits(sc, &c) {
+                self.left_out.not_admitted += 1;
+            } else if self
+                .seen
+                .insert(serde_json::to_string(&c.workloads).unwrap_or_default())
+            {
+                out.push(c);
+            } else {
+                self.left_out.repeats += 1;
+            }
+        }
+        out
+    }
+}
+
+/// The search's candidates from the expanded or sampled points `configs` of the scenario's
+/// space ([`Candidates`]), and what it left out.
+pub fn space_candidates(scenario: &Scenario, configs: Vec<Config>) -> (Vec<Config>, LeftOut) {
+    let mut candidates = Candidates::new(scenario);
+    let kept = configs.into_iter().flat_map(|c| candidates.of(c)).collect();
+    (kept, candidates.left_out)
+}
+
+/// How many candidates a grid search of the scenario's space runs, counted point by point
+/// ([`Candidates`]) without expanding the grid; `None` when it is too large for a grid search
+/// ([`check_grid_search`]).
+pub fn count_grid_candidates(scenario: &Scenario) -> Option<usize> {
+    check_grid_search(scenario).ok()?;
+    let mut candidates = Candidates::new(scenario);
+    Some(
+        space::points(&scenario.space, &scenario.baseline)
+            .map(|c| candidates.of(c).len())
+            .sum(),
+    )
 }
 
 /// Simulates and evaluates one configuration.

@@ -2,17 +2,25 @@
 //! combination of the space's pool sizes, `fit` resolved against the servers' limits.
 
 use crate::model::config::Config;
-use crate::model::pools::{connection_budget, fitting_size};
+use crate::model::pools::{connection_budget, fitting_size, ClientPoolConfig};
 use crate::model::scenario::Scenario;
 use crate::model::space::{PoolAxes, PoolSize, PoolTimeout, Space};
 
 /// Every candidate with every combination of the space's pool settings (servers in name
-/// order, the last setting varying fastest), `fit` resolved against the servers' limits.
-/// Without `client_pools` in the space the candidates are returned as they are.
-pub fn with_pool_sizes(scenario: &Scenario, space: &Space, candidates: Vec<Config>) -> Vec<Config> {
+/// order, the last setting varying fastest), `fit` resolved against the servers' limits, and
+/// how many combinations were skipped because their `minPoolSize` is above their size
+/// (pymongo raises on that, and a config with it is refused; the search used to lower the
+/// minimum silently). Without `client_pools` in the space the candidates are returned as they
+/// are.
+pub fn with_pool_sizes(
+    scenario: &Scenario,
+    space: &Space,
+    candidates: Vec<Config>,
+) -> (Vec<Config>, usize) {
     if space.client_pools.is_empty() {
-        return candidates;
+        return (candidates, 0);
     }
+    let mut skipped = 0;
     let mut out = Vec::new();
     for c in candidates {
         let mut partial = vec![c];
@@ -21,10 +29,18 @@ pub fn with_pool_sizes(scenario: &Scenario, space: &Space, candidates: Vec<Confi
             let mut next = Vec::with_capacity(partial.len() * choices.len());
             for c in &partial {
                 for choice in &choices {
-                    if let Some(set) = with_choice(scenario, &space.workload, c, server, choice) {
-                        if !next.contains(&set) {
-                            next.push(set);
-                        }
+                    let Some(set) = with_choice(scenario, &space.workload, c, server, choice)
+                    else {
+                        continue;
+                    };
+                    let pool = set
+                        .workloads
+                        .get(&space.workload)
+                        .and_then(|w| w.client_pools.get(server));
+                    if pool.is_some_and(min_above_size) {
+                        skipped += 1;
+                    } else if !next.contains(&set) {
+                        next.push(set);
                     }
                 }
             }
@@ -32,7 +48,32 @@ pub fn with_pool_sizes(scenario: &Scenario, space: &Space, candidates: Vec<Confi
         }
         out.extend(partial);
     }
-    out
+    (out, skipped)
+}
+
+/// Whether `pool` keeps more connections open than it may hold (`minPoolSize` above its
+/// maximum size, as the client resolves it).
+fn min_above_size(pool: &ClientPoolConfig) -> bool {
+    let Some(min) = pool.min_pool_size else {
+        return false;
+    };
+    let without_min = ClientPoolConfig {
+        min_pool_size: None,
+        ..pool.clone()
+    };
+    without_min
+        .resolve()
+        .is_ok_and(|r| min > i64::from(r.max_size))
+}
+
+/// How many combinations of pool settings the space tries per grid point (1 without
+/// `client_pools`; `None` beyond a `usize`): what [`with_pool_sizes`] multiplies a grid by, at
+/// most.
+pub fn combinations(space: &Space) -> Option<usize> {
+    space
+        .client_pools
+        .values()
+        .try_fold(1usize, |n, axes| n.checked_mul(choices(axes).len()))
 }
 
 /// One combination of a server's pool settings (`None`: the baseline's).

@@ -33,12 +33,25 @@ pub struct Shard {
 impl std::str::FromStr for Shard {
     type Err = String;
 
-    /// `I/N` with `0 ≤ I < N`.
+    /// `I/N` with `0 ≤ I < N`, both canonical decimal numbers (no sign, spaces or leading
+    /// zeros): the shard file is named after them (`shard-I-of-N.json`), and the merge Job's
+    /// glob `shard-*-of-"$SHARDS".json` finds only the canonical spelling.
     fn from_str(s: &str) -> std::result::Result<Shard, String> {
-        let bad = || format!("`{s}` is not I/N with 0 ≤ I < N");
+        let bad = || {
+            format!(
+                "`{}` is not I/N with 0 ≤ I < N, written as plain decimal numbers without a \
+                 sign, spaces or leading zeros (e.g. `0/2`, `1/2`)",
+                s.escape_debug()
+            )
+        };
+        let number = |t: &str| -> Option<u32> {
+            let canonical =
+                t.bytes().all(|b| b.is_ascii_digit()) && (t == "0" || !t.starts_with('0'));
+            canonical.then(|| t.parse().ok()).flatten()
+        };
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
-        let index: u32 = i.trim().parse().map_err(|_| bad())?;
-        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        let index = number(i).ok_or_else(bad)?;
+        let count = number(n).ok_or_else(bad)?;
         if count == 0 || index >= count {
             return Err(bad());
         }
@@ -69,6 +82,10 @@ pub struct Header {
     pub plan: Plan,
     /// The traffic variation.
     pub variation: Variation,
+    /// The candidates' sampling (`grid`, `lhs:N`, `random:N`), so that a merge of shards of
+    /// another `--sample` names it (empty in files written before it was recorded).
+    #[serde(default)]
+    pub sample: String,
     /// The confirmation stage merge runs after the halving (off in shard files written before
     /// it existed).
     #[serde(default = "confirm_off")]
@@ -87,16 +104,74 @@ pub struct Header {
 }
 
 impl Header {
+    /// Every field with its value as shown, in the order a merge reports the first that
+    /// differs (what the user chose first, then what follows from it).
+    fn fields(&self) -> [(&'static str, String); 19] {
+        let (p, v, c) = (&self.plan, &self.variation, &self.confirm);
+        [
+            ("format", self.format.clone()),
+            ("scenario", self.scenario.clone()),
+            ("scenario_digest", self.scenario_digest.clone()),
+            ("seed", self.seed.to_string()),
+            ("load_model", self.load_model.clone()),
+            ("sample", self.sample.clone()),
+            ("plan.replications", p.replications.to_string()),
+            ("plan.first_stage", p.first_stage.to_string()),
+            ("plan.eta", p.eta.to_string()),
+            (
+                "plan.max_breach_probability",
+                p.max_breach_probability.to_string(),
+            ),
+            ("variation.poisson", v.poisson.to_string()),
+            ("variation.bootstrap_days", v.bootstrap_days.to_string()),
+            (
+                "variation.growth_pct_per_month",
+                v.growth_pct_per_month.to_string(),
+            ),
+            ("confirm.feasible", c.feasible.to_string()),
+            ("confirm.max_replications", c.max_replications.to_string()),
+            ("confirm.max_tries", c.max_tries.to_string()),
+            ("shards", self.shards.to_string()),
+            ("candidates_total", self.candidates_total.to_string()),
+            ("candidates_digest", self.candidates_digest.clone()),
+        ]
+    }
+
+    /// The first field in which `self` and `other` differ, with both values (`self`'s first).
+    pub fn first_difference(&self, other: &Header) -> Option<(&'static str, String, String)> {
+        self.fields()
+            .into_iter()
+            .zip(other.fields())
+            .find(|((_, a), (_, b))| a != b)
+            .map(|((field, a), (_, b))| (field, a, b))
+    }
+
     /// The field of a header that no `search --shard` writes (a hand-edited or corrupt file)
     /// and what it should be: merge would otherwise panic or rank with settings the command
     /// line rejects.
     pub fn invalid_field(&self) -> Option<(&'static str, String)> {
+        use crate::search::risk::MAX_REPLICATIONS;
         let p = &self.plan;
         let g = self.variation.growth_pct_per_month;
-        if p.replications == 0 {
-            Some(("header.plan.replications", "0; expected at least 1".into()))
-        } else if p.first_stage == 0 {
-            Some(("header.plan.first_stage", "0; expected at least 1".into()))
+        let c = &self.confirm;
+        // The cap `search` writes: `--confirm-replications` (at most MAX_REPLICATIONS) or the
+        // default, which proves the budget with one breach and may lie beyond it.
+        let most_confirm = MAX_REPLICATIONS.max(crate::search::confirm::default_max_replications(
+            p.max_breach_probability,
+        ));
+        if p.replications == 0 || p.replications > MAX_REPLICATIONS {
+            Some((
+                "header.plan.replications",
+                format!("{}; expected 1 to {MAX_REPLICATIONS}", p.replications),
+            ))
+        } else if p.first_stage == 0 || p.first_stage > p.replications {
+            Some((
+                "header.plan.first_stage",
+                format!(
+                    "{}; expected 1 to header.plan.replications ({})",
+                    p.first_stage, p.replications
+                ),
+            ))
         } else if p.eta == 0 {
             Some(("header.plan.eta", "0; expected at least 1".into()))
         } else if let Some(problem) = crate::search::risk::budget_problem(p.max_breach_probability)
@@ -115,8 +190,42 @@ impl Header {
                 "header.load_model",
                 format!("`{}`; expected fluid or requests", self.load_model),
             ))
+        } else if c.max_replications > most_confirm || (c.feasible > 0 && c.max_replications == 0) {
+            Some((
+                "header.confirm.max_replications",
+                format!("{}; expected 1 to {most_confirm}", c.max_replications),
+            ))
+        } else if c.feasible > 0 && c.max_tries == 0 {
+            Some((
+                "header.confirm.max_tries",
+                "0 with header.confirm.feasible above 0; expected at least 1".into(),
+            ))
+        } else if c.feasible == 0 && c.max_tries != 0 {
+            Some((
+                "header.confirm.max_tries",
+                format!(
+                    "{} with the stage off (header.confirm.feasible 0); expected 0",
+                    c.max_tries
+                ),
+            ))
+        } else if !self.sample.is_empty()
+            && self
+                .sample
+                .parse::<crate::search::space::Sampling>()
+                .map(|s| s.to_string())
+                != Ok(self.sample.clone())
+        {
+            Some((
+                "header.sample",
+                format!("`{}`; expected grid, lhs:N or random:N", self.sample),
+            ))
         } else if self.shards == 0 {
             Some(("header.shards", "0; expected at least 1".into()))
+        } else if self.candidates_total == 0 {
+            Some((
+                "header.candidates_total",
+                "0; expected at least 1 (a search without candidates writes no shard)".into(),
+            ))
         } else {
             None
         }
@@ -197,6 +306,30 @@ pub fn results_digest(
     crate::model::scenario::digest_of(text.as_bytes())
 }
 
+/// What sets a header field: the flag, or what else differs when a field differs.
+fn flag_of(field: &str) -> &'static str {
+    match field.split('.').next().unwrap_or_default() {
+        "format" => "written by another costsim version",
+        "scenario" | "scenario_digest" => "another --scenario, or other model files or traces",
+        "seed" => "another --seed",
+        "load_model" => "another --load-model",
+        "sample" => "another --sample",
+        "plan" => match field {
+            "plan.replications" => "another --replications",
+            "plan.first_stage" => "another --first-stage",
+            "plan.eta" => "another --halving",
+            _ => "another --max-breach-probability",
+        },
+        "variation" => match field {
+            "variation.bootstrap_days" => "another --bootstrap-days",
+            _ => "another --growth",
+        },
+        "confirm" => "another --confirm, --confirm-replications or --confirm-tries",
+        "shards" => "another shard count N in --shard I/N",
+        _ => "another candidate space or --sample",
+    }
+}
+
 fn confirm_off() -> Confirm {
     Confirm::OFF
 }
@@ -221,7 +354,9 @@ pub fn shard_candidate(index: usize, e: Evaluated) -> ShardCandidate {
 
 /// Combines the shard files `files` (name, parsed file) of one search into the candidates a
 /// single run evaluates (before ranking) and the baseline. The shards must agree on their
-/// header, and each of `0..N` must be there exactly once.
+/// header, and each of `0..N` must be there exactly once. Nothing is sized from a header number
+/// before the files are found to hold what it says (a hand-edited `candidates_total` or
+/// `shards` is an error, not an allocation).
 pub fn merge(files: Vec<(String, ShardFile)>) -> Result<(Vec<Evaluated>, Evaluated)> {
     let Some((first_name, first)) = files.first() else {
         return Err(Error::input(
@@ -232,29 +367,32 @@ pub fn merge(files: Vec<(String, ShardFile)>) -> Result<(Vec<Evaluated>, Evaluat
     };
     let header = first.header.clone();
     let first_name = first_name.clone();
-    let mut seen = vec![false; header.shards as usize];
-    let mut slots: Vec<Option<ShardCandidate>> = vec![None; header.candidates_total];
-    let mut baseline = None;
-    for (name, f) in files {
+    for (name, f) in &files {
         if !f.results_intact() {
             return Err(Error::input(
-                &name,
+                name,
                 Some("results_digest".into()),
                 "the shard's results (candidates[].records, candidates[].evaluation, baseline) \
                  do not match their digest: the file was edited or damaged; rerun the shard",
             ));
         }
         if f.header != header {
-            return Err(Error::input(
-                &name,
-                Some("header".into()),
-                format!("this shard belongs to another search than {first_name} (scenario, seed, load model, replications, variation, confirmation or shard count differ)"),
-            ));
+            let message = match f.header.first_difference(&header) {
+                Some((field, mine, first)) => format!(
+                    "{field} {mine} in {name}, {first} in {first_name}: the shards are of \
+                     different searches ({}); merge the shards of one search",
+                    flag_of(field)
+                ),
+                None => format!("this shard belongs to another search than {first_name}"),
+            };
+            return Err(Error::input(name, Some("header".into()), message));
         }
-        let s = f.shard as usize;
-        if s >= seen.len() || seen[s] {
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, f) in &files {
+        if f.shard >= header.shards || !seen.insert(f.shard) {
             return Err(Error::input(
-                &name,
+                name,
                 Some("shard".into()),
                 format!(
                     "shard {} given twice or out of 0..{}",
@@ -262,25 +400,53 @@ pub fn merge(files: Vec<(String, ShardFile)>) -> Result<(Vec<Evaluated>, Evaluat
                 ),
             ));
         }
-        seen[s] = true;
         // Shard s of n holds the candidates whose index is s modulo n.
+        let s = f.shard as usize;
         let expected = header
             .candidates_total
             .saturating_sub(s)
             .div_ceil(header.shards.max(1) as usize);
         if f.candidates.len() != expected {
             return Err(Error::input(
-                &name,
+                name,
                 Some("candidates".into()),
                 format!(
                     "holds {} candidates; shard {s} of {} of a {}-candidate search holds {expected}: \
-                     the header or the candidates were edited; rerun the shard",
+                     the header (header.candidates_total, header.shards) or the candidates were \
+                     edited; rerun the shard",
                     f.candidates.len(),
                     header.shards,
                     header.candidates_total
                 ),
             ));
         }
+    }
+    // The files given are each a distinct shard, so a missing one is among the first
+    // `files.len() + 1` indices.
+    if let Some(missing) = (0..header.shards).find(|i| !seen.contains(i)) {
+        return Err(Error::input(
+            "<command line>",
+            None,
+            format!("shard {missing}/{} is missing", header.shards),
+        ));
+    }
+    // Every shard holds what the header says (checked above), so the total is what the files
+    // hold: the slots below are sized from the data, not from the header alone.
+    let held: usize = files.iter().map(|(_, f)| f.candidates.len()).sum();
+    if held != header.candidates_total {
+        return Err(Error::input(
+            first_name,
+            Some("header.candidates_total".into()),
+            format!(
+                "{}, but the shards hold {held} candidates in all; rerun the shards",
+                header.candidates_total
+            ),
+        ));
+    }
+    let mut slots: Vec<Option<ShardCandidate>> = vec![None; held];
+    let mut baseline = None;
+    for (name, f) in files {
+        let s = f.shard as usize;
         for c in f.candidates {
             let ok = c.index < slots.len()
                 && c.index % header.shards as usize == s
@@ -299,13 +465,6 @@ pub fn merge(files: Vec<(String, ShardFile)>) -> Result<(Vec<Evaluated>, Evaluat
             slots[at] = Some(c);
         }
         baseline.get_or_insert(f.baseline);
-    }
-    if let Some(missing) = seen.iter().position(|s| !s) {
-        return Err(Error::input(
-            "<command line>",
-            None,
-            format!("shard {missing}/{} is missing", header.shards),
-        ));
     }
     let all: Vec<ShardCandidate> = slots
         .into_iter()
@@ -360,7 +519,22 @@ mod tests {
         let s: Shard = "1/3".parse().unwrap_or(Shard { index: 9, count: 9 });
         assert_eq!(s, Shard { index: 1, count: 3 });
         assert!(s.holds(4) && !s.holds(3));
-        for bad in ["3/3", "1", "a/2", "0/0", "-1/2"] {
+        for bad in [
+            "3/3",
+            "1",
+            "a/2",
+            "0/0",
+            "-1/2",
+            "+1/2",
+            "01/2",
+            "1/02",
+            " 1/2",
+            "1/ 2",
+            "1/2 ",
+            "/2",
+            "1/",
+            "1/99999999999",
+        ] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }
     }

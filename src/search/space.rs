@@ -7,23 +7,40 @@ use crate::model::config::{
 use crate::model::space::{LimitChoice, LimitRule, Space};
 use crate::quantity::{Bytes, MilliCpu};
 
-/// Number of grid points of `space`.
-pub fn grid_size(space: &Space) -> usize {
-    dims(space).iter().product()
+/// Number of grid points of `space`: the product of its lists' lengths, `None` when that is
+/// more than a `usize` indexes (the product used to wrap: a space of 2^64 + 6464 points
+/// reported 6464 and sampled only first values).
+pub fn grid_size(space: &Space) -> Option<usize> {
+    dims(space)
+        .iter()
+        .try_fold(1usize, |product, &d| product.checked_mul(d))
 }
 
-fn limit_cpu(choice: &LimitChoice<MilliCpu>, request: MilliCpu) -> Option<MilliCpu> {
-    match choice {
+/// The lengths of the grid's lists, as `2 × 3 × …` in expansion order (for messages).
+pub fn grid_shape(space: &Space) -> String {
+    dims(space)
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(" × ")
+}
+
+/// The CPU limit `choice` sets on `request` (`Some(None)`: no limit); `None` when it is below
+/// the request, which makes the point invalid.
+fn limit_cpu(choice: &LimitChoice<MilliCpu>, request: MilliCpu) -> Option<Option<MilliCpu>> {
+    let limit = match choice {
         LimitChoice::Rule(LimitRule::None) => None,
         LimitChoice::Rule(LimitRule::Ratio(r)) => {
             Some(MilliCpu((request.0 as f64 * r).round() as i64))
         }
         LimitChoice::Absolute(q) => Some(*q),
-    }
+    };
+    at_or_above(limit, request)
 }
 
-fn limit_memory(choice: &LimitChoice<Bytes>, request: Bytes) -> Option<Bytes> {
-    match choice {
+/// The memory limit `choice` sets on `request`, as [`limit_cpu`].
+fn limit_memory(choice: &LimitChoice<Bytes>, request: Bytes) -> Option<Option<Bytes>> {
+    let limit = match choice {
         LimitChoice::Rule(LimitRule::None) => None,
         LimitChoice::Rule(LimitRule::Ratio(r)) => {
             // Round to whole MiB, as people write limits.
@@ -31,7 +48,33 @@ fn limit_memory(choice: &LimitChoice<Bytes>, request: Bytes) -> Option<Bytes> {
             Some(Bytes(mib * 1_048_576))
         }
         LimitChoice::Absolute(q) => Some(*q),
+    };
+    at_or_above(limit, request)
+}
+
+/// `Some(limit)` unless the limit is below `request`.
+fn at_or_above<T: PartialOrd>(limit: Option<T>, request: T) -> Option<Option<T>> {
+    match limit {
+        Some(l) if l < request => None,
+        l => Some(l),
     }
+}
+
+/// Whether some point of the grid is valid (min ≤ max replicas, limits at or above their
+/// requests), found without expanding the grid: validity depends on three pairs of fields
+/// alone, so the grid has a valid point when each pair has a valid combination.
+pub fn has_valid_point(space: &Space) -> bool {
+    let g = &space.grid;
+    let pair = |n: usize, m: usize, ok: &dyn Fn(usize, usize) -> bool| {
+        (0..n).any(|i| (0..m).any(|j| ok(i, j)))
+    };
+    pair(g.min_replicas.len(), g.max_replicas.len(), &|i, j| {
+        g.min_replicas[i] <= g.max_replicas[j]
+    }) && pair(g.cpu_request.len(), g.cpu_limit.len(), &|i, j| {
+        limit_cpu(&g.cpu_limit[j], g.cpu_request[i]).is_some()
+    }) && pair(g.memory_request.len(), g.memory_limit.len(), &|i, j| {
+        limit_memory(&g.memory_limit[j], g.memory_request[i]).is_some()
+    })
 }
 
 /// How the space is turned into candidates.
@@ -46,14 +89,32 @@ pub enum Sampling {
     Random(usize),
 }
 
+impl std::fmt::Display for Sampling {
+    /// As `--sample` spells it: `grid`, `lhs:N`, `random:N`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Sampling::Grid => f.write_str("grid"),
+            Sampling::LatinHypercube(n) => write!(f, "lhs:{n}"),
+            Sampling::Random(n) => write!(f, "random:{n}"),
+        }
+    }
+}
+
 impl std::str::FromStr for Sampling {
     type Err = String;
 
-    /// `grid`, `lhs:N` or `random:N` (N ≥ 1).
+    /// `grid`, `lhs:N` or `random:N` (1 ≤ N ≤ [`MAX_CANDIDATES`](crate::search::MAX_CANDIDATES)).
     fn from_str(s: &str) -> std::result::Result<Sampling, String> {
-        let count = |n: &str| match n.parse::<usize>() {
-            Ok(n) if n >= 1 => Ok(n),
-            _ => Err(format!("`{n}` is not a sample count ≥ 1")),
+        let most = crate::search::MAX_CANDIDATES;
+        let count = |n: &str| {
+            let positive = n.bytes().all(|b| b.is_ascii_digit()) && n.trim_start_matches('0') != "";
+            match n.parse::<usize>() {
+                Ok(k) if (1..=most).contains(&k) => Ok(k),
+                _ if positive => Err(format!(
+                    "`{n}` is too large: a search runs at most {most} candidates"
+                )),
+                _ => Err(format!("`{n}` is not a sample count ≥ 1")),
+            }
         };
         match s.split_once(':') {
             None if s == "grid" => Ok(Sampling::Grid),
@@ -82,11 +143,16 @@ fn dims(space: &Space) -> [usize; 8] {
 /// The configurations of the grid, in a fixed order (the last field varies fastest). Grid
 /// points that are invalid (min > max replicas, limit below request) are skipped.
 pub fn expand(space: &Space, baseline: &Config) -> Vec<Config> {
+    points(space, baseline).collect()
+}
+
+/// The configurations of the grid one at a time, in [`expand`]'s order, so that a grid can be
+/// counted or searched without holding all of it.
+pub fn points<'a>(space: &'a Space, baseline: &'a Config) -> impl Iterator<Item = Config> + 'a {
     let d = dims(space);
-    let total: usize = d.iter().product();
-    (0..total)
-        .filter_map(|k| point(space, baseline, decode(k, &d)))
-        .collect()
+    // A loaded space indexes (`check_space`); an unchecked one that does not expands to none.
+    let total = grid_size(space).unwrap_or(0);
+    (0..total).filter_map(move |k| point(space, baseline, decode(k, &d)))
 }
 
 /// The value indices of the `k`-th grid point in expansion order (the last field fastest).
@@ -111,7 +177,7 @@ fn random_points(
     rng: &mut rand_chacha::ChaCha8Rng,
 ) -> Vec<Config> {
     let d = dims(space);
-    let total: usize = d.iter().product();
+    let total = grid_size(space).unwrap_or(0);
     let mut swapped = std::collections::BTreeMap::new();
     let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::with_capacity(n.min(total));
@@ -202,11 +268,8 @@ fn point(space: &Space, baseline: &Config, idx: [usize; 8]) -> Option<Config> {
     if min > max {
         return None;
     }
-    let cpu_limit = limit_cpu(cl, *cpu);
-    let mem_limit = limit_memory(ml, *mem);
-    if cpu_limit.is_some_and(|l| l < *cpu) || mem_limit.is_some_and(|l| l < *mem) {
-        return None;
-    }
+    let cpu_limit = limit_cpu(cl, *cpu)?;
+    let mem_limit = limit_memory(ml, *mem)?;
     let mut w = base.clone();
     w.node_pool = pool.clone();
     w.resources.requests.cpu = Some(*cpu);
