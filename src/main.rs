@@ -731,7 +731,46 @@ fn run(cli: &Cli) -> Result<()> {
     }
 }
 
+/// With `--manifests`: the space was checked against the scenario's baseline at load, and the
+/// manifests replaced it; checks it against theirs, as `search` needs it.
+fn check_space_for_manifests(cli: &Cli, sc: &Scenario) -> Result<()> {
+    let Some(m) = &cli.manifests else {
+        return Ok(());
+    };
+    costsim::model::validate::check_space(
+        sc,
+        &format!(
+            "{} (with the baseline from --manifests {})",
+            sc.space_file,
+            m.display()
+        ),
+    )
+}
+
+/// `search`'s refusal of a space with no candidate to run.
+fn no_candidates(sc: &Scenario) -> Error {
+    Error::input(
+        &sc.space_file,
+        None,
+        "the space expands to no valid candidate",
+    )
+}
+
 fn validate(cli: &Cli, sc: &Scenario) -> Result<()> {
+    // Counted point by point, without expanding the grid; None for a grid too large to
+    // search whole (sampled, it runs).
+    let candidates = search::count_grid_candidates(sc);
+    // What `search` would refuse, in its words. The scenario is still valid for the other
+    // commands (`simulate --manifests` does not use the space), so this is a warning.
+    let refusal = check_space_for_manifests(cli, sc)
+        .err()
+        .or_else(|| (candidates == Some(0)).then(|| no_candidates(sc)))
+        .map(|e| format!("search refuses this space: {e}"));
+    let mut notes = sc.notes.clone();
+    if let Some(r) = &refusal {
+        eprintln!("costsim: warning: {r}");
+        notes.push(r.clone());
+    }
     let v = serde_json::json!({
         "scenario": sc.name,
         "file": sc.file,
@@ -772,10 +811,8 @@ fn validate(cli: &Cli, sc: &Scenario) -> Result<()> {
         "baseline": sc.baseline,
         // What the baseline's pods get at admission (the LimitRange's defaults filled in).
         "baseline_admitted": sc.limit_range.is_some().then(|| sc.admitted(&sc.baseline).into_owned()),
-        // Counted point by point, without expanding the grid; null for a grid too large to
-        // search whole (sampled, it runs).
-        "space": { "workload": sc.space.workload, "grid_points": space::grid_size(&sc.space), "candidates": search::count_grid_candidates(sc) },
-        "notes": sc.notes,
+        "space": { "workload": sc.space.workload, "grid_points": space::grid_size(&sc.space), "candidates": candidates, "search_refuses": refusal },
+        "notes": notes,
     });
     match cli.format {
         Format::Json => emit(&output::to_json_string(&v)),
@@ -791,11 +828,16 @@ fn validate(cli: &Cli, sc: &Scenario) -> Result<()> {
                 ),
             };
             let verdict = format!(
-                "# scenario `{}` is valid: {} services, {} node pools, {space}, {} notes (under `notes`); the normalized values follow\n",
+                "# scenario `{}` is valid: {} services, {} node pools, {space}{}, {} notes (under `notes`); the normalized values follow\n",
                 sc.name,
                 sc.services.len(),
                 sc.catalog.pools.len(),
-                sc.notes.len(),
+                if refusal.is_some() {
+                    ", which search refuses (see the notes)"
+                } else {
+                    ""
+                },
+                notes.len(),
             );
             emit(&(verdict + &yaml))
         }
@@ -897,17 +939,7 @@ fn run_search(
     shard: Option<Shard>,
     top: usize,
 ) -> Result<()> {
-    if let Some(m) = &cli.manifests {
-        // The space was checked against the scenario's baseline; the manifests replaced it.
-        costsim::model::validate::check_space(
-            sc,
-            &format!(
-                "{} (with the baseline from --manifests {})",
-                sc.space_file,
-                m.display()
-            ),
-        )?;
-    }
+    check_space_for_manifests(cli, sc)?;
     if let space::Sampling::LatinHypercube(n) | space::Sampling::Random(n) = sampling {
         // A loaded space indexes (`check_space`).
         let points = space::grid_size(&sc.space).unwrap_or(usize::MAX);
@@ -966,11 +998,7 @@ fn run_search(
         }
     }
     if candidates.is_empty() {
-        return Err(Error::input(
-            &sc.space_file,
-            None,
-            "the space expands to no valid candidate",
-        ));
+        return Err(no_candidates(sc));
     }
     let full = Plan {
         first_stage: plan.replications,

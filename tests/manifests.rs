@@ -1051,3 +1051,39 @@ fn manifests_get_the_warnings_a_config_file_gets() {
     // The base fixture warrants none.
     assert_eq!(notes_with(&|t| t.to_string()).0, Vec::<String>::new());
 }
+
+#[test]
+fn validate_warns_of_the_space_search_would_refuse_with_the_manifests_baseline() {
+    // The same scenario and manifests search refuses (above): validate exits 0, as simulate
+    // runs them, but says search refuses the space and why, on stderr and in the JSON.
+    let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
+        .args(["validate", "--format", "json", "--manifests"])
+        .arg(fixture("base"))
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("warning: search refuses this space")
+            && err.contains("no client pool toward `mongodb` for the space to size"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let refusal = v["space"]["search_refuses"].as_str().unwrap();
+    assert!(refusal.contains("client_pools.mongodb"), "{refusal}");
+    assert!(v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n.as_str() == Some(refusal)));
+    // Without --manifests the scenario's own baseline has the pools: nothing to refuse.
+    let plain = Command::new(env!("CARGO_BIN_EXE_costsim"))
+        .args(["validate", "--format", "json"])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&plain.stdout).unwrap();
+    assert!(v["space"]["search_refuses"].is_null(), "{v}");
+    assert_eq!(v["space"]["candidates"], 720);
+}

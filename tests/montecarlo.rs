@@ -497,3 +497,36 @@ fn confirmation_stops_after_k_feasible_and_gives_up_out_of_reach() {
             .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn ranking_ties_at_the_shown_precision_go_to_fewer_failed_windows_then_more_evidence() {
+    let sc = with_target(60_000);
+    let mut cands = halved(&sc, named(&sc, &["a", "b", "c", "d", "e"]), 4);
+    // (monthly cost, failed fraction, replications) per candidate, every replication clean.
+    let set = |e: &mut Evaluated, cost: f64, failed: f64, n: usize| {
+        let m = e.monte_carlo.as_mut().unwrap();
+        let r = m.records[0];
+        m.records = vec![
+            costsim::search::risk::Record {
+                monthly_cost: cost,
+                failed_fraction: failed,
+                breached: false,
+                ..r
+            };
+            n
+        ];
+    };
+    // a, b, c cost 100.00 as every output shows them; b and c are cheaper in bits no output
+    // shows, but fail more windows. d is cheaper by a cent. e ties a on cost and failed
+    // windows but ran twice the replications: a tighter bound on its breach probability.
+    set(&mut cands[0], 100.004, 0.001, 4);
+    set(&mut cands[1], 100.001, 0.005, 4);
+    set(&mut cands[2], 100.0, 0.003, 4);
+    set(&mut cands[3], 99.99, 0.009, 4);
+    set(&mut cands[4], 100.004, 0.001, 8);
+    let order: Vec<String> = costsim::search::rank::rank(cands)
+        .into_iter()
+        .map(|e| e.config.name)
+        .collect();
+    assert_eq!(order, ["d", "e", "a", "c", "b"]);
+}

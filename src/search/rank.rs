@@ -1,8 +1,12 @@
 //! Ranking (DESIGN.md §8): feasible first, then undecided, then infeasible; within the first
 //! two, by breach probability, then monthly cost, then distance from the efficiency band;
 //! among infeasible candidates, by breach probability, then the expected fraction of failed
-//! windows, then cost. The Pareto front over (cost, breach probability, band distance) is
-//! marked.
+//! windows, then cost. Cost and band distance are compared at the precision the outputs show
+//! them (0.01, 0.0001): a difference no output shows (two candidates on the same nodes differ
+//! in the last bits of their band) does not decide the order. Ties then go to the lower
+//! expected fraction of failed windows, the lower upper bound of the breach probability, the
+//! unrounded cost and band distance, and the name. The Pareto front over (cost, breach
+//! probability, band distance) is marked.
 
 use std::cmp::Ordering;
 
@@ -16,12 +20,19 @@ fn failed_fraction(e: &Evaluated) -> f64 {
     })
 }
 
+/// The breach probability's 95 % upper bound (the replay's breach, 0 or 1, without
+/// replications).
+fn breach_upper_bound(e: &Evaluated) -> f64 {
+    e.risk().map_or(e.breach_probability(), |r| r.ci_high)
+}
+
 /// Orders two evaluated candidates (see the module doc). Ties fall back to the name, so the
 /// order never depends on input order or thread count. On recorded replays (no replications)
 /// this is the order of issue 2: SLA met first, then cost and band; breaching candidates by
 /// failed windows, then cost.
 pub fn compare(a: &Evaluated, b: &Evaluated) -> Ordering {
     let (va, vb) = (a.verdict(), b.verdict());
+    let (sa, sb) = (objectives(a), objectives(b));
     va.cmp(&vb)
         .then_with(|| a.breach_probability().total_cmp(&b.breach_probability()))
         .then_with(|| {
@@ -31,6 +42,11 @@ pub fn compare(a: &Evaluated, b: &Evaluated) -> Ordering {
                 Ordering::Equal
             }
         })
+        .then_with(|| sa[0].total_cmp(&sb[0]))
+        .then_with(|| sa[2].total_cmp(&sb[2]))
+        .then_with(|| failed_fraction(a).total_cmp(&failed_fraction(b)))
+        .then_with(|| breach_upper_bound(a).total_cmp(&breach_upper_bound(b)))
+        // Then as before the shown precision: unrounded cost and band, then the name.
         .then_with(|| a.monthly_cost().total_cmp(&b.monthly_cost()))
         .then_with(|| a.band_distance().total_cmp(&b.band_distance()))
         .then_with(|| a.config.name.cmp(&b.config.name))
