@@ -107,7 +107,8 @@ impl std::str::FromStr for Sampling {
     fn from_str(s: &str) -> std::result::Result<Sampling, String> {
         let most = crate::search::MAX_CANDIDATES;
         let count = |n: &str| {
-            let positive = n.bytes().all(|b| b.is_ascii_digit()) && n.trim_start_matches('0') != "";
+            let positive =
+                n.bytes().all(|b| b.is_ascii_digit()) && !n.trim_start_matches('0').is_empty();
             match n.parse::<usize>() {
                 Ok(k) if (1..=most).contains(&k) => Ok(k),
                 _ if positive => Err(format!(
