@@ -389,8 +389,8 @@ fn records(e: &Evaluated) -> &[crate::search::risk::Record] {
 }
 
 /// Adds to a candidate's `cost` its monthly cost's difference from rank 1's (`vs_rank1`)
-/// and from the baseline's (`vs_baseline`), each paired over the replications both ran, when
-/// they share two or more.
+/// and from the baseline's (`vs_baseline`), each paired over the replications both ran, or
+/// null when they share fewer than two (or it is rank 1 or the baseline itself).
 fn with_cost_differences(
     mut v: Value,
     e: &Evaluated,
@@ -399,17 +399,20 @@ fn with_cost_differences(
 ) -> Value {
     if let Some(Value::Object(c)) = v.get_mut("cost") {
         for (key, other) in [("vs_rank1", rank1), ("vs_baseline", baseline)] {
-            if let Some(d) = other.and_then(|o| CostDifference::of(records(e), records(o))) {
-                c.insert(
-                    key.into(),
+            // null where there is nothing to pair (itself, or a single shared replication):
+            // every candidate has both keys.
+            let d = other.and_then(|o| CostDifference::of(records(e), records(o)));
+            c.insert(
+                key.into(),
+                d.map_or(Value::Null, |d| {
                     json!({
                         "replications": d.replications,
                         "mean": round(d.mean, 2),
                         "ci_low": round(d.ci_low, 2),
                         "ci_high": round(d.ci_high, 2),
-                    }),
-                );
-            }
+                    })
+                }),
+            );
         }
     }
     v
@@ -603,8 +606,20 @@ pub fn ranking_table(
         let vs_rank1 = ranked
             .first()
             .filter(|r1| !std::ptr::eq(*r1, e))
-            .and_then(|r1| CostDifference::of(records(e), records(r1)))
-            .map_or(String::new(), |d| format!("{:+.2}", d.mean));
+            .and_then(|r1| {
+                let d = CostDifference::of(records(e), records(r1))?;
+                // Over every replication of both, the difference of the costs shown (as
+                // `rank 1 vs baseline` is), so the two never differ in the last digit.
+                let whole = [e, r1]
+                    .iter()
+                    .all(|c| records(c).len() == d.replications as usize);
+                Some(if whole {
+                    round(e.monthly_cost(), 2) - round(r1.monthly_cost(), 2)
+                } else {
+                    d.mean
+                })
+            })
+            .map_or(String::new(), |x| format!("{x:+.2}"));
         let _ = writeln!(
             out,
             "{:>4}  {:>8}  {:>12.2}  {:>9}  {:>5}  {:>5}  {:>5.2}  {:>20}  {:>6.2}%  {:>6}  {}",

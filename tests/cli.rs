@@ -4617,14 +4617,11 @@ fn the_cost_differences_are_paired_over_the_replications_both_ran() {
     let reps = |c: &Value| c["sla"]["replications"].as_u64().unwrap();
     let mean = |c: &Value| c["cost"]["monthly_mean"].as_f64().unwrap();
     let r1 = &cands[0];
-    assert!(
-        r1["cost"].get("vs_rank1").is_none(),
-        "rank 1 against itself"
-    );
+    assert!(r1["cost"]["vs_rank1"].is_null(), "rank 1 against itself");
     let mut same_weeks = 0;
     for c in &cands[1..] {
         let shared = reps(c).min(reps(r1));
-        let Some(d) = c["cost"].get("vs_rank1") else {
+        let Some(d) = c["cost"].get("vs_rank1").filter(|d| !d.is_null()) else {
             assert!(shared < 2, "{} shares {shared} replications", c["name"]);
             continue;
         };
@@ -4641,14 +4638,20 @@ fn the_cost_differences_are_paired_over_the_replications_both_ran() {
             assert!((m - (mean(c) - mean(r1))).abs() <= 0.011, "{d}");
             same_weeks += 1;
         }
-        // The table's column shows the same number.
         let row = table
             .stdout()
             .lines()
             .find(|l| l.ends_with(&format!("  {}", c["name"].as_str().unwrap())))
             .unwrap()
             .to_string();
-        assert!(row.contains(&format!("{m:+.2}")), "{row}\n{d}");
+        // The table's column shows the paired mean, or, over every replication of both, the
+        // difference of the costs shown (as `rank 1 vs baseline` does).
+        let shown = if reps(c) == reps(r1) {
+            mean(c) - mean(r1)
+        } else {
+            m
+        };
+        assert!(row.contains(&format!("{shown:+.2}")), "{row}\n{d}");
     }
     assert!(
         same_weeks > 0,
@@ -4664,13 +4667,42 @@ fn the_cost_differences_are_paired_over_the_replications_both_ran() {
     let diff = f.run(&["diff", "--from", "out"]);
     assert_ok(&diff);
     let line = format!(
-        "paired over the {} replications both ran (the same random streams): {:+.2}",
+        "paired over the {} replications both ran (the same random streams): 95 % interval [{:+.2}, {:+.2}]",
         reps(r1),
-        to_b["mean"].as_f64().unwrap()
+        to_b["ci_low"].as_f64().unwrap(),
+        to_b["ci_high"].as_f64().unwrap()
     );
     assert!(
         diff.stdout().contains(&line),
         "{}\nexpected {line}",
         diff.stdout()
     );
+    // A candidate halving left on fewer replications than the baseline: its mean is not
+    // comparable, the paired saving is the headline.
+    let (i, fewer) = cands
+        .iter()
+        .enumerate()
+        .find(|(_, c)| reps(c) < reps(b) && !c["cost"]["vs_baseline"].is_null())
+        .expect("a candidate on fewer replications");
+    let d = &fewer["cost"]["vs_baseline"];
+    let diff = f.run(&["diff", "--from", "out", "--rank", &(i + 1).to_string()]);
+    assert_ok(&diff);
+    for want in [
+        format!(
+            "(means over {} and {} replications: not comparable)",
+            reps(b),
+            reps(fewer)
+        ),
+        format!(
+            "paired over the {} both ran (the same random streams): {:+.2} CNY/month",
+            reps(fewer),
+            d["mean"].as_f64().unwrap()
+        ),
+    ] {
+        assert!(
+            diff.stdout().contains(&want),
+            "{}\nexpected {want}",
+            diff.stdout()
+        );
+    }
 }

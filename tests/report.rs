@@ -982,3 +982,80 @@ fn an_under_provisioned_recommendation_is_explained() {
     );
     assert!(doc.contains(&want), "{want} not in\n{doc}");
 }
+
+#[test]
+fn emit_refuses_to_undo_manifest_settings_the_search_did_not_run_with() {
+    let dir = fixture_copy();
+    let d = dir.path();
+    let ok = |args: &[&str]| {
+        let (code, out, err) = costsim(d, args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        out
+    };
+    ok(&["search", "--out", "out"]);
+    ok(&["emit", "--from", "out", "--out", "k8s"]);
+    // The base is the search's baseline: an overlay on it changes only what the search varied.
+    ok(&[
+        "emit",
+        "--from",
+        "out",
+        "--manifests",
+        "k8s/base",
+        "--out",
+        "k8s-same",
+    ]);
+    // The operators' HPA has a scale-down behavior the search never simulated (its baseline
+    // has none, and the space does not vary it): rank 1 keeps none, so its overlay would
+    // delete the behavior.
+    let hpa = d.join("k8s/base/web-hpa.yaml");
+    let text = fs::read_to_string(&hpa).unwrap();
+    fs::write(
+        &hpa,
+        text.replace(
+            "spec:\n",
+            "spec:\n  behavior:\n    scaleDown:\n      stabilizationWindowSeconds: 60\n",
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = costsim(
+        d,
+        &[
+            "emit",
+            "--from",
+            "out",
+            "--manifests",
+            "k8s/base",
+            "--out",
+            "k8s-undo",
+        ],
+    );
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("k8s/base: these manifests deploy settings the search did not run with")
+            && err.contains(
+                "~ web hpa behavior: {\"scaleDown\":{\"stabilizationWindowSeconds\":60}} → null"
+            )
+            && err.contains("run `search --manifests k8s/base --out DIR`"),
+        "{err}"
+    );
+    assert!(!d.join("k8s-undo").exists(), "nothing is written");
+    // diff shows the same settings first, as a warning; the dry run still runs.
+    let diff = ok(&["diff", "--from", "out", "--manifests", "k8s/base"]);
+    let warning = diff
+        .find("warning: these manifests deploy settings the search did not run with")
+        .unwrap_or_else(|| panic!("{diff}"));
+    let undo = diff.find("  ~ web hpa behavior: ").unwrap();
+    let first_change = diff.find("\n~ web").unwrap();
+    assert!(warning < undo && undo < first_change, "{diff}");
+    // Started from those manifests, the search's candidates keep the behavior: emit runs.
+    ok(&["search", "--manifests", "k8s/base", "--out", "out-m"]);
+    ok(&[
+        "emit",
+        "--from",
+        "out-m",
+        "--manifests",
+        "k8s/base",
+        "--out",
+        "k8s-m",
+    ]);
+}

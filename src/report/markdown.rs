@@ -265,19 +265,36 @@ pub fn document(i: &Inputs) -> String {
     );
     // The two means may be over different replications; the paired saving is over the same
     // simulated weeks, with its interval.
-    if let Some(d) = &rec.cost.vs_baseline {
-        let spread = if money(d.ci_low) == money(d.ci_high) {
+    // Paired over the same replications: the saving's interval (both means over the same
+    // replications), or, when they ran different ones, the paired saving the means are not.
+    if let Some((d, whole)) = rec.paired_saving(base) {
+        let same = money(d.ci_low) == money(d.ci_high);
+        let spread = if same {
             "the same in each".to_string()
         } else {
             format!("95 % interval {}–{}", money(-d.ci_high), money(-d.ci_low))
         };
-        let _ = writeln!(
-            o,
-            "Paired over the {} replications both configurations ran (the same random \
-             streams), the saving is {} {cur}/month, {spread}.\n",
-            d.replications,
-            money(-d.mean),
-        );
+        let _ = if whole {
+            writeln!(
+                o,
+                "Paired over the {} replications both configurations ran (the same random \
+                 streams), the saving {}.\n",
+                d.replications,
+                if same {
+                    "is the same in each".to_string()
+                } else {
+                    format!("has the {spread}")
+                }
+            )
+        } else {
+            writeln!(
+                o,
+                "The two means are over different replications; paired over the {} both ran \
+                 (the same random streams), the saving is {} {cur}/month, {spread}.\n",
+                d.replications,
+                money(-d.mean)
+            )
+        };
     }
     let _ = writeln!(o, "Risk: {}\n", risk(rec, base, sc));
     // What the simulation warns of, per workload (the same lines `simulate` prints).

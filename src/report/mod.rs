@@ -14,7 +14,7 @@ use crate::model::config::Config;
 use crate::model::scenario::Scenario;
 use crate::model::validate::check_config;
 use crate::output::Batch;
-use crate::search::risk::Verdict;
+use crate::search::risk::{CostDifference, Verdict};
 
 use markdown::{PlotRef, BAND};
 use plots::{BarChart, LineChart, Plot, Scatter, Series};
@@ -445,6 +445,46 @@ fn base_config<'a>(scenario: &'a Scenario, r: &'a Ranking, from_manifests: bool)
     }
 }
 
+/// The settings the manifests deploy that an overlay of `chosen` would set back to the
+/// search's baseline: where the manifests differ from the baseline the search ran and the
+/// candidate keeps that baseline's value (a setting the search did not vary).
+fn reverted(search_base: &Config, manifests: &Config, chosen: &Config) -> Vec<Change> {
+    let varied = changes(search_base, chosen);
+    changes(manifests, chosen)
+        .into_iter()
+        .filter(|c| !varied.iter().any(|v| v.key() == c.key()))
+        .collect()
+}
+
+/// Refuses an overlay on `manifests` that would undo settings the search never ran with (a
+/// frontend's HPA deleted because the scenario's baseline has none): the candidates carry
+/// the search's baseline in whatever the search does not vary.
+fn check_no_reverts(
+    search_base: &Config,
+    manifests: &Config,
+    chosen: &Config,
+    rank: usize,
+    dir: &Path,
+) -> Result<()> {
+    let undone = reverted(search_base, manifests, chosen);
+    if undone.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = undone.iter().map(|c| format!("  {c}")).collect();
+    Err(Error::input(
+        dir.display().to_string(),
+        None,
+        format!(
+            "these manifests deploy settings the search did not run with, and an overlay of rank \
+             {rank} would set them back to its baseline's, which the search kept as they were:\n{}\n\
+             expected manifests the search started from: run `search --manifests {} --out DIR` \
+             and emit from DIR (or emit without --manifests)",
+            list.join("\n"),
+            dir.display()
+        ),
+    ))
+}
+
 /// What [`write_manifests`] did: the lines for stdout (the files, how to build them) and
 /// warnings for stderr.
 #[derive(Debug, Clone, Default)]
@@ -489,6 +529,9 @@ pub fn write_manifests(
     let r = load_ranking(scenario, from)?;
     let chosen = r.rank(rank, "ranking.json")?;
     let base = base_config(scenario, &r, manifests.is_some());
+    if let Some(m) = manifests {
+        check_no_reverts(&r.baseline.config, base, &chosen.config, chosen.rank, m)?;
+    }
     let mut pass = match manifests {
         Some(m) => crate::manifests::read_passthrough(m)?,
         None => crate::manifests::Passthrough::default(),
@@ -543,28 +586,52 @@ fn pool_settings(pool: Option<&crate::model::pools::ClientPoolConfig>) -> BTreeM
         .collect()
 }
 
-/// The dry run: per workload, each setting that changes from the baseline to the candidate
-/// of `rank`, and the monthly cost difference.
-pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool) -> Result<String> {
-    let r = load_ranking(scenario, from)?;
-    let chosen = r.rank(rank, "ranking.json")?;
-    let base = base_config(scenario, &r, from_manifests);
-    let mut o = String::new();
-    o.push_str(&format!(
-        "dry run: baseline `{}` → rank {} `{}`\n",
-        base.name, chosen.rank, chosen.name
-    ));
-    let mut changes = 0;
-    for (name, w) in &chosen.config.workloads {
+/// One setting that differs between two configs (a whole workload when `what` is empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Change {
+    workload: String,
+    what: String,
+    from: String,
+    to: String,
+}
+
+impl Change {
+    fn new(workload: &str, what: &str, from: &str, to: &str) -> Change {
+        Change {
+            workload: workload.to_string(),
+            what: what.to_string(),
+            from: from.to_string(),
+            to: to.to_string(),
+        }
+    }
+
+    /// The setting it is about: its workload and what.
+    fn key(&self) -> (&str, &str) {
+        (&self.workload, &self.what)
+    }
+}
+
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.what.as_str(), self.to.as_str()) {
+            ("", "removed") => write!(f, "- {}: removed", self.workload),
+            ("", to) => write!(f, "+ {}: {to}", self.workload),
+            (what, to) => write!(f, "~ {} {what}: {} → {to}", self.workload, self.from),
+        }
+    }
+}
+
+/// Per workload, each setting that differs from `base` to `target`, as `diff` shows them.
+fn changes(base: &Config, target: &Config) -> Vec<Change> {
+    let mut o = Vec::new();
+    for (name, w) in &target.workloads {
         let Some(b) = base.workloads.get(name) else {
-            o.push_str(&format!("+ {name}: new workload\n"));
-            changes += 1;
+            o.push(Change::new(name, "", "", "new workload"));
             continue;
         };
         let mut line = |what: &str, x: String, y: String| {
             if x != y {
-                o.push_str(&format!("~ {name} {what}: {x} → {y}\n"));
-                changes += 1;
+                o.push(Change::new(name, what, &x, &y));
             }
         };
         let q = |c: Option<crate::quantity::MilliCpu>| c.map_or("-".into(), |c| c.to_string());
@@ -653,11 +720,42 @@ pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool)
     for name in base
         .workloads
         .keys()
-        .filter(|n| !chosen.config.workloads.contains_key(*n))
+        .filter(|n| !target.workloads.contains_key(*n))
     {
-        o.push_str(&format!("- {name}: removed\n"));
-        changes += 1;
+        o.push(Change::new(name, "", "", "removed"));
     }
+    o
+}
+
+/// The dry run: per workload, each setting that changes from the baseline to the candidate
+/// of `rank`, and the monthly cost difference.
+pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool) -> Result<String> {
+    let r = load_ranking(scenario, from)?;
+    let chosen = r.rank(rank, "ranking.json")?;
+    let base = base_config(scenario, &r, from_manifests);
+    let mut o = String::new();
+    o.push_str(&format!(
+        "dry run: baseline `{}` → rank {} `{}`\n",
+        base.name, chosen.rank, chosen.name
+    ));
+    if from_manifests {
+        let undone = reverted(&r.baseline.config, base, &chosen.config);
+        if !undone.is_empty() {
+            o.push_str(
+                "warning: these manifests deploy settings the search did not run with; the \
+                 candidate keeps the search's baseline there, so the changes below would undo \
+                 them (emit refuses; run `search --manifests` to start from the manifests):\n",
+            );
+            for c in &undone {
+                o.push_str(&format!("  {c}\n"));
+            }
+        }
+    }
+    let changes = changes(base, &chosen.config);
+    for c in &changes {
+        o.push_str(&format!("{c}\n"));
+    }
+    let changes = changes.len();
     let now = r.baseline.monthly();
     let new = chosen.monthly();
     let cur = &r.currency;
@@ -670,49 +768,80 @@ pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool)
     } else {
         // A change against a baseline that costs nothing has no percentage (it printed
         // `+381.97 CNY, +0.0 %`).
-        o.push_str(&format!(
-            "monthly cost: {now:.2} → {new:.2} {cur} ({:+.2} {cur}, {})\n",
-            new - now,
+        let percent = |x: f64| {
             if now > 0.0 {
-                format!("{:+.1} %", (new - now) / now * 100.0)
+                format!("{:+.1} %", x / now * 100.0)
             } else {
                 "no percentage: the baseline costs nothing".to_string()
             }
-        ));
-        // The means above may be over different replications (a candidate halving dropped
-        // ran 4, the baseline as many as rank 1): the paired difference is the fair one.
-        if let Some(d) = &chosen.cost.vs_baseline {
-            o.push_str(&format!(
-                "  paired over the {} replications both ran (the same random streams): {:+.2} {cur}/month, 95 % interval [{:+.2}, {:+.2}]{}\n",
+        };
+        let paired = chosen.paired_saving(&r.baseline);
+        let interval = |d: &CostDifference| {
+            let tie = if d.is_tie() {
+                " (it holds 0: no difference beyond the noise between replications)"
+            } else {
+                ""
+            };
+            format!("95 % interval [{:+.2}, {:+.2}]{tie}", d.ci_low, d.ci_high)
+        };
+        let runs = |c: &Candidate| {
+            c.breach_probability()
+                .and_then(|b| b.replications)
+                .unwrap_or(1)
+        };
+        match paired {
+            // The means are over different replications (a candidate halving dropped ran 4,
+            // the baseline as many as rank 1): their difference is not a saving; the paired
+            // one is.
+            Some((d, false)) => o.push_str(&format!(
+                "monthly cost: {now:.2} → {new:.2} {cur} (means over {} and {}: not comparable)\n  \
+                 paired over the {} both ran (the same random streams): {:+.2} {cur}/month ({}), {}\n",
+                runs(&r.baseline),
+                crate::output::plural(runs(chosen), "replication"),
                 d.replications,
                 d.mean,
-                d.ci_low,
-                d.ci_high,
-                if d.is_tie() {
-                    " (it holds 0: no difference beyond the noise between replications)"
+                percent(d.mean),
+                interval(&d)
+            )),
+            _ => {
+                // Means over different replications too few of which are shared to pair.
+                let apart = if paired.is_none() && runs(chosen) != runs(&r.baseline) {
+                    format!(
+                        "; means over {} and {}, too few shared for a paired interval",
+                        runs(&r.baseline),
+                        crate::output::plural(runs(chosen), "replication")
+                    )
                 } else {
-                    ""
+                    String::new()
+                };
+                o.push_str(&format!(
+                    "monthly cost: {now:.2} → {new:.2} {cur} ({:+.2} {cur}, {}{apart})\n",
+                    new - now,
+                    percent(new - now)
+                ));
+                if let Some((d, _)) = paired {
+                    o.push_str(&format!(
+                        "  paired over the {} replications both ran (the same random streams): {}\n",
+                        d.replications,
+                        interval(&d)
+                    ));
                 }
-            ));
+            }
         }
     }
     let (rb, rw) = chosen.windows();
     let (bb, _) = r.baseline.windows();
-    // The search's verdict, not this one replay's windows: `undecided` is not a breach.
+    // The search's verdict, not this one replay's windows: `undecided` is not a breach. An
+    // infeasible one says why: the static conditions it fails, else the SLA.
     let verdict = match chosen.verdict.as_deref().map(Verdict::parse) {
         _ if chosen.feasible => None,
-        Some(Some(v)) => v.caveat(),
-        _ => Verdict::Infeasible.caveat(),
+        Some(Some(Verdict::Undecided)) => Verdict::Undecided.caveat().map(str::to_string),
+        _ if !chosen.static_reasons.is_empty() => {
+            Some(format!("infeasible: {}", chosen.static_reasons.join("; ")))
+        }
+        _ => Some("infeasible: breaches the SLA".to_string()),
     }
     .map_or(String::new(), |c| format!(" ({c})"));
-    // Replication 0's windows beside the breach probability over all replications, each said
-    // to be what it is (the costs above are means over the replications).
-    o.push_str(&if changes == 0 {
-        // As for the cost: the search's baseline is not what the manifests deploy.
-        format!("SLA windows failed in replication 0: {rb} of {rw}{verdict} (the search's baseline {bb})\n")
-    } else {
-        format!("SLA windows failed in replication 0: {bb} → {rb} of {rw}{verdict}\n")
-    });
     let breach = |c: &Candidate| {
         c.breach_probability().map(|b| {
             let over = b.replications.map_or(String::new(), |n| {
@@ -721,11 +850,22 @@ pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool)
             format!("{:.3} [{:.3}, {:.3}]{over}", b.p, b.low, b.high)
         })
     };
-    if let (Some(before), Some(after)) = (breach(&r.baseline), breach(chosen)) {
+    let breaches = breach(&r.baseline).zip(breach(chosen));
+    // Replication 0's windows beside the breach probability over all replications, each said
+    // to be what it is (the costs above are means over the replications); the verdict goes
+    // with the breach probability it rests on.
+    let windows_verdict = if breaches.is_some() { "" } else { &verdict };
+    o.push_str(&if changes == 0 {
+        // As for the cost: the search's baseline is not what the manifests deploy.
+        format!("SLA windows failed in replication 0: {rb} of {rw}{windows_verdict} (the search's baseline {bb})\n")
+    } else {
+        format!("SLA windows failed in replication 0: {bb} → {rb} of {rw}{windows_verdict}\n")
+    });
+    if let Some((before, after)) = breaches {
         o.push_str(&if changes == 0 {
-            format!("SLA breach probability: {after} (the search's baseline {before})\n")
+            format!("SLA breach probability: {after}{verdict} (the search's baseline {before})\n")
         } else {
-            format!("SLA breach probability: {before} → {after}\n")
+            format!("SLA breach probability: {before} → {after}{verdict}\n")
         });
     }
     if from_manifests && base != &r.baseline.config {

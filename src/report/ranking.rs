@@ -79,6 +79,10 @@ pub struct Candidate {
     /// marks it.
     #[serde(default)]
     pub pareto: Option<bool>,
+    /// Why it is infeasible whatever the replications say (a connection budget over a
+    /// server's limit, a service below its availability floor).
+    #[serde(default)]
+    pub static_reasons: Vec<String>,
 }
 
 impl Candidate {
@@ -238,6 +242,18 @@ impl Candidate {
             high,
             replications,
         })
+    }
+
+    /// Its monthly cost's difference from the baseline's paired over the replications both
+    /// ran, and whether that is every replication of both (then its mean is the difference
+    /// of the two means the outputs show, and says nothing new).
+    pub fn paired_saving(&self, baseline: &Candidate) -> Option<(CostDifference, bool)> {
+        let d = self.cost.vs_baseline?;
+        let runs = |c: &Candidate| c.breach_probability().and_then(|b| b.replications);
+        let whole = [runs(self), runs(baseline)]
+            .iter()
+            .all(|n| *n == Some(u64::from(d.replications)));
+        Some((d, whole))
     }
 
     /// The activity entry of `workload`.
@@ -417,6 +433,9 @@ const DIFFERENCE_KEYS: &[&str] = &["vs_rank1", "vs_baseline"];
 /// Checks a paired cost difference at `path`: its fields are there, finite, the mean within
 /// its interval and the replications a whole number of at least 2 (what a search writes).
 fn check_difference(v: &Value, path: &str) -> std::result::Result<(), (String, String)> {
+    if v.is_null() {
+        return Ok(());
+    }
     let d: CostDifference = serde_json::from_value(v.clone()).map_err(|e| {
         (
             path.to_string(),

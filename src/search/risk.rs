@@ -116,13 +116,17 @@ impl CostDifference {
         if n < 2 {
             return None;
         }
-        let d: Vec<f64> = a
+        // The mean difference as the difference of the two means, summed as [`Risk::of`] sums
+        // them: over all of both lists it is, to the bit, the difference of the means the
+        // outputs show, so the two never round apart.
+        let mean_of = |r: &[Record]| r[..n].iter().map(|x| x.monthly_cost).sum::<f64>() / n as f64;
+        let mean = mean_of(a) - mean_of(b);
+        let var = a
             .iter()
             .zip(b)
-            .map(|(x, y)| x.monthly_cost - y.monthly_cost)
-            .collect();
-        let mean = d.iter().sum::<f64>() / n as f64;
-        let var = d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+            .map(|(x, y)| (x.monthly_cost - y.monthly_cost - mean).powi(2))
+            .sum::<f64>()
+            / (n - 1) as f64;
         let half = t975(n - 1) * (var / n as f64).sqrt();
         Some(CostDifference {
             replications: n as u32,
