@@ -68,8 +68,8 @@ pub fn load_ranking(scenario: &Scenario, from: &Path) -> Result<Ranking> {
     Ok(r)
 }
 
-/// The monthly costs in the ranking against the most the scenario's catalog can bill: every
-/// pool at its `max_nodes` all month, with the cluster fee. A cost above it was not written by
+/// The monthly costs in the ranking, and their paired differences, against the most the
+/// scenario's catalog can bill: every pool at its `max_nodes` all month, with the cluster fee. A cost above it was not written by
 /// a search on this scenario (a hand edit, `1e308`), and is bad input naming the JSON path.
 fn check_costs(scenario: &Scenario, r: &Ranking, label: &str) -> Result<()> {
     let per_hour: f64 = scenario
@@ -81,6 +81,33 @@ fn check_costs(scenario: &Scenario, r: &Ranking, label: &str) -> Result<()> {
         + scenario.catalog.cluster_fee.per_hour;
     let most = per_hour * crate::time::HOURS_PER_MONTH;
     for (path, c) in r.entries() {
+        // A paired difference of two such costs is at most `most` either way.
+        for (key, d) in [
+            ("vs_rank1", &c.cost.vs_rank1),
+            ("vs_baseline", &c.cost.vs_baseline),
+        ] {
+            let Some(d) = d else { continue };
+            for (field, v) in [
+                ("mean", d.mean),
+                ("ci_low", d.ci_low),
+                ("ci_high", d.ci_high),
+            ] {
+                if v.abs() > most * (1.0 + 1e-9) + 0.01 {
+                    return Err(Error::at_field(
+                        label,
+                        format!("{path}.cost.{key}.{field}"),
+                        format!(
+                            "{} {} a month is a larger difference than the catalog `{}` can \
+                             bill ({most:.2} a month at most); expected a difference the \
+                             search wrote",
+                            short_number(v),
+                            r.currency,
+                            scenario.catalog.catalog
+                        ),
+                    ));
+                }
+            }
+        }
         for (field, v) in [
             ("monthly", Some(c.cost.monthly)),
             ("monthly_mean", c.cost.monthly_mean),
@@ -476,7 +503,8 @@ fn check_no_reverts(
         None,
         format!(
             "these manifests deploy settings the search did not run with, and an overlay of rank \
-             {rank} would set them back to its baseline's, which the search kept as they were:\n{}\n\
+             {rank} would override them with the search's baseline's, which the search did not \
+             vary (manifests → overlay):\n{}\n\
              expected manifests the search started from: run `search --manifests {} --out DIR` \
              and emit from DIR (or emit without --manifests)",
             list.join("\n"),
@@ -743,8 +771,9 @@ pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool)
         if !undone.is_empty() {
             o.push_str(
                 "warning: these manifests deploy settings the search did not run with; the \
-                 candidate keeps the search's baseline there, so the changes below would undo \
-                 them (emit refuses; run `search --manifests` to start from the manifests):\n",
+                 candidate keeps the search's baseline there, so the changes below would \
+                 override them (emit refuses; run `search --manifests` to start from the \
+                 manifests):\n",
             );
             for c in &undone {
                 o.push_str(&format!("  {c}\n"));
@@ -805,11 +834,16 @@ pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool)
             )),
             _ => {
                 // Means over different replications too few of which are shared to pair.
-                let apart = if paired.is_none() && runs(chosen) != runs(&r.baseline) {
+                let (a, b) = (runs(&r.baseline), runs(chosen));
+                let apart = if paired.is_none() && a != b {
                     format!(
-                        "; means over {} and {}, too few shared for a paired interval",
-                        runs(&r.baseline),
-                        crate::output::plural(runs(chosen), "replication")
+                        "; means over {a} and {}{}",
+                        crate::output::plural(b, "replication"),
+                        if a.min(b) < 2 {
+                            ", too few shared for a paired interval"
+                        } else {
+                            ""
+                        }
                     )
                 } else {
                     String::new()

@@ -138,6 +138,9 @@ pub struct Cost {
     /// Its difference from the baseline's, paired over the replications both ran.
     #[serde(default)]
     pub vs_baseline: Option<CostDifference>,
+    /// Its difference from rank 1's, paired over the replications both ran.
+    #[serde(default)]
+    pub vs_rank1: Option<CostDifference>,
     /// Over the simulated horizon.
     pub horizon: f64,
     /// Node cost over the horizon.
@@ -396,6 +399,109 @@ impl Ranking {
                 }
             }
         }
+        self.check_pairings(raw)
+            .map_err(|(f, m)| Error::at_field(file, f, m))
+    }
+
+    /// Checks each paired cost difference (`cost.vs_rank1`, `cost.vs_baseline`) against the
+    /// two entries it pairs: null for an entry against itself; over exactly the replications
+    /// both ran (the fewer of their `sla.replications`), null only when that is below 2; over
+    /// every replication of both, the difference of their monthly costs; the baseline's
+    /// against rank 1 the negation of rank 1's against the baseline. A key left out (a file
+    /// written before the differences were) is not checked.
+    fn check_pairings(&self, raw: &Value) -> std::result::Result<(), (String, String)> {
+        let runs = |c: &Candidate| c.breach_probability().and_then(|b| b.replications);
+        let rank1 = &self.candidates[0];
+        let raw_entries = std::iter::once(raw.get("baseline"))
+            .chain((0..self.candidates.len()).map(|i| raw.get("candidates")?.get(i)));
+        let mut written = [None, None];
+        for (((path, c), v), index) in self.entries().zip(raw_entries).zip(0usize..) {
+            let cost = v.and_then(|v| v.get("cost"));
+            // (key, the entry it pairs with, its name, whether that is this entry itself)
+            let pairs = [
+                ("vs_rank1", rank1, "rank 1", index == 1),
+                ("vs_baseline", &self.baseline, "the baseline", index == 0),
+            ];
+            for (key, other, name, itself) in pairs {
+                let Some(v) = cost.and_then(|c| c.get(key)) else {
+                    continue;
+                };
+                let field = format!("{path}.cost.{key}");
+                let d: Option<CostDifference> = serde_json::from_value(v.clone()).ok();
+                if itself {
+                    if d.is_some() {
+                        return Err((field, "a difference from itself; expected null".to_string()));
+                    }
+                    continue;
+                }
+                if (index, key) == (0, "vs_rank1") {
+                    written[0] = d;
+                } else if (index, key) == (1, "vs_baseline") {
+                    written[1] = d;
+                }
+                let (Some(a), Some(b)) = (runs(c), runs(other)) else {
+                    continue;
+                };
+                let shared = a.min(b);
+                let Some(d) = d else {
+                    if shared >= 2 {
+                        return Err((
+                            field,
+                            format!(
+                                "null, but it shares {shared} replications with {name} (it ran \
+                                 {a}, {name} {b}); expected their paired difference, as the \
+                                 search writes it"
+                            ),
+                        ));
+                    }
+                    continue;
+                };
+                if u64::from(d.replications) != shared {
+                    return Err((
+                        format!("{field}.replications"),
+                        format!(
+                            "{}, but it ran {a} replications and {name} {b}; expected the {shared} \
+                             both ran",
+                            d.replications
+                        ),
+                    ));
+                }
+                let apart = c.monthly() - other.monthly();
+                if a == b && (d.mean - apart).abs() > 0.011 {
+                    return Err((
+                        format!("{field}.mean"),
+                        format!(
+                            "{}, but over every replication of both the paired difference is \
+                             the difference of their monthly costs, {}; expected that",
+                            super::short_number(d.mean),
+                            super::short_number(apart)
+                        ),
+                    ));
+                }
+            }
+        }
+        if let [Some(b), Some(r)] = written {
+            let negated = (b.mean + r.mean).abs() <= 0.011
+                && (b.ci_low + r.ci_high).abs() <= 0.011
+                && (b.ci_high + r.ci_low).abs() <= 0.011;
+            if !negated || b.replications != r.replications {
+                return Err((
+                    "baseline.cost.vs_rank1".into(),
+                    format!(
+                        "{} [{}, {}] over {}, but candidates[0].cost.vs_baseline is {} [{}, {}] \
+                         over {}; expected its negation over the same replications",
+                        super::short_number(b.mean),
+                        super::short_number(b.ci_low),
+                        super::short_number(b.ci_high),
+                        b.replications,
+                        super::short_number(r.mean),
+                        super::short_number(r.ci_low),
+                        super::short_number(r.ci_high),
+                        r.replications
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -449,7 +555,10 @@ fn check_difference(v: &Value, path: &str) -> std::result::Result<(), (String, S
             format!(
                 "mean {} in [{}, {}] over {} replications: expected finite numbers, the mean \
                  within its interval, over at least 2 replications",
-                d.mean, d.ci_low, d.ci_high, d.replications
+                super::short_number(d.mean),
+                super::short_number(d.ci_low),
+                super::short_number(d.ci_high),
+                d.replications
             ),
         ));
     }

@@ -97,6 +97,7 @@ impl Record {
 /// so the difference of two costs in one replication is free of the traffic's noise that
 /// their means over different replications carry.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CostDifference {
     /// Replications both ran (the first `replications` of each).
     pub replications: u32,
