@@ -388,6 +388,17 @@ fn records(e: &Evaluated) -> &[crate::search::risk::Record] {
     e.monte_carlo.as_ref().map_or(&[], |m| m.records.as_slice())
 }
 
+/// A candidate's monthly cost's difference from rank 1's and from the baseline's, each
+/// paired over the replications both ran (`None` where there is no `rank1` or `baseline` to
+/// pair with, or they share fewer than two).
+fn cost_differences(
+    e: &Evaluated,
+    rank1: Option<&Evaluated>,
+    baseline: Option<&Evaluated>,
+) -> [Option<CostDifference>; 2] {
+    [rank1, baseline].map(|o| o.and_then(|o| CostDifference::of(records(e), records(o))))
+}
+
 /// Adds to a candidate's `cost` its monthly cost's difference from rank 1's (`vs_rank1`)
 /// and from the baseline's (`vs_baseline`), each paired over the replications both ran, or
 /// null when they share fewer than two (or it is rank 1 or the baseline itself).
@@ -398,10 +409,12 @@ fn with_cost_differences(
     baseline: Option<&Evaluated>,
 ) -> Value {
     if let Some(Value::Object(c)) = v.get_mut("cost") {
-        for (key, other) in [("vs_rank1", rank1), ("vs_baseline", baseline)] {
+        for (key, d) in ["vs_rank1", "vs_baseline"]
+            .into_iter()
+            .zip(cost_differences(e, rank1, baseline))
+        {
             // null where there is nothing to pair (itself, or a single shared replication):
             // every candidate has both keys.
-            let d = other.and_then(|o| CostDifference::of(records(e), records(o)));
             c.insert(
                 key.into(),
                 d.map_or(Value::Null, |d| {
@@ -422,14 +435,26 @@ fn with_cost_differences(
 /// distance are means over the replications; the window counts are replication 0's.
 pub fn ranking_csv(ranked: &[Evaluated], baseline: &Evaluated) -> String {
     let mut out = String::from(
-        "rank,name,verdict,feasible,pareto,monthly_cost,currency,cpu_efficiency,memory_efficiency,band_distance,replications,breach_probability,ci_low,ci_high,expected_failed_window_fraction,breached_windows,windows\n",
+        "rank,name,verdict,feasible,pareto,monthly_cost,currency,cpu_efficiency,memory_efficiency,band_distance,replications,breach_probability,ci_low,ci_high,expected_failed_window_fraction,breached_windows,windows,vs_rank1_mean,vs_rank1_ci_low,vs_rank1_ci_high,vs_baseline_mean,vs_baseline_ci_low,vs_baseline_ci_high\n",
     );
     let row = |out: &mut String, rank: usize, e: &Evaluated| {
         let ev = &e.evaluation;
         let r = e.risk();
+        let rank1 = ranked.first().filter(|_| rank != 1);
+        let base = Some(baseline).filter(|_| rank != 0);
+        // The JSON's cost.vs_rank1 and cost.vs_baseline, empty where they are null.
+        let differences: String = cost_differences(e, rank1, base)
+            .iter()
+            .map(|d| {
+                d.map_or(",,".to_string(), |d| {
+                    format!("{:.2},{:.2},{:.2}", d.mean, d.ci_low, d.ci_high)
+                })
+            })
+            .collect::<Vec<_>>()
+            .join(",");
         let _ = writeln!(
             out,
-            "{rank},\"{}\",{},{},{},{:.2},{},{:.4},{:.4},{:.4},{},{:.6},{:.6},{:.6},{:.6},{},{}",
+            "{rank},\"{}\",{},{},{},{:.2},{},{:.4},{:.4},{:.4},{},{:.6},{:.6},{:.6},{:.6},{},{},{differences}",
             e.config.name.replace('"', "'"),
             // The JSON's words: a file read by programs says what the JSON says.
             e.verdict().as_str(),
@@ -737,7 +762,7 @@ pub fn simulation_table(scenario: &Scenario, e: &Evaluated) -> String {
     let (scope, reasons, hint) = if let (Some(r), Some(mc)) = (e.risk(), &e.monte_carlo) {
         let _ = writeln!(
             out,
-            "Monte Carlo: {}/{} replications breached: breach probability {:.3} [95% CI {:.3}, {:.3}], SLA {} at a budget of {}%; expected failed windows {:.2}%; worst window p99 {:.0}% of its objective's target, worst window error rate {:.4}%; mean cost {:.2} {cur}/month (the other figures are replication 0's)",
+            "Monte Carlo: {}/{} replications breached: breach probability {:.3} [95% CI {:.3}, {:.3}], on the SLA alone {} at a risk budget of {}%; expected failed windows {:.2}%; worst window p99 {:.0}% of its objective's target, worst window error rate {:.4}%; mean cost {:.2} {cur}/month (the other figures are replication 0's)",
             r.breaches,
             r.replications,
             r.breach_probability,

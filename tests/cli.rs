@@ -3517,7 +3517,10 @@ fn simulate_with_replications_reports_the_breach_probability() {
         text.contains("Monte Carlo: 0/2 replications breached"),
         "{text}"
     );
-    assert!(text.contains("SLA undecided at a budget of 5%"), "{text}");
+    assert!(
+        text.contains("on the SLA alone undecided at a risk budget of 5%"),
+        "{text}"
+    );
     // The fixture's baseline can open more MongoDB connections than the server takes: the
     // overall verdict says so beside the SLA's (as the search ranks it `no`).
     assert!(
@@ -4675,6 +4678,46 @@ fn the_cost_differences_are_paired_over_the_replications_both_ran() {
     assert!(
         diff.stdout().contains(&line),
         "{}\nexpected {line}",
+        diff.stdout()
+    );
+    // ranking.csv carries the same differences, empty where the JSON has null.
+    let csv = std::fs::read_to_string(f.path("out/ranking.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "vs_rank1_mean").unwrap();
+    for (line, c) in csv.lines().skip(2).zip(cands) {
+        let cells: Vec<&str> = line.rsplit_once("\",").unwrap().1.split(',').collect();
+        // The cells after the quoted name, indexed from the header's column after `name`.
+        let cell = cells[col - 2];
+        match c["cost"]["vs_rank1"]["mean"].as_f64() {
+            Some(m) => assert!((cell.parse::<f64>().unwrap() - m).abs() <= 0.011, "{line}"),
+            None => assert_eq!(cell, "", "{line}"),
+        }
+    }
+    // The connection budgets at maxReplicas with a rollout's surge, per server, as the JSON
+    // gives them (the baseline's MongoDB budget is over its limit).
+    let budget = |c: &Value, server: &str| {
+        let e = c["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["server"] == server)
+            .unwrap()
+            .clone();
+        (
+            e["budget_at_max_replicas"].as_u64().unwrap(),
+            e["limit"].as_u64().unwrap(),
+        )
+    };
+    let ((was, limit), (now, _)) = (budget(b, "mongodb"), budget(r1, "mongodb"));
+    let fits = |x: u64| if x <= limit { "fits" } else { "over" };
+    assert!(was > limit, "the baseline's budget {was} of {limit}");
+    let want = format!(
+        "mongodb connections at maxReplicas with a rollout's surge: {was} (over) → {now} ({}) of {limit}",
+        fits(now)
+    );
+    assert!(
+        diff.stdout().contains(&want),
+        "{}\nexpected {want}",
         diff.stdout()
     );
     // A candidate halving left on fewer replications than the baseline: its mean is not

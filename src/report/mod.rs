@@ -902,6 +902,34 @@ pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool)
             format!("SLA breach probability: {before} → {after}{verdict}\n")
         });
     }
+    // The connection budget each server gets at maxReplicas with a rollout's surge: what
+    // makes a config infeasible whatever the traffic (the baseline's 3060 against 500).
+    let budgets = |c: &Candidate| -> BTreeMap<String, (u64, u64)> {
+        c.connections
+            .iter()
+            .filter_map(|v| {
+                let n = |k: &str| v.get(k).and_then(serde_json::Value::as_u64);
+                let server = v.get("server")?.as_str()?.to_string();
+                Some((server, (n("budget_at_max_replicas")?, n("limit")?)))
+            })
+            .collect()
+    };
+    let (before, after) = (budgets(&r.baseline), budgets(chosen));
+    for (server, (now, limit)) in &after {
+        let fits = |b: u64| if b <= *limit { "fits" } else { "over" };
+        match before.get(server) {
+            Some((was, _)) if was != now => o.push_str(&format!(
+                "{server} connections at maxReplicas with a rollout's surge: {was} ({}) → {now} ({}) of {limit}\n",
+                fits(*was),
+                fits(*now)
+            )),
+            None => o.push_str(&format!(
+                "{server} connections at maxReplicas with a rollout's surge: {now} ({}) of {limit}\n",
+                fits(*now)
+            )),
+            _ => {}
+        }
+    }
     if from_manifests && base != &r.baseline.config {
         o.push_str(
             "note: the manifests differ from the baseline the search ran; the cost figures compare against the search's baseline (re-run `search --manifests` to price the manifests)\n",
