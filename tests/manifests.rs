@@ -516,12 +516,68 @@ fn manifests_with_no_deployment_of_the_scenario_are_bad_input() {
     assert!(err.contains("no Deployment is a service"), "{err}");
 }
 
+/// The base fixture with a pool ConfigMap that gives the backend no client pools.
+fn base_without_pools() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(fixture("base")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("backend-client-pools.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: backend-client-pools\n  \
+         annotations:\n    costsim.io/client-pools: '{}'\ndata: {}\n",
+    )
+    .unwrap();
+    let k = dir.path().join("kustomization.yaml");
+    let text = std::fs::read_to_string(&k).unwrap();
+    std::fs::write(k, text + "  - backend-client-pools.yaml\n").unwrap();
+    dir
+}
+
+#[test]
+fn manifests_without_a_pool_configmap_keep_the_scenario_baselines_pools() {
+    // The operators' manifests say nothing of the app's connection pools (which driver, what
+    // size: that is in its code): the backend keeps the scenario baseline's, with a note, and
+    // search sizes them from there.
+    let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
+        .args(["validate", "--format", "json", "--manifests"])
+        .arg(fixture("base"))
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(
+            "Deployment backend has no `backend-client-pools` ConfigMap; its client pools \
+             toward mongodb, redis are the scenario baseline's"
+        ),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let plain = Command::new(env!("CARGO_BIN_EXE_costsim"))
+        .args(["validate", "--format", "json"])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let scenario: serde_json::Value = serde_json::from_slice(&plain.stdout).unwrap();
+    let pools =
+        |v: &serde_json::Value| v["baseline"]["workloads"]["backend"]["client_pools"].clone();
+    assert_eq!(pools(&v), pools(&scenario));
+    assert!(pools(&v)["mongodb"].is_object(), "{}", pools(&v));
+    assert!(v["space"]["search_refuses"].is_null(), "{}", v["space"]);
+    // The frontend and redis have no pools in the scenario: nothing is added to them.
+    assert!(v["baseline"]["workloads"]["frontend"]["client_pools"].is_null());
+}
+
 #[test]
 fn search_checks_the_space_against_the_baseline_the_manifests_give() {
-    // The base fixture's Deployments have no client pools; the default space sizes them.
+    // A pool ConfigMap that gives the backend no client pools; the default space sizes them.
+    let dir = base_without_pools();
     let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
         .args(["search", "--quiet", "--manifests"])
-        .arg(fixture("base"))
+        .arg(dir.path())
         .current_dir(repo())
         .output()
         .unwrap();
@@ -1056,9 +1112,10 @@ fn manifests_get_the_warnings_a_config_file_gets() {
 fn validate_warns_of_the_space_search_would_refuse_with_the_manifests_baseline() {
     // The same scenario and manifests search refuses (above): validate exits 0, as simulate
     // runs them, but says search refuses the space and why, on stderr and in the JSON.
+    let dir = base_without_pools();
     let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
         .args(["validate", "--format", "json", "--manifests"])
-        .arg(fixture("base"))
+        .arg(dir.path())
         .current_dir(repo())
         .output()
         .unwrap();

@@ -53,7 +53,7 @@ pub struct FromManifests {
 
 /// Reads `path` (a kustomize directory, a directory of YAML files or one file) into a
 /// configuration. `fallback` gives the node pool of a Deployment whose pool the manifests do
-/// not say.
+/// not say, and the client pools of one without a pool ConfigMap.
 pub fn read_config(
     path: &Path,
     catalog: &NodePoolCatalog,
@@ -233,6 +233,24 @@ pub fn config_from_objects(
                 ));
             }
             w.insert("replicas".into(), min.unwrap_or(json!(1)));
+        }
+    }
+    // Which driver the app uses toward a server, and how it sizes its pool, is in its code
+    // (or env), not in the manifests: without the pool ConfigMap a workload keeps the
+    // fallback's pools, as a Deployment without a pool keeps its node pool.
+    for (name, w) in &mut workloads {
+        let kept = fallback
+            .and_then(|f| f.workloads.get(name))
+            .filter(|f| !f.client_pools.is_empty() && !w.contains_key("client_pools"));
+        if let Some(f) = kept {
+            let servers: Vec<&str> = f.client_pools.keys().map(String::as_str).collect();
+            notes.push(format!(
+                "{label}: Deployment {name} has no `{name}{POOLS_CONFIGMAP_SUFFIX}` ConfigMap; \
+                 its client pools toward {} are the scenario baseline's (the app's code says \
+                 how it connects, not these manifests)",
+                servers.join(", ")
+            ));
+            w.insert("client_pools".into(), json!(f.client_pools));
         }
     }
     for (kind, names) in ignored {
