@@ -111,7 +111,7 @@ enum Command {
         first_stage: u32,
         /// Evaluate only shard I of N (candidates whose index is I modulo N), every
         /// replication, and write a shard file for `costsim merge`.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         shard: Option<search::shard::Shard>,
         #[command(flatten)]
         confirm: ConfirmArgs,
