@@ -2131,7 +2131,9 @@ fn stdout_write_error_is_not_a_panic() {
 #[test]
 fn shard_numbers_must_be_canonical_and_an_unmatched_glob_is_named() {
     let f = Fixture::with_tiny_space();
-    for spec in ["+1/2", "01/2", " 1/2", "1/02", "1/+2", "1 /2", "-1/2", "1/-2"] {
+    for spec in [
+        "+1/2", "01/2", " 1/2", "1/02", "1/+2", "1 /2", "-1/2", "1/-2",
+    ] {
         let out = f.run(&[
             "search",
             "--shard",

@@ -426,12 +426,7 @@ fn emitted_pool_settings_are_a_configmap_with_environment_keys() {
 
 #[test]
 fn bad_manifests_exit_2_naming_file_and_line() {
-    let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
-        .args(["validate", "--manifests"])
-        .arg(fixture("bad"))
-        .current_dir(repo())
-        .output()
-        .unwrap();
+    let out = costsim_on(&["validate", "--manifests"], &fixture("bad"));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("backend-deployment.yaml: line "), "{err}");
@@ -445,12 +440,7 @@ fn validate_edited_base(edit: impl Fn(&Path)) -> (Option<i32>, String) {
         std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
     }
     edit(dir.path());
-    let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
-        .args(["validate", "--manifests"])
-        .arg(dir.path())
-        .current_dir(repo())
-        .output()
-        .unwrap();
+    let out = costsim_on(&["validate", "--manifests"], dir.path());
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -516,6 +506,16 @@ fn manifests_with_no_deployment_of_the_scenario_are_bad_input() {
     assert!(err.contains("no Deployment is a service"), "{err}");
 }
 
+/// `costsim ARGS DIR` from the repository (the default scenario).
+fn costsim_on(args: &[&str], dir: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_costsim"))
+        .args(args)
+        .arg(dir)
+        .current_dir(repo())
+        .output()
+        .unwrap()
+}
+
 /// The base fixture with a pool ConfigMap that gives the backend no client pools.
 fn base_without_pools() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -540,12 +540,10 @@ fn manifests_without_a_pool_configmap_keep_the_scenario_baselines_pools() {
     // The operators' manifests say nothing of the app's connection pools (which driver, what
     // size: that is in its code): the backend keeps the scenario baseline's, with a note, and
     // search sizes them from there.
-    let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
-        .args(["validate", "--format", "json", "--manifests"])
-        .arg(fixture("base"))
-        .current_dir(repo())
-        .output()
-        .unwrap();
+    let out = costsim_on(
+        &["validate", "--format", "json", "--manifests"],
+        &fixture("base"),
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(
@@ -575,12 +573,7 @@ fn manifests_without_a_pool_configmap_keep_the_scenario_baselines_pools() {
 fn search_checks_the_space_against_the_baseline_the_manifests_give() {
     // A pool ConfigMap that gives the backend no client pools; the default space sizes them.
     let dir = base_without_pools();
-    let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
-        .args(["search", "--quiet", "--manifests"])
-        .arg(dir.path())
-        .current_dir(repo())
-        .output()
-        .unwrap();
+    let out = costsim_on(&["search", "--quiet", "--manifests"], dir.path());
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
@@ -1113,12 +1106,7 @@ fn validate_warns_of_the_space_search_would_refuse_with_the_manifests_baseline()
     // The same scenario and manifests search refuses (above): validate exits 0, as simulate
     // runs them, but says search refuses the space and why, on stderr and in the JSON.
     let dir = base_without_pools();
-    let out = Command::new(env!("CARGO_BIN_EXE_costsim"))
-        .args(["validate", "--format", "json", "--manifests"])
-        .arg(dir.path())
-        .current_dir(repo())
-        .output()
-        .unwrap();
+    let out = costsim_on(&["validate", "--format", "json", "--manifests"], dir.path());
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(
