@@ -340,6 +340,28 @@ fn assert_ok(out: &Out) {
     );
 }
 
+/// The names of the candidates a one-replication search (no confirmation) ranks, best first,
+/// and its output.
+fn searched_names(f: &Fixture) -> (Vec<String>, Out) {
+    let out = f.run(&[
+        "search",
+        "--format",
+        "json",
+        "--replications",
+        "1",
+        "--confirm",
+        "0",
+    ]);
+    assert_ok(&out);
+    let names = out.json()["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    (names, out)
+}
+
 // ---------------------------------------------------------------------------------------------
 // The fixture itself.
 
@@ -3599,22 +3621,7 @@ fn space_pool_min_size_above_size_is_skipped_with_a_warning() {
             "client_pools:\n  mongodb: { size: [5, 14], min_size: [10] }\n  redis: [fit]\n",
         ),
     );
-    let out = f.run(&[
-        "search",
-        "--format",
-        "json",
-        "--replications",
-        "1",
-        "--confirm",
-        "0",
-    ]);
-    assert_ok(&out);
-    let names: Vec<String> = out.json()["candidates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["config"]["name"].as_str().unwrap().to_string())
-        .collect();
+    let (names, out) = searched_names(&f);
     assert_eq!(names.len(), 1, "{names:?}");
     assert!(names[0].contains("conns=mongodb:14/min10,"), "{names:?}");
     assert!(
@@ -3879,22 +3886,7 @@ fn a_setting_spelled_twice_in_the_space_is_one_candidate() {
             .replace("cpu_limit: [none]", "cpu_limit: [300m, 1.5x]")
             .replace("node_pool: [highmem, general]", "node_pool: [general]"),
     );
-    let out = f.run(&[
-        "search",
-        "--format",
-        "json",
-        "--replications",
-        "1",
-        "--confirm",
-        "0",
-    ]);
-    assert_ok(&out);
-    let names: Vec<String> = out.json()["candidates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap().to_string())
-        .collect();
+    let (names, out) = searched_names(&f);
     assert_eq!(names.len(), 2, "{names:?}");
     assert_ne!(names[0], names[1]);
     assert!(
