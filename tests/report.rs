@@ -1076,7 +1076,14 @@ fn emit_refuses_to_undo_manifest_settings_the_search_did_not_run_with() {
     ok(&["search", "--out", "out"]);
     ok(&["emit", "--from", "out", "--out", "k8s"]);
     // The base is the search's baseline: an overlay on it changes only what the search varied.
-    assert_eq!(emit_on_base("out", "k8s-same").0, 0);
+    // Its base/ is costsim's rendering, which emit says is not to be applied over the objects.
+    let (code, _, err) = emit_on_base("out", "k8s-same");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning: base/ renders only what costsim models of k8s/base")
+            && err.contains("do not apply it over the live objects"),
+        "{err}"
+    );
     // The operators' HPA has a scale-down behavior the search never simulated (its baseline
     // has none, and the space does not vary it): rank 1 keeps none, so its overlay would
     // delete the behavior.

@@ -586,10 +586,22 @@ pub fn write_manifests(
         "build with: kubectl kustomize {}\n",
         out.join("overlays").join(overlay).display()
     ));
+    // The base is costsim's rendering of what it models, not the manifests themselves.
+    let rendering = manifests.map(|m| {
+        format!(
+            "base/ renders only what costsim models of {} (its own labels and selectors, no \
+             Services, ports or fields it ignores): do not apply it over the live objects (the \
+             API server refuses a changed Deployment selector, and a prune would delete what \
+             it lacks); apply the overlay's patches in your own kustomization, on top of those \
+             manifests, after checking they name your objects and containers",
+            m.display()
+        )
+    });
     Ok(Emitted {
         summary: msg,
-        warnings: emit_warning(chosen)
+        warnings: rendering
             .into_iter()
+            .chain(emit_warning(chosen))
             .chain(crate::manifests::emit::blocking_budgets(
                 &chosen.config,
                 &scenario.availability_floors(),
