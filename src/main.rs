@@ -828,16 +828,16 @@ fn validate(cli: &Cli, sc: &Scenario) -> Result<()> {
                 ),
             };
             let verdict = format!(
-                "# scenario `{}` is valid: {} services, {} node pools, {space}{}, {} notes (under `notes`); the normalized values follow\n",
+                "# scenario `{}` is valid: {}, {}, {space}{}, {} (under `notes`); the normalized values follow\n",
                 sc.name,
-                sc.services.len(),
-                sc.catalog.pools.len(),
+                plural(sc.services.len() as u64, "service"),
+                plural(sc.catalog.pools.len() as u64, "node pool"),
                 if refusal.is_some() {
                     ", which search refuses (see the notes)"
                 } else {
                     ""
                 },
-                notes.len(),
+                plural(notes.len() as u64, "note"),
             );
             emit(&(verdict + &yaml))
         }

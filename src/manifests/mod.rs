@@ -62,7 +62,16 @@ pub fn read_config(
     let mut notes = Vec::new();
     let objects = kustomize::load(path, &mut notes)?;
     let label = path.display().to_string();
-    let config = config_from_objects(&objects, &label, catalog, fallback, &mut notes)?;
+    let mut assumed = Vec::new();
+    let config = config_from_objects(
+        &objects,
+        &label,
+        catalog,
+        fallback,
+        &mut notes,
+        &mut assumed,
+    )?;
+    notes.extend(assumed);
     Ok(FromManifests { config, notes })
 }
 
@@ -106,13 +115,16 @@ fn check_pool_data(o: &Object, pools: &Value) -> Result<()> {
 /// The kinds whose settings make the config: a near miss of one is a typo, not another kind.
 const MODELED_KINDS: &[&str] = &["Deployment", "HorizontalPodAutoscaler", "ConfigMap"];
 
-/// The configuration the objects describe (see the module doc for the mapping).
+/// The configuration the objects describe (see the module doc for the mapping). What it
+/// reads goes to `notes`; what it takes from `fallback` because the objects do not say it,
+/// and the results rest on (client pools), goes to `assumed`.
 pub fn config_from_objects(
     objects: &[Object],
     label: &str,
     catalog: &NodePoolCatalog,
     fallback: Option<&Config>,
     notes: &mut Vec<String>,
+    assumed: &mut Vec<String>,
 ) -> Result<Config> {
     let mut workloads: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     let mut names = Vec::new();
@@ -244,7 +256,7 @@ pub fn config_from_objects(
             .filter(|f| !f.client_pools.is_empty() && !w.contains_key("client_pools"));
         if let Some(f) = kept {
             let servers: Vec<&str> = f.client_pools.keys().map(String::as_str).collect();
-            notes.push(format!(
+            assumed.push(format!(
                 "{label}: Deployment {name} has no `{name}{POOLS_CONFIGMAP_SUFFIX}` ConfigMap; \
                  its client pools toward {} are the scenario baseline's (the app's code says \
                  how it connects, not these manifests)",
@@ -976,12 +988,16 @@ pub fn use_as_baseline(
     let mut notes = Vec::new();
     let objects = kustomize::load(path, &mut notes)?;
     let label = path.display().to_string();
+    // The assumptions the results rest on join the scenario's notes (ranking.json, the
+    // report); the rest is said on stderr.
+    let mut assumed = Vec::new();
     let read = config_from_objects(
         &objects,
         &label,
         &scenario.catalog,
         Some(&scenario.baseline),
         &mut notes,
+        &mut assumed,
     )?;
     let services: Vec<&str> = scenario.services.iter().map(|s| s.name.as_str()).collect();
     if !read
@@ -1036,6 +1052,7 @@ pub fn use_as_baseline(
     });
     let warnings = baseline_warnings(&objects, &config, &replaced, scenario, &label);
     scenario.notes.extend(warnings);
+    scenario.notes.extend(assumed);
     scenario.baseline = config;
     scenario.baseline_file = label;
     Ok(notes)
