@@ -134,6 +134,20 @@ fn report_numbers_match_ranking_json() {
         best["band_distance"].as_f64().unwrap()
     );
     assert!(doc.contains(&band), "{band}");
+    // The churn row of the fixture's workload, from the activity of both.
+    let act = |c: &Value, key: &str| c["activity"][0][key].as_f64().unwrap();
+    let churn = format!(
+        "| web | {} → {} | {} → {} | {} → {} | {:.1} → {:.1} |",
+        act(&r["baseline"], "scale_ups"),
+        act(best, "scale_ups"),
+        act(&r["baseline"], "scale_downs"),
+        act(best, "scale_downs"),
+        act(&r["baseline"], "evictions"),
+        act(best, "evictions"),
+        act(&r["baseline"], "pending_pod_seconds") / 3600.0,
+        act(best, "pending_pod_seconds") / 3600.0
+    );
+    assert!(doc.contains(&churn), "{churn}");
     let windows = format!(
         "| SLA windows failed | {} of {} | {} of {} |",
         r["baseline"]["sla"]["breached_windows"],

@@ -368,6 +368,39 @@ pub fn document(i: &Inputs) -> String {
         );
     }
 
+    // Churn: what the replica ranges do not show (each pod started is a cold start, each
+    // eviction a restart elsewhere, each pending second a pod not serving).
+    let _ = writeln!(
+        o,
+        "\nChurn over the {:.1} h simulated (replication 0): HPA scale-ups and scale-downs, pods \
+         evicted when the cluster autoscaler removed their node, and pod-hours spent Pending.\n",
+        r.horizon_hours
+    );
+    let _ = writeln!(
+        o,
+        "| workload | scale-ups (current → recommended) | scale-downs | evictions | pending pod-hours |"
+    );
+    let _ = writeln!(o, "|---|---|---|---|---|");
+    for name in base.config.workloads.keys() {
+        let both = |key: &str, scale: f64, digits: usize| {
+            format!(
+                "{:.*} → {:.*}",
+                digits,
+                act(base, name, key) / scale,
+                digits,
+                act(rec, name, key) / scale
+            )
+        };
+        let _ = writeln!(
+            o,
+            "| {name} | {} | {} | {} | {} |",
+            both("scale_ups", 1.0, 0),
+            both("scale_downs", 1.0, 0),
+            both("evictions", 1.0, 0),
+            both("pending_pod_seconds", 3600.0, 1)
+        );
+    }
+
     // Provisioning flags.
     let _ = writeln!(o, "\n## Over- and under-provisioned pods\n");
     let _ = writeln!(
