@@ -3655,23 +3655,8 @@ fn space_pool_settings_vary_minimum_size_blocking_and_timeout() {
              redis: { size: [fit], blocking: [false, true], timeout: [1s] }\n",
         ),
     );
-    let out = f.run(&[
-        "search",
-        "--format",
-        "json",
-        "--replications",
-        "1",
-        "--confirm",
-        "0",
-    ]);
-    assert_ok(&out);
+    let (names, out) = searched_names(&f);
     let v = out.json();
-    let names: Vec<String> = v["candidates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["config"]["name"].as_str().unwrap().to_string())
-        .collect();
     // 2 minimum sizes × 2 MongoDB timeouts × 2 Redis pool classes (the raising pool ignores
     // the timeout): 8 distinct configurations.
     assert_eq!(names.len(), 8, "{names:?}");
