@@ -850,6 +850,9 @@ fn simulate(
     config: Option<&Path>,
     monte_carlo: Option<(u32, costsim::sim::arrivals::Variation, f64)>,
 ) -> Result<()> {
+    let config_given = config.is_some();
+    // The baseline on the same replications, when a config of the user's is compared with it.
+    let mut baseline: Option<Evaluated> = None;
     let config: Config = match config {
         None => sc.baseline.clone(),
         Some(p) => {
@@ -884,11 +887,21 @@ fn simulate(
                 eta: 1,
                 max_breach_probability: budget,
             };
-            let bar = progress(cli, u64::from(replications), "replications");
+            // A config of the user's is compared with the baseline on the same replications
+            // (common random numbers): the what-if's saving, paired.
+            let mut configs = vec![config.clone()];
+            if config_given && replications >= 2 && config.workloads != sc.baseline.workloads {
+                configs.push(sc.baseline.clone());
+            }
+            let bar = progress(
+                cli,
+                u64::from(replications) * configs.len() as u64,
+                "replications",
+            );
             let tick = || bar.inc(1);
-            let mut one = search::monte_carlo(
+            let mut all = search::monte_carlo(
                 sc,
-                vec![config],
+                configs,
                 cli.seed,
                 &options,
                 &plan,
@@ -896,11 +909,16 @@ fn simulate(
                 &tick,
             );
             bar.finish_and_clear();
-            one.pop()
-                .ok_or_else(|| Error::internal("simulation result missing"))?
+            let mine = all
+                .iter()
+                .position(|e| e.config == config)
+                .ok_or_else(|| Error::internal("simulation result missing"))?;
+            let e = all.swap_remove(mine);
+            baseline = all.pop();
+            e
         }
     };
-    let v = output::candidate_json(0, &e);
+    let v = output::simulation_json(&e, baseline.as_ref());
     if let Some(dir) = &cli.out {
         let mut batch = output::Batch::default();
         batch.add(
@@ -924,7 +942,17 @@ fn simulate(
     }
     match cli.format {
         Format::Json => emit(&output::to_json_string(&v)),
-        Format::Table | Format::Csv => emit(&output::simulation_table(sc, &e)),
+        Format::Table | Format::Csv => {
+            let mut text = output::simulation_table(sc, &e);
+            if let Some(line) = baseline
+                .as_ref()
+                .and_then(|b| output::vs_baseline_line(&e, b, &sc.catalog.currency))
+            {
+                text.push_str(&line);
+                text.push('\n');
+            }
+            emit(&text)
+        }
     }
 }
 

@@ -415,20 +415,65 @@ fn with_cost_differences(
         {
             // null where there is nothing to pair (itself, or a single shared replication):
             // every candidate has both keys.
-            c.insert(
-                key.into(),
-                d.map_or(Value::Null, |d| {
-                    json!({
-                        "replications": d.replications,
-                        "mean": round(d.mean, 2),
-                        "ci_low": round(d.ci_low, 2),
-                        "ci_high": round(d.ci_high, 2),
-                    })
-                }),
-            );
+            c.insert(key.into(), difference_json(d));
         }
     }
     v
+}
+
+/// A paired cost difference as the JSON gives it (null for none), to the cent.
+fn difference_json(d: Option<CostDifference>) -> Value {
+    d.map_or(Value::Null, |d| {
+        json!({
+            "replications": d.replications,
+            "mean": round(d.mean, 2),
+            "ci_low": round(d.ci_low, 2),
+            "ci_high": round(d.ci_high, 2),
+        })
+    })
+}
+
+/// One simulated configuration as JSON (`simulate`); with `baseline`, simulated on the same
+/// replications, its cost's paired difference from the baseline's as `cost.vs_baseline`.
+pub fn simulation_json(e: &Evaluated, baseline: Option<&Evaluated>) -> Value {
+    let mut v = candidate_json(0, e);
+    if let (Some(b), Some(Value::Object(c))) = (baseline, v.get_mut("cost")) {
+        let [_, d] = cost_differences(e, None, Some(b));
+        c.insert("vs_baseline".into(), difference_json(d));
+    }
+    v
+}
+
+/// `simulate`'s line comparing a config with the baseline simulated on the same replications
+/// (`None` when they share fewer than two).
+pub fn vs_baseline_line(e: &Evaluated, baseline: &Evaluated, currency: &str) -> Option<String> {
+    let [_, d] = cost_differences(e, None, Some(baseline));
+    let d = d?;
+    let base = baseline.monthly_cost();
+    let share = if base > 0.0 {
+        format!(" ({:+.1} %)", d.mean / base * 100.0)
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "vs baseline (simulated on the same {} replications, the same random streams): {:+.2} {currency}/month{share}, 95 % interval [{:+.2}, {:+.2}]{}; baseline {:.2}, {} {}",
+        d.replications,
+        d.mean,
+        d.ci_low,
+        d.ci_high,
+        if d.is_tie() {
+            " (it holds 0: no difference beyond the noise between replications)"
+        } else {
+            ""
+        },
+        base,
+        plural(baseline.risk().map_or(0, |r| r.breaches), "breaching replication"),
+        match baseline.verdict() {
+            crate::search::risk::Verdict::Feasible => "(feasible)",
+            crate::search::risk::Verdict::Undecided => "(undecided)",
+            crate::search::risk::Verdict::Infeasible => "(infeasible)",
+        }
+    ))
 }
 
 /// The ranking as CSV, one row per candidate (the baseline as rank 0). Cost and band

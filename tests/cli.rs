@@ -4728,3 +4728,49 @@ fn the_cost_differences_are_paired_over_the_replications_both_ran() {
         );
     }
 }
+
+#[test]
+fn simulate_compares_a_config_with_the_baseline_on_the_same_replications() {
+    let f = eight();
+    let search = f.run(&[
+        "search",
+        "--replications",
+        "1",
+        "--confirm",
+        "0",
+        "--format",
+        "json",
+    ]);
+    assert_ok(&search);
+    let config = search.json()["candidates"][0]["config"].clone();
+    f.write("mine.json", &config.to_string());
+    let args = ["simulate", "--replications", "4", "--format", "json"];
+    let mine = f.run(&[&args[..], &["--config", "mine.json"]].concat());
+    assert_ok(&mine);
+    let base = f.run(&args);
+    assert_ok(&base);
+    let (mine, base) = (mine.json(), base.json());
+    let d = &mine["cost"]["vs_baseline"];
+    assert_eq!(d["replications"], 4, "{d}");
+    // The same 4 replications of each: the mean difference is the difference of the means
+    // (the baseline's as `simulate` alone gives it), each rounded to the cent.
+    let mean = |v: &Value| v["cost"]["monthly_mean"].as_f64().unwrap();
+    let m = d["mean"].as_f64().unwrap();
+    assert!((m - (mean(&mine) - mean(&base))).abs() <= 0.011, "{d}");
+    assert!(d["ci_low"].as_f64().unwrap() <= m && m <= d["ci_high"].as_f64().unwrap());
+    // The baseline alone has nothing to compare with; one replication pairs nothing.
+    assert!(base["cost"].get("vs_baseline").is_none());
+    let table = f.run(&["simulate", "--replications", "4", "--config", "mine.json"]);
+    assert_ok(&table);
+    let want = format!(
+        "vs baseline (simulated on the same 4 replications, the same random streams): {m:+.2}"
+    );
+    assert!(
+        table.stdout().contains(&want),
+        "{}\nexpected {want}",
+        table.stdout()
+    );
+    let one = f.run(&["simulate", "--config", "mine.json", "--format", "json"]);
+    assert_ok(&one);
+    assert!(one.json()["cost"].get("vs_baseline").is_none());
+}
