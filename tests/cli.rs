@@ -4659,6 +4659,17 @@ fn the_cost_differences_are_paired_over_the_replications_both_ran() {
         "{}\nexpected {line}",
         diff.stdout()
     );
+    // The pool settings changed, and diff says how they reach the app.
+    let size = &r1["config"]["workloads"]["backend"]["client_pools"]["mongodb"]["maxPoolSize"];
+    let note = format!(
+        "note: `backend`'s pool settings reach the app as environment variables from the \
+         `backend-client-pools` ConfigMap (MONGODB_CLIENT=motor, MONGODB_MAX_POOL_SIZE={size},"
+    );
+    assert!(
+        diff.stdout().contains(&note),
+        "{}\nexpected {note}",
+        diff.stdout()
+    );
     // ranking.csv carries the same differences, empty where the JSON has null.
     let csv = std::fs::read_to_string(f.path("out/ranking.csv")).unwrap();
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();

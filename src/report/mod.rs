@@ -796,6 +796,34 @@ pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool)
     for c in &changes {
         o.push_str(&format!("{c}\n"));
     }
+    // Pool settings change nothing unless the app passes them to its clients: say how they
+    // reach it.
+    let pooled: std::collections::BTreeSet<&str> = changes
+        .iter()
+        .filter(|c| c.what.contains(" pool "))
+        .map(|c| c.workload.as_str())
+        .collect();
+    for w in pooled {
+        let Some(pools) = chosen
+            .config
+            .workloads
+            .get(w)
+            .and_then(|c| serde_json::to_value(&c.client_pools).ok())
+        else {
+            continue;
+        };
+        let env: Vec<String> = crate::manifests::emit::pool_settings(&pools)
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        o.push_str(&format!(
+            "  note: `{w}`'s pool settings reach the app as environment variables from the \
+             `{w}{}` ConfigMap ({}): the app must pass them to its clients (motor/pymongo \
+             `maxPoolSize`, redis-py `max_connections`), or they change nothing\n",
+            crate::manifests::POOLS_CONFIGMAP_SUFFIX,
+            env.join(", ")
+        ));
+    }
     let changes = changes.len();
     let now = r.baseline.monthly();
     let new = chosen.monthly();
