@@ -116,12 +116,12 @@ impl Candidate {
         self.band_distance_mean.unwrap_or(self.band_distance)
     }
 
-    /// The verdict in words: `yes`, `not proven` (replications too few to bound the breach
+    /// The verdict in words: `yes`, `undecided` (the JSON's word) (replications too few to bound the breach
     /// probability within the budget) or `**no**`.
     pub fn feasibility_word(&self) -> &'static str {
         match (self.feasible, self.verdict.as_deref()) {
             (true, _) => "yes",
-            (false, Some("undecided")) => "not proven",
+            (false, Some("undecided")) => "undecided",
             (false, _) => "**no**",
         }
     }
