@@ -851,8 +851,6 @@ fn simulate(
     monte_carlo: Option<(u32, costsim::sim::arrivals::Variation, f64)>,
 ) -> Result<()> {
     let config_given = config.is_some();
-    // The baseline on the same replications, when a config of the user's is compared with it.
-    let mut baseline: Option<Evaluated> = None;
     let config: Config = match config {
         None => sc.baseline.clone(),
         Some(p) => {
@@ -872,12 +870,14 @@ fn simulate(
         }
     };
     let mut options = cli.options();
-    let e = match monte_carlo {
+    // With the baseline on the same replications, when a config of the user's is compared
+    // with it.
+    let (e, baseline) = match monte_carlo {
         None => {
             let bar = progress(cli, 1, "simulating");
             let (_, evaluation) = search::run_one_with(sc, &config, cli.seed, &options);
             bar.finish_and_clear();
-            Evaluated::replay(config, evaluation)
+            (Evaluated::replay(config, evaluation), None)
         }
         Some((replications, variation, budget)) => {
             options.variation = variation;
@@ -914,8 +914,7 @@ fn simulate(
                 .position(|e| e.config == config)
                 .ok_or_else(|| Error::internal("simulation result missing"))?;
             let e = all.swap_remove(mine);
-            baseline = all.pop();
-            e
+            (e, all.pop())
         }
     };
     let v = output::simulation_json(&e, baseline.as_ref());

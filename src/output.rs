@@ -456,23 +456,15 @@ pub fn vs_baseline_line(e: &Evaluated, baseline: &Evaluated, currency: &str) -> 
         String::new()
     };
     Some(format!(
-        "vs baseline (simulated on the same {} replications, the same random streams): {:+.2} {currency}/month{share}, 95 % interval [{:+.2}, {:+.2}]{}; baseline {:.2}, {} {}",
+        "vs baseline (simulated on the same {} replications, the same random streams): {:+.2} {currency}/month{share}, 95 % interval [{:+.2}, {:+.2}]{}; baseline {:.2}, {} ({})",
         d.replications,
         d.mean,
         d.ci_low,
         d.ci_high,
-        if d.is_tie() {
-            " (it holds 0: no difference beyond the noise between replications)"
-        } else {
-            ""
-        },
+        d.tie_note(),
         base,
         plural(baseline.risk().map_or(0, |r| r.breaches), "breaching replication"),
-        match baseline.verdict() {
-            crate::search::risk::Verdict::Feasible => "(feasible)",
-            crate::search::risk::Verdict::Undecided => "(undecided)",
-            crate::search::risk::Verdict::Infeasible => "(infeasible)",
-        }
+        baseline.verdict().as_str()
     ))
 }
 

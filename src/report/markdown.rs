@@ -263,8 +263,6 @@ pub fn document(i: &Inputs) -> String {
         money(now),
         money(new)
     );
-    // The two means may be over different replications; the paired saving is over the same
-    // simulated weeks, with its interval.
     // Paired over the same replications: the saving's interval (both means over the same
     // replications), or, when they ran different ones, the paired saving the means are not.
     if let Some((d, whole)) = rec.paired_saving(base) {

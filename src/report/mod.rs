@@ -69,8 +69,9 @@ pub fn load_ranking(scenario: &Scenario, from: &Path) -> Result<Ranking> {
 }
 
 /// The monthly costs in the ranking, and their paired differences, against the most the
-/// scenario's catalog can bill: every pool at its `max_nodes` all month, with the cluster fee. A cost above it was not written by
-/// a search on this scenario (a hand edit, `1e308`), and is bad input naming the JSON path.
+/// scenario's catalog can bill: every pool at its `max_nodes` all month, with the cluster fee.
+/// A cost above it was not written by a search on this scenario (a hand edit, `1e308`), and is
+/// bad input naming the JSON path.
 fn check_costs(scenario: &Scenario, r: &Ranking, label: &str) -> Result<()> {
     let per_hour: f64 = scenario
         .catalog
@@ -846,18 +847,14 @@ pub fn diff(scenario: &Scenario, from: &Path, rank: usize, from_manifests: bool)
         };
         let paired = chosen.paired_saving(&r.baseline);
         let interval = |d: &CostDifference| {
-            let tie = if d.is_tie() {
-                " (it holds 0: no difference beyond the noise between replications)"
-            } else {
-                ""
-            };
-            format!("95 % interval [{:+.2}, {:+.2}]{tie}", d.ci_low, d.ci_high)
+            format!(
+                "95 % interval [{:+.2}, {:+.2}]{}",
+                d.ci_low,
+                d.ci_high,
+                d.tie_note()
+            )
         };
-        let runs = |c: &Candidate| {
-            c.breach_probability()
-                .and_then(|b| b.replications)
-                .unwrap_or(1)
-        };
+        let runs = |c: &Candidate| c.replications().unwrap_or(1);
         match paired {
             // The means are over different replications (a candidate halving dropped ran 4,
             // the baseline as many as rank 1): their difference is not a saving; the paired

@@ -252,11 +252,15 @@ impl Candidate {
     /// of the two means the outputs show, and says nothing new).
     pub fn paired_saving(&self, baseline: &Candidate) -> Option<(CostDifference, bool)> {
         let d = self.cost.vs_baseline?;
-        let runs = |c: &Candidate| c.breach_probability().and_then(|b| b.replications);
-        let whole = [runs(self), runs(baseline)]
+        let whole = [self.replications(), baseline.replications()]
             .iter()
             .all(|n| *n == Some(u64::from(d.replications)));
         Some((d, whole))
+    }
+
+    /// The replications the search ran it on (`None` for a recorded replay).
+    pub fn replications(&self) -> Option<u64> {
+        self.breach_probability().and_then(|b| b.replications)
     }
 
     /// The activity entry of `workload`.
@@ -410,36 +414,34 @@ impl Ranking {
     /// against rank 1 the negation of rank 1's against the baseline. A key left out (a file
     /// written before the differences were) is not checked.
     fn check_pairings(&self, raw: &Value) -> std::result::Result<(), (String, String)> {
-        let runs = |c: &Candidate| c.breach_probability().and_then(|b| b.replications);
         let rank1 = &self.candidates[0];
         let raw_entries = std::iter::once(raw.get("baseline"))
             .chain((0..self.candidates.len()).map(|i| raw.get("candidates")?.get(i)));
-        let mut written = [None, None];
         for (((path, c), v), index) in self.entries().zip(raw_entries).zip(0usize..) {
             let cost = v.and_then(|v| v.get("cost"));
-            // (key, the entry it pairs with, its name, whether that is this entry itself)
+            // (key, its value, the entry it pairs with, its name, whether that is this entry)
             let pairs = [
-                ("vs_rank1", rank1, "rank 1", index == 1),
-                ("vs_baseline", &self.baseline, "the baseline", index == 0),
+                ("vs_rank1", c.cost.vs_rank1, rank1, "rank 1", index == 1),
+                (
+                    "vs_baseline",
+                    c.cost.vs_baseline,
+                    &self.baseline,
+                    "the baseline",
+                    index == 0,
+                ),
             ];
-            for (key, other, name, itself) in pairs {
-                let Some(v) = cost.and_then(|c| c.get(key)) else {
+            for (key, d, other, name, itself) in pairs {
+                if cost.and_then(|c| c.get(key)).is_none() {
                     continue;
-                };
+                }
                 let field = format!("{path}.cost.{key}");
-                let d: Option<CostDifference> = serde_json::from_value(v.clone()).ok();
                 if itself {
                     if d.is_some() {
                         return Err((field, "a difference from itself; expected null".to_string()));
                     }
                     continue;
                 }
-                if (index, key) == (0, "vs_rank1") {
-                    written[0] = d;
-                } else if (index, key) == (1, "vs_baseline") {
-                    written[1] = d;
-                }
-                let (Some(a), Some(b)) = (runs(c), runs(other)) else {
+                let (Some(a), Some(b)) = (c.replications(), other.replications()) else {
                     continue;
                 };
                 let shared = a.min(b);
@@ -480,7 +482,8 @@ impl Ranking {
                 }
             }
         }
-        if let [Some(b), Some(r)] = written {
+        // The baseline's difference from rank 1 and rank 1's from the baseline.
+        if let (Some(b), Some(r)) = (self.baseline.cost.vs_rank1, rank1.cost.vs_baseline) {
             let negated = (b.mean + r.mean).abs() <= 0.011
                 && (b.ci_low + r.ci_high).abs() <= 0.011
                 && (b.ci_high + r.ci_low).abs() <= 0.011;

@@ -142,6 +142,15 @@ impl CostDifference {
     pub fn is_tie(&self) -> bool {
         self.ci_low <= 0.0 && 0.0 <= self.ci_high
     }
+
+    /// What the outputs add after the interval when it is a tie (nothing otherwise).
+    pub fn tie_note(&self) -> &'static str {
+        if self.is_tie() {
+            " (it holds 0: no difference beyond the noise between replications)"
+        } else {
+            ""
+        }
+    }
 }
 
 /// The 0.975 quantile of Student's t with `dof` degrees of freedom (statrs; the normal
